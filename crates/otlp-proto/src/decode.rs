@@ -1,0 +1,214 @@
+//! [`Reader`]: the protobuf input cursor.
+//!
+//! Strings and bytes are returned as slices of the request buffer ([`Bytes::slice`]), so decoding a
+//! request does one allocation per message and repeated field, not one per string.
+
+use crate::error::{DecodeError, DecodeErrorKind as K};
+use crate::{Str, WireType};
+use bytes::Bytes;
+
+/// How deeply messages may nest before decoding stops (protects the stack from hostile input).
+pub const RECURSION_LIMIT: u32 = 100;
+
+/// A cursor over a protobuf message.
+#[derive(Debug)]
+pub struct Reader<'a> {
+    data: &'a Bytes,
+    pos: usize,
+    end: usize,
+    depth: u32,
+}
+
+impl<'a> Reader<'a> {
+    /// A reader over the whole buffer.
+    pub fn new(data: &'a Bytes) -> Self {
+        Reader {
+            data,
+            pos: 0,
+            end: data.len(),
+            depth: 0,
+        }
+    }
+
+    /// Whether the current message has no bytes left.
+    #[inline]
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.end
+    }
+
+    fn err(&self, kind: K, detail: &'static str) -> DecodeError {
+        DecodeError::new(kind, self.pos, detail)
+    }
+
+    /// Reads a varint.
+    #[inline]
+    pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        let buf = &self.data[..self.end];
+        let mut result = 0u64;
+        let mut shift = 0;
+        let mut pos = self.pos;
+        loop {
+            let Some(&b) = buf.get(pos) else {
+                return Err(self.err(K::Truncated, "varint"));
+            };
+            pos += 1;
+            result |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                self.pos = pos;
+                return Ok(result);
+            }
+            shift += 7;
+            if shift >= 70 {
+                return Err(self.err(K::BadVarint, ""));
+            }
+        }
+    }
+
+    /// Reads a field key; returns the field number and wire type.
+    #[inline]
+    pub fn key(&mut self) -> Result<(u32, WireType), DecodeError> {
+        let k = self.varint()?;
+        let wt = match k & 7 {
+            0 => WireType::Varint,
+            1 => WireType::Fixed64,
+            2 => WireType::Len,
+            3 => WireType::StartGroup,
+            4 => WireType::EndGroup,
+            5 => WireType::Fixed32,
+            _ => return Err(self.err(K::BadTag, "wire type 6 or 7")),
+        };
+        let tag = k >> 3;
+        if tag == 0 || tag > u64::from(u32::MAX >> 3) {
+            return Err(self.err(K::BadTag, "field number out of range"));
+        }
+        Ok((tag as u32, wt))
+    }
+
+    fn take(&mut self, n: usize) -> Result<usize, DecodeError> {
+        if self.end - self.pos < n {
+            return Err(self.err(K::Truncated, "value"));
+        }
+        let at = self.pos;
+        self.pos += n;
+        Ok(at)
+    }
+
+    /// Reads a little-endian `u32`.
+    #[inline]
+    pub fn fixed32(&mut self) -> Result<u32, DecodeError> {
+        let at = self.take(4)?;
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&self.data[at..at + 4]);
+        Ok(u32::from_le_bytes(b))
+    }
+
+    /// Reads a little-endian `u64`.
+    #[inline]
+    pub fn fixed64(&mut self) -> Result<u64, DecodeError> {
+        let at = self.take(8)?;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&self.data[at..at + 8]);
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn len_prefix(&mut self) -> Result<usize, DecodeError> {
+        let n = self.varint()?;
+        if n > (self.end - self.pos) as u64 {
+            return Err(self.err(K::Truncated, "length-delimited field"));
+        }
+        Ok(n as usize)
+    }
+
+    /// Reads a length-delimited field as a slice of the input.
+    #[inline]
+    pub fn bytes(&mut self) -> Result<Bytes, DecodeError> {
+        let n = self.len_prefix()?;
+        let at = self.take(n)?;
+        Ok(self.data.slice(at..at + n))
+    }
+
+    /// Reads a length-delimited field as a borrowed slice.
+    #[inline]
+    pub fn raw(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.len_prefix()?;
+        let at = self.take(n)?;
+        let data: &'a Bytes = self.data;
+        Ok(&data[at..at + n])
+    }
+
+    /// Reads a string field, checking UTF-8.
+    #[inline]
+    pub fn string(&mut self) -> Result<Str, DecodeError> {
+        let at = self.pos;
+        let b = self.bytes()?;
+        Str::from_utf8(b).map_err(|_| DecodeError::new(K::InvalidUtf8, at, ""))
+    }
+
+    /// Runs `f` over the body of a nested message (or packed field), then restores the bounds.
+    #[inline]
+    pub fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Reader<'a>) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
+        let n = self.len_prefix()?;
+        if self.depth >= RECURSION_LIMIT {
+            return Err(self.err(K::TooDeep, ""));
+        }
+        let outer_end = self.end;
+        self.end = self.pos + n;
+        self.depth += 1;
+        let out = f(self);
+        self.depth -= 1;
+        if out.is_ok() && self.pos != self.end {
+            return Err(self.err(K::Truncated, "nested message"));
+        }
+        self.end = outer_end;
+        out
+    }
+
+    /// Skips a field of the given wire type.
+    pub fn skip(&mut self, tag: u32, wt: WireType) -> Result<(), DecodeError> {
+        match wt {
+            WireType::Varint => self.varint().map(drop),
+            WireType::Fixed64 => self.take(8).map(drop),
+            WireType::Fixed32 => self.take(4).map(drop),
+            WireType::Len => {
+                let n = self.len_prefix()?;
+                self.take(n).map(drop)
+            }
+            WireType::StartGroup => {
+                if self.depth >= RECURSION_LIMIT {
+                    return Err(self.err(K::TooDeep, "group"));
+                }
+                self.depth += 1;
+                let r = loop {
+                    if self.at_end() {
+                        break Err(self.err(K::Truncated, "group"));
+                    }
+                    let (t, w) = match self.key() {
+                        Ok(k) => k,
+                        Err(e) => break Err(e),
+                    };
+                    if w == WireType::EndGroup {
+                        break if t == tag {
+                            Ok(())
+                        } else {
+                            Err(self.err(K::BadTag, "mismatched end group"))
+                        };
+                    }
+                    if let Err(e) = self.skip(t, w) {
+                        break Err(e);
+                    }
+                };
+                self.depth -= 1;
+                r
+            }
+            WireType::EndGroup => Err(self.err(K::BadTag, "unexpected end group")),
+        }
+    }
+
+    /// An error for a field that arrived with a wire type its schema does not allow.
+    pub fn wrong_wire_type(&self) -> DecodeError {
+        self.err(K::WrongWireType, "")
+    }
+}

@@ -1,0 +1,178 @@
+//! [`RevBuf`]: the protobuf output buffer, written back to front.
+//!
+//! A nested message is length-prefixed, and its length is only known once it is written. Writing the
+//! output from the end towards the start turns that around: the body of a nested message is written
+//! first, its length is then simply how far the cursor moved, and the prefix goes in front of it. One
+//! pass, no size pre-computation and no length cache (prost measures every nested message once per
+//! level of nesting). The gRPC frame header is prepended the same way, for free.
+
+use crate::WireType;
+use bytes::Bytes;
+
+/// A growable buffer filled from the back. The written bytes are `self.buf[self.start..]`.
+#[derive(Debug, Default, Clone)]
+pub struct RevBuf {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl RevBuf {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        RevBuf::default()
+    }
+
+    /// An empty buffer with room for `cap` bytes.
+    pub fn with_capacity(cap: usize) -> Self {
+        RevBuf {
+            buf: vec![0; cap],
+            start: cap,
+        }
+    }
+
+    /// Bytes written so far.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Whether nothing has been written.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The written bytes, in wire order.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Forgets the content and keeps the allocation, so steady-state encoding allocates nothing.
+    pub fn clear(&mut self) {
+        self.start = self.buf.len();
+    }
+
+    /// The written bytes as [`Bytes`], without copying.
+    pub fn into_bytes(self) -> Bytes {
+        let start = self.start;
+        Bytes::from(self.buf).slice(start..)
+    }
+
+    #[cold]
+    fn grow(&mut self, need: usize) {
+        let len = self.len();
+        let new_cap = (self.buf.len() * 2).max(len + need).max(256);
+        let mut fresh = vec![0u8; new_cap];
+        fresh[new_cap - len..].copy_from_slice(&self.buf[self.start..]);
+        self.buf = fresh;
+        self.start = new_cap - len;
+    }
+
+    /// Makes room for `n` more bytes in front and returns them.
+    #[inline]
+    fn front(&mut self, n: usize) -> &mut [u8] {
+        if self.start < n {
+            self.grow(n);
+        }
+        self.start -= n;
+        &mut self.buf[self.start..self.start + n]
+    }
+
+    /// Prepends raw bytes.
+    #[inline]
+    pub fn put_slice(&mut self, s: &[u8]) {
+        self.front(s.len()).copy_from_slice(s);
+    }
+
+    /// Prepends one byte.
+    #[inline]
+    pub fn put_u8(&mut self, b: u8) {
+        self.front(1)[0] = b;
+    }
+
+    /// Prepends a base-128 varint.
+    #[inline]
+    pub fn put_varint(&mut self, mut v: u64) {
+        if v < 0x80 {
+            self.put_u8(v as u8);
+            return;
+        }
+        let n = varint_len(v);
+        let out = self.front(n);
+        for b in out.iter_mut().take(n - 1) {
+            *b = (v as u8) | 0x80;
+            v >>= 7;
+        }
+        out[n - 1] = v as u8;
+    }
+
+    /// Prepends a field key.
+    #[inline]
+    pub fn put_key(&mut self, tag: u32, wt: WireType) {
+        self.put_varint(((tag as u64) << 3) | wt as u64);
+    }
+
+    /// Prepends a little-endian `u32`.
+    #[inline]
+    pub fn put_fixed32(&mut self, v: u32) {
+        self.front(4).copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// Prepends a little-endian `u64`.
+    #[inline]
+    pub fn put_fixed64(&mut self, v: u64) {
+        self.front(8).copy_from_slice(&v.to_le_bytes());
+    }
+
+    /// Prepends a length-delimited field whose body was written since `mark` (a [`RevBuf::len`]).
+    #[inline]
+    pub fn finish_len_delimited(&mut self, tag: u32, mark: usize) {
+        let n = self.len() - mark;
+        self.put_varint(n as u64);
+        self.put_key(tag, WireType::Len);
+    }
+
+    /// Prepends a length-delimited field with the given body.
+    #[inline]
+    pub fn put_bytes_field(&mut self, tag: u32, body: &[u8]) {
+        self.put_slice(body);
+        self.put_varint(body.len() as u64);
+        self.put_key(tag, WireType::Len);
+    }
+}
+
+/// How many bytes the varint encoding of `v` takes.
+#[inline]
+pub fn varint_len(v: u64) -> usize {
+    // 1 byte per started group of 7 bits, at least one.
+    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_match_the_spec() {
+        let mut b = RevBuf::new();
+        b.put_varint(300);
+        assert_eq!(b.as_slice(), &[0xac, 0x02]);
+        b.clear();
+        b.put_varint(u64::MAX);
+        assert_eq!(b.len(), 10);
+        assert_eq!(varint_len(0), 1);
+        assert_eq!(varint_len(127), 1);
+        assert_eq!(varint_len(128), 2);
+    }
+
+    #[test]
+    fn grows_and_keeps_order() {
+        let mut b = RevBuf::new();
+        for i in (0..1000u32).rev() {
+            b.put_fixed32(i);
+        }
+        let bytes = b.into_bytes();
+        assert_eq!(bytes.len(), 4000);
+        assert_eq!(&bytes[4..8], &1u32.to_le_bytes());
+    }
+}

@@ -1,0 +1,81 @@
+//! The error returned when bytes do not decode.
+
+use std::fmt;
+
+/// What went wrong while decoding protobuf or OTLP/JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// The input ended in the middle of a value.
+    Truncated,
+    /// A varint was longer than ten bytes.
+    BadVarint,
+    /// A field tag or wire type is not valid protobuf.
+    BadTag,
+    /// A field arrived with a wire type its schema does not allow.
+    WrongWireType,
+    /// A string field is not valid UTF-8.
+    InvalidUtf8,
+    /// Messages are nested deeper than the recursion limit.
+    TooDeep,
+    /// The JSON text is malformed.
+    Syntax,
+    /// A JSON value has the wrong type for its field.
+    WrongType,
+    /// A hex or base64 value does not decode.
+    BadEncoding,
+    /// A number is out of range for its field.
+    OutOfRange,
+}
+
+/// An error from the protobuf or OTLP/JSON decoder: what went wrong and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    kind: DecodeErrorKind,
+    offset: usize,
+    detail: &'static str,
+}
+
+impl DecodeError {
+    pub(crate) fn new(kind: DecodeErrorKind, offset: usize, detail: &'static str) -> Self {
+        DecodeError {
+            kind,
+            offset,
+            detail,
+        }
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> DecodeErrorKind {
+        self.kind
+    }
+
+    /// The byte offset in the input where decoding failed.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.kind {
+            DecodeErrorKind::Truncated => "input ends inside a value",
+            DecodeErrorKind::BadVarint => "varint longer than 10 bytes",
+            DecodeErrorKind::BadTag => "invalid field tag",
+            DecodeErrorKind::WrongWireType => "wrong wire type for field",
+            DecodeErrorKind::InvalidUtf8 => "string is not valid UTF-8",
+            DecodeErrorKind::TooDeep => "messages nested too deeply",
+            DecodeErrorKind::Syntax => "malformed JSON",
+            DecodeErrorKind::WrongType => "JSON value has the wrong type",
+            DecodeErrorKind::BadEncoding => "invalid hex or base64",
+            DecodeErrorKind::OutOfRange => "number out of range",
+        };
+        write!(f, "{what} at byte {}", self.offset)?;
+        if !self.detail.is_empty() {
+            write!(f, " ({})", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DecodeError {}

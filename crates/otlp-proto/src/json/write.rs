@@ -1,0 +1,277 @@
+//! [`JsonWriter`]: OTLP/JSON output written straight into a byte buffer.
+
+/// Writes OTLP/JSON text. Messages call [`JsonWriter::key`] before each field value; the writer
+/// places the commas.
+#[derive(Debug, Default)]
+pub struct JsonWriter {
+    out: Vec<u8>,
+    need_comma: bool,
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// For each byte: 0 = copy as is, otherwise the escape letter (`u` means `\u00XX`).
+static ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+impl JsonWriter {
+    /// A writer with an empty buffer.
+    pub fn new() -> Self {
+        JsonWriter::default()
+    }
+
+    /// A writer that appends to `out` (reuse a buffer across requests).
+    pub fn with_buffer(mut out: Vec<u8>) -> Self {
+        out.clear();
+        JsonWriter {
+            out,
+            need_comma: false,
+        }
+    }
+
+    /// The text written.
+    pub fn into_inner(self) -> Vec<u8> {
+        self.out
+    }
+
+    /// `{`
+    #[inline]
+    pub fn begin_object(&mut self) {
+        self.out.push(b'{');
+        self.need_comma = false;
+    }
+
+    /// `}`
+    #[inline]
+    pub fn end_object(&mut self) {
+        self.out.push(b'}');
+        self.need_comma = true;
+    }
+
+    /// `[`
+    #[inline]
+    pub fn begin_array(&mut self) {
+        self.out.push(b'[');
+        self.need_comma = false;
+    }
+
+    /// `]`
+    #[inline]
+    pub fn end_array(&mut self) {
+        self.out.push(b']');
+        self.need_comma = true;
+    }
+
+    /// Starts an array element.
+    #[inline]
+    pub fn elem(&mut self) {
+        if self.need_comma {
+            self.out.push(b',');
+        }
+    }
+
+    /// Writes `"name":` (with a comma before it when needed). `name` must need no escaping.
+    #[inline]
+    pub fn key(&mut self, name: &str) {
+        if self.need_comma {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// A JSON string, escaped.
+    #[inline]
+    pub fn string(&mut self, s: &str) {
+        self.out.reserve(s.len() + 2);
+        self.out.push(b'"');
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let esc = ESCAPE[b as usize];
+            if esc == 0 {
+                continue;
+            }
+            self.out.extend_from_slice(&bytes[start..i]);
+            start = i + 1;
+            if esc == b'u' {
+                self.out.extend_from_slice(b"\\u00");
+                self.out.push(HEX[(b >> 4) as usize]);
+                self.out.push(HEX[(b & 15) as usize]);
+            } else {
+                self.out.push(b'\\');
+                self.out.push(esc);
+            }
+        }
+        self.out.extend_from_slice(&bytes[start..]);
+        self.out.push(b'"');
+        self.need_comma = true;
+    }
+
+    /// An unsigned integer as a JSON number.
+    #[inline]
+    pub fn u32(&mut self, v: u32) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.need_comma = true;
+    }
+
+    /// A signed integer as a JSON number.
+    #[inline]
+    pub fn i32(&mut self, v: i32) {
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.need_comma = true;
+    }
+
+    /// A 64-bit unsigned integer as a decimal string (JSON numbers lose precision past 2^53).
+    #[inline]
+    pub fn u64(&mut self, v: u64) {
+        self.out.push(b'"');
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.out.push(b'"');
+        self.need_comma = true;
+    }
+
+    /// A 64-bit signed integer as a decimal string.
+    #[inline]
+    pub fn i64(&mut self, v: i64) {
+        self.out.push(b'"');
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.out.push(b'"');
+        self.need_comma = true;
+    }
+
+    /// A double: a JSON number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+    #[inline]
+    pub fn f64(&mut self, v: f64) {
+        if v.is_finite() {
+            self.out
+                .extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+        } else if v.is_nan() {
+            self.out.extend_from_slice(b"\"NaN\"");
+        } else if v > 0.0 {
+            self.out.extend_from_slice(b"\"Infinity\"");
+        } else {
+            self.out.extend_from_slice(b"\"-Infinity\"");
+        }
+        self.need_comma = true;
+    }
+
+    /// `true` or `false`.
+    #[inline]
+    pub fn bool(&mut self, v: bool) {
+        self.out
+            .extend_from_slice(if v { b"true" as &[u8] } else { b"false" });
+        self.need_comma = true;
+    }
+
+    /// Bytes as a lowercase hex string (trace and span ids).
+    #[inline]
+    pub fn hex(&mut self, v: &[u8]) {
+        self.out.reserve(v.len() * 2 + 2);
+        self.out.push(b'"');
+        for &b in v {
+            self.out.push(HEX[(b >> 4) as usize]);
+            self.out.push(HEX[(b & 15) as usize]);
+        }
+        self.out.push(b'"');
+        self.need_comma = true;
+    }
+
+    /// Bytes as a standard, padded base64 string.
+    pub fn base64(&mut self, v: &[u8]) {
+        self.out.reserve(v.len().div_ceil(3) * 4 + 2);
+        self.out.push(b'"');
+        let mut chunks = v.chunks_exact(3);
+        for c in &mut chunks {
+            let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
+            for shift in [18, 12, 6, 0] {
+                self.out.push(B64[((n >> shift) & 63) as usize]);
+            }
+        }
+        match *chunks.remainder() {
+            [a] => {
+                let n = u32::from(a) << 16;
+                self.out.push(B64[((n >> 18) & 63) as usize]);
+                self.out.push(B64[((n >> 12) & 63) as usize]);
+                self.out.extend_from_slice(b"==");
+            }
+            [a, b] => {
+                let n = (u32::from(a) << 16) | (u32::from(b) << 8);
+                self.out.push(B64[((n >> 18) & 63) as usize]);
+                self.out.push(B64[((n >> 12) & 63) as usize]);
+                self.out.push(B64[((n >> 6) & 63) as usize]);
+                self.out.push(b'=');
+            }
+            _ => {}
+        }
+        self.out.push(b'"');
+        self.need_comma = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_control_characters_and_quotes() {
+        let mut w = JsonWriter::new();
+        w.string("a\"b\\c\nd\u{1}é");
+        assert_eq!(
+            String::from_utf8(w.into_inner()).unwrap(),
+            r#""a\"b\\c\nd\u0001é""#
+        );
+    }
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            let mut w = JsonWriter::new();
+            w.base64(input.as_bytes());
+            assert_eq!(w.into_inner(), format!("\"{want}\"").into_bytes());
+        }
+    }
+
+    #[test]
+    fn non_finite_doubles_are_strings() {
+        let mut w = JsonWriter::new();
+        w.begin_array();
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5] {
+            w.elem();
+            w.f64(v);
+        }
+        w.end_array();
+        assert_eq!(
+            String::from_utf8(w.into_inner()).unwrap(),
+            r#"["NaN","Infinity","-Infinity",1.5]"#
+        );
+    }
+}

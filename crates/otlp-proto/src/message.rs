@@ -1,0 +1,273 @@
+//! The [`Message`] trait and the macros that define every OTLP message once, for both encodings.
+
+use crate::WireType;
+use crate::decode::Reader;
+use crate::encode::RevBuf;
+use crate::error::DecodeError;
+use crate::json::{JsonReader, JsonWriter};
+use bytes::Bytes;
+use std::fmt::Debug;
+
+/// A protobuf message with OTLP/JSON support. Implemented by [`message!`](crate::message!) for
+/// every OTLP type; use the provided methods.
+///
+/// ```
+/// use otlp_proto::{Message, common::KeyValue, common::AnyValue};
+/// let kv = KeyValue::new("http.method", AnyValue::from("GET"));
+/// let wire = kv.encode_to_bytes();
+/// assert_eq!(KeyValue::decode(&wire).unwrap(), kv);
+/// let json = kv.to_json();
+/// assert_eq!(std::str::from_utf8(&json).unwrap(), r#"{"key":"http.method","value":{"stringValue":"GET"}}"#);
+/// assert_eq!(KeyValue::from_json(&json.into()).unwrap(), kv);
+/// ```
+pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
+    /// Writes the fields, back to front, into `buf` (no length prefix of its own).
+    fn encode_fields(&self, buf: &mut RevBuf);
+
+    /// Decodes one field. Unknown fields are skipped.
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wt: WireType,
+        r: &mut Reader<'_>,
+    ) -> Result<(), DecodeError>;
+
+    /// Writes the message as an OTLP/JSON object.
+    fn write_json(&self, w: &mut JsonWriter);
+
+    /// Decodes one OTLP/JSON field; returns `false` for a key this message does not know.
+    fn merge_json_field(&mut self, key: &str, r: &mut JsonReader<'_>) -> Result<bool, DecodeError>;
+
+    /// Decodes fields until the reader's current message ends.
+    fn merge(&mut self, r: &mut Reader<'_>) -> Result<(), DecodeError> {
+        while !r.at_end() {
+            let (tag, wt) = r.key()?;
+            self.merge_field(tag, wt, r)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes an OTLP/JSON object into `self`, skipping unknown keys and `null` values.
+    fn read_json(&mut self, r: &mut JsonReader<'_>) -> Result<(), DecodeError> {
+        r.begin_object()?;
+        let mut first = true;
+        while let Some(key) = r.next_key(first)? {
+            first = false;
+            if r.null()? {
+                continue;
+            }
+            if !self.merge_json_field(&key, r)? {
+                r.skip_value()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Encodes into `buf` (appending in front of what it holds).
+    fn encode(&self, buf: &mut RevBuf) {
+        self.encode_fields(buf);
+    }
+
+    /// Encodes into a new buffer.
+    fn encode_to_bytes(&self) -> Bytes {
+        let mut buf = RevBuf::new();
+        self.encode_fields(&mut buf);
+        buf.into_bytes()
+    }
+
+    /// Decodes a protobuf message. Strings and bytes share `buf`'s storage.
+    fn decode(buf: &Bytes) -> Result<Self, DecodeError> {
+        let mut m = Self::default();
+        m.merge(&mut Reader::new(buf))?;
+        Ok(m)
+    }
+
+    /// The message as OTLP/JSON text.
+    fn to_json(&self) -> Vec<u8> {
+        let mut w = JsonWriter::new();
+        self.write_json(&mut w);
+        w.into_inner()
+    }
+
+    /// Decodes OTLP/JSON text (one object, surrounding whitespace allowed).
+    fn from_json(src: &Bytes) -> Result<Self, DecodeError> {
+        let mut m = Self::default();
+        let mut r = JsonReader::new(src);
+        m.read_json(&mut r)?;
+        r.finish()?;
+        Ok(m)
+    }
+}
+
+/// A protobuf `oneof`: an enum whose variants are fields of the containing message.
+pub trait Oneof: Clone + PartialEq + Debug + Send + Sync + 'static {
+    /// Writes the variant that is set.
+    fn encode(&self, buf: &mut RevBuf);
+    /// Decodes the variant with field number `tag` into `slot`.
+    fn merge(
+        slot: &mut Option<Self>,
+        tag: u32,
+        wt: WireType,
+        r: &mut Reader<'_>,
+    ) -> Result<(), DecodeError>;
+    /// Writes the variant as a field of the enclosing JSON object.
+    fn write_json(&self, w: &mut JsonWriter);
+    /// Decodes the JSON field `key` if it names a variant; returns whether it did.
+    fn read_json(
+        slot: &mut Option<Self>,
+        key: &str,
+        r: &mut JsonReader<'_>,
+    ) -> Result<bool, DecodeError>;
+}
+
+/// Defines an OTLP message: the struct and its [`Message`] implementation.
+///
+/// Each field is `name: Type = number => kind "jsonName";` where `kind` names a module of
+/// [`codec`](crate::codec). Fields are written in declaration order (the order of the `.proto`
+/// file), then the `oneof`, if any.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! message {
+    (
+        $(#[$m:meta])*
+        $name:ident {
+            $( $(#[$fm:meta])* $field:ident : $ty:ty = $tag:literal => $kind:ident $json:literal ; )*
+            $( @oneof $(#[$om:meta])* $ofield:ident : Option<$oty:ty> = [ $($otag:literal),+ ] ; )?
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Clone, PartialEq, Debug, Default)]
+        pub struct $name {
+            $( $(#[$fm])* pub $field: $ty, )*
+            $( $(#[$om])* pub $ofield: Option<$oty>, )?
+        }
+
+        impl $crate::Message for $name {
+            #[inline]
+            fn encode_fields(&self, buf: &mut $crate::RevBuf) {
+                $( if let Some(o) = &self.$ofield { $crate::Oneof::encode(o, buf); } )?
+                $crate::__rev_encode!(self buf; $( ($field $tag $kind) )*);
+            }
+
+            #[inline]
+            fn merge_field(
+                &mut self,
+                tag: u32,
+                wt: $crate::WireType,
+                r: &mut $crate::decode::Reader<'_>,
+            ) -> Result<(), $crate::DecodeError> {
+                match tag {
+                    $( $tag => $crate::codec::$kind::merge(&mut self.$field, wt, r), )*
+                    $( $($otag)|+ => <$oty as $crate::Oneof>::merge(&mut self.$ofield, tag, wt, r), )?
+                    _ => r.skip(tag, wt),
+                }
+            }
+
+            fn write_json(&self, w: &mut $crate::json::JsonWriter) {
+                w.begin_object();
+                $( $crate::codec::$kind::json($json, &self.$field, w); )*
+                $( if let Some(o) = &self.$ofield { $crate::Oneof::write_json(o, w); } )?
+                w.end_object();
+            }
+
+            #[allow(unreachable_patterns)]
+            fn merge_json_field(
+                &mut self,
+                key: &str,
+                r: &mut $crate::json::JsonReader<'_>,
+            ) -> Result<bool, $crate::DecodeError> {
+                match key {
+                    $( $json | stringify!($field) => {
+                        $crate::codec::$kind::read_json(&mut self.$field, r)?;
+                        Ok(true)
+                    } )*
+                    _ => {
+                        $( return <$oty as $crate::Oneof>::read_json(&mut self.$ofield, key, r); )?
+                        #[allow(unreachable_code)]
+                        Ok(false)
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// Expands field encoders in reverse order (the buffer is written back to front).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __rev_encode {
+    ($s:ident $b:ident;) => {};
+    ($s:ident $b:ident; ($f:ident $t:literal $k:ident) $($rest:tt)*) => {
+        $crate::__rev_encode!($s $b; $($rest)*);
+        $crate::codec::$k::encode($t, &$s.$f, $b);
+    };
+}
+
+/// Defines a `oneof` enum and its [`Oneof`] implementation. Each variant is
+/// `Name(Type) = number => kind "jsonName" "proto_name";`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! oneof {
+    (
+        $(#[$m:meta])*
+        $name:ident {
+            $( $(#[$vm:meta])* $variant:ident ( $ty:ty ) = $tag:literal => $kind:ident $json:literal $alt:literal ; )+
+        }
+    ) => {
+        $(#[$m])*
+        #[derive(Clone, PartialEq, Debug)]
+        pub enum $name {
+            $( $(#[$vm])* $variant($ty), )+
+        }
+
+        impl $crate::Oneof for $name {
+            #[inline]
+            fn encode(&self, buf: &mut $crate::RevBuf) {
+                match self {
+                    $( $name::$variant(v) => $crate::codec::$kind::encode_always($tag, v, buf), )+
+                }
+            }
+
+            #[inline]
+            fn merge(
+                slot: &mut Option<Self>,
+                tag: u32,
+                wt: $crate::WireType,
+                r: &mut $crate::decode::Reader<'_>,
+            ) -> Result<(), $crate::DecodeError> {
+                match tag {
+                    $( $tag => {
+                        let mut v: $ty = Default::default();
+                        $crate::codec::$kind::merge_value(&mut v, wt, r)?;
+                        *slot = Some($name::$variant(v));
+                        Ok(())
+                    } )+
+                    _ => r.skip(tag, wt),
+                }
+            }
+
+            fn write_json(&self, w: &mut $crate::json::JsonWriter) {
+                match self {
+                    $( $name::$variant(v) => $crate::codec::$kind::json_always($json, v, w), )+
+                }
+            }
+
+            #[allow(unreachable_patterns)]
+            fn read_json(
+                slot: &mut Option<Self>,
+                key: &str,
+                r: &mut $crate::json::JsonReader<'_>,
+            ) -> Result<bool, $crate::DecodeError> {
+                match key {
+                    $( $json | $alt => {
+                        let mut v: $ty = Default::default();
+                        $crate::codec::$kind::read_json_value(&mut v, r)?;
+                        *slot = Some($name::$variant(v));
+                        Ok(true)
+                    } )+
+                    _ => Ok(false),
+                }
+            }
+        }
+    };
+}

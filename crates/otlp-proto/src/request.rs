@@ -1,0 +1,115 @@
+//! [`Request`]: an export request of any signal, for code that handles all four alike.
+
+use crate::collector::*;
+use crate::error::DecodeError;
+use crate::signal::{ExportRequest, Signal};
+use crate::{Message, RevBuf};
+use bytes::Bytes;
+
+/// How a request body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// Binary protobuf (`application/x-protobuf`, and gRPC).
+    Protobuf,
+    /// OTLP/JSON (`application/json`).
+    Json,
+}
+
+impl Encoding {
+    /// The HTTP content type.
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+/// An export request of any signal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// Spans.
+    Traces(ExportTraceServiceRequest),
+    /// Metrics.
+    Metrics(ExportMetricsServiceRequest),
+    /// Log records.
+    Logs(ExportLogsServiceRequest),
+    /// Profiles.
+    Profiles(ExportProfilesServiceRequest),
+}
+
+macro_rules! each {
+    ($self:expr, |$r:ident| $e:expr) => {
+        match $self {
+            Request::Traces($r) => $e,
+            Request::Metrics($r) => $e,
+            Request::Logs($r) => $e,
+            Request::Profiles($r) => $e,
+        }
+    };
+}
+
+impl Request {
+    /// The signal carried.
+    pub fn signal(&self) -> Signal {
+        match self {
+            Request::Traces(_) => Signal::Traces,
+            Request::Metrics(_) => Signal::Metrics,
+            Request::Logs(_) => Signal::Logs,
+            Request::Profiles(_) => Signal::Profiles,
+        }
+    }
+
+    /// Decodes a body of the given signal and encoding.
+    pub fn decode(signal: Signal, encoding: Encoding, body: &Bytes) -> Result<Self, DecodeError> {
+        fn dec<M: Message>(encoding: Encoding, body: &Bytes) -> Result<M, DecodeError> {
+            match encoding {
+                Encoding::Protobuf => M::decode(body),
+                Encoding::Json => M::from_json(body),
+            }
+        }
+        Ok(match signal {
+            Signal::Traces => Request::Traces(dec(encoding, body)?),
+            Signal::Metrics => Request::Metrics(dec(encoding, body)?),
+            Signal::Logs => Request::Logs(dec(encoding, body)?),
+            Signal::Profiles => Request::Profiles(dec(encoding, body)?),
+        })
+    }
+
+    /// Encodes the request.
+    pub fn encode(&self, encoding: Encoding) -> Bytes {
+        match encoding {
+            Encoding::Protobuf => each!(self, |r| r.encode_to_bytes()),
+            Encoding::Json => Bytes::from(self.to_json()),
+        }
+    }
+
+    /// Encodes as protobuf into `buf` (in front of what it holds).
+    pub fn encode_into(&self, buf: &mut RevBuf) {
+        each!(self, |r| r.encode(buf))
+    }
+
+    /// The request as OTLP/JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        each!(self, |r| r.to_json())
+    }
+
+    /// Items carried: spans, data points, log records or profiles.
+    pub fn item_count(&self) -> usize {
+        each!(self, |r| r.item_count())
+    }
+}
+
+macro_rules! from_request {
+    ($t:ty, $v:ident) => {
+        impl From<$t> for Request {
+            fn from(r: $t) -> Self {
+                Request::$v(r)
+            }
+        }
+    };
+}
+from_request!(ExportTraceServiceRequest, Traces);
+from_request!(ExportMetricsServiceRequest, Metrics);
+from_request!(ExportLogsServiceRequest, Logs);
+from_request!(ExportProfilesServiceRequest, Profiles);
