@@ -33,7 +33,10 @@ Compression:
   (grpcio hides the grpc-encoding header) the server runs with
   ``grpc.per_message_decompression`` off, gets the raw message bytes, and
   decompresses them itself, recognising gzip/zlib/zstd by their magic bytes
-  (a valid OTLP request can never start with those bytes).
+  (a valid OTLP request can never start with those bytes). ``encoding`` is
+  therefore what was on the wire: grpc-core clients send a message
+  uncompressed, even with gzip configured, when compressing would not
+  shrink it.
 
 For that reason the gRPC services are registered as generic handlers taking
 raw bytes (service and method names come from the stubs' descriptors) rather

@@ -572,3 +572,21 @@ pub mod repeated {
         Ok(())
     }
 }
+
+/// A `oneof`: the set variant is written as its own field.
+pub mod oneof {
+    use super::*;
+    use crate::Oneof;
+    #[inline]
+    pub fn encode<O: Oneof>(_tag: u32, v: &Option<O>, buf: &mut RevBuf) {
+        if let Some(o) = v {
+            o.encode(buf);
+        }
+    }
+    #[inline]
+    pub fn json<O: Oneof>(_name: &str, v: &Option<O>, w: &mut JsonWriter) {
+        if let Some(o) = v {
+            o.write_json(w);
+        }
+    }
+}

@@ -28,9 +28,8 @@ oneof! {
 message! {
     /// A value of any attribute type. `value: None` is the empty value.
     AnyValue {
-        @oneof
         /// The value, if any.
-        value: Option<Value> = [1, 2, 3, 4, 5, 6, 7, 8];
+        value: Option<Value> = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 => oneof "value";
     }
 }
 

@@ -34,8 +34,6 @@ message! {
     LogRecord {
         /// When the event occurred.
         time_unix_nano: u64 = 1 => fixed64 "timeUnixNano";
-        /// When the record was observed by the pipeline.
-        observed_time_unix_nano: u64 = 11 => fixed64 "observedTimeUnixNano";
         /// [`SeverityNumber`] as an integer.
         severity_number: i32 = 2 => enumeration "severityNumber";
         /// Severity as text, e.g. `WARN`.
@@ -52,6 +50,8 @@ message! {
         trace_id: Bytes = 9 => hex_id "traceId";
         /// Span id of the active span.
         span_id: Bytes = 10 => hex_id "spanId";
+        /// When the record was observed by the pipeline.
+        observed_time_unix_nano: u64 = 11 => fixed64 "observedTimeUnixNano";
         /// The event name; makes this record an event.
         event_name: Str = 12 => string "eventName";
     }

@@ -123,30 +123,28 @@ pub trait Oneof: Clone + PartialEq + Debug + Send + Sync + 'static {
 /// Defines an OTLP message: the struct and its [`Message`] implementation.
 ///
 /// Each field is `name: Type = number => kind "jsonName";` where `kind` names a module of
-/// [`codec`](crate::codec). Fields are written in declaration order (the order of the `.proto`
-/// file), then the `oneof`, if any.
+/// [`codec`](crate::codec). A `oneof` is a field of kind `oneof` listing all its numbers
+/// (`value: Option<V> = 4 | 6 => oneof "value";`). Declare fields in field-number order (a
+/// `oneof` at its smallest number): they are written in that order, as prost does.
 #[macro_export]
 #[doc(hidden)]
 macro_rules! message {
     (
         $(#[$m:meta])*
         $name:ident {
-            $( $(#[$fm:meta])* $field:ident : $ty:ty = $tag:literal => $kind:ident $json:literal ; )*
-            $( @oneof $(#[$om:meta])* $ofield:ident : Option<$oty:ty> = [ $($otag:literal),+ ] ; )?
+            $( $(#[$fm:meta])* $field:ident : $ty:ty = $($tag:literal)|+ => $kind:ident $json:literal ; )*
         }
     ) => {
         $(#[$m])*
         #[derive(Clone, PartialEq, Debug, Default)]
         pub struct $name {
             $( $(#[$fm])* pub $field: $ty, )*
-            $( $(#[$om])* pub $ofield: Option<$oty>, )?
         }
 
         impl $crate::Message for $name {
             #[inline]
             fn encode_fields(&self, buf: &mut $crate::RevBuf) {
-                $( if let Some(o) = &self.$ofield { $crate::Oneof::encode(o, buf); } )?
-                $crate::__rev_encode!(self buf; $( ($field $tag $kind) )*);
+                $crate::__rev_encode!(self buf; $( ($field [$($tag)|+] $kind) )*);
             }
 
             #[inline]
@@ -157,8 +155,7 @@ macro_rules! message {
                 r: &mut $crate::decode::Reader<'_>,
             ) -> Result<(), $crate::DecodeError> {
                 match tag {
-                    $( $tag => $crate::codec::$kind::merge(&mut self.$field, wt, r), )*
-                    $( $($otag)|+ => <$oty as $crate::Oneof>::merge(&mut self.$ofield, tag, wt, r), )?
+                    $( $($tag)|+ => $crate::__merge!($kind, self.$field, tag, wt, r), )*
                     _ => r.skip(tag, wt),
                 }
             }
@@ -166,27 +163,18 @@ macro_rules! message {
             fn write_json(&self, w: &mut $crate::json::JsonWriter) {
                 w.begin_object();
                 $( $crate::codec::$kind::json($json, &self.$field, w); )*
-                $( if let Some(o) = &self.$ofield { $crate::Oneof::write_json(o, w); } )?
                 w.end_object();
             }
 
-            #[allow(unreachable_patterns)]
             fn merge_json_field(
                 &mut self,
                 key: &str,
                 r: &mut $crate::json::JsonReader<'_>,
             ) -> Result<bool, $crate::DecodeError> {
-                match key {
-                    $( $json | stringify!($field) => {
-                        $crate::codec::$kind::read_json(&mut self.$field, r)?;
-                        Ok(true)
-                    } )*
-                    _ => {
-                        $( return <$oty as $crate::Oneof>::read_json(&mut self.$ofield, key, r); )?
-                        #[allow(unreachable_code)]
-                        Ok(false)
-                    }
-                }
+                $( if $crate::__json_field!($kind, self.$field, key, $json, stringify!($field), r)? {
+                    return Ok(true);
+                } )*
+                Ok(false)
             }
         }
     };
@@ -197,9 +185,37 @@ macro_rules! message {
 #[doc(hidden)]
 macro_rules! __rev_encode {
     ($s:ident $b:ident;) => {};
-    ($s:ident $b:ident; ($f:ident $t:literal $k:ident) $($rest:tt)*) => {
+    ($s:ident $b:ident; ($f:ident [$t:literal $(| $more:literal)*] $k:ident) $($rest:tt)*) => {
         $crate::__rev_encode!($s $b; $($rest)*);
         $crate::codec::$k::encode($t, &$s.$f, $b);
+    };
+}
+
+/// Decodes one protobuf field; a `oneof` also needs the field number to pick its variant.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __merge {
+    (oneof, $f:expr, $tag:ident, $wt:ident, $r:ident) => {
+        $crate::Oneof::merge(&mut $f, $tag, $wt, $r)
+    };
+    ($k:ident, $f:expr, $tag:ident, $wt:ident, $r:ident) => {
+        $crate::codec::$k::merge(&mut $f, $wt, $r)
+    };
+}
+
+/// Decodes one JSON field if `key` names it; a `oneof` is keyed by its variants' names.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __json_field {
+    (oneof, $f:expr, $key:ident, $json:literal, $name:expr, $r:ident) => {
+        $crate::Oneof::read_json(&mut $f, $key, $r)
+    };
+    ($k:ident, $f:expr, $key:ident, $json:literal, $name:expr, $r:ident) => {
+        if $key == $json || $key == $name {
+            $crate::codec::$k::read_json(&mut $f, $r).map(|()| true)
+        } else {
+            Ok(false)
+        }
     };
 }
 

@@ -54,11 +54,10 @@ message! {
         description: Str = 2 => string "description";
         /// UCUM unit.
         unit: Str = 3 => string "unit";
+        /// The data points.
+        data: Option<MetricData> = 5 | 7 | 9 | 10 | 11 => oneof "data";
         /// Extra metadata (not identifying).
         metadata: Vec<KeyValue> = 12 => repeated "metadata";
-        @oneof
-        /// The data points.
-        data: Option<MetricData> = [5, 7, 9, 10, 11];
     }
 }
 
@@ -123,27 +122,24 @@ oneof! {
 message! {
     /// A gauge or sum point.
     NumberDataPoint {
-        /// Point attributes.
-        attributes: Vec<KeyValue> = 7 => repeated "attributes";
         /// Start of the aggregation interval.
         start_time_unix_nano: u64 = 2 => fixed64 "startTimeUnixNano";
         /// Time of the point.
         time_unix_nano: u64 = 3 => fixed64 "timeUnixNano";
+        /// The value.
+        value: Option<NumberValue> = 4 | 6 => oneof "value";
         /// Exemplars.
         exemplars: Vec<Exemplar> = 5 => repeated "exemplars";
+        /// Point attributes.
+        attributes: Vec<KeyValue> = 7 => repeated "attributes";
         /// [`data_point_flags`] bits.
         flags: u32 = 8 => uint32 "flags";
-        @oneof
-        /// The value.
-        value: Option<NumberValue> = [4, 6];
     }
 }
 
 message! {
     /// An explicit-bucket histogram point.
     HistogramDataPoint {
-        /// Point attributes.
-        attributes: Vec<KeyValue> = 9 => repeated "attributes";
         /// Start of the aggregation interval.
         start_time_unix_nano: u64 = 2 => fixed64 "startTimeUnixNano";
         /// Time of the point.
@@ -158,6 +154,8 @@ message! {
         explicit_bounds: Vec<f64> = 7 => packed_double "explicitBounds";
         /// Exemplars.
         exemplars: Vec<Exemplar> = 8 => repeated "exemplars";
+        /// Point attributes.
+        attributes: Vec<KeyValue> = 9 => repeated "attributes";
         /// [`data_point_flags`] bits.
         flags: u32 = 10 => uint32 "flags";
         /// Minimum value.
@@ -224,8 +222,6 @@ message! {
 message! {
     /// A summary point.
     SummaryDataPoint {
-        /// Point attributes.
-        attributes: Vec<KeyValue> = 7 => repeated "attributes";
         /// Start of the aggregation interval.
         start_time_unix_nano: u64 = 2 => fixed64 "startTimeUnixNano";
         /// Time of the point.
@@ -236,6 +232,8 @@ message! {
         sum: f64 = 5 => double "sum";
         /// Quantiles.
         quantile_values: Vec<ValueAtQuantile> = 6 => repeated "quantileValues";
+        /// Point attributes.
+        attributes: Vec<KeyValue> = 7 => repeated "attributes";
         /// [`data_point_flags`] bits.
         flags: u32 = 8 => uint32 "flags";
     }
@@ -254,17 +252,16 @@ oneof! {
 message! {
     /// A sample measurement recorded with its trace context.
     Exemplar {
-        /// Attributes not already on the point.
-        filtered_attributes: Vec<KeyValue> = 7 => repeated "filteredAttributes";
         /// When it was recorded.
         time_unix_nano: u64 = 2 => fixed64 "timeUnixNano";
+        /// The measurement.
+        value: Option<ExemplarValue> = 3 | 6 => oneof "value";
         /// Span that was active.
         span_id: Bytes = 4 => hex_id "spanId";
         /// Trace that was active.
         trace_id: Bytes = 5 => hex_id "traceId";
-        @oneof
-        /// The measurement.
-        value: Option<ExemplarValue> = [3, 6];
+        /// Attributes not already on the point.
+        filtered_attributes: Vec<KeyValue> = 7 => repeated "filteredAttributes";
     }
 }
 

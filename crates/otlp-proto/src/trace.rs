@@ -40,8 +40,6 @@ message! {
         trace_state: Str = 3 => string "traceState";
         /// Parent span id; empty for a root span.
         parent_span_id: Bytes = 4 => hex_id "parentSpanId";
-        /// W3C trace flags (low 8 bits) and [`span_flags`] bits.
-        flags: u32 = 16 => fixed32 "flags";
         /// Operation name.
         name: Str = 5 => string "name";
         /// [`SpanKind`] as an integer.
@@ -64,6 +62,8 @@ message! {
         dropped_links_count: u32 = 14 => uint32 "droppedLinksCount";
         /// Outcome.
         status: Option<Status> = 15 => message "status";
+        /// W3C trace flags (low 8 bits) and [`span_flags`] bits.
+        flags: u32 = 16 => fixed32 "flags";
     }
 }
 
