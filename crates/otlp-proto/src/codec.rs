@@ -369,6 +369,9 @@ pub mod repeated_string {
     }
     pub use encode as encode_always;
     pub fn merge(v: &mut Vec<Str>, wt: WireType, r: &mut Reader<'_>) -> Result<(), DecodeError> {
+        if v.is_empty() {
+            v.reserve_exact(r.count_repeats());
+        }
         let mut s = Str::new();
         string::merge(&mut s, wt, r)?;
         v.push(s);
@@ -539,6 +542,9 @@ pub mod repeated {
         wt: WireType,
         r: &mut Reader<'_>,
     ) -> Result<(), DecodeError> {
+        if v.is_empty() {
+            v.reserve_exact(r.count_repeats());
+        }
         let mut m = M::default();
         message::merge_into(&mut m, wt, r)?;
         v.push(m);

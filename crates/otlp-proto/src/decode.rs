@@ -17,6 +17,7 @@ pub struct Reader<'a> {
     pos: usize,
     end: usize,
     depth: u32,
+    last_key: u64,
 }
 
 impl<'a> Reader<'a> {
@@ -27,6 +28,7 @@ impl<'a> Reader<'a> {
             pos: 0,
             end: data.len(),
             depth: 0,
+            last_key: 0,
         }
     }
 
@@ -41,8 +43,21 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a varint.
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Most keys, lengths and small integers fit in one byte.
+        if self.pos < self.end {
+            let b = self.data[self.pos];
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(u64::from(b));
+            }
+        }
+        self.varint_slow()
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64, DecodeError> {
         let buf = &self.data[..self.end];
         let mut result = 0u64;
         let mut shift = 0;
@@ -65,9 +80,10 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a field key; returns the field number and wire type.
-    #[inline]
+    #[inline(always)]
     pub fn key(&mut self) -> Result<(u32, WireType), DecodeError> {
         let k = self.varint()?;
+        self.last_key = k;
         let wt = match k & 7 {
             0 => WireType::Varint,
             1 => WireType::Fixed64,
@@ -84,6 +100,7 @@ impl<'a> Reader<'a> {
         Ok((tag as u32, wt))
     }
 
+    #[inline(always)]
     fn take(&mut self, n: usize) -> Result<usize, DecodeError> {
         if self.end - self.pos < n {
             return Err(self.err(K::Truncated, "value"));
@@ -111,6 +128,7 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(b))
     }
 
+    #[inline(always)]
     fn len_prefix(&mut self) -> Result<usize, DecodeError> {
         let n = self.varint()?;
         if n > (self.end - self.pos) as u64 {
@@ -139,9 +157,51 @@ impl<'a> Reader<'a> {
     /// Reads a string field, checking UTF-8.
     #[inline]
     pub fn string(&mut self) -> Result<Str, DecodeError> {
-        let at = self.pos;
-        let b = self.bytes()?;
-        Str::from_utf8(b).map_err(|_| DecodeError::new(K::InvalidUtf8, at, ""))
+        let n = self.len_prefix()?;
+        let at = self.take(n)?;
+        Str::from_utf8_in(self.data, at..at + n)
+            .map_err(|_| DecodeError::new(K::InvalidUtf8, at, ""))
+    }
+
+    /// Counts how many more fields with the key just read follow in the current message,
+    /// including the one about to be decoded. Repeated fields reserve their exact size with it,
+    /// instead of growing (and copying) their vector four or five times.
+    pub fn count_repeats(&self) -> usize {
+        let mut probe = Reader {
+            data: self.data,
+            pos: self.pos,
+            end: self.end,
+            depth: RECURSION_LIMIT - 1,
+            last_key: self.last_key,
+        };
+        let wt = match self.last_key & 7 {
+            0 => WireType::Varint,
+            1 => WireType::Fixed64,
+            2 => WireType::Len,
+            5 => WireType::Fixed32,
+            _ => return 1,
+        };
+        let mut count = 1;
+        if probe.skip(0, wt).is_err() {
+            return 1;
+        }
+        while !probe.at_end() {
+            let Ok(k) = probe.varint() else { break };
+            if k == self.last_key {
+                count += 1;
+            }
+            let w = match k & 7 {
+                0 => WireType::Varint,
+                1 => WireType::Fixed64,
+                2 => WireType::Len,
+                5 => WireType::Fixed32,
+                _ => break,
+            };
+            if probe.skip(0, w).is_err() {
+                break;
+            }
+        }
+        count
     }
 
     /// Runs `f` over the body of a nested message (or packed field), then restores the bounds.

@@ -36,7 +36,8 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
     fn write_json(&self, w: &mut JsonWriter);
 
     /// Decodes one OTLP/JSON field; returns `false` for a key this message does not know.
-    fn merge_json_field(&mut self, key: &str, r: &mut JsonReader<'_>) -> Result<bool, DecodeError>;
+    fn merge_json_field(&mut self, key: &[u8], r: &mut JsonReader<'_>)
+    -> Result<bool, DecodeError>;
 
     /// Decodes fields until the reader's current message ends.
     fn merge(&mut self, r: &mut Reader<'_>) -> Result<(), DecodeError> {
@@ -115,7 +116,7 @@ pub trait Oneof: Clone + PartialEq + Debug + Send + Sync + 'static {
     /// Decodes the JSON field `key` if it names a variant; returns whether it did.
     fn read_json(
         slot: &mut Option<Self>,
-        key: &str,
+        key: &[u8],
         r: &mut JsonReader<'_>,
     ) -> Result<bool, DecodeError>;
 }
@@ -168,7 +169,7 @@ macro_rules! message {
 
             fn merge_json_field(
                 &mut self,
-                key: &str,
+                key: &[u8],
                 r: &mut $crate::json::JsonReader<'_>,
             ) -> Result<bool, $crate::DecodeError> {
                 $( if $crate::__json_field!($kind, self.$field, key, $json, stringify!($field), r)? {
@@ -211,7 +212,7 @@ macro_rules! __json_field {
         $crate::Oneof::read_json(&mut $f, $key, $r)
     };
     ($k:ident, $f:expr, $key:ident, $json:literal, $name:expr, $r:ident) => {
-        if $key == $json || $key == $name {
+        if $key == $json.as_bytes() || $key == $name.as_bytes() {
             $crate::codec::$k::read_json(&mut $f, $r).map(|()| true)
         } else {
             Ok(false)
@@ -271,11 +272,11 @@ macro_rules! oneof {
             #[allow(unreachable_patterns)]
             fn read_json(
                 slot: &mut Option<Self>,
-                key: &str,
+                key: &[u8],
                 r: &mut $crate::json::JsonReader<'_>,
             ) -> Result<bool, $crate::DecodeError> {
                 match key {
-                    $( $json | $alt => {
+                    $( k if k == $json.as_bytes() || k == $alt.as_bytes() => {
                         let mut v: $ty = Default::default();
                         $crate::codec::$kind::read_json_value(&mut v, r)?;
                         *slot = Some($name::$variant(v));

@@ -5,10 +5,11 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::ops::Deref;
 
-/// An immutable UTF-8 string backed by [`Bytes`].
+/// An immutable UTF-8 string that is cheap to decode, clone and drop.
 ///
-/// Decoding a request slices strings out of the request buffer instead of allocating one `String`
-/// per field, and `&'static str` keys become strings without any allocation. `Str` dereferences to
+/// Short strings (up to 30 bytes: most attribute keys and many values) live inline, with no
+/// allocation and no reference count. Longer ones share the request buffer they were decoded from
+/// ([`Bytes`]), and `&'static str` values are wrapped without allocating. `Str` dereferences to
 /// `str`, so it reads like one.
 ///
 /// ```
@@ -18,43 +19,116 @@ use std::ops::Deref;
 /// assert_eq!(&*key, "service.name");
 /// assert_eq!(owned, "checkout");
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Str(Bytes);
+#[derive(Clone)]
+pub struct Str(Repr);
+
+const INLINE_CAP: usize = 30;
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Shared(Bytes),
+}
+
+impl Default for Str {
+    fn default() -> Self {
+        Str::new()
+    }
+}
 
 impl Str {
     /// An empty string.
     pub const fn new() -> Self {
-        Str(Bytes::new())
+        Str(Repr::Inline {
+            len: 0,
+            buf: [0; INLINE_CAP],
+        })
     }
 
     /// A string from a `&'static str`, without allocating.
     pub const fn from_static(s: &'static str) -> Self {
-        Str(Bytes::from_static(s.as_bytes()))
+        Str(Repr::Shared(Bytes::from_static(s.as_bytes())))
     }
 
-    /// Validates `bytes` as UTF-8 and wraps them without copying.
+    fn inline(s: &[u8]) -> Option<Self> {
+        if s.len() > INLINE_CAP {
+            return None;
+        }
+        let mut buf = [0; INLINE_CAP];
+        buf[..s.len()].copy_from_slice(s);
+        Some(Str(Repr::Inline {
+            len: s.len() as u8,
+            buf,
+        }))
+    }
+
+    /// Validates `bytes` as UTF-8 and wraps them without copying (short strings are copied inline).
     pub fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
         std::str::from_utf8(&bytes)?;
-        Ok(Str(bytes))
+        Ok(Str::inline(&bytes).unwrap_or(Str(Repr::Shared(bytes))))
+    }
+
+    /// Validates `buf[range]` as UTF-8; short strings are copied inline, long ones share `buf`.
+    pub fn from_utf8_in(
+        buf: &Bytes,
+        range: std::ops::Range<usize>,
+    ) -> Result<Self, std::str::Utf8Error> {
+        let s = &buf[range.clone()];
+        std::str::from_utf8(s)?;
+        Ok(Str::inline(s).unwrap_or_else(|| Str(Repr::Shared(buf.slice(range)))))
     }
 
     /// The string as `&str`.
+    #[inline]
     #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor either takes a `str`/`String` or validates with
         // `std::str::from_utf8`, and the bytes are immutable afterwards. Re-validating on every
         // read would make each string access O(len) on the encode hot path.
-        unsafe { std::str::from_utf8_unchecked(&self.0) }
+        unsafe { std::str::from_utf8_unchecked(self.as_bytes()) }
     }
 
     /// The UTF-8 bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, buf } => &buf[..usize::from(*len)],
+            Repr::Shared(b) => b,
+        }
     }
 
-    /// The shared buffer behind this string.
+    /// The string as [`Bytes`] (copies an inline string).
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        match self.0 {
+            Repr::Inline { len, buf } => Bytes::copy_from_slice(&buf[..usize::from(len)]),
+            Repr::Shared(b) => b,
+        }
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Str {}
+
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Str) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Str {
+    fn cmp(&self, other: &Str) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::hash::Hash for Str {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
     }
 }
 
@@ -85,13 +159,14 @@ impl From<&'static str> for Str {
 
 impl From<String> for Str {
     fn from(s: String) -> Self {
-        Str(Bytes::from(s.into_bytes()))
+        Str::inline(s.as_bytes()).unwrap_or_else(|| Str(Repr::Shared(Bytes::from(s.into_bytes()))))
     }
 }
 
 impl From<&String> for Str {
     fn from(s: &String) -> Self {
-        Str(Bytes::copy_from_slice(s.as_bytes()))
+        Str::inline(s.as_bytes())
+            .unwrap_or_else(|| Str(Repr::Shared(Bytes::copy_from_slice(s.as_bytes()))))
     }
 }
 
@@ -142,6 +217,19 @@ mod tests {
     fn rejects_invalid_utf8() {
         assert!(Str::from_utf8(Bytes::from_static(&[0xff, 0xfe])).is_err());
         assert_eq!(Str::from_utf8(Bytes::from_static(b"ok")).unwrap(), "ok");
+    }
+
+    #[test]
+    fn inline_and_shared_strings_behave_alike() {
+        let long = "x".repeat(100);
+        let buf = Bytes::from(format!("short{long}"));
+        let short = Str::from_utf8_in(&buf, 0..5).unwrap();
+        let shared = Str::from_utf8_in(&buf, 5..105).unwrap();
+        assert_eq!(short, "short");
+        assert_eq!(shared.as_str(), long);
+        assert_eq!(Str::from(long.clone()), shared);
+        assert_eq!(shared.clone().into_bytes(), long.as_bytes());
+        assert!(Str::from_utf8_in(&Bytes::from_static(&[b'a', 0xff]), 0..2).is_err());
     }
 
     #[test]

@@ -110,7 +110,10 @@ impl<'a> JsonReader<'a> {
     }
 
     /// The next key of the current object, or `None` at its `}`. `first` is true for the first call.
-    pub fn next_key(&mut self, first: bool) -> Result<Option<Cow<'a, str>>, DecodeError> {
+    ///
+    /// Keys are compared as bytes against the schema's ASCII names, so they are not checked for
+    /// UTF-8: a key that is not valid UTF-8 matches nothing and its value is skipped.
+    pub fn next_key(&mut self, first: bool) -> Result<Option<Cow<'a, [u8]>>, DecodeError> {
         match self.peek() {
             Some(b'}') => {
                 self.pos += 1;
@@ -121,10 +124,7 @@ impl<'a> JsonReader<'a> {
             Some(b'"') if first => {}
             _ => return Err(self.err(K::Syntax, "expected a key or '}'")),
         }
-        let key = match self.raw_string()? {
-            RawStr::Slice(_, _, s) => Cow::Borrowed(s),
-            RawStr::Owned(s) => Cow::Owned(s),
-        };
+        let key = self.raw_key()?;
         self.expect(b':', "expected ':'")?;
         Ok(Some(key))
     }
@@ -155,6 +155,22 @@ impl<'a> JsonReader<'a> {
         }
     }
 
+    fn raw_key(&mut self) -> Result<Cow<'a, [u8]>, DecodeError> {
+        let src: &'a Bytes = self.src;
+        let start = self.pos + 1;
+        if let Some(len) = src.get(start..).and_then(|rest| memchr::memchr(b'"', rest)) {
+            let run = &src[start..start + len];
+            if !run.iter().any(|&c| c == b'\\' || c < 0x20) {
+                self.pos = start + len + 1;
+                return Ok(Cow::Borrowed(run));
+            }
+        }
+        Ok(match self.raw_string()? {
+            RawStr::Slice(_, _, s) => Cow::Borrowed(s.as_bytes()),
+            RawStr::Owned(s) => Cow::Owned(s.into_bytes()),
+        })
+    }
+
     fn raw_string(&mut self) -> Result<RawStr<'a>, DecodeError> {
         if self.peek() != Some(b'"') {
             return Err(self.err(K::WrongType, "expected a string"));
@@ -162,18 +178,26 @@ impl<'a> JsonReader<'a> {
         self.pos += 1;
         let src: &'a Bytes = self.src;
         let start = self.pos;
+        // Fast path: find the closing quote with SIMD, then check the run has no escape or
+        // control character (the common case for OTLP keys and values).
+        let Some(len) = memchr::memchr(b'"', &src[start..]) else {
+            return Err(self.err(K::Syntax, "unterminated string"));
+        };
+        let run = &src[start..start + len];
         let mut i = start;
+        if !run.iter().any(|&c| c == b'\\' || c < 0x20) {
+            self.pos = start + len + 1;
+            let s = std::str::from_utf8(run)
+                .map_err(|_| DecodeError::new(K::InvalidUtf8, start, ""))?;
+            return Ok(RawStr::Slice(start, start + len, s));
+        }
         loop {
             match src.get(i) {
                 None => return Err(self.err(K::Syntax, "unterminated string")),
-                Some(b'"') => {
-                    self.pos = i + 1;
-                    let s = std::str::from_utf8(&src[start..i])
-                        .map_err(|_| DecodeError::new(K::InvalidUtf8, start, ""))?;
-                    return Ok(RawStr::Slice(start, i, s));
-                }
+                Some(b'"') => break,
                 Some(b'\\') => break,
                 Some(&c) if c < 0x20 => {
+                    self.pos = i;
                     return Err(self.err(K::Syntax, "control character in string"));
                 }
                 Some(_) => i += 1,
@@ -253,7 +277,7 @@ impl<'a> JsonReader<'a> {
     /// A string value, sliced from the input when possible.
     pub fn string(&mut self) -> Result<Str, DecodeError> {
         Ok(match self.raw_string()? {
-            RawStr::Slice(a, b, _) => Str::from_utf8(self.src.slice(a..b))
+            RawStr::Slice(a, b, _) => Str::from_utf8_in(self.src, a..b)
                 .map_err(|_| DecodeError::new(K::InvalidUtf8, a, ""))?,
             RawStr::Owned(s) => Str::from(s),
         })
