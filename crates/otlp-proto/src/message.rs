@@ -149,6 +149,7 @@ macro_rules! message {
             }
 
             #[inline]
+            #[allow(clippy::manual_range_patterns)]
             fn merge_field(
                 &mut self,
                 tag: u32,

@@ -4,6 +4,8 @@
 //! is byte-for-byte what prost wrote (same field order, same default rules). Our OTLP/JSON
 //! equals, as a JSON value, what the incumbent's serde mapping writes, and reads back losslessly.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use bytes::Bytes;

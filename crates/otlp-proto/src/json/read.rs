@@ -156,6 +156,9 @@ impl<'a> JsonReader<'a> {
     }
 
     fn raw_key(&mut self) -> Result<Cow<'a, [u8]>, DecodeError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.err(K::Syntax, "expected a key"));
+        }
         let src: &'a Bytes = self.src;
         let start = self.pos + 1;
         if let Some(len) = src.get(start..).and_then(|rest| memchr::memchr(b'"', rest)) {

@@ -50,7 +50,7 @@ fn span_attributes(i: usize) -> Vec<KeyValue> {
         ),
         kv("server.port", val(IntValue(8443))),
         kv("network.protocol.version", s("1.1")),
-        kv("app.cache_hit", val(BoolValue(i % 2 == 0))),
+        kv("app.cache_hit", val(BoolValue(i.is_multiple_of(2)))),
         kv("app.latency_ratio", val(DoubleValue(i as f64 * 0.25 - 3.0))),
         kv(
             "user_agent.original",
