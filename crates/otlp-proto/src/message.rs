@@ -164,7 +164,7 @@ macro_rules! message {
 
             fn write_json(&self, w: &mut $crate::json::JsonWriter) {
                 w.begin_object();
-                $( $crate::codec::$kind::json($json, &self.$field, w); )*
+                $( $crate::codec::$kind::json($crate::json_key!($json), &self.$field, w); )*
                 w.end_object();
             }
 
@@ -266,7 +266,7 @@ macro_rules! oneof {
 
             fn write_json(&self, w: &mut $crate::json::JsonWriter) {
                 match self {
-                    $( $name::$variant(v) => $crate::codec::$kind::json_always($json, v, w), )+
+                    $( $name::$variant(v) => $crate::codec::$kind::json_always($crate::json_key!($json), v, w), )+
                 }
             }
 
@@ -287,5 +287,14 @@ macro_rules! oneof {
                 }
             }
         }
+    };
+}
+
+/// Formats a JSON member key as the writer wants it: `,"name":`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! json_key {
+    ($json:literal) => {
+        concat!(",\"", $json, "\":")
     };
 }

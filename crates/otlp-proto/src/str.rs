@@ -78,6 +78,12 @@ impl Str {
         Ok(Str::inline(s).unwrap_or_else(|| Str(Repr::Shared(buf.slice(range)))))
     }
 
+    /// Like [`Str::from_utf8_in`] for bytes the caller has already validated as UTF-8.
+    pub(crate) fn from_validated_in(buf: &Bytes, range: std::ops::Range<usize>) -> Self {
+        debug_assert!(std::str::from_utf8(&buf[range.clone()]).is_ok());
+        Str::inline(&buf[range.clone()]).unwrap_or_else(|| Str(Repr::Shared(buf.slice(range))))
+    }
+
     /// The string as `&str`.
     #[inline]
     #[allow(unsafe_code)]

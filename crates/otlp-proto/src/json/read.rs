@@ -161,9 +161,9 @@ impl<'a> JsonReader<'a> {
         }
         let src: &'a Bytes = self.src;
         let start = self.pos + 1;
-        if let Some(len) = src.get(start..).and_then(|rest| memchr::memchr(b'"', rest)) {
+        if let Some((len, _)) = src.get(start..).and_then(find_special) {
             let run = &src[start..start + len];
-            if !run.iter().any(|&c| c == b'\\' || c < 0x20) {
+            if src[start + len] == b'"' {
                 self.pos = start + len + 1;
                 return Ok(Cow::Borrowed(run));
             }
@@ -181,17 +181,20 @@ impl<'a> JsonReader<'a> {
         self.pos += 1;
         let src: &'a Bytes = self.src;
         let start = self.pos;
-        // Fast path: find the closing quote with SIMD, then check the run has no escape or
-        // control character (the common case for OTLP keys and values).
-        let Some(len) = memchr::memchr(b'"', &src[start..]) else {
+        // Fast path: find the closing quote, then check the run has no escape or control
+        // character (the common case for OTLP keys and values).
+        let Some((len, ascii)) = find_special(&src[start..]) else {
             return Err(self.err(K::Syntax, "unterminated string"));
         };
         let run = &src[start..start + len];
         let mut i = start;
-        if !run.iter().any(|&c| c == b'\\' || c < 0x20) {
+        if src[start + len] == b'"' {
             self.pos = start + len + 1;
-            let s = std::str::from_utf8(run)
-                .map_err(|_| DecodeError::new(K::InvalidUtf8, start, ""))?;
+            let s = if ascii {
+                ascii_str(run)
+            } else {
+                std::str::from_utf8(run).map_err(|_| DecodeError::new(K::InvalidUtf8, start, ""))?
+            };
             return Ok(RawStr::Slice(start, start + len, s));
         }
         loop {
@@ -280,8 +283,8 @@ impl<'a> JsonReader<'a> {
     /// A string value, sliced from the input when possible.
     pub fn string(&mut self) -> Result<Str, DecodeError> {
         Ok(match self.raw_string()? {
-            RawStr::Slice(a, b, _) => Str::from_utf8_in(self.src, a..b)
-                .map_err(|_| DecodeError::new(K::InvalidUtf8, a, ""))?,
+            // raw_string validated the slice already.
+            RawStr::Slice(a, b, _) => Str::from_validated_in(self.src, a..b),
             RawStr::Owned(s) => Str::from(s),
         })
     }
@@ -315,6 +318,21 @@ impl<'a> JsonReader<'a> {
     fn integer(&mut self, min: i128, max: i128) -> Result<i128, DecodeError> {
         let at = self.pos;
         let text = self.number_text()?;
+        // Fast path: plain decimal digits (with an optional sign), which is nearly every value.
+        let digits = text.strip_prefix('-').unwrap_or(&text);
+        if !digits.is_empty() && digits.len() <= 19 && digits.bytes().all(|c| c.is_ascii_digit()) {
+            let mut v: i128 = 0;
+            for c in digits.bytes() {
+                v = v * 10 + i128::from(c - b'0');
+            }
+            if text.starts_with('-') {
+                v = -v;
+            }
+            if v < min || v > max {
+                return Err(DecodeError::new(K::OutOfRange, at, ""));
+            }
+            return Ok(v);
+        }
         let v = match text.parse::<i128>() {
             Ok(v) => v,
             Err(_) => {
@@ -473,6 +491,53 @@ impl<'a> JsonReader<'a> {
     }
 }
 
+/// The index of the first byte that ends the fast path of a string (`"`, `\\` or a control
+/// character), and whether every byte before it is ASCII (then no UTF-8 validation is needed).
+/// Scans eight bytes at a time (SWAR): the lowest flagged byte of each word is exact.
+#[inline]
+fn find_special(s: &[u8]) -> Option<(usize, bool)> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    let mut seen = 0u64;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let slash = w ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote)
+            | (slash.wrapping_sub(ONES) & !slash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let flags = flags & HIGH;
+        if flags != 0 {
+            let bit = flags.trailing_zeros();
+            // Bytes below the special one: mask = all bits under its byte.
+            let below = (1u64 << (bit - 7)) - 1;
+            seen |= w & below;
+            return Some((base + (bit / 8) as usize, seen & HIGH == 0));
+        }
+        seen |= w;
+        base += 8;
+    }
+    let rest = chunks.remainder();
+    let i = rest
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let ascii = seen & HIGH == 0 && rest[..i].is_ascii();
+    Some((base + i, ascii))
+}
+
+/// `run` as `&str`, for bytes already known to be ASCII.
+#[inline]
+#[allow(unsafe_code)]
+fn ascii_str(run: &[u8]) -> &str {
+    debug_assert!(run.is_ascii());
+    // SAFETY: `find_special` saw no byte with the high bit set, and ASCII is valid UTF-8.
+    unsafe { std::str::from_utf8_unchecked(run) }
+}
+
 fn hex_val(c: u8) -> Option<u8> {
     match c {
         b'0'..=b'9' => Some(c - b'0'),
@@ -538,6 +603,29 @@ mod tests {
         assert_eq!(&JsonReader::new(&b).base64().unwrap()[..], b"fooba");
         let (b,) = reader(r#""-_8""#);
         assert_eq!(&JsonReader::new(&b).base64().unwrap()[..], &[0xfb, 0xff]);
+    }
+
+    #[test]
+    fn special_byte_search_matches_a_plain_scan() {
+        let samples: [&[u8]; 6] = [
+            b"plain ascii text that is long enough\"",
+            b"\xc3\xa9\xc3\xa9 unicode \\ escape",
+            b"ctrl \x01 here",
+            b"0123456\"",
+            b"no terminator at all in this one",
+            b"\xff\xfe\x80\x81\x9f\xa0\"x",
+        ];
+        for s in samples {
+            for start in 0..s.len() {
+                let s = &s[start..];
+                let want = s.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+                let got = find_special(s);
+                assert_eq!(got.map(|g| g.0), want, "{s:?}");
+                if let (Some((at, ascii)), Some(_)) = (got, want) {
+                    assert_eq!(ascii, s[..at].is_ascii(), "{s:?}");
+                }
+            }
+        }
     }
 
     #[test]

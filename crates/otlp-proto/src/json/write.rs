@@ -85,23 +85,35 @@ impl JsonWriter {
         }
     }
 
-    /// Writes `"name":` (with a comma before it when needed). `name` must need no escaping.
+    /// Writes a member key. `key` is pre-formatted as `,"name":` (see [`json_key!`](crate::json_key));
+    /// the leading comma is dropped for the first member. One copy per key, no escaping.
     #[inline]
-    pub fn key(&mut self, name: &str) {
-        if self.need_comma {
-            self.out.push(b',');
-        }
-        self.out.push(b'"');
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b"\":");
+    pub fn key(&mut self, key: &str) {
+        let k = key.as_bytes();
+        self.out
+            .extend_from_slice(if self.need_comma { k } else { &k[1..] });
     }
 
     /// A JSON string, escaped.
     #[inline]
     pub fn string(&mut self, s: &str) {
-        self.out.reserve(s.len() + 2);
-        self.out.push(b'"');
         let bytes = s.as_bytes();
+        // Most strings need no escaping; this check vectorises, the table walk below does not.
+        if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+            self.out.reserve(bytes.len() + 2);
+            self.out.push(b'"');
+            self.out.extend_from_slice(bytes);
+            self.out.push(b'"');
+            self.need_comma = true;
+            return;
+        }
+        self.string_escaped(bytes);
+    }
+
+    #[inline(never)]
+    fn string_escaped(&mut self, bytes: &[u8]) {
+        self.out.reserve(bytes.len() + 8);
+        self.out.push(b'"');
         let mut start = 0;
         for (i, &b) in bytes.iter().enumerate() {
             let esc = ESCAPE[b as usize];
@@ -187,13 +199,23 @@ impl JsonWriter {
     /// Bytes as a lowercase hex string (trace and span ids).
     #[inline]
     pub fn hex(&mut self, v: &[u8]) {
-        self.out.reserve(v.len() * 2 + 2);
-        self.out.push(b'"');
-        for &b in v {
-            self.out.push(HEX[(b >> 4) as usize]);
-            self.out.push(HEX[(b & 15) as usize]);
+        if v.len() <= 32 {
+            // Ids are 8 or 16 bytes: format on the stack and copy once.
+            let mut tmp = [b'"'; 66];
+            for (i, &b) in v.iter().enumerate() {
+                tmp[1 + 2 * i] = HEX[(b >> 4) as usize];
+                tmp[2 + 2 * i] = HEX[(b & 15) as usize];
+            }
+            self.out.extend_from_slice(&tmp[..v.len() * 2 + 2]);
+        } else {
+            self.out.reserve(v.len() * 2 + 2);
+            self.out.push(b'"');
+            for &b in v {
+                self.out.push(HEX[(b >> 4) as usize]);
+                self.out.push(HEX[(b & 15) as usize]);
+            }
+            self.out.push(b'"');
         }
-        self.out.push(b'"');
         self.need_comma = true;
     }
 
@@ -264,6 +286,8 @@ mod tests {
     fn non_finite_doubles_are_strings() {
         let mut w = JsonWriter::new();
         w.begin_array();
+        w.elem();
+        w.hex(&[0xab, 0x01]);
         for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5] {
             w.elem();
             w.f64(v);
@@ -271,7 +295,7 @@ mod tests {
         w.end_array();
         assert_eq!(
             String::from_utf8(w.into_inner()).unwrap(),
-            r#"["NaN","Infinity","-Infinity",1.5]"#
+            r#"["ab01","NaN","Infinity","-Infinity",1.5]"#
         );
     }
 }
