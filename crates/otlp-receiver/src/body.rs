@@ -1,0 +1,258 @@
+//! Request bodies, the same for every signal and transport: reading within the size limit,
+//! decompressing within it, and decoding.
+
+use crate::failure::Failure;
+use bytes::{Buf, Bytes, BytesMut};
+use http_body::Body;
+use http_body_util::BodyExt;
+use otlp_proto::compression::DecompressError;
+use otlp_proto::{Compression, Encoding, Request, Signal};
+use std::fmt;
+use std::time::Duration;
+
+/// At most this much of a refused HTTP/1.1 body is read and thrown away.
+const DRAIN_LIMIT: usize = 64 << 20;
+/// ... and for at most this long.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// Reads a whole body into one `Bytes`, refusing more than `limit` bytes: up front when the
+/// `Content-Length` (`declared`) says so, otherwise as soon as the streamed body passes it.
+///
+/// With `drain_rest`, a refused body is read on and discarded (within bounds) before answering:
+/// an HTTP/1.1 server that closes a connection with unread data resets it, and the client then
+/// sees a broken connection instead of the 413.
+pub(crate) async fn read<B>(
+    mut body: B,
+    declared: Option<u64>,
+    limit: usize,
+    drain_rest: bool,
+) -> Result<Bytes, Failure>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: fmt::Display,
+{
+    if let Some(len) = declared
+        && len > limit as u64
+    {
+        if drain_rest {
+            drain(body).await;
+        }
+        return Err(Failure::too_large(format!(
+            "request body of {len} bytes exceeds the limit of {limit} bytes"
+        )));
+    }
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|e| Failure::bad_request(format!("cannot read the request body: {e}")))?;
+        // Trailers carry nothing OTLP needs.
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        total = total.saturating_add(data.len());
+        if total > limit {
+            drop(chunks);
+            if drain_rest {
+                drain(body).await;
+            }
+            return Err(Failure::too_large(format!(
+                "request body exceeds the limit of {limit} bytes"
+            )));
+        }
+        if !data.is_empty() {
+            chunks.push(data);
+        }
+    }
+    Ok(concat(chunks, total))
+}
+
+/// One buffer for the whole body; a body that arrived in one chunk is not copied.
+fn concat(mut chunks: Vec<Bytes>, total: usize) -> Bytes {
+    if chunks.len() <= 1 {
+        return chunks.pop().unwrap_or_default();
+    }
+    let mut buf = BytesMut::with_capacity(total);
+    for chunk in chunks {
+        buf.extend_from_slice(&chunk);
+    }
+    buf.freeze()
+}
+
+/// Reads and discards what is left of a body, within [`DRAIN_LIMIT`] and [`DRAIN_TIME`].
+pub(crate) async fn drain<B: Body + Unpin>(mut body: B) {
+    let discard = async {
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                seen = seen.saturating_add(data.remaining());
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
+}
+
+/// Decompresses `payload` (refusing more than `limit` bytes of output) and decodes it.
+pub(crate) fn decode(
+    signal: Signal,
+    encoding: Encoding,
+    compression: Compression,
+    payload: Bytes,
+    limit: usize,
+) -> Result<Request, Failure> {
+    let plain = match compression {
+        // Decoding straight from the received buffer keeps strings zero-copy.
+        Compression::None => payload,
+        compressed => match compressed.decompress(&payload, limit) {
+            Ok(plain) => Bytes::from(plain),
+            Err(DecompressError::TooLarge { limit }) => {
+                return Err(Failure::too_large(format!(
+                    "request exceeds {limit} bytes after decompression"
+                )));
+            }
+            Err(e) => {
+                return Err(Failure::bad_request(format!(
+                    "cannot decompress the {compressed} body: {e}"
+                )));
+            }
+        },
+    };
+    if plain.len() > limit {
+        return Err(Failure::too_large(format!(
+            "request exceeds the limit of {limit} bytes"
+        )));
+    }
+    Request::decode(signal, encoding, &plain).map_err(|e| {
+        let encoding = match encoding {
+            Encoding::Protobuf => "protobuf",
+            Encoding::Json => "JSON",
+        };
+        Failure::bad_request(format!(
+            "cannot decode the {signal} request as {encoding}: {e}"
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::StatusCode;
+    use http_body_util::Full;
+    use otlp_proto::grpc::code;
+    use std::convert::Infallible;
+
+    /// A body that arrives in the given chunks, with no declared length.
+    struct Chunks(std::collections::VecDeque<Bytes>);
+
+    impl Body for Chunks {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+            std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
+        }
+    }
+
+    fn chunked(parts: &[&'static [u8]]) -> Chunks {
+        Chunks(parts.iter().map(|p| Bytes::from_static(p)).collect())
+    }
+
+    #[tokio::test]
+    async fn reads_within_the_limit() {
+        let body = Full::new(Bytes::from_static(b"hello"));
+        assert_eq!(read(body, Some(5), 5, false).await.unwrap(), "hello");
+    }
+
+    #[tokio::test]
+    async fn refuses_a_declared_length_over_the_limit_without_reading() {
+        let err = read(Full::new(Bytes::new()), Some(6), 5, false)
+            .await
+            .unwrap_err();
+        assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(err.grpc, code::RESOURCE_EXHAUSTED);
+        assert!(
+            err.message.contains("6 bytes exceeds the limit of 5"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[tokio::test]
+    async fn streamed_bodies_are_counted_and_joined() {
+        let body = chunked(&[b"ab", b"", b"cd"]);
+        assert_eq!(read(body, None, 4, false).await.unwrap(), "abcd");
+        let err = read(chunked(&[b"abc", b"de"]), None, 4, true)
+            .await
+            .unwrap_err();
+        assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn zip_bombs_and_garbage_map_to_their_statuses() {
+        let mut bomb = Vec::new();
+        Compression::Gzip
+            .compress(&vec![0u8; 4 << 20], &mut bomb)
+            .unwrap();
+        let err = decode(
+            Signal::Logs,
+            Encoding::Protobuf,
+            Compression::Gzip,
+            bomb.into(),
+            1 << 20,
+        )
+        .unwrap_err();
+        assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            err.message,
+            "request exceeds 1048576 bytes after decompression"
+        );
+
+        let err = decode(
+            Signal::Logs,
+            Encoding::Protobuf,
+            Compression::Zstd,
+            Bytes::from_static(b"not zstd"),
+            1024,
+        )
+        .unwrap_err();
+        assert_eq!(err.grpc, code::INVALID_ARGUMENT);
+        assert!(err.message.contains("decompress"), "{}", err.message);
+
+        let err = decode(
+            Signal::Metrics,
+            Encoding::Json,
+            Compression::None,
+            Bytes::from_static(b"{\"resourceMetrics\":"),
+            1024,
+        )
+        .unwrap_err();
+        assert_eq!(err.http, StatusCode::BAD_REQUEST);
+        assert!(
+            err.message
+                .starts_with("cannot decode the metrics request as JSON")
+        );
+
+        let err = decode(
+            Signal::Traces,
+            Encoding::Protobuf,
+            Compression::None,
+            Bytes::from_static(&[0xff; 8]),
+            4,
+        )
+        .unwrap_err();
+        assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn decodes_every_signal() {
+        for signal in Signal::ALL {
+            let request = decode(signal, Encoding::Json, Compression::None, "{}".into(), 16);
+            assert_eq!(request.unwrap().signal(), signal);
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! [`Receiver`] and its [`ReceiverBuilder`]: addresses, limits, TLS, sink and observer.
+
+use crate::running::RunningReceiver;
+use crate::server::{Shared, conn};
+use crate::sink::Discard;
+use crate::summary::Observer;
+use crate::{Error, RequestSummary, Sink, TlsConfig, Transport};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+
+const DEFAULT_GRPC_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4317);
+const DEFAULT_HTTP_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4318);
+/// The Collector's default limit for a request, compressed or not.
+const DEFAULT_MAX_REQUEST_SIZE: usize = 16 << 20;
+const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// gRPC is HTTP/2 only; OTLP/HTTP speaks both versions.
+const GRPC_ALPN: &[&[u8]] = &[b"h2"];
+const HTTP_ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// An OTLP receiver. Configure one with [`Receiver::builder`].
+#[derive(Debug, Clone, Copy)]
+pub struct Receiver;
+
+impl Receiver {
+    /// A builder with the defaults: gRPC on `127.0.0.1:4317`, HTTP on `127.0.0.1:4318`, no TLS,
+    /// requests of at most 16 MiB, and a sink that accepts and discards everything.
+    pub fn builder() -> ReceiverBuilder {
+        ReceiverBuilder::default()
+    }
+}
+
+/// Configures and starts a receiver.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use otlp_receiver::{JsonLinesSink, Receiver};
+///
+/// # fn main() -> Result<(), otlp_receiver::Error> {
+/// let dir = std::env::temp_dir().join("otlp-receiver-builder-doc");
+/// let builder = Receiver::builder()
+///     .with_http_addr("0.0.0.0:4318".parse().expect("valid address"))
+///     .without_grpc()
+///     .with_max_request_size(4 << 20)
+///     .with_sink(JsonLinesSink::create(&dir)?)
+///     .with_request_observer(|summary| eprintln!("{summary}"));
+/// // builder.start().await? binds the listener and serves until shutdown.
+/// # Ok(())
+/// # }
+/// ```
+pub struct ReceiverBuilder {
+    grpc_addr: Option<SocketAddr>,
+    http_addr: Option<SocketAddr>,
+    max_request_size: usize,
+    tls: Option<TlsConfig>,
+    sink: Arc<dyn Sink>,
+    observer: Option<Observer>,
+    shutdown_timeout: Duration,
+}
+
+impl Default for ReceiverBuilder {
+    fn default() -> Self {
+        ReceiverBuilder {
+            grpc_addr: Some(DEFAULT_GRPC_ADDR),
+            http_addr: Some(DEFAULT_HTTP_ADDR),
+            max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+            tls: None,
+            sink: Arc::new(Discard),
+            observer: None,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        }
+    }
+}
+
+impl ReceiverBuilder {
+    /// Serves OTLP/gRPC on `addr` (port 0 picks a free port; see
+    /// [`RunningReceiver::grpc_addr`]). Default: `127.0.0.1:4317`.
+    pub fn with_grpc_addr(mut self, addr: SocketAddr) -> Self {
+        self.grpc_addr = Some(addr);
+        self
+    }
+
+    /// Serves OTLP/HTTP on `addr` (port 0 picks a free port; see
+    /// [`RunningReceiver::http_addr`]). Default: `127.0.0.1:4318`.
+    pub fn with_http_addr(mut self, addr: SocketAddr) -> Self {
+        self.http_addr = Some(addr);
+        self
+    }
+
+    /// Does not serve gRPC (until [`with_grpc_addr`](Self::with_grpc_addr) is called again).
+    pub fn without_grpc(mut self) -> Self {
+        self.grpc_addr = None;
+        self
+    }
+
+    /// Does not serve HTTP (until [`with_http_addr`](Self::with_http_addr) is called again).
+    pub fn without_http(mut self) -> Self {
+        self.http_addr = None;
+        self
+    }
+
+    /// The largest request accepted, in bytes, checked on the body as received and again after
+    /// decompression: larger requests get HTTP 413 or gRPC `RESOURCE_EXHAUSTED`, and a zip bomb
+    /// is stopped after `bytes` of output. Default: 16 MiB.
+    pub fn with_max_request_size(mut self, bytes: usize) -> Self {
+        self.max_request_size = bytes;
+        self
+    }
+
+    /// Serves both transports over TLS (gRPC with ALPN `h2`; HTTP with `h2` and `http/1.1`).
+    /// Default: cleartext.
+    pub fn with_tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Where decoded requests go. Default: a sink that accepts and discards everything.
+    pub fn with_sink(mut self, sink: impl Sink) -> Self {
+        self.sink = Arc::new(sink);
+        self
+    }
+
+    /// Calls `observer` once per export request after it is answered, with a summary of it (see
+    /// [`RequestSummary`] for which requests are reported). Called from the connection's task:
+    /// keep it quick. Default: none.
+    pub fn with_request_observer(
+        mut self,
+        observer: impl Fn(&RequestSummary) + Send + Sync + 'static,
+    ) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// How long [`RunningReceiver::shutdown`] waits for requests in progress before dropping
+    /// their connections. Default: 5 seconds.
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Binds the listeners and starts serving in background tasks of the current Tokio runtime.
+    ///
+    /// When this returns, both listeners are bound and accepting. Fails if an address cannot be
+    /// bound, the TLS material does not load, or both transports are disabled.
+    pub async fn start(self) -> Result<RunningReceiver, Error> {
+        if self.grpc_addr.is_none() && self.http_addr.is_none() {
+            return Err(Error::config(
+                "both gRPC and HTTP are disabled: nothing to serve",
+            ));
+        }
+        let tls = self
+            .tls
+            .as_ref()
+            .map(TlsConfig::server_config)
+            .transpose()?;
+        let acceptor = |alpn: &[&[u8]]| {
+            tls.as_ref().map(|config| {
+                let mut config = config.clone();
+                config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+                TlsAcceptor::from(Arc::new(config))
+            })
+        };
+        // Bind everything before spawning anything, so a failure leaves nothing behind.
+        let grpc = match self.grpc_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        let http = match self.http_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+
+        let shared = Arc::new(Shared {
+            sink: self.sink,
+            observer: self.observer,
+            max_request_size: self.max_request_size,
+        });
+        let (stop, _) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut spawn =
+            |(listener, addr): (TcpListener, SocketAddr), transport: Transport, alpn: &[&[u8]]| {
+                tasks.spawn(conn::serve(
+                    listener,
+                    acceptor(alpn),
+                    transport,
+                    shared.clone(),
+                    stop.subscribe(),
+                ));
+                addr
+            };
+        let grpc_addr = grpc.map(|l| spawn(l, Transport::Grpc, GRPC_ALPN));
+        let http_addr = http.map(|l| spawn(l, Transport::Http, HTTP_ALPN));
+        Ok(RunningReceiver::new(
+            grpc_addr,
+            http_addr,
+            stop,
+            tasks,
+            self.shutdown_timeout,
+        ))
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), Error> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::bind(addr, e))?;
+    let local = listener.local_addr().map_err(|e| Error::bind(addr, e))?;
+    Ok((listener, local))
+}
+
+impl fmt::Debug for ReceiverBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReceiverBuilder")
+            .field("grpc_addr", &self.grpc_addr)
+            .field("http_addr", &self.http_addr)
+            .field("max_request_size", &self.max_request_size)
+            .field("tls", &self.tls)
+            .field("observer", &self.observer.is_some())
+            .field("shutdown_timeout", &self.shutdown_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_otlp_ports() {
+        let b = Receiver::builder();
+        assert_eq!(b.grpc_addr, Some(DEFAULT_GRPC_ADDR));
+        assert_eq!(
+            b.http_addr.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:4318")
+        );
+        assert_eq!(b.max_request_size, 16 * 1024 * 1024);
+        let b = b
+            .without_grpc()
+            .without_http()
+            .with_grpc_addr(DEFAULT_HTTP_ADDR);
+        assert_eq!(b.grpc_addr, Some(DEFAULT_HTTP_ADDR));
+        assert_eq!(b.http_addr, None);
+    }
+
+    #[tokio::test]
+    async fn nothing_to_serve_is_a_config_error() {
+        let err = Receiver::builder()
+            .without_grpc()
+            .without_http()
+            .start()
+            .await
+            .unwrap_err();
+        assert!(err.is_config(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_a_bind_error() {
+        let taken = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let err = Receiver::builder()
+            .without_grpc()
+            .with_http_addr(taken.local_addr().unwrap())
+            .start()
+            .await
+            .unwrap_err();
+        assert!(err.is_bind(), "{err}");
+    }
+}
