@@ -163,9 +163,10 @@ impl<'a> Reader<'a> {
             .map_err(|_| DecodeError::new(K::InvalidUtf8, at, ""))
     }
 
-    /// Counts how many more fields with the key just read follow in the current message,
-    /// including the one about to be decoded. Repeated fields reserve their exact size with it,
-    /// instead of growing (and copying) their vector four or five times.
+    /// Counts the run of fields with the key just read that starts here (the one about to be
+    /// decoded and those right after it). Encoders write a repeated field's elements together, so
+    /// this is its size; repeated fields reserve it once instead of growing (and copying) their
+    /// vector four or five times. Stopping at the first other key keeps the look-ahead short.
     pub fn count_repeats(&self) -> usize {
         let mut probe = Reader {
             data: self.data,
@@ -187,9 +188,10 @@ impl<'a> Reader<'a> {
         }
         while !probe.at_end() {
             let Ok(k) = probe.varint() else { break };
-            if k == self.last_key {
-                count += 1;
+            if k != self.last_key {
+                break;
             }
+            count += 1;
             let w = match k & 7 {
                 0 => WireType::Varint,
                 1 => WireType::Fixed64,

@@ -89,9 +89,8 @@ impl JsonWriter {
     /// the leading comma is dropped for the first member. One copy per key, no escaping.
     #[inline]
     pub fn key(&mut self, key: &str) {
-        let k = key.as_bytes();
-        self.out
-            .extend_from_slice(if self.need_comma { k } else { &k[1..] });
+        let skip = usize::from(!self.need_comma);
+        self.out.extend_from_slice(&key.as_bytes()[skip..]);
     }
 
     /// A JSON string, escaped.

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one test command: formatting, lints, every workspace test (unit, integration, doc) and the
+# peer tests against the real Python OpenTelemetry SDK. Installs what it needs (Python virtualenvs
+# under target/peers, cached) and prints a timing line per step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+start=$(date +%s)
+step() {
+  local name=$1
+  shift
+  local t0
+  t0=$(date +%s)
+  echo "==> $name"
+  if ! "$@"; then
+    echo "==> FAILED: $name ($(($(date +%s) - t0))s)" >&2
+    exit 1
+  fi
+  echo "==> $name: ok ($(($(date +%s) - t0))s, total $(($(date +%s) - start))s)"
+}
+
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "python peers (virtualenvs)" bash interop/python/setup.sh
+step "cargo test" cargo test --workspace --locked --no-fail-fast
+echo "==> all steps passed in $(($(date +%s) - start))s"
