@@ -55,99 +55,23 @@ macro_rules! scalar_type {
     };
 }
 
-scalar_type!(
-    Uint32,
-    u32,
-    Varint,
-    |b, v| b.put_varint(u64::from(v)),
-    |r| Ok(r.varint()? as u32),
-    u32,
-    u32
-);
-scalar_type!(
-    Int32,
-    i32,
-    Varint,
-    |b, v| b.put_varint(v as i64 as u64),
-    |r| Ok(r.varint()? as i32),
-    i32,
-    i32
-);
-scalar_type!(
-    Sint32,
-    i32,
-    Varint,
-    |b, v| b.put_varint(u64::from(((v << 1) ^ (v >> 31)) as u32)),
-    |r| {
-        let n = r.varint()? as u32;
-        Ok(((n >> 1) as i32) ^ -((n & 1) as i32))
-    },
-    i32,
-    i32
-);
-scalar_type!(
-    Uint64,
-    u64,
-    Varint,
-    |b, v| b.put_varint(v),
-    |r| r.varint(),
-    u64,
-    u64
-);
-scalar_type!(
-    Int64,
-    i64,
-    Varint,
-    |b, v| b.put_varint(v as u64),
-    |r| Ok(r.varint()? as i64),
-    i64,
-    i64
-);
-scalar_type!(
-    Fixed32,
-    u32,
-    Fixed32,
-    |b, v| b.put_fixed32(v),
-    |r| r.fixed32(),
-    u32,
-    u32
-);
-scalar_type!(
-    Fixed64,
-    u64,
-    Fixed64,
-    |b, v| b.put_fixed64(v),
-    |r| r.fixed64(),
-    u64,
-    u64
-);
-scalar_type!(
-    Sfixed64,
-    i64,
-    Fixed64,
-    |b, v| b.put_fixed64(v as u64),
-    |r| Ok(r.fixed64()? as i64),
-    i64,
-    i64
-);
-scalar_type!(
-    Double,
-    f64,
-    Fixed64,
-    |b, v| b.put_fixed64(v.to_bits()),
-    |r| Ok(f64::from_bits(r.fixed64()?)),
-    f64,
-    f64
-);
-scalar_type!(
-    Bool,
-    bool,
-    Varint,
-    |b, v| b.put_u8(u8::from(v)),
-    |r| Ok(r.varint()? != 0),
-    bool,
-    bool
-);
+// One line per protobuf scalar type: name, Rust type, wire type, write, read, JSON write, JSON read.
+#[rustfmt::skip]
+mod scalars {
+    use super::*;
+    scalar_type!(Uint32, u32, Varint, |b, v| b.put_varint(u64::from(v)), |r| Ok(r.varint()? as u32), int, u32);
+    scalar_type!(Int32, i32, Varint, |b, v| b.put_varint(v as i64 as u64), |r| Ok(r.varint()? as i32), int, i32);
+    scalar_type!(Sint32, i32, Varint, |b, v| b.put_varint(u64::from(((v << 1) ^ (v >> 31)) as u32)),
+        |r| { let n = r.varint()? as u32; Ok(((n >> 1) as i32) ^ -((n & 1) as i32)) }, int, i32);
+    scalar_type!(Uint64, u64, Varint, |b, v| b.put_varint(v), |r| r.varint(), quoted_int, u64);
+    scalar_type!(Int64, i64, Varint, |b, v| b.put_varint(v as u64), |r| Ok(r.varint()? as i64), quoted_int, i64);
+    scalar_type!(Fixed32, u32, Fixed32, |b, v| b.put_fixed32(v), |r| r.fixed32(), int, u32);
+    scalar_type!(Fixed64, u64, Fixed64, |b, v| b.put_fixed64(v), |r| r.fixed64(), quoted_int, u64);
+    scalar_type!(Sfixed64, i64, Fixed64, |b, v| b.put_fixed64(v as u64), |r| Ok(r.fixed64()? as i64), quoted_int, i64);
+    scalar_type!(Double, f64, Fixed64, |b, v| b.put_fixed64(v.to_bits()), |r| Ok(f64::from_bits(r.fixed64()?)), f64, f64);
+    scalar_type!(Bool, bool, Varint, |b, v| b.put_u8(u8::from(v)), |r| Ok(r.varint()? != 0), bool, bool);
+}
+pub use scalars::*;
 
 #[inline]
 fn is_default<S: Scalar>(v: S::T) -> bool {

@@ -135,40 +135,20 @@ impl JsonWriter {
         self.need_comma = true;
     }
 
-    /// An unsigned integer as a JSON number.
+    /// A 32-bit integer as a JSON number.
     #[inline]
-    pub fn u32(&mut self, v: u32) {
+    pub fn int<I: itoa::Integer>(&mut self, v: I) {
         self.out
             .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
         self.need_comma = true;
     }
 
-    /// A signed integer as a JSON number.
+    /// A 64-bit integer as a decimal string (JSON numbers lose precision past 2^53).
     #[inline]
-    pub fn i32(&mut self, v: i32) {
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        self.need_comma = true;
-    }
-
-    /// A 64-bit unsigned integer as a decimal string (JSON numbers lose precision past 2^53).
-    #[inline]
-    pub fn u64(&mut self, v: u64) {
+    pub fn quoted_int<I: itoa::Integer>(&mut self, v: I) {
         self.out.push(b'"');
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        self.int(v);
         self.out.push(b'"');
-        self.need_comma = true;
-    }
-
-    /// A 64-bit signed integer as a decimal string.
-    #[inline]
-    pub fn i64(&mut self, v: i64) {
-        self.out.push(b'"');
-        self.out
-            .extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        self.out.push(b'"');
-        self.need_comma = true;
     }
 
     /// A double: a JSON number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
