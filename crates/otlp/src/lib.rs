@@ -1,1 +1,87 @@
-//! x
+//! OpenTelemetry Protocol exporters for traces, metrics, logs and profiles.
+//!
+//! An [`Exporter`] sends OTLP export requests to a collector over one of the three OTLP
+//! transports ([`Protocol`]): gRPC, OTLP/HTTP with protobuf bodies (the default), or OTLP/HTTP
+//! with JSON bodies; with gzip or zstd compression, TLS (system roots or a CA file, and client
+//! certificates for mutual TLS), custom headers, a timeout, and retries as the specification
+//! describes them. The message types and their codecs come from [`otlp_proto`].
+//!
+//! # Example
+//!
+//! ```no_run
+//! use otlp::{Exporter, ExporterConfig, Protocol};
+//! use otlp_proto::Compression;
+//! use otlp_proto::collector::ExportTraceServiceRequest;
+//! use std::time::Duration;
+//!
+//! # async fn demo() -> Result<(), otlp::Error> {
+//! // Start from the OTEL_EXPORTER_OTLP_* variables; what is set in code wins over them.
+//! let config = ExporterConfig::from_env()?
+//!     .with_protocol(Protocol::Grpc)
+//!     .with_endpoint("https://collector.example.com:4317")
+//!     .with_compression(Compression::Gzip)
+//!     .with_header("x-api-key", "secret")
+//!     .with_timeout(Duration::from_secs(5));
+//! let exporter = Exporter::new(config)?;
+//!
+//! let outcome = exporter.export(&ExportTraceServiceRequest::default()).await?;
+//! println!("accepted after {} attempt(s), {} spans rejected", outcome.attempts, outcome.rejected);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Configuration
+//!
+//! [`ExporterConfig`] is a builder; [`ExporterConfig::from_env`] reads every `OTEL_EXPORTER_OTLP_*`
+//! variable of the specification, generic and per signal, and `OTEL_SDK_DISABLED`. Its docs give
+//! the precedence and endpoint rules; [`ExporterConfig::resolve`] shows their result for a signal.
+//!
+//! # Runtimes
+//!
+//! An exporter owns a thread running a current-thread tokio runtime, and all of its I/O — the
+//! hyper client, its connection pool, TLS, timers — lives there. An export encodes and compresses
+//! the request in the caller's task, hands the bytes to that thread over a channel, and awaits
+//! a oneshot reply. So:
+//!
+//! - [`Exporter::export`] works the same under a multi-thread tokio runtime, a current-thread
+//!   one, or any other executor: it never touches the caller's runtime, so there is no
+//!   "there is no reactor running" panic, and it never blocks the executor thread;
+//! - [`BlockingExporter`] offers the same methods, blocking, for programs with no runtime at all;
+//! - no deadlock is possible: the worker thread never waits on a caller, and a caller waits only
+//!   for a reply that the worker either sends or drops (which ends the wait with an error);
+//! - dropping an export future cancels that export; dropping the last clone of an exporter stops
+//!   its thread (joined when dropped outside a tokio runtime, left to finish on its own inside
+//!   one, so as never to block an executor thread).
+//!
+//! # Retries and errors
+//!
+//! Transient failures — gRPC `UNAVAILABLE` and the other retryable codes, HTTP 429, 502, 503 and
+//! 504, connection failures — are retried with jittered exponential backoff ([`RetryPolicy`]),
+//! honouring the server's `Retry-After` or `RetryInfo`, and never past the export timeout. A retry
+//! sends the very same bytes again. Partial success is not an error: it is reported in the
+//! [`ExportOutcome`]. Failures are an [`Error`], which carries the server's status and message.
+//!
+//! # Pipelines
+//!
+//! Code that batches and encodes on its own sends with [`Exporter::export_encoded`], given an
+//! [`EncodedBody`] in the signal's [`Exporter::encoding`]: the body is then never encoded again,
+//! whatever the protocol.
+
+mod blocking;
+mod body;
+pub mod config;
+mod error;
+mod exporter;
+mod retry;
+mod transport;
+mod worker;
+
+pub use blocking::BlockingExporter;
+pub use body::EncodedBody;
+pub use config::{ExporterConfig, Protocol, SignalConfig};
+pub use error::{Error, Status};
+pub use exporter::{ExportOutcome, Exporter};
+pub use retry::RetryPolicy;
+
+pub use otlp_proto;
+pub use otlp_proto::{Compression, Encoding, ExportRequest, Request, Signal};

@@ -1,0 +1,250 @@
+//! [`Connector`]: TCP through hyper-util's `HttpConnector`, then TLS through tokio-rustls for
+//! `https` endpoints. Written here rather than taken from hyper-rustls to keep TLS failures
+//! recognisable (certificate errors are not retried) and to pull in no second crypto provider.
+
+use crate::error::{BoxError, root_cause};
+use http::Uri;
+use http::uri::Scheme;
+use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::ServerName;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tower_service::Service;
+
+/// Opens connections for the hyper client of one route.
+#[derive(Clone)]
+pub(crate) struct Connector {
+    http: HttpConnector,
+    /// Present for `https` routes only.
+    tls: Option<TlsConnector>,
+}
+
+impl Connector {
+    pub(crate) fn new(tls: Option<TlsConnector>) -> Self {
+        let mut http = HttpConnector::new();
+        // The scheme is checked here, not by HttpConnector, which only accepts `http`.
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        Connector { http, tls }
+    }
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+/// Why a connection could not be made. The exporter tells TLS failures from the others.
+#[derive(Debug)]
+pub(crate) struct ConnectError {
+    tls: bool,
+    target: String,
+    source: BoxError,
+}
+
+impl ConnectError {
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.tls {
+            write!(f, "TLS handshake with {} failed", self.target)?;
+        } else {
+            write!(f, "cannot connect to {}", self.target)?;
+        }
+        write!(f, ": {}", root_cause(&*self.source))
+    }
+}
+
+impl std::error::Error for ConnectError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.source)
+    }
+}
+
+impl Service<Uri> for Connector {
+    type Response = Conn;
+    type Error = ConnectError;
+    type Future = Pin<Box<dyn Future<Output = Result<Conn, ConnectError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ConnectError>> {
+        self.http.poll_ready(cx).map_err(|e| ConnectError {
+            tls: false,
+            target: "the endpoint".into(),
+            source: e.into(),
+        })
+    }
+
+    fn call(&mut self, dst: Uri) -> Self::Future {
+        let mut http = self.http.clone();
+        let tls = self.tls.clone();
+        Box::pin(async move {
+            let target = dst.authority().map_or_else(String::new, |a| a.to_string());
+            let https = dst.scheme() == Some(&Scheme::HTTPS);
+            let host = dst.host().unwrap_or_default();
+            // IPv6 literals come bracketed in URIs and bare in certificates.
+            let host = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned();
+            std::future::poll_fn(|cx| http.poll_ready(cx))
+                .await
+                .map_err(|e| ConnectError {
+                    tls: false,
+                    target: target.clone(),
+                    source: e.into(),
+                })?;
+            let tcp = http.call(dst).await.map_err(|e| ConnectError {
+                tls: false,
+                target: target.clone(),
+                source: e.into(),
+            })?;
+            if !https {
+                return Ok(Conn::Plain(tcp));
+            }
+            let tls_error = |source: BoxError| ConnectError {
+                tls: true,
+                target: host.clone(),
+                source,
+            };
+            let connector = tls.ok_or_else(|| tls_error("no TLS configuration".into()))?;
+            let name = ServerName::try_from(host.clone()).map_err(|e| tls_error(Box::new(e)))?;
+            let stream = connector
+                .connect(name, tcp.into_inner())
+                .await
+                .map_err(|e| tls_error(Box::new(e)))?;
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+            Ok(Conn::Tls {
+                io: Box::new(TokioIo::new(stream)),
+                h2,
+                fate: TlsFate::default(),
+            })
+        })
+    }
+}
+
+/// A connection, plain or TLS.
+#[derive(Debug)]
+pub(crate) enum Conn {
+    Plain(TokioIo<TcpStream>),
+    Tls {
+        // Boxed: a TLS stream is a kilobyte, a TCP stream a few words.
+        io: Box<TokioIo<TlsStream<TcpStream>>>,
+        /// Whether ALPN chose HTTP/2, which tells the pool to multiplex on this connection.
+        h2: bool,
+        fate: TlsFate,
+    },
+}
+
+/// The TLS error that ended a connection, if one did.
+///
+/// A TLS 1.3 server refuses a client certificate with an alert that arrives after the client's
+/// side of the handshake is done, so the request sees only "connection closed". The connection
+/// records the alert here and hands this slot to the client's pool (as connection info), where
+/// the failed request finds it: the error then says why, and is not retried.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TlsFate(Arc<OnceLock<rustls::Error>>);
+
+impl TlsFate {
+    pub(crate) fn error(&self) -> Option<&rustls::Error> {
+        self.0.get()
+    }
+
+    fn observe<T>(&self, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if let Poll::Ready(Err(e)) = &poll
+            && let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+        {
+            let _ = self.0.set(tls.clone());
+        }
+        poll
+    }
+}
+
+impl Connection for Conn {
+    fn connected(&self) -> Connected {
+        match self {
+            Conn::Plain(io) => io.connected(),
+            Conn::Tls { io, h2, fate } => {
+                let connected = io.inner().get_ref().0.connected().extra(fate.clone());
+                if *h2 {
+                    connected.negotiated_h2()
+                } else {
+                    connected
+                }
+            }
+        }
+    }
+}
+
+impl Read for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(io) => Pin::new(io).poll_read(cx, buf),
+            Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_read(cx, buf)),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(io) => Pin::new(io).poll_write(cx, buf),
+            Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_write(cx, buf)),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(io) => Pin::new(io).poll_flush(cx),
+            Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_flush(cx)),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(io) => Pin::new(io).poll_shutdown(cx),
+            Conn::Tls { io, .. } => Pin::new(io).poll_shutdown(cx),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Conn::Plain(io) => io.is_write_vectored(),
+            Conn::Tls { io, .. } => io.is_write_vectored(),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_write_vectored(cx, bufs)),
+        }
+    }
+}
