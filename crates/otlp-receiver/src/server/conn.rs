@@ -64,13 +64,33 @@ async fn connection(
     match tls {
         None => serve_io(TokioIo::new(stream), transport, shared, watcher).await,
         Some(acceptor) => {
-            if let Ok(Ok(stream)) =
-                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
-            {
-                serve_io(TokioIo::new(stream), transport, shared, watcher).await;
+            let handshake = acceptor.accept(stream).into_fallible();
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                Ok(Ok(stream)) => serve_io(TokioIo::new(stream), transport, shared, watcher).await,
+                // The handshake failed (no client certificate, wrong CA, ...). rustls has written
+                // its alert; closing with unread client bytes in the socket would make the
+                // kernel send a reset that can destroy that alert before the client reads it.
+                // Close our side first, then drain briefly, so the client sees why.
+                Ok(Err((_, mut stream))) => linger_close(&mut stream).await,
+                Err(_) => {}
             }
         }
     }
+}
+
+/// Shuts down the write side and reads (and discards) what the peer still sends, for a moment.
+async fn linger_close(stream: &mut TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async {
+        while let Ok(n) = stream.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), drain).await;
 }
 
 async fn serve_io<I>(io: TokioIo<I>, transport: Transport, shared: Arc<Shared>, watcher: Watcher)
