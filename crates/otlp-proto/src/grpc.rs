@@ -182,6 +182,20 @@ pub fn decode_message(raw: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The trailer carrying a binary `google.rpc.Status` with error details (e.g. `RetryInfo`).
+pub const STATUS_DETAILS_HEADER: &str = "grpc-status-details-bin";
+
+/// Encodes a status for the [`STATUS_DETAILS_HEADER`] trailer (unpadded base64 of its protobuf).
+pub fn encode_status_details(status: &crate::rpc::Status) -> String {
+    crate::base64::encode_unpadded(&status.encode_to_bytes())
+}
+
+/// Decodes a [`STATUS_DETAILS_HEADER`] value (padded or not); `None` when it is not a status.
+pub fn decode_status_details(value: &[u8]) -> Option<crate::rpc::Status> {
+    let raw = crate::base64::decode(value)?;
+    crate::rpc::Status::decode(&raw.into()).ok()
+}
+
 /// Formats a `grpc-timeout` header value (at most 8 digits, as the spec requires).
 pub fn format_timeout(d: Duration) -> String {
     let millis = d.as_millis();
@@ -255,5 +269,20 @@ mod tests {
         assert_eq!(parse_timeout("x"), None);
         assert_eq!(code_name(14), "UNAVAILABLE");
         assert_eq!(code_name(99), "UNKNOWN_CODE");
+    }
+
+    #[test]
+    fn status_details_round_trip() {
+        let status = crate::rpc::Status::with_retry_delay(
+            code::UNAVAILABLE,
+            "busy",
+            Duration::from_millis(1500),
+        );
+        let header = encode_status_details(&status);
+        assert!(!header.ends_with('='));
+        let back = decode_status_details(header.as_bytes()).unwrap();
+        assert_eq!(back, status);
+        assert_eq!(back.retry_delay(), Some(Duration::from_millis(1500)));
+        assert_eq!(decode_status_details(b"!!"), None);
     }
 }

@@ -49,6 +49,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod base64;
 pub mod codec;
 pub mod collector;
 pub mod common;

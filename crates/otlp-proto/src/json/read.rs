@@ -427,31 +427,9 @@ impl<'a> JsonReader<'a> {
             RawStr::Slice(_, _, s) => *s,
             RawStr::Owned(s) => s.as_str(),
         };
-        let bad = || DecodeError::new(K::BadEncoding, at, "invalid base64");
-        let digits = s.trim_end_matches('=').as_bytes();
-        if s.len() - digits.len() > 2 || digits.len() % 4 == 1 {
-            return Err(bad());
-        }
-        let mut out = Vec::with_capacity(digits.len() * 3 / 4);
-        let mut acc = 0u32;
-        let mut bits = 0;
-        for &c in digits {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'a'..=b'z' => c - b'a' + 26,
-                b'0'..=b'9' => c - b'0' + 52,
-                b'+' | b'-' => 62,
-                b'/' | b'_' => 63,
-                _ => return Err(bad()),
-            };
-            acc = (acc << 6) | u32::from(v);
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((acc >> bits) as u8);
-            }
-        }
-        Ok(Bytes::from(out))
+        crate::base64::decode(s.as_bytes())
+            .map(Bytes::from)
+            .ok_or_else(|| DecodeError::new(K::BadEncoding, at, "invalid base64"))
     }
 
     /// Skips any value.

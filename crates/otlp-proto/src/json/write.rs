@@ -9,7 +9,6 @@ pub struct JsonWriter {
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// For each byte: 0 = copy as is, otherwise the escape letter (`u` means `\u00XX`).
 static ESCAPE: [u8; 256] = {
@@ -200,31 +199,8 @@ impl JsonWriter {
 
     /// Bytes as a standard, padded base64 string.
     pub fn base64(&mut self, v: &[u8]) {
-        self.out.reserve(v.len().div_ceil(3) * 4 + 2);
         self.out.push(b'"');
-        let mut chunks = v.chunks_exact(3);
-        for c in &mut chunks {
-            let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-            for shift in [18, 12, 6, 0] {
-                self.out.push(B64[((n >> shift) & 63) as usize]);
-            }
-        }
-        match *chunks.remainder() {
-            [a] => {
-                let n = u32::from(a) << 16;
-                self.out.push(B64[((n >> 18) & 63) as usize]);
-                self.out.push(B64[((n >> 12) & 63) as usize]);
-                self.out.extend_from_slice(b"==");
-            }
-            [a, b] => {
-                let n = (u32::from(a) << 16) | (u32::from(b) << 8);
-                self.out.push(B64[((n >> 18) & 63) as usize]);
-                self.out.push(B64[((n >> 12) & 63) as usize]);
-                self.out.push(B64[((n >> 6) & 63) as usize]);
-                self.out.push(b'=');
-            }
-            _ => {}
-        }
+        crate::base64::encode_to(&mut self.out, v, true);
         self.out.push(b'"');
         self.need_comma = true;
     }

@@ -7,12 +7,11 @@ use crate::Transport;
 use crate::body;
 use crate::failure::Failure;
 use crate::reply::{self, ReplyBody, Wire};
-use base64::Engine;
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use otlp_proto::grpc::{self, FrameError, code};
-use otlp_proto::{Compression, Encoding, Message, Signal};
+use otlp_proto::{Compression, Encoding, Signal};
 
 const ACCEPT_ENCODING: &str = "gzip,zstd";
 
@@ -131,10 +130,9 @@ fn trailers_only(failure: &Failure) -> Response<ReplyBody> {
     }
     if failure.retry_after.is_some() {
         // Binary metadata is base64; gRPC implementations send it unpadded.
-        let details = failure.status().encode_to_bytes();
-        let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(details);
+        let encoded = grpc::encode_status_details(&failure.status());
         if let Ok(value) = HeaderValue::try_from(encoded) {
-            headers.insert("grpc-status-details-bin", value);
+            headers.insert(grpc::STATUS_DETAILS_HEADER, value);
         }
     }
     response
@@ -149,7 +147,6 @@ fn plain(status: StatusCode) -> Response<ReplyBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otlp_proto::rpc;
     use std::time::Duration;
 
     #[test]
@@ -163,10 +160,8 @@ mod tests {
         assert_eq!(h["grpc-status"], "14");
         assert_eq!(h["grpc-message"], "100%25 busy");
         assert_eq!(h["content-type"], "application/grpc");
-        let raw = base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(h["grpc-status-details-bin"].as_bytes())
-            .unwrap();
-        let status = rpc::Status::decode(&raw.into()).unwrap();
+        let status =
+            grpc::decode_status_details(h[grpc::STATUS_DETAILS_HEADER].as_bytes()).unwrap();
         assert_eq!(status.code, code::UNAVAILABLE);
         assert_eq!(status.retry_delay(), Some(Duration::from_millis(2500)));
 

@@ -8,7 +8,7 @@ use crate::retry::is_retryable_grpc;
 use http::{HeaderMap, HeaderValue, Response, StatusCode};
 use hyper::body::Incoming;
 use otlp_proto::grpc::{self as wire, code};
-use otlp_proto::{Compression, Encoding, Message, Signal, rpc};
+use otlp_proto::{Compression, Encoding, Signal, rpc};
 use tokio::time::Instant;
 
 /// The headers of every request of this route but `grpc-timeout`.
@@ -121,9 +121,8 @@ impl GrpcStatus {
             .map(|v| wire::decode_message(v.as_bytes()))
             .filter(|m| !m.is_empty());
         let details = map
-            .get("grpc-status-details-bin")
-            .and_then(|v| base64_decode(v.as_bytes()))
-            .and_then(|b| rpc::Status::decode(&b.into()).ok());
+            .get(wire::STATUS_DETAILS_HEADER)
+            .and_then(|v| wire::decode_status_details(v.as_bytes()));
         Some(GrpcStatus {
             code,
             message,
@@ -154,58 +153,10 @@ impl GrpcStatus {
     }
 }
 
-/// Decodes base64 as gRPC binary headers use it: standard or URL-safe alphabet, padding optional.
-fn base64_decode(input: &[u8]) -> Option<Vec<u8>> {
-    let input = input.trim_ascii();
-    let trimmed = input
-        .strip_suffix(b"==")
-        .or_else(|| input.strip_suffix(b"="))
-        .unwrap_or(input);
-    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &c in trimmed {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn base64_decodes_padded_and_unpadded() {
-        assert_eq!(
-            base64_decode(b"aGVsbG8=").as_deref(),
-            Some(b"hello".as_slice())
-        );
-        assert_eq!(
-            base64_decode(b"aGVsbG8").as_deref(),
-            Some(b"hello".as_slice())
-        );
-        assert_eq!(base64_decode(b"aGk=").as_deref(), Some(b"hi".as_slice()));
-        assert_eq!(base64_decode(b"").as_deref(), Some(b"".as_slice()));
-        assert_eq!(
-            base64_decode(b"+/8=").as_deref(),
-            Some([0xfb, 0xff].as_slice())
-        );
-        assert_eq!(base64_decode(b"a*b"), None);
-    }
 
     fn headers(pairs: &[(&'static str, String)]) -> HeaderMap {
         let mut map = HeaderMap::new();
@@ -215,21 +166,11 @@ mod tests {
         map
     }
 
-    /// Standard padded base64, as a server would send it.
+    /// Standard padded base64 (servers may pad, or not).
     fn base64(data: &[u8]) -> String {
-        const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut s = String::new();
-        for chunk in data.chunks(3) {
-            let n = chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
-                << (8 * (3 - chunk.len()));
-            for i in 0..=chunk.len() {
-                s.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        while !s.len().is_multiple_of(4) {
-            s.push('=');
-        }
-        s
+        let mut out = Vec::new();
+        otlp_proto::base64::encode_to(&mut out, data, true);
+        String::from_utf8(out).expect("ascii")
     }
 
     #[test]
@@ -244,7 +185,7 @@ mod tests {
             ("grpc-message", "quota%20exceeded".into()),
             (
                 "grpc-status-details-bin",
-                base64(&details.encode_to_bytes()),
+                base64(&otlp_proto::Message::encode_to_bytes(&details)),
             ),
         ]);
         let err = GrpcStatus::from_headers(&map)
