@@ -1,0 +1,262 @@
+//! `otlp send`: exports the requests of OTLP/JSON lines files to an OTLP endpoint.
+
+use crate::error::{Failure, Result};
+use crate::summary;
+use bytes::Bytes;
+use otlp::{Exporter, ExporterConfig, Protocol};
+use otlp_proto::{Compression, Encoding, Request, Signal};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The arguments of `otlp send`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Each FILE holds one OTLP/JSON export request per line (blank lines are skipped), as written by
+`otlp serve --out DIR`. The signal is taken from the file name (traces.jsonl, metrics.jsonl,
+logs.jsonl, profiles.jsonl) unless --signal is given. Every line is checked before anything is
+sent.
+
+Settings not given as options are read from the OTEL_EXPORTER_OTLP_* environment variables
+(OTEL_EXPORTER_OTLP_ENDPOINT, _PROTOCOL, _COMPRESSION, _TIMEOUT, _HEADERS, _CERTIFICATE, ...
+and their per-signal forms); options win over the environment.
+
+Output (stdout, one line per request, then the totals):
+  sent signal=traces items=3 attempts=1 source=out/traces.jsonl:1
+  partial signal=logs rejected=1 message=\"too old\" source=out/logs.jsonl:2
+  done requests=2 items=6 rejected=1
+
+Exits 1 when a file cannot be read or decoded, an export fails, or the server rejected items.")]
+pub struct SendArgs {
+    /// Where to send. For OTLP/HTTP a base URL (`/v1/traces`, ... is appended), for gRPC
+    /// `http://HOST:PORT` (or `https://`) [default: http://localhost:4318, or
+    /// http://localhost:4317 for grpc].
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+
+    /// The OTLP protocol: grpc, http/protobuf or http/json [default: http/protobuf].
+    #[arg(long, value_name = "PROTOCOL")]
+    protocol: Option<Protocol>,
+
+    /// Request compression: gzip, zstd or none [default: none].
+    #[arg(long, value_name = "COMPRESSION")]
+    compression: Option<Compression>,
+
+    /// The signal of every FILE (traces, metrics, logs or profiles), instead of taking it from
+    /// the file names.
+    #[arg(long, value_name = "SIGNAL")]
+    signal: Option<Signal>,
+
+    /// How long one export may take, retries included, in seconds (fractions allowed)
+    /// [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    timeout: Option<Duration>,
+
+    /// A header (gRPC metadata) to send with every request, as NAME=VALUE; may be repeated.
+    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
+    headers: Vec<(String, String)>,
+
+    /// OTLP/JSON lines files to send, in order.
+    #[arg(value_name = "FILE", required = true)]
+    files: Vec<PathBuf>,
+}
+
+fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if secs <= 0.0 {
+        return Err(format!("{s:?}: the timeout must be positive"));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
+}
+
+fn parse_header(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("{s:?}: expected NAME=VALUE")),
+    }
+}
+
+/// One request read from a file, and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// `path:line`, for messages.
+    pub source: String,
+    /// The decoded request.
+    pub request: Request,
+}
+
+/// The signal of a file: `signal` if given, otherwise the one its name says (`traces.jsonl`).
+fn file_signal(path: &Path, signal: Option<Signal>) -> Result<Signal> {
+    if let Some(signal) = signal {
+        return Ok(signal);
+    }
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
+    stem.parse().map_err(|_| {
+        Failure::new(format!(
+            "{}: cannot tell the signal from the file name (expected traces.jsonl, \
+             metrics.jsonl, logs.jsonl or profiles.jsonl); use --signal",
+            path.display()
+        ))
+    })
+}
+
+/// Reads and decodes every non-blank line of `path` as an OTLP/JSON request of `signal`.
+pub fn read_file(path: &Path, signal: Signal) -> Result<Vec<Line>> {
+    let text = std::fs::read(path)
+        .map_err(|e| Failure::with_cause(format!("cannot read {}", path.display()), e))?;
+    let text = Bytes::from(text);
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for (index, chunk) in text.split(|&b| b == b'\n').enumerate() {
+        let end = start + chunk.len();
+        let body = text.slice(start..end);
+        start = end + 1;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let source = format!("{}:{}", path.display(), index + 1);
+        let request = Request::decode(signal, Encoding::Json, &body).map_err(|e| {
+            Failure::new(format!(
+                "{source}: not an OTLP/JSON {signal} export request: {e}"
+            ))
+        })?;
+        lines.push(Line { source, request });
+    }
+    Ok(lines)
+}
+
+/// Builds the exporter configuration: the environment, then the options on top.
+fn config(args: &SendArgs) -> Result<ExporterConfig> {
+    let mut config = ExporterConfig::from_env()
+        .map_err(|e| Failure::with_cause("invalid OTLP exporter environment", e))?;
+    if let Some(endpoint) = &args.endpoint {
+        config = config.with_endpoint(endpoint.clone());
+    }
+    if let Some(protocol) = args.protocol {
+        config = config.with_protocol(protocol);
+    }
+    if let Some(compression) = args.compression {
+        config = config.with_compression(compression);
+    }
+    if let Some(timeout) = args.timeout {
+        config = config.with_timeout(timeout);
+    }
+    Ok(config.with_headers(args.headers.iter().cloned()))
+}
+
+/// Reads every file, then exports each request in order; stops at the first failure.
+pub async fn run(args: SendArgs) -> Result<()> {
+    let mut lines = Vec::new();
+    for path in &args.files {
+        let signal = file_signal(path, args.signal)?;
+        lines.extend(read_file(path, signal)?);
+    }
+    if lines.is_empty() {
+        return Err(Failure::new("nothing to send: the files hold no requests"));
+    }
+    let config = config(&args)?;
+    if config.is_disabled() {
+        return Err(Failure::new(
+            "exporting is disabled by OTEL_SDK_DISABLED=true: nothing would be sent",
+        ));
+    }
+    let exporter = Exporter::new(config)
+        .map_err(|e| Failure::with_cause("invalid exporter configuration", e))?;
+
+    let (mut items, mut rejected) = (0, 0);
+    for line in &lines {
+        let signal = line.request.signal();
+        let outcome = exporter
+            .export_request(&line.request)
+            .await
+            .map_err(|e| Failure::with_cause(&line.source, e))?;
+        items += line.request.item_count();
+        summary::print_line(&summary::sent_line(
+            signal,
+            line.request.item_count(),
+            outcome.attempts,
+            &line.source,
+        ));
+        if outcome.is_partial_success() {
+            rejected += outcome.rejected.max(0);
+            summary::print_line(&summary::partial_line(
+                signal,
+                outcome.rejected,
+                outcome.message.as_deref().unwrap_or_default(),
+                &line.source,
+            ));
+        }
+    }
+    summary::print_line(&summary::send_done_line(lines.len(), items, rejected));
+    if rejected > 0 {
+        return Err(Failure::new(format!(
+            "the server rejected {rejected} item(s); see the `partial` lines"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signal_from_file_name() {
+        let s = |p: &str| file_signal(Path::new(p), None);
+        assert_eq!(s("out/traces.jsonl"), Ok(Signal::Traces));
+        assert_eq!(s("metrics.jsonl"), Ok(Signal::Metrics));
+        assert_eq!(s("/tmp/x/logs.json"), Ok(Signal::Logs));
+        assert_eq!(s("profiles"), Ok(Signal::Profiles));
+        let err = s("data.jsonl").unwrap_err().to_string();
+        assert!(
+            err.contains("data.jsonl") && err.contains("--signal"),
+            "{err}"
+        );
+        assert_eq!(
+            file_signal(Path::new("data.jsonl"), Some(Signal::Logs)),
+            Ok(Signal::Logs)
+        );
+    }
+
+    #[test]
+    fn option_values() {
+        assert_eq!(parse_secs("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_secs("0").is_err());
+        assert!(parse_secs("soon").is_err());
+        assert_eq!(
+            parse_header("x-key=a=b"),
+            Ok(("x-key".to_owned(), "a=b".to_owned()))
+        );
+        assert!(parse_header("novalue").is_err());
+    }
+
+    #[test]
+    fn reads_lines_and_names_the_bad_one() {
+        let dir = std::env::temp_dir().join(format!("otlp-cli-send-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("logs.jsonl");
+        let good = crate::sample::request(Signal::Logs);
+        let mut text = good.to_json();
+        text.extend_from_slice(b"\n\n");
+        text.extend_from_slice(&good.to_json());
+        text.push(b'\n');
+        std::fs::write(&path, &text).unwrap();
+        let lines = read_file(&path, Signal::Logs).unwrap();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1].source, format!("{}:3", path.display()));
+        assert_eq!(lines[1].request, good);
+
+        text.extend_from_slice(b"{\"resourceLogs\": [\n");
+        std::fs::write(&path, &text).unwrap();
+        let err = read_file(&path, Signal::Logs).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}:4: ", path.display())), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,383 @@
+//! Runs the built `otlp` binary: `demo`, `serve` recording to files, `send` replaying them, and
+//! the failures `send` must report clearly.
+
+mod support;
+
+#[allow(dead_code)]
+#[path = "../src/sample.rs"]
+mod sample;
+
+use bytes::Bytes;
+use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
+use otlp_proto::{Compression, Encoding, Request, Signal};
+use otlp_receiver::{Ack, Received, Receiver, Refusal, Sink};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use support::{Spawned, closed_port, parse_listening, run, temp_dir};
+
+const BIN: &str = env!("CARGO_BIN_EXE_otlp");
+const PROTOCOLS: [&str; 3] = ["grpc", "http/protobuf", "http/json"];
+
+/// `otlp` with no OTLP environment variables, so the tests do not depend on the caller's.
+fn otlp() -> Command {
+    let mut cmd = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OTEL_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
+
+/// Starts `otlp serve` on free ports, recording to `out`; returns it with its gRPC and HTTP
+/// addresses.
+fn serve(out: &Path) -> (Spawned, String, String) {
+    let mut cmd = otlp();
+    cmd.args([
+        "serve",
+        "--grpc",
+        "127.0.0.1:0",
+        "--http",
+        "127.0.0.1:0",
+        "--out",
+    ])
+    .arg(out);
+    let server = Spawned::start("otlp serve", cmd);
+    let (line, skipped) = server.wait_line(Duration::from_secs(30), |l| l.starts_with("listening"));
+    assert!(
+        skipped.is_empty(),
+        "output before the listening line: {skipped:?}"
+    );
+    let (grpc, http) = parse_listening(&line);
+    (server, grpc, http)
+}
+
+/// Stops a server with SIGTERM; checks it exits 0 and says how many requests it served.
+fn stop(mut server: Spawned, requests: usize) {
+    server.terminate();
+    let (status, rest) = server.wait_exit(Duration::from_secs(30));
+    assert!(
+        status.success(),
+        "serve exited with {status}; stderr:\n{}",
+        server.stderr()
+    );
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some(format!("stopped requests={requests}").as_str()),
+        "{rest:?}"
+    );
+}
+
+/// The requests recorded in `dir/<signal>.jsonl`.
+fn recorded(dir: &Path, signal: Signal) -> Vec<Request> {
+    let path = dir.join(format!("{}.jsonl", signal.name()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            let body = Bytes::copy_from_slice(line.as_bytes());
+            Request::decode(signal, Encoding::Json, &body)
+                .unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+#[test]
+fn demo_sends_every_signal_through_every_protocol() {
+    let mut cmd = otlp();
+    cmd.arg("demo");
+    let done = run("otlp demo", cmd, Duration::from_secs(120));
+    assert!(
+        done.status.success(),
+        "demo failed ({}):\n{}\n{}",
+        done.status,
+        done.stdout,
+        done.stderr
+    );
+    for signal in Signal::ALL {
+        for protocol in PROTOCOLS {
+            let row = done.stdout.lines().find(|l| {
+                let cells: Vec<&str> = l.split_whitespace().collect();
+                cells.first() == Some(&signal.name()) && cells.get(1) == Some(&protocol)
+            });
+            let row =
+                row.unwrap_or_else(|| panic!("no {signal} {protocol} row in\n{}", done.stdout));
+            assert!(row.ends_with(" ok"), "{row}");
+        }
+    }
+    assert!(done.stdout.contains("demo ok"), "{}", done.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_records_what_the_library_exports_and_send_replays_it() {
+    let dir = temp_dir("serve-send");
+    let (first_out, second_out) = (dir.join("first"), dir.join("second"));
+
+    // 1. Export every sample signal to `otlp serve --out`, alternating the protocols.
+    let (server, grpc, http) = serve(&first_out);
+    for (i, signal) in Signal::ALL.into_iter().enumerate() {
+        let (protocol, addr) = match i % 3 {
+            0 => (Protocol::Grpc, &grpc),
+            1 => (Protocol::HttpProtobuf, &http),
+            _ => (Protocol::HttpJson, &http),
+        };
+        let exporter = Exporter::new(
+            ExporterConfig::new()
+                .with_protocol(protocol)
+                .with_endpoint(format!("http://{addr}"))
+                .with_compression(Compression::Gzip)
+                .with_timeout(Duration::from_secs(10))
+                .with_retry(RetryPolicy::disabled()),
+        )
+        .expect("exporter");
+        let outcome = exporter
+            .export_request(&sample::request(signal))
+            .await
+            .unwrap_or_else(|e| panic!("{signal} over {protocol}: {e}"));
+        assert_eq!(outcome.rejected, 0);
+        let (line, _) = server.wait_line(Duration::from_secs(10), |l| l.starts_with("request "));
+        let expected = format!(
+            "request signal={signal} items={} ",
+            sample::request(signal).item_count()
+        );
+        assert!(line.starts_with(&expected), "{line}");
+        assert!(
+            line.contains(&format!(" protocol={protocol} compression=gzip outcome=ok")),
+            "{line}"
+        );
+    }
+    stop(server, Signal::ALL.len());
+    for signal in Signal::ALL {
+        assert_eq!(
+            recorded(&first_out, signal),
+            [sample::request(signal)],
+            "{signal}"
+        );
+    }
+
+    // 2. Replay the files to a second server with `otlp send`. The protocol and compression
+    // come from the environment; the endpoint variable points nowhere, so the option must win.
+    let (server, grpc, _) = serve(&second_out);
+    let mut cmd = otlp();
+    cmd.env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+        .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{}", closed_port()),
+        )
+        .args(["send", "--timeout", "10", "--endpoint"])
+        .arg(format!("http://{grpc}"));
+    for signal in Signal::ALL {
+        cmd.arg(first_out.join(format!("{}.jsonl", signal.name())));
+    }
+    let done = run("otlp send", cmd, Duration::from_secs(60));
+    assert!(
+        done.status.success(),
+        "send failed ({}):\n{}\n{}",
+        done.status,
+        done.stdout,
+        done.stderr
+    );
+    let sent: Vec<&str> = done
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("sent "))
+        .collect();
+    assert_eq!(sent.len(), Signal::ALL.len(), "{}", done.stdout);
+    for (line, signal) in sent.iter().zip(Signal::ALL) {
+        let expected = format!(
+            "sent signal={signal} items={} attempts=1 source=",
+            sample::request(signal).item_count()
+        );
+        assert!(line.starts_with(&expected), "{line}");
+        assert!(
+            line.ends_with(&format!("{}.jsonl:1", signal.name())),
+            "{line}"
+        );
+    }
+    assert!(
+        done.stdout.contains("done requests=4 items=14 rejected=0"),
+        "{}",
+        done.stdout
+    );
+    for _ in Signal::ALL {
+        let (line, _) = server.wait_line(Duration::from_secs(10), |l| l.starts_with("request "));
+        assert!(
+            line.contains(" protocol=grpc compression=gzip outcome=ok"),
+            "{line}"
+        );
+    }
+    stop(server, Signal::ALL.len());
+    for signal in Signal::ALL {
+        assert_eq!(
+            recorded(&second_out, signal),
+            recorded(&first_out, signal),
+            "{signal} after the round trip"
+        );
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn send_names_the_file_and_line_that_does_not_decode() {
+    let dir = temp_dir("malformed");
+    let path = dir.join("traces.jsonl");
+    let good = String::from_utf8(sample::request(Signal::Traces).to_json()).expect("utf-8");
+    std::fs::write(
+        &path,
+        format!("{good}\n{{\"resourceSpans\": [{{\"scopeSpans\": 7}}]}}\n"),
+    )
+    .expect("write");
+    let mut cmd = otlp();
+    // Nothing listens there: a file that does not decode must fail before anything is sent.
+    cmd.args(["send", "--timeout", "2", "--endpoint"])
+        .arg(format!("http://127.0.0.1:{}", closed_port()))
+        .arg(&path);
+    let done = run("otlp send", cmd, Duration::from_secs(30));
+    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    let expected = format!(
+        "otlp: error: {}:2: not an OTLP/JSON traces export request: ",
+        path.display()
+    );
+    assert!(done.stderr.starts_with(&expected), "{}", done.stderr);
+    assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
+    assert!(done.stdout.is_empty(), "sent something: {}", done.stdout);
+
+    // A name that says no signal is an error too, unless --signal says it.
+    let odd = dir.join("spans-of-tuesday.jsonl");
+    std::fs::write(&odd, format!("{good}\n")).expect("write");
+    let done = run(
+        "otlp send",
+        {
+            let mut cmd = otlp();
+            cmd.args(["send", "--endpoint", "http://127.0.0.1:1"])
+                .arg(&odd);
+            cmd
+        },
+        Duration::from_secs(30),
+    );
+    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    assert!(done.stderr.contains("--signal"), "{}", done.stderr);
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn send_to_a_closed_port_fails_within_its_timeout() {
+    let dir = temp_dir("closed-port");
+    let path = dir.join("logs.jsonl");
+    let mut line = sample::request(Signal::Logs).to_json();
+    line.push(b'\n');
+    std::fs::write(&path, line).expect("write");
+    for protocol in ["grpc", "http/protobuf"] {
+        let port = closed_port();
+        let mut cmd = otlp();
+        cmd.args([
+            "send",
+            "--timeout",
+            "1",
+            "--protocol",
+            protocol,
+            "--endpoint",
+        ])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(&path);
+        let done = run("otlp send", cmd, Duration::from_secs(30));
+        assert_eq!(done.status.code(), Some(1), "{protocol}: {done:?}");
+        assert!(
+            done.elapsed < Duration::from_secs(15),
+            "{protocol}: took {:?}",
+            done.elapsed
+        );
+        let message = done.stderr.trim_end();
+        assert!(
+            message.starts_with(&format!(
+                "otlp: error: {}:1: logs export to http://127.0.0.1:{port}",
+                path.display()
+            )),
+            "{protocol}: {message}"
+        );
+        assert!(message.contains("refused"), "{protocol}: {message}");
+        assert!(!message.contains("panicked"), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+    }
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn serve_reports_an_address_in_use_and_bad_options() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let mut cmd = otlp();
+    cmd.args(["serve", "--grpc", "127.0.0.1:0", "--http", &addr]);
+    let done = run("otlp serve", cmd, Duration::from_secs(30));
+    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    assert!(
+        done.stderr.starts_with(&format!(
+            "otlp: error: cannot start the receiver: cannot listen on {addr}"
+        )),
+        "{}",
+        done.stderr
+    );
+
+    let mut cmd = otlp();
+    cmd.args(["serve", "--grpc", "localhost"]);
+    let done = run("otlp serve", cmd, Duration::from_secs(30));
+    assert_eq!(done.status.code(), Some(2), "usage errors exit 2: {done:?}");
+    assert!(done.stderr.contains("--grpc"), "{}", done.stderr);
+}
+
+/// Accepts every request but rejects one item of each, as a server dropping old data would.
+struct RejectsOne;
+
+impl Sink for RejectsOne {
+    fn consume(&self, _: Received) -> Result<Ack, Refusal> {
+        Ok(Ack::partial(1, "one record too old"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_reports_partial_success_and_fails() {
+    let receiver = Receiver::builder()
+        .with_grpc_addr("127.0.0.1:0".parse().expect("addr"))
+        .with_http_addr("127.0.0.1:0".parse().expect("addr"))
+        .with_sink(RejectsOne)
+        .start()
+        .await
+        .expect("receiver");
+    let http = receiver.http_addr().expect("http");
+    let dir = temp_dir("partial");
+    let path = dir.join("logs.jsonl");
+    let mut line = sample::request(Signal::Logs).to_json();
+    line.push(b'\n');
+    std::fs::write(&path, line).expect("write");
+    let mut cmd = otlp();
+    cmd.args(["send", "--protocol", "http/json", "--endpoint"])
+        .arg(format!("http://{http}"))
+        .arg(&path);
+    let done = tokio::task::spawn_blocking(move || run("otlp send", cmd, Duration::from_secs(60)))
+        .await
+        .expect("join");
+    receiver.shutdown().await;
+    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    let source = format!("{}:1", path.display());
+    let lines: Vec<&str> = done.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("sent signal=logs items=3 attempts=1 source={source}"),
+            format!(
+                "partial signal=logs rejected=1 message=\"one record too old\" source={source}"
+            ),
+            "done requests=1 items=3 rejected=1".to_owned(),
+        ],
+        "{}",
+        done.stderr
+    );
+    assert_eq!(
+        done.stderr.trim_end(),
+        "otlp: error: the server rejected 1 item(s); see the `partial` lines"
+    );
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
