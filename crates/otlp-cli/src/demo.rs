@@ -2,12 +2,10 @@
 //! and checks that what arrived is what was sent.
 
 use crate::error::{Failure, Result};
-use crate::sample;
 use crate::summary::{self, DemoRow};
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
-use otlp_proto::{Compression, Request, Signal};
+use otlp_proto::{Compression, Request, Signal, sample};
 use otlp_receiver::{MemorySink, Received, Receiver, Transport};
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 /// The arguments of `otlp demo`.
@@ -34,11 +32,9 @@ const PROTOCOLS: [(Protocol, Compression); 3] = [
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> Result<()> {
-    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let sink = MemorySink::new();
     let receiver = Receiver::builder()
-        .with_grpc_addr(loopback)
-        .with_http_addr(loopback)
+        .with_free_loopback_ports()
         .with_sink(sink.clone())
         .start()
         .await

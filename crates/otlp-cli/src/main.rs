@@ -14,7 +14,6 @@
 
 mod demo;
 mod error;
-mod sample;
 mod send;
 mod serve;
 mod summary;

@@ -14,7 +14,8 @@ use std::time::Duration;
 Each FILE holds one OTLP/JSON export request per line (blank lines are skipped), as written by
 `otlp serve --out DIR`. The signal is taken from the file name (traces.jsonl, metrics.jsonl,
 logs.jsonl, profiles.jsonl) unless --signal is given. Every line is checked before anything is
-sent.
+sent; a line holding no resource entries (no resourceSpans in a traces file, say) is refused, as
+it is most likely not OTLP/JSON at all (the decoder skips keys it does not know).
 
 Settings not given as options are read from the OTEL_EXPORTER_OTLP_* environment variables
 (OTEL_EXPORTER_OTLP_ENDPOINT, _PROTOCOL, _COMPRESSION, _TIMEOUT, _HEADERS, _CERTIFICATE, ...
@@ -127,9 +128,27 @@ pub fn read_file(path: &Path, signal: Signal) -> Result<Vec<Line>> {
                 "{source}: not an OTLP/JSON {signal} export request: {e}"
             ))
         })?;
+        // The decoder skips unknown keys, so a line in another format decodes to an empty
+        // request: refuse it rather than send nothing.
+        let (resources, key) = resource_entries(&request);
+        if resources == 0 {
+            return Err(Failure::new(format!(
+                "{source}: holds no {key}: not an OTLP/JSON {signal} export request"
+            )));
+        }
         lines.push(Line { source, request });
     }
     Ok(lines)
+}
+
+/// How many resource entries `request` holds, and the OTLP/JSON key they stand under.
+fn resource_entries(request: &Request) -> (usize, &'static str) {
+    match request {
+        Request::Traces(r) => (r.resource_spans.len(), "resourceSpans"),
+        Request::Metrics(r) => (r.resource_metrics.len(), "resourceMetrics"),
+        Request::Logs(r) => (r.resource_logs.len(), "resourceLogs"),
+        Request::Profiles(r) => (r.resource_profiles.len(), "resourceProfiles"),
+    }
 }
 
 /// Builds the exporter configuration: the environment, then the options on top.
@@ -242,7 +261,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("otlp-cli-send-unit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("logs.jsonl");
-        let good = crate::sample::request(Signal::Logs);
+        let good = otlp_proto::sample::request(Signal::Logs);
         let mut text = good.to_json();
         text.extend_from_slice(b"\n\n");
         text.extend_from_slice(&good.to_json());
@@ -257,6 +276,41 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let err = read_file(&path, Signal::Logs).unwrap_err().to_string();
         assert!(err.starts_with(&format!("{}:4: ", path.display())), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_line_without_resource_entries_is_refused() {
+        let dir = std::env::temp_dir().join(format!("otlp-cli-send-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (signal, key) in [
+            (Signal::Traces, "resourceSpans"),
+            (Signal::Metrics, "resourceMetrics"),
+            (Signal::Logs, "resourceLogs"),
+            (Signal::Profiles, "resourceProfiles"),
+        ] {
+            let path = dir.join(format!("{signal}.jsonl"));
+            // Another format, whose keys the decoder skips; and an empty list, no better.
+            for bad in [
+                r#"{"signal":"x","request":{}}"#.to_owned(),
+                format!(r#"{{"{key}":[]}}"#),
+            ] {
+                let mut text = otlp_proto::sample::request(signal).to_json();
+                text.push(b'\n');
+                text.extend_from_slice(bad.as_bytes());
+                text.push(b'\n');
+                std::fs::write(&path, &text).unwrap();
+                let err = read_file(&path, signal).unwrap_err().to_string();
+                assert_eq!(
+                    err,
+                    format!(
+                        "{}:2: holds no {key}: not an OTLP/JSON {signal} export request",
+                        path.display()
+                    ),
+                    "{bad}"
+                );
+            }
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

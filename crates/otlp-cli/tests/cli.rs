@@ -3,31 +3,21 @@
 
 mod support;
 
-#[allow(dead_code)]
-#[path = "../src/sample.rs"]
-mod sample;
-
 use bytes::Bytes;
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
-use otlp_proto::{Compression, Encoding, Request, Signal};
+use otlp_proto::{Compression, Encoding, Request, Signal, sample};
 use otlp_receiver::{Ack, Received, Receiver, Refusal, Sink};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::{Spawned, closed_port, parse_listening, run, temp_dir};
+use support::{Finished, Spawned, closed_port, command, parse_listening, run, temp_dir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_otlp");
 const PROTOCOLS: [&str; 3] = ["grpc", "http/protobuf", "http/json"];
 
 /// `otlp` with no OTLP environment variables, so the tests do not depend on the caller's.
 fn otlp() -> Command {
-    let mut cmd = Command::new(BIN);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("OTEL_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd
+    command(BIN)
 }
 
 /// Starts `otlp serve` on free ports, recording to `out`; returns it with its gRPC and HTTP
@@ -54,14 +44,8 @@ fn serve(out: &Path) -> (Spawned, String, String) {
 }
 
 /// Stops a server with SIGTERM; checks it exits 0 and says how many requests it served.
-fn stop(mut server: Spawned, requests: usize) {
-    server.terminate();
-    let (status, rest) = server.wait_exit(Duration::from_secs(30));
-    assert!(
-        status.success(),
-        "serve exited with {status}; stderr:\n{}",
-        server.stderr()
-    );
+fn stop(server: Spawned, requests: usize) {
+    let rest = server.stop(Duration::from_secs(30));
     assert_eq!(
         rest.last().map(String::as_str),
         Some(format!("stopped requests={requests}").as_str()),
@@ -89,13 +73,7 @@ fn demo_sends_every_signal_through_every_protocol() {
     let mut cmd = otlp();
     cmd.arg("demo");
     let done = run("otlp demo", cmd, Duration::from_secs(120));
-    assert!(
-        done.status.success(),
-        "demo failed ({}):\n{}\n{}",
-        done.status,
-        done.stdout,
-        done.stderr
-    );
+    done.assert_success();
     for signal in Signal::ALL {
         for protocol in PROTOCOLS {
             let row = done.stdout.lines().find(|l| {
@@ -173,13 +151,7 @@ async fn serve_records_what_the_library_exports_and_send_replays_it() {
         cmd.arg(first_out.join(format!("{}.jsonl", signal.name())));
     }
     let done = run("otlp send", cmd, Duration::from_secs(60));
-    assert!(
-        done.status.success(),
-        "send failed ({}):\n{}\n{}",
-        done.status,
-        done.stdout,
-        done.stderr
-    );
+    done.assert_success();
     let sent: Vec<&str> = done
         .stdout
         .lines()
@@ -220,46 +192,73 @@ async fn serve_records_what_the_library_exports_and_send_replays_it() {
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
+/// Runs `otlp send FILE` against a port nothing listens on, for a file it must refuse before
+/// sending anything: checks that it exits 1 without panicking and without sending, and returns
+/// what it printed.
+fn send_refused(path: &Path) -> Finished {
+    let mut cmd = otlp();
+    cmd.args(["send", "--timeout", "2", "--endpoint"])
+        .arg(format!("http://127.0.0.1:{}", closed_port()))
+        .arg(path);
+    let done = run("otlp send", cmd, Duration::from_secs(30));
+    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
+    assert!(done.stdout.is_empty(), "sent something: {}", done.stdout);
+    done
+}
+
+/// The sample traces request as one OTLP/JSON line.
+fn traces_line() -> String {
+    String::from_utf8(sample::request(Signal::Traces).to_json()).expect("utf-8")
+}
+
 #[test]
 fn send_names_the_file_and_line_that_does_not_decode() {
     let dir = temp_dir("malformed");
     let path = dir.join("traces.jsonl");
-    let good = String::from_utf8(sample::request(Signal::Traces).to_json()).expect("utf-8");
+    let good = traces_line();
     std::fs::write(
         &path,
         format!("{good}\n{{\"resourceSpans\": [{{\"scopeSpans\": 7}}]}}\n"),
     )
     .expect("write");
-    let mut cmd = otlp();
-    // Nothing listens there: a file that does not decode must fail before anything is sent.
-    cmd.args(["send", "--timeout", "2", "--endpoint"])
-        .arg(format!("http://127.0.0.1:{}", closed_port()))
-        .arg(&path);
-    let done = run("otlp send", cmd, Duration::from_secs(30));
-    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    let done = send_refused(&path);
     let expected = format!(
         "otlp: error: {}:2: not an OTLP/JSON traces export request: ",
         path.display()
     );
     assert!(done.stderr.starts_with(&expected), "{}", done.stderr);
-    assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
-    assert!(done.stdout.is_empty(), "sent something: {}", done.stdout);
 
     // A name that says no signal is an error too, unless --signal says it.
     let odd = dir.join("spans-of-tuesday.jsonl");
     std::fs::write(&odd, format!("{good}\n")).expect("write");
-    let done = run(
-        "otlp send",
-        {
-            let mut cmd = otlp();
-            cmd.args(["send", "--endpoint", "http://127.0.0.1:1"])
-                .arg(&odd);
-            cmd
-        },
-        Duration::from_secs(30),
-    );
-    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    let done = send_refused(&odd);
     assert!(done.stderr.contains("--signal"), "{}", done.stderr);
+    std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+#[test]
+fn send_refuses_a_line_that_holds_no_resources() {
+    let dir = temp_dir("no-resources");
+    let path = dir.join("traces.jsonl");
+    // A line in another format: the decoder skips keys it does not know, which leaves an empty
+    // request. It must be refused, by file and line, before the good line is sent.
+    std::fs::write(
+        &path,
+        format!(
+            "{}\n\n{{\"signal\":\"traces\",\"request\":{{}}}}\n",
+            traces_line()
+        ),
+    )
+    .expect("write");
+    let done = send_refused(&path);
+    assert_eq!(
+        done.stderr.trim_end(),
+        format!(
+            "otlp: error: {}:3: holds no resourceSpans: not an OTLP/JSON traces export request",
+            path.display()
+        )
+    );
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
@@ -340,8 +339,7 @@ impl Sink for RejectsOne {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn send_reports_partial_success_and_fails() {
     let receiver = Receiver::builder()
-        .with_grpc_addr("127.0.0.1:0".parse().expect("addr"))
-        .with_http_addr("127.0.0.1:0".parse().expect("addr"))
+        .with_free_loopback_ports()
         .with_sink(RejectsOne)
         .start()
         .await

@@ -11,25 +11,20 @@
 
 mod support;
 
-#[allow(dead_code)]
-#[path = "../src/sample.rs"]
-mod sample;
-
 use bytes::Bytes;
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
 use otlp_proto::common::{AnyValue, KeyValue, Value};
 use otlp_proto::logs::LogRecord;
 use otlp_proto::metrics::{AggregationTemporality, Metric, MetricData, NumberValue};
 use otlp_proto::trace::{Span, SpanKind, StatusCode};
-use otlp_proto::{Compression, Encoding, Request, Signal};
+use otlp_proto::{Compression, Encoding, Request, Signal, sample};
 use otlp_receiver::{MemorySink, Received, Receiver, Transport};
 use serde_json::Value as Json;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use support::{Spawned, run, temp_dir};
+use support::{Spawned, command, run, temp_dir};
 
 /// The repository root, where `interop/python` lives.
 fn repo_root() -> PathBuf {
@@ -57,15 +52,9 @@ fn peers() -> &'static Peers {
         let mut cmd = Command::new("bash");
         cmd.arg(interop("setup.sh")).current_dir(repo_root());
         // A cold install downloads and builds wheels; setup.sh bounds each pip run itself.
-        let done = run("setup.sh", cmd, Duration::from_secs(40 * 60));
-        assert!(
-            done.status.success(),
-            "interop/python/setup.sh failed ({}), so the Python peers are missing.\n\
-             stderr:\n{}\nstdout:\n{}",
-            done.status,
-            done.stderr,
-            done.stdout
-        );
+        let name = "interop/python/setup.sh (installs the Python peers)";
+        let done = run(name, cmd, Duration::from_secs(40 * 60));
+        done.assert_success();
         let value = |key: &str| {
             done.stdout
                 .lines()
@@ -89,12 +78,7 @@ fn peers() -> &'static Peers {
 /// (`OTEL_*` variables would change what the SDK sends) and proxies (the peers talk over
 /// loopback only; both `requests` and grpc-core honour `no_proxy`).
 fn python(python: &Path, script: &str) -> Command {
-    let mut cmd = Command::new(python);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("OTEL_") {
-            cmd.env_remove(name);
-        }
-    }
+    let mut cmd = command(python);
     cmd.env("NO_PROXY", "127.0.0.1,localhost")
         .env("no_proxy", "127.0.0.1,localhost")
         .arg(interop(script));
@@ -111,11 +95,9 @@ fn hex(bytes: &[u8]) -> String {
 /// Runs `sdk_send.py` against a fresh in-process receiver; returns its JSON summary and what the
 /// receiver got.
 async fn python_sdk_sends(protocol: &str, compression: &str) -> (Json, Vec<Received>) {
-    let loopback = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
     let sink = MemorySink::new();
     let receiver = Receiver::builder()
-        .with_grpc_addr(loopback)
-        .with_http_addr(loopback)
+        .with_free_loopback_ports()
         .with_sink(sink.clone())
         .start()
         .await
@@ -141,13 +123,7 @@ async fn python_sdk_sends(protocol: &str, compression: &str) -> (Json, Vec<Recei
     let done = tokio::task::spawn_blocking(move || run(&name, cmd, Duration::from_secs(120)))
         .await
         .expect("join");
-    assert!(
-        done.status.success(),
-        "sdk_send.py {protocol}/{compression} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-        done.status,
-        done.stdout,
-        done.stderr
-    );
+    done.assert_success();
     let summary: Json = done
         .stdout
         .lines()
@@ -490,7 +466,7 @@ async fn rust_exporter_to_python_stub_receiver() {
     cmd.args(["--grpc-port", "0", "--http-port", "0", "--out"])
         .arg(&out);
     // Killed on drop, so a failing assertion does not leave it running.
-    let mut stub = Spawned::start("stub_receiver.py", cmd);
+    let stub = Spawned::start("stub_receiver.py", cmd);
     let (ready, _) = stub.wait_line(Duration::from_secs(60), |l| l.starts_with("READY "));
     let port = |key: &str| -> u16 {
         ready
@@ -585,12 +561,6 @@ async fn rust_exporter_to_python_stub_receiver() {
         assert_eq!(got, want.request, "{what}");
     }
 
-    stub.terminate();
-    let (status, _) = stub.wait_exit(Duration::from_secs(30));
-    assert!(
-        status.success(),
-        "stub exited with {status}; stderr:\n{}",
-        stub.stderr()
-    );
+    stub.stop(Duration::from_secs(30));
     std::fs::remove_dir_all(&dir).expect("clean up");
 }

@@ -71,10 +71,11 @@ pub fn decode(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const VECTORS: [(&str, &str); 7] = [
+    /// The test vectors of RFC 4648, section 10: `(input, padded base64)`.
+    pub(crate) const VECTORS: [(&str, &str); 7] = [
         ("", ""),
         ("f", "Zg=="),
         ("fo", "Zm8="),

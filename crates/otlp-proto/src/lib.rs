@@ -39,6 +39,13 @@
 //! assert!(std::str::from_utf8(&json).unwrap().contains(r#""traceId":"01010101010101010101010101010101""#));
 //! ```
 //!
+//! # Feature flags
+//!
+//! - **`sample`** (off by default): the `sample` module, deterministic and realistic export
+//!   requests of every signal (`sample::request(Signal::Traces)`, `sample::logs()`, ...) for
+//!   demos and tests. They cover the shapes each signal can take, use fixed ids and timestamps,
+//!   and round-trip exactly through both encodings.
+//!
 //! # Why not prost
 //!
 //! prost measures every nested message once per level of nesting before writing it, and decodes
@@ -66,6 +73,9 @@ pub mod profiles;
 mod request;
 pub mod resource;
 pub mod rpc;
+#[cfg(any(test, feature = "sample"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "sample")))]
+pub mod sample;
 mod signal;
 mod str;
 pub mod trace;

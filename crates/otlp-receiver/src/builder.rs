@@ -94,6 +94,14 @@ impl ReceiverBuilder {
         self
     }
 
+    /// Serves both transports on `127.0.0.1`, each on a free port the system picks (read them
+    /// back from [`RunningReceiver::grpc_addr`] and [`RunningReceiver::http_addr`]): what tests,
+    /// demos and tools running a receiver of their own want.
+    pub fn with_free_loopback_ports(self) -> Self {
+        let any = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
+        self.with_grpc_addr(any).with_http_addr(any)
+    }
+
     /// Does not serve gRPC (until [`with_grpc_addr`](Self::with_grpc_addr) is called again).
     pub fn without_grpc(mut self) -> Self {
         self.grpc_addr = None;
@@ -247,6 +255,15 @@ mod tests {
             .with_grpc_addr(DEFAULT_HTTP_ADDR);
         assert_eq!(b.grpc_addr, Some(DEFAULT_HTTP_ADDR));
         assert_eq!(b.http_addr, None);
+    }
+
+    #[test]
+    fn free_loopback_ports_are_port_zero_on_127_0_0_1() {
+        let b = Receiver::builder()
+            .without_http()
+            .with_free_loopback_ports();
+        let any = Some("127.0.0.1:0".parse().unwrap());
+        assert_eq!((b.grpc_addr, b.http_addr), (any, any));
     }
 
     #[tokio::test]

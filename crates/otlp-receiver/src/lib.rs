@@ -38,8 +38,7 @@
 //! # rt.block_on(async {
 //! let sink = MemorySink::new();
 //! let receiver = Receiver::builder()
-//!     .with_grpc_addr("127.0.0.1:0".parse()?)
-//!     .with_http_addr("127.0.0.1:0".parse()?)
+//!     .with_free_loopback_ports()
 //!     .with_sink(sink.clone())
 //!     .start()
 //!     .await?;

@@ -7,21 +7,20 @@ use common::*;
 use http::StatusCode;
 use otlp_proto::collector::ExportMetricsServiceResponse;
 use otlp_proto::grpc::{self, code};
-use otlp_proto::{Compression, Encoding, ExportResponse, Message, Signal};
+use otlp_proto::{Compression, Encoding, ExportResponse, Message, Signal, sample};
 use otlp_receiver::{MemorySink, Refusal, ScriptedSink, Transport};
 use std::time::Duration;
 
 #[tokio::test]
 async fn every_signal_and_compression_arrives_intact() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
+    let (sink, receiver) = start_memory().await;
     let addr = receiver.grpc_addr().expect("grpc");
     let client = h2_client();
     for signal in Signal::ALL {
         for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
             let case = format!("{signal} {compression}");
             sink.clear();
-            let sent = sample(signal);
+            let sent = sample::request(signal);
             let body = grpc_body(&sent, compression);
             let headers: Vec<(&str, &str)> = compression
                 .encoding_token()
@@ -56,9 +55,8 @@ async fn every_signal_and_compression_arrives_intact() {
 
 #[tokio::test]
 async fn an_uncompressed_message_under_grpc_encoding_is_accepted() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
-    let sent = sample(Signal::Logs);
+    let (sink, receiver) = start_memory().await;
+    let sent = sample::request(Signal::Logs);
     let reply = grpc_call(
         &h2_client(),
         receiver.grpc_addr().expect("grpc"),
@@ -74,11 +72,10 @@ async fn an_uncompressed_message_under_grpc_encoding_is_accepted() {
 
 #[tokio::test]
 async fn unknown_methods_and_encodings_are_unimplemented() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
+    let (sink, receiver) = start_memory().await;
     let addr = receiver.grpc_addr().expect("grpc");
     let client = h2_client();
-    let body = grpc_body(&sample(Signal::Traces), Compression::None);
+    let body = grpc_body(&sample::request(Signal::Traces), Compression::None);
 
     for path in [
         "/opentelemetry.proto.collector.trace.v1.TraceService/Nope",
@@ -105,7 +102,7 @@ async fn unknown_methods_and_encodings_are_unimplemented() {
         addr,
         Signal::Traces.grpc_path(),
         &[("grpc-encoding", "snappy")],
-        grpc_body(&sample(Signal::Traces), Compression::Gzip),
+        grpc_body(&sample::request(Signal::Traces), Compression::Gzip),
     )
     .await;
     assert_eq!(reply.code, Some(code::UNIMPLEMENTED));
@@ -120,24 +117,20 @@ async fn unknown_methods_and_encodings_are_unimplemented() {
 #[tokio::test]
 async fn a_non_grpc_content_type_is_415() {
     let receiver = start(MemorySink::new()).await;
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(format!(
-            "http://{}{}",
-            receiver.grpc_addr().expect("grpc"),
-            Signal::Traces.grpc_path()
-        ))
-        .header("content-type", "application/json")
-        .body(full("{}"))
-        .expect("request");
-    let reply = send(&h2_client(), request).await;
+    let reply = post(
+        &h2_client(),
+        receiver.grpc_addr().expect("grpc"),
+        Signal::Traces.grpc_path(),
+        &[("content-type", "application/json")],
+        full("{}"),
+    )
+    .await;
     assert_eq!(reply.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
 #[tokio::test]
 async fn garbage_is_invalid_argument_with_the_decode_error() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
+    let (sink, receiver) = start_memory().await;
     let addr = receiver.grpc_addr().expect("grpc");
     let client = h2_client();
 
@@ -172,18 +165,12 @@ async fn garbage_is_invalid_argument_with_the_decode_error() {
 #[tokio::test]
 async fn oversized_messages_and_zip_bombs_are_resource_exhausted() {
     let sink = MemorySink::new();
-    let receiver = start_with(
-        builder()
-            .with_sink(sink.clone())
-            .with_max_request_size(8 << 20),
-    )
-    .await;
+    let receiver = start_limited(sink.clone(), 8 << 20).await;
     let addr = receiver.grpc_addr().expect("grpc");
     let client = h2_client();
-    let zeros = vec![0u8; 50 << 20];
 
-    for compression in [Compression::Gzip, Compression::Zstd] {
-        let bomb = grpc::frame(true, &compress(compression, &zeros));
+    for (compression, bomb) in zip_bombs() {
+        let bomb = grpc::frame(true, &bomb);
         assert!(bomb.len() < 1 << 20);
         let token = compression.encoding_token().expect("compressed");
         let reply = grpc_call(
@@ -212,7 +199,7 @@ async fn oversized_messages_and_zip_bombs_are_resource_exhausted() {
         addr,
         Signal::Metrics.grpc_path(),
         &[],
-        grpc_body(&sample(Signal::Metrics), Compression::None),
+        grpc_body(&sample::request(Signal::Metrics), Compression::None),
     )
     .await;
     assert_eq!(reply.code, Some(code::OK));
@@ -220,33 +207,14 @@ async fn oversized_messages_and_zip_bombs_are_resource_exhausted() {
 
 #[tokio::test]
 async fn refusals_map_to_codes_and_retry_info() {
-    let cases = [
-        (
-            Refusal::unavailable("down for maintenance"),
-            code::UNAVAILABLE,
-        ),
-        (
-            Refusal::resource_exhausted("slow down"),
-            code::RESOURCE_EXHAUSTED,
-        ),
-        (
-            Refusal::invalid_argument("bad data"),
-            code::INVALID_ARGUMENT,
-        ),
-        (Refusal::internal("100% broken"), code::INTERNAL),
-    ];
     let delay = Duration::new(3, 250_000_000);
-    let mut script = ScriptedSink::new(MemorySink::new());
-    for (refusal, _) in &cases {
-        script = script.then_refuse(refusal.clone().with_retry_after(delay));
-    }
-    let script = script.then_refuse(Refusal::unavailable("no hint"));
-    let receiver = start(script).await;
+    let receiver = start(refusing_each_case(delay)).await;
     let addr = receiver.grpc_addr().expect("grpc");
     let client = h2_client();
-    let body = grpc_body(&sample(Signal::Traces), Compression::None);
+    let body = grpc_body(&sample::request(Signal::Traces), Compression::None);
 
-    for (refusal, expected) in cases {
+    // gRPC answers every refusal with HTTP 200 and the code in the trailers.
+    for (refusal, _, expected) in refusal_cases() {
         let reply = grpc_call(&client, addr, Signal::Traces.grpc_path(), &[], body.clone()).await;
         assert_eq!(reply.http, StatusCode::OK);
         assert_eq!(reply.code, Some(expected), "{refusal}");
@@ -267,17 +235,14 @@ async fn retry_info_is_sent_unpadded_and_decodes_either_way() {
             .then_refuse(Refusal::unavailable("x").with_retry_after(Duration::from_secs(1))),
     )
     .await;
-    let request = http::Request::builder()
-        .method("POST")
-        .uri(format!(
-            "http://{}{}",
-            receiver.grpc_addr().expect("grpc"),
-            Signal::Logs.grpc_path()
-        ))
-        .header("content-type", "application/grpc")
-        .body(full(grpc_body(&sample(Signal::Logs), Compression::None)))
-        .expect("request");
-    let reply = send(&h2_client(), request).await;
+    let reply = post(
+        &h2_client(),
+        receiver.grpc_addr().expect("grpc"),
+        Signal::Logs.grpc_path(),
+        &[("content-type", "application/grpc")],
+        full(grpc_body(&sample::request(Signal::Logs), Compression::None)),
+    )
+    .await;
     let raw = reply.headers["grpc-status-details-bin"].as_bytes().to_vec();
     assert!(!raw.ends_with(b"="), "gRPC sends binary metadata unpadded");
     let mut padded = raw.clone();
@@ -301,7 +266,7 @@ async fn partial_success_round_trips() {
         receiver.grpc_addr().expect("grpc"),
         Signal::Metrics.grpc_path(),
         &[("grpc-encoding", "zstd")],
-        grpc_body(&sample(Signal::Metrics), Compression::Zstd),
+        grpc_body(&sample::request(Signal::Metrics), Compression::Zstd),
     )
     .await;
     assert_eq!(reply.code, Some(code::OK));
@@ -320,7 +285,7 @@ async fn a_slow_sink_past_the_deadline_is_deadline_exceeded() {
     let receiver = start(script.clone()).await;
     let addr = receiver.grpc_addr().expect("grpc");
     let client = h2_client();
-    let body = grpc_body(&sample(Signal::Logs), Compression::None);
+    let body = grpc_body(&sample::request(Signal::Logs), Compression::None);
 
     let reply = grpc_call(
         &client,

@@ -7,7 +7,7 @@ use common::*;
 use http::StatusCode;
 use otlp_proto::collector::{ExportLogsServiceResponse, ExportTraceServiceResponse};
 use otlp_proto::grpc::code;
-use otlp_proto::{Compression, Encoding, ExportResponse, Message, Signal};
+use otlp_proto::{Compression, Encoding, ExportResponse, Message, Signal, sample};
 use otlp_receiver::{MemorySink, Refusal, RequestSummary, ScriptedSink, Transport};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,8 +17,7 @@ const COMPRESSIONS: [Compression; 3] = [Compression::None, Compression::Gzip, Co
 
 #[tokio::test]
 async fn every_signal_encoding_and_compression_arrives_intact() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
+    let (sink, receiver) = start_memory().await;
     let addr = receiver.http_addr().expect("http");
     let client = http1_client();
     for signal in Signal::ALL {
@@ -26,7 +25,7 @@ async fn every_signal_encoding_and_compression_arrives_intact() {
             for compression in COMPRESSIONS {
                 let case = format!("{signal} {encoding:?} {compression}");
                 sink.clear();
-                let sent = sample(signal);
+                let sent = sample::request(signal);
                 let (reply, wire) = export_http(&client, addr, &sent, encoding, compression).await;
                 assert_eq!(reply.status, StatusCode::OK, "{case}: {:?}", reply.body);
                 assert_eq!(
@@ -57,9 +56,8 @@ async fn every_signal_encoding_and_compression_arrives_intact() {
 
 #[tokio::test]
 async fn http2_with_prior_knowledge_is_served_too() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
-    let sent = sample(Signal::Logs);
+    let (sink, receiver) = start_memory().await;
+    let sent = sample::request(Signal::Logs);
     let (reply, _) = export_http(
         &h2_client(),
         receiver.http_addr().expect("http"),
@@ -74,9 +72,8 @@ async fn http2_with_prior_knowledge_is_served_too() {
 
 #[tokio::test]
 async fn headers_and_content_type_parameters_reach_the_sink() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
-    let sent = sample(Signal::Metrics);
+    let (sink, receiver) = start_memory().await;
+    let sent = sample::request(Signal::Metrics);
     let reply = post(
         &http1_client(),
         receiver.http_addr().expect("http"),
@@ -97,9 +94,8 @@ async fn headers_and_content_type_parameters_reach_the_sink() {
 
 #[tokio::test]
 async fn chunked_bodies_are_joined() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
-    let sent = sample(Signal::Traces);
+    let (sink, receiver) = start_memory().await;
+    let sent = sample::request(Signal::Traces);
     let wire = sent.encode(Encoding::Protobuf);
     let (a, b) = wire.split_at(wire.len() / 2);
     let reply = post(
@@ -116,8 +112,7 @@ async fn chunked_bodies_are_joined() {
 
 #[tokio::test]
 async fn unknown_paths_are_404_and_other_methods_405() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
+    let (sink, receiver) = start_memory().await;
     let addr = receiver.http_addr().expect("http");
     let client = http1_client();
     let pb = [("content-type", "application/x-protobuf")];
@@ -148,11 +143,10 @@ async fn unknown_paths_are_404_and_other_methods_405() {
 
 #[tokio::test]
 async fn unsupported_content_types_and_encodings_are_415() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
+    let (sink, receiver) = start_memory().await;
     let addr = receiver.http_addr().expect("http");
     let client = http1_client();
-    let body = || full(sample(Signal::Traces).encode(Encoding::Protobuf));
+    let body = || full(sample::request(Signal::Traces).encode(Encoding::Protobuf));
 
     for headers in [
         &[][..],
@@ -190,12 +184,7 @@ async fn unsupported_content_types_and_encodings_are_415() {
 #[tokio::test]
 async fn oversized_bodies_are_413_declared_or_streamed() {
     let sink = MemorySink::new();
-    let receiver = start_with(
-        builder()
-            .with_sink(sink.clone())
-            .with_max_request_size(1 << 20),
-    )
-    .await;
+    let receiver = start_limited(sink.clone(), 1 << 20).await;
     let addr = receiver.http_addr().expect("http");
     let client = http1_client();
     let pb = [("content-type", "application/x-protobuf")];
@@ -224,7 +213,7 @@ async fn oversized_bodies_are_413_declared_or_streamed() {
     let (reply, _) = export_http(
         &client,
         addr,
-        &sample(Signal::Logs),
+        &sample::request(Signal::Logs),
         Encoding::Protobuf,
         Compression::None,
     )
@@ -236,18 +225,10 @@ async fn oversized_bodies_are_413_declared_or_streamed() {
 #[tokio::test]
 async fn zip_bombs_are_413_without_inflating_them() {
     let sink = MemorySink::new();
-    let receiver = start_with(
-        builder()
-            .with_sink(sink.clone())
-            .with_max_request_size(8 << 20),
-    )
-    .await;
+    let receiver = start_limited(sink.clone(), 8 << 20).await;
     let addr = receiver.http_addr().expect("http");
     let client = http1_client();
-    let zeros = vec![0u8; 50 << 20];
-    for compression in [Compression::Gzip, Compression::Zstd] {
-        let bomb = compress(compression, &zeros);
-        assert!(bomb.len() < 1 << 20, "the bomb itself is small");
+    for (compression, bomb) in zip_bombs() {
         let token = compression.encoding_token().expect("compressed");
         let reply = post(
             &client,
@@ -273,8 +254,7 @@ async fn zip_bombs_are_413_without_inflating_them() {
 
 #[tokio::test]
 async fn garbage_is_400_with_the_decode_error() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
+    let (sink, receiver) = start_memory().await;
     let addr = receiver.http_addr().expect("http");
     let client = http1_client();
 
@@ -328,44 +308,14 @@ async fn garbage_is_400_with_the_decode_error() {
 
 #[tokio::test]
 async fn refusals_map_to_statuses_and_retry_after() {
-    let cases = [
-        (
-            Refusal::unavailable("down"),
-            StatusCode::SERVICE_UNAVAILABLE,
-            code::UNAVAILABLE,
-        ),
-        (
-            Refusal::resource_exhausted("slow down"),
-            StatusCode::TOO_MANY_REQUESTS,
-            code::RESOURCE_EXHAUSTED,
-        ),
-        (
-            Refusal::invalid_argument("no"),
-            StatusCode::BAD_REQUEST,
-            code::INVALID_ARGUMENT,
-        ),
-        (
-            Refusal::internal("oops"),
-            StatusCode::INTERNAL_SERVER_ERROR,
-            code::INTERNAL,
-        ),
-    ];
-    let mut script = ScriptedSink::new(MemorySink::new());
-    for (refusal, _, _) in &cases {
-        script = script.then_refuse(
-            refusal
-                .clone()
-                .with_retry_after(Duration::from_millis(2500)),
-        );
-    }
-    let script = script.then_refuse(Refusal::unavailable("no hint"));
+    let script = refusing_each_case(Duration::from_millis(2500));
     let receiver = start(script.clone()).await;
     let client = http1_client();
-    for (refusal, status, grpc_code) in cases {
+    for (refusal, status, grpc_code) in refusal_cases() {
         let (reply, _) = export_http(
             &client,
             receiver.http_addr().expect("http"),
-            &sample(Signal::Traces),
+            &sample::request(Signal::Traces),
             Encoding::Protobuf,
             Compression::None,
         )
@@ -380,7 +330,7 @@ async fn refusals_map_to_statuses_and_retry_after() {
     let (reply, _) = export_http(
         &client,
         receiver.http_addr().expect("http"),
-        &sample(Signal::Traces),
+        &sample::request(Signal::Traces),
         Encoding::Json,
         Compression::None,
     )
@@ -404,7 +354,7 @@ async fn partial_success_round_trips_in_both_encodings() {
     let (reply, _) = export_http(
         &client,
         addr,
-        &sample(Signal::Traces),
+        &sample::request(Signal::Traces),
         Encoding::Protobuf,
         Compression::Gzip,
     )
@@ -416,7 +366,7 @@ async fn partial_success_round_trips_in_both_encodings() {
     let (reply, _) = export_http(
         &client,
         addr,
-        &sample(Signal::Logs),
+        &sample::request(Signal::Logs),
         Encoding::Json,
         Compression::None,
     )
@@ -441,7 +391,7 @@ async fn the_observer_sees_each_export_request() {
     .await;
     let addr = receiver.http_addr().expect("http");
     let client = http1_client();
-    let sent = sample(Signal::Metrics);
+    let sent = sample::request(Signal::Metrics);
     let (_, wire) = export_http(&client, addr, &sent, Encoding::Protobuf, Compression::Zstd).await;
     export_http(&client, addr, &sent, Encoding::Json, Compression::None).await;
     // Not an export request: not reported.

@@ -6,9 +6,8 @@ use bytes::Bytes;
 use common::*;
 use http::StatusCode;
 use otlp_proto::grpc::code;
-use otlp_proto::{Compression, Encoding, Request, Signal};
+use otlp_proto::{Compression, Encoding, Request, Signal, sample};
 use otlp_receiver::{JsonLinesSink, MemorySink, Receiver, ScriptedSink};
-use std::net::SocketAddr;
 use std::time::Duration;
 
 #[tokio::test]
@@ -30,10 +29,9 @@ async fn port_zero_binds_both_listeners_before_start_returns() {
 
 #[tokio::test]
 async fn a_disabled_transport_has_no_address() {
-    let any: SocketAddr = ([127, 0, 0, 1], 0).into();
     let receiver = Receiver::builder()
+        .with_free_loopback_ports()
         .without_grpc()
-        .with_http_addr(any)
         .start()
         .await
         .expect("start");
@@ -69,16 +67,15 @@ async fn shutdown_is_bounded_by_requests_in_progress() {
     let addr = receiver.grpc_addr().expect("grpc");
     let client = h2_client();
     let call = tokio::spawn(async move {
-        let body = grpc_body(&sample(Signal::Logs), Compression::None);
+        let body = grpc_body(&sample::request(Signal::Logs), Compression::None);
+        let headers = [("content-type", "application/grpc")];
         client
-            .request(
-                http::Request::builder()
-                    .method("POST")
-                    .uri(format!("http://{addr}{}", Signal::Logs.grpc_path()))
-                    .header("content-type", "application/grpc")
-                    .body(full(body))
-                    .expect("request"),
-            )
+            .request(post_request(
+                addr,
+                Signal::Logs.grpc_path(),
+                &headers,
+                full(body),
+            ))
             .await
     });
     // The request is parked in its hour-long delay once the script step is taken.
@@ -139,7 +136,7 @@ async fn json_lines_sink_writes_one_decodable_request_per_line() {
         let (reply, _) = export_http(
             &h1,
             receiver.http_addr().expect("http"),
-            &sample(signal),
+            &sample::request(signal),
             Encoding::Protobuf,
             Compression::Gzip,
         )
@@ -150,7 +147,7 @@ async fn json_lines_sink_writes_one_decodable_request_per_line() {
             receiver.grpc_addr().expect("grpc"),
             signal.grpc_path(),
             &[],
-            grpc_body(&sample(signal), Compression::None),
+            grpc_body(&sample::request(signal), Compression::None),
         )
         .await;
         assert_eq!(reply.code, Some(code::OK));
@@ -162,7 +159,7 @@ async fn json_lines_sink_writes_one_decodable_request_per_line() {
     let (reply, _) = export_http(
         &h1,
         receiver.http_addr().expect("http"),
-        &sample(Signal::Traces),
+        &sample::request(Signal::Traces),
         Encoding::Json,
         Compression::None,
     )
@@ -180,7 +177,7 @@ async fn json_lines_sink_writes_one_decodable_request_per_line() {
             let json = Bytes::copy_from_slice(line.as_bytes());
             let request =
                 Request::decode(signal, Encoding::Json, &json).expect("a valid OTLP/JSON line");
-            assert_eq!(request, sample(signal));
+            assert_eq!(request, sample::request(signal));
         }
     }
     assert!(text_starts(&dir, Signal::Traces, "{\"resourceSpans\":["));
@@ -199,29 +196,29 @@ fn text_starts(dir: &std::path::Path, signal: Signal, prefix: &str) -> bool {
 
 #[tokio::test]
 async fn memory_sink_wait_for_items_follows_arrivals() {
-    let sink = MemorySink::new();
-    let receiver = start(sink.clone()).await;
+    let (sink, receiver) = start_memory().await;
     let addr = receiver.http_addr().expect("http");
     assert!(
         !sink
             .wait_for_items(Signal::Metrics, 1, Duration::from_millis(20))
             .await
     );
+    let sent = sample::request(Signal::Metrics);
+    // Two requests' worth of data points: the waiter needs both.
+    let per_request = sent.item_count();
+    assert!(per_request > 0, "the sample has data points");
     let waiter = {
         let sink = sink.clone();
         tokio::spawn(async move {
-            sink.wait_for_items(Signal::Metrics, 8, Duration::from_secs(120))
+            sink.wait_for_items(Signal::Metrics, 2 * per_request, Duration::from_secs(120))
                 .await
         })
     };
     let client = http1_client();
-    let sent = sample(Signal::Metrics);
-    // 4 data points per request: two requests reach 8.
-    assert_eq!(sent.item_count(), 4);
     for _ in 0..2 {
         export_http(&client, addr, &sent, Encoding::Protobuf, Compression::None).await;
     }
     assert!(waiter.await.expect("waiter"));
-    assert_eq!(sink.item_count(Signal::Metrics), 8);
+    assert_eq!(sink.item_count(Signal::Metrics), 2 * per_request);
     assert_eq!(sink.item_count(Signal::Traces), 0);
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use common::*;
 use http::StatusCode;
 use otlp_proto::grpc::{self, code};
-use otlp_proto::{Compression, Encoding, Signal};
+use otlp_proto::{Compression, Encoding, Signal, sample};
 use otlp_receiver::MemorySink;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -25,11 +25,7 @@ fn arbitrary_bodies_never_crash_the_server() {
         .build()
         .expect("runtime");
     let sink = MemorySink::new();
-    let receiver = runtime.block_on(start_with(
-        builder()
-            .with_sink(sink.clone())
-            .with_max_request_size(64 << 10),
-    ));
+    let receiver = runtime.block_on(start_limited(sink.clone(), 64 << 10));
     let http_addr = receiver.http_addr().expect("http");
     let grpc_addr = receiver.grpc_addr().expect("grpc");
     let (h1, h2) = runtime.block_on(async { (http1_client(), h2_client()) });
@@ -51,7 +47,7 @@ fn arbitrary_bodies_never_crash_the_server() {
             any::<u8>()
         )
             .prop_map(|(signal, at, byte)| {
-                let mut wire = sample(signal).encode(Encoding::Protobuf).to_vec();
+                let mut wire = sample::request(signal).encode(Encoding::Protobuf).to_vec();
                 let i = at.index(wire.len());
                 wire[i] ^= byte | 1;
                 wire
@@ -131,7 +127,7 @@ fn arbitrary_bodies_never_crash_the_server() {
         let (reply, _) = export_http(
             &h1,
             http_addr,
-            &sample(Signal::Logs),
+            &sample::request(Signal::Logs),
             Encoding::Json,
             Compression::Gzip,
         )
@@ -142,7 +138,7 @@ fn arbitrary_bodies_never_crash_the_server() {
             grpc_addr,
             Signal::Traces.grpc_path(),
             &[],
-            grpc_body(&sample(Signal::Traces), Compression::None),
+            grpc_body(&sample::request(Signal::Traces), Compression::None),
         )
         .await;
         assert_eq!(reply.code, Some(code::OK));

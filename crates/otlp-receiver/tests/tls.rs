@@ -7,7 +7,7 @@ use http::StatusCode;
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use otlp_proto::grpc::code;
-use otlp_proto::{Compression, Encoding, Signal};
+use otlp_proto::{Compression, Encoding, Signal, sample};
 use otlp_receiver::{MemorySink, TlsConfig};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -147,7 +147,7 @@ fn http_export(addr: SocketAddr, signal: Signal) -> http::Request<TestBody> {
         .uri(signal.http_path())
         .header("host", format!("localhost:{}", addr.port()))
         .header("content-type", "application/x-protobuf")
-        .body(full(sample(signal).encode(Encoding::Protobuf)))
+        .body(full(sample::request(signal).encode(Encoding::Protobuf)))
         .expect("request")
 }
 
@@ -161,7 +161,7 @@ fn grpc_export(addr: SocketAddr, signal: Signal) -> http::Request<TestBody> {
         ))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
-        .body(full(grpc_body(&sample(signal), Compression::None)))
+        .body(full(grpc_body(&sample::request(signal), Compression::None)))
         .expect("request")
 }
 
@@ -187,7 +187,9 @@ async fn tls_serves_http1_http2_and_grpc() {
         .method("POST")
         .uri(format!("https://localhost:{}/v1/traces", http_addr.port()))
         .header("content-type", "application/x-protobuf")
-        .body(full(sample(Signal::Traces).encode(Encoding::Protobuf)))
+        .body(full(
+            sample::request(Signal::Traces).encode(Encoding::Protobuf),
+        ))
         .expect("request");
     let reply = tls_request(http_addr, pki.client(false, b"h2"), request)
         .await
@@ -206,7 +208,7 @@ async fn tls_serves_http1_http2_and_grpc() {
 
     let got: Vec<Signal> = sink.requests().iter().map(|r| r.request.signal()).collect();
     assert_eq!(got, [Signal::Logs, Signal::Traces, Signal::Metrics]);
-    assert_eq!(sink.requests()[2].request, sample(Signal::Metrics));
+    assert_eq!(sink.requests()[2].request, sample::request(Signal::Metrics));
 }
 
 #[tokio::test]
@@ -220,7 +222,9 @@ async fn cleartext_clients_do_not_take_a_tls_server_down() {
         .method("POST")
         .uri(format!("http://{addr}/v1/logs"))
         .header("content-type", "application/x-protobuf")
-        .body(full(sample(Signal::Logs).encode(Encoding::Protobuf)))
+        .body(full(
+            sample::request(Signal::Logs).encode(Encoding::Protobuf),
+        ))
         .expect("request");
     let cleartext = tokio::time::timeout(
         std::time::Duration::from_secs(60),

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{base_url, receiver, sample};
+use common::{base_url, receiver};
 use otlp::{BlockingExporter, Exporter, ExporterConfig, Protocol};
-use otlp_proto::{Compression, Signal};
+use otlp_proto::{Compression, Signal, sample};
 use otlp_receiver::{MemorySink, Transport};
 use std::collections::HashMap;
 
@@ -52,13 +52,13 @@ async fn generic_and_per_signal_variables_drive_the_exporter() {
     let exporter = Exporter::new(config).expect("exporter");
     for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
         exporter
-            .export_request(&sample(signal))
+            .export_request(&sample::request(signal))
             .await
             .unwrap_or_else(|e| panic!("{signal}: {e}"));
     }
     let got = sink.requests();
     let (traces, metrics, logs) = (&got[0], &got[1], &got[2]);
-    assert_eq!(traces.request, sample(Signal::Traces));
+    assert_eq!(traces.request, sample::request(Signal::Traces));
     assert_eq!(traces.transport, Transport::Grpc);
     assert_eq!(traces.compression, Compression::Zstd);
     assert_eq!(traces.headers["x-tenant"], "tracing");
@@ -67,14 +67,14 @@ async fn generic_and_per_signal_variables_drive_the_exporter() {
         "replaced by the per-signal variable"
     );
 
-    assert_eq!(metrics.request, sample(Signal::Metrics));
+    assert_eq!(metrics.request, sample::request(Signal::Metrics));
     assert_eq!(metrics.transport, Transport::Http);
     assert_eq!(metrics.encoding, otlp_proto::Encoding::Json);
     assert_eq!(metrics.compression, Compression::Gzip);
     assert_eq!(metrics.headers["authorization"], "Bearer abc");
     assert_eq!(metrics.headers["x-tenant"], "acme");
 
-    assert_eq!(logs.request, sample(Signal::Logs));
+    assert_eq!(logs.request, sample::request(Signal::Logs));
     assert_eq!(logs.encoding, otlp_proto::Encoding::Protobuf);
     assert_eq!(logs.compression, Compression::None);
     rx.shutdown().await;
@@ -98,7 +98,7 @@ async fn code_wins_over_the_environment() {
     .with_header("x-from", "code");
     let exporter = Exporter::new(config).expect("exporter");
     exporter
-        .export_request(&sample(Signal::Metrics))
+        .export_request(&sample::request(Signal::Metrics))
         .await
         .expect("export");
     let got = &sink.requests()[0];
@@ -156,7 +156,7 @@ async fn sdk_disabled_makes_exports_succeeding_no_ops() {
     assert!(exporter.is_disabled());
     for signal in Signal::ALL {
         let outcome = exporter
-            .export_request(&sample(signal))
+            .export_request(&sample::request(signal))
             .await
             .expect("no-op");
         assert!(outcome.is_disabled() && outcome.disabled, "{signal}");
@@ -175,7 +175,7 @@ async fn sdk_disabled_makes_exports_succeeding_no_ops() {
     assert!(blocking.is_disabled());
     assert!(
         blocking
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .expect("no-op")
             .disabled
     );
@@ -186,7 +186,7 @@ async fn sdk_disabled_makes_exports_succeeding_no_ops() {
     assert!(!exporter.is_disabled());
     assert!(
         !exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect("sent")
             .disabled

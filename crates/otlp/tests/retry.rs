@@ -6,10 +6,10 @@
 
 mod common;
 
-use common::{PROTOCOLS, config, receiver, sample};
+use common::{PROTOCOLS, config, receiver};
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy, Status};
-use otlp_proto::Signal;
 use otlp_proto::grpc::code;
+use otlp_proto::{Signal, sample};
 use otlp_receiver::{MemorySink, Refusal, ScriptedSink};
 use std::time::Duration;
 
@@ -31,13 +31,16 @@ async fn http_503_with_retry_after_is_retried_after_the_server_delay() {
         let exporter =
             Exporter::new(backoff_beyond_deadline(config(&rx, protocol))).expect("exporter");
         let outcome = exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect("succeeds on the retry");
         assert_eq!(outcome.attempts, 2, "{protocol}");
         assert_eq!(script.requests_seen(), 2, "{protocol}");
         assert_eq!(memory.requests().len(), 1, "{protocol}: accepted once");
-        assert_eq!(memory.requests()[0].request, sample(Signal::Traces));
+        assert_eq!(
+            memory.requests()[0].request,
+            sample::request(Signal::Traces)
+        );
         rx.shutdown().await;
     }
 }
@@ -55,12 +58,15 @@ async fn grpc_unavailable_with_retry_info_is_retried_after_the_server_delay() {
     let exporter =
         Exporter::new(backoff_beyond_deadline(config(&rx, Protocol::Grpc))).expect("exporter");
     let outcome = exporter
-        .export_request(&sample(Signal::Metrics))
+        .export_request(&sample::request(Signal::Metrics))
         .await
         .expect("succeeds on the third attempt");
     assert_eq!(outcome.attempts, 3);
     assert_eq!(memory.requests().len(), 1);
-    assert_eq!(memory.requests()[0].request, sample(Signal::Metrics));
+    assert_eq!(
+        memory.requests()[0].request,
+        sample::request(Signal::Metrics)
+    );
     rx.shutdown().await;
 }
 
@@ -81,7 +87,7 @@ async fn transient_failures_without_a_server_delay_use_the_backoff() {
         let rx = receiver(script).await;
         let exporter = Exporter::new(config(&rx, protocol)).expect("exporter");
         let outcome = exporter
-            .export_request(&sample(Signal::Logs))
+            .export_request(&sample::request(Signal::Logs))
             .await
             .expect("third attempt succeeds");
         assert_eq!(outcome.attempts, 3, "{protocol}");
@@ -98,7 +104,7 @@ async fn permanent_refusals_are_not_retried_and_carry_status_and_message() {
         let rx = receiver(script.clone()).await;
         let exporter = Exporter::new(config(&rx, protocol)).expect("exporter");
         let err = exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect_err("refused");
         let expected = match protocol {
@@ -134,7 +140,7 @@ async fn grpc_resource_exhausted_without_retry_info_is_not_retried() {
     let rx = receiver(script.clone()).await;
     let exporter = Exporter::new(config(&rx, Protocol::Grpc)).expect("exporter");
     let err = exporter
-        .export_request(&sample(Signal::Logs))
+        .export_request(&sample::request(Signal::Logs))
         .await
         .expect_err("refused");
     assert_eq!(err.status(), Some(Status::Grpc(code::RESOURCE_EXHAUSTED)));
@@ -156,7 +162,7 @@ async fn retries_stop_at_the_attempt_limit() {
         )
         .expect("exporter");
         let err = exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect_err("keeps failing");
         assert!(
@@ -188,7 +194,7 @@ async fn connection_refused_is_retried_until_the_deadline() {
         )
         .expect("exporter");
         let err = exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect_err("nothing listens");
         assert!(err.is_connect(), "{protocol}: {err:?}");
@@ -213,7 +219,7 @@ async fn a_server_slower_than_the_timeout_is_a_timeout() {
             Exporter::new(config(&rx, protocol).with_timeout(Duration::from_millis(300)))
                 .expect("exporter");
         let err = exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect_err("too slow");
         assert!(err.is_timeout(), "{protocol}: {err:?}");
@@ -233,7 +239,7 @@ async fn partial_success_is_returned_as_data() {
         let rx = receiver(script).await;
         let exporter = Exporter::new(config(&rx, protocol)).expect("exporter");
         let outcome = exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect("a partial success is a success");
         assert!(outcome.is_partial_success(), "{protocol}");
@@ -257,7 +263,7 @@ async fn retries_disabled_means_one_attempt() {
         Exporter::new(config(&rx, Protocol::HttpProtobuf).with_retry(RetryPolicy::disabled()))
             .expect("exporter");
     let err = exporter
-        .export_request(&sample(Signal::Traces))
+        .export_request(&sample::request(Signal::Traces))
         .await
         .expect_err("not retried");
     assert!(err.is_retryable_exhausted() && err.is_retryable());

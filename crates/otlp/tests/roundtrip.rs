@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{PROTOCOLS, config, receiver, sample};
+use common::{PROTOCOLS, config, receiver};
 use otlp::{EncodedBody, Exporter, Protocol};
-use otlp_proto::{Compression, Encoding, Signal};
+use otlp_proto::{Compression, Encoding, Signal, sample};
 use otlp_receiver::{MemorySink, Transport};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,7 +18,7 @@ async fn every_signal_protocol_and_compression_round_trips() {
             for signal in Signal::ALL {
                 let case = format!("{signal} over {protocol} with {compression}");
                 sink.clear();
-                let request = sample(signal);
+                let request = sample::request(signal);
                 let outcome = exporter.export_request(&request).await.expect(&case);
                 assert_eq!(outcome.attempts, 1, "{case}");
                 assert_eq!(
@@ -51,8 +51,8 @@ async fn typed_and_pre_encoded_exports_arrive_alike() {
     use otlp_proto::collector::ExportLogsServiceRequest;
     let sink = MemorySink::new();
     let rx = receiver(sink.clone()).await;
-    let otlp_proto::Request::Logs(logs) = sample(Signal::Logs) else {
-        unreachable!("sample(Logs) is a logs request")
+    let otlp_proto::Request::Logs(logs) = sample::request(Signal::Logs) else {
+        unreachable!("sample::request(Logs) is a logs request")
     };
     for protocol in PROTOCOLS {
         let exporter = Exporter::new(config(&rx, protocol)).expect("exporter");
@@ -106,11 +106,11 @@ async fn custom_headers_arrive_on_every_protocol() {
         .expect("exporter");
         sink.clear();
         exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect("traces");
         exporter
-            .export_request(&sample(Signal::Metrics))
+            .export_request(&sample::request(Signal::Metrics))
             .await
             .expect("metrics");
         let got = sink.requests();
@@ -138,7 +138,7 @@ async fn user_agent_can_be_replaced() {
         Exporter::new(config(&rx, Protocol::HttpProtobuf).with_header("user-agent", "my-app/2.0"))
             .expect("exporter");
     exporter
-        .export_request(&sample(Signal::Logs))
+        .export_request(&sample::request(Signal::Logs))
         .await
         .expect("export");
     assert_eq!(sink.requests()[0].headers["user-agent"], "my-app/2.0");
@@ -164,10 +164,8 @@ async fn per_signal_endpoints_are_used_as_is() {
             .to_string(),
         format!("{base}/v1development/profiles")
     );
-    exporter
-        .export_request(&sample(Signal::Profiles))
-        .await
-        .expect("export");
-    assert_eq!(sink.item_count(Signal::Profiles), 1);
+    let sent = sample::request(Signal::Profiles);
+    exporter.export_request(&sent).await.expect("export");
+    assert_eq!(sink.item_count(Signal::Profiles), sent.item_count());
     rx.shutdown().await;
 }

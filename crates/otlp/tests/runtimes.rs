@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{PROTOCOLS, config, receiver, sample};
+use common::{PROTOCOLS, config, receiver};
 use otlp::{BlockingExporter, Exporter};
-use otlp_proto::Signal;
+use otlp_proto::{Signal, sample};
 use otlp_receiver::{MemorySink, RunningReceiver, ScriptedSink};
 use std::future::Future;
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use std::time::Duration;
 
 async fn export_every_signal(exporter: &Exporter, sink: &MemorySink) {
     for signal in Signal::ALL {
-        let request = sample(signal);
+        let request = sample::request(signal);
         exporter
             .export_request(&request)
             .await
@@ -34,7 +34,11 @@ async fn from_a_multi_thread_runtime() {
         let tasks: Vec<_> = (0..8)
             .map(|_| {
                 let exporter = exporter.clone();
-                tokio::spawn(async move { exporter.export_request(&sample(Signal::Logs)).await })
+                tokio::spawn(async move {
+                    exporter
+                        .export_request(&sample::request(Signal::Logs))
+                        .await
+                })
             })
             .collect();
         for t in tasks {
@@ -82,13 +86,13 @@ fn blocking_exporter_without_any_runtime() {
     for protocol in PROTOCOLS {
         let exporter = BlockingExporter::new(config(&rx, protocol)).expect("exporter");
         for signal in Signal::ALL {
-            let request = sample(signal);
+            let request = sample::request(signal);
             let outcome = exporter.export_request(&request).expect("export");
             assert_eq!(outcome.attempts, 1);
             assert_eq!(sink.requests().last().map(|r| &r.request), Some(&request));
         }
-        let otlp_proto::Request::Traces(traces) = sample(Signal::Traces) else {
-            unreachable!("sample(Traces) is a traces request")
+        let otlp_proto::Request::Traces(traces) = sample::request(Signal::Traces) else {
+            unreachable!("sample::request(Traces) is a traces request")
         };
         exporter.export(&traces).expect("typed export");
         let body = exporter.as_async().encode(&traces);
@@ -151,7 +155,7 @@ fn exporter_built_in_one_runtime_is_used_in_another_and_outlives_both() {
     drop(second);
     // And still usable with no runtime at all.
     BlockingExporter::from(exporter)
-        .export_request(&sample(Signal::Logs))
+        .export_request(&sample::request(Signal::Logs))
         .expect("export");
     server_rt.block_on(rx.shutdown());
 }
@@ -162,7 +166,7 @@ async fn an_abandoned_export_does_not_hold_up_the_next() {
     let script = ScriptedSink::new(memory.clone()).then_delay(Duration::from_secs(30));
     let rx = receiver(script).await;
     let exporter = Exporter::new(config(&rx, otlp::Protocol::HttpProtobuf)).expect("exporter");
-    let request = sample(Signal::Traces);
+    let request = sample::request(Signal::Traces);
     // Gives up on the slow export, then exports again with the same exporter.
     let abandoned = tokio::time::timeout(
         Duration::from_millis(200),

@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{PROTOCOLS, Pki, base_url, receiver_with, sample};
+use common::{PROTOCOLS, Pki, base_url, receiver_with};
 use otlp::{Exporter, ExporterConfig, Protocol};
-use otlp_proto::Signal;
+use otlp_proto::{Signal, sample};
 use otlp_receiver::MemorySink;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -28,13 +28,13 @@ async fn tls_with_a_custom_ca_on_every_protocol() {
         assert!(exporter.signal_config(Signal::Traces).is_tls());
         sink.clear();
         let outcome = exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .unwrap_or_else(|e| panic!("{protocol}: {e}"));
         assert_eq!(outcome.attempts, 1);
         assert_eq!(
             sink.requests()[0].request,
-            sample(Signal::Traces),
+            sample::request(Signal::Traces),
             "{protocol}"
         );
     }
@@ -46,7 +46,7 @@ async fn tls_with_a_custom_ca_on_every_protocol() {
     )
     .expect("exporter");
     exporter
-        .export_request(&sample(Signal::Logs))
+        .export_request(&sample::request(Signal::Logs))
         .await
         .expect("IP SAN verifies");
     rx.shutdown().await;
@@ -61,7 +61,7 @@ async fn a_server_signed_by_another_ca_fails_clearly_and_is_not_retried() {
             Exporter::new(tls_config(&rx, protocol).with_certificate(pki.path("other-ca.pem")))
                 .expect("exporter");
         let err = exporter
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect_err("untrusted server");
         assert!(err.is_tls(), "{protocol}: {err:?}");
@@ -98,10 +98,10 @@ async fn mutual_tls_with_a_client_certificate() {
         .expect("exporter");
         sink.clear();
         exporter
-            .export_request(&sample(Signal::Metrics))
+            .export_request(&sample::request(Signal::Metrics))
             .await
             .unwrap_or_else(|e| panic!("{protocol}: {e}"));
-        assert_eq!(sink.requests()[0].request, sample(Signal::Metrics));
+        assert_eq!(sink.requests()[0].request, sample::request(Signal::Metrics));
     }
 
     // Without a client certificate the server refuses the handshake, and closes gracefully so
@@ -114,7 +114,7 @@ async fn mutual_tls_with_a_client_certificate() {
         )
         .expect("exporter");
         let err = exporter
-            .export_request(&sample(Signal::Metrics))
+            .export_request(&sample::request(Signal::Metrics))
             .await
             .expect_err("no client certificate");
         assert!(err.status().is_none(), "{protocol}: {err:?}");
@@ -145,11 +145,12 @@ async fn tls_files_come_from_the_environment_too() {
         .with_env_source(&|name| vars.get(name).cloned())
         .expect("valid environment");
     let exporter = Exporter::new(config).expect("exporter");
+    let sent = sample::request(Signal::Logs);
     exporter
-        .export_request(&sample(Signal::Logs))
+        .export_request(&sent)
         .await
         .expect("mutual TLS from the environment");
-    assert_eq!(sink.item_count(Signal::Logs), 2);
+    assert_eq!(sink.item_count(Signal::Logs), sent.item_count());
     rx.shutdown().await;
 }
 
@@ -262,13 +263,15 @@ async fn the_client_certificate_is_presented_in_the_handshake() {
         )
         .expect("exporter");
         // The server closes the connection after the handshake, so the export itself fails.
-        let _ = with_cert.export_request(&sample(Signal::Traces)).await;
+        let _ = with_cert
+            .export_request(&sample::request(Signal::Traces))
+            .await;
         let seen = rx.recv().await.expect("a connection");
         assert_eq!(seen, Ok(1), "{protocol}: one client certificate");
 
         let without = Exporter::new(config).expect("exporter");
         let err = without
-            .export_request(&sample(Signal::Traces))
+            .export_request(&sample::request(Signal::Traces))
             .await
             .expect_err("the server requires a certificate");
         let seen = rx.recv().await.expect("a connection");

@@ -1,15 +1,28 @@
-//! Helpers shared by the integration tests: child processes that are killed on drop, and waits
-//! that are always bounded.
+//! Helpers shared by the integration tests: commands isolated from the caller's OpenTelemetry
+//! settings, child processes that are killed on drop, and waits that are always bounded.
 
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// A command running `program` without the caller's `OTEL_*` variables, which would change what
+/// an OpenTelemetry exporter (ours or the Python SDK's) does.
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OTEL_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd
+}
 
 /// A fresh, empty directory under the target directory's temp space, unique per test.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -121,6 +134,20 @@ impl Spawned {
         assert!(status.success(), "kill -TERM {} failed", self.id());
     }
 
+    /// Stops the process with SIGTERM, checks that it exits successfully within `timeout`, and
+    /// returns the stdout lines not consumed yet.
+    pub fn stop(mut self, timeout: Duration) -> Vec<String> {
+        self.terminate();
+        let (status, rest) = self.wait_exit(timeout);
+        assert!(
+            status.success(),
+            "{} exited with {status}; stderr:\n{}",
+            self.name,
+            self.stderr()
+        );
+        rest
+    }
+
     /// Waits (at most `timeout`) for the process to exit; returns its status and the stdout lines
     /// not consumed yet. Kills it and panics if it does not exit in time.
     pub fn wait_exit(&mut self, timeout: Duration) -> (ExitStatus, Vec<String>) {
@@ -163,6 +190,8 @@ impl Drop for Spawned {
 /// What a command that ran to completion did.
 #[derive(Debug)]
 pub struct Finished {
+    /// What the command was called in messages.
+    pub name: String,
     /// Its exit status.
     pub status: ExitStatus,
     /// Its stdout.
@@ -190,10 +219,25 @@ pub fn run(name: &str, cmd: Command, timeout: Duration) -> Finished {
         stderr = spawned.stderr();
     }
     Finished {
+        name: name.to_owned(),
         status,
         stdout,
         stderr,
         elapsed: started.elapsed(),
+    }
+}
+
+impl Finished {
+    /// Panics, with what the command printed, unless it exited successfully.
+    pub fn assert_success(&self) {
+        assert!(
+            self.status.success(),
+            "{} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            self.name,
+            self.status,
+            self.stdout,
+            self.stderr
+        );
     }
 }
 

@@ -1,5 +1,5 @@
-//! Shared by the integration tests: sample requests of every signal, a receiver on free ports,
-//! and small hyper clients for OTLP/HTTP and OTLP/gRPC.
+//! Shared by the integration tests: a receiver on free ports, and small hyper clients for
+//! OTLP/HTTP and OTLP/gRPC. The requests they send are `otlp_proto::sample`'s.
 
 // Each test file uses part of this module.
 #![allow(dead_code)]
@@ -13,195 +13,15 @@ use http_body_util::combinators::BoxBody;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use otlp_proto::collector::*;
-use otlp_proto::common::{AnyValue, InstrumentationScope, KeyValue};
-use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use otlp_proto::metrics::{
-    Gauge, Histogram, HistogramDataPoint, Metric, MetricData, NumberDataPoint, NumberValue,
-    ResourceMetrics, ScopeMetrics, Sum,
+use otlp_proto::grpc::code;
+use otlp_proto::{Compression, Encoding, Message, Request, grpc, rpc};
+use otlp_receiver::{
+    MemorySink, Receiver, ReceiverBuilder, Refusal, RunningReceiver, ScriptedSink, Sink,
 };
-use otlp_proto::profiles::{
-    Profile, ProfilesDictionary, ResourceProfiles, Sample, ScopeProfiles, Stack, ValueType,
-};
-use otlp_proto::resource::Resource;
-use otlp_proto::trace::{ResourceSpans, ScopeSpans, Span};
-use otlp_proto::{Compression, Encoding, Message, Request, Signal, grpc, rpc};
-use otlp_receiver::{Receiver, ReceiverBuilder, RunningReceiver, Sink};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-
-pub const T0: u64 = 1_700_000_000_000_000_000;
-
-fn resource() -> Option<Resource> {
-    Some(Resource {
-        attributes: vec![
-            KeyValue::new("service.name", "checkout"),
-            KeyValue::new("host.cores", AnyValue::from(8i64)),
-            KeyValue::new("sample.ratio", AnyValue::from(0.25)),
-            KeyValue::new("greeting", "héllo ✓ \"quoted\""),
-        ],
-        ..Default::default()
-    })
-}
-
-fn scope() -> Option<InstrumentationScope> {
-    Some(InstrumentationScope {
-        name: "receiver-tests".into(),
-        version: "1.0.0".into(),
-        ..Default::default()
-    })
-}
-
-/// A request of `signal` with a few items and a bit of everything in it.
-pub fn sample(signal: Signal) -> Request {
-    match signal {
-        Signal::Traces => ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                resource: resource(),
-                scope_spans: vec![ScopeSpans {
-                    scope: scope(),
-                    spans: (0..3u8)
-                        .map(|i| Span {
-                            trace_id: vec![0xab; 16].into(),
-                            span_id: vec![i + 1; 8].into(),
-                            name: format!("GET /items/{i}").into(),
-                            kind: 2,
-                            start_time_unix_nano: T0 + u64::from(i),
-                            end_time_unix_nano: T0 + 1_000 + u64::from(i),
-                            attributes: vec![KeyValue::new("i", AnyValue::from(i64::from(i)))],
-                            status: Some(otlp_proto::trace::Status {
-                                message: "fine".into(),
-                                code: 1,
-                            }),
-                            ..Default::default()
-                        })
-                        .collect(),
-                    schema_url: "https://opentelemetry.io/schemas/1.26.0".into(),
-                }],
-                ..Default::default()
-            }],
-        }
-        .into(),
-        Signal::Metrics => {
-            let point = |v: NumberValue| NumberDataPoint {
-                time_unix_nano: T0,
-                value: Some(v),
-                attributes: vec![KeyValue::new("room", "kitchen")],
-                ..Default::default()
-            };
-            ExportMetricsServiceRequest {
-                resource_metrics: vec![ResourceMetrics {
-                    resource: resource(),
-                    scope_metrics: vec![ScopeMetrics {
-                        scope: scope(),
-                        metrics: vec![
-                            Metric {
-                                name: "requests".into(),
-                                unit: "1".into(),
-                                data: Some(MetricData::Sum(Sum {
-                                    data_points: vec![point(NumberValue::AsInt(42))],
-                                    aggregation_temporality: 2,
-                                    is_monotonic: true,
-                                })),
-                                ..Default::default()
-                            },
-                            Metric {
-                                name: "temperature".into(),
-                                unit: "Cel".into(),
-                                data: Some(MetricData::Gauge(Gauge {
-                                    data_points: vec![
-                                        point(NumberValue::AsDouble(21.5)),
-                                        point(NumberValue::AsDouble(-3.25)),
-                                    ],
-                                })),
-                                ..Default::default()
-                            },
-                            Metric {
-                                name: "latency".into(),
-                                unit: "ms".into(),
-                                data: Some(MetricData::Histogram(Histogram {
-                                    data_points: vec![HistogramDataPoint {
-                                        time_unix_nano: T0,
-                                        count: 3,
-                                        sum: Some(6.5),
-                                        bucket_counts: vec![1, 2],
-                                        explicit_bounds: vec![2.0],
-                                        ..Default::default()
-                                    }],
-                                    aggregation_temporality: 1,
-                                })),
-                                ..Default::default()
-                            },
-                        ],
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-            }
-            .into()
-        }
-        Signal::Logs => ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
-                resource: resource(),
-                scope_logs: vec![ScopeLogs {
-                    scope: scope(),
-                    log_records: (0..2u8)
-                        .map(|i| LogRecord {
-                            time_unix_nano: T0 + u64::from(i),
-                            observed_time_unix_nano: T0 + 5,
-                            severity_number: 9,
-                            severity_text: "INFO".into(),
-                            body: Some(AnyValue::from(format!("line {i}\nwith a newline"))),
-                            trace_id: vec![0xab; 16].into(),
-                            span_id: vec![i + 1; 8].into(),
-                            event_name: "app.started".into(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-        .into(),
-        Signal::Profiles => ExportProfilesServiceRequest {
-            resource_profiles: vec![ResourceProfiles {
-                resource: resource(),
-                scope_profiles: vec![ScopeProfiles {
-                    scope: scope(),
-                    profiles: vec![Profile {
-                        sample_type: Some(ValueType {
-                            type_strindex: 1,
-                            unit_strindex: 2,
-                        }),
-                        samples: vec![Sample {
-                            stack_index: 0,
-                            values: vec![10, 20],
-                            timestamps_unix_nano: vec![T0, T0 + 1],
-                            ..Default::default()
-                        }],
-                        time_unix_nano: T0,
-                        duration_nano: 1_000_000,
-                        profile_id: vec![7; 16].into(),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            dictionary: Some(ProfilesDictionary {
-                string_table: vec!["".into(), "cpu".into(), "nanoseconds".into()],
-                stack_table: vec![Stack {
-                    location_indices: vec![0],
-                }],
-                ..Default::default()
-            }),
-        }
-        .into(),
-    }
-}
 
 /// A receiver on free loopback ports, both transports.
 pub async fn start(sink: impl Sink) -> RunningReceiver {
@@ -210,12 +30,83 @@ pub async fn start(sink: impl Sink) -> RunningReceiver {
 
 /// The builder [`start`] uses: both transports on free loopback ports.
 pub fn builder() -> ReceiverBuilder {
-    let any: SocketAddr = ([127, 0, 0, 1], 0).into();
-    Receiver::builder().with_grpc_addr(any).with_http_addr(any)
+    Receiver::builder().with_free_loopback_ports()
 }
 
 pub async fn start_with(builder: ReceiverBuilder) -> RunningReceiver {
     builder.start().await.expect("receiver starts")
+}
+
+/// A receiver on free loopback ports that keeps what it receives, and the sink holding it.
+pub async fn start_memory() -> (MemorySink, RunningReceiver) {
+    let sink = MemorySink::new();
+    let receiver = start(sink.clone()).await;
+    (sink, receiver)
+}
+
+/// A receiver on free loopback ports accepting requests of at most `max_request_size` bytes.
+pub async fn start_limited(sink: impl Sink, max_request_size: usize) -> RunningReceiver {
+    start_with(
+        builder()
+            .with_sink(sink)
+            .with_max_request_size(max_request_size),
+    )
+    .await
+}
+
+/// 50 MiB of zeros compressed with each compression there is: zip bombs, each under 1 MiB.
+pub fn zip_bombs() -> Vec<(Compression, Bytes)> {
+    let zeros = vec![0u8; 50 << 20];
+    [Compression::Gzip, Compression::Zstd]
+        .into_iter()
+        .map(|compression| {
+            let bomb = compress(compression, &zeros);
+            assert!(
+                bomb.len() < 1 << 20,
+                "the {compression} bomb itself is small"
+            );
+            (compression, bomb)
+        })
+        .collect()
+}
+
+/// Every kind of refusal, with the HTTP status and the gRPC code it must be answered with. The
+/// messages hold what gRPC must percent-encode.
+pub fn refusal_cases() -> [(Refusal, StatusCode, i32); 4] {
+    [
+        (
+            Refusal::unavailable("down for maintenance"),
+            StatusCode::SERVICE_UNAVAILABLE,
+            code::UNAVAILABLE,
+        ),
+        (
+            Refusal::resource_exhausted("slow down"),
+            StatusCode::TOO_MANY_REQUESTS,
+            code::RESOURCE_EXHAUSTED,
+        ),
+        (
+            Refusal::invalid_argument("bad data"),
+            StatusCode::BAD_REQUEST,
+            code::INVALID_ARGUMENT,
+        ),
+        (
+            Refusal::internal("100% broken"),
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+        ),
+    ]
+}
+
+/// A sink refusing the [`refusal_cases`] in turn, each with `retry_after`, then once more as
+/// `unavailable("no hint")`, without a delay.
+pub fn refusing_each_case(retry_after: std::time::Duration) -> ScriptedSink {
+    refusal_cases()
+        .into_iter()
+        .fold(
+            ScriptedSink::new(MemorySink::new()),
+            |script, (refusal, ..)| script.then_refuse(refusal.with_retry_after(retry_after)),
+        )
+        .then_refuse(Refusal::unavailable("no hint"))
 }
 
 pub fn compress(compression: Compression, data: &[u8]) -> Bytes {
@@ -298,7 +189,23 @@ pub async fn send(client: &TestClient, request: HttpRequest<TestBody>) -> Reply 
     }
 }
 
-/// POSTs `body` to `path` on the HTTP listener.
+/// A POST of `body` to `path` at `addr`, with `headers`.
+pub fn post_request(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: TestBody,
+) -> HttpRequest<TestBody> {
+    let mut request = HttpRequest::builder()
+        .method(Method::POST)
+        .uri(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.body(body).expect("request")
+}
+
+/// POSTs `body` to `path` at `addr` (either listener).
 pub async fn post(
     client: &TestClient,
     addr: SocketAddr,
@@ -306,13 +213,7 @@ pub async fn post(
     headers: &[(&str, &str)],
     body: TestBody,
 ) -> Reply {
-    let mut request = HttpRequest::builder()
-        .method(Method::POST)
-        .uri(format!("http://{addr}{path}"));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send(client, request.body(body).expect("request")).await
+    send(client, post_request(addr, path, headers, body)).await
 }
 
 /// POSTs an OTLP request, encoded and compressed as asked.
@@ -366,16 +267,9 @@ pub async fn grpc_call(
     headers: &[(&str, &str)],
     body: Bytes,
 ) -> GrpcReply {
-    let mut request = HttpRequest::builder()
-        .method(Method::POST)
-        .uri(format!("http://{addr}{path}"))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let reply = send(client, request.body(full(body)).expect("request")).await;
-    grpc_reply(reply)
+    let mut all = vec![("content-type", "application/grpc"), ("te", "trailers")];
+    all.extend_from_slice(headers);
+    grpc_reply(post(client, addr, path, &all, full(body)).await)
 }
 
 pub fn grpc_reply(reply: Reply) -> GrpcReply {

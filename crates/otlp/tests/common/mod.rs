@@ -1,189 +1,16 @@
-//! Shared by the integration tests: sample requests of every signal, a receiver on free ports,
-//! exporter configurations pointing at it, and a throwaway PKI for the TLS tests.
+//! Shared by the integration tests: a receiver on free ports, exporter configurations pointing at
+//! it, and a throwaway PKI for the TLS tests. The requests they send are `otlp_proto::sample`'s.
 
 // Each test file uses part of this module.
 #![allow(dead_code)]
 
 use otlp::{ExporterConfig, Protocol, RetryPolicy};
-use otlp_proto::collector::*;
-use otlp_proto::common::{AnyValue, InstrumentationScope, KeyValue};
-use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use otlp_proto::metrics::{
-    Gauge, Histogram, HistogramDataPoint, Metric, MetricData, NumberDataPoint, NumberValue,
-    ResourceMetrics, ScopeMetrics, Sum,
-};
-use otlp_proto::profiles::{
-    Profile, ProfilesDictionary, ResourceProfiles, Sample, ScopeProfiles, Stack, ValueType,
-};
-use otlp_proto::resource::Resource;
-use otlp_proto::trace::{ResourceSpans, ScopeSpans, Span};
-use otlp_proto::{Request, Signal};
 use otlp_receiver::{Receiver, RunningReceiver, Sink, TlsConfig};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub const PROTOCOLS: [Protocol; 3] = [Protocol::Grpc, Protocol::HttpProtobuf, Protocol::HttpJson];
-
-const T0: u64 = 1_700_000_000_000_000_000;
-
-fn resource() -> Option<Resource> {
-    Some(Resource {
-        attributes: vec![
-            KeyValue::new("service.name", "exporter-tests"),
-            KeyValue::new("host.cores", AnyValue::from(8i64)),
-            KeyValue::new("greeting", "h\u{e9}llo \u{2713} \"quoted\""),
-        ],
-        ..Default::default()
-    })
-}
-
-fn scope() -> Option<InstrumentationScope> {
-    Some(InstrumentationScope {
-        name: "otlp-tests".into(),
-        version: "1.0.0".into(),
-        ..Default::default()
-    })
-}
-
-/// A request of `signal` with a few items and a bit of everything in it.
-pub fn sample(signal: Signal) -> Request {
-    match signal {
-        Signal::Traces => ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                resource: resource(),
-                scope_spans: vec![ScopeSpans {
-                    scope: scope(),
-                    spans: (0..3u8)
-                        .map(|i| Span {
-                            trace_id: vec![0xab; 16].into(),
-                            span_id: vec![i + 1; 8].into(),
-                            name: format!("GET /items/{i}").into(),
-                            kind: 2,
-                            start_time_unix_nano: T0 + u64::from(i),
-                            end_time_unix_nano: T0 + 1_000 + u64::from(i),
-                            attributes: vec![KeyValue::new("i", AnyValue::from(i64::from(i)))],
-                            ..Default::default()
-                        })
-                        .collect(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-        .into(),
-        Signal::Metrics => {
-            let point = |v: NumberValue| NumberDataPoint {
-                time_unix_nano: T0,
-                value: Some(v),
-                attributes: vec![KeyValue::new("room", "kitchen")],
-                ..Default::default()
-            };
-            ExportMetricsServiceRequest {
-                resource_metrics: vec![ResourceMetrics {
-                    resource: resource(),
-                    scope_metrics: vec![ScopeMetrics {
-                        scope: scope(),
-                        metrics: vec![
-                            Metric {
-                                name: "requests".into(),
-                                unit: "1".into(),
-                                data: Some(MetricData::Sum(Sum {
-                                    data_points: vec![point(NumberValue::AsInt(42))],
-                                    aggregation_temporality: 2,
-                                    is_monotonic: true,
-                                })),
-                                ..Default::default()
-                            },
-                            Metric {
-                                name: "temperature".into(),
-                                data: Some(MetricData::Gauge(Gauge {
-                                    data_points: vec![point(NumberValue::AsDouble(-3.25))],
-                                })),
-                                ..Default::default()
-                            },
-                            Metric {
-                                name: "latency".into(),
-                                data: Some(MetricData::Histogram(Histogram {
-                                    data_points: vec![HistogramDataPoint {
-                                        time_unix_nano: T0,
-                                        count: 3,
-                                        sum: Some(6.5),
-                                        bucket_counts: vec![1, 2],
-                                        explicit_bounds: vec![2.0],
-                                        ..Default::default()
-                                    }],
-                                    aggregation_temporality: 1,
-                                })),
-                                ..Default::default()
-                            },
-                        ],
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-            }
-            .into()
-        }
-        Signal::Logs => ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
-                resource: resource(),
-                scope_logs: vec![ScopeLogs {
-                    scope: scope(),
-                    log_records: (0..2u8)
-                        .map(|i| LogRecord {
-                            time_unix_nano: T0 + u64::from(i),
-                            severity_number: 9,
-                            severity_text: "INFO".into(),
-                            body: Some(AnyValue::from(format!("line {i}\nwith a newline"))),
-                            trace_id: vec![0xab; 16].into(),
-                            span_id: vec![i + 1; 8].into(),
-                            event_name: "app.started".into(),
-                            ..Default::default()
-                        })
-                        .collect(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-        .into(),
-        Signal::Profiles => ExportProfilesServiceRequest {
-            resource_profiles: vec![ResourceProfiles {
-                resource: resource(),
-                scope_profiles: vec![ScopeProfiles {
-                    scope: scope(),
-                    profiles: vec![Profile {
-                        sample_type: Some(ValueType {
-                            type_strindex: 1,
-                            unit_strindex: 2,
-                        }),
-                        samples: vec![Sample {
-                            stack_index: 0,
-                            values: vec![10, 20],
-                            timestamps_unix_nano: vec![T0, T0 + 1],
-                            ..Default::default()
-                        }],
-                        time_unix_nano: T0,
-                        duration_nano: 1_000_000,
-                        profile_id: vec![7; 16].into(),
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            dictionary: Some(ProfilesDictionary {
-                string_table: vec!["".into(), "cpu".into(), "nanoseconds".into()],
-                stack_table: vec![Stack {
-                    location_indices: vec![0],
-                }],
-                ..Default::default()
-            }),
-        }
-        .into(),
-    }
-}
 
 /// A receiver serving both transports on free loopback ports.
 pub async fn receiver(sink: impl Sink) -> RunningReceiver {
@@ -193,17 +20,12 @@ pub async fn receiver(sink: impl Sink) -> RunningReceiver {
 /// A receiver serving both transports on free loopback ports, over TLS if `tls` is given.
 pub async fn receiver_with(sink: impl Sink, tls: Option<TlsConfig>) -> RunningReceiver {
     let mut builder = Receiver::builder()
-        .with_grpc_addr(loopback())
-        .with_http_addr(loopback())
+        .with_free_loopback_ports()
         .with_sink(sink);
     if let Some(tls) = tls {
         builder = builder.with_tls(tls);
     }
     builder.start().await.expect("receiver starts")
-}
-
-fn loopback() -> std::net::SocketAddr {
-    "127.0.0.1:0".parse().expect("valid address")
 }
 
 /// `scheme://addr` of the receiver's listener for `protocol`.

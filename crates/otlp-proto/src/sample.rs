@@ -1,5 +1,6 @@
-//! The sample data `otlp demo` sends: one export request per signal, covering the shapes each
-//! signal can take.
+//! Sample export requests: one per signal, deterministic and realistic, covering the shapes
+//! each signal can take. For demos (`otlp demo` sends them) and for tests that need a request
+//! with a bit of everything in it. Enabled by the `sample` feature.
 //!
 //! - traces: a server span with a client child and an internal grandchild, attributes of every
 //!   value type, events, a link to another trace and every status code;
@@ -10,31 +11,44 @@
 //! - profiles: a CPU profile with a full dictionary (mappings, locations with inlined lines,
 //!   functions, stacks, attributes with units) and a sample linked to a sample span.
 //!
+//! Every request shares one resource, whose `demo.greeting` attribute holds non-ASCII text
+//! (two-, three- and four-byte UTF-8), quotes and a line break, so that every signal exercises
+//! string escaping in both encodings.
+//!
 //! Everything is deterministic (fixed ids and timestamps), so a test can compare what arrived
 //! with a fresh copy, and free of NaN, which would make a request unequal to itself.
+//!
+//! ```
+//! use otlp_proto::{Encoding, Request, Signal, sample};
+//!
+//! let sent = sample::request(Signal::Logs);
+//! assert_eq!(sent.item_count(), 3);
+//! let wire = sent.encode(Encoding::Json);
+//! assert_eq!(Request::decode(Signal::Logs, Encoding::Json, &wire), Ok(sent));
+//! ```
 
-use bytes::Bytes;
-use otlp_proto::collector::{
+use crate::collector::{
     ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportProfilesServiceRequest,
     ExportTraceServiceRequest,
 };
-use otlp_proto::common::{AnyValue, InstrumentationScope, KeyValue};
-use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
-use otlp_proto::metrics::{
+use crate::common::{AnyValue, InstrumentationScope, KeyValue};
+use crate::logs::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
+use crate::metrics::{
     AggregationTemporality, Buckets, Exemplar, ExemplarValue, ExponentialHistogram,
     ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric, MetricData,
     NumberDataPoint, NumberValue, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
     ValueAtQuantile,
 };
-use otlp_proto::profiles::{
+use crate::profiles::{
     Function, KeyValueAndUnit, Line, Link as ProfileLink, Location, Mapping, Profile,
     ProfilesDictionary, ResourceProfiles, Sample, ScopeProfiles, Stack, ValueType,
 };
-use otlp_proto::resource::Resource;
-use otlp_proto::trace::{
+use crate::resource::Resource;
+use crate::trace::{
     Event, Link, ResourceSpans, ScopeSpans, Span, SpanKind, Status, StatusCode, span_flags,
 };
-use otlp_proto::{Request, Signal, Str};
+use crate::{Request, Signal, Str};
+use bytes::Bytes;
 
 /// Start of the sample's time window: 2023-11-14T22:13:20Z, in nanoseconds since the epoch.
 pub const START: u64 = 1_700_000_000_000_000_000;
@@ -80,6 +94,8 @@ fn resource() -> Resource {
             KeyValue::new("service.version", "0.1.0"),
             KeyValue::new("deployment.environment.name", "demo"),
             KeyValue::new("host.name", "localhost"),
+            // Non-ASCII of every UTF-8 width, quotes and a line break: escaping, in every signal.
+            KeyValue::new("demo.greeting", "héllo ✓ \"quoted\",\non two lines 🚀"),
         ],
         ..Default::default()
     }
@@ -87,7 +103,7 @@ fn resource() -> Resource {
 
 fn scope() -> InstrumentationScope {
     InstrumentationScope {
-        name: Str::from_static("otlp-cli.demo"),
+        name: Str::from_static("otlp-proto.sample"),
         version: Str::from_static(env!("CARGO_PKG_VERSION")),
         attributes: vec![KeyValue::new("demo.scope", true)],
         dropped_attributes_count: 0,
@@ -635,7 +651,7 @@ pub fn profiles() -> ExportProfilesServiceRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otlp_proto::Encoding;
+    use crate::Encoding;
 
     #[test]
     fn every_sample_round_trips_both_encodings() {
@@ -659,5 +675,17 @@ mod tests {
         assert_eq!(request(Signal::Metrics).item_count(), 7);
         assert_eq!(request(Signal::Logs).item_count(), 3);
         assert_eq!(request(Signal::Profiles).item_count(), 1);
+    }
+
+    #[test]
+    fn every_request_exercises_string_escaping() {
+        // What tests of the JSON codecs and of the JSON lines sink rely on: characters of every
+        // UTF-8 width, quotes and a line break, in every signal (OTLP/JSON escapes the quotes
+        // and the line break, and writes the rest as UTF-8).
+        let written = r#"héllo ✓ \"quoted\",\non two lines 🚀"#;
+        for signal in Signal::ALL {
+            let json = String::from_utf8(request(signal).to_json()).expect("UTF-8");
+            assert!(json.contains(written), "{signal}: {json}");
+        }
     }
 }
