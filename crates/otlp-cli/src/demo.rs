@@ -4,6 +4,8 @@
 use crate::error::{Failure, Result};
 use crate::summary::{self, DemoRow};
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
+use otlp_proto::common::{AnyValue, Value};
+use otlp_proto::resource::Resource;
 use otlp_proto::{Compression, Request, Signal, sample};
 use otlp_receiver::{MemorySink, Received, Receiver, Transport};
 use std::time::Duration;
@@ -14,7 +16,9 @@ use std::time::Duration;
 Starts a receiver on free loopback ports (gRPC and HTTP), sends one sample request of every
 signal (traces, metrics, logs, profiles) through every protocol (grpc with gzip, http/protobuf
 with zstd, http/json uncompressed), and prints a table of items sent and received per signal and
-protocol. Reads no environment variables and needs no network beyond loopback.
+protocol. First it prints the resource detected for this process (`otlp::resource::detect()`,
+which reads OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the K8S_* variables); the exports
+themselves read no environment variables and need no network beyond loopback.
 
 Exits 1 if any request did not arrive exactly as sent.")]
 pub struct DemoArgs {
@@ -32,6 +36,7 @@ const PROTOCOLS: [(Protocol, Compression); 3] = [
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> Result<()> {
+    print_resource(&otlp::resource::detect());
     let sink = MemorySink::new();
     let receiver = Receiver::builder()
         .with_free_loopback_ports()
@@ -111,6 +116,37 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         PROTOCOLS.len()
     ));
     Ok(())
+}
+
+/// Prints the detected resource, one attribute a line, values cut at 72 characters.
+fn print_resource(resource: &Resource) {
+    summary::print_line(&format!(
+        "resource: {} attributes detected",
+        resource.attributes.len()
+    ));
+    for kv in &resource.attributes {
+        let mut value = kv.value.as_ref().map_or_else(String::new, show);
+        if value.chars().count() > 72 {
+            value = value.chars().take(71).chain(['…']).collect();
+        }
+        summary::print_line(&format!("  {:<28} {value}", kv.key.as_str()));
+    }
+}
+
+/// A value as text: strings bare, arrays bracketed.
+fn show(value: &AnyValue) -> String {
+    match &value.value {
+        Some(Value::StringValue(s)) => s.as_str().to_owned(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::DoubleValue(d)) => d.to_string(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        Some(Value::ArrayValue(a)) => {
+            let items: Vec<String> = a.values.iter().map(show).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
 }
 
 /// What is wrong with the requests that arrived for one export of `sent`, if anything.

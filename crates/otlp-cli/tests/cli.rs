@@ -86,6 +86,18 @@ fn demo_sends_every_signal_through_every_protocol() {
         }
     }
     assert!(done.stdout.contains("demo ok"), "{}", done.stdout);
+    assert!(
+        done.stdout.contains("attributes detected"),
+        "{}",
+        done.stdout
+    );
+    for key in ["process.pid", "host.arch", "os.type", "service.name"] {
+        assert!(
+            done.stdout.lines().any(|l| l.trim_start().starts_with(key)),
+            "no {key} in the detected resource:\n{}",
+            done.stdout
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
