@@ -57,10 +57,8 @@ fn definitions(root: &Path) -> (BTreeMap<String, String>, BTreeMap<String, Strin
                     }
                 }
             }
-            if ty == "metric" {
-                if let Some(name) = text(group, "metric_name") {
-                    metrics.insert(name, stability(group));
-                }
+            if let Some(name) = text(group, "metric_name").filter(|_| ty == "metric") {
+                metrics.insert(name, stability(group));
             }
         }
         for a in doc
