@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: formatting, lints, every workspace test (unit, integration, doc) and the
-# peer tests against the real Python OpenTelemetry SDK. Installs what it needs (Python virtualenvs
-# under target/peers, cached) and prints a timing line per step.
+# peer tests against the real Python OpenTelemetry SDK, the OpenTelemetry Collector and Jaeger.
+# Installs and builds what it needs (Python virtualenvs and the Go peers under target/peers,
+# cached) and prints a timing line per step.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,5 +26,6 @@ export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "python peers (virtualenvs)" bash interop/python/setup.sh
+step "build interop peers (Collector, Jaeger)" bash interop/build-peers.sh
 step "cargo test" cargo test --workspace --locked --no-fail-fast
 echo "==> all steps passed in $(($(date +%s) - start))s"

@@ -1,0 +1,195 @@
+//! Semantic comparison of what we sent with what came back out of a peer.
+//!
+//! Both sides are first decoded by our OTLP decoder, which already absorbs every difference the
+//! OTLP/JSON specification allows in the encoding itself: hex id case, int64 values as strings or
+//! numbers, `5` vs `5.0` for doubles, omitted default fields, key order. What is left are
+//! differences in *content*, and [`normalize`] removes exactly those a faithful peer may
+//! introduce, each documented there; everything else must be equal. The comparison then runs on
+//! our canonical OTLP/JSON of both sides, field by field ([`diff`]), so a failure names the
+//! path of every differing field: a changed id, attribute type or timestamp fails.
+
+use otlp_proto::Request;
+use otlp_proto::Str;
+use otlp_proto::collector::ExportProfilesServiceRequest;
+use otlp_proto::common::{AnyValue, KeyValue, Value as AnyValueKind};
+use serde_json::Value;
+
+/// The canonical form of `request` for comparison: our OTLP/JSON, parsed.
+pub fn canonical(request: &Request) -> Value {
+    serde_json::from_slice(&request.to_json()).expect("our OTLP/JSON parses")
+}
+
+/// Removes the differences a faithful peer may introduce, so that what remains must be equal.
+///
+/// Observed with Collector v0.148.0 (pdata v1.54.0), OTLP receiver -> file exporter, and with
+/// its `otlp_grpc`/`otlp_http` exporters:
+///
+/// - traces, metrics and logs come out with the same resources, scopes and items in the same
+///   order and every field intact: nothing to normalise;
+/// - profiles: the dictionary's tables keep their order and indices (no re-indexing), but when
+///   marshalling (to OTLP/JSON in the file exporter, to protobuf in the OTLP exporters) pdata
+///   turns every resource and scope attribute into references (OTLP v1.10 "reference
+///   attributes": `key` -> `key_strindex`, string values -> `string_value_strindex`) and appends
+///   the strings it needs to the dictionary's string table. Both are meaning-preserving, so
+///   [`resolve_profile_references`] resolves them back and drops string-table entries past the
+///   last one the request refers to. A reference that does not resolve is left as it is, so it
+///   fails the comparison. It also writes the zero element of the attribute table with an
+///   empty value (`{"value":{}}`), which we read as no value.
+pub fn normalize(request: Request) -> Request {
+    match request {
+        Request::Profiles(p) => Request::Profiles(resolve_profile_references(p)),
+        other => other,
+    }
+}
+
+/// Resolves attribute references (`key_strindex`, `string_value_strindex`) in the resource and
+/// scope attributes of a profiles request and truncates the string table after the last entry
+/// anything in the request refers to. See [`normalize`].
+pub fn resolve_profile_references(
+    mut request: ExportProfilesServiceRequest,
+) -> ExportProfilesServiceRequest {
+    let Some(dictionary) = request.dictionary.as_mut() else {
+        return request;
+    };
+    let table = dictionary.string_table.clone();
+    for rp in &mut request.resource_profiles {
+        if let Some(resource) = rp.resource.as_mut() {
+            resolve_key_values(&mut resource.attributes, &table);
+        }
+        for sp in &mut rp.scope_profiles {
+            if let Some(scope) = sp.scope.as_mut() {
+                resolve_key_values(&mut scope.attributes, &table);
+            }
+        }
+    }
+    // The highest string index still in use after resolution.
+    let mut used = 0_i32;
+    let mut note = |i: i32| used = used.max(i);
+    for m in &dictionary.mapping_table {
+        note(m.filename_strindex);
+    }
+    for f in &dictionary.function_table {
+        note(f.name_strindex);
+        note(f.system_name_strindex);
+        note(f.filename_strindex);
+    }
+    for a in &dictionary.attribute_table {
+        note(a.key_strindex);
+        note(a.unit_strindex);
+        if let Some(AnyValueKind::StringValueStrindex(i)) =
+            a.value.as_ref().and_then(|v| v.value.as_ref())
+        {
+            note(*i);
+        }
+    }
+    for rp in &request.resource_profiles {
+        for sp in &rp.scope_profiles {
+            for p in &sp.profiles {
+                for vt in p.sample_type.iter().chain(p.period_type.iter()) {
+                    note(vt.type_strindex);
+                    note(vt.unit_strindex);
+                }
+            }
+        }
+    }
+    // pdata writes the zero element of the attribute table as `{"value":{}}`: an empty value,
+    // which means the same as no value.
+    for a in &mut dictionary.attribute_table {
+        if a.value.as_ref().is_some_and(|v| v.value.is_none()) {
+            a.value = None;
+        }
+    }
+    let keep = usize::try_from(used).unwrap_or(0) + 1;
+    dictionary.string_table.truncate(keep);
+    request
+}
+
+fn resolve_key_values(kvs: &mut [KeyValue], table: &[Str]) {
+    for kv in kvs {
+        if kv.key_strindex != 0 {
+            let resolved = usize::try_from(kv.key_strindex)
+                .ok()
+                .and_then(|i| table.get(i));
+            if let Some(key) = resolved
+                && (kv.key.is_empty() || kv.key == *key)
+            {
+                kv.key = key.clone();
+                kv.key_strindex = 0;
+            }
+        }
+        if let Some(value) = kv.value.as_mut() {
+            resolve_value(value, table);
+        }
+    }
+}
+
+fn resolve_value(value: &mut AnyValue, table: &[Str]) {
+    match value.value.as_mut() {
+        Some(AnyValueKind::StringValueStrindex(i)) => {
+            if let Some(s) = usize::try_from(*i).ok().and_then(|i| table.get(i)) {
+                value.value = Some(AnyValueKind::StringValue(s.clone()));
+            }
+        }
+        Some(AnyValueKind::ArrayValue(array)) => {
+            for v in &mut array.values {
+                resolve_value(v, table);
+            }
+        }
+        Some(AnyValueKind::KvlistValue(list)) => resolve_key_values(&mut list.values, table),
+        _ => {}
+    }
+}
+
+/// The paths at which `got` differs from `want`, each with both values (empty when equal).
+pub fn diff(want: &Value, got: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk("", want, got, &mut out);
+    out
+}
+
+fn walk(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
+    match (want, got) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, va) in a {
+                let p = format!("{path}.{k}");
+                match b.get(k) {
+                    Some(vb) => walk(&p, va, vb, out),
+                    None => out.push(format!("{p}: missing (sent {va})")),
+                }
+            }
+            for (k, vb) in b {
+                if !a.contains_key(k) {
+                    out.push(format!("{path}.{k}: unexpected {vb}"));
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if a.len() != b.len() {
+                out.push(format!(
+                    "{path}: {} elements sent, {} came back",
+                    a.len(),
+                    b.len()
+                ));
+            }
+            for (i, (va, vb)) in a.iter().zip(b).enumerate() {
+                walk(&format!("{path}[{i}]"), va, vb, out);
+            }
+        }
+        _ if want == got => {}
+        _ => out.push(format!("{path}: sent {want}, got {got}")),
+    }
+}
+
+/// Panics, listing every differing field, unless `got` equals `want` after [`normalize`].
+pub fn assert_same(what: &str, want: &Request, got: &Request) {
+    let (want_n, got_n) = (normalize(want.clone()), normalize(got.clone()));
+    if want_n == got_n {
+        return;
+    }
+    let differences = diff(&canonical(&want_n), &canonical(&got_n));
+    panic!(
+        "{what}: what came back differs from what was sent in {} field(s):\n  {}",
+        differences.len(),
+        differences.join("\n  ")
+    );
+}

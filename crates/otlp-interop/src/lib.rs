@@ -1,0 +1,785 @@
+//! Test harness for the interoperability checks against the real OpenTelemetry Collector
+//! (`peercol`, v0.148.0) and Jaeger v2 (module v1.76.0), both built from their Go modules by
+//! `interop/build-peers.sh`. Only the tests of this crate use it.
+//!
+//! - [`peers`] builds the peers once per test binary (cached; a failed build fails the test with
+//!   the script's output, it never skips);
+//! - [`Collector`] and [`Jaeger`] start a peer on free loopback ports with a generated config,
+//!   wait (bounded) until it answers, and stop it when dropped (SIGTERM, then SIGKILL);
+//! - [`compare`] defines what "semantically equal" means for data that went through a peer.
+//!
+//! Every wait is bounded; every failure message carries the tail of the peer's log.
+
+pub mod compare;
+
+use bytes::Bytes;
+use otlp_proto::{Encoding, Request, Signal};
+use std::ffi::OsStr;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A command running `program` without the caller's `OTEL_*` variables (they would change what
+/// an OpenTelemetry SDK or the Collector does) and with loopback exempt from proxies.
+pub fn command(program: impl AsRef<OsStr>) -> Command {
+    let mut cmd = Command::new(program);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OTEL_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost");
+    cmd
+}
+
+/// A fresh, empty directory for one test, under the system temp directory.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("otlp-interop-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the test's temp dir");
+    dir
+}
+
+/// A loopback port that was free a moment ago (bound to port 0, then released). Another process
+/// can take it before the peer binds it; [`Collector::start`] and [`Jaeger::start`] retry with
+/// new ports when that happens.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local addr").port()
+}
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// The last `lines` lines of `text`.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+// ------------------------------------------------------------------------------------------
+// Commands that run to completion, and long-running processes
+
+/// What a command that ran to completion did.
+#[derive(Debug)]
+pub struct Finished {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Its stdout.
+    pub stdout: String,
+    /// Its stderr.
+    pub stderr: String,
+    /// How long it ran.
+    pub elapsed: Duration,
+}
+
+/// Runs `cmd` to completion with its output captured in files under `dir`; kills it and panics
+/// (with its output) if it takes longer than `timeout`.
+pub fn run(name: &str, mut cmd: Command, dir: &Path, timeout: Duration) -> Finished {
+    let slug: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let out_path = dir.join(format!("{slug}.stdout"));
+    let err_path = dir.join(format!("{slug}.stderr"));
+    let out = std::fs::File::create(&out_path).expect("create stdout file");
+    let err = std::fs::File::create(&err_path).expect("create stderr file");
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+    let read =
+        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return Finished {
+                status,
+                stdout: read(&out_path),
+                stderr: read(&err_path),
+                elapsed: started.elapsed(),
+            };
+        }
+        if started.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{name} did not finish within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
+                tail(&read(&out_path), 40),
+                tail(&read(&err_path), 40)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A long-running child process with stdout and stderr going to one log file. Dropping it stops
+/// the process: SIGTERM, then SIGKILL if it has not exited within five seconds.
+#[derive(Debug)]
+pub struct Process {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Process {
+    /// Starts `cmd`, appending its output to `log`.
+    pub fn start(name: &str, mut cmd: Command, log: &Path) -> Process {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("open the log file");
+        let err = file.try_clone().expect("clone the log file handle");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        Process {
+            name: name.to_owned(),
+            child: Some(child),
+            log: log.to_owned(),
+        }
+    }
+
+    /// Everything the process logged so far.
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
+    }
+
+    /// The exit status if the process has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().expect("try_wait"))
+    }
+
+    /// Sends SIGTERM and waits (at most `timeout`) for the process to exit; kills it if it does
+    /// not. Returns the exit status.
+    pub fn stop(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!(
+            "{}: no exit {timeout:?} after SIGTERM; killing it",
+            self.name
+        );
+        let _ = child.kill();
+        child.wait().ok()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(5));
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Building the peers
+
+/// The Go peers' binaries.
+#[derive(Debug)]
+pub struct Peers {
+    /// The Collector (`peercol`).
+    pub peercol: PathBuf,
+    /// Jaeger v2.
+    pub jaeger: PathBuf,
+}
+
+/// Runs `interop/build-peers.sh` once per test binary (a few seconds when the binaries are
+/// current; minutes for a cold build) and returns the binaries it reports. Panics with the
+/// script's output if it fails: a peer that cannot be built is a test failure, not a skip.
+pub fn peers() -> &'static Peers {
+    static PEERS: OnceLock<Peers> = OnceLock::new();
+    PEERS.get_or_init(|| {
+        let dir = temp_dir("build-peers");
+        let mut cmd = command("bash");
+        cmd.arg(repo_root().join("interop/build-peers.sh"))
+            .current_dir(repo_root());
+        let done = run("build-peers", cmd, &dir, Duration::from_secs(45 * 60));
+        assert!(
+            done.status.success(),
+            "interop/build-peers.sh failed ({}):\n{}\n{}",
+            done.status,
+            done.stdout,
+            done.stderr
+        );
+        eprintln!("{}", done.stderr.trim_end());
+        let _ = std::fs::remove_dir_all(&dir);
+        let value = |key: &str| {
+            done.stdout
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(PathBuf::from)
+                .unwrap_or_else(|| panic!("build-peers.sh printed no {key} line:\n{}", done.stdout))
+        };
+        Peers {
+            peercol: value("PEERCOL="),
+            jaeger: value("JAEGER="),
+        }
+    })
+}
+
+/// The interpreter of the Python SDK virtualenv that `interop/python/setup.sh` installs (run
+/// once per test binary; cached under `target/peers`). Panics with its output if it fails.
+pub fn python_sdk() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let dir = temp_dir("python-setup");
+        let mut cmd = command("bash");
+        cmd.arg(repo_root().join("interop/python/setup.sh"))
+            .current_dir(repo_root());
+        let done = run("python-setup", cmd, &dir, Duration::from_secs(40 * 60));
+        assert!(
+            done.status.success(),
+            "interop/python/setup.sh failed ({}):\n{}\n{}",
+            done.status,
+            done.stdout,
+            done.stderr
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        done.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("PY_SDK="))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("setup.sh printed no PY_SDK= line:\n{}", done.stdout))
+    })
+}
+
+// ------------------------------------------------------------------------------------------
+// A tiny HTTP/1.0 client: enough for readiness probes and Jaeger's query API, without pulling
+// an HTTP client into the workspace.
+
+/// Sends one HTTP/1.0 request to `addr` and returns the status code and the body. HTTP/1.0 makes
+/// the server close the connection after the response and never use chunked encoding.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let timeout = Duration::from_secs(5);
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n");
+    if !body.is_empty() || method == "POST" {
+        let _ = write!(
+            head,
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    // Read until the head is complete and then as much body as Content-Length says (or to the
+    // end of the stream without one): some servers keep the connection open regardless.
+    let mut response = Vec::new();
+    let mut buf = [0_u8; 16 * 1024];
+    let mut expected: Option<(usize, usize)> = None; // (head end, body length)
+    loop {
+        if let Some((start, len)) = expected
+            && response.len() >= start + len
+        {
+            break;
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        response.extend_from_slice(&buf[..n]);
+        if expected.is_none()
+            && let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n")
+        {
+            let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+            expected = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .map(|len| (split + 4, len));
+        }
+    }
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no end of the response head"))?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad status line in {head:?}")))?;
+    Ok((status, response[split + 4..].to_vec()))
+}
+
+/// Polls `probe` every 100 ms until it returns `Some`, `process` exits, or `timeout` passes.
+fn wait_until<T>(
+    process: &mut Process,
+    timeout: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe() {
+            return Ok(v);
+        }
+        if let Some(status) = process.exited() {
+            return Err(format!("exited ({status}) before it was ready"));
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("not ready within {timeout:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The Collector
+
+/// Where a Collector forwards what it receives, besides its file exporters: an `otlp_grpc` and an
+/// `otlp_http` exporter in every pipeline.
+#[derive(Debug, Clone, Copy)]
+pub struct Forward {
+    /// The gRPC endpoint (`host:port`).
+    pub grpc: SocketAddr,
+    /// The OTLP/HTTP base endpoint (`http://host:port`).
+    pub http: SocketAddr,
+}
+
+/// A running `peercol`: the OTLP receiver (gRPC and HTTP) and the OTel-Arrow receiver on free
+/// loopback ports; one pipeline per signal (profiles under the `service.profilesSupport` gate).
+/// Traces, metrics and logs go to the debug exporter (basic verbosity), a file exporter writing
+/// that signal's OTLP/JSON lines to `<dir>/out/<signal>.jsonl` (append mode, flushed every
+/// 100 ms) and the [`Forward`] exporters if any. Profiles go to their file exporter only, or,
+/// with [`Forward`], to one forwarding exporter per pipeline (see the note in the config
+/// generator: more than one exporter makes v0.148.0 panic). Stopped (SIGTERM, then SIGKILL)
+/// when dropped.
+#[derive(Debug)]
+pub struct Collector {
+    process: Option<Process>,
+    dir: PathBuf,
+    config: PathBuf,
+    /// The OTLP gRPC receiver.
+    pub grpc: SocketAddr,
+    /// The OTLP/HTTP receiver.
+    pub http: SocketAddr,
+    /// The OTel-Arrow gRPC receiver.
+    pub arrow: SocketAddr,
+    /// With [`Forward`]: a second OTLP gRPC receiver, whose profiles go to the `otlp_http`
+    /// exporter (those sent to [`Collector::grpc`] go to `otlp_grpc`).
+    pub profiles_http: SocketAddr,
+}
+
+impl Collector {
+    /// Starts a Collector whose files go under `dir`; panics (with its log) if it does not
+    /// become ready within 60 seconds. Retries with new ports if one was taken meanwhile.
+    pub fn start(dir: &Path, forward: Option<Forward>) -> Collector {
+        let peercol = &peers().peercol;
+        std::fs::create_dir_all(dir.join("out")).expect("create the output dir");
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut collector = Collector {
+                process: None,
+                dir: dir.to_owned(),
+                config: dir.join("peercol.yaml"),
+                grpc: loopback(free_port()),
+                http: loopback(free_port()),
+                arrow: loopback(free_port()),
+                profiles_http: loopback(free_port()),
+            };
+            std::fs::write(&collector.config, collector.render_config(forward))
+                .expect("write the Collector config");
+            match collector.launch(peercol) {
+                Ok(()) => return collector,
+                Err(e) if e.contains("address already in use") && attempt < 5 => {
+                    eprintln!("peercol: a port was taken, retrying with new ports");
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    fn render_config(&self, forward: Option<Forward>) -> String {
+        let out = self.dir.join("out");
+        let mut exporters = String::from("  debug: {verbosity: basic}\n");
+        for signal in Signal::ALL {
+            let _ = writeln!(
+                exporters,
+                "  file/{name}: {{path: {path:?}, format: json, append: true, flush_interval: 100ms}}",
+                name = signal.name(),
+                path = out.join(format!("{}.jsonl", signal.name())),
+            );
+        }
+        let mut receivers = format!(
+            "  otlp:\n    protocols:\n      grpc: {{endpoint: \"{}\"}}\n      \
+             http: {{endpoint: \"{}\"}}\n  \
+             otelarrow:\n    protocols:\n      grpc: {{endpoint: \"{}\"}}\n",
+            self.grpc, self.http, self.arrow
+        );
+        let mut forwarders = "";
+        if let Some(f) = forward {
+            let _ = writeln!(
+                exporters,
+                "  otlp_grpc: {{endpoint: \"{}\", tls: {{insecure: true}}}}\n  \
+                 otlp_http: {{endpoint: \"http://{}\"}}",
+                f.grpc, f.http
+            );
+            let _ = writeln!(
+                receivers,
+                "  otlp/profiles_http:\n    protocols:\n      grpc: {{endpoint: \"{}\"}}",
+                self.profiles_http
+            );
+            forwarders = ", otlp_grpc, otlp_http";
+        }
+        let mut pipelines = String::new();
+        for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+            let _ = writeln!(
+                pipelines,
+                "    {name}: {{receivers: [otlp, otelarrow], exporters: [debug, file/{name}{forwarders}]}}",
+                name = signal.name()
+            );
+        }
+        // Collector v0.148.0 panics ("invalid access to shared data") when a profiles pipeline
+        // fans out to more than one exporter: marshalling profiles rewrites attributes into
+        // dictionary references in place, and fanned-out data is read-only. So every profiles
+        // pipeline has exactly one exporter and its own receiver.
+        if forward.is_some() {
+            pipelines.push_str(
+                "    profiles: {receivers: [otlp], exporters: [otlp_grpc]}\n    \
+                 profiles/http: {receivers: [otlp/profiles_http], exporters: [otlp_http]}\n",
+            );
+        } else {
+            pipelines.push_str("    profiles: {receivers: [otlp], exporters: [file/profiles]}\n");
+        }
+        format!(
+            "# Generated by crates/otlp-interop for one test run.\n\
+             receivers:\n{receivers}\
+             exporters:\n{exporters}\
+             service:\n  telemetry: {{metrics: {{level: none}}}}\n  pipelines:\n{pipelines}"
+        )
+    }
+
+    fn launch(&mut self, peercol: &Path) -> Result<(), String> {
+        let log = self.dir.join("peercol.log");
+        let mut cmd = command(peercol);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("--feature-gates=service.profilesSupport");
+        // Only what this run logs counts (a restart appends to the same log).
+        let start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
+        let mut process = Process::start("peercol", cmd, &log);
+        let http = self.http;
+        // Ready when it says so and its OTLP/HTTP receiver accepts an empty request.
+        let ready = wait_until(&mut process, Duration::from_secs(60), || {
+            let log = process_log_since(&log, start);
+            if !log.contains("Everything is ready") {
+                return None;
+            }
+            match http_request(http, "POST", "/v1/traces", "application/x-protobuf", b"") {
+                Ok((200, _)) => Some(()),
+                _ => None,
+            }
+        });
+        match ready {
+            Ok(()) => {
+                self.process = Some(process);
+                Ok(())
+            }
+            Err(e) => {
+                process.stop(Duration::from_secs(5));
+                Err(format!(
+                    "peercol {e}; config:\n{}\nlog tail:\n{}",
+                    std::fs::read_to_string(&self.config).unwrap_or_default(),
+                    tail(&process_log_since(&log, start), 40)
+                ))
+            }
+        }
+    }
+
+    /// Stops the Collector with SIGTERM (it flushes its exporters on the way out) and waits for
+    /// it to exit; panics if it does not exit cleanly within 30 seconds.
+    pub fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let status = process.stop(Duration::from_secs(30));
+            assert!(
+                status.is_some_and(|s| s.success()),
+                "peercol exited with {status:?}; log tail:\n{}",
+                tail(&process.log(), 40)
+            );
+        }
+    }
+
+    /// Starts the Collector again with the same config, on the same ports.
+    pub fn restart(&mut self) {
+        self.stop();
+        let peercol = &peers().peercol;
+        // The ports were ours a moment ago; a clash now is a real failure.
+        if let Err(e) = self.launch(peercol) {
+            panic!("restart: {e}");
+        }
+    }
+
+    /// The file the file exporter writes `signal` to.
+    pub fn output(&self, signal: Signal) -> PathBuf {
+        self.dir
+            .join("out")
+            .join(format!("{}.jsonl", signal.name()))
+    }
+
+    /// The Collector's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("peercol.log")).unwrap_or_default()
+    }
+
+    /// Waits (at most `timeout`) until the file exporter has written at least `lines` lines of
+    /// `signal`, then decodes every line as an OTLP/JSON request of that signal. Panics with the
+    /// Collector's log if the lines do not come or one does not decode.
+    pub fn read_output(&self, signal: Signal, lines: usize, timeout: Duration) -> Vec<Request> {
+        let path = self.output(signal);
+        let deadline = Instant::now() + timeout;
+        let text = loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            // Only complete lines count: the exporter may be halfway through one.
+            let complete = text.matches('\n').count();
+            if complete >= lines || Instant::now() >= deadline {
+                break text;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let complete: Vec<&str> = text
+            .split_inclusive('\n')
+            .filter(|l| l.ends_with('\n'))
+            .collect();
+        assert!(
+            complete.len() >= lines,
+            "{}: {} lines after {timeout:?}, expected {lines}; Collector log tail:\n{}",
+            path.display(),
+            complete.len(),
+            tail(&self.log(), 40)
+        );
+        complete
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                Request::decode(
+                    signal,
+                    Encoding::Json,
+                    &Bytes::from(line.trim_end().to_owned()),
+                )
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{} line {}: not OTLP/JSON we decode: {e}\n{line}",
+                        path.display(),
+                        i + 1
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+fn process_log_since(path: &Path, start: usize) -> String {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    String::from_utf8_lossy(bytes.get(start..).unwrap_or_default()).into_owned()
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            process.stop(Duration::from_secs(5));
+        }
+        // Keep the config, log and output of a failed test for inspection; clean up otherwise.
+        if std::thread::panicking() {
+            eprintln!(
+                "peercol files kept in {}; log tail:\n{}",
+                self.dir.display(),
+                tail(&self.log(), 40)
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Jaeger
+
+/// A running Jaeger v2 with in-memory storage, its OTLP receivers and its query HTTP API on free
+/// loopback ports (every other listener of the all-in-one default is left out). Stopped when
+/// dropped.
+#[derive(Debug)]
+pub struct Jaeger {
+    process: Process,
+    dir: PathBuf,
+    /// The OTLP gRPC receiver.
+    pub otlp_grpc: SocketAddr,
+    /// The OTLP/HTTP receiver.
+    pub otlp_http: SocketAddr,
+    /// The query service's HTTP API (`/api/v3/...`).
+    pub query: SocketAddr,
+}
+
+impl Jaeger {
+    /// Starts Jaeger with files under `dir`; panics (with its log) if it does not become ready
+    /// within 60 seconds. Retries with new ports if one was taken meanwhile.
+    pub fn start(dir: &Path) -> Jaeger {
+        let jaeger = &peers().jaeger;
+        std::fs::create_dir_all(dir).expect("create the Jaeger dir");
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (otlp_grpc, otlp_http, query, query_grpc) = (
+                loopback(free_port()),
+                loopback(free_port()),
+                loopback(free_port()),
+                loopback(free_port()),
+            );
+            let config = dir.join("jaeger.yaml");
+            // The all-in-one default config, cut down to OTLP in, memory storage, query out;
+            // the batch processor is left out so that a trace is queryable right away.
+            std::fs::write(
+                &config,
+                format!(
+                    "# Generated by crates/otlp-interop for one test run.\n\
+                     service:\n  extensions: [jaeger_storage, jaeger_query]\n  \
+                     pipelines:\n    traces: {{receivers: [otlp], exporters: [jaeger_storage_exporter]}}\n  \
+                     telemetry: {{metrics: {{level: none}}}}\n\
+                     extensions:\n  \
+                       jaeger_query:\n    storage: {{traces: memstore}}\n    \
+                       http: {{endpoint: \"{query}\"}}\n    grpc: {{endpoint: \"{query_grpc}\"}}\n  \
+                       jaeger_storage:\n    backends:\n      memstore: {{memory: {{max_traces: 10000}}}}\n\
+                     receivers:\n  otlp:\n    protocols:\n      grpc: {{endpoint: \"{otlp_grpc}\"}}\n      \
+                       http: {{endpoint: \"{otlp_http}\"}}\n\
+                     exporters:\n  jaeger_storage_exporter: {{trace_storage: memstore}}\n"
+                ),
+            )
+            .expect("write the Jaeger config");
+            let log = dir.join("jaeger.log");
+            let _ = std::fs::remove_file(&log);
+            let mut cmd = command(jaeger);
+            cmd.arg("--config").arg(&config);
+            let mut process = Process::start("jaeger", cmd, &log);
+            let ready = wait_until(&mut process, Duration::from_secs(60), || {
+                let services = http_request(query, "GET", "/api/v3/services", "", b"").ok()?;
+                let otlp = http_request(
+                    otlp_http,
+                    "POST",
+                    "/v1/traces",
+                    "application/x-protobuf",
+                    b"",
+                )
+                .ok()?;
+                (services.0 == 200 && otlp.0 == 200).then_some(())
+            });
+            match ready {
+                Ok(()) => {
+                    return Jaeger {
+                        process,
+                        dir: dir.to_owned(),
+                        otlp_grpc,
+                        otlp_http,
+                        query,
+                    };
+                }
+                Err(e) => {
+                    process.stop(Duration::from_secs(5));
+                    let log = process.log();
+                    if log.contains("address already in use") && attempt < 5 {
+                        eprintln!("jaeger: a port was taken, retrying with new ports");
+                        continue;
+                    }
+                    panic!("jaeger {e}; log tail:\n{}", tail(&log, 40));
+                }
+            }
+        }
+    }
+
+    /// `GET /api/v3/traces/{trace_id}`, polled every 200 ms until the trace holds `spans` spans
+    /// or `timeout` passes; returns the last response body parsed as JSON (`None` if the trace
+    /// never showed up).
+    pub fn trace(
+        &self,
+        trace_id: &str,
+        spans: usize,
+        timeout: Duration,
+    ) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        let mut last = None;
+        loop {
+            if let Ok((200, body)) = http_request(
+                self.query,
+                "GET",
+                &format!("/api/v3/traces/{trace_id}"),
+                "",
+                b"",
+            ) {
+                let json: serde_json::Value =
+                    serde_json::from_slice(&body).expect("Jaeger's answer is JSON");
+                let count = json["result"]["resourceSpans"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|rs| rs["scopeSpans"].as_array().into_iter().flatten())
+                    .map(|ss| ss["spans"].as_array().map_or(0, Vec::len))
+                    .sum::<usize>();
+                let done = count >= spans;
+                last = Some(json);
+                if done {
+                    return last;
+                }
+            }
+            if Instant::now() >= deadline {
+                return last;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Jaeger's log so far.
+    pub fn log(&self) -> String {
+        self.process.log()
+    }
+}
+
+impl Drop for Jaeger {
+    fn drop(&mut self) {
+        self.process.stop(Duration::from_secs(5));
+        // Keep the config and log of a failed test for inspection; clean up otherwise.
+        if std::thread::panicking() {
+            eprintln!("jaeger files kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
