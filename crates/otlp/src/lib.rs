@@ -72,6 +72,7 @@ mod body;
 pub mod config;
 mod error;
 mod exporter;
+pub mod pipeline;
 pub mod resource;
 mod retry;
 mod transport;

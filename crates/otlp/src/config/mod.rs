@@ -43,7 +43,7 @@
 //! # Ok::<(), otlp::Error>(())
 //! ```
 
-mod env;
+pub(crate) mod env;
 mod metrics;
 mod resolve;
 

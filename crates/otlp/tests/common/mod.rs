@@ -4,6 +4,8 @@
 // Each test file uses part of this module.
 #![allow(dead_code)]
 
+pub mod pipeline;
+
 use otlp::{ExporterConfig, Protocol, RetryPolicy};
 use otlp_receiver::{Receiver, RunningReceiver, Sink, TlsConfig};
 use std::path::{Path, PathBuf};

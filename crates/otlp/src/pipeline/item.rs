@@ -1,0 +1,394 @@
+//! What goes through a pipeline ([`PipelineItem`]) and how a batch becomes a request body
+//! ([`BatchEncoder`]), with the implementations for the four signals' OTLP types.
+
+use crate::body::EncodedBody;
+use otlp_proto::collector::{
+    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportProfilesServiceRequest,
+    ExportTraceServiceRequest,
+};
+use otlp_proto::common::{AnyValue, InstrumentationScope, KeyValue, Value};
+use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
+use otlp_proto::metrics::{Metric, ResourceMetrics, ScopeMetrics};
+use otlp_proto::resource::Resource;
+use otlp_proto::trace::{ResourceSpans, ScopeSpans, Span, StatusCode};
+use otlp_proto::{Encoding, Signal};
+
+/// How hard a full queue tries to keep an item (see
+/// [`DropPolicy::DropLowPriority`](super::DropPolicy::DropLowPriority)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Priority {
+    /// Ordinary telemetry.
+    #[default]
+    Normal,
+    /// Kept longest: error spans, ERROR-and-above logs.
+    High,
+}
+
+/// An item a pipeline carries: a span, a log record, a metric, a profile request.
+///
+/// Both methods are called by the pipeline's worker thread, except [`priority`] which the
+/// enqueueing thread calls once per item when the policy is
+/// [`DropLowPriority`](super::DropPolicy::DropLowPriority): keep it cheap and non-blocking.
+///
+/// [`priority`]: PipelineItem::priority
+pub trait PipelineItem: Send + 'static {
+    /// The item's priority. Default: [`Priority::Normal`].
+    fn priority(&self) -> Priority {
+        Priority::Normal
+    }
+
+    /// An estimate of the item's protobuf-encoded size in bytes, used to split batches under the
+    /// byte cap before encoding. It need not be exact: a body that still comes out too large is
+    /// split again after encoding.
+    fn encoded_size_hint(&self) -> usize;
+}
+
+/// Turns a batch of items into one export request body, encoded once.
+///
+/// Called only from the pipeline's worker thread, never concurrently, and never with more than
+/// [`MAX_ITEMS_PER_REQUEST`](BatchEncoder::MAX_ITEMS_PER_REQUEST) items. Must not block:
+/// encoding is CPU work on the worker. Retries are not the encoder's concern: the exporter
+/// re-sends the same bytes.
+pub trait BatchEncoder<T>: Send + 'static {
+    /// The signal the bodies are requests of.
+    const SIGNAL: Signal;
+
+    /// The most items one request may hold (1 for items that are whole requests).
+    const MAX_ITEMS_PER_REQUEST: usize = usize::MAX;
+
+    /// Encodes `batch` as one request in `encoding`.
+    ///
+    /// The encoder may move the items out of `batch` while encoding (to place them in a request
+    /// without copying), but must leave the same items, in the same order, in `batch` when it
+    /// returns: the pipeline may split the batch and encode the halves if the body is over the
+    /// byte cap.
+    fn encode(&mut self, batch: &mut Vec<T>, encoding: Encoding) -> EncodedBody;
+}
+
+fn value_size(v: &AnyValue) -> usize {
+    2 + match &v.value {
+        None => 0,
+        Some(Value::StringValue(s)) => s.len() + 2,
+        Some(Value::BytesValue(b)) => b.len() + 2,
+        Some(Value::BoolValue(_)) => 2,
+        Some(Value::IntValue(_) | Value::DoubleValue(_)) => 9,
+        Some(Value::ArrayValue(a)) => 2 + a.values.iter().map(value_size).sum::<usize>(),
+        Some(Value::KvlistValue(l)) => 2 + attributes_size(&l.values),
+        #[allow(unreachable_patterns)]
+        Some(_) => 16,
+    }
+}
+
+fn attributes_size(attributes: &[KeyValue]) -> usize {
+    attributes
+        .iter()
+        .map(|kv| 4 + kv.key.len() + kv.value.as_ref().map_or(0, value_size))
+        .sum()
+}
+
+impl PipelineItem for Span {
+    /// [`Priority::High`] for a span whose status is ERROR.
+    fn priority(&self) -> Priority {
+        match &self.status {
+            Some(s) if s.code == StatusCode::Error as i32 => Priority::High,
+            _ => Priority::Normal,
+        }
+    }
+
+    fn encoded_size_hint(&self) -> usize {
+        let events: usize = self
+            .events
+            .iter()
+            .map(|e| 14 + e.name.len() + attributes_size(&e.attributes))
+            .sum();
+        let links: usize = self
+            .links
+            .iter()
+            .map(|l| 34 + l.trace_state.len() + attributes_size(&l.attributes))
+            .sum();
+        let status = self.status.as_ref().map_or(0, |s| 6 + s.message.len());
+        64 + self.trace_id.len()
+            + self.span_id.len()
+            + self.parent_span_id.len()
+            + self.trace_state.len()
+            + self.name.len()
+            + attributes_size(&self.attributes)
+            + events
+            + links
+            + status
+    }
+}
+
+impl PipelineItem for LogRecord {
+    /// [`Priority::High`] for severity ERROR (17) and above.
+    fn priority(&self) -> Priority {
+        if self.severity_number >= 17 {
+            Priority::High
+        } else {
+            Priority::Normal
+        }
+    }
+
+    fn encoded_size_hint(&self) -> usize {
+        40 + self.severity_text.len()
+            + self.body.as_ref().map_or(0, value_size)
+            + attributes_size(&self.attributes)
+            + self.trace_id.len()
+            + self.span_id.len()
+            + self.event_name.len()
+    }
+}
+
+impl PipelineItem for Metric {
+    fn encoded_size_hint(&self) -> usize {
+        // Data points are not walked: 64 bytes each is a typical small point with a few
+        // attributes; the byte cap is enforced on the encoded body anyway.
+        16 + self.name.len()
+            + self.description.len()
+            + self.unit.len()
+            + 64 * self.data_point_count()
+    }
+}
+
+/// A whole profiles request is one item: its profiles share the request's dictionary, so two
+/// requests cannot be merged into one.
+impl PipelineItem for ExportProfilesServiceRequest {
+    fn encoded_size_hint(&self) -> usize {
+        // Never batched with another item, so the estimate never decides a split.
+        0
+    }
+}
+
+/// Encodes spans of one resource and one instrumentation scope as an
+/// `ExportTraceServiceRequest`.
+#[derive(Debug, Clone, Default)]
+pub struct SpanEncoder {
+    request: ExportTraceServiceRequest,
+}
+
+impl SpanEncoder {
+    /// An encoder putting every span under `resource` and `scope`.
+    pub fn new(resource: Option<Resource>, scope: Option<InstrumentationScope>) -> Self {
+        SpanEncoder {
+            request: ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    resource,
+                    scope_spans: vec![ScopeSpans {
+                        scope,
+                        ..ScopeSpans::default()
+                    }],
+                    ..ResourceSpans::default()
+                }],
+            },
+        }
+    }
+}
+
+/// Moves `batch` into `slot` for the time of `encode`, then back: no item is copied.
+fn encode_in_place<T, M: otlp_proto::Message>(
+    request: &mut M,
+    slot: fn(&mut M) -> &mut Vec<T>,
+    batch: &mut Vec<T>,
+    encoding: Encoding,
+) -> EncodedBody {
+    std::mem::swap(slot(request), batch);
+    let body = EncodedBody::encode(request, encoding);
+    std::mem::swap(slot(request), batch);
+    body
+}
+
+impl BatchEncoder<Span> for SpanEncoder {
+    const SIGNAL: Signal = Signal::Traces;
+
+    fn encode(&mut self, batch: &mut Vec<Span>, encoding: Encoding) -> EncodedBody {
+        if self.request.resource_spans.is_empty() {
+            *self = SpanEncoder::new(None, None);
+        }
+        encode_in_place(
+            &mut self.request,
+            |r| &mut r.resource_spans[0].scope_spans[0].spans,
+            batch,
+            encoding,
+        )
+    }
+}
+
+/// Encodes log records of one resource and one instrumentation scope as an
+/// `ExportLogsServiceRequest`.
+#[derive(Debug, Clone, Default)]
+pub struct LogEncoder {
+    request: ExportLogsServiceRequest,
+}
+
+impl LogEncoder {
+    /// An encoder putting every record under `resource` and `scope`.
+    pub fn new(resource: Option<Resource>, scope: Option<InstrumentationScope>) -> Self {
+        LogEncoder {
+            request: ExportLogsServiceRequest {
+                resource_logs: vec![ResourceLogs {
+                    resource,
+                    scope_logs: vec![ScopeLogs {
+                        scope,
+                        ..ScopeLogs::default()
+                    }],
+                    ..ResourceLogs::default()
+                }],
+            },
+        }
+    }
+}
+
+impl BatchEncoder<LogRecord> for LogEncoder {
+    const SIGNAL: Signal = Signal::Logs;
+
+    fn encode(&mut self, batch: &mut Vec<LogRecord>, encoding: Encoding) -> EncodedBody {
+        if self.request.resource_logs.is_empty() {
+            *self = LogEncoder::new(None, None);
+        }
+        encode_in_place(
+            &mut self.request,
+            |r| &mut r.resource_logs[0].scope_logs[0].log_records,
+            batch,
+            encoding,
+        )
+    }
+}
+
+/// Encodes metrics of one resource and one instrumentation scope as an
+/// `ExportMetricsServiceRequest`.
+#[derive(Debug, Clone, Default)]
+pub struct MetricEncoder {
+    request: ExportMetricsServiceRequest,
+}
+
+impl MetricEncoder {
+    /// An encoder putting every metric under `resource` and `scope`.
+    pub fn new(resource: Option<Resource>, scope: Option<InstrumentationScope>) -> Self {
+        MetricEncoder {
+            request: ExportMetricsServiceRequest {
+                resource_metrics: vec![ResourceMetrics {
+                    resource,
+                    scope_metrics: vec![ScopeMetrics {
+                        scope,
+                        ..ScopeMetrics::default()
+                    }],
+                    ..ResourceMetrics::default()
+                }],
+            },
+        }
+    }
+}
+
+impl BatchEncoder<Metric> for MetricEncoder {
+    const SIGNAL: Signal = Signal::Metrics;
+
+    fn encode(&mut self, batch: &mut Vec<Metric>, encoding: Encoding) -> EncodedBody {
+        if self.request.resource_metrics.is_empty() {
+            *self = MetricEncoder::new(None, None);
+        }
+        encode_in_place(
+            &mut self.request,
+            |r| &mut r.resource_metrics[0].scope_metrics[0].metrics,
+            batch,
+            encoding,
+        )
+    }
+}
+
+/// Encodes a profiles request as it is (one request per export).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProfilesEncoder;
+
+impl BatchEncoder<ExportProfilesServiceRequest> for ProfilesEncoder {
+    const SIGNAL: Signal = Signal::Profiles;
+    const MAX_ITEMS_PER_REQUEST: usize = 1;
+
+    fn encode(
+        &mut self,
+        batch: &mut Vec<ExportProfilesServiceRequest>,
+        encoding: Encoding,
+    ) -> EncodedBody {
+        match batch.first() {
+            Some(request) => EncodedBody::encode(request, encoding),
+            None => EncodedBody::encode(&ExportProfilesServiceRequest::default(), encoding),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlp_proto::trace::Status;
+    use otlp_proto::{ExportRequest, Message, sample};
+
+    #[test]
+    fn priorities_follow_status_and_severity() {
+        let mut span = Span::default();
+        assert_eq!(span.priority(), Priority::Normal);
+        span.status = Some(Status {
+            code: StatusCode::Error as i32,
+            ..Status::default()
+        });
+        assert_eq!(span.priority(), Priority::High);
+        let mut log = LogRecord {
+            severity_number: 13, // WARN
+            ..LogRecord::default()
+        };
+        assert_eq!(log.priority(), Priority::Normal);
+        log.severity_number = 17; // ERROR
+        assert_eq!(log.priority(), Priority::High);
+        log.severity_number = 21; // FATAL
+        assert_eq!(log.priority(), Priority::High);
+    }
+
+    #[test]
+    fn encoders_give_back_the_batch_and_encode_it_whole() {
+        let request = sample::traces();
+        let spans: Vec<Span> = request.resource_spans[0].scope_spans[0].spans.clone();
+        let mut batch = spans.clone();
+        let mut encoder = SpanEncoder::new(
+            request.resource_spans[0].resource.clone(),
+            request.resource_spans[0].scope_spans[0].scope.clone(),
+        );
+        for encoding in [Encoding::Protobuf, Encoding::Json] {
+            let body = encoder.encode(&mut batch, encoding);
+            assert_eq!(batch, spans, "items handed back");
+            let decoded = match encoding {
+                Encoding::Protobuf => ExportTraceServiceRequest::decode(&body.message()),
+                Encoding::Json => ExportTraceServiceRequest::from_json(&body.message()),
+            }
+            .expect("decodes");
+            assert_eq!(decoded.item_count(), spans.len());
+            assert_eq!(decoded.resource_spans[0].scope_spans[0].spans, spans);
+        }
+        // The estimate is in the right range of the real size.
+        let real = EncodedBody::encode(&request, Encoding::Protobuf).len();
+        let hint: usize = spans.iter().map(PipelineItem::encoded_size_hint).sum();
+        assert!(
+            hint * 3 >= real && hint <= real * 3,
+            "hint {hint}, real {real}"
+        );
+
+        let logs = sample::logs();
+        let records = logs.resource_logs[0].scope_logs[0].log_records.clone();
+        let mut batch = records.clone();
+        let body = LogEncoder::default().encode(&mut batch, Encoding::Protobuf);
+        assert_eq!(batch, records);
+        let decoded = ExportLogsServiceRequest::decode(&body.message()).expect("decodes");
+        assert_eq!(decoded.item_count(), records.len());
+
+        let metrics = sample::metrics();
+        let items = metrics.resource_metrics[0].scope_metrics[0].metrics.clone();
+        let mut batch = items.clone();
+        let body = MetricEncoder::default().encode(&mut batch, Encoding::Protobuf);
+        let decoded = ExportMetricsServiceRequest::decode(&body.message()).expect("decodes");
+        assert_eq!(decoded.resource_metrics[0].scope_metrics[0].metrics, items);
+
+        let profiles = sample::profiles();
+        let body = ProfilesEncoder.encode(&mut vec![profiles.clone()], Encoding::Protobuf);
+        assert_eq!(
+            ExportProfilesServiceRequest::decode(&body.message()).expect("decodes"),
+            profiles
+        );
+    }
+}
