@@ -151,6 +151,30 @@ impl From<i64> for AnyValue {
     }
 }
 
+impl From<i32> for AnyValue {
+    fn from(v: i32) -> Self {
+        AnyValue::new(Value::IntValue(v.into()))
+    }
+}
+
+impl From<u32> for AnyValue {
+    fn from(v: u32) -> Self {
+        AnyValue::new(Value::IntValue(v.into()))
+    }
+}
+
+impl From<f32> for AnyValue {
+    fn from(v: f32) -> Self {
+        AnyValue::new(Value::DoubleValue(v.into()))
+    }
+}
+
+impl From<&String> for AnyValue {
+    fn from(v: &String) -> Self {
+        AnyValue::new(Value::StringValue(v.into()))
+    }
+}
+
 impl From<f64> for AnyValue {
     fn from(v: f64) -> Self {
         AnyValue::new(Value::DoubleValue(v))

@@ -1,4 +1,4 @@
-//! OpenTelemetry Protocol exporters for traces, metrics, logs and profiles.
+//! OpenTelemetry Protocol exporters for traces, metrics, logs and profiles, and a tracing SDK.
 //!
 //! An [`Exporter`] sends OTLP export requests to a collector over one of the three OTLP
 //! transports ([`Protocol`]): gRPC, OTLP/HTTP with protobuf bodies (the default), or OTLP/HTTP
@@ -26,6 +26,39 @@
 //!
 //! let outcome = exporter.export(&ExportTraceServiceRequest::default()).await?;
 //! println!("accepted after {} attempt(s), {} spans rejected", outcome.attempts, outcome.rejected);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Traces
+//!
+//! An [`OtlpClient`] puts the pieces together: the exporter, the resource, a sampler, span
+//! limits and one batching [`pipeline`] per instrumentation scope. Its [`trace::Tracer`]s start
+//! spans; a span is exported when it ends (or is dropped). See [`trace`] for the details.
+//!
+//! ```no_run
+//! use otlp::trace::{SpanKind, Status};
+//! use otlp::{ClientConfig, OtlpClient};
+//! use std::time::Duration;
+//!
+//! # async fn demo() -> Result<(), otlp::Error> {
+//! // Exporter, resource, sampler, limits and batching from the environment (OTEL_*).
+//! let client = OtlpClient::new(ClientConfig::new()).await?;
+//! let tracer = client.tracer("checkout");
+//!
+//! let mut span = tracer
+//!     .span_builder("GET /cart")
+//!     .with_kind(SpanKind::Server)
+//!     .with_attribute("http.request.method", "GET")
+//!     .start();
+//! {
+//!     let _current = span.enter(); // spans started here are children of `span`
+//!     tracer.in_span("load cart", |child| child.set_attribute("cart.items", 3i64));
+//! }
+//! span.set_status(Status::Ok);
+//! span.end();
+//!
+//! client.shutdown(Duration::from_secs(5)).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -69,17 +102,20 @@
 
 mod blocking;
 mod body;
+mod client;
 pub mod config;
 mod error;
 mod exporter;
 pub mod pipeline;
 pub mod resource;
 mod retry;
+pub mod trace;
 mod transport;
 mod worker;
 
 pub use blocking::BlockingExporter;
 pub use body::EncodedBody;
+pub use client::{ClientConfig, OtlpClient};
 pub use config::{ExporterConfig, Protocol, SignalConfig};
 pub use error::{Error, Status};
 pub use exporter::{ExportOutcome, Exporter};

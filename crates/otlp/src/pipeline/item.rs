@@ -197,6 +197,21 @@ fn encode_in_place<T, M: otlp_proto::Message>(
     body
 }
 
+impl SpanEncoder {
+    /// Sends the scope's spans with this schema URL (`ScopeSpans.schema_url`).
+    pub fn with_schema_url(mut self, schema_url: impl Into<otlp_proto::Str>) -> Self {
+        if let Some(scope_spans) = self
+            .request
+            .resource_spans
+            .first_mut()
+            .and_then(|rs| rs.scope_spans.first_mut())
+        {
+            scope_spans.schema_url = schema_url.into();
+        }
+        self
+    }
+}
+
 impl BatchEncoder<Span> for SpanEncoder {
     const SIGNAL: Signal = Signal::Traces;
 

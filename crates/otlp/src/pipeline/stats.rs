@@ -153,4 +153,22 @@ impl Stats {
     pub fn settled(&self) -> u64 {
         self.exported + self.dropped.total() + self.rejected
     }
+
+    /// Adds `other`'s counters and gauges to these (to sum pipelines of one signal).
+    pub(crate) fn add(&mut self, other: &Stats) {
+        self.accepted += other.accepted;
+        self.exported += other.exported;
+        self.dropped.queue_full += other.dropped.queue_full;
+        self.dropped.shutdown_timeout += other.dropped.shutdown_timeout;
+        self.dropped.non_retryable += other.dropped.non_retryable;
+        self.dropped.retries_exhausted += other.dropped.retries_exhausted;
+        self.dropped.after_shutdown += other.dropped.after_shutdown;
+        self.rejected += other.rejected;
+        self.queued += other.queued;
+        self.retried += other.retried;
+        self.exports += other.exports;
+        self.queue_length += other.queue_length;
+        self.batch_size += other.batch_size;
+        self.in_flight_exports += other.in_flight_exports;
+    }
 }

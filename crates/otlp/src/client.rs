@@ -1,0 +1,278 @@
+//! The client: one place to configure and start the SDK, and to get tracers from.
+//!
+//! Traces are the first signal here; logs, events, metrics and profiles will get their own
+//! methods on [`OtlpClient`] and settings on [`ClientConfig`] next to the traces ones.
+
+use crate::pipeline::{AdaptiveBatchConfig, Pipeline, SpanEncoder, Stats};
+use crate::trace::{Sampler, SpanLimits, Tracer};
+use crate::{Error, Exporter, ExporterConfig, Signal};
+use otlp_proto::Str;
+use otlp_proto::common::InstrumentationScope;
+use otlp_proto::resource::Resource;
+use otlp_proto::trace::Span as OtlpSpan;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// How to build an [`OtlpClient`]. Every setting left unset takes its default when the client
+/// is built, most of them from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct ClientConfig {
+    exporter: Option<ExporterConfig>,
+    resource: Option<Resource>,
+    sampler: Option<Sampler>,
+    span_limits: Option<SpanLimits>,
+    traces_pipeline: Option<AdaptiveBatchConfig>,
+}
+
+impl ClientConfig {
+    /// A configuration with every setting at its default.
+    pub fn new() -> Self {
+        ClientConfig::default()
+    }
+
+    /// The exporter configuration (default [`ExporterConfig::from_env`]).
+    pub fn with_exporter(mut self, config: ExporterConfig) -> Self {
+        self.exporter = Some(config);
+        self
+    }
+
+    /// The resource every signal is sent under (default [`resource::detect`](crate::resource::detect)).
+    pub fn with_resource(mut self, resource: Resource) -> Self {
+        self.resource = Some(resource);
+        self
+    }
+
+    /// The trace sampler (default [`Sampler::from_env`] on the process environment, which is
+    /// `ParentBased(AlwaysOn)` when `OTEL_TRACES_SAMPLER` is unset).
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = Some(sampler);
+        self
+    }
+
+    /// The span limits (default [`SpanLimits::from_env`] on the process environment).
+    pub fn with_span_limits(mut self, limits: SpanLimits) -> Self {
+        self.span_limits = Some(limits);
+        self
+    }
+
+    /// The batching of spans (default [`AdaptiveBatchConfig::from_env`] for traces).
+    pub fn with_traces_pipeline(mut self, config: AdaptiveBatchConfig) -> Self {
+        self.traces_pipeline = Some(config);
+        self
+    }
+}
+
+/// The SDK: exporter, resource, and the per-signal pipelines. Cheap to clone; clones share
+/// everything.
+///
+/// Spans of each instrumentation scope (tracer name, version and schema URL) go through a
+/// pipeline of their own, started with the first tracer of that scope.
+#[derive(Clone)]
+pub struct OtlpClient {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    exporter: Exporter,
+    resource: Resource,
+    sampler: Arc<Sampler>,
+    span_limits: SpanLimits,
+    traces_pipeline: AdaptiveBatchConfig,
+    tracers: Mutex<Vec<Tracer>>,
+    shut_down: AtomicBool,
+}
+
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl OtlpClient {
+    /// Builds a client, filling unset settings from the environment (a malformed variable is an
+    /// error naming it). Does not touch the caller's runtime: works under any executor.
+    pub async fn new(config: ClientConfig) -> Result<OtlpClient, Error> {
+        OtlpClient::build(config)
+    }
+
+    /// [`new`](OtlpClient::new), for programs without an async runtime.
+    pub fn new_blocking(config: ClientConfig) -> Result<OtlpClient, Error> {
+        OtlpClient::build(config)
+    }
+
+    fn build(config: ClientConfig) -> Result<OtlpClient, Error> {
+        let exporter_config = match config.exporter {
+            Some(c) => c,
+            None => ExporterConfig::from_env()?,
+        };
+        let sampler = match config.sampler {
+            Some(s) => s,
+            None => Sampler::from_env(process_env)?,
+        };
+        let span_limits = match config.span_limits {
+            Some(l) => l,
+            None => SpanLimits::from_env(process_env)?,
+        };
+        let traces_pipeline = match config.traces_pipeline {
+            Some(c) => c,
+            None => AdaptiveBatchConfig::from_env(Signal::Traces)?,
+        };
+        traces_pipeline.validate()?;
+        let resource = config.resource.unwrap_or_else(crate::resource::detect);
+        Ok(OtlpClient {
+            inner: Arc::new(ClientInner {
+                exporter: Exporter::new(exporter_config)?,
+                resource,
+                sampler: Arc::new(sampler),
+                span_limits,
+                traces_pipeline,
+                tracers: Mutex::new(Vec::new()),
+                shut_down: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The resource signals are sent under.
+    pub fn resource(&self) -> &Resource {
+        &self.inner.resource
+    }
+
+    /// A tracer for the instrumentation scope `name` (a crate or module name).
+    pub fn tracer(&self, name: impl Into<Str>) -> Tracer {
+        self.tracer_with_scope(name.into(), None, None)
+    }
+
+    /// A tracer for the instrumentation scope `name` at `version`, whose attributes follow the
+    /// semantic conventions at `schema_url` (both optional).
+    pub fn tracer_with_version(
+        &self,
+        name: impl Into<Str>,
+        version: Option<&str>,
+        schema_url: Option<&str>,
+    ) -> Tracer {
+        self.tracer_with_scope(
+            name.into(),
+            version.map(|v| Str::from(v.to_owned())),
+            schema_url.map(|v| Str::from(v.to_owned())),
+        )
+    }
+
+    fn tracer_with_scope(
+        &self,
+        name: Str,
+        version: Option<Str>,
+        schema_url: Option<Str>,
+    ) -> Tracer {
+        let mut tracers = self
+            .inner
+            .tracers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(t) = tracers.iter().find(|t| {
+            t.name() == name.as_str()
+                && t.version() == version.as_deref()
+                && t.schema_url() == schema_url.as_deref()
+        }) {
+            return t.clone();
+        }
+        if self.inner.shut_down.load(Ordering::SeqCst) {
+            return Tracer::noop();
+        }
+        let scope = InstrumentationScope {
+            name: name.clone(),
+            version: version.clone().unwrap_or_default(),
+            ..InstrumentationScope::default()
+        };
+        let mut encoder = SpanEncoder::new(Some(self.inner.resource.clone()), Some(scope));
+        if let Some(url) = &schema_url {
+            encoder = encoder.with_schema_url(url.clone());
+        }
+        let tracer = match Pipeline::<OtlpSpan>::new(
+            self.inner.exporter.clone(),
+            encoder,
+            self.inner.traces_pipeline.clone(),
+        ) {
+            Ok(pipeline) => Tracer::new(
+                name,
+                version,
+                schema_url,
+                self.inner.sampler.clone(),
+                self.inner.span_limits,
+                pipeline,
+            ),
+            // The configuration was validated when the client was built; what is left is a
+            // failure to start a thread, and then spans are not recorded rather than lost later.
+            Err(_) => return Tracer::noop(),
+        };
+        tracers.push(tracer.clone());
+        tracer
+    }
+
+    fn pipelines(&self) -> Vec<Pipeline<OtlpSpan>> {
+        self.inner
+            .tracers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter_map(|t| t.pipeline().cloned())
+            .collect()
+    }
+
+    /// The traces pipelines' counters and gauges, summed over every instrumentation scope.
+    pub fn stats(&self) -> Stats {
+        let pipelines = self.pipelines();
+        let mut total = Stats::new(Signal::Traces, 0);
+        for p in pipelines {
+            total.add(&p.stats());
+        }
+        total
+    }
+
+    /// Exports every span ended before the call, waiting up to `timeout` for it to settle.
+    pub async fn force_flush(&self, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        let mut result = Ok(());
+        for p in self.pipelines() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(e) = p.force_flush(left).await {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// [`force_flush`](OtlpClient::force_flush), blocking the calling thread.
+    pub fn force_flush_blocking(&self, timeout: Duration) -> Result<(), Error> {
+        crate::blocking::block_on(self.force_flush(timeout))
+    }
+
+    /// Exports what is queued and stops every pipeline, waiting up to `timeout`. Spans ended
+    /// afterwards are dropped and counted; tracers of new scopes made afterwards do not record.
+    pub async fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        self.inner.shut_down.store(true, Ordering::SeqCst);
+        let deadline = Instant::now() + timeout;
+        let mut result = Ok(());
+        for p in self.pipelines() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(e) = p.shutdown(left).await {
+                result = Err(e);
+            }
+        }
+        result
+    }
+
+    /// [`shutdown`](OtlpClient::shutdown), blocking the calling thread.
+    pub fn shutdown_blocking(&self, timeout: Duration) -> Result<(), Error> {
+        crate::blocking::block_on(self.shutdown(timeout))
+    }
+}
+
+impl fmt::Debug for OtlpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpClient")
+            .field("exporter", &self.inner.exporter)
+            .field("sampler", &self.inner.sampler)
+            .field("span_limits", &self.inner.span_limits)
+            .finish_non_exhaustive()
+    }
+}

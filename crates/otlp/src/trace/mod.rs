@@ -1,0 +1,30 @@
+//! Traces: tracers, spans, sampling, limits and the current span context.
+//!
+//! A [`Tracer`] (from [`OtlpClient::tracer`](crate::OtlpClient::tracer)) starts spans through a
+//! [`SpanBuilder`]. The [`Sampler`] decides at start whether a span records; a recording span
+//! builds its `otlp_proto::trace::Span` in place, applying the [`SpanLimits`], and on end (or
+//! drop) enqueues it into the traces [`Pipeline`](crate::pipeline::Pipeline). A span the
+//! sampler dropped carries only its [`SpanContext`] and does nothing else.
+//!
+//! The current context is a per-thread stack: [`Span::enter`] and [`SpanContext::attach`] push
+//! onto it, spans started without an explicit parent take its top as parent, and
+//! [`FutureExt::with_context`] makes a context current on every poll of a future, so it crosses
+//! `.await` and threads. [`propagation`] reads and writes the W3C `traceparent` and
+//! `tracestate` headers.
+
+mod context;
+mod current;
+mod id;
+mod limits;
+pub mod propagation;
+mod sampler;
+mod span;
+mod tracer;
+
+pub use context::{MAX_TRACE_STATE_ENTRIES, SpanContext, TraceFlags, TraceState};
+pub use current::{ContextGuard, FutureExt, WithSpanContext};
+pub use id::{ParseIdError, SpanId, TraceId};
+pub use limits::SpanLimits;
+pub use sampler::{Sampler, SamplingDecision};
+pub use span::{Link, Span, Status};
+pub use tracer::{SpanBuilder, SpanKind, Tracer};

@@ -1,0 +1,539 @@
+//! Traces through the client API, end to end: spans made with `OtlpClient`'s tracers, exported
+//! to the in-process receiver, and checked field by field.
+
+mod common;
+
+use bytes::Bytes;
+use otlp::pipeline::AdaptiveBatchConfig;
+use otlp::trace::{
+    FutureExt, Link, Sampler, SpanContext, SpanId, SpanKind, SpanLimits, Status, TraceFlags,
+    TraceId, TraceState,
+};
+use otlp::{ClientConfig, OtlpClient, Protocol};
+use otlp_proto::Request;
+use otlp_proto::common::{AnyValue, KeyValue};
+use otlp_proto::resource::Resource;
+use otlp_proto::trace::{Span, StatusCode, span_flags};
+use otlp_receiver::{MemorySink, RunningReceiver};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Setup {
+    _receiver: RunningReceiver,
+    sink: MemorySink,
+    client: OtlpClient,
+}
+
+async fn setup(sampler: Sampler, limits: SpanLimits) -> Setup {
+    let sink = MemorySink::new();
+    let receiver = common::receiver(sink.clone()).await;
+    let config = ClientConfig::new()
+        .with_exporter(common::config(&receiver, Protocol::HttpProtobuf))
+        .with_resource(Resource {
+            attributes: vec![KeyValue::new("service.name", "traces-test")],
+            ..Resource::default()
+        })
+        .with_sampler(sampler)
+        .with_span_limits(limits)
+        .with_traces_pipeline(
+            AdaptiveBatchConfig::default().with_scheduled_delay(Duration::from_millis(20)),
+        );
+    let client = OtlpClient::new(config).await.expect("client starts");
+    Setup {
+        _receiver: receiver,
+        sink,
+        client,
+    }
+}
+
+impl Setup {
+    /// Flushes, then returns every span received, with its scope name.
+    async fn spans(&self) -> Vec<(String, Span)> {
+        self.client.force_flush(WAIT).await.expect("flush");
+        let mut out = Vec::new();
+        for r in self.sink.requests() {
+            let Request::Traces(t) = r.request else {
+                panic!("not traces")
+            };
+            for rs in t.resource_spans {
+                let resource = rs.resource.expect("resource");
+                assert_eq!(resource.attributes[0].value, Some("traces-test".into()));
+                for ss in rs.scope_spans {
+                    let scope = ss.scope.expect("scope");
+                    if scope.name == "tree" {
+                        assert_eq!(scope.version, "1.2.3");
+                        assert_eq!(ss.schema_url, "https://opentelemetry.io/schemas/1.44.0");
+                    }
+                    let scope = scope.name.to_string();
+                    out.extend(ss.spans.into_iter().map(|s| (scope.clone(), s)));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn find<'a>(spans: &'a [(String, Span)], name: &str) -> &'a Span {
+    &spans
+        .iter()
+        .find(|(_, s)| s.name == name)
+        .unwrap_or_else(|| panic!("no span {name}"))
+        .1
+}
+
+fn id_bytes(ctx: &SpanContext) -> (Bytes, Bytes) {
+    (
+        Bytes::copy_from_slice(&ctx.trace_id().to_bytes()),
+        Bytes::copy_from_slice(&ctx.span_id().to_bytes()),
+    )
+}
+
+fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parent_child_grandchild() {
+    let t = setup(Sampler::AlwaysOn, SpanLimits::default()).await;
+    let tracer = t.client.tracer_with_version(
+        "tree",
+        Some("1.2.3"),
+        Some("https://opentelemetry.io/schemas/1.44.0"),
+    );
+    let mut parent = tracer
+        .span_builder("parent")
+        .with_kind(SpanKind::Server)
+        .start();
+    let parent_ctx = parent.span_context().clone();
+    let child_ctx = {
+        let _guard = parent.enter();
+        assert_eq!(SpanContext::current(), parent_ctx);
+        let mut child = tracer.start("child");
+        let ctx = child.span_context().clone();
+        let mut grandchild = tracer.span_builder("grandchild").with_parent(&ctx).start();
+        grandchild.end();
+        child.end();
+        ctx
+    };
+    assert_eq!(SpanContext::current(), SpanContext::INVALID);
+    let root = tracer.start("other-root");
+    assert_ne!(root.span_context().trace_id(), parent_ctx.trace_id());
+    drop(root);
+    parent.end();
+
+    let spans = t.spans().await;
+    assert_eq!(spans.len(), 4);
+    assert!(spans.iter().all(|(scope, _)| scope == "tree"));
+    let (p, c, g) = (
+        find(&spans, "parent"),
+        find(&spans, "child"),
+        find(&spans, "grandchild"),
+    );
+    let (trace_id, parent_id) = id_bytes(&parent_ctx);
+    let (_, child_id) = id_bytes(&child_ctx);
+    assert_eq!(p.trace_id, trace_id);
+    assert_eq!(c.trace_id, trace_id);
+    assert_eq!(g.trace_id, trace_id);
+    assert_eq!(p.span_id, parent_id);
+    assert!(p.parent_span_id.is_empty());
+    assert_eq!(c.parent_span_id, parent_id);
+    assert_eq!(c.span_id, child_id);
+    assert_eq!(g.parent_span_id, child_id);
+    assert_eq!(p.kind, SpanKind::Server as i32);
+    assert_eq!(c.kind, SpanKind::Internal as i32);
+    for s in [p, c, g] {
+        assert_eq!(s.flags, 1 | span_flags::CONTEXT_HAS_IS_REMOTE_MASK);
+        assert!(s.end_time_unix_nano >= s.start_time_unix_nano && s.start_time_unix_nano > 0);
+    }
+    assert_eq!(t.client.stats().exported, 4);
+    t.client.shutdown(WAIT).await.expect("shutdown");
+}
+
+#[derive(Debug)]
+struct Oops;
+
+impl std::fmt::Display for Oops {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("it broke")
+    }
+}
+
+impl std::error::Error for Oops {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attributes_events_links_status_errors() {
+    let t = setup(Sampler::AlwaysOn, SpanLimits::default()).await;
+    let tracer = t.client.tracer("fields");
+    let remote = SpanContext::new(
+        TraceId::from_bytes([7; 16]),
+        SpanId::from_bytes([8; 8]),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::parse("vendor=x"),
+    );
+    let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let mut span = tracer
+        .span_builder("op")
+        .with_kind(SpanKind::Client)
+        .with_attribute("str", "v")
+        .with_attribute("owned", String::from("o"))
+        .with_attribute("bool", true)
+        .with_attribute("int", 42i64)
+        .with_attribute("float", 1.5f64)
+        .with_attribute("bytes", Bytes::from_static(b"\x00\x01"))
+        .with_attribute("array", vec![AnyValue::from(1i64), AnyValue::from(2i64)])
+        .with_attribute("map", vec![KeyValue::new("k", "v")])
+        .with_links([Link::new(
+            remote.clone(),
+            vec![KeyValue::new("why", "batch")],
+        )])
+        .with_start_time(start)
+        .start();
+    span.set_attribute("int", 43i64);
+    span.set_attribute("late", "yes");
+    span.add_event("cache.miss", vec![KeyValue::new("key", "abc")]);
+    span.add_link(SpanContext::INVALID, Vec::new());
+    let mut other = tracer.span_builder("linked").with_no_parent().start();
+    span.add_link(other.span_context().clone(), Vec::new());
+    other.end();
+    span.record_error(&Oops);
+    let boxed: Box<dyn std::error::Error> = Box::new(Oops);
+    span.record_error(boxed.as_ref());
+    span.set_status(Status::error("bad"));
+    span.update_name("renamed");
+    span.end_with_timestamp(start + Duration::from_millis(5));
+    assert!(!span.is_recording());
+    span.set_attribute("after-end", true);
+
+    let spans = t.spans().await;
+    let s = find(&spans, "renamed");
+    assert_eq!(s.start_time_unix_nano, 1_700_000_000_000_000_000);
+    assert_eq!(s.end_time_unix_nano, 1_700_000_000_005_000_000);
+    assert_eq!(s.kind, SpanKind::Client as i32);
+    let a = &s.attributes;
+    assert_eq!(a.len(), 9);
+    assert_eq!(attr(a, "str"), Some(&"v".into()));
+    assert_eq!(attr(a, "owned"), Some(&"o".into()));
+    assert_eq!(attr(a, "bool"), Some(&true.into()));
+    assert_eq!(attr(a, "int"), Some(&43i64.into()));
+    assert_eq!(attr(a, "float"), Some(&1.5f64.into()));
+    assert_eq!(
+        attr(a, "bytes"),
+        Some(&Bytes::from_static(b"\x00\x01").into())
+    );
+    assert_eq!(
+        attr(a, "array"),
+        Some(&vec![AnyValue::from(1i64), AnyValue::from(2i64)].into())
+    );
+    assert_eq!(attr(a, "map"), Some(&vec![KeyValue::new("k", "v")].into()));
+    assert_eq!(attr(a, "late"), Some(&"yes".into()));
+    assert!(attr(a, "after-end").is_none());
+
+    assert_eq!(s.links.len(), 2);
+    let l = &s.links[0];
+    assert_eq!((l.trace_id.clone(), l.span_id.clone()), id_bytes(&remote));
+    assert_eq!(&*l.trace_state, "vendor=x");
+    assert_eq!(attr(&l.attributes, "why"), Some(&"batch".into()));
+    assert_eq!(
+        l.flags,
+        1 | span_flags::CONTEXT_HAS_IS_REMOTE_MASK | span_flags::CONTEXT_IS_REMOTE_MASK
+    );
+
+    assert_eq!(s.events.len(), 3);
+    assert_eq!(s.events[0].name, "cache.miss");
+    assert_eq!(attr(&s.events[0].attributes, "key"), Some(&"abc".into()));
+    let exception = &s.events[1];
+    assert_eq!(exception.name, "exception");
+    let ty = attr(&exception.attributes, "exception.type")
+        .and_then(AnyValue::as_str)
+        .expect("exception.type");
+    assert!(ty.ends_with("Oops"), "{ty}");
+    assert_eq!(
+        attr(&exception.attributes, "exception.message"),
+        Some(&"it broke".into())
+    );
+    let dyn_exception = &s.events[2];
+    assert!(attr(&dyn_exception.attributes, "exception.type").is_none());
+    assert_eq!(
+        attr(&dyn_exception.attributes, "exception.message"),
+        Some(&"it broke".into())
+    );
+
+    let status = s.status.as_ref().expect("status");
+    assert_eq!(status.code, StatusCode::Error as i32);
+    assert_eq!(status.message, "bad");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_rules() {
+    let t = setup(Sampler::AlwaysOn, SpanLimits::default()).await;
+    let tracer = t.client.tracer("status");
+    tracer.in_span("ok-is-final", |span| {
+        span.set_status(Status::Ok);
+        span.set_status(Status::error("ignored"));
+    });
+    tracer.in_span("unset-ignored", |span| {
+        span.set_status(Status::error("first"));
+        span.set_status(Status::Unset);
+    });
+    let spans = t.spans().await;
+    let ok = find(&spans, "ok-is-final").status.clone().expect("status");
+    assert_eq!(ok.code, StatusCode::Ok as i32);
+    let err = find(&spans, "unset-ignored")
+        .status
+        .clone()
+        .expect("status");
+    assert_eq!(
+        (err.code, &*err.message),
+        (StatusCode::Error as i32, "first")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_drop_and_count() {
+    let limits = SpanLimits::default()
+        .with_attribute_count(2)
+        .with_event_count(1)
+        .with_link_count(1)
+        .with_attribute_value_length(3)
+        .with_event_attribute_count(1)
+        .with_link_attribute_count(0);
+    let t = setup(Sampler::AlwaysOn, limits).await;
+    let tracer = t.client.tracer("limits");
+    let linked = |n: u8| {
+        Link::new(
+            SpanContext::new(
+                TraceId::from_bytes([n; 16]),
+                SpanId::from_bytes([n; 8]),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::empty(),
+            ),
+            vec![KeyValue::new("a", 1i64)],
+        )
+    };
+    let mut span = tracer
+        .span_builder("limited")
+        .with_attribute("a", "abcdef")
+        .with_attribute("b", 1i64)
+        .with_attribute("c", 2i64)
+        .with_links([linked(1), linked(2)])
+        .start();
+    span.set_attribute("d", 3i64);
+    span.set_attribute("a", "xyzxyz");
+    span.add_event(
+        "e1",
+        vec![KeyValue::new("x", 1i64), KeyValue::new("y", 2i64)],
+    );
+    span.add_event("e2", Vec::new());
+    span.add_link(linked(3).context, Vec::new());
+    span.end();
+
+    let spans = t.spans().await;
+    let s = find(&spans, "limited");
+    assert_eq!(s.attributes.len(), 2);
+    assert_eq!(attr(&s.attributes, "a"), Some(&"xyz".into()));
+    assert_eq!(s.dropped_attributes_count, 2);
+    assert_eq!(s.events.len(), 1);
+    assert_eq!(s.dropped_events_count, 1);
+    assert_eq!(s.events[0].attributes.len(), 1);
+    assert_eq!(s.events[0].dropped_attributes_count, 1);
+    assert_eq!(s.links.len(), 1);
+    assert_eq!(s.dropped_links_count, 2);
+    assert_eq!(s.links[0].dropped_attributes_count, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsampled_spans_are_never_exported() {
+    let t = setup(Sampler::default(), SpanLimits::default()).await;
+    let tracer = t.client.tracer("unsampled");
+    let remote_unsampled = SpanContext::new(
+        TraceId::from_bytes([3; 16]),
+        SpanId::from_bytes([4; 8]),
+        TraceFlags::NONE,
+        true,
+        TraceState::empty(),
+    );
+    let mut span = tracer
+        .span_builder("not-sampled")
+        .with_parent(&remote_unsampled)
+        .start();
+    assert!(!span.is_recording());
+    assert!(!span.span_context().is_sampled());
+    assert_eq!(span.span_context().trace_id(), remote_unsampled.trace_id());
+    span.set_attribute("k", "v");
+    span.add_event("e", Vec::new());
+    {
+        // Children of an unsampled local parent are not sampled either.
+        let _guard = span.enter();
+        let child = tracer.start("child-not-sampled");
+        assert!(!child.is_recording());
+    }
+    span.end();
+    let sampled = tracer.start("sampled");
+    assert!(sampled.is_recording());
+    drop(sampled);
+
+    let spans = t.spans().await;
+    let names: Vec<&str> = spans.iter().map(|(_, s)| &*s.name).collect();
+    assert_eq!(names, ["sampled"]);
+    assert_eq!(t.client.stats().accepted, 1);
+
+    let off = setup(Sampler::AlwaysOff, SpanLimits::default()).await;
+    let tracer = off.client.tracer("off");
+    for _ in 0..10 {
+        tracer.in_span("dropped", |span| assert!(!span.is_recording()));
+    }
+    assert!(off.spans().await.is_empty());
+    assert_eq!(off.client.stats().accepted, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ratio_sampling_decisions() {
+    let t = setup(Sampler::TraceIdRatioBased(0.5), SpanLimits::default()).await;
+    let tracer = t.client.tracer("ratio");
+    let n = 2000;
+    let mut expected = std::collections::BTreeSet::new();
+    for i in 0..n {
+        let span = tracer.start(format!("s{i}"));
+        if span.span_context().is_sampled() {
+            assert!(span.is_recording());
+            expected.insert(format!("s{i}"));
+        } else {
+            assert!(!span.is_recording());
+        }
+    }
+    let got: std::collections::BTreeSet<String> = t
+        .spans()
+        .await
+        .into_iter()
+        .map(|(_, s)| s.name.to_string())
+        .collect();
+    assert_eq!(got, expected);
+    let fraction = got.len() as f64 / n as f64;
+    assert!((fraction - 0.5).abs() < 0.06, "{fraction}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_crosses_await() {
+    let t = setup(Sampler::AlwaysOn, SpanLimits::default()).await;
+    let tracer = t.client.tracer("async");
+    let parent = tracer.start("parent");
+    let ctx = parent.span_context().clone();
+    let task_tracer = tracer.clone();
+    let handle = tokio::spawn(
+        async move {
+            let mut seen = Vec::new();
+            for i in 0..5 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                tokio::task::yield_now().await;
+                seen.push(SpanContext::current());
+                task_tracer.start(format!("child{i}")).end();
+            }
+            seen
+        }
+        .with_context(ctx.clone()),
+    );
+    let seen = handle.await.expect("task");
+    assert!(seen.iter().all(|c| *c == ctx));
+    // Not leaked into the spawning thread.
+    assert_eq!(SpanContext::current(), SpanContext::INVALID);
+    drop(parent);
+
+    let spans = t.spans().await;
+    let (_, parent_id) = id_bytes(&ctx);
+    for i in 0..5 {
+        assert_eq!(find(&spans, &format!("child{i}")).parent_span_id, parent_id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_on_drop_exactly_once() {
+    let t = setup(Sampler::AlwaysOn, SpanLimits::default()).await;
+    let tracer = t.client.tracer("drop");
+    {
+        let _span = tracer.start("dropped");
+    }
+    let mut twice = tracer.start("ended-twice");
+    twice.end();
+    twice.end();
+    drop(twice);
+    let before = SystemTime::now();
+    let spans = t.spans().await;
+    assert_eq!(spans.len(), 2);
+    let s = find(&spans, "dropped");
+    let before = before
+        .duration_since(UNIX_EPOCH)
+        .expect("after epoch")
+        .as_nanos() as u64;
+    assert!(s.end_time_unix_nano > 0 && s.end_time_unix_nano <= before);
+    t.client.shutdown(WAIT).await.expect("shutdown");
+    tracer.start("after-shutdown").end();
+    assert_eq!(t.client.stats().dropped.after_shutdown, 1);
+    assert!(!t.client.tracer("new-scope").start("x").is_recording());
+}
+
+#[test]
+fn blocking_client() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sink = MemorySink::new();
+    let receiver = rt.block_on(common::receiver(sink.clone()));
+    let client = OtlpClient::new_blocking(
+        ClientConfig::new()
+            .with_exporter(common::config(&receiver, Protocol::Grpc))
+            .with_resource(Resource::default())
+            .with_sampler(Sampler::AlwaysOn)
+            .with_span_limits(SpanLimits::default())
+            .with_traces_pipeline(AdaptiveBatchConfig::default()),
+    )
+    .expect("client");
+    client
+        .tracer("blocking")
+        .in_span("work", |span| span.set_attribute("k", 1i64));
+    client.shutdown_blocking(WAIT).expect("shutdown");
+    assert_eq!(sink.item_count(otlp::Signal::Traces), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_parent_from_traceparent() {
+    use otlp::trace::propagation::{extract, inject};
+    let t = setup(Sampler::default(), SpanLimits::default()).await;
+    let tracer = t.client.tracer("w3c");
+    let mut incoming = http::HeaderMap::new();
+    incoming.insert(
+        "traceparent",
+        http::HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    );
+    incoming.insert("tracestate", http::HeaderValue::from_static("congo=t61"));
+    let remote = extract(&incoming).expect("valid traceparent");
+    let server = tracer
+        .span_builder("server")
+        .with_kind(SpanKind::Server)
+        .with_parent(&remote)
+        .start();
+    let mut outgoing = http::HeaderMap::new();
+    inject(server.span_context(), &mut outgoing);
+    let expected = format!(
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-{}-01",
+        server.span_context().span_id()
+    );
+    assert_eq!(outgoing["traceparent"], expected.as_str());
+    assert_eq!(outgoing["tracestate"], "congo=t61");
+    drop(server);
+
+    let spans = t.spans().await;
+    let s = find(&spans, "server");
+    assert_eq!(
+        s.parent_span_id,
+        Bytes::from_static(&[0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7])
+    );
+    assert_eq!(&*s.trace_state, "congo=t61");
+    assert_eq!(
+        s.flags,
+        1 | span_flags::CONTEXT_HAS_IS_REMOTE_MASK | span_flags::CONTEXT_IS_REMOTE_MASK
+    );
+}
