@@ -3,9 +3,12 @@
 
 use crate::error::{Failure, Result};
 use crate::summary::{self, DemoRow};
-use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
-use otlp_proto::common::{AnyValue, Value};
+use otlp::pipeline::AdaptiveBatchConfig;
+use otlp::trace::{Sampler, SpanKind, SpanLimits, Status};
+use otlp::{ClientConfig, Exporter, ExporterConfig, OtlpClient, Protocol, RetryPolicy};
+use otlp_proto::common::{AnyValue, KeyValue, Value};
 use otlp_proto::resource::Resource;
+use otlp_proto::trace::{self as proto_trace, StatusCode};
 use otlp_proto::{Compression, Request, Signal, sample};
 use otlp_receiver::{MemorySink, Received, Receiver, Transport};
 use std::time::Duration;
@@ -16,11 +19,14 @@ use std::time::Duration;
 Starts a receiver on free loopback ports (gRPC and HTTP), sends one sample request of every
 signal (traces, metrics, logs, profiles) through every protocol (grpc with gzip, http/protobuf
 with zstd, http/json uncompressed), and prints a table of items sent and received per signal and
-protocol. First it prints the resource detected for this process (`otlp::resource::detect()`,
+protocol. Then it sends a small trace through the SDK API (an `OtlpClient` over gRPC: a server
+span \"GET /checkout\" with a \"db.query\" child and a failed \"payment.charge\" child) and
+checks that the spans arrived with the right parent links. First it prints the resource
+detected for this process (`otlp::resource::detect()`,
 which reads OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the K8S_* variables); the exports
 themselves read no environment variables and need no network beyond loopback.
 
-Exits 1 if any request did not arrive exactly as sent.")]
+Exits 1 if any request or span did not arrive exactly as sent.")]
 pub struct DemoArgs {
     /// How long each export may take, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
@@ -36,7 +42,8 @@ const PROTOCOLS: [(Protocol, Compression); 3] = [
 
 /// Runs the demo.
 pub async fn run(args: DemoArgs) -> Result<()> {
-    print_resource(&otlp::resource::detect());
+    let resource = otlp::resource::detect();
+    print_resource(&resource);
     let sink = MemorySink::new();
     let receiver = Receiver::builder()
         .with_free_loopback_ports()
@@ -97,11 +104,22 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             });
         }
     }
+    // The same receiver, fed through the SDK API: a client, a tracer and a small trace.
+    let sdk_trace = if setup_error.is_none() {
+        Some(sdk_trace(grpc, &sink, resource, timeout).await)
+    } else {
+        None
+    };
     receiver.shutdown().await;
 
     summary::print_line(summary::demo_table(&rows).trim_end());
     if let Some(e) = setup_error {
         return Err(e);
+    }
+    let sdk_trace = sdk_trace.unwrap_or_else(|| Err("not run".to_owned()));
+    match &sdk_trace {
+        Ok(line) => summary::print_line(line),
+        Err(problem) => summary::print_line(&format!("sdk trace: {problem}")),
     }
     let failed = rows.iter().filter(|r| r.problem.is_some()).count();
     if failed > 0 {
@@ -110,11 +128,140 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             rows.len()
         )));
     }
+    if let Err(problem) = sdk_trace {
+        return Err(Failure::new(format!(
+            "the SDK trace did not arrive intact: {problem}"
+        )));
+    }
     summary::print_line(&format!(
         "demo ok: {} signals x {} protocols arrived intact",
         Signal::ALL.len(),
         PROTOCOLS.len()
     ));
+    Ok(())
+}
+
+/// The spans of the SDK trace: name and parent name (`None` for the root).
+const SDK_SPANS: [(&str, Option<&str>); 3] = [
+    ("GET /checkout", None),
+    ("db.query", Some("GET /checkout")),
+    ("payment.charge", Some("GET /checkout")),
+];
+
+/// Sends a small trace through an [`OtlpClient`] (gRPC) to the receiver at `grpc`: a server
+/// span with a database child and a failed child, then checks what arrived in `sink`. Gives the
+/// summary line, or what went wrong.
+async fn sdk_trace(
+    grpc: std::net::SocketAddr,
+    sink: &MemorySink,
+    resource: Resource,
+    timeout: Duration,
+) -> std::result::Result<String, String> {
+    // Every setting given: nothing is read from the environment.
+    let config = ClientConfig::new()
+        .with_exporter(
+            ExporterConfig::new()
+                .with_protocol(Protocol::Grpc)
+                .with_endpoint(format!("http://{grpc}"))
+                .with_timeout(timeout)
+                .with_retry(RetryPolicy::disabled()),
+        )
+        .with_resource(resource)
+        .with_sampler(Sampler::AlwaysOn)
+        .with_span_limits(SpanLimits::default())
+        .with_traces_pipeline(AdaptiveBatchConfig::default());
+    let client = OtlpClient::new(config)
+        .await
+        .map_err(|e| format!("cannot create the client: {e}"))?;
+    let before = sink.len();
+    let tracer = client.tracer("otlp-demo");
+    let mut server = tracer
+        .span_builder(SDK_SPANS[0].0)
+        .with_kind(SpanKind::Server)
+        .with_attribute("http.request.method", "GET")
+        .with_attribute("url.path", "/checkout")
+        .start();
+    {
+        let _entered = server.enter();
+        let mut db = tracer
+            .span_builder(SDK_SPANS[1].0)
+            .with_kind(SpanKind::Client)
+            .with_attribute("db.system.name", "postgresql")
+            .start();
+        db.add_event("rows fetched", vec![KeyValue::new("rows", 3i64)]);
+        db.end();
+        let mut payment = tracer.start(SDK_SPANS[2].0);
+        let error = std::io::Error::new(std::io::ErrorKind::TimedOut, "payment gateway timed out");
+        payment.record_error(&error);
+        payment.set_status(Status::error("payment failed"));
+        payment.end();
+    }
+    server.set_attribute("http.response.status_code", 502i64);
+    server.end();
+    let flushed = client.force_flush(timeout).await;
+    let _ = client.shutdown(timeout).await;
+    flushed.map_err(|e| format!("flush failed: {e}"))?;
+
+    let arrived = sink.requests().split_off(before.min(sink.len()));
+    let spans: Vec<proto_trace::Span> = arrived
+        .into_iter()
+        .filter_map(|r| match r.request {
+            Request::Traces(t) => Some(t),
+            _ => None,
+        })
+        .flat_map(|t| t.resource_spans)
+        .flat_map(|rs| rs.scope_spans)
+        .flat_map(|ss| ss.spans)
+        .collect();
+    check_sdk_trace(&spans)?;
+    Ok(format!(
+        "sdk trace: {} spans sent through OtlpClient over grpc, {} received, parent links ok",
+        SDK_SPANS.len(),
+        spans.len()
+    ))
+}
+
+/// Whether `spans` are the SDK trace: every span once, one trace, each parent link right and
+/// the failed span an error with an exception event.
+fn check_sdk_trace(spans: &[proto_trace::Span]) -> std::result::Result<(), String> {
+    if spans.len() != SDK_SPANS.len() {
+        return Err(format!(
+            "{} spans arrived, expected {}",
+            spans.len(),
+            SDK_SPANS.len()
+        ));
+    }
+    let find = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name.as_str() == name)
+            .ok_or_else(|| format!("no span {name:?} arrived"))
+    };
+    let root = find(SDK_SPANS[0].0)?;
+    for (name, parent) in SDK_SPANS {
+        let span = find(name)?;
+        if span.trace_id != root.trace_id {
+            return Err(format!("{name:?} is in another trace"));
+        }
+        let expected = match parent {
+            Some(parent) => find(parent)?.span_id.clone(),
+            None => Default::default(),
+        };
+        if span.parent_span_id != expected {
+            return Err(format!("{name:?} has the wrong parent"));
+        }
+    }
+    let failed = find(SDK_SPANS[2].0)?;
+    let is_error = failed
+        .status
+        .as_ref()
+        .is_some_and(|s| s.code == StatusCode::Error as i32);
+    if !is_error || !failed.events.iter().any(|e| e.name.as_str() == "exception") {
+        return Err(format!(
+            "{:?} is not an error with an exception event",
+            SDK_SPANS[2].0
+        ));
+    }
     Ok(())
 }
 

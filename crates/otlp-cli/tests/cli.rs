@@ -86,6 +86,15 @@ fn demo_sends_every_signal_through_every_protocol() {
         }
     }
     assert!(done.stdout.contains("demo ok"), "{}", done.stdout);
+    let sdk = done
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("sdk trace:"))
+        .unwrap_or_else(|| panic!("no sdk trace line in\n{}", done.stdout));
+    assert_eq!(
+        sdk,
+        "sdk trace: 3 spans sent through OtlpClient over grpc, 3 received, parent links ok"
+    );
     assert!(
         done.stdout.contains("attributes detected"),
         "{}",

@@ -9,8 +9,8 @@
 //! The current context is a per-thread stack: [`Span::enter`] and [`SpanContext::attach`] push
 //! onto it, spans started without an explicit parent take its top as parent, and
 //! [`FutureExt::with_context`] makes a context current on every poll of a future, so it crosses
-//! `.await` and threads. [`propagation`] reads and writes the W3C `traceparent` and
-//! `tracestate` headers.
+//! `.await` and threads. [`propagation`] reads and writes the W3C `traceparent`, `tracestate`
+//! and `baggage` headers, in HTTP headers or any other carrier.
 
 mod context;
 mod current;

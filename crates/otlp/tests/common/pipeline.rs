@@ -116,16 +116,24 @@ impl Sink for Gate {
         let s = &self.shared;
         let now = s.inside.fetch_add(1, Ordering::SeqCst) + 1;
         s.max_inside.fetch_max(now, Ordering::SeqCst);
-        let mut open = s.open.lock().expect("lock");
-        let until = Instant::now() + PATIENCE;
-        while !*open && Instant::now() < until {
-            open = s
-                .opened
-                .wait_timeout(open, Duration::from_millis(50))
-                .expect("lock")
-                .0;
+        let hold = || {
+            let mut open = s.open.lock().expect("lock");
+            let until = Instant::now() + PATIENCE;
+            while !*open && Instant::now() < until {
+                open = s
+                    .opened
+                    .wait_timeout(open, Duration::from_millis(50))
+                    .expect("lock")
+                    .0;
+            }
+        };
+        // Holding blocks this runtime worker. On a multi-thread runtime, tell tokio, so the tasks
+        // queued behind this one (the HTTP/2 connection itself may sit in this worker's LIFO
+        // slot, which other workers cannot steal) move to another thread instead of stalling.
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(hold),
+            _ => hold(),
         }
-        drop(open);
         s.requests.lock().expect("lock").push(received);
         s.inside.fetch_sub(1, Ordering::SeqCst);
         Ok(Ack::ok())

@@ -1,9 +1,9 @@
 //! W3C Trace Context: the `traceparent` and `tracestate` HTTP headers.
 
-use super::context::{SpanContext, TraceFlags, TraceState};
-use super::id::{SpanId, TraceId};
+use super::{Context, Extractor, Injector, TextMapPropagator};
+use crate::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use http::HeaderMap;
-use http::header::{HeaderName, HeaderValue};
+use http::header::HeaderName;
 
 /// The `traceparent` header name.
 pub const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -13,6 +13,17 @@ pub const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 /// Writes `context` as `traceparent` (version `00`) and, when not empty, `tracestate`,
 /// replacing earlier values. An invalid context writes nothing.
 pub fn inject(context: &SpanContext, headers: &mut HeaderMap) {
+    inject_into(context, headers);
+}
+
+/// Reads a remote span context from `traceparent` and `tracestate`. A missing or invalid
+/// `traceparent` gives `None`; an invalid `tracestate` gives the empty state. Several
+/// `tracestate` headers are joined, as W3C asks.
+pub fn extract(headers: &HeaderMap) -> Option<SpanContext> {
+    extract_from(headers)
+}
+
+fn inject_into(context: &SpanContext, injector: &mut dyn Injector) {
     if !context.is_valid() {
         return;
     }
@@ -22,33 +33,22 @@ pub fn inject(context: &SpanContext, headers: &mut HeaderMap) {
         context.span_id(),
         context.trace_flags().bits()
     );
-    if let Ok(v) = HeaderValue::from_str(&traceparent) {
-        headers.insert(TRACEPARENT, v);
-    }
+    injector.set(TRACEPARENT.as_str(), traceparent);
     let state = context.trace_state();
     if state.is_empty() {
-        headers.remove(TRACESTATE);
-    } else if let Ok(v) = HeaderValue::from_str(state.as_str()) {
-        headers.insert(TRACESTATE, v);
+        injector.remove(TRACESTATE.as_str());
+    } else {
+        injector.set(TRACESTATE.as_str(), state.as_str().to_owned());
     }
 }
 
-/// Reads a remote span context from `traceparent` and `tracestate`. A missing or invalid
-/// `traceparent` gives `None`; an invalid `tracestate` gives the empty state. Several
-/// `tracestate` headers are joined, as W3C asks.
-pub fn extract(headers: &HeaderMap) -> Option<SpanContext> {
-    let mut parents = headers.get_all(TRACEPARENT).iter();
-    let parent = parents.next()?;
-    if parents.next().is_some() {
+fn extract_from(extractor: &dyn Extractor) -> Option<SpanContext> {
+    let [parent] = extractor.get_all(TRACEPARENT.as_str())[..] else {
         return None;
-    }
-    let (trace_id, span_id, flags) = parse_traceparent(parent.to_str().ok()?)?;
+    };
+    let (trace_id, span_id, flags) = parse_traceparent(parent)?;
     let mut state = String::new();
-    for v in headers.get_all(TRACESTATE) {
-        let Ok(v) = v.to_str() else {
-            state.clear();
-            break;
-        };
+    for v in extractor.get_all(TRACESTATE.as_str()) {
         if !state.is_empty() {
             state.push(',');
         }
@@ -61,6 +61,34 @@ pub fn extract(headers: &HeaderMap) -> Option<SpanContext> {
         true,
         TraceState::parse(&state),
     ))
+}
+
+/// The W3C Trace Context propagator: the `traceparent` and `tracestate` keys.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TraceContextPropagator;
+
+impl TraceContextPropagator {
+    /// The propagator.
+    pub const fn new() -> Self {
+        TraceContextPropagator
+    }
+}
+
+impl TextMapPropagator for TraceContextPropagator {
+    fn inject(&self, context: &Context, injector: &mut dyn Injector) {
+        inject_into(&context.span, injector);
+    }
+
+    fn extract_with_context(&self, context: &Context, extractor: &dyn Extractor) -> Context {
+        match extract_from(extractor) {
+            Some(span) => Context::new(span, context.baggage.clone()),
+            None => context.clone(),
+        }
+    }
+
+    fn fields(&self) -> &[&'static str] {
+        &["traceparent", "tracestate"]
+    }
 }
 
 fn is_lower_hex(s: &str) -> bool {
@@ -101,6 +129,8 @@ fn parse_traceparent(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::HeaderValue;
+    use std::collections::HashMap;
 
     const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
@@ -179,5 +209,39 @@ mod tests {
         ]))
         .expect("valid parent");
         assert!(ctx.trace_state().is_empty());
+        // A tracestate that is not text is dropped too; a traceparent that is not text is no
+        // parent, and still counts as a second one.
+        let mut h = headers(&[("traceparent", PARENT), ("tracestate", "a=1")]);
+        h.append(
+            TRACESTATE,
+            HeaderValue::from_bytes(b"b=\xff").expect("opaque"),
+        );
+        assert!(extract(&h).expect("valid parent").trace_state().is_empty());
+        let mut h = headers(&[("traceparent", PARENT)]);
+        h.append(
+            TRACEPARENT,
+            HeaderValue::from_bytes(b"\xff").expect("opaque"),
+        );
+        assert!(extract(&h).is_none());
+    }
+
+    #[test]
+    fn propagator_works_on_any_carrier() {
+        let p = TraceContextPropagator::new();
+        let mut map: HashMap<String, String> = HashMap::new();
+        map.insert("traceparent".into(), PARENT.into());
+        map.insert("tracestate".into(), "rojo=1".into());
+        let ctx = p.extract(&map);
+        assert!(ctx.span.is_valid() && ctx.span.is_remote());
+        assert_eq!(ctx.span.trace_state().as_str(), "rojo=1");
+        let mut out = HeaderMap::new();
+        p.inject(&ctx, &mut out);
+        assert_eq!(out.get(TRACEPARENT).expect("set"), PARENT);
+        assert_eq!(out.get(TRACESTATE).expect("set"), "rojo=1");
+        // Nothing valid: the context passed in is kept.
+        let empty: HashMap<String, String> = HashMap::new();
+        assert_eq!(p.extract(&empty), Context::default());
+        let bad: HashMap<String, String> = [("traceparent".into(), "00-xyz".into())].into();
+        assert!(!p.extract(&bad).span.is_valid());
     }
 }

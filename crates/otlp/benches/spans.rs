@@ -1,0 +1,601 @@
+//! Spans through the whole SDK, ours against the incumbent (opentelemetry-rust 0.33), in the same
+//! run, both exporting over loopback gRPC to the same in-process counting receiver.
+//!
+//! `cargo bench -p otlp --bench spans` prints:
+//!
+//! 1. the application thread's cost per span (start with 5 attributes, end) while the batch
+//!    processor exports concurrently, sampled and not sampled (`AlwaysOff`);
+//! 2. end-to-end throughput: N spans produced by one thread as fast as it can, timed until the
+//!    receiver has counted every delivered span, with the incumbent's default queue (2,048, which
+//!    drops) and with queues large enough to drop nothing.
+//!
+//! Figures are medians over interleaved rounds, so both sides see the same machine noise. The
+//! receiver counts spans by walking the protobuf envelope without decoding them, so that the
+//! figures are the exporters'.
+
+#![allow(clippy::print_stdout)]
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider,
+};
+use otlp::pipeline::AdaptiveBatchConfig;
+use otlp::trace::{Sampler, Tracer};
+use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
+use otlp_proto::common::KeyValue;
+use otlp_proto::resource::Resource;
+use std::convert::Infallible;
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+// ---------------------------------------------------------------------------------------------
+// Counting receiver
+// ---------------------------------------------------------------------------------------------
+
+/// Reads one varint at `*pos`; `None` when truncated.
+fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        value |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// Calls `f(field, payload)` for every length-delimited field of the message `buf`, skipping the
+/// others. `None` when the message is malformed.
+fn for_each_len_field(buf: &[u8], mut f: impl FnMut(u64, &[u8]) -> Option<()>) -> Option<()> {
+    let mut pos = 0;
+    while pos < buf.len() {
+        let key = varint(buf, &mut pos)?;
+        match key & 7 {
+            0 => {
+                varint(buf, &mut pos)?;
+            }
+            1 => pos += 8,
+            5 => pos += 4,
+            2 => {
+                let len = usize::try_from(varint(buf, &mut pos)?).ok()?;
+                let payload = buf.get(pos..pos.checked_add(len)?)?;
+                pos += len;
+                f(key >> 3, payload)?;
+            }
+            _ => return None,
+        }
+    }
+    (pos == buf.len()).then_some(())
+}
+
+/// Spans in an `ExportTraceServiceRequest`: resource_spans(1) -> scope_spans(2) -> spans(2),
+/// counted without decoding the spans.
+fn count_spans(request: &[u8]) -> Option<u64> {
+    let mut n = 0;
+    for_each_len_field(request, |field, resource_spans| {
+        if field != 1 {
+            return Some(());
+        }
+        for_each_len_field(resource_spans, |field, scope_spans| {
+            if field != 2 {
+                return Some(());
+            }
+            for_each_len_field(scope_spans, |field, _span| {
+                n += u64::from(field == 2);
+                Some(())
+            })
+        })
+    })?;
+    Some(n)
+}
+
+/// Spans in a gRPC request body (one or more length-prefixed messages, uncompressed).
+fn count_grpc_body(body: &[u8]) -> Option<u64> {
+    let mut n = 0;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let header = rest.get(..5)?;
+        if header[0] != 0 {
+            return None; // compressed: both clients are configured without compression
+        }
+        let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize;
+        let message = rest.get(5..5 + len)?;
+        n += count_spans(message)?;
+        rest = &rest[5 + len..];
+    }
+    Some(n)
+}
+
+/// A gRPC trace service on loopback that counts spans.
+struct Receiver {
+    addr: SocketAddr,
+    spans: Arc<AtomicU64>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("receiver")
+            .enable_all()
+            .build()
+            .expect("receiver runtime");
+        let spans = Arc::new(AtomicU64::new(0));
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let counter = Arc::clone(&spans);
+        runtime.spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = stream.set_nodelay(true);
+                let counter = Arc::clone(&counter);
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |req| handle(req, Arc::clone(&counter)));
+                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Receiver {
+            addr,
+            spans,
+            _runtime: runtime,
+        }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn count(&self) -> u64 {
+        self.spans.load(Ordering::Relaxed)
+    }
+}
+
+type ResponseBody = http_body_util::combinators::WithTrailers<
+    Full<Bytes>,
+    std::future::Ready<Option<Result<http::HeaderMap, Infallible>>>,
+>;
+
+async fn handle(
+    req: Request<Incoming>,
+    counter: Arc<AtomicU64>,
+) -> Result<Response<ResponseBody>, hyper::Error> {
+    let body = req.into_body().collect().await?.to_bytes();
+    let status = match count_grpc_body(&body) {
+        Some(n) => {
+            counter.fetch_add(n, Ordering::Relaxed);
+            "0"
+        }
+        None => "13", // INTERNAL: malformed request
+    };
+    let mut trailers = http::HeaderMap::new();
+    trailers.insert("grpc-status", http::HeaderValue::from_static(status));
+    // An empty ExportTraceServiceResponse: the 5-byte frame header and no fields.
+    let body = Full::new(Bytes::from_static(&[0, 0, 0, 0, 0]))
+        .with_trailers(std::future::ready(Some(Ok(trailers))));
+    let response = Response::builder()
+        .header("content-type", "application/grpc")
+        .body(body)
+        .expect("response");
+    Ok(response)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two SDKs
+// ---------------------------------------------------------------------------------------------
+
+/// Ours: an `OtlpClient` exporting over gRPC to the receiver.
+fn ours(receiver: &Receiver, sampler: Sampler, queue: usize) -> (OtlpClient, Tracer) {
+    let client = OtlpClient::new_blocking(
+        ClientConfig::new()
+            .with_exporter(
+                ExporterConfig::default()
+                    .with_protocol(Protocol::Grpc)
+                    .with_endpoint(receiver.endpoint())
+                    .with_timeout(Duration::from_secs(10)),
+            )
+            .with_resource(Resource {
+                attributes: vec![KeyValue::new("service.name", "bench")],
+                ..Resource::default()
+            })
+            .with_sampler(sampler)
+            .with_traces_pipeline(AdaptiveBatchConfig::default().with_max_queue_size(queue)),
+    )
+    .expect("client");
+    let tracer = client.tracer("svc");
+    (client, tracer)
+}
+
+/// The incumbent: `SdkTracerProvider` + `BatchSpanProcessor` (batch 512, own thread) +
+/// `opentelemetry_otlp::SpanExporter` over tonic, built inside `rt` (tonic's channel needs it).
+fn incumbent(
+    receiver: &Receiver,
+    rt: &tokio::runtime::Runtime,
+    sampler: SdkSampler,
+    queue: usize,
+) -> (SdkTracerProvider, opentelemetry_sdk::trace::SdkTracer) {
+    let _guard = rt.enter();
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(receiver.endpoint())
+        .with_timeout(Duration::from_secs(10))
+        .build()
+        .expect("incumbent exporter");
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_export_batch_size(512)
+                .with_max_queue_size(queue)
+                .build(),
+        )
+        .build();
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_sampler(sampler)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder_empty()
+                .with_service_name("bench")
+                .build(),
+        )
+        .build();
+    let tracer = provider.tracer("svc");
+    (provider, tracer)
+}
+
+/// One span the way the issue describes it: start with 5 attributes (static keys; string, i64,
+/// f64, bool, string), end.
+#[inline(never)]
+fn our_span(tracer: &Tracer, i: i64) {
+    let mut span = tracer
+        .span_builder("GET /api/users/{id}")
+        .with_attribute("http.request.method", "GET")
+        .with_attribute("http.response.status_code", i)
+        .with_attribute("sampling.ratio", 0.25f64)
+        .with_attribute("cache.hit", true)
+        .with_attribute("server.address", "api.example.com")
+        .start();
+    span.end();
+}
+
+#[inline(never)]
+fn incumbent_span(tracer: &opentelemetry_sdk::trace::SdkTracer, i: i64) {
+    use opentelemetry::KeyValue as Kv;
+    let mut span = tracer
+        .span_builder("GET /api/users/{id}")
+        .with_attributes([
+            Kv::new("http.request.method", "GET"),
+            Kv::new("http.response.status_code", i),
+            Kv::new("sampling.ratio", 0.25f64),
+            Kv::new("cache.hit", true),
+            Kv::new("server.address", "api.example.com"),
+        ])
+        .start(tracer);
+    span.end();
+}
+
+/// The same span, attributes set after start (the path where a non-recording span can skip them).
+#[inline(never)]
+fn our_span_set(tracer: &Tracer, i: i64) {
+    let mut span = tracer.start("GET /api/users/{id}");
+    span.set_attribute("http.request.method", "GET");
+    span.set_attribute("http.response.status_code", i);
+    span.set_attribute("sampling.ratio", 0.25f64);
+    span.set_attribute("cache.hit", true);
+    span.set_attribute("server.address", "api.example.com");
+    span.end();
+}
+
+#[inline(never)]
+fn incumbent_span_set(tracer: &opentelemetry_sdk::trace::SdkTracer, i: i64) {
+    use opentelemetry::KeyValue as Kv;
+    let mut span = tracer.start("GET /api/users/{id}");
+    span.set_attribute(Kv::new("http.request.method", "GET"));
+    span.set_attribute(Kv::new("http.response.status_code", i));
+    span.set_attribute(Kv::new("sampling.ratio", 0.25f64));
+    span.set_attribute(Kv::new("cache.hit", true));
+    span.set_attribute(Kv::new("server.address", "api.example.com"));
+    span.end();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+// ---------------------------------------------------------------------------------------------
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+fn spread(v: &[f64]) -> (f64, f64) {
+    // `v` is sorted by `median`.
+    (v[0], v[v.len() - 1])
+}
+
+/// Waits until the receiver's count reaches `target` or stops moving for 300 ms; returns the
+/// count.
+fn settle(receiver: &Receiver, target: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = receiver.count();
+    let mut still = Instant::now();
+    loop {
+        let now = receiver.count();
+        if now >= target || Instant::now() > deadline {
+            return now;
+        }
+        if now != last {
+            last = now;
+            still = Instant::now();
+        } else if still.elapsed() > Duration::from_millis(300) {
+            return now;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+struct Row {
+    name: &'static str,
+    ours: Vec<f64>,
+    theirs: Vec<f64>,
+}
+
+fn print_rows(title: &str, unit: &str, scale: f64, rows: &mut [Row], higher_is_better: bool) {
+    println!("\n{title}");
+    println!(
+        "{:<34} {:>22} {:>22} {:>8}",
+        "measurement", "ours [min, max]", "incumbent [min, max]", "ratio"
+    );
+    for r in rows.iter_mut() {
+        let o = median(&mut r.ours);
+        let t = median(&mut r.theirs);
+        let (olo, ohi) = spread(&r.ours);
+        let (tlo, thi) = spread(&r.theirs);
+        let ratio = if higher_is_better { o / t } else { t / o };
+        println!(
+            "{:<34} {:>8.1} {unit} [{:.0}, {:.0}] {:>8.1} {unit} [{:.0}, {:.0}] {:>7.2}x",
+            r.name,
+            o * scale,
+            olo * scale,
+            ohi * scale,
+            t * scale,
+            tlo * scale,
+            thi * scale,
+            ratio
+        );
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--test");
+    let receiver = Receiver::start();
+    // The incumbent's tonic channel lives on this runtime.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("incumbent-tonic")
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    let n: u64 = if quick { 2_000 } else { 200_000 };
+    let big = 4_000_000;
+    let (our_on, our_tracer) = ours(&receiver, Sampler::AlwaysOn, big);
+    let (our_default, our_default_tracer) = ours(
+        &receiver,
+        Sampler::AlwaysOn,
+        AdaptiveBatchConfig::default().max_queue_size(),
+    );
+    let (our_off, our_off_tracer) = ours(&receiver, Sampler::AlwaysOff, big);
+    let (inc_on, inc_tracer) = incumbent(&receiver, &rt, SdkSampler::AlwaysOn, big);
+    let (inc_default, inc_default_tracer) = incumbent(&receiver, &rt, SdkSampler::AlwaysOn, 2048);
+    let (inc_off, inc_off_tracer) = incumbent(&receiver, &rt, SdkSampler::AlwaysOff, big);
+
+    let flush_ours = |c: &OtlpClient| {
+        let _ = c.force_flush_blocking(Duration::from_secs(30));
+    };
+    let flush_inc = |p: &SdkTracerProvider| {
+        let _ = p.force_flush();
+    };
+
+    // Warm-up: connections up, allocator warm.
+    for i in 0..5_000 {
+        our_span(&our_tracer, i);
+        incumbent_span(&inc_tracer, i);
+    }
+    flush_ours(&our_on);
+    flush_inc(&inc_on);
+    settle(&receiver, 10_000);
+
+    // 1. Application-thread cost per span, sampled, while the batch processor exports: a burst of
+    // `burst` spans timed on the producing thread, then a flush (untimed) so each round starts
+    // from an empty queue.
+    let rounds = if quick { 2 } else { 15 };
+    let burst: i64 = if quick { 1_000 } else { 50_000 };
+    let mut sampled = Row {
+        name: "sampled, 5 attributes (builder)",
+        ours: Vec::new(),
+        theirs: Vec::new(),
+    };
+    let mut sampled_set = Row {
+        name: "sampled, 5 set_attribute",
+        ours: Vec::new(),
+        theirs: Vec::new(),
+    };
+    let mut lost = [0u64; 2];
+    for _ in 0..rounds {
+        let before = receiver.count();
+        let t = Instant::now();
+        for i in 0..burst {
+            our_span(black_box(&our_tracer), i);
+        }
+        sampled.ours.push(t.elapsed().as_secs_f64() / burst as f64);
+        let t = Instant::now();
+        for i in 0..burst {
+            our_span_set(black_box(&our_tracer), i);
+        }
+        sampled_set
+            .ours
+            .push(t.elapsed().as_secs_f64() / burst as f64);
+        flush_ours(&our_on);
+        let got = settle(&receiver, before + 2 * burst as u64) - before;
+        lost[0] += 2 * burst as u64 - got;
+
+        let before = receiver.count();
+        let t = Instant::now();
+        for i in 0..burst {
+            incumbent_span(black_box(&inc_tracer), i);
+        }
+        sampled
+            .theirs
+            .push(t.elapsed().as_secs_f64() / burst as f64);
+        let t = Instant::now();
+        for i in 0..burst {
+            incumbent_span_set(black_box(&inc_tracer), i);
+        }
+        sampled_set
+            .theirs
+            .push(t.elapsed().as_secs_f64() / burst as f64);
+        flush_inc(&inc_on);
+        let got = settle(&receiver, before + 2 * burst as u64) - before;
+        lost[1] += 2 * burst as u64 - got;
+    }
+
+    // Not sampled (AlwaysOff): nothing is queued, so time a fixed number of spans.
+    let unsampled_n: i64 = if quick { 1_000 } else { 1_000_000 };
+    let mut off = Row {
+        name: "not sampled, 5 attributes (builder)",
+        ours: Vec::new(),
+        theirs: Vec::new(),
+    };
+    let mut off_set = Row {
+        name: "not sampled, 5 set_attribute",
+        ours: Vec::new(),
+        theirs: Vec::new(),
+    };
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for i in 0..unsampled_n {
+            our_span(black_box(&our_off_tracer), i);
+        }
+        off.ours
+            .push(t.elapsed().as_secs_f64() / unsampled_n as f64);
+        let t = Instant::now();
+        for i in 0..unsampled_n {
+            incumbent_span(black_box(&inc_off_tracer), i);
+        }
+        off.theirs
+            .push(t.elapsed().as_secs_f64() / unsampled_n as f64);
+        let t = Instant::now();
+        for i in 0..unsampled_n {
+            our_span_set(black_box(&our_off_tracer), i);
+        }
+        off_set
+            .ours
+            .push(t.elapsed().as_secs_f64() / unsampled_n as f64);
+        let t = Instant::now();
+        for i in 0..unsampled_n {
+            incumbent_span_set(black_box(&inc_off_tracer), i);
+        }
+        off_set
+            .theirs
+            .push(t.elapsed().as_secs_f64() / unsampled_n as f64);
+    }
+
+    print_rows(
+        &format!(
+            "Application-thread time per span (median of {rounds} interleaved rounds; \
+             sampled: bursts of {burst} spans while exporting)"
+        ),
+        "ns",
+        1e9,
+        &mut [sampled, sampled_set, off, off_set],
+        false,
+    );
+    println!(
+        "spans not delivered during the sampled rounds: ours {}, incumbent {}",
+        lost[0], lost[1]
+    );
+
+    // 2. End to end: `n` spans from one thread as fast as it can, timed until the receiver has
+    // counted every delivered span (flush returns after the last export's response).
+    let e2e_rounds = if quick { 1 } else { 3 };
+    let mut big_row = Row {
+        name: "queue large enough (no drops)",
+        ours: Vec::new(),
+        theirs: Vec::new(),
+    };
+    let mut default_row = Row {
+        name: "default queue (10,000 / 2,048)",
+        ours: Vec::new(),
+        theirs: Vec::new(),
+    };
+    let mut delivered = [[0u64; 2]; 2]; // [big, default][ours, incumbent], last round
+    let run = |produce: &dyn Fn(i64), flush: &dyn Fn()| -> (f64, u64) {
+        let before = receiver.count();
+        let t = Instant::now();
+        for i in 0..n as i64 {
+            produce(i);
+        }
+        flush();
+        let got = settle(&receiver, before + n) - before;
+        let elapsed = t.elapsed().as_secs_f64();
+        (got as f64 / elapsed, got)
+    };
+    for _ in 0..e2e_rounds {
+        let (rate, got) = run(&|i| our_span(&our_tracer, i), &|| flush_ours(&our_on));
+        big_row.ours.push(rate);
+        delivered[0][0] = got;
+        let (rate, got) = run(&|i| incumbent_span(&inc_tracer, i), &|| flush_inc(&inc_on));
+        big_row.theirs.push(rate);
+        delivered[0][1] = got;
+        let (rate, got) = run(&|i| our_span(&our_default_tracer, i), &|| {
+            flush_ours(&our_default)
+        });
+        default_row.ours.push(rate);
+        delivered[1][0] = got;
+        let (rate, got) = run(&|i| incumbent_span(&inc_default_tracer, i), &|| {
+            flush_inc(&inc_default)
+        });
+        default_row.theirs.push(rate);
+        delivered[1][1] = got;
+    }
+    print_rows(
+        &format!(
+            "End to end: {n} spans from one thread until counted by the receiver \
+             (delivered spans/s, median of {e2e_rounds} rounds)"
+        ),
+        "k/s",
+        1e-3,
+        &mut [big_row, default_row],
+        true,
+    );
+    println!(
+        "delivered of {n} (last round): no-drop queue: ours {}, incumbent {}; \
+         default queue: ours {}, incumbent {}",
+        delivered[0][0], delivered[0][1], delivered[1][0], delivered[1][1]
+    );
+    for (name, c) in [("sampled", &our_on), ("default queue", &our_default)] {
+        println!("ours ({name}): {:?}", c.stats());
+    }
+
+    for c in [&our_on, &our_default, &our_off] {
+        let _ = c.shutdown_blocking(Duration::from_secs(10));
+    }
+    for p in [&inc_on, &inc_default, &inc_off] {
+        let _ = p.shutdown();
+    }
+}

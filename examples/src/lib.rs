@@ -1,0 +1,224 @@
+//! Shared code of the examples (see `examples/README.md`): where to export, and the two
+//! services of the `propagation` example, as functions a test can call.
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use otlp::trace::propagation::{Baggage, CompositePropagator, Context, TextMapPropagator};
+use otlp::trace::{SpanContext, SpanKind, Status};
+use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
+use otlp_proto::common::KeyValue;
+use otlp_proto::resource::Resource;
+use otlp_receiver::{MemorySink, Receiver, RunningReceiver};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+/// Any error of the examples.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long flushes and shutdowns may take.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A receiver started in-process on a free loopback port, keeping what it receives in memory.
+#[derive(Debug)]
+pub struct EmbeddedReceiver {
+    /// The running receiver.
+    pub receiver: RunningReceiver,
+    /// What it received.
+    pub sink: MemorySink,
+    /// Its gRPC endpoint, `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl EmbeddedReceiver {
+    /// Starts a receiver (gRPC only) on a free loopback port.
+    pub async fn start() -> Result<EmbeddedReceiver, BoxError> {
+        let sink = MemorySink::new();
+        let receiver = Receiver::builder()
+            .with_free_loopback_ports()
+            .without_http()
+            .with_sink(sink.clone())
+            .start()
+            .await?;
+        let addr = receiver
+            .grpc_addr()
+            .ok_or("the receiver has no gRPC port")?;
+        Ok(EmbeddedReceiver {
+            receiver,
+            sink,
+            endpoint: format!("http://{addr}"),
+        })
+    }
+
+    /// The spans received so far, as `(service.name, span)`.
+    pub fn spans(&self) -> Vec<(String, otlp_proto::trace::Span)> {
+        let mut out = Vec::new();
+        for r in self.sink.requests() {
+            let otlp_proto::Request::Traces(t) = r.request else {
+                continue;
+            };
+            for rs in t.resource_spans {
+                let service = rs
+                    .resource
+                    .iter()
+                    .flat_map(|r| &r.attributes)
+                    .find(|kv| kv.key.as_str() == "service.name")
+                    .and_then(
+                        |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                            Some(otlp_proto::common::Value::StringValue(s)) => {
+                                Some(s.as_str().to_owned())
+                            }
+                            _ => None,
+                        },
+                    )
+                    .unwrap_or_default();
+                for ss in rs.scope_spans {
+                    out.extend(ss.spans.into_iter().map(|s| (service.clone(), s)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A resource naming the service, and nothing else.
+pub fn service_resource(name: &str) -> Resource {
+    Resource {
+        attributes: vec![KeyValue::new("service.name", name.to_owned())],
+        ..Default::default()
+    }
+}
+
+/// A client for the service `name`, exporting over gRPC to `endpoint` and sampling every span,
+/// or, without an endpoint, configured by the `OTEL_*` variables.
+pub async fn client_for(name: &str, endpoint: Option<&str>) -> Result<OtlpClient, BoxError> {
+    let mut config = ClientConfig::new().with_resource(service_resource(name));
+    if let Some(endpoint) = endpoint {
+        config = config
+            .with_exporter(
+                ExporterConfig::new()
+                    .with_protocol(Protocol::Grpc)
+                    .with_endpoint(endpoint),
+            )
+            .with_sampler(otlp::trace::Sampler::AlwaysOn);
+    }
+    Ok(OtlpClient::new(config).await?)
+}
+
+/// What the two services of the propagation example saw.
+#[derive(Debug, Clone)]
+pub struct PropagationOutcome {
+    /// The frontend's client span (the parent the backend was given).
+    pub client_span: SpanContext,
+    /// The backend's server span.
+    pub server_span: SpanContext,
+    /// The `tenant` baggage entry the backend read, as it answered it.
+    pub tenant_seen_by_backend: String,
+}
+
+/// The baggage key the frontend sets and the backend reads.
+pub const TENANT: &str = "tenant";
+
+/// Runs the propagation example: a backend HTTP service on a loopback port (traced with
+/// `backend`), and a frontend (traced with `frontend`) that calls it once, injecting
+/// `traceparent` and `baggage`. The backend extracts them and continues the trace. Both clients
+/// are flushed before this returns.
+pub async fn run_propagation(
+    frontend: &OtlpClient,
+    backend: &OtlpClient,
+) -> Result<PropagationOutcome, BoxError> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let backend_tracer = backend.tracer("backend");
+    let server = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // The handler is `Fn`: it hands its span context over through a shared slot.
+        let tx = std::sync::Arc::new(std::sync::Mutex::new(Some(tx)));
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let tracer = backend_tracer.clone();
+            let tx = tx.lock().ok().and_then(|mut slot| slot.take());
+            async move {
+                // Extract the caller's context and continue its trace.
+                let cx = CompositePropagator::w3c().extract(req.headers());
+                let mut span = tracer
+                    .span_builder(format!("{} {}", req.method(), req.uri().path()))
+                    .with_kind(SpanKind::Server)
+                    .with_parent(&cx.span)
+                    .start();
+                let tenant = cx.baggage.get(TENANT).unwrap_or("").to_owned();
+                span.set_attribute("app.tenant", tenant.clone());
+                span.set_attribute("http.response.status_code", 200i64);
+                if let Some(tx) = tx {
+                    let _ = tx.send(span.span_context().clone());
+                }
+                span.end();
+                Ok::<_, hyper::Error>(Response::new(Full::new(Bytes::from(tenant))))
+            }
+        });
+        hyper::server::conn::http1::Builder::new()
+            .serve_connection(TokioIo::new(stream), service)
+            .await?;
+        let server_span = rx.await.map_err(|_| "the backend handled no request")?;
+        Ok::<_, BoxError>(server_span)
+    });
+
+    let tracer = frontend.tracer("frontend");
+    let mut root = tracer
+        .span_builder("checkout")
+        .with_kind(SpanKind::Internal)
+        .start();
+    let mut call = tracer
+        .span_builder("GET /inventory")
+        .with_kind(SpanKind::Client)
+        .with_parent(root.span_context())
+        .with_attribute("server.address", addr.ip().to_string())
+        .with_attribute("server.port", i64::from(addr.port()))
+        .start();
+    let mut baggage = Baggage::new();
+    baggage.insert(TENANT, "acme corp");
+    let cx = Context::new(call.span_context().clone(), baggage);
+    let mut request = Request::get("/inventory")
+        .header(http::header::HOST, addr.to_string())
+        .body(Full::new(Bytes::new()))?;
+    CompositePropagator::w3c().inject(&cx, request.headers_mut());
+
+    let answer = async {
+        let stream = TcpStream::connect(addr).await?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let conn = tokio::spawn(conn);
+        let response = sender.send_request(request).await?;
+        let status = response.status();
+        let body = response.into_body().collect().await?.to_bytes();
+        drop(sender);
+        let _ = conn.await;
+        Ok::<_, BoxError>((status, body))
+    }
+    .await;
+    let (status, body) = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            call.record_error(&*e);
+            call.set_status(Status::error("the backend call failed"));
+            return Err(e);
+        }
+    };
+    call.set_attribute("http.response.status_code", i64::from(status.as_u16()));
+    if status != StatusCode::OK {
+        call.set_status(Status::error(format!("backend answered {status}")));
+    }
+    call.end();
+    root.end();
+
+    let server_span = server.await??;
+    frontend.force_flush(WAIT).await?;
+    backend.force_flush(WAIT).await?;
+    Ok(PropagationOutcome {
+        client_span: cx.span,
+        server_span,
+        tenant_seen_by_backend: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
