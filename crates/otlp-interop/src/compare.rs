@@ -9,9 +9,8 @@
 //! path of every differing field: a changed id, attribute type or timestamp fails.
 
 use otlp_proto::Request;
-use otlp_proto::Str;
 use otlp_proto::collector::ExportProfilesServiceRequest;
-use otlp_proto::common::{AnyValue, KeyValue, Value as AnyValueKind};
+use otlp_proto::common::Value as AnyValueKind;
 use serde_json::Value;
 
 /// The canonical form of `request` for comparison: our OTLP/JSON, parsed.
@@ -48,20 +47,10 @@ pub fn normalize(request: Request) -> Request {
 pub fn resolve_profile_references(
     mut request: ExportProfilesServiceRequest,
 ) -> ExportProfilesServiceRequest {
+    request.resolve_attribute_references();
     let Some(dictionary) = request.dictionary.as_mut() else {
         return request;
     };
-    let table = dictionary.string_table.clone();
-    for rp in &mut request.resource_profiles {
-        if let Some(resource) = rp.resource.as_mut() {
-            resolve_key_values(&mut resource.attributes, &table);
-        }
-        for sp in &mut rp.scope_profiles {
-            if let Some(scope) = sp.scope.as_mut() {
-                resolve_key_values(&mut scope.attributes, &table);
-            }
-        }
-    }
     // The highest string index still in use after resolution.
     let mut used = 0_i32;
     let mut note = |i: i32| used = used.max(i);
@@ -102,42 +91,6 @@ pub fn resolve_profile_references(
     let keep = usize::try_from(used).unwrap_or(0) + 1;
     dictionary.string_table.truncate(keep);
     request
-}
-
-fn resolve_key_values(kvs: &mut [KeyValue], table: &[Str]) {
-    for kv in kvs {
-        if kv.key_strindex != 0 {
-            let resolved = usize::try_from(kv.key_strindex)
-                .ok()
-                .and_then(|i| table.get(i));
-            if let Some(key) = resolved
-                && (kv.key.is_empty() || kv.key == *key)
-            {
-                kv.key = key.clone();
-                kv.key_strindex = 0;
-            }
-        }
-        if let Some(value) = kv.value.as_mut() {
-            resolve_value(value, table);
-        }
-    }
-}
-
-fn resolve_value(value: &mut AnyValue, table: &[Str]) {
-    match value.value.as_mut() {
-        Some(AnyValueKind::StringValueStrindex(i)) => {
-            if let Some(s) = usize::try_from(*i).ok().and_then(|i| table.get(i)) {
-                value.value = Some(AnyValueKind::StringValue(s.clone()));
-            }
-        }
-        Some(AnyValueKind::ArrayValue(array)) => {
-            for v in &mut array.values {
-                resolve_value(v, table);
-            }
-        }
-        Some(AnyValueKind::KvlistValue(list)) => resolve_key_values(&mut list.values, table),
-        _ => {}
-    }
 }
 
 /// The paths at which `got` differs from `want`, each with both values (empty when equal).

@@ -201,3 +201,109 @@ message! {
         unit_strindex: i32 = 3 => int32 "unitStrindex";
     }
 }
+
+impl crate::collector::ExportProfilesServiceRequest {
+    /// Resolves reference attributes (OTLP v1.10: `KeyValue.key_strindex` and
+    /// `AnyValue.string_value_strindex`) in the resource and scope attributes against the
+    /// dictionary's string table, turning them back into plain keys and strings.
+    ///
+    /// The Collector (v0.148) writes profile resource and scope attributes in this form; without
+    /// resolving them a reader sees empty keys. A reference that does not resolve (an index out of
+    /// the table, or a key that disagrees with an explicit one) is left as it is.
+    pub fn resolve_attribute_references(&mut self) {
+        let Some(dictionary) = self.dictionary.as_ref() else {
+            return;
+        };
+        let table = &dictionary.string_table;
+        for rp in &mut self.resource_profiles {
+            if let Some(resource) = rp.resource.as_mut() {
+                resolve_key_values(&mut resource.attributes, table);
+            }
+            for sp in &mut rp.scope_profiles {
+                if let Some(scope) = sp.scope.as_mut() {
+                    resolve_key_values(&mut scope.attributes, table);
+                }
+            }
+        }
+    }
+}
+
+fn resolve_key_values(kvs: &mut [crate::common::KeyValue], table: &[Str]) {
+    for kv in kvs {
+        if kv.key_strindex != 0 {
+            let resolved = usize::try_from(kv.key_strindex)
+                .ok()
+                .and_then(|i| table.get(i));
+            if let Some(key) = resolved
+                && (kv.key.is_empty() || kv.key == *key)
+            {
+                kv.key = key.clone();
+                kv.key_strindex = 0;
+            }
+        }
+        if let Some(value) = kv.value.as_mut() {
+            resolve_value(value, table);
+        }
+    }
+}
+
+fn resolve_value(value: &mut AnyValue, table: &[Str]) {
+    use crate::common::Value;
+    match value.value.as_mut() {
+        Some(Value::StringValueStrindex(i)) => {
+            if let Some(s) = usize::try_from(*i).ok().and_then(|i| table.get(i)) {
+                value.value = Some(Value::StringValue(s.clone()));
+            }
+        }
+        Some(Value::ArrayValue(array)) => {
+            for v in &mut array.values {
+                resolve_value(v, table);
+            }
+        }
+        Some(Value::KvlistValue(list)) => resolve_key_values(&mut list.values, table),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::collector::ExportProfilesServiceRequest;
+    use crate::common::{AnyValue, KeyValue, Value};
+    use crate::profiles::{ProfilesDictionary, ResourceProfiles};
+    use crate::resource::Resource;
+
+    #[test]
+    fn reference_attributes_resolve_and_bad_references_stay() {
+        let by_ref = |key: i32, value: i32| KeyValue {
+            key_strindex: key,
+            value: Some(AnyValue::new(Value::StringValueStrindex(value))),
+            ..Default::default()
+        };
+        let mut request = ExportProfilesServiceRequest {
+            resource_profiles: vec![ResourceProfiles {
+                resource: Some(Resource {
+                    attributes: vec![by_ref(1, 2), by_ref(9, 1)],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            dictionary: Some(ProfilesDictionary {
+                string_table: vec!["".into(), "service.name".into(), "checkout".into()],
+                ..Default::default()
+            }),
+        };
+        request.resolve_attribute_references();
+        let attrs = &request.resource_profiles[0]
+            .resource
+            .as_ref()
+            .unwrap()
+            .attributes;
+        assert_eq!(attrs[0], KeyValue::new("service.name", "checkout"));
+        // Key index 9 is out of the table: left as it was; its value still resolves.
+        assert_eq!(attrs[1].key_strindex, 9);
+        assert_eq!(
+            attrs[1].value.as_ref().unwrap().as_str(),
+            Some("service.name")
+        );
+    }
+}
