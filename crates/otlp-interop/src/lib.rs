@@ -405,10 +405,11 @@ impl Collector {
     /// become ready within 60 seconds. Retries with new ports if one was taken meanwhile.
     pub fn start(dir: &Path, forward: Option<Forward>) -> Collector {
         let peercol = &peers().peercol;
-        std::fs::create_dir_all(dir.join("out")).expect("create the output dir");
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // Inside the loop: a failed attempt's drop removes the directory.
+            std::fs::create_dir_all(dir.join("out")).expect("create the output dir");
             let mut collector = Collector {
                 process: None,
                 dir: dir.to_owned(),
@@ -655,10 +656,11 @@ impl Jaeger {
     /// within 60 seconds. Retries with new ports if one was taken meanwhile.
     pub fn start(dir: &Path) -> Jaeger {
         let jaeger = &peers().jaeger;
-        std::fs::create_dir_all(dir).expect("create the Jaeger dir");
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // Inside the loop: a failed attempt's drop removes the directory.
+            std::fs::create_dir_all(dir).expect("create the Jaeger dir");
             let (otlp_grpc, otlp_http, query, query_grpc) = (
                 loopback(free_port()),
                 loopback(free_port()),

@@ -1,0 +1,488 @@
+//! A [`tracing`] layer that records `tracing` spans as OTLP spans through an
+//! [`otlp::trace::Tracer`].
+//!
+//! [`OtlpLayer`] plugs into a [`tracing_subscriber::Registry`] (or any subscriber that implements
+//! [`LookupSpan`]):
+//!
+//! - a new `tracing` span starts an OTLP span named after it, whose parent is the OTLP span of
+//!   the nearest `tracing` ancestor the layer recorded, or else [`SpanContext::current`] (so a
+//!   context the SDK made current, say one extracted from an incoming request, becomes the
+//!   parent). A span created with an explicit `parent: None` is an OTLP root;
+//! - its fields become attributes, keeping their type: strings, `i64`, `u64` (as an integer when
+//!   it fits in an `i64`, else as a string), `f64`, `bool`, and anything else as its `Debug`
+//!   string. Fields recorded later (`Span::record`) are added too. The span also gets the
+//!   `level` attribute and, unless [`OtlpLayer::with_location`] turns it off, `code.file.path`
+//!   and `code.line.number` (`tracing` does not know the function's name, so
+//!   `code.function.name` is not set);
+//! - a few fields are instructions instead of attributes: `otel.name` renames the span,
+//!   `otel.kind` (`server`, `client`, `producer`, `consumer`, `internal`) sets its kind (only at
+//!   creation: a kind cannot change once the span started), `otel.status_code` (`ok`, `error`)
+//!   and `otel.status_description` set its status when it closes;
+//! - entering the `tracing` span makes its OTLP context current on the thread until it exits,
+//!   so spans started with the SDK directly ([`Tracer::start`]) nest under it, and `.instrument`
+//!   on a future carries that across `.await` and threads;
+//! - `follows_from` adds a link; closing the `tracing` span ends the OTLP span;
+//! - an event inside a span becomes a span event named by its `message`, with its other fields
+//!   as attributes ([`EventMode::SpanEvents`], the default). [`EventMode::Ignore`] leaves events
+//!   alone. Turning events into log records correlated with the span is the logs layer's job
+//!   (a separate mode, never on together with this one by default, so an event is not exported
+//!   twice).
+//!
+//! # No feedback loop
+//!
+//! Spans and events whose target starts with `otlp` (this SDK's own crates), and all of those
+//! made on the SDK's own threads (named `otlp-...`: the exporter's I/O thread and the batching
+//! pipelines' threads, where hyper and h2 run and emit `tracing` spans of their own), are ignored.
+//! Otherwise exporting a span could make more spans to export, without end.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use otlp::{ClientConfig, OtlpClient};
+//! use otlp_tracing::OtlpLayer;
+//! use std::time::Duration;
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! # async fn demo() -> Result<(), otlp::Error> {
+//! let client = OtlpClient::new(ClientConfig::new()).await?;
+//! let subscriber = tracing_subscriber::registry().with(OtlpLayer::new(client.tracer("checkout")));
+//! tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+//!
+//! #[tracing::instrument(fields(otel.kind = "server"))]
+//! async fn handle(cart_id: u64) {
+//!     tracing::info!(items = 3, "cart loaded"); // a span event on `handle`
+//! }
+//! handle(42).await;
+//!
+//! client.shutdown(Duration::from_secs(5)).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use otlp::trace::{ContextGuard, Span, SpanContext, SpanKind, Status, Tracer};
+use otlp_proto::Str;
+use otlp_proto::common::{AnyValue, KeyValue};
+use otlp_semconv::attribute as semconv;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+/// The attribute holding the `tracing` level (`TRACE` ... `ERROR`).
+pub const LEVEL: &str = "level";
+
+/// What [`OtlpLayer`] does with `tracing` events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EventMode {
+    /// An event inside a span becomes an event of that span's OTLP span (the default). Events
+    /// outside any span are dropped.
+    #[default]
+    SpanEvents,
+    /// Events are ignored (for example because a logs layer exports them as log records).
+    Ignore,
+}
+
+/// A [`Layer`] that records `tracing` spans as OTLP spans; see the [crate docs](crate).
+#[derive(Debug, Clone)]
+pub struct OtlpLayer {
+    tracer: Tracer,
+    event_mode: EventMode,
+    location: bool,
+}
+
+impl OtlpLayer {
+    /// A layer starting its spans with `tracer`, turning events into span events and recording
+    /// code locations.
+    pub fn new(tracer: Tracer) -> OtlpLayer {
+        OtlpLayer {
+            tracer,
+            event_mode: EventMode::default(),
+            location: true,
+        }
+    }
+
+    /// What to do with events (default [`EventMode::SpanEvents`]).
+    pub fn with_event_mode(mut self, mode: EventMode) -> Self {
+        self.event_mode = mode;
+        self
+    }
+
+    /// Whether spans and span events get `code.file.path` and `code.line.number` (default on).
+    pub fn with_location(mut self, location: bool) -> Self {
+        self.location = location;
+        self
+    }
+
+    fn common_attributes(&self, metadata: &'static Metadata<'static>, out: &mut Vec<KeyValue>) {
+        out.push(KeyValue::new(LEVEL, metadata.level().as_str()));
+        if self.location {
+            if let Some(file) = metadata.file() {
+                out.push(KeyValue::new(semconv::CODE_FILE_PATH, file));
+            }
+            if let Some(line) = metadata.line() {
+                out.push(KeyValue::new(semconv::CODE_LINE_NUMBER, i64::from(line)));
+            }
+        }
+    }
+}
+
+/// What the layer keeps in a `tracing` span's extensions.
+struct OtelData {
+    span: Span,
+    status: Option<StatusCode>,
+    status_description: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+enum StatusCode {
+    Ok,
+    Error,
+}
+
+thread_local! {
+    /// The contexts this thread's entered spans made current, innermost last.
+    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+    /// Whether this is one of the SDK's own threads (`None` until first asked).
+    static SDK_THREAD: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+fn on_sdk_thread() -> bool {
+    SDK_THREAD
+        .try_with(|cached| match cached.get() {
+            Some(v) => v,
+            None => {
+                let v = std::thread::current()
+                    .name()
+                    .is_some_and(|n| n.starts_with("otlp-"));
+                cached.set(Some(v));
+                v
+            }
+        })
+        .unwrap_or(false)
+}
+
+/// Whether the layer leaves this span or event alone: see "No feedback loop" in the crate docs.
+fn ignored(metadata: &Metadata<'_>) -> bool {
+    metadata.target().starts_with("otlp") || on_sdk_thread()
+}
+
+fn parse_kind(s: &str) -> Option<SpanKind> {
+    let kinds = [
+        ("server", SpanKind::Server),
+        ("client", SpanKind::Client),
+        ("producer", SpanKind::Producer),
+        ("consumer", SpanKind::Consumer),
+        ("internal", SpanKind::Internal),
+    ];
+    kinds
+        .into_iter()
+        .find(|(name, _)| s.eq_ignore_ascii_case(name))
+        .map(|(_, kind)| kind)
+}
+
+fn parse_status(s: &str) -> Option<StatusCode> {
+    if s.eq_ignore_ascii_case("ok") {
+        Some(StatusCode::Ok)
+    } else if s.eq_ignore_ascii_case("error") {
+        Some(StatusCode::Error)
+    } else {
+        None
+    }
+}
+
+/// Collects a span's fields: attributes, and the `otel.*` instructions.
+#[derive(Default)]
+struct SpanFields {
+    attributes: Vec<KeyValue>,
+    name: Option<String>,
+    kind: Option<SpanKind>,
+    status: Option<StatusCode>,
+    status_description: Option<String>,
+}
+
+impl SpanFields {
+    fn string(&mut self, field: &Field, value: String) {
+        match field.name() {
+            "otel.name" => self.name = Some(value),
+            "otel.kind" => self.kind = parse_kind(&value),
+            "otel.status_code" => self.status = parse_status(&value),
+            "otel.status_description" => self.status_description = Some(value),
+            name => self.attributes.push(KeyValue::new(name, value)),
+        }
+    }
+
+    fn value(&mut self, field: &Field, value: impl Into<AnyValue>) {
+        self.attributes.push(KeyValue::new(field.name(), value));
+    }
+}
+
+fn int_or_string<T: TryInto<i64> + ToString + Copy>(v: T) -> AnyValue {
+    v.try_into()
+        .map_or_else(|_| AnyValue::from(v.to_string()), AnyValue::from)
+}
+
+impl Visit for SpanFields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.value(field, value);
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.value(field, value);
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.value(field, int_or_string(value));
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.value(field, int_or_string(value));
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.value(field, int_or_string(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.value(field, value);
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.string(field, value.to_owned());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.string(field, value.to_string());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.string(field, format!("{value:?}"));
+    }
+}
+
+/// Collects an event's fields: its `message` (the span event's name) and attributes.
+#[derive(Default)]
+struct EventFields {
+    message: Option<String>,
+    attributes: Vec<KeyValue>,
+}
+
+impl EventFields {
+    fn value(&mut self, field: &Field, value: impl Into<AnyValue>) {
+        self.attributes.push(KeyValue::new(field.name(), value));
+    }
+
+    fn string(&mut self, field: &Field, value: String) {
+        if field.name() == "message" {
+            self.message = Some(value);
+        } else {
+            self.value(field, value);
+        }
+    }
+}
+
+impl Visit for EventFields {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.value(field, value);
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.value(field, value);
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.value(field, int_or_string(value));
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.value(field, int_or_string(value));
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.value(field, int_or_string(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.value(field, value);
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.string(field, value.to_owned());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.string(field, value.to_string());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.string(field, format!("{value:?}"));
+    }
+}
+
+/// The OTLP context of `id`'s span, if the layer recorded it.
+fn context_of<S>(ctx: &Context<'_, S>, id: &Id) -> Option<SpanContext>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let span = ctx.span(id)?;
+    let extensions = span.extensions();
+    extensions
+        .get::<OtelData>()
+        .map(|d| d.span.span_context().clone())
+}
+
+impl<S> Layer<S> for OtlpLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let metadata = attrs.metadata();
+        if ignored(metadata) {
+            return;
+        }
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        // The nearest ancestor the layer recorded (ignored spans in between are skipped).
+        let parent = span.scope().skip(1).find_map(|ancestor| {
+            ancestor
+                .extensions()
+                .get::<OtelData>()
+                .map(|d| d.span.span_context().clone())
+        });
+
+        let mut fields = SpanFields::default();
+        fields.attributes.reserve(metadata.fields().len() + 3);
+        self.common_attributes(metadata, &mut fields.attributes);
+        attrs.record(&mut fields);
+
+        let name: Str = match fields.name {
+            Some(name) => name.into(),
+            None => metadata.name().into(),
+        };
+        let mut builder = self
+            .tracer
+            .span_builder(name)
+            .with_kind(fields.kind.unwrap_or(SpanKind::Internal))
+            .with_attributes(fields.attributes);
+        builder = match &parent {
+            Some(parent) => builder.with_parent(parent),
+            None if attrs.is_root() => builder.with_no_parent(),
+            None => builder, // the current context, if any
+        };
+        let data = OtelData {
+            span: builder.start(),
+            status: fields.status,
+            status_description: fields.status_description,
+        };
+        span.extensions_mut().insert(data);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let mut extensions = span.extensions_mut();
+        let Some(data) = extensions.get_mut::<OtelData>() else {
+            return;
+        };
+        let mut fields = SpanFields::default();
+        values.record(&mut fields);
+        if let Some(name) = fields.name {
+            data.span.update_name(name);
+        }
+        data.span.set_attributes(fields.attributes);
+        if fields.status.is_some() {
+            data.status = fields.status;
+        }
+        if fields.status_description.is_some() {
+            data.status_description = fields.status_description;
+        }
+    }
+
+    fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, S>) {
+        let Some(linked) = context_of(&ctx, follows) else {
+            return;
+        };
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        if let Some(data) = span.extensions_mut().get_mut::<OtelData>() {
+            data.span.add_link(linked, Vec::new());
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if self.event_mode == EventMode::Ignore || ignored(event.metadata()) {
+            return;
+        }
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
+        let metadata = event.metadata();
+        let mut fields = EventFields::default();
+        fields.attributes.reserve(metadata.fields().len() + 2);
+        self.common_attributes(metadata, &mut fields.attributes);
+        event.record(&mut fields);
+        let name: Str = match fields.message {
+            Some(message) => message.into(),
+            None => metadata.name().into(),
+        };
+        for span in span.scope() {
+            let mut extensions = span.extensions_mut();
+            if let Some(data) = extensions.get_mut::<OtelData>() {
+                data.span.add_event(name, fields.attributes);
+                return;
+            }
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        let Some(context) = context_of(&ctx, id) else {
+            return;
+        };
+        let guard = context.attach();
+        // At thread exit the guard is simply dropped, which is also right.
+        let _ = ENTERED.try_with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: Context<'_, S>) {
+        // Spans are normally exited in reverse order of entry. If one is exited early, dropping
+        // its guard also takes the contexts entered after it off the SDK's stack.
+        let guard = ENTERED
+            .try_with(|entered| {
+                let mut entered = entered.borrow_mut();
+                let at = entered
+                    .iter()
+                    .rposition(|(entered_id, _)| entered_id == id)?;
+                Some(entered.remove(at))
+            })
+            .ok()
+            .flatten();
+        drop(guard);
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let Some(mut data) = span.extensions_mut().remove::<OtelData>() else {
+            return;
+        };
+        match data.status {
+            Some(StatusCode::Ok) => data.span.set_status(Status::Ok),
+            Some(StatusCode::Error) => data
+                .span
+                .set_status(Status::error(data.status_description.unwrap_or_default())),
+            None => {}
+        }
+        data.span.end();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parsing() {
+        assert_eq!(parse_kind("Server"), Some(SpanKind::Server));
+        assert_eq!(parse_kind("CONSUMER"), Some(SpanKind::Consumer));
+        assert_eq!(parse_kind("nope"), None);
+        assert!(matches!(parse_status("OK"), Some(StatusCode::Ok)));
+        assert!(matches!(parse_status("error"), Some(StatusCode::Error)));
+        assert!(parse_status("unset").is_none());
+        assert_eq!(int_or_string(7u64), AnyValue::from(7i64));
+        assert_eq!(
+            int_or_string(u64::MAX),
+            AnyValue::from(u64::MAX.to_string())
+        );
+    }
+}
