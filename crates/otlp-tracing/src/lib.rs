@@ -194,6 +194,46 @@ fn parse_status(s: &str) -> Option<StatusCode> {
     }
 }
 
+/// Where a [`Visitor`] puts the fields it reads: typed values, and text (which may carry
+/// instructions such as `otel.kind` or an event's `message`).
+trait Fields {
+    fn value(&mut self, field: &Field, value: AnyValue);
+    fn string(&mut self, field: &Field, value: String);
+}
+
+/// The one `Visit` implementation: maps each `tracing` field type to an OTLP value.
+struct Visitor<'a, F>(&'a mut F);
+
+impl<F: Fields> Visit for Visitor<'_, F> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.value(field, value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.value(field, value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.value(field, int_or_string(value));
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.0.value(field, int_or_string(value));
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.0.value(field, int_or_string(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.value(field, value.into());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.string(field, value.to_owned());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0.string(field, value.to_string());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.string(field, format!("{value:?}"));
+    }
+}
+
 /// Collects a span's fields: attributes, and the `otel.*` instructions.
 #[derive(Default)]
 struct SpanFields {
@@ -204,7 +244,7 @@ struct SpanFields {
     status_description: Option<String>,
 }
 
-impl SpanFields {
+impl Fields for SpanFields {
     fn string(&mut self, field: &Field, value: String) {
         match field.name() {
             "otel.name" => self.name = Some(value),
@@ -215,7 +255,7 @@ impl SpanFields {
         }
     }
 
-    fn value(&mut self, field: &Field, value: impl Into<AnyValue>) {
+    fn value(&mut self, field: &Field, value: AnyValue) {
         self.attributes.push(KeyValue::new(field.name(), value));
     }
 }
@@ -225,36 +265,6 @@ fn int_or_string<T: TryInto<i64> + ToString + Copy>(v: T) -> AnyValue {
         .map_or_else(|_| AnyValue::from(v.to_string()), AnyValue::from)
 }
 
-impl Visit for SpanFields {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.value(field, value);
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.value(field, value);
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.value(field, int_or_string(value));
-    }
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.value(field, int_or_string(value));
-    }
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.value(field, int_or_string(value));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.value(field, value);
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.string(field, value.to_owned());
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.string(field, value.to_string());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.string(field, format!("{value:?}"));
-    }
-}
-
 /// Collects an event's fields: its `message` (the span event's name) and attributes.
 #[derive(Default)]
 struct EventFields {
@@ -262,8 +272,8 @@ struct EventFields {
     attributes: Vec<KeyValue>,
 }
 
-impl EventFields {
-    fn value(&mut self, field: &Field, value: impl Into<AnyValue>) {
+impl Fields for EventFields {
+    fn value(&mut self, field: &Field, value: AnyValue) {
         self.attributes.push(KeyValue::new(field.name(), value));
     }
 
@@ -271,38 +281,8 @@ impl EventFields {
         if field.name() == "message" {
             self.message = Some(value);
         } else {
-            self.value(field, value);
+            self.value(field, value.into());
         }
-    }
-}
-
-impl Visit for EventFields {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.value(field, value);
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.value(field, value);
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.value(field, int_or_string(value));
-    }
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.value(field, int_or_string(value));
-    }
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.value(field, int_or_string(value));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.value(field, value);
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.string(field, value.to_owned());
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.string(field, value.to_string());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.string(field, format!("{value:?}"));
     }
 }
 
@@ -341,7 +321,7 @@ where
         let mut fields = SpanFields::default();
         fields.attributes.reserve(metadata.fields().len() + 3);
         self.common_attributes(metadata, &mut fields.attributes);
-        attrs.record(&mut fields);
+        attrs.record(&mut Visitor(&mut fields));
 
         let name: Str = match fields.name {
             Some(name) => name.into(),
@@ -374,7 +354,7 @@ where
             return;
         };
         let mut fields = SpanFields::default();
-        values.record(&mut fields);
+        values.record(&mut Visitor(&mut fields));
         if let Some(name) = fields.name {
             data.span.update_name(name);
         }
@@ -410,7 +390,7 @@ where
         let mut fields = EventFields::default();
         fields.attributes.reserve(metadata.fields().len() + 2);
         self.common_attributes(metadata, &mut fields.attributes);
-        event.record(&mut fields);
+        event.record(&mut Visitor(&mut fields));
         let name: Str = match fields.message {
             Some(message) => message.into(),
             None => metadata.name().into(),

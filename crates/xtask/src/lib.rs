@@ -55,23 +55,14 @@ pub fn generate(model_root: &Path, out: &Path) -> Result<Vec<String>, Error> {
 
 /// The `.rs` files under `dir`, relative to it, sorted.
 pub fn rust_files(dir: &Path) -> Result<Vec<String>, Error> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&d).map_err(|e| Error(format!("reading {}: {e}", d.display())))?;
-        for entry in entries {
-            let path = entry.map_err(|e| Error(e.to_string()))?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "rs") {
-                let rel = path.strip_prefix(dir).map_err(|e| Error(e.to_string()))?;
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    // Already sorted: the paths share the `dir` prefix.
+    model::files_with_extension(dir, "rs")?
+        .into_iter()
+        .map(|path| {
+            let rel = path.strip_prefix(dir).map_err(|e| Error(e.to_string()))?;
+            Ok(rel.to_string_lossy().replace('\\', "/"))
+        })
+        .collect()
 }
 
 fn rustfmt(dir: &Path, files: &[String]) -> Result<(), Error> {

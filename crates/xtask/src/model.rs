@@ -236,6 +236,11 @@ pub fn load(root: &Path) -> Result<Model, Error> {
 
 /// Every `.yaml` file under `dir`, recursively, sorted.
 pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    files_with_extension(dir, "yaml")
+}
+
+/// Every file under `dir` (recursively) whose extension is `ext`, sorted.
+pub fn files_with_extension(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -247,7 +252,7 @@ pub fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, Error> {
                 .path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "yaml") {
+            } else if path.extension().is_some_and(|x| x == ext) {
                 out.push(path);
             }
         }
