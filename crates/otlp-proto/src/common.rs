@@ -91,6 +91,7 @@ message! {
 
 impl AnyValue {
     /// A value holding `v`.
+    #[inline]
     pub fn new(v: Value) -> Self {
         AnyValue { value: Some(v) }
     }
@@ -106,6 +107,7 @@ impl AnyValue {
 
 impl KeyValue {
     /// An attribute.
+    #[inline]
     pub fn new(key: impl Into<Str>, value: impl Into<AnyValue>) -> Self {
         KeyValue {
             key: key.into(),
@@ -116,72 +118,84 @@ impl KeyValue {
 }
 
 impl From<Value> for AnyValue {
+    #[inline]
     fn from(v: Value) -> Self {
         AnyValue::new(v)
     }
 }
 
 impl From<&'static str> for AnyValue {
+    #[inline]
     fn from(v: &'static str) -> Self {
         AnyValue::new(Value::StringValue(Str::from_static(v)))
     }
 }
 
 impl From<String> for AnyValue {
+    #[inline]
     fn from(v: String) -> Self {
         AnyValue::new(Value::StringValue(v.into()))
     }
 }
 
 impl From<Str> for AnyValue {
+    #[inline]
     fn from(v: Str) -> Self {
         AnyValue::new(Value::StringValue(v))
     }
 }
 
 impl From<bool> for AnyValue {
+    #[inline]
     fn from(v: bool) -> Self {
         AnyValue::new(Value::BoolValue(v))
     }
 }
 
 impl From<i64> for AnyValue {
+    #[inline]
     fn from(v: i64) -> Self {
         AnyValue::new(Value::IntValue(v))
     }
 }
 
 impl From<i32> for AnyValue {
+    #[inline]
     fn from(v: i32) -> Self {
         AnyValue::new(Value::IntValue(v.into()))
     }
 }
 
 impl From<u32> for AnyValue {
+    #[inline]
     fn from(v: u32) -> Self {
         AnyValue::new(Value::IntValue(v.into()))
     }
 }
 
 impl From<f32> for AnyValue {
+    #[inline]
     fn from(v: f32) -> Self {
         AnyValue::new(Value::DoubleValue(v.into()))
     }
 }
 
 impl From<&String> for AnyValue {
+    #[inline]
     fn from(v: &String) -> Self {
         AnyValue::new(Value::StringValue(v.into()))
     }
 }
 
 impl From<f64> for AnyValue {
+    #[inline]
     fn from(v: f64) -> Self {
         AnyValue::new(Value::DoubleValue(v))
     }
 }
 
 impl From<Bytes> for AnyValue {
+    #[inline]
     fn from(v: Bytes) -> Self {
         AnyValue::new(Value::BytesValue(v))
     }

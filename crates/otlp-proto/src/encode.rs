@@ -30,6 +30,21 @@ impl RevBuf {
         }
     }
 
+    /// An empty buffer writing into `storage` (its length, not only its capacity, is the
+    /// room: a buffer given back by [`RevBuf::into_parts`] is reused without zeroing it again).
+    pub fn from_vec(storage: Vec<u8>) -> Self {
+        RevBuf {
+            start: storage.len(),
+            buf: storage,
+        }
+    }
+
+    /// The storage and where the written bytes start in it (`storage[start..]`), to hand the
+    /// allocation to an owner that recycles it.
+    pub fn into_parts(self) -> (Vec<u8>, usize) {
+        (self.buf, self.start)
+    }
+
     /// Bytes written so far.
     #[inline]
     pub fn len(&self) -> usize {

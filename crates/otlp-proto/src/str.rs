@@ -113,6 +113,7 @@ impl Str {
 }
 
 impl PartialEq for Str {
+    #[inline]
     fn eq(&self, other: &Str) -> bool {
         self.as_bytes() == other.as_bytes()
     }
@@ -140,30 +141,35 @@ impl std::hash::Hash for Str {
 
 impl Deref for Str {
     type Target = str;
+    #[inline]
     fn deref(&self) -> &str {
         self.as_str()
     }
 }
 
 impl AsRef<str> for Str {
+    #[inline]
     fn as_ref(&self) -> &str {
         self.as_str()
     }
 }
 
 impl Borrow<str> for Str {
+    #[inline]
     fn borrow(&self) -> &str {
         self.as_str()
     }
 }
 
 impl From<&'static str> for Str {
+    #[inline]
     fn from(s: &'static str) -> Self {
         Str::from_static(s)
     }
 }
 
 impl From<String> for Str {
+    #[inline]
     fn from(s: String) -> Self {
         Str::inline(s.as_bytes()).unwrap_or_else(|| Str(Repr::Shared(Bytes::from(s.into_bytes()))))
     }
@@ -192,12 +198,14 @@ impl From<std::borrow::Cow<'static, str>> for Str {
 }
 
 impl PartialEq<str> for Str {
+    #[inline]
     fn eq(&self, other: &str) -> bool {
         self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for Str {
+    #[inline]
     fn eq(&self, other: &&str) -> bool {
         self.as_bytes() == other.as_bytes()
     }

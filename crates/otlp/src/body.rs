@@ -60,6 +60,22 @@ impl EncodedBody {
         }
     }
 
+    /// A protobuf message written into `buf` by the caller, with the gRPC frame header
+    /// prepended here (back-to-front buffers make that free).
+    pub(crate) fn framed_from(
+        mut buf: RevBuf,
+        message_len: usize,
+        pool: &std::sync::Arc<crate::buffers::BufferPool>,
+    ) -> Self {
+        buf.put_slice(&(message_len as u32).to_be_bytes());
+        buf.put_u8(0);
+        EncodedBody {
+            encoding: Encoding::Protobuf,
+            bytes: pool.freeze(buf),
+            framed: true,
+        }
+    }
+
     /// A protobuf message encoded elsewhere. Sending it over gRPC copies it once to add the frame
     /// header; [`EncodedBody::encode`] and [`EncodedBody::grpc_frame`] avoid that copy.
     pub fn protobuf(message: Bytes) -> Self {

@@ -3,13 +3,15 @@
 //! Traces are the first signal here; logs, events, metrics and profiles will get their own
 //! methods on [`OtlpClient`] and settings on [`ClientConfig`] next to the traces ones.
 
-use crate::pipeline::{AdaptiveBatchConfig, Pipeline, SpanEncoder, Stats};
+use crate::pipeline::{AdaptiveBatchConfig, Pipeline, Stats};
+use crate::trace::export::{Scopes, TraceEncoder};
+use crate::trace::record::RecordedSpan;
+use crate::trace::tracer::ScopeId;
 use crate::trace::{Sampler, SpanLimits, Tracer};
 use crate::{Error, Exporter, ExporterConfig, Signal};
 use otlp_proto::Str;
 use otlp_proto::common::InstrumentationScope;
 use otlp_proto::resource::Resource;
-use otlp_proto::trace::Span as OtlpSpan;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -67,8 +69,9 @@ impl ClientConfig {
 /// The SDK: exporter, resource, and the per-signal pipelines. Cheap to clone; clones share
 /// everything.
 ///
-/// Spans of each instrumentation scope (tracer name, version and schema URL) go through a
-/// pipeline of their own, started with the first tracer of that scope.
+/// The spans of every tracer go through one traces pipeline (one worker thread), started with
+/// the first tracer; each request groups them by instrumentation scope (tracer name, version
+/// and schema URL).
 #[derive(Clone)]
 pub struct OtlpClient {
     inner: Arc<ClientInner>,
@@ -81,6 +84,10 @@ struct ClientInner {
     span_limits: SpanLimits,
     traces_pipeline: AdaptiveBatchConfig,
     tracers: Mutex<Vec<Tracer>>,
+    /// The instrumentation scopes of `tracers`, shared with the traces encoder.
+    scopes: Arc<Scopes>,
+    /// Started with the first tracer.
+    traces: Mutex<Option<Pipeline<RecordedSpan>>>,
     shut_down: AtomicBool,
 }
 
@@ -127,6 +134,8 @@ impl OtlpClient {
                 span_limits,
                 traces_pipeline,
                 tracers: Mutex::new(Vec::new()),
+                scopes: Arc::new(Scopes::default()),
+                traces: Mutex::new(None),
                 shut_down: AtomicBool::new(false),
             }),
         })
@@ -178,47 +187,65 @@ impl OtlpClient {
         if self.inner.shut_down.load(Ordering::SeqCst) {
             return Tracer::noop();
         }
-        let scope = InstrumentationScope {
-            name: name.clone(),
-            version: version.clone().unwrap_or_default(),
-            ..InstrumentationScope::default()
+        let Some(pipeline) = self.traces_pipeline() else {
+            // The configuration was validated when the client was built; what is left is a
+            // failure to start a thread, and then spans are not recorded rather than lost later.
+            return Tracer::noop();
         };
-        let mut encoder = SpanEncoder::new(Some(self.inner.resource.clone()), Some(scope));
-        if let Some(url) = &schema_url {
-            encoder = encoder.with_schema_url(url.clone());
-        }
-        let tracer = match Pipeline::<OtlpSpan>::new(
-            self.inner.exporter.clone(),
-            encoder,
-            self.inner.traces_pipeline.clone(),
-        ) {
-            Ok(pipeline) => Tracer::new(
+        let index = self.inner.scopes.register(
+            InstrumentationScope {
+                name: name.clone(),
+                version: version.clone().unwrap_or_default(),
+                ..InstrumentationScope::default()
+            },
+            schema_url.clone().unwrap_or_default(),
+        );
+        let tracer = Tracer::new(
+            ScopeId {
                 name,
                 version,
                 schema_url,
-                self.inner.sampler.clone(),
-                self.inner.span_limits,
-                pipeline,
-            ),
-            // The configuration was validated when the client was built; what is left is a
-            // failure to start a thread, and then spans are not recorded rather than lost later.
-            Err(_) => return Tracer::noop(),
-        };
+                index,
+            },
+            self.inner.sampler.clone(),
+            self.inner.span_limits,
+            pipeline,
+        );
         tracers.push(tracer.clone());
         tracer
     }
 
-    fn pipelines(&self) -> Vec<Pipeline<OtlpSpan>> {
+    /// The traces pipeline, started on first use.
+    fn traces_pipeline(&self) -> Option<Pipeline<RecordedSpan>> {
+        let mut traces = self
+            .inner
+            .traces
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if traces.is_none() {
+            let encoder = TraceEncoder::new(self.inner.resource.clone(), self.inner.scopes.clone());
+            *traces = Pipeline::new(
+                self.inner.exporter.clone(),
+                encoder,
+                self.inner.traces_pipeline.clone(),
+            )
+            .ok();
+        }
+        traces.clone()
+    }
+
+    /// The pipelines started so far (the traces one, once a tracer exists).
+    fn pipelines(&self) -> Vec<Pipeline<RecordedSpan>> {
         self.inner
-            .tracers
+            .traces
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .filter_map(|t| t.pipeline().cloned())
+            .cloned()
             .collect()
     }
 
-    /// The traces pipelines' counters and gauges, summed over every instrumentation scope.
+    /// The traces pipeline's counters and gauges (all instrumentation scopes).
     pub fn stats(&self) -> Stats {
         let pipelines = self.pipelines();
         let mut total = Stats::new(Signal::Traces, 0);

@@ -102,7 +102,9 @@
 
 mod blocking;
 mod body;
+mod buffers;
 mod client;
+mod clock;
 pub mod config;
 mod error;
 mod exporter;

@@ -537,3 +537,136 @@ async fn remote_parent_from_traceparent() {
         1 | span_flags::CONTEXT_HAS_IS_REMOTE_MASK | span_flags::CONTEXT_IS_REMOTE_MASK
     );
 }
+
+/// Keeps spans whose name starts with "keep", adds an attribute and a trace-state entry, and
+/// records what it was shown.
+#[derive(Debug, Default)]
+struct NameSampler {
+    seen: std::sync::Mutex<Vec<(String, SpanKind, usize, usize)>>,
+}
+
+impl otlp::trace::ShouldSample for NameSampler {
+    fn should_sample(
+        &self,
+        params: &otlp::trace::SamplingParams<'_>,
+    ) -> otlp::trace::SamplingResult {
+        self.seen.lock().expect("lock").push((
+            params.name.to_owned(),
+            params.kind,
+            params.attributes.len(),
+            params.links.len(),
+        ));
+        let decision = if params.name.starts_with("keep") {
+            otlp::trace::SamplingDecision::RecordAndSample
+        } else {
+            otlp::trace::SamplingDecision::Drop
+        };
+        otlp::trace::SamplingResult {
+            decision,
+            attributes: vec![KeyValue::new("sampler.rule", "by-name")],
+            trace_state: TraceState::empty().with_entry("smp", "name"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_sampler_sees_the_span_and_shapes_it() {
+    let sampler = std::sync::Arc::new(NameSampler::default());
+    // A wrapper, so the test keeps a handle on what the sampler saw.
+    #[derive(Debug)]
+    struct Shared(std::sync::Arc<NameSampler>);
+    impl otlp::trace::ShouldSample for Shared {
+        fn should_sample(
+            &self,
+            params: &otlp::trace::SamplingParams<'_>,
+        ) -> otlp::trace::SamplingResult {
+            self.0.should_sample(params)
+        }
+    }
+    let setup = setup(
+        Sampler::custom(Shared(sampler.clone())),
+        SpanLimits::default(),
+    )
+    .await;
+    let tracer = setup.client.tracer("custom");
+    let link = SpanContext::new(
+        TraceId::from_bytes([3; 16]),
+        SpanId::from_bytes([4; 8]),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::empty(),
+    );
+    let kept = tracer
+        .span_builder("keep me")
+        .with_kind(SpanKind::Server)
+        .with_attribute("a", 1i64)
+        .with_attribute("b", 2i64)
+        .with_links([Link::new(link, Vec::new())])
+        .start();
+    assert!(kept.span_context().is_sampled());
+    assert_eq!(kept.span_context().trace_state().get("smp"), Some("name"));
+    let dropped = tracer.span_builder("drop me").start();
+    assert!(!dropped.is_recording());
+    drop((kept, dropped));
+    let spans = setup.spans().await;
+    assert_eq!(spans.len(), 1);
+    let span = find(&spans, "keep me");
+    assert_eq!(attr(&span.attributes, "a"), Some(&AnyValue::from(1i64)));
+    assert_eq!(
+        attr(&span.attributes, "sampler.rule"),
+        Some(&AnyValue::from("by-name")),
+        "the sampler's attributes are added"
+    );
+    assert_eq!(span.trace_state, "smp=name");
+    let seen = sampler.seen.lock().expect("lock").clone();
+    assert_eq!(
+        seen,
+        vec![
+            ("keep me".to_owned(), SpanKind::Server, 2, 1),
+            ("drop me".to_owned(), SpanKind::Internal, 0, 0)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracers_share_one_pipeline_and_requests_group_by_scope() {
+    let setup = setup(Sampler::AlwaysOn, SpanLimits::default()).await;
+    let a = setup.client.tracer("scope-a");
+    let b = setup
+        .client
+        .tracer_with_version("scope-b", Some("2.0"), None);
+    for i in 0..5 {
+        a.start(format!("a{i}"));
+        b.start(format!("b{i}"));
+    }
+    setup.client.force_flush(WAIT).await.expect("flush");
+    let stats = setup.client.stats();
+    assert_eq!((stats.accepted, stats.exported), (10, 10), "{stats:?}");
+    let mut names = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for r in setup.sink.requests() {
+        let Request::Traces(t) = r.request else {
+            panic!("not traces")
+        };
+        assert_eq!(t.resource_spans.len(), 1);
+        let groups = &t.resource_spans[0].scope_spans;
+        let scopes: Vec<&str> = groups
+            .iter()
+            .map(|g| g.scope.as_ref().map_or("", |s| s.name.as_str()))
+            .collect();
+        let mut unique = scopes.clone();
+        unique.dedup();
+        assert_eq!(unique, scopes, "one group per scope in a request");
+        for g in groups {
+            let scope = g.scope.clone().expect("scope");
+            if scope.name == "scope-b" {
+                assert_eq!(scope.version, "2.0");
+            }
+            names
+                .entry(scope.name.to_string())
+                .or_default()
+                .extend(g.spans.iter().map(|s| s.name.to_string()));
+        }
+    }
+    assert_eq!(names["scope-a"], ["a0", "a1", "a2", "a3", "a4"]);
+    assert_eq!(names["scope-b"], ["b0", "b1", "b2", "b3", "b4"]);
+}

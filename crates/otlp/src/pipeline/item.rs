@@ -79,11 +79,13 @@ fn value_size(v: &AnyValue) -> usize {
     }
 }
 
+/// An estimate of one attribute's encoded size.
+pub(crate) fn kv_size_hint(kv: &KeyValue) -> usize {
+    4 + kv.key.len() + kv.value.as_ref().map_or(0, value_size)
+}
+
 fn attributes_size(attributes: &[KeyValue]) -> usize {
-    attributes
-        .iter()
-        .map(|kv| 4 + kv.key.len() + kv.value.as_ref().map_or(0, value_size))
-        .sum()
+    attributes.iter().map(kv_size_hint).sum()
 }
 
 impl PipelineItem for Span {

@@ -2,9 +2,12 @@
 //!
 //! A [`Tracer`] (from [`OtlpClient::tracer`](crate::OtlpClient::tracer)) starts spans through a
 //! [`SpanBuilder`]. The [`Sampler`] decides at start whether a span records; a recording span
-//! builds its `otlp_proto::trace::Span` in place, applying the [`SpanLimits`], and on end (or
-//! drop) enqueues it into the traces [`Pipeline`](crate::pipeline::Pipeline). A span the
-//! sampler dropped carries only its [`SpanContext`] and does nothing else.
+//! fills a compact record (ids inline, attributes pushed as they come) taken from a pool, and on
+//! end (or drop) enqueues it into the client's one traces [`Pipeline`](crate::pipeline::Pipeline)
+//! (shared by all its tracers); the pipeline's worker applies the [`SpanLimits`], encodes the
+//! record straight into the request and returns it to the pool, so a span costs no allocation
+//! at steady state. A span the sampler dropped carries only its [`SpanContext`] and does
+//! nothing else.
 //!
 //! The current context is a per-thread stack: [`Span::enter`] and [`SpanContext::attach`] push
 //! onto it, spans started without an explicit parent take its top as parent, and
@@ -14,17 +17,21 @@
 
 mod context;
 mod current;
+pub(crate) mod export;
 mod id;
 mod limits;
 pub mod propagation;
+pub(crate) mod record;
 mod sampler;
 mod span;
-mod tracer;
+pub(crate) mod tracer;
 
 pub use context::{MAX_TRACE_STATE_ENTRIES, SpanContext, TraceFlags, TraceState};
 pub use current::{ContextGuard, FutureExt, WithSpanContext};
 pub use id::{ParseIdError, SpanId, TraceId};
 pub use limits::SpanLimits;
-pub use sampler::{Sampler, SamplingDecision};
+pub use sampler::{
+    CustomSampler, Sampler, SamplingDecision, SamplingParams, SamplingResult, ShouldSample,
+};
 pub use span::{Link, Span, Status};
 pub use tracer::{SpanBuilder, SpanKind, Tracer};

@@ -1,8 +1,13 @@
 //! Sampling: which spans are recorded and exported.
 
-use super::context::SpanContext;
+use super::context::{SpanContext, TraceState};
 use super::id::TraceId;
+use super::span::Link;
 use crate::Error;
+use otlp_proto::common::KeyValue;
+use otlp_proto::trace::SpanKind;
+use std::fmt;
+use std::sync::Arc;
 
 /// What a sampler decided for a new span.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +55,97 @@ pub enum Sampler {
         /// Local parent, not sampled. Default `AlwaysOff`.
         local_parent_not_sampled: Box<Sampler>,
     },
+    /// A sampler of your own ([`Sampler::custom`]).
+    Custom(CustomSampler),
+}
+
+/// What a sampler sees of a span about to start (the specification's `ShouldSample`
+/// arguments).
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct SamplingParams<'a> {
+    /// The parent's context, `None` for a root span.
+    pub parent: Option<&'a SpanContext>,
+    /// The trace id the span will have.
+    pub trace_id: TraceId,
+    /// The span's name.
+    pub name: &'a str,
+    /// The span's kind.
+    pub kind: SpanKind,
+    /// The attributes given to the span builder (in the order given, duplicates included).
+    pub attributes: &'a [KeyValue],
+    /// The links given to the span builder.
+    pub links: &'a [Link],
+}
+
+/// A sampler's answer: the decision, attributes to add to the span, and the trace state the
+/// span gets (`None`: the parent's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SamplingResult {
+    /// Whether the span records and is exported.
+    pub decision: SamplingDecision,
+    /// Attributes added to the span when it records.
+    pub attributes: Vec<KeyValue>,
+    /// The new span's trace state; `None` keeps the parent's.
+    pub trace_state: Option<TraceState>,
+}
+
+impl From<SamplingDecision> for SamplingResult {
+    fn from(decision: SamplingDecision) -> Self {
+        SamplingResult {
+            decision,
+            attributes: Vec::new(),
+            trace_state: None,
+        }
+    }
+}
+
+/// A sampler of your own: decides from everything known about a span at its start.
+///
+/// ```
+/// use otlp::trace::{Sampler, SamplingDecision, SamplingParams, SamplingResult, ShouldSample};
+///
+/// /// Keeps every span of the checkout path, and 1 in 10 traces otherwise.
+/// #[derive(Debug)]
+/// struct Checkout;
+///
+/// impl ShouldSample for Checkout {
+///     fn should_sample(&self, params: &SamplingParams<'_>) -> SamplingResult {
+///         if params.name.starts_with("checkout") {
+///             return SamplingDecision::RecordAndSample.into();
+///         }
+///         Sampler::TraceIdRatioBased(0.1).sample(params)
+///     }
+/// }
+///
+/// let sampler = Sampler::parent_based(Sampler::custom(Checkout));
+/// # let _ = sampler;
+/// ```
+pub trait ShouldSample: fmt::Debug + Send + Sync + 'static {
+    /// The decision for a new span. Called on the application thread for every span started
+    /// (not for those whose parent decides under [`Sampler::ParentBased`]): keep it cheap.
+    fn should_sample(&self, params: &SamplingParams<'_>) -> SamplingResult;
+
+    /// A description, for diagnostics (the specification's `GetDescription`).
+    fn description(&self) -> String {
+        format!("{self:?}")
+    }
+}
+
+/// A [`ShouldSample`] in a [`Sampler`]; two are equal when they are the same instance.
+#[derive(Clone)]
+pub struct CustomSampler(Arc<dyn ShouldSample>);
+
+impl fmt::Debug for CustomSampler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.description())
+    }
+}
+
+impl PartialEq for CustomSampler {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Default for Sampler {
@@ -71,23 +167,50 @@ impl Sampler {
         }
     }
 
+    /// A sampler of your own.
+    pub fn custom(sampler: impl ShouldSample) -> Sampler {
+        Sampler::Custom(CustomSampler(Arc::new(sampler)))
+    }
+
+    /// Whether no span can ever record under this sampler, whatever its parent.
+    pub(crate) fn never_records(&self) -> bool {
+        matches!(self, Sampler::AlwaysOff)
+    }
+
     /// The decision for a new span in trace `trace_id` whose parent is `parent` (`None`, or an
-    /// invalid context, for a root span).
+    /// invalid context, for a root span). A custom sampler sees an empty name and no
+    /// attributes here; [`Sampler::sample`] gives it everything.
     pub fn should_sample(
         &self,
         parent: Option<&SpanContext>,
         trace_id: TraceId,
     ) -> SamplingDecision {
+        self.sample(&SamplingParams {
+            parent,
+            trace_id,
+            name: "",
+            kind: SpanKind::Internal,
+            attributes: &[],
+            links: &[],
+        })
+        .decision
+    }
+
+    /// The full answer for a new span.
+    pub fn sample(&self, params: &SamplingParams<'_>) -> SamplingResult {
+        let parent = params.parent;
+        let trace_id = params.trace_id;
         match self {
-            Sampler::AlwaysOn => SamplingDecision::RecordAndSample,
-            Sampler::AlwaysOff => SamplingDecision::Drop,
+            Sampler::AlwaysOn => SamplingDecision::RecordAndSample.into(),
+            Sampler::AlwaysOff => SamplingDecision::Drop.into(),
             Sampler::TraceIdRatioBased(ratio) => {
                 if ratio_samples(*ratio, trace_id) {
-                    SamplingDecision::RecordAndSample
+                    SamplingDecision::RecordAndSample.into()
                 } else {
-                    SamplingDecision::Drop
+                    SamplingDecision::Drop.into()
                 }
             }
+            Sampler::Custom(custom) => custom.0.should_sample(params),
             Sampler::ParentBased {
                 root,
                 remote_parent_sampled,
@@ -104,7 +227,7 @@ impl Sampler {
                         (false, false) => local_parent_not_sampled,
                     },
                 };
-                delegate.should_sample(parent, trace_id)
+                delegate.sample(params)
             }
         }
     }

@@ -1,16 +1,17 @@
-//! Spans: a recording span builds its OTLP message directly and hands it to the pipeline on end.
+//! Spans: a recording span fills its pooled record and hands it to the pipeline on end.
 
 use super::context::SpanContext;
 use super::current::ContextGuard;
 use super::limits::SpanLimits;
-use crate::pipeline::Pipeline;
+use super::record::{RecordedSpan, SpanRecord};
+use super::tracer::Tracer;
 use bytes::Bytes;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
 use otlp_proto::trace as proto;
 use otlp_semconv::attribute as semconv;
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// A span's status.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -50,10 +51,7 @@ impl Link {
     }
 }
 
-pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
+pub(crate) use crate::clock::to_unix_nanos as unix_nanos;
 
 pub(crate) fn link_to_otlp(link: Link, limits: &SpanLimits) -> proto::Link {
     let Link {
@@ -84,25 +82,25 @@ pub(crate) fn otlp_flags(context: &SpanContext) -> u32 {
 }
 
 pub(crate) struct Recording {
-    pub(crate) data: proto::Span,
-    pub(crate) limits: SpanLimits,
+    pub(crate) record: RecordedSpan,
+    /// Its pipeline and limits; keeps them alive while the span is open.
+    pub(crate) tracer: Tracer,
     pub(crate) sampled: bool,
-    pub(crate) pipeline: Pipeline<proto::Span>,
 }
 
 /// A span, started by [`SpanBuilder::start`](super::SpanBuilder::start).
 ///
-/// A recording span holds its `otlp_proto::trace::Span` and enqueues it into the traces
+/// A recording span fills a compact record taken from a pool and enqueues it into the traces
 /// pipeline when it ends: on [`end`](Span::end), or when dropped. A non-recording span (one the
 /// sampler dropped) holds only its [`SpanContext`]: every operation on it is a branch and a
 /// return, and it allocates nothing.
 pub struct Span {
     context: SpanContext,
-    recording: Option<Box<Recording>>,
+    recording: Option<Recording>,
 }
 
 impl Span {
-    pub(crate) fn new(context: SpanContext, recording: Option<Box<Recording>>) -> Span {
+    pub(crate) fn new(context: SpanContext, recording: Option<Recording>) -> Span {
         Span { context, recording }
     }
 
@@ -131,36 +129,29 @@ impl Span {
         self.context.clone().attach()
     }
 
+    #[inline]
+    fn record(&mut self) -> Option<(&mut SpanRecord, SpanLimits)> {
+        let r = self.recording.as_mut()?;
+        let limits = r.tracer.inner().limits;
+        r.record.get_mut().map(|rec| (rec, limits))
+    }
+
     /// Sets an attribute, replacing the value of an existing key. Over the attribute count
-    /// limit a new key is dropped and counted; long values are truncated.
+    /// limit a new key is dropped and counted; long values are truncated (both applied when the
+    /// span is exported, off the application thread).
+    #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<AnyValue>) {
-        let Some(r) = self.recording.as_deref_mut() else {
-            return;
-        };
-        let key = key.into();
-        let mut value = value.into();
-        r.limits.truncate(&mut value);
-        let attributes = &mut r.data.attributes;
-        if let Some(kv) = attributes.iter_mut().find(|kv| kv.key == key) {
-            kv.value = Some(value);
-        } else if attributes.len() < r.limits.attribute_count() as usize {
-            attributes.push(KeyValue {
-                key,
-                value: Some(value),
-                key_strindex: 0,
-            });
-        } else {
-            r.data.dropped_attributes_count += 1;
+        if let Some((rec, _)) = self.record() {
+            rec.push_attribute(KeyValue::new(key, value));
         }
     }
 
     /// Sets several attributes, as [`set_attribute`](Span::set_attribute) does.
     pub fn set_attributes(&mut self, attributes: impl IntoIterator<Item = KeyValue>) {
-        if self.recording.is_none() {
-            return;
-        }
-        for kv in attributes {
-            self.set_attribute(kv.key, kv.value.unwrap_or_default());
+        if let Some((rec, _)) = self.record() {
+            for kv in attributes {
+                rec.push_attribute(kv);
+            }
         }
     }
 
@@ -179,17 +170,15 @@ impl Span {
         time: SystemTime,
         mut attributes: Vec<KeyValue>,
     ) {
-        let Some(r) = self.recording.as_deref_mut() else {
+        let Some((rec, limits)) = self.record() else {
             return;
         };
-        if r.data.events.len() >= r.limits.event_count() as usize {
-            r.data.dropped_events_count += 1;
+        if rec.events.len() >= limits.event_count() as usize {
+            rec.dropped_events_count += 1;
             return;
         }
-        let dropped = r
-            .limits
-            .apply(&mut attributes, r.limits.event_attribute_count());
-        r.data.events.push(proto::Event {
+        let dropped = limits.apply(&mut attributes, limits.event_attribute_count());
+        rec.events.push(proto::Event {
             time_unix_nano: unix_nanos(time),
             name: name.into(),
             attributes,
@@ -199,89 +188,107 @@ impl Span {
 
     /// Adds a link to another span. Over the link count limit it is dropped and counted.
     pub fn add_link(&mut self, context: SpanContext, attributes: Vec<KeyValue>) {
-        let Some(r) = self.recording.as_deref_mut() else {
-            return;
-        };
         if !context.is_valid() {
             return;
         }
-        if r.data.links.len() >= r.limits.link_count() as usize {
-            r.data.dropped_links_count += 1;
+        let Some((rec, limits)) = self.record() else {
+            return;
+        };
+        if rec.links.len() >= limits.link_count() as usize {
+            rec.dropped_links_count += 1;
             return;
         }
-        r.data
-            .links
-            .push(link_to_otlp(Link::new(context, attributes), &r.limits));
+        rec.links
+            .push(link_to_otlp(Link::new(context, attributes), &limits));
     }
 
     /// Sets the status: `Ok` is final, `Error` replaces `Unset` or an earlier `Error`, and
     /// `Unset` is ignored, as the specification asks.
     pub fn set_status(&mut self, status: Status) {
-        let Some(r) = self.recording.as_deref_mut() else {
+        let Some((rec, _)) = self.record() else {
             return;
         };
-        let current = r.data.status.as_ref().map_or(0, |s| s.code);
-        if current == proto::StatusCode::Ok as i32 {
+        if rec.status_code == proto::StatusCode::Ok as i32 {
             return;
         }
-        r.data.status = match status {
-            Status::Unset => return,
-            Status::Ok => Some(proto::Status {
-                code: proto::StatusCode::Ok as i32,
-                message: Str::new(),
-            }),
-            Status::Error(message) => Some(proto::Status {
-                code: proto::StatusCode::Error as i32,
-                message,
-            }),
-        };
+        match status {
+            Status::Unset => {}
+            Status::Ok => {
+                rec.status_code = proto::StatusCode::Ok as i32;
+                rec.status_message = Str::new();
+            }
+            Status::Error(message) => {
+                rec.status_code = proto::StatusCode::Error as i32;
+                rec.status_message = message;
+            }
+        }
     }
 
     /// Records an error as an `exception` event (semantic conventions): `exception.type` is the
-    /// error's Rust type name when known statically (a `dyn Error` gives none), and
-    /// `exception.message` its `Display`. Does not change the status; call
+    /// error's Rust type name when known statically (a `dyn Error` gives none),
+    /// `exception.message` its `Display`, and `exception.stacktrace` the backtrace of this call
+    /// when backtraces are enabled (`RUST_BACKTRACE` or `RUST_LIB_BACKTRACE`, as
+    /// [`std::backtrace::Backtrace::capture`] decides). Does not change the status; call
     /// [`set_status`](Span::set_status) for that.
     pub fn record_error<E: std::error::Error + ?Sized>(&mut self, error: &E) {
         if self.recording.is_none() {
             return;
         }
-        let mut attributes = Vec::with_capacity(2);
+        let mut attributes = Vec::with_capacity(3);
         let type_name = std::any::type_name::<E>();
         if !type_name.starts_with("dyn ") {
             attributes.push(KeyValue::new(semconv::EXCEPTION_TYPE, type_name));
         }
         attributes.push(KeyValue::new(semconv::EXCEPTION_MESSAGE, error.to_string()));
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            attributes.push(KeyValue::new(
+                semconv::EXCEPTION_STACKTRACE,
+                backtrace.to_string(),
+            ));
+        }
         self.add_event("exception", attributes);
     }
 
     /// Renames the span.
     pub fn update_name(&mut self, name: impl Into<Str>) {
-        if let Some(r) = self.recording.as_deref_mut() {
-            r.data.name = name.into();
+        if let Some((rec, _)) = self.record() {
+            rec.name = name.into();
         }
     }
 
     /// Ends the span now. Only the first end counts; afterwards the span no longer records.
+    #[inline]
     pub fn end(&mut self) {
         if self.recording.is_some() {
-            self.end_with_timestamp(SystemTime::now());
+            self.finish(crate::clock::now_unix_nanos());
         }
     }
 
     /// Ends the span at `time`. Only the first end counts.
     pub fn end_with_timestamp(&mut self, time: SystemTime) {
-        let Some(r) = self.recording.take() else {
+        if self.recording.is_some() {
+            self.finish(unix_nanos(time));
+        }
+    }
+
+    fn finish(&mut self, end_time: u64) {
+        let Some(Recording {
+            mut record,
+            tracer,
+            sampled,
+        }) = self.recording.take()
+        else {
             return;
         };
-        let Recording {
-            mut data,
-            sampled,
-            pipeline,
-            ..
-        } = *r;
-        if sampled {
-            data.end_time_unix_nano = unix_nanos(time).max(data.start_time_unix_nano);
-            pipeline.enqueue(data);
+        if !sampled {
+            return;
+        }
+        if let Some(rec) = record.get_mut() {
+            rec.end_time = end_time.max(rec.start_time);
+        }
+        if let Some(pipeline) = tracer.inner().pipeline.as_ref() {
+            let _ = pipeline.enqueue(record);
         }
     }
 }

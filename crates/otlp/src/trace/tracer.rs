@@ -4,10 +4,10 @@ use super::context::{SpanContext, TraceFlags, TraceState};
 use super::current::current_parent;
 use super::id::{SpanId, TraceId};
 use super::limits::SpanLimits;
-use super::sampler::Sampler;
+use super::record::RecordedSpan;
+use super::sampler::{Sampler, SamplingParams};
 use super::span::{Link, Recording, Span, link_to_otlp, otlp_flags, unix_nanos};
 use crate::pipeline::Pipeline;
-use bytes::Bytes;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
 use otlp_proto::trace as proto;
@@ -22,29 +22,41 @@ pub struct Tracer {
     inner: Arc<TracerInner>,
 }
 
-struct TracerInner {
+pub(crate) struct TracerInner {
     name: Str,
     version: Option<Str>,
     schema_url: Option<Str>,
+    /// The scope's index in the client's scope table.
+    scope: u32,
     sampler: Arc<Sampler>,
-    limits: SpanLimits,
-    pipeline: Option<Pipeline<proto::Span>>,
+    /// The sampler never records: builders skip storing attributes.
+    never_records: bool,
+    pub(crate) limits: SpanLimits,
+    pub(crate) pipeline: Option<Pipeline<RecordedSpan>>,
+}
+
+/// What identifies a tracer's instrumentation scope.
+pub(crate) struct ScopeId {
+    pub(crate) name: Str,
+    pub(crate) version: Option<Str>,
+    pub(crate) schema_url: Option<Str>,
+    pub(crate) index: u32,
 }
 
 impl Tracer {
     pub(crate) fn new(
-        name: Str,
-        version: Option<Str>,
-        schema_url: Option<Str>,
+        scope: ScopeId,
         sampler: Arc<Sampler>,
         limits: SpanLimits,
-        pipeline: Pipeline<proto::Span>,
+        pipeline: Pipeline<RecordedSpan>,
     ) -> Tracer {
         Tracer {
             inner: Arc::new(TracerInner {
-                name,
-                version,
-                schema_url,
+                name: scope.name,
+                version: scope.version,
+                schema_url: scope.schema_url,
+                scope: scope.index,
+                never_records: sampler.never_records(),
                 sampler,
                 limits,
                 pipeline: Some(pipeline),
@@ -60,15 +72,17 @@ impl Tracer {
                 name: Str::new(),
                 version: None,
                 schema_url: None,
+                scope: 0,
                 sampler: Arc::new(Sampler::AlwaysOff),
+                never_records: true,
                 limits: SpanLimits::default(),
                 pipeline: None,
             }),
         }
     }
 
-    pub(crate) fn pipeline(&self) -> Option<&Pipeline<proto::Span>> {
-        self.inner.pipeline.as_ref()
+    pub(crate) fn inner(&self) -> &TracerInner {
+        &self.inner
     }
 
     /// The instrumentation scope name.
@@ -88,14 +102,22 @@ impl Tracer {
 
     /// Starts building a span named `name`.
     pub fn span_builder(&self, name: impl Into<Str>) -> SpanBuilder<'_> {
+        let inner = &*self.inner;
+        // The name and attributes go straight into a pooled record; a tracer that can never
+        // record skips storing them.
+        let record = (!inner.never_records && inner.pipeline.is_some()).then(|| {
+            let mut record = RecordedSpan::take(inner.limits);
+            if let Some(r) = record.get_mut() {
+                r.name = name.into();
+            }
+            record
+        });
         SpanBuilder {
             tracer: self,
-            name: name.into(),
             kind: SpanKind::Internal,
-            attributes: Vec::new(),
-            links: Vec::new(),
-            start_time: None,
+            record,
             parent: Parent::Current,
+            options: None,
         }
     }
 
@@ -134,26 +156,44 @@ enum Parent {
 }
 
 /// Describes a span before it starts; made by [`Tracer::span_builder`].
+///
+/// Small on purpose: each `with_*` call moves the builder, so the name and the attributes live
+/// in the pooled record it points to, and the rarely used settings in a box.
 pub struct SpanBuilder<'a> {
     tracer: &'a Tracer,
-    name: Str,
     kind: SpanKind,
-    attributes: Vec<KeyValue>,
+    /// `None` when the tracer never records.
+    record: Option<RecordedSpan>,
+    parent: Parent,
+    options: Option<Box<Options>>,
+}
+
+/// The settings most spans do not use.
+#[derive(Default)]
+struct Options {
     links: Vec<Link>,
     start_time: Option<SystemTime>,
-    parent: Parent,
 }
 
 impl fmt::Debug for SpanBuilder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self
+            .record
+            .as_ref()
+            .and_then(RecordedSpan::get)
+            .map(|r| r.name.as_str());
         f.debug_struct("SpanBuilder")
-            .field("name", &self.name)
+            .field("name", &name)
             .field("kind", &self.kind)
             .finish_non_exhaustive()
     }
 }
 
 impl SpanBuilder<'_> {
+    fn options(&mut self) -> &mut Options {
+        self.options.get_or_insert_with(Box::default)
+    }
+
     /// The span kind (default `Internal`).
     pub fn with_kind(mut self, kind: SpanKind) -> Self {
         self.kind = kind;
@@ -161,30 +201,37 @@ impl SpanBuilder<'_> {
     }
 
     /// Adds an attribute.
+    ///
+    /// Setting a key again replaces its value. Over the attribute count limit, new keys are
+    /// dropped and counted; long values are truncated to the length limit (both applied when
+    /// the span is exported, off the application thread).
+    #[inline]
     pub fn with_attribute(mut self, key: impl Into<Str>, value: impl Into<AnyValue>) -> Self {
-        // One allocation for the usual handful of attributes, instead of growing 4 -> 8 -> 16.
-        if self.attributes.capacity() == 0 {
-            self.attributes.reserve(8);
+        if let Some(record) = self.record.as_mut().and_then(RecordedSpan::get_mut) {
+            record.push_attribute(KeyValue::new(key, value));
         }
-        self.attributes.push(KeyValue::new(key, value));
         self
     }
 
     /// Adds attributes.
     pub fn with_attributes(mut self, attributes: impl IntoIterator<Item = KeyValue>) -> Self {
-        self.attributes.extend(attributes);
+        if let Some(record) = self.record.as_mut().and_then(RecordedSpan::get_mut) {
+            for kv in attributes {
+                record.push_attribute(kv);
+            }
+        }
         self
     }
 
     /// Adds links; links to invalid contexts are ignored.
     pub fn with_links(mut self, links: impl IntoIterator<Item = Link>) -> Self {
-        self.links.extend(links);
+        self.options().links.extend(links);
         self
     }
 
     /// The start time (default: when [`start`](SpanBuilder::start) is called).
     pub fn with_start_time(mut self, time: SystemTime) -> Self {
-        self.start_time = Some(time);
+        self.options().start_time = Some(time);
         self
     }
 
@@ -202,8 +249,16 @@ impl SpanBuilder<'_> {
 
     /// Samples and starts the span.
     pub fn start(self) -> Span {
-        let tracer = &*self.tracer.inner;
-        let parent = match self.parent {
+        let SpanBuilder {
+            tracer,
+            kind,
+            record,
+            parent,
+            options,
+        } = self;
+        let Options { links, start_time } = options.map(|o| *o).unwrap_or_default();
+        let inner = &*tracer.inner;
+        let parent = match parent {
             Parent::Current => current_parent(),
             Parent::Explicit(p) => Some(p).filter(SpanContext::is_valid),
             Parent::Root => None,
@@ -211,78 +266,89 @@ impl SpanBuilder<'_> {
         let trace_id = parent
             .as_ref()
             .map_or_else(TraceId::random, |p| p.trace_id());
-        let decision = tracer.sampler.should_sample(parent.as_ref(), trace_id);
-        let (flags, state) = match &parent {
-            Some(p) => (p.trace_flags(), p.trace_state().clone()),
-            None => (TraceFlags::NONE, TraceState::empty()),
+        let span_id = SpanId::random();
+        let Some(mut recorded) = record else {
+            // Never recorded: only the context, for children. A no-op tracer keeps the parent's
+            // sampled flag (it decides nothing); an always-off sampler decided "not sampled".
+            let sampled =
+                inner.pipeline.is_none() && parent.as_ref().is_some_and(SpanContext::is_sampled);
+            return Span::non_recording(non_recording_context(
+                parent.as_ref(),
+                trace_id,
+                span_id,
+                sampled,
+            ));
         };
-        let context = SpanContext::new(
+        let Some(record) = recorded.get_mut() else {
+            return Span::non_recording(SpanContext::INVALID);
+        };
+        let result = inner.sampler.sample(&SamplingParams {
+            parent: parent.as_ref(),
             trace_id,
-            SpanId::random(),
-            flags.with_sampled(decision.is_sampled()),
-            false,
-            state,
-        );
-        let Some(pipeline) = tracer.pipeline.as_ref().filter(|_| decision.is_recording()) else {
+            name: &record.name,
+            kind,
+            attributes: &record.attributes,
+            links: &links,
+        });
+        let state = match (result.trace_state, &parent) {
+            (Some(state), _) => state,
+            (None, Some(p)) => p.trace_state().clone(),
+            (None, None) => TraceState::empty(),
+        };
+        let flags = parent
+            .as_ref()
+            .map_or(TraceFlags::NONE, SpanContext::trace_flags)
+            .with_sampled(result.decision.is_sampled());
+        let context = SpanContext::new(trace_id, span_id, flags, false, state);
+        if inner.pipeline.is_none() || !result.decision.is_recording() {
             return Span::non_recording(context);
-        };
-
-        let limits = tracer.limits;
-        let mut attributes = Vec::with_capacity(self.attributes.len());
-        let mut dropped_attributes_count = 0;
-        for kv in self.attributes {
-            if let Some(existing) = attributes
-                .iter_mut()
-                .find(|a: &&mut KeyValue| a.key == kv.key)
-            {
-                *existing = kv;
-            } else if attributes.len() < limits.attribute_count() as usize {
-                attributes.push(kv);
+        }
+        for kv in result.attributes {
+            record.push_attribute(kv);
+        }
+        let limits = inner.limits;
+        for link in links.into_iter().filter(|l| l.context.is_valid()) {
+            if record.links.len() < limits.link_count() as usize {
+                record.links.push(link_to_otlp(link, &limits));
             } else {
-                dropped_attributes_count += 1;
+                record.dropped_links_count += 1;
             }
         }
-        limits.apply(&mut attributes, limits.attribute_count());
-        let mut links = Vec::new();
-        let mut dropped_links_count = 0;
-        for link in self.links.into_iter().filter(|l| l.context.is_valid()) {
-            if links.len() < limits.link_count() as usize {
-                links.push(link_to_otlp(link, &limits));
-            } else {
-                dropped_links_count += 1;
-            }
+        record.trace_id = trace_id.to_bytes();
+        record.span_id = span_id.to_bytes();
+        if let Some(p) = &parent {
+            record.parent_span_id = p.span_id().to_bytes();
         }
-        let data = proto::Span {
-            trace_id: Bytes::copy_from_slice(&trace_id.to_bytes()),
-            span_id: Bytes::copy_from_slice(&context.span_id().to_bytes()),
-            trace_state: context.trace_state().as_otlp(),
-            parent_span_id: parent.as_ref().map_or_else(Bytes::new, |p| {
-                Bytes::copy_from_slice(&p.span_id().to_bytes())
-            }),
-            name: self.name,
-            kind: self.kind as i32,
-            start_time_unix_nano: unix_nanos(self.start_time.unwrap_or_else(SystemTime::now)),
-            end_time_unix_nano: 0,
-            attributes,
-            dropped_attributes_count,
-            events: Vec::new(),
-            dropped_events_count: 0,
-            links,
-            dropped_links_count,
-            status: None,
-            flags: parent.as_ref().map_or_else(
-                || otlp_flags(&context),
-                |p| (otlp_flags(p) & !0xff) | u32::from(context.trace_flags().bits()),
-            ),
-        };
+        record.trace_state = context.trace_state().as_otlp();
+        record.kind = kind as i32;
+        record.scope = inner.scope;
+        record.start_time = start_time.map_or_else(crate::clock::now_unix_nanos, unix_nanos);
+        record.flags = parent.as_ref().map_or_else(
+            || otlp_flags(&context),
+            |p| (otlp_flags(p) & !0xff) | u32::from(context.trace_flags().bits()),
+        );
         Span::new(
             context,
-            Some(Box::new(Recording {
-                data,
-                limits,
-                sampled: decision.is_sampled(),
-                pipeline: pipeline.clone(),
-            })),
+            Some(Recording {
+                record: recorded,
+                tracer: tracer.clone(),
+                sampled: result.decision.is_sampled(),
+            }),
         )
     }
+}
+
+/// The context of a span that never records: the parent's trace, flags and state, a new span
+/// id, and the given sampled flag.
+fn non_recording_context(
+    parent: Option<&SpanContext>,
+    trace_id: TraceId,
+    span_id: SpanId,
+    sampled: bool,
+) -> SpanContext {
+    let (flags, state) = match parent {
+        Some(p) => (p.trace_flags(), p.trace_state().clone()),
+        None => (TraceFlags::NONE, TraceState::empty()),
+    };
+    SpanContext::new(trace_id, span_id, flags.with_sampled(sampled), false, state)
 }

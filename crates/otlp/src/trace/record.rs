@@ -1,0 +1,511 @@
+//! The span record: what a recording span fills on the application thread and the pipeline's
+//! worker encodes, and the pool that recycles records so that, at steady state, a span costs no
+//! allocation at all.
+//!
+//! Why not build the OTLP `Span` message directly: its ids are `Bytes` (three allocations per
+//! span), and a fresh message per span means a fresh attribute `Vec` per span, freed on the
+//! worker thread, which makes the allocator's arena lock bounce between the two threads. A
+//! [`SpanRecord`] holds its ids inline, and lives in a `Box` that goes back to a pool once the
+//! worker has encoded it, keeping the capacity of its vectors: the next span on the
+//! application thread takes it from a thread-local cache without a lock or an allocation.
+//!
+//! Attributes are pushed as they come and de-duplicated (last value wins, first position kept)
+//! and limited on the worker, when the span is encoded: the application thread only pushes.
+
+use super::limits::SpanLimits;
+use crate::pipeline::{PipelineItem, Priority};
+use bytes::Bytes;
+use otlp_proto::common::KeyValue;
+use otlp_proto::trace as proto;
+use otlp_proto::{Message, RevBuf, Str, WireType};
+use std::cell::RefCell;
+use std::sync::{Mutex, PoisonError};
+
+/// A span's data, compact: ids inline, no per-span allocation once recycled.
+#[derive(Debug, Default)]
+pub(crate) struct SpanRecord {
+    pub(crate) trace_id: [u8; 16],
+    pub(crate) span_id: [u8; 8],
+    /// All zero for a root span.
+    pub(crate) parent_span_id: [u8; 8],
+    pub(crate) trace_state: Str,
+    pub(crate) flags: u32,
+    pub(crate) kind: i32,
+    /// Index of the instrumentation scope in the client's scope table.
+    pub(crate) scope: u32,
+    pub(crate) start_time: u64,
+    pub(crate) end_time: u64,
+    pub(crate) name: Str,
+    /// As set, duplicates included; see [`SpanRecord::settle_attributes`].
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) dropped_attributes_count: u32,
+    pub(crate) events: Vec<proto::Event>,
+    pub(crate) dropped_events_count: u32,
+    pub(crate) links: Vec<proto::Link>,
+    pub(crate) dropped_links_count: u32,
+    pub(crate) status_code: i32,
+    pub(crate) status_message: Str,
+    /// The limits the span was started under (applied when the attributes settle).
+    pub(crate) limits: SpanLimits,
+}
+
+/// Above this many attribute slots a recycled record gives its vector back to the allocator,
+/// so one huge span does not keep its memory in the pool forever.
+const KEEP_ATTRIBUTE_CAPACITY: usize = 64;
+
+impl SpanRecord {
+    /// Forgets the content, keeping the allocations worth keeping.
+    fn reset(&mut self) {
+        self.trace_state = Str::new();
+        self.name = Str::new();
+        self.attributes.clear();
+        if self.attributes.capacity() > KEEP_ATTRIBUTE_CAPACITY {
+            self.attributes = Vec::new();
+        }
+        self.events = Vec::new();
+        self.links = Vec::new();
+        self.status_message = Str::new();
+        self.dropped_attributes_count = 0;
+        self.dropped_events_count = 0;
+        self.dropped_links_count = 0;
+        self.status_code = 0;
+        self.parent_span_id = [0; 8];
+    }
+
+    /// Pushes an attribute; cheap, since duplicates and the count limit are dealt with when the
+    /// span is encoded. A span that keeps setting attributes is compacted here now and then, so
+    /// its memory stays bounded by the limit, not by the number of calls.
+    #[inline]
+    pub(crate) fn push_attribute(&mut self, kv: KeyValue) {
+        if self.attributes.len() >= 2 * (self.limits.attribute_count() as usize).max(32) {
+            self.settle_attributes();
+        }
+        self.attributes.push(kv);
+    }
+
+    /// De-duplicates the attributes (the last value of a key wins, at the key's first
+    /// position), keeps at most the count limit of distinct keys (counting the others as
+    /// dropped) and truncates values to the length limit.
+    pub(crate) fn settle_attributes(&mut self) {
+        let attrs = &mut self.attributes;
+        let max = self.limits.attribute_count() as usize;
+        // Fast path: few attributes, no duplicate, under the limit.
+        let mut duplicates = false;
+        'outer: for i in 1..attrs.len() {
+            for j in 0..i {
+                if attrs[j].key == attrs[i].key {
+                    duplicates = true;
+                    break 'outer;
+                }
+            }
+        }
+        if duplicates {
+            let mut kept: Vec<KeyValue> = Vec::with_capacity(attrs.len());
+            let mut dropped = 0u32;
+            for kv in attrs.drain(..) {
+                if let Some(existing) = kept.iter_mut().find(|k| k.key == kv.key) {
+                    existing.value = kv.value;
+                } else if kept.len() < max {
+                    kept.push(kv);
+                } else {
+                    dropped += 1;
+                }
+            }
+            // Keys dropped over the limit may have been set several times: count each once.
+            self.dropped_attributes_count = self.dropped_attributes_count.saturating_add(dropped);
+            *attrs = kept;
+        } else if attrs.len() > max {
+            let dropped = attrs.len() - max;
+            attrs.truncate(max);
+            self.dropped_attributes_count = self
+                .dropped_attributes_count
+                .saturating_add(u32::try_from(dropped).unwrap_or(u32::MAX));
+        }
+        if self.limits.attribute_value_length().is_some() {
+            for kv in attrs.iter_mut() {
+                if let Some(v) = kv.value.as_mut() {
+                    self.limits.truncate(v);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn is_error(&self) -> bool {
+        self.status_code == proto::StatusCode::Error as i32
+    }
+
+    /// Writes the span's fields back to front (the body of a `Span` message, attributes
+    /// settled beforehand), in field order on the wire.
+    pub(crate) fn encode_fields(&self, buf: &mut RevBuf) {
+        if self.flags != 0 {
+            buf.put_fixed32(self.flags);
+            buf.put_key(16, WireType::Fixed32);
+        }
+        if self.status_code != 0 || !self.status_message.is_empty() {
+            let mark = buf.len();
+            if self.status_code != 0 {
+                buf.put_varint(self.status_code as u64);
+                buf.put_key(3, WireType::Varint);
+            }
+            if !self.status_message.is_empty() {
+                buf.put_bytes_field(2, self.status_message.as_bytes());
+            }
+            buf.finish_len_delimited(15, mark);
+        }
+        put_u32(buf, 14, self.dropped_links_count);
+        put_repeated(buf, 13, &self.links);
+        put_u32(buf, 12, self.dropped_events_count);
+        put_repeated(buf, 11, &self.events);
+        put_u32(buf, 10, self.dropped_attributes_count);
+        put_repeated(buf, 9, &self.attributes);
+        buf.put_fixed64(self.end_time);
+        buf.put_key(8, WireType::Fixed64);
+        buf.put_fixed64(self.start_time);
+        buf.put_key(7, WireType::Fixed64);
+        if self.kind != 0 {
+            // Enum values are encoded as int32: a negative one would take ten bytes.
+            buf.put_varint(i64::from(self.kind) as u64);
+            buf.put_key(6, WireType::Varint);
+        }
+        if !self.name.is_empty() {
+            buf.put_bytes_field(5, self.name.as_bytes());
+        }
+        if self.parent_span_id != [0; 8] {
+            buf.put_bytes_field(4, &self.parent_span_id);
+        }
+        if !self.trace_state.is_empty() {
+            buf.put_bytes_field(3, self.trace_state.as_bytes());
+        }
+        buf.put_bytes_field(2, &self.span_id);
+        buf.put_bytes_field(1, &self.trace_id);
+    }
+
+    /// The OTLP message (for the OTLP/JSON encoding and for tests), attributes as they are.
+    pub(crate) fn to_otlp(&self) -> proto::Span {
+        let parent = if self.parent_span_id == [0; 8] {
+            Bytes::new()
+        } else {
+            Bytes::copy_from_slice(&self.parent_span_id)
+        };
+        proto::Span {
+            trace_id: Bytes::copy_from_slice(&self.trace_id),
+            span_id: Bytes::copy_from_slice(&self.span_id),
+            trace_state: self.trace_state.clone(),
+            parent_span_id: parent,
+            name: self.name.clone(),
+            kind: self.kind,
+            start_time_unix_nano: self.start_time,
+            end_time_unix_nano: self.end_time,
+            attributes: self.attributes.clone(),
+            dropped_attributes_count: self.dropped_attributes_count,
+            events: self.events.clone(),
+            dropped_events_count: self.dropped_events_count,
+            links: self.links.clone(),
+            dropped_links_count: self.dropped_links_count,
+            status: (self.status_code != 0 || !self.status_message.is_empty()).then(|| {
+                proto::Status {
+                    message: self.status_message.clone(),
+                    code: self.status_code,
+                }
+            }),
+            flags: self.flags,
+        }
+    }
+}
+
+fn put_u32(buf: &mut RevBuf, tag: u32, v: u32) {
+    if v != 0 {
+        buf.put_varint(u64::from(v));
+        buf.put_key(tag, WireType::Varint);
+    }
+}
+
+fn put_repeated<M: Message>(buf: &mut RevBuf, tag: u32, items: &[M]) {
+    for item in items.iter().rev() {
+        let mark = buf.len();
+        item.encode_fields(buf);
+        buf.finish_len_delimited(tag, mark);
+    }
+}
+
+/// A pooled [`SpanRecord`]: what the traces pipeline carries. Dropping it (after the worker
+/// encoded it, or when a span is not exported) returns the record to the pool.
+#[derive(Debug)]
+pub(crate) struct RecordedSpan(Option<Box<SpanRecord>>);
+
+impl RecordedSpan {
+    /// A record from the pool (the calling thread's cache first), reset.
+    #[inline]
+    pub(crate) fn take(limits: SpanLimits) -> RecordedSpan {
+        let mut record = pool::take();
+        record.limits = limits;
+        RecordedSpan(Some(record))
+    }
+
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&SpanRecord> {
+        self.0.as_deref()
+    }
+
+    #[inline]
+    pub(crate) fn get_mut(&mut self) -> Option<&mut SpanRecord> {
+        self.0.as_deref_mut()
+    }
+}
+
+impl Drop for RecordedSpan {
+    fn drop(&mut self) {
+        if let Some(record) = self.0.take() {
+            pool::give_back(record);
+        }
+    }
+}
+
+impl PipelineItem for RecordedSpan {
+    /// [`Priority::High`] for a span whose status is ERROR.
+    fn priority(&self) -> Priority {
+        match self.get() {
+            Some(r) if r.is_error() => Priority::High,
+            _ => Priority::Normal,
+        }
+    }
+
+    fn encoded_size_hint(&self) -> usize {
+        let Some(r) = self.get() else { return 0 };
+        let attributes: usize = r.attributes.iter().map(crate::pipeline::kv_size_hint).sum();
+        let events: usize = r
+            .events
+            .iter()
+            .map(|e| {
+                14 + e.name.len()
+                    + e.attributes
+                        .iter()
+                        .map(crate::pipeline::kv_size_hint)
+                        .sum::<usize>()
+            })
+            .sum();
+        let links: usize = r
+            .links
+            .iter()
+            .map(|l| {
+                34 + l.trace_state.len()
+                    + l.attributes
+                        .iter()
+                        .map(crate::pipeline::kv_size_hint)
+                        .sum::<usize>()
+            })
+            .sum();
+        64 + 16
+            + 8
+            + 8
+            + r.trace_state.len()
+            + r.name.len()
+            + r.status_message.len()
+            + attributes
+            + events
+            + links
+    }
+}
+
+/// The record pool: a small cache per thread in front of one shared, bounded stack.
+///
+/// The application thread takes records from its cache; the worker's drops fill the worker's
+/// cache, which spills to the shared stack in chunks; an application thread whose cache is
+/// empty refills it from the shared stack in one lock. So the lock is taken once per
+/// [`CHUNK`] spans on each side, and no record is allocated once the pool is warm.
+// The records move between threads by pointer: boxing is the point.
+#[allow(clippy::vec_box)]
+mod pool {
+    use super::{Mutex, PoisonError, RefCell, SpanRecord};
+
+    /// Records moved between a thread's cache and the shared stack at a time.
+    const CHUNK: usize = 64;
+    /// A thread's cache spills beyond this.
+    const LOCAL_MAX: usize = 2 * CHUNK;
+    /// The shared stack frees records beyond this (about 1 KiB each with their attribute
+    /// vectors: a few MiB at most).
+    const SHARED_MAX: usize = 4096;
+
+    static SHARED: Mutex<Vec<Box<SpanRecord>>> = Mutex::new(Vec::new());
+
+    thread_local! {
+        static LOCAL: RefCell<Vec<Box<SpanRecord>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    fn shared() -> std::sync::MutexGuard<'static, Vec<Box<SpanRecord>>> {
+        SHARED.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    #[inline]
+    pub(super) fn take() -> Box<SpanRecord> {
+        LOCAL
+            .try_with(|local| {
+                let mut local = local.borrow_mut();
+                if let Some(r) = local.pop() {
+                    return Some(r);
+                }
+                let mut shared = shared();
+                let n = shared.len().min(CHUNK);
+                let from = shared.len() - n;
+                local.extend(shared.drain(from..));
+                drop(shared);
+                local.pop()
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| {
+                // A fresh record: room for a typical span's attributes in one allocation.
+                Box::new(SpanRecord {
+                    attributes: Vec::with_capacity(8),
+                    ..SpanRecord::default()
+                })
+            })
+    }
+
+    pub(super) fn give_back(mut record: Box<SpanRecord>) {
+        record.reset();
+        // During thread teardown the cache is gone: the record is simply freed.
+        let _ = LOCAL.try_with(|local| {
+            let mut local = local.borrow_mut();
+            local.push(record);
+            if local.len() > LOCAL_MAX {
+                let keep = LOCAL_MAX - CHUNK;
+                let mut shared = shared();
+                let room = SHARED_MAX.saturating_sub(shared.len());
+                let n = (local.len() - keep).min(room);
+                shared.extend(local.drain(keep..keep + n));
+                drop(shared);
+                // What did not fit is freed, outside the lock.
+                local.truncate(keep);
+            }
+        });
+    }
+
+    #[cfg(test)]
+    pub(super) fn local_len() -> usize {
+        LOCAL.with(|l| l.borrow().len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlp_proto::common::AnyValue;
+
+    fn record(limits: SpanLimits) -> RecordedSpan {
+        let mut r = RecordedSpan::take(limits);
+        let rec = r.get_mut().expect("record");
+        rec.trace_id = [1; 16];
+        rec.span_id = [2; 8];
+        rec.name = "op".into();
+        rec.start_time = 10;
+        rec.end_time = 20;
+        r
+    }
+
+    #[test]
+    fn encodes_exactly_as_the_otlp_message() {
+        let mut r = record(SpanLimits::default());
+        let rec = r.get_mut().expect("record");
+        rec.parent_span_id = [3; 8];
+        rec.trace_state = "a=b".into();
+        rec.kind = proto::SpanKind::Server as i32;
+        rec.flags = 0x301;
+        rec.push_attribute(KeyValue::new("k", "v"));
+        rec.push_attribute(KeyValue::new("n", 7i64));
+        rec.events.push(proto::Event {
+            time_unix_nano: 15,
+            name: "e".into(),
+            ..proto::Event::default()
+        });
+        rec.dropped_links_count = 2;
+        rec.status_code = proto::StatusCode::Error as i32;
+        rec.status_message = "boom".into();
+        rec.settle_attributes();
+        let mut ours = RevBuf::new();
+        rec.encode_fields(&mut ours);
+        let expected = rec.to_otlp().encode_to_bytes();
+        assert_eq!(ours.as_slice(), &expected[..]);
+        // And a minimal span: no optional field written.
+        let r = record(SpanLimits::default());
+        let rec = r.get().expect("record");
+        let mut ours = RevBuf::new();
+        rec.encode_fields(&mut ours);
+        assert_eq!(ours.as_slice(), &rec.to_otlp().encode_to_bytes()[..]);
+    }
+
+    #[test]
+    fn attributes_settle_last_value_first_position_under_the_limit() {
+        let mut r = record(SpanLimits::default().with_attribute_count(2));
+        let rec = r.get_mut().expect("record");
+        rec.push_attribute(KeyValue::new("a", 1i64));
+        rec.push_attribute(KeyValue::new("b", 2i64));
+        rec.push_attribute(KeyValue::new("a", 3i64));
+        rec.push_attribute(KeyValue::new("c", 4i64));
+        rec.push_attribute(KeyValue::new("c", 5i64));
+        rec.settle_attributes();
+        let got: Vec<(String, Option<AnyValue>)> = rec
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a".to_owned(), Some(AnyValue::from(3i64))),
+                ("b".to_owned(), Some(AnyValue::from(2i64)))
+            ]
+        );
+        assert_eq!(
+            rec.dropped_attributes_count, 2,
+            "c set twice, dropped twice"
+        );
+        // Without duplicates, only the limit applies.
+        let mut r = record(SpanLimits::default().with_attribute_count(1));
+        let rec = r.get_mut().expect("record");
+        rec.push_attribute(KeyValue::new("a", 1i64));
+        rec.push_attribute(KeyValue::new("b", 2i64));
+        rec.settle_attributes();
+        assert_eq!(rec.attributes.len(), 1);
+        assert_eq!(rec.dropped_attributes_count, 1);
+    }
+
+    #[test]
+    fn a_span_setting_one_key_forever_stays_bounded() {
+        let mut r = record(SpanLimits::default());
+        let rec = r.get_mut().expect("record");
+        for i in 0..100_000i64 {
+            rec.push_attribute(KeyValue::new("same", i));
+        }
+        assert!(
+            rec.attributes.len() <= 2 * 128 + 1,
+            "{}",
+            rec.attributes.len()
+        );
+        rec.settle_attributes();
+        assert_eq!(rec.attributes.len(), 1);
+        assert_eq!(
+            rec.attributes[0].value,
+            Some(AnyValue::from(99_999i64)),
+            "last value wins"
+        );
+    }
+
+    #[test]
+    fn records_are_recycled_reset_with_their_capacity() {
+        let mut r = record(SpanLimits::default());
+        let rec = r.get_mut().expect("record");
+        for i in 0..10i64 {
+            rec.push_attribute(KeyValue::new("k", i));
+        }
+        rec.status_code = 2;
+        let ptr: *const SpanRecord = rec;
+        drop(r);
+        assert!(pool::local_len() >= 1);
+        let again = RecordedSpan::take(SpanLimits::default());
+        let rec = again.get().expect("record");
+        assert!(std::ptr::eq(rec, ptr), "the same box comes back");
+        assert!(rec.attributes.is_empty() && rec.attributes.capacity() >= 10);
+        assert_eq!((rec.status_code, rec.parent_span_id), (0, [0; 8]));
+    }
+}
