@@ -3,10 +3,12 @@
 
 use crate::error::{Failure, Result};
 use crate::summary::{self, DemoRow};
+use otlp::logs::{EventBuilder, LogBuilder, Severity};
 use otlp::pipeline::AdaptiveBatchConfig;
 use otlp::trace::{Sampler, SpanKind, SpanLimits, Status};
 use otlp::{ClientConfig, Exporter, ExporterConfig, OtlpClient, Protocol, RetryPolicy};
 use otlp_proto::common::{AnyValue, KeyValue, Value};
+use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
 use otlp_proto::trace::{self as proto_trace, StatusCode};
 use otlp_proto::{Compression, Request, Signal, sample};
@@ -21,12 +23,14 @@ signal (traces, metrics, logs, profiles) through every protocol (grpc with gzip,
 with zstd, http/json uncompressed), and prints a table of items sent and received per signal and
 protocol. Then it sends a small trace through the SDK API (an `OtlpClient` over gRPC: a server
 span \"GET /checkout\" with a \"db.query\" child and a failed \"payment.charge\" child) and
-checks that the spans arrived with the right parent links. First it prints the resource
+checks that the spans arrived with the right parent links; with it, one log record (WARN, a
+structured body) and one event (\"order.created\", domain \"ecommerce\") sent through the same
+client inside the server span, checked to arrive once each, correlated with that span. First it prints the resource
 detected for this process (`otlp::resource::detect()`,
 which reads OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the K8S_* variables); the exports
 themselves read no environment variables and need no network beyond loopback.
 
-Exits 1 if any request or span did not arrive exactly as sent.")]
+Exits 1 if any request, span or log record did not arrive exactly as sent.")]
 pub struct DemoArgs {
     /// How long each export may take, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 10)]
@@ -118,7 +122,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     }
     let sdk_trace = sdk_trace.unwrap_or_else(|| Err("not run".to_owned()));
     match &sdk_trace {
-        Ok(line) => summary::print_line(line),
+        Ok(lines) => lines.iter().for_each(|line| summary::print_line(line)),
         Err(problem) => summary::print_line(&format!("sdk trace: {problem}")),
     }
     let failed = rows.iter().filter(|r| r.problem.is_some()).count();
@@ -149,14 +153,15 @@ const SDK_SPANS: [(&str, Option<&str>); 3] = [
 ];
 
 /// Sends a small trace through an [`OtlpClient`] (gRPC) to the receiver at `grpc`: a server
-/// span with a database child and a failed child, then checks what arrived in `sink`. Gives the
-/// summary line, or what went wrong.
+/// span with a database child and a failed child, and a log record and an event inside the
+/// server span; then checks what arrived in `sink`. Gives the summary lines (trace, logs), or
+/// what went wrong.
 async fn sdk_trace(
     grpc: std::net::SocketAddr,
     sink: &MemorySink,
     resource: Resource,
     timeout: Duration,
-) -> std::result::Result<String, String> {
+) -> std::result::Result<[String; 2], String> {
     // Every setting given: nothing is read from the environment.
     let config = ClientConfig::new()
         .with_exporter(
@@ -169,7 +174,8 @@ async fn sdk_trace(
         .with_resource(resource)
         .with_sampler(Sampler::AlwaysOn)
         .with_span_limits(SpanLimits::default())
-        .with_traces_pipeline(AdaptiveBatchConfig::default());
+        .with_traces_pipeline(AdaptiveBatchConfig::default())
+        .with_logs_pipeline(AdaptiveBatchConfig::default());
     let client = OtlpClient::new(config)
         .await
         .map_err(|e| format!("cannot create the client: {e}"))?;
@@ -195,6 +201,23 @@ async fn sdk_trace(
         payment.record_error(&error);
         payment.set_status(Status::error("payment failed"));
         payment.end();
+        // Correlated with the server span, which is current here.
+        let _ = client.send_log(
+            LogBuilder::new()
+                .with_severity(Severity::Warn)
+                .with_body_map(serde_json::json!({
+                    "msg": "payment failed, order kept for retry",
+                    "cart": { "items": 3, "total": 59.9 },
+                }))
+                .with_attribute("payment.provider", "demo-pay")
+                .build(),
+        );
+        let _ = client.send_event(
+            EventBuilder::new(SDK_EVENT)
+                .with_domain("ecommerce")
+                .with_attribute("order.id", 1234i64)
+                .build(),
+        );
     }
     server.set_attribute("http.response.status_code", 502i64);
     server.end();
@@ -203,22 +226,78 @@ async fn sdk_trace(
     flushed.map_err(|e| format!("flush failed: {e}"))?;
 
     let arrived = sink.requests().split_off(before.min(sink.len()));
-    let spans: Vec<proto_trace::Span> = arrived
-        .into_iter()
-        .filter_map(|r| match r.request {
-            Request::Traces(t) => Some(t),
-            _ => None,
-        })
-        .flat_map(|t| t.resource_spans)
-        .flat_map(|rs| rs.scope_spans)
-        .flat_map(|ss| ss.spans)
-        .collect();
+    let mut spans: Vec<proto_trace::Span> = Vec::new();
+    let mut records: Vec<LogRecord> = Vec::new();
+    for r in arrived {
+        match r.request {
+            Request::Traces(t) => spans.extend(
+                t.resource_spans
+                    .into_iter()
+                    .flat_map(|rs| rs.scope_spans)
+                    .flat_map(|ss| ss.spans),
+            ),
+            Request::Logs(l) => records.extend(
+                l.resource_logs
+                    .into_iter()
+                    .flat_map(|rl| rl.scope_logs)
+                    .flat_map(|sl| sl.log_records),
+            ),
+            _ => {}
+        }
+    }
     check_sdk_trace(&spans)?;
-    Ok(format!(
-        "sdk trace: {} spans sent through OtlpClient over grpc, {} received, parent links ok",
-        SDK_SPANS.len(),
-        spans.len()
-    ))
+    check_sdk_logs(&records, &spans)?;
+    Ok([
+        format!(
+            "sdk trace: {} spans sent through OtlpClient over grpc, {} received, parent links ok",
+            SDK_SPANS.len(),
+            spans.len()
+        ),
+        format!(
+            "sdk logs: 1 log and 1 event sent through OtlpClient over grpc, {} received, \
+             correlated with {:?}",
+            records.len(),
+            SDK_SPANS[0].0
+        ),
+    ])
+}
+
+/// The name of the demo's event.
+const SDK_EVENT: &str = "order.created";
+
+/// Whether `records` are the demo's log record and event, each once, and both correlated with
+/// the server span.
+fn check_sdk_logs(
+    records: &[LogRecord],
+    spans: &[proto_trace::Span],
+) -> std::result::Result<(), String> {
+    if records.len() != 2 {
+        return Err(format!("{} log records arrived, expected 2", records.len()));
+    }
+    let server = spans
+        .iter()
+        .find(|s| s.name.as_str() == SDK_SPANS[0].0)
+        .ok_or("no server span")?;
+    let events = records.iter().filter(|r| r.event_name == SDK_EVENT).count();
+    let warnings = records
+        .iter()
+        .filter(|r| r.severity_number == Severity::Warn.number() && r.event_name.is_empty())
+        .count();
+    if events != 1 || warnings != 1 {
+        return Err(format!(
+            "expected one WARN record and one {SDK_EVENT:?} event, got {warnings} and {events}"
+        ));
+    }
+    if records
+        .iter()
+        .any(|r| r.trace_id != server.trace_id || r.span_id != server.span_id)
+    {
+        return Err(format!(
+            "a log record is not correlated with {:?}",
+            SDK_SPANS[0].0
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `spans` are the SDK trace: every span once, one trace, each parent link right and

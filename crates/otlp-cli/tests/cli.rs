@@ -95,6 +95,16 @@ fn demo_sends_every_signal_through_every_protocol() {
         sdk,
         "sdk trace: 3 spans sent through OtlpClient over grpc, 3 received, parent links ok"
     );
+    let logs = done
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("sdk logs:"))
+        .unwrap_or_else(|| panic!("no sdk logs line in\n{}", done.stdout));
+    assert_eq!(
+        logs,
+        "sdk logs: 1 log and 1 event sent through OtlpClient over grpc, 2 received, \
+         correlated with \"GET /checkout\""
+    );
     assert!(
         done.stdout.contains("attributes detected"),
         "{}",

@@ -1,5 +1,6 @@
 //! A [`tracing`] layer that records `tracing` spans as OTLP spans through an
-//! [`otlp::trace::Tracer`].
+//! [`otlp::trace::Tracer`], and `tracing` events as span events or as OTLP log records
+//! correlated with those spans.
 //!
 //! [`OtlpLayer`] plugs into a [`tracing_subscriber::Registry`] (or any subscriber that implements
 //! [`LookupSpan`]):
@@ -22,11 +23,29 @@
 //!   so spans started with the SDK directly ([`Tracer::start`]) nest under it, and `.instrument`
 //!   on a future carries that across `.await` and threads;
 //! - `follows_from` adds a link; closing the `tracing` span ends the OTLP span;
-//! - an event inside a span becomes a span event named by its `message`, with its other fields
-//!   as attributes ([`EventMode::SpanEvents`], the default). [`EventMode::Ignore`] leaves events
-//!   alone. Turning events into log records correlated with the span is the logs layer's job
-//!   (a separate mode, never on together with this one by default, so an event is not exported
-//!   twice).
+//! - events: see below.
+//!
+//! # Events: span events or log records
+//!
+//! Each event is exported at most once, in one of two forms ([`EventMode`]):
+//!
+//! - **log records** ([`EventMode::Logs`]), when the layer has an [`otlp::logs::Logger`]:
+//!   made with [`OtlpLayer::from_client`] (the tracer and the logger of one instrumentation
+//!   scope) or with [`OtlpLayer::with_logger`]. The record's severity comes from the level
+//!   (`TRACE` 1, `DEBUG` 5, `INFO` 9, `WARN` 13, `ERROR` 17) with the level's name as severity
+//!   text; its body is the `message` field; the other fields are typed attributes, as for spans
+//!   (no `level` attribute: the severity says it), plus the code location unless
+//!   [`OtlpLayer::with_location`] turns it off; its timestamp is the time of the event. It is
+//!   correlated with the OTLP span of the event's `tracing` parent (its trace id, span id and
+//!   trace flags), or, outside any `tracing` span, with the SDK's current context
+//!   ([`SpanContext::current`]); with neither, it is uncorrelated. Events outside spans are
+//!   exported too. No span event is added;
+//! - **span events** ([`EventMode::SpanEvents`], the default of [`OtlpLayer::new`], which has no
+//!   logger): an event inside a span becomes an event of that span's OTLP span, named by its
+//!   `message`, with its other fields as attributes. Events outside spans are dropped.
+//!
+//! [`EventMode::Ignore`] leaves events alone. The choice is made once per layer, so the same
+//! event never becomes both a span event and a log record.
 //!
 //! # No feedback loop
 //!
@@ -58,7 +77,35 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! With events as log records instead:
+//!
+//! ```no_run
+//! use otlp::{ClientConfig, OtlpClient};
+//! use otlp_tracing::OtlpLayer;
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! # async fn demo() -> Result<(), otlp::Error> {
+//! let client = OtlpClient::new(ClientConfig::new()).await?;
+//! // Spans through client.tracer("checkout"), events through client.logger("checkout").
+//! let subscriber = tracing_subscriber::registry().with(OtlpLayer::from_client(&client, "checkout"));
+//! tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+//!
+//! #[tracing::instrument]
+//! async fn handle(cart_id: u64) {
+//!     // A log record: severity INFO (9), body "cart loaded", attribute items = 3, and the
+//!     // trace id and span id of the OTLP span of `handle`.
+//!     tracing::info!(items = 3, "cart loaded");
+//! }
+//! handle(42).await;
+//! # Ok(())
+//! # }
+//! ```
 
+mod logs;
+
+use otlp::OtlpClient;
+use otlp::logs::Logger;
 use otlp::trace::{ContextGuard, Span, SpanContext, SpanKind, Status, Tracer};
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
@@ -82,8 +129,14 @@ pub enum EventMode {
     /// outside any span are dropped.
     #[default]
     SpanEvents,
-    /// Events are ignored (for example because a logs layer exports them as log records).
+    /// Events are ignored.
     Ignore,
+    /// Every event becomes an OTLP log record, sent through the layer's [`Logger`] (see
+    /// [`OtlpLayer::with_logger`]) and correlated with the OTLP span of the event's `tracing`
+    /// parent, or with the current OTLP context outside any `tracing` span. The default once a
+    /// logger is given; without one, events are dropped. No span event is added: an event is
+    /// exported once.
+    Logs,
 }
 
 /// A [`Layer`] that records `tracing` spans as OTLP spans; see the [crate docs](crate).
@@ -92,6 +145,7 @@ pub struct OtlpLayer {
     tracer: Tracer,
     event_mode: EventMode,
     location: bool,
+    logger: Option<Logger>,
 }
 
 impl OtlpLayer {
@@ -102,16 +156,35 @@ impl OtlpLayer {
             tracer,
             event_mode: EventMode::default(),
             location: true,
+            logger: None,
         }
     }
 
-    /// What to do with events (default [`EventMode::SpanEvents`]).
+    /// A layer for `client` under the instrumentation scope `scope`: spans through
+    /// `client.tracer(scope)`, and events as log records through `client.logger(scope)`
+    /// ([`EventMode::Logs`]).
+    pub fn from_client(client: &OtlpClient, scope: &str) -> OtlpLayer {
+        OtlpLayer::new(client.tracer(scope.to_owned())).with_logger(client.logger(scope.to_owned()))
+    }
+
+    /// Sends events as log records through `logger`, and switches the event mode to
+    /// [`EventMode::Logs`] (a later [`with_event_mode`](OtlpLayer::with_event_mode) can switch
+    /// it back, keeping the logger for later).
+    pub fn with_logger(mut self, logger: Logger) -> Self {
+        self.logger = Some(logger);
+        self.event_mode = EventMode::Logs;
+        self
+    }
+
+    /// What to do with events (default [`EventMode::SpanEvents`], or [`EventMode::Logs`] once
+    /// a logger is given).
     pub fn with_event_mode(mut self, mode: EventMode) -> Self {
         self.event_mode = mode;
         self
     }
 
-    /// Whether spans and span events get `code.file.path` and `code.line.number` (default on).
+    /// Whether spans, span events and log records get `code.file.path` and `code.line.number`
+    /// (default on).
     pub fn with_location(mut self, location: bool) -> Self {
         self.location = location;
         self
@@ -119,6 +192,10 @@ impl OtlpLayer {
 
     fn common_attributes(&self, metadata: &'static Metadata<'static>, out: &mut Vec<KeyValue>) {
         out.push(KeyValue::new(LEVEL, metadata.level().as_str()));
+        self.location_attributes(metadata, out);
+    }
+
+    fn location_attributes(&self, metadata: &'static Metadata<'static>, out: &mut Vec<KeyValue>) {
         if self.location {
             if let Some(file) = metadata.file() {
                 out.push(KeyValue::new(semconv::CODE_FILE_PATH, file));
@@ -381,6 +458,12 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         if self.event_mode == EventMode::Ignore || ignored(event.metadata()) {
+            return;
+        }
+        if self.event_mode == EventMode::Logs {
+            if let Some(logger) = &self.logger {
+                logs::emit(logger, self, event, &ctx);
+            }
             return;
         }
         let Some(span) = ctx.event_span(event) else {

@@ -1,9 +1,10 @@
 //! The client: one place to configure and start the SDK, and to get tracers from.
 //!
-//! Traces are the first signal here; logs, events, metrics and profiles will get their own
-//! methods on [`OtlpClient`] and settings on [`ClientConfig`] next to the traces ones.
+//! Traces, then logs and events ([`crate::logs`]); metrics and profiles will get their own
+//! methods on [`OtlpClient`] and settings on [`ClientConfig`] next to these.
 
-use crate::pipeline::{AdaptiveBatchConfig, Pipeline, Stats};
+use crate::logs::{Event, Logger, LogsHub};
+use crate::pipeline::{AdaptiveBatchConfig, Enqueued, Pipeline, Stats};
 use crate::trace::export::{Scopes, TraceEncoder};
 use crate::trace::record::RecordedSpan;
 use crate::trace::tracer::ScopeId;
@@ -11,6 +12,7 @@ use crate::trace::{Sampler, SpanLimits, Tracer};
 use crate::{Error, Exporter, ExporterConfig, Signal};
 use otlp_proto::Str;
 use otlp_proto::common::InstrumentationScope;
+use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -26,6 +28,7 @@ pub struct ClientConfig {
     sampler: Option<Sampler>,
     span_limits: Option<SpanLimits>,
     traces_pipeline: Option<AdaptiveBatchConfig>,
+    logs_pipeline: Option<AdaptiveBatchConfig>,
 }
 
 impl ClientConfig {
@@ -64,6 +67,13 @@ impl ClientConfig {
         self.traces_pipeline = Some(config);
         self
     }
+
+    /// The batching of log records and events (default [`AdaptiveBatchConfig::from_env`] for
+    /// logs, which reads `OTEL_BLRP_*`).
+    pub fn with_logs_pipeline(mut self, config: AdaptiveBatchConfig) -> Self {
+        self.logs_pipeline = Some(config);
+        self
+    }
 }
 
 /// The SDK: exporter, resource, and the per-signal pipelines. Cheap to clone; clones share
@@ -89,6 +99,9 @@ struct ClientInner {
     /// Started with the first tracer.
     traces: Mutex<Option<Pipeline<RecordedSpan>>>,
     shut_down: AtomicBool,
+    logs: Arc<LogsHub>,
+    /// The logger of `send_log` and `send_event` (scope [`crate::logs::DEFAULT_SCOPE`]).
+    default_logger: Logger,
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -126,9 +139,26 @@ impl OtlpClient {
         };
         traces_pipeline.validate()?;
         let resource = config.resource.unwrap_or_else(crate::resource::detect);
+        let logs_pipeline = match config.logs_pipeline {
+            Some(c) => c,
+            None => AdaptiveBatchConfig::from_env(Signal::Logs)?,
+        };
+        logs_pipeline.validate()?;
+        let exporter = Exporter::new(exporter_config)?;
+        let logs = Arc::new(LogsHub::new(
+            exporter.clone(),
+            resource.clone(),
+            logs_pipeline,
+        ));
+        let default_scope = logs.scope(
+            Str::from(crate::logs::DEFAULT_SCOPE),
+            Some(Str::from(env!("CARGO_PKG_VERSION"))),
+            None,
+        );
+        let default_logger = Logger::new(logs.clone(), default_scope);
         Ok(OtlpClient {
             inner: Arc::new(ClientInner {
-                exporter: Exporter::new(exporter_config)?,
+                exporter,
                 resource,
                 sampler: Arc::new(sampler),
                 span_limits,
@@ -137,6 +167,8 @@ impl OtlpClient {
                 scopes: Arc::new(Scopes::default()),
                 traces: Mutex::new(None),
                 shut_down: AtomicBool::new(false),
+                logs,
+                default_logger,
             }),
         })
     }
@@ -255,10 +287,10 @@ impl OtlpClient {
         total
     }
 
-    /// Exports every span ended before the call, waiting up to `timeout` for it to settle.
+    /// Exports every span ended and every log record sent before the call, waiting up to `timeout` for it to settle.
     pub async fn force_flush(&self, timeout: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
-        let mut result = Ok(());
+        let mut result = self.inner.logs.force_flush(timeout).await;
         for p in self.pipelines() {
             let left = deadline.saturating_duration_since(Instant::now());
             if let Err(e) = p.force_flush(left).await {
@@ -273,12 +305,13 @@ impl OtlpClient {
         crate::blocking::block_on(self.force_flush(timeout))
     }
 
-    /// Exports what is queued and stops every pipeline, waiting up to `timeout`. Spans ended
-    /// afterwards are dropped and counted; tracers of new scopes made afterwards do not record.
+    /// Exports what is queued and stops every pipeline (traces and logs), waiting up to
+    /// `timeout`. Spans ended and log records sent afterwards are dropped and counted; tracers
+    /// of new scopes made afterwards do not record.
     pub async fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         self.inner.shut_down.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + timeout;
-        let mut result = Ok(());
+        let mut result = self.inner.logs.shutdown(timeout).await;
         for p in self.pipelines() {
             let left = deadline.saturating_duration_since(Instant::now());
             if let Err(e) = p.shutdown(left).await {
@@ -291,6 +324,49 @@ impl OtlpClient {
     /// [`shutdown`](OtlpClient::shutdown), blocking the calling thread.
     pub fn shutdown_blocking(&self, timeout: Duration) -> Result<(), Error> {
         crate::blocking::block_on(self.shutdown(timeout))
+    }
+}
+
+// Logs and events: the logic is in `crate::logs`; these are the client's entry points.
+impl OtlpClient {
+    /// A logger for the instrumentation scope `name` (a crate or module name). Loggers of every
+    /// scope share the client's one logs pipeline; a scope asked for twice is the same scope.
+    pub fn logger(&self, name: impl Into<Str>) -> Logger {
+        self.logger_with_version(name, None, None)
+    }
+
+    /// A logger for the instrumentation scope `name` at `version`, whose attributes follow the
+    /// semantic conventions at `schema_url` (both optional).
+    pub fn logger_with_version(
+        &self,
+        name: impl Into<Str>,
+        version: Option<&str>,
+        schema_url: Option<&str>,
+    ) -> Logger {
+        let scope = self.inner.logs.scope(
+            name.into(),
+            version.map(|v| Str::from(v.to_owned())),
+            schema_url.map(|v| Str::from(v.to_owned())),
+        );
+        Logger::new(self.inner.logs.clone(), scope)
+    }
+
+    /// Sends a log record (made with [`LogBuilder`](crate::logs::LogBuilder)) under the
+    /// [`DEFAULT_SCOPE`](crate::logs::DEFAULT_SCOPE) instrumentation scope. See
+    /// [`Logger::emit`].
+    pub fn send_log(&self, record: LogRecord) -> Enqueued {
+        self.inner.default_logger.emit(record)
+    }
+
+    /// Sends an event (made with [`EventBuilder`](crate::logs::EventBuilder)) as one log record
+    /// under the [`DEFAULT_SCOPE`](crate::logs::DEFAULT_SCOPE) instrumentation scope.
+    pub fn send_event(&self, event: Event) -> Enqueued {
+        self.inner.default_logger.emit_event(event)
+    }
+
+    /// The logs pipeline's counters and gauges (all zero before the first record).
+    pub fn logs_stats(&self) -> Stats {
+        self.inner.logs.stats()
     }
 }
 

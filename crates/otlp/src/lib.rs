@@ -63,6 +63,34 @@
 //! # }
 //! ```
 //!
+//! # Logs and events
+//!
+//! The same client sends log records and events, correlated with the current span; see
+//! [`logs`] for the details.
+//!
+//! ```no_run
+//! use otlp::logs::{EventBuilder, LogBuilder, Severity};
+//! use otlp::{ClientConfig, OtlpClient};
+//! use serde_json::json;
+//!
+//! # async fn demo() -> Result<(), otlp::Error> {
+//! let client = OtlpClient::new(ClientConfig::new()).await?;
+//! client.send_log(
+//!     LogBuilder::new()
+//!         .with_severity(Severity::Info)
+//!         .with_body_map(json!({ "msg": "cart loaded", "items": 3 }))
+//!         .build(),
+//! );
+//! client.send_event(
+//!     EventBuilder::new("order.created")
+//!         .with_domain("ecommerce")
+//!         .with_attribute("order.id", 1234i64)
+//!         .build(),
+//! );
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Configuration
 //!
 //! [`ExporterConfig`] is a builder; [`ExporterConfig::from_env`] reads every `OTEL_EXPORTER_OTLP_*`
@@ -108,6 +136,7 @@ mod clock;
 pub mod config;
 mod error;
 mod exporter;
+pub mod logs;
 pub mod pipeline;
 pub mod resource;
 mod retry;
