@@ -147,8 +147,8 @@ async fn a_single_item_over_the_cap_is_sent_alone() {
 // The gated tests wait with `wait_until`, blocking the test's own thread: the gate blocks a
 // runtime worker while it holds a request, which can stall that runtime's timers.
 
-/// A queue of 5 and batches of 1, with span 0 held by the gate so that spans 1..=8 meet a full
-/// queue. Returns the spans that arrived and the final stats.
+/// A queue of 5 and batches of 1, with span 0 held by the gate and span 1 encoded ahead of it,
+/// so that spans 2..=9 meet a full queue. Returns the spans that arrived and the final stats.
 async fn overflow(
     policy: DropPolicy,
     errors: &[usize],
@@ -160,14 +160,18 @@ async fn overflow(
     let pipeline = Pipeline::new(exporter, SpanEncoder::default(), config).expect("starts");
     let _ = pipeline.enqueue(span(0, false));
     wait_until("span 0 held", || gate.inside() == 1);
-    for i in 1..=8 {
+    let _ = pipeline.enqueue(span(1, false));
+    wait_until("span 1 encoded ahead", || {
+        pipeline.stats().queue_length == 0
+    });
+    for i in 2..=9 {
         let _ = pipeline.enqueue(span(i, errors.contains(&i)));
         check(&pipeline.stats(), 5);
     }
     let s = pipeline.stats();
     assert_eq!(
         (s.accepted, s.queue_length, s.dropped.queue_full),
-        (9, 5, 3)
+        (10, 5, 3)
     );
     gate.open();
     pipeline.shutdown(PATIENCE).await.expect("shut down");
@@ -180,33 +184,33 @@ async fn overflow(
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn drop_newest_keeps_the_first_items() {
     let (got, s) = overflow(DropPolicy::DropNewest, &[]).await;
-    assert_eq!(got, BTreeSet::from([0, 1, 2, 3, 4, 5]));
-    assert_eq!((s.exported, s.dropped.queue_full), (6, 3));
+    assert_eq!(got, BTreeSet::from([0, 1, 2, 3, 4, 5, 6]));
+    assert_eq!((s.exported, s.dropped.queue_full), (7, 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn drop_oldest_keeps_the_last_items() {
     let (got, s) = overflow(DropPolicy::DropOldest, &[]).await;
-    assert_eq!(got, BTreeSet::from([0, 4, 5, 6, 7, 8]));
-    assert_eq!((s.exported, s.dropped.queue_full), (6, 3));
+    assert_eq!(got, BTreeSet::from([0, 1, 5, 6, 7, 8, 9]));
+    assert_eq!((s.exported, s.dropped.queue_full), (7, 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn drop_random_keeps_the_bound_and_the_count() {
     let (got, s) = overflow(DropPolicy::DropRandom, &[]).await;
-    assert_eq!(got.len(), 6);
-    assert!(got.contains(&0));
-    assert_eq!((s.exported, s.dropped.queue_full), (6, 3));
+    assert_eq!(got.len(), 7);
+    assert!(got.contains(&0) && got.contains(&1));
+    assert_eq!((s.exported, s.dropped.queue_full), (7, 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn drop_low_priority_keeps_every_error_span() {
-    let errors = [2, 6, 8];
+    let errors = [3, 7, 9];
     let (got, s) = overflow(DropPolicy::DropLowPriority, &errors).await;
-    // 1-5 fill the queue; 6 (error) displaces 5, 7 is dropped, 8 (error) displaces 4.
-    assert_eq!(got, BTreeSet::from([0, 1, 2, 3, 6, 8]));
+    // 2-6 fill the queue; 7 (error) displaces 6, 8 is dropped, 9 (error) displaces 5.
+    assert_eq!(got, BTreeSet::from([0, 1, 2, 3, 4, 7, 9]));
     assert!(errors.iter().all(|e| got.contains(e)));
-    assert_eq!((s.exported, s.dropped.queue_full), (6, 3));
+    assert_eq!((s.exported, s.dropped.queue_full), (7, 3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
@@ -221,13 +225,18 @@ async fn backpressure_waits_for_room_then_applies_the_policy() {
     let pipeline = Pipeline::new(exporter, SpanEncoder::default(), config).expect("starts");
     let _ = pipeline.enqueue(span(0, false));
     wait_until("span 0 held", || gate.inside() == 1);
+    // The next full batch is encoded ahead while span 0 is on the wire.
     let _ = pipeline.enqueue(span(1, false));
+    wait_until("span 1 encoded ahead", || {
+        pipeline.stats().queue_length == 0
+    });
     let _ = pipeline.enqueue(span(2, false));
+    let _ = pipeline.enqueue(span(3, false));
     // The queue is full: this producer waits.
     let p = pipeline.clone();
-    let producer = std::thread::spawn(move || p.enqueue(span(3, false)));
+    let producer = std::thread::spawn(move || p.enqueue(span(4, false)));
     wait_until("the producer to be counted", || {
-        pipeline.stats().accepted == 4
+        pipeline.stats().accepted == 5
     });
     assert!(!producer.is_finished(), "waits while the queue is full");
     assert_eq!(pipeline.stats().queue_length, 2);
@@ -237,7 +246,7 @@ async fn backpressure_waits_for_room_then_applies_the_policy() {
         .expect("joined");
     assert_eq!(outcome, Enqueued::Queued, "room was made");
     pipeline.shutdown(PATIENCE).await.expect("shut down");
-    assert_eq!(span_set(&gate.requests()), (0..4).collect());
+    assert_eq!(span_set(&gate.requests()), (0..5).collect());
     rx.shutdown().await;
 
     // With a short wait and no room, the policy applies after the wait.
@@ -252,15 +261,19 @@ async fn backpressure_waits_for_room_then_applies_the_policy() {
     let _ = pipeline.enqueue(span(0, false));
     wait_until("span 0 held", || gate.inside() == 1);
     let _ = pipeline.enqueue(span(1, false));
+    wait_until("span 1 encoded ahead", || {
+        pipeline.stats().queue_length == 0
+    });
+    let _ = pipeline.enqueue(span(2, false));
     let p = pipeline.clone();
-    let late = tokio::task::spawn_blocking(move || p.enqueue(span(2, false)))
+    let late = tokio::task::spawn_blocking(move || p.enqueue(span(3, false)))
         .await
         .expect("returns");
     assert_eq!(late, Enqueued::Dropped(DropReason::QueueFull));
     gate.open();
     pipeline.shutdown(PATIENCE).await.expect("shut down");
     let s = pipeline.stats();
-    assert_eq!((s.exported, s.dropped.queue_full), (2, 1));
+    assert_eq!((s.exported, s.dropped.queue_full), (3, 1));
     rx.shutdown().await;
 }
 
@@ -275,8 +288,12 @@ async fn several_exports_overlap_up_to_the_limit() {
         let _ = pipeline.enqueue(span(i, false));
     }
     wait_until("three requests held at once", || gate.inside() == 3);
+    // One more batch is encoded ahead, ready for the first free slot.
+    wait_until("the next batch encoded ahead", || {
+        pipeline.stats().queue_length == 2
+    });
     let s = pipeline.stats();
-    assert_eq!((s.in_flight_exports, s.queue_length, s.queued), (3, 3, 6));
+    assert_eq!((s.in_flight_exports, s.queue_length, s.queued), (3, 2, 6));
     gate.open();
     pipeline.force_flush(PATIENCE).await.expect("flushed");
     assert_eq!(gate.max_inside(), 3, "never more than the limit");

@@ -15,7 +15,9 @@
 //!   nothing per item: a push under a short lock. A full queue applies the [`DropPolicy`].
 //! - The batch size adapts to export latency ([`AimdController`]); a batch also leaves when its
 //!   oldest item has waited the scheduled delay; a batch over the byte cap is split, never dropped.
-//! - Each request body is encoded once; the exporter's retries re-send the same bytes.
+//! - Each request body is encoded once; the exporter's retries re-send the same bytes. While
+//!   every export slot is busy, the worker encodes the next full batch ahead, so it leaves the
+//!   moment a slot frees (memory: the queue's bound plus that one batch).
 //! - [`Pipeline::stats`] returns exact counters: `accepted == exported + dropped + rejected +
 //!   queued` in every snapshot (see [`Stats`]); [`Stats::to_otlp_metrics`] turns a snapshot into
 //!   the `otel.sdk.*` semantic-convention metrics.

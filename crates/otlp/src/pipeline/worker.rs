@@ -180,13 +180,18 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             {
                 self.launch(chunk);
             }
-            if self.in_flight_items.len() >= slots || !self.pending.is_empty() {
+            if !self.pending.is_empty() {
                 break;
             }
             let (len, oldest) = self.queue.peek();
             let size = self.aimd.batch_size();
             let due = oldest.is_some_and(|t| t.elapsed() >= self.config.scheduled_delay());
             if len == 0 || (len < size && !due && self.closing.is_none()) {
+                break;
+            }
+            // Every slot busy: encode the next full batch now, so that it leaves the moment a
+            // slot frees (the pipe stays full). A partial batch waits: it may still fill.
+            if self.in_flight_items.len() >= slots && len < size {
                 break;
             }
             self.take_batch(size);
