@@ -4,6 +4,9 @@
 //! methods on [`OtlpClient`] and settings on [`ClientConfig`] next to the traces ones.
 
 use crate::pipeline::{AdaptiveBatchConfig, Pipeline, SpanEncoder, Stats};
+use crate::trace::propagation::{
+    Context, Extractor, Injector, TextMapPropagator, propagators_from_env,
+};
 use crate::trace::{Sampler, SpanLimits, Tracer};
 use crate::{Error, Exporter, ExporterConfig, Signal};
 use otlp_proto::Str;
@@ -15,6 +18,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+mod self_metrics;
+
 /// How to build an [`OtlpClient`]. Every setting left unset takes its default when the client
 /// is built, most of them from the environment.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +29,9 @@ pub struct ClientConfig {
     sampler: Option<Sampler>,
     span_limits: Option<SpanLimits>,
     traces_pipeline: Option<AdaptiveBatchConfig>,
+    propagator: Option<Arc<dyn TextMapPropagator>>,
+    resource_detection: Option<bool>,
+    self_metrics: Option<Option<Duration>>,
 }
 
 impl ClientConfig {
@@ -38,7 +46,14 @@ impl ClientConfig {
         self
     }
 
-    /// The resource every signal is sent under (default [`resource::detect`](crate::resource::detect)).
+    /// Attributes of the resource every signal is sent under. They are
+    /// [merged](crate::resource::merge) over the detected resource
+    /// ([`resource::detect`](crate::resource::detect), which reads `OTEL_SERVICE_NAME` and
+    /// `OTEL_RESOURCE_ATTRIBUTES`): on a key both have, the value given here wins, so a
+    /// `service.name` given here replaces the detected one (and its `unknown_service:<exe>`
+    /// fallback). Without this setting the detected resource is used as is; with
+    /// [`with_resource_detection(false)`](ClientConfig::with_resource_detection), this resource
+    /// alone.
     pub fn with_resource(mut self, resource: Resource) -> Self {
         self.resource = Some(resource);
         self
@@ -62,6 +77,40 @@ impl ClientConfig {
         self.traces_pipeline = Some(config);
         self
     }
+
+    /// The propagator of [`OtlpClient::inject`] and [`OtlpClient::extract`] (default
+    /// [`propagators_from_env`] on the process environment: `OTEL_PROPAGATORS`, which is
+    /// `tracecontext,baggage` when unset; a malformed value fails the build with an error
+    /// naming the variable).
+    pub fn with_propagator(mut self, propagator: impl TextMapPropagator + 'static) -> Self {
+        self.propagator = Some(Arc::new(propagator));
+        self
+    }
+
+    /// Whether to detect the resource (default `true`): the host, OS, process, container,
+    /// Kubernetes and service detectors, `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`
+    /// ([`resource::detect`](crate::resource::detect)). With `false`, signals are sent under
+    /// the resource given to [`with_resource`](ClientConfig::with_resource) alone, or an empty
+    /// one.
+    pub fn with_resource_detection(mut self, detect: bool) -> Self {
+        self.resource_detection = Some(detect);
+        self
+    }
+
+    /// Exports the SDK's own metrics every `interval` (`None`: never, the default). The
+    /// pipelines' [`Stats`] are sent as the `otel.sdk.*` semantic-convention metrics
+    /// ([`Stats::to_otlp_metrics`]), each data point with its `otel.component.type` and
+    /// `otel.component.name`, through a metrics pipeline of their own (never through the
+    /// pipelines they describe), on a thread of their own; [`OtlpClient::shutdown`] sends a
+    /// last snapshot.
+    ///
+    /// Corresponding environment variable: `OTLP_SELF_METRICS_INTERVAL`, in milliseconds
+    /// (unset, empty or `0`: off; anything else than a whole number fails the build with an
+    /// error naming the variable).
+    pub fn with_self_metrics(mut self, interval: Option<Duration>) -> Self {
+        self.self_metrics = Some(interval.filter(|i| !i.is_zero()));
+        self
+    }
 }
 
 /// The SDK: exporter, resource, and the per-signal pipelines. Cheap to clone; clones share
@@ -77,6 +126,8 @@ pub struct OtlpClient {
 struct ClientInner {
     exporter: Exporter,
     resource: Resource,
+    propagator: Arc<dyn TextMapPropagator>,
+    self_metrics: Option<self_metrics::SelfMetrics>,
     sampler: Arc<Sampler>,
     span_limits: SpanLimits,
     traces_pipeline: AdaptiveBatchConfig,
@@ -118,18 +169,47 @@ impl OtlpClient {
             None => AdaptiveBatchConfig::from_env(Signal::Traces)?,
         };
         traces_pipeline.validate()?;
-        let resource = config.resource.unwrap_or_else(crate::resource::detect);
-        Ok(OtlpClient {
+        let propagator: Arc<dyn TextMapPropagator> = match config.propagator {
+            Some(p) => p,
+            None => Arc::new(propagators_from_env(process_env)?),
+        };
+        let self_metrics_interval = match config.self_metrics {
+            Some(i) => i,
+            None => self_metrics::interval_from_env(process_env)?,
+        };
+        let resource = match (config.resource, config.resource_detection.unwrap_or(true)) {
+            (Some(r), true) => crate::resource::merge(&crate::resource::detect(), &r),
+            (Some(r), false) => r,
+            (None, true) => crate::resource::detect(),
+            (None, false) => Resource::default(),
+        };
+        let exporter = Exporter::new(exporter_config)?;
+        let self_metrics = match self_metrics_interval {
+            Some(interval) => Some(self_metrics::SelfMetrics::new(
+                &exporter,
+                &resource,
+                &traces_pipeline,
+                interval,
+            )?),
+            None => None,
+        };
+        let client = OtlpClient {
             inner: Arc::new(ClientInner {
-                exporter: Exporter::new(exporter_config)?,
+                exporter,
                 resource,
+                propagator,
+                self_metrics,
                 sampler: Arc::new(sampler),
                 span_limits,
                 traces_pipeline,
                 tracers: Mutex::new(Vec::new()),
                 shut_down: AtomicBool::new(false),
             }),
-        })
+        };
+        if let Some(m) = &client.inner.self_metrics {
+            m.start(Arc::downgrade(&client.inner))?;
+        }
+        Ok(client)
     }
 
     /// The resource signals are sent under.
@@ -258,12 +338,39 @@ impl OtlpClient {
                 result = Err(e);
             }
         }
+        if let Some(m) = &self.inner.self_metrics {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Err(e) = m.shutdown(self, left).await {
+                result = Err(e);
+            }
+        }
         result
     }
 
     /// [`shutdown`](OtlpClient::shutdown), blocking the calling thread.
     pub fn shutdown_blocking(&self, timeout: Duration) -> Result<(), Error> {
         crate::blocking::block_on(self.shutdown(timeout))
+    }
+
+    /// The propagator [`inject`](OtlpClient::inject) and [`extract`](OtlpClient::extract) use
+    /// ([`ClientConfig::with_propagator`]).
+    pub fn propagator(&self) -> &dyn TextMapPropagator {
+        &*self.inner.propagator
+    }
+
+    /// Writes the context current on this thread — span context and baggage
+    /// ([`Context::current`]) — into `carrier` (an [`http::HeaderMap`], a
+    /// `HashMap<String, String>` or any [`Injector`]) with the client's propagator.
+    pub fn inject(&self, carrier: &mut dyn Injector) {
+        self.inner.propagator.inject(&Context::current(), carrier);
+    }
+
+    /// Reads a context — span context and baggage — from `carrier` with the client's
+    /// propagator. [`Context::attach`] makes it current, so that spans started under it are its
+    /// children and [`Baggage::current`](crate::trace::propagation::Baggage::current) sees its
+    /// baggage.
+    pub fn extract(&self, carrier: &dyn Extractor) -> Context {
+        self.inner.propagator.extract(carrier)
     }
 }
 

@@ -106,6 +106,7 @@ mod client;
 pub mod config;
 mod error;
 mod exporter;
+pub mod global;
 pub mod pipeline;
 pub mod resource;
 mod retry;
