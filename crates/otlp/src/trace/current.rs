@@ -109,10 +109,23 @@ impl SpanContext {
     /// current baggage. An invalid context hides the outer span: spans started under it are
     /// roots.
     pub fn attach(self) -> ContextGuard {
-        push(Frame {
-            span: self,
-            baggage: current_baggage(),
-        })
+        // One thread-local access: this is the path of every `Span::enter`.
+        let depth = STACK
+            .try_with(|s| {
+                let mut s = s.borrow_mut();
+                let depth = s.len();
+                let baggage = s.last().and_then(|f| f.baggage.clone());
+                s.push(Frame {
+                    span: self,
+                    baggage,
+                });
+                depth
+            })
+            .unwrap_or(0);
+        ContextGuard {
+            depth,
+            _not_send: PhantomData,
+        }
     }
 }
 
