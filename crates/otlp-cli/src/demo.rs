@@ -172,6 +172,7 @@ async fn sdk_trace(
                 .with_retry(RetryPolicy::disabled()),
         )
         .with_resource(resource)
+        .with_resource_detection(false)
         .with_sampler(Sampler::AlwaysOn)
         .with_span_limits(SpanLimits::default())
         .with_traces_pipeline(AdaptiveBatchConfig::default())

@@ -6,6 +6,9 @@
 use crate::logs::{Event, Logger, LogsHub};
 use crate::pipeline::{AdaptiveBatchConfig, Enqueued, Pipeline, Stats};
 use crate::trace::export::{Scopes, TraceEncoder};
+use crate::trace::propagation::{
+    Context, Extractor, Injector, TextMapPropagator, propagators_from_env,
+};
 use crate::trace::record::RecordedSpan;
 use crate::trace::tracer::ScopeId;
 use crate::trace::{Sampler, SpanLimits, Tracer};
@@ -19,6 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+mod self_metrics;
+
 /// How to build an [`OtlpClient`]. Every setting left unset takes its default when the client
 /// is built, most of them from the environment.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +34,9 @@ pub struct ClientConfig {
     span_limits: Option<SpanLimits>,
     traces_pipeline: Option<AdaptiveBatchConfig>,
     logs_pipeline: Option<AdaptiveBatchConfig>,
+    propagator: Option<Arc<dyn TextMapPropagator>>,
+    resource_detection: Option<bool>,
+    self_metrics: Option<Option<Duration>>,
 }
 
 impl ClientConfig {
@@ -43,7 +51,14 @@ impl ClientConfig {
         self
     }
 
-    /// The resource every signal is sent under (default [`resource::detect`](crate::resource::detect)).
+    /// Attributes of the resource every signal is sent under. They are
+    /// [merged](crate::resource::merge) over the detected resource
+    /// ([`resource::detect`](crate::resource::detect), which reads `OTEL_SERVICE_NAME` and
+    /// `OTEL_RESOURCE_ATTRIBUTES`): on a key both have, the value given here wins, so a
+    /// `service.name` given here replaces the detected one (and its `unknown_service:<exe>`
+    /// fallback). Without this setting the detected resource is used as is; with
+    /// [`with_resource_detection(false)`](ClientConfig::with_resource_detection), this resource
+    /// alone.
     pub fn with_resource(mut self, resource: Resource) -> Self {
         self.resource = Some(resource);
         self
@@ -74,6 +89,40 @@ impl ClientConfig {
         self.logs_pipeline = Some(config);
         self
     }
+
+    /// The propagator of [`OtlpClient::inject`] and [`OtlpClient::extract`] (default
+    /// [`propagators_from_env`] on the process environment: `OTEL_PROPAGATORS`, which is
+    /// `tracecontext,baggage` when unset; a malformed value fails the build with an error
+    /// naming the variable).
+    pub fn with_propagator(mut self, propagator: impl TextMapPropagator + 'static) -> Self {
+        self.propagator = Some(Arc::new(propagator));
+        self
+    }
+
+    /// Whether to detect the resource (default `true`): the host, OS, process, container,
+    /// Kubernetes and service detectors, `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`
+    /// ([`resource::detect`](crate::resource::detect)). With `false`, signals are sent under
+    /// the resource given to [`with_resource`](ClientConfig::with_resource) alone, or an empty
+    /// one.
+    pub fn with_resource_detection(mut self, detect: bool) -> Self {
+        self.resource_detection = Some(detect);
+        self
+    }
+
+    /// Exports the SDK's own metrics every `interval` (`None`: never, the default). The
+    /// pipelines' [`Stats`] are sent as the `otel.sdk.*` semantic-convention metrics
+    /// ([`Stats::to_otlp_metrics`]), each data point with its `otel.component.type` and
+    /// `otel.component.name`, through a metrics pipeline of their own (never through the
+    /// pipelines they describe), on a thread of their own; [`OtlpClient::shutdown`] sends a
+    /// last snapshot.
+    ///
+    /// Corresponding environment variable: `OTLP_SELF_METRICS_INTERVAL`, in milliseconds
+    /// (unset, empty or `0`: off; anything else than a whole number fails the build with an
+    /// error naming the variable).
+    pub fn with_self_metrics(mut self, interval: Option<Duration>) -> Self {
+        self.self_metrics = Some(interval.filter(|i| !i.is_zero()));
+        self
+    }
 }
 
 /// The SDK: exporter, resource, and the per-signal pipelines. Cheap to clone; clones share
@@ -90,6 +139,8 @@ pub struct OtlpClient {
 struct ClientInner {
     exporter: Exporter,
     resource: Resource,
+    propagator: Arc<dyn TextMapPropagator>,
+    self_metrics: Option<self_metrics::SelfMetrics>,
     sampler: Arc<Sampler>,
     span_limits: SpanLimits,
     traces_pipeline: AdaptiveBatchConfig,
@@ -138,13 +189,26 @@ impl OtlpClient {
             None => AdaptiveBatchConfig::from_env(Signal::Traces)?,
         };
         traces_pipeline.validate()?;
-        let resource = config.resource.unwrap_or_else(crate::resource::detect);
+        let propagator: Arc<dyn TextMapPropagator> = match config.propagator {
+            Some(p) => p,
+            None => Arc::new(propagators_from_env(process_env)?),
+        };
+        let self_metrics_interval = match config.self_metrics {
+            Some(i) => i,
+            None => self_metrics::interval_from_env(process_env)?,
+        };
+        let resource = match (config.resource, config.resource_detection.unwrap_or(true)) {
+            (Some(r), true) => crate::resource::merge(&crate::resource::detect(), &r),
+            (Some(r), false) => r,
+            (None, true) => crate::resource::detect(),
+            (None, false) => Resource::default(),
+        };
+        let exporter = Exporter::new(exporter_config)?;
         let logs_pipeline = match config.logs_pipeline {
             Some(c) => c,
             None => AdaptiveBatchConfig::from_env(Signal::Logs)?,
         };
         logs_pipeline.validate()?;
-        let exporter = Exporter::new(exporter_config)?;
         let logs = Arc::new(LogsHub::new(
             exporter.clone(),
             resource.clone(),
@@ -156,10 +220,21 @@ impl OtlpClient {
             None,
         );
         let default_logger = Logger::new(logs.clone(), default_scope);
-        Ok(OtlpClient {
+        let self_metrics = match self_metrics_interval {
+            Some(interval) => Some(self_metrics::SelfMetrics::new(
+                &exporter,
+                &resource,
+                &traces_pipeline,
+                interval,
+            )?),
+            None => None,
+        };
+        let client = OtlpClient {
             inner: Arc::new(ClientInner {
                 exporter,
                 resource,
+                propagator,
+                self_metrics,
                 sampler: Arc::new(sampler),
                 span_limits,
                 traces_pipeline,
@@ -170,7 +245,11 @@ impl OtlpClient {
                 logs,
                 default_logger,
             }),
-        })
+        };
+        if let Some(m) = &client.inner.self_metrics {
+            m.start(Arc::downgrade(&client.inner))?;
+        }
+        Ok(client)
     }
 
     /// The resource signals are sent under.
@@ -289,15 +368,15 @@ impl OtlpClient {
 
     /// Exports every span ended and every log record sent before the call, waiting up to `timeout` for it to settle.
     pub async fn force_flush(&self, timeout: Duration) -> Result<(), Error> {
-        let deadline = Instant::now() + timeout;
-        let mut result = self.inner.logs.force_flush(timeout).await;
-        for p in self.pipelines() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if let Err(e) = p.force_flush(left).await {
-                result = Err(e);
+        // The signals flush side by side, each up to the same deadline.
+        let traces = async {
+            for p in self.pipelines() {
+                p.force_flush(timeout).await?;
             }
-        }
-        result
+            Ok(())
+        };
+        let (logs, traces) = tokio::join!(self.inner.logs.force_flush(timeout), traces);
+        logs.and(traces)
     }
 
     /// [`force_flush`](OtlpClient::force_flush), blocking the calling thread.
@@ -311,10 +390,21 @@ impl OtlpClient {
     pub async fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         self.inner.shut_down.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + timeout;
-        let mut result = self.inner.logs.shutdown(timeout).await;
-        for p in self.pipelines() {
+        // The signals shut down side by side, each up to the same deadline.
+        let traces = async {
+            let mut result = Ok(());
+            for p in self.pipelines() {
+                if let Err(e) = p.shutdown(timeout).await {
+                    result = Err(e);
+                }
+            }
+            result
+        };
+        let (logs, traces) = tokio::join!(self.inner.logs.shutdown(timeout), traces);
+        let mut result = logs.and(traces);
+        if let Some(m) = &self.inner.self_metrics {
             let left = deadline.saturating_duration_since(Instant::now());
-            if let Err(e) = p.shutdown(left).await {
+            if let Err(e) = m.shutdown(self, left).await {
                 result = Err(e);
             }
         }
@@ -324,6 +414,27 @@ impl OtlpClient {
     /// [`shutdown`](OtlpClient::shutdown), blocking the calling thread.
     pub fn shutdown_blocking(&self, timeout: Duration) -> Result<(), Error> {
         crate::blocking::block_on(self.shutdown(timeout))
+    }
+
+    /// The propagator [`inject`](OtlpClient::inject) and [`extract`](OtlpClient::extract) use
+    /// ([`ClientConfig::with_propagator`]).
+    pub fn propagator(&self) -> &dyn TextMapPropagator {
+        &*self.inner.propagator
+    }
+
+    /// Writes the context current on this thread — span context and baggage
+    /// ([`Context::current`]) — into `carrier` (an [`http::HeaderMap`], a
+    /// `HashMap<String, String>` or any [`Injector`]) with the client's propagator.
+    pub fn inject(&self, carrier: &mut dyn Injector) {
+        self.inner.propagator.inject(&Context::current(), carrier);
+    }
+
+    /// Reads a context — span context and baggage — from `carrier` with the client's
+    /// propagator. [`Context::attach`] makes it current, so that spans started under it are its
+    /// children and [`Baggage::current`](crate::trace::propagation::Baggage::current) sees its
+    /// baggage.
+    pub fn extract(&self, carrier: &dyn Extractor) -> Context {
+        self.inner.propagator.extract(carrier)
     }
 }
 

@@ -91,6 +91,17 @@
 //! # }
 //! ```
 //!
+//! # Propagation, the global client and self-observability
+//!
+//! - [`OtlpClient::inject`] writes the current context — the span context and the W3C
+//!   [`Baggage`](trace::propagation::Baggage), both part of what is current on a thread — into
+//!   outgoing headers; [`OtlpClient::extract`] reads an incoming one, which
+//!   [`Context::attach`](trace::propagation::Context::attach) makes current. The propagators
+//!   come from `OTEL_PROPAGATORS` unless [`ClientConfig::with_propagator`] sets them.
+//! - [`global`] holds one process-wide client for libraries to get tracers from.
+//! - [`ClientConfig::with_self_metrics`] exports the pipelines' own `otel.sdk.*` metrics on a
+//!   timer, through a metrics pipeline of their own.
+//!
 //! # Configuration
 //!
 //! [`ExporterConfig`] is a builder; [`ExporterConfig::from_env`] reads every `OTEL_EXPORTER_OTLP_*`
@@ -136,6 +147,7 @@ mod clock;
 pub mod config;
 mod error;
 mod exporter;
+pub mod global;
 pub mod logs;
 pub mod pipeline;
 pub mod resource;

@@ -36,6 +36,7 @@ async fn setup_with(protocol: Protocol, scheduled_delay: Duration) -> Setup {
             attributes: vec![KeyValue::new("service.name", "logs-test")],
             ..Resource::default()
         })
+        .with_resource_detection(false)
         .with_traces_pipeline(batching.clone())
         .with_logs_pipeline(batching);
     let client = OtlpClient::new(config).await.expect("client starts");

@@ -82,3 +82,15 @@ fn unsampled_spans_allocate_nothing() {
     exercise(&noop);
     assert_eq!(allocations_in(|| exercise(&noop)), 0);
 }
+
+#[test]
+fn entering_spans_under_baggage_allocates_nothing() {
+    let mut baggage = otlp::trace::propagation::Baggage::new();
+    assert!(baggage.insert("tenant", "acme"));
+    let _current = baggage.clone().attach();
+    let noop = Tracer::noop();
+    // Warm up this thread's id generator and context stack.
+    exercise(&noop);
+    assert_eq!(allocations_in(|| exercise(&noop)), 0);
+    assert_eq!(otlp::trace::propagation::Baggage::current(), baggage);
+}

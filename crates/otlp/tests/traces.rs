@@ -34,6 +34,7 @@ async fn setup(sampler: Sampler, limits: SpanLimits) -> Setup {
             attributes: vec![KeyValue::new("service.name", "traces-test")],
             ..Resource::default()
         })
+        .with_resource_detection(false)
         .with_sampler(sampler)
         .with_span_limits(limits)
         .with_traces_pipeline(

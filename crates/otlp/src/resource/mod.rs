@@ -29,6 +29,10 @@
 //! `OTEL_SERVICE_NAME` wins over a `service.name` in `OTEL_RESOURCE_ATTRIBUTES`. If nothing
 //! sets `service.name`, it is `unknown_service:<executable name>`.
 //!
+//! A resource given to [`ClientConfig::with_resource`](crate::ClientConfig::with_resource) is
+//! [merged](merge) over the detected one in the same way: its attributes win, including over
+//! `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` (code beats the environment).
+//!
 //! # Failure
 //!
 //! Detection never fails: a missing, unreadable or malformed source yields no attributes.
@@ -38,6 +42,7 @@ mod container;
 mod env;
 mod host;
 mod k8s;
+mod merge;
 mod process;
 mod service;
 mod source;
@@ -46,6 +51,7 @@ pub use container::ContainerDetector;
 pub use env::EnvDetector;
 pub use host::{HostDetector, OsDetector};
 pub use k8s::{K8sDetector, NAMESPACE_FILE};
+pub use merge::merge;
 pub use process::ProcessDetector;
 pub use service::ServiceDetector;
 pub use source::Source;

@@ -1,19 +1,78 @@
-//! The current span context: a per-thread stack, and a future wrapper that carries a context
-//! across `.await`.
+//! The current context — span context and baggage — as a per-thread stack, and a future
+//! wrapper that carries a context across `.await`.
 
 use super::context::SpanContext;
+use super::propagation::{Baggage, Context as PropagatedContext};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-thread_local! {
-    static STACK: RefCell<Vec<SpanContext>> = const { RefCell::new(Vec::new()) };
+/// One entry of the stack: the span context and the baggage current together. The baggage is
+/// shared, so that entering a span (which keeps the baggage) costs no allocation.
+#[derive(Clone, Default)]
+struct Frame {
+    span: SpanContext,
+    baggage: Option<Arc<Baggage>>,
 }
 
-/// Keeps a span context current on this thread; dropping it restores the previous one. Not
+impl Frame {
+    fn from_context(context: PropagatedContext) -> Frame {
+        let baggage = (!context.baggage.is_empty()).then(|| Arc::new(context.baggage));
+        Frame {
+            span: context.span,
+            baggage,
+        }
+    }
+
+    fn to_context(&self) -> PropagatedContext {
+        PropagatedContext::new(
+            self.span.clone(),
+            self.baggage.as_deref().cloned().unwrap_or_default(),
+        )
+    }
+}
+
+thread_local! {
+    static STACK: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Pushes `frame`, giving back the depth to truncate to.
+fn push(frame: Frame) -> ContextGuard {
+    let depth = STACK
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            let depth = s.len();
+            s.push(frame);
+            depth
+        })
+        .unwrap_or(0);
+    ContextGuard {
+        depth,
+        _not_send: PhantomData,
+    }
+}
+
+/// The baggage current on this thread, shared.
+fn current_baggage() -> Option<Arc<Baggage>> {
+    STACK
+        .try_with(|s| s.borrow().last().and_then(|f| f.baggage.clone()))
+        .ok()
+        .flatten()
+}
+
+fn current_frame() -> Frame {
+    STACK
+        .try_with(|s| s.borrow().last().cloned())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+/// Keeps a context current on this thread; dropping it restores the previous one. Not
 /// `Send`: it must be dropped on the thread that made it. Guards should be dropped in reverse
 /// order of creation; dropping an outer guard first also ends the inner ones.
 #[must_use = "the context is current only while the guard lives"]
@@ -37,23 +96,29 @@ impl Drop for ContextGuard {
 }
 
 impl SpanContext {
-    /// The context current on this thread ([`SpanContext::INVALID`] when none is).
+    /// The span context current on this thread ([`SpanContext::INVALID`] when none is).
     pub fn current() -> SpanContext {
         STACK
-            .try_with(|s| s.borrow().last().cloned())
+            .try_with(|s| s.borrow().last().map(|f| f.span.clone()))
             .ok()
             .flatten()
             .unwrap_or(SpanContext::INVALID)
     }
 
-    /// Makes this context current on this thread until the guard drops. An invalid context
-    /// hides the outer one: spans started under it are roots.
+    /// Makes this span context current on this thread until the guard drops, keeping the
+    /// current baggage. An invalid context hides the outer span: spans started under it are
+    /// roots.
     pub fn attach(self) -> ContextGuard {
+        // One thread-local access: this is the path of every `Span::enter`.
         let depth = STACK
             .try_with(|s| {
                 let mut s = s.borrow_mut();
                 let depth = s.len();
-                s.push(self);
+                let baggage = s.last().and_then(|f| f.baggage.clone());
+                s.push(Frame {
+                    span: self,
+                    baggage,
+                });
                 depth
             })
             .unwrap_or(0);
@@ -64,25 +129,61 @@ impl SpanContext {
     }
 }
 
-/// The current context if it is valid: the implicit parent of a new span.
+impl PropagatedContext {
+    /// The context current on this thread: span context and baggage (the default, invalid and
+    /// empty, when none is).
+    pub fn current() -> PropagatedContext {
+        current_frame().to_context()
+    }
+
+    /// Makes this span context *and* this baggage current on this thread until the guard drops
+    /// (an empty baggage hides the outer one), for instance a context just
+    /// [extracted](super::propagation::TextMapPropagator::extract) from a request.
+    pub fn attach(self) -> ContextGuard {
+        push(Frame::from_context(self))
+    }
+}
+
+impl Baggage {
+    /// The baggage current on this thread (empty when none is).
+    pub fn current() -> Baggage {
+        current_baggage().as_deref().cloned().unwrap_or_default()
+    }
+
+    /// Makes this baggage current on this thread, with the current span context, until the
+    /// guard drops.
+    pub fn attach(self) -> ContextGuard {
+        let span = SpanContext::current();
+        push(Frame::from_context(PropagatedContext::new(span, self)))
+    }
+}
+
+/// The current span context if it is valid: the implicit parent of a new span.
 pub(crate) fn current_parent() -> Option<SpanContext> {
     STACK
-        .try_with(|s| s.borrow().last().filter(|c| c.is_valid()).cloned())
+        .try_with(|s| {
+            s.borrow()
+                .last()
+                .filter(|f| f.span.is_valid())
+                .map(|f| f.span.clone())
+        })
         .ok()
         .flatten()
 }
 
-/// A future that makes a span context current on every poll, so that spans started inside it,
-/// on whichever thread polls it, have that parent. Made by [`FutureExt::with_context`].
+/// A future that makes a context (span context and baggage) current on every poll, so that
+/// spans started inside it, on whichever thread polls it, have that parent and see that
+/// baggage. Made by [`FutureExt::with_context`].
 pub struct WithSpanContext<F> {
     inner: Pin<Box<F>>,
-    context: SpanContext,
+    context: Frame,
 }
 
 impl<F> fmt::Debug for WithSpanContext<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WithSpanContext")
-            .field("context", &self.context)
+            .field("context", &self.context.span)
+            .field("baggage", &self.context.baggage)
             .finish_non_exhaustive()
     }
 }
@@ -92,25 +193,30 @@ impl<F: Future> Future for WithSpanContext<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.get_mut();
-        let _guard = this.context.clone().attach();
+        let _guard = push(this.context.clone());
         this.inner.as_mut().poll(cx)
     }
 }
 
-/// Carries a span context across `.await`.
+/// Carries a context across `.await`.
 pub trait FutureExt: Future + Sized {
-    /// Makes `context` current whenever this future is polled.
-    fn with_context(self, context: SpanContext) -> WithSpanContext<Self> {
+    /// Makes `context` current whenever this future is polled: a [`SpanContext`] (with no
+    /// baggage) or a whole [`propagation::Context`](PropagatedContext) (span context and
+    /// baggage).
+    fn with_context(self, context: impl Into<PropagatedContext>) -> WithSpanContext<Self> {
         WithSpanContext {
             inner: Box::pin(self),
-            context,
+            context: Frame::from_context(context.into()),
         }
     }
 
-    /// Makes the context current now current whenever this future is polled (to carry it into
-    /// a spawned task).
+    /// Makes the context current now (span context and baggage) current whenever this future
+    /// is polled (to carry it into a spawned task).
     fn in_current_context(self) -> WithSpanContext<Self> {
-        self.with_context(SpanContext::current())
+        WithSpanContext {
+            inner: Box::pin(self),
+            context: current_frame(),
+        }
     }
 }
 
@@ -145,5 +251,48 @@ mod tests {
         assert_eq!(SpanContext::current(), ctx(1));
         drop(a);
         assert_eq!(SpanContext::current(), SpanContext::INVALID);
+    }
+
+    #[test]
+    fn baggage_is_part_of_the_current_context() {
+        let mut baggage = Baggage::new();
+        assert!(baggage.insert("tenant", "acme"));
+        let outer = PropagatedContext::new(ctx(1), baggage.clone()).attach();
+        assert_eq!(Baggage::current(), baggage);
+        assert_eq!(SpanContext::current(), ctx(1));
+        {
+            // Entering a span keeps the baggage.
+            let _span = ctx(2).attach();
+            assert_eq!(Baggage::current(), baggage);
+            assert_eq!(PropagatedContext::current().span, ctx(2));
+            // Attaching other baggage keeps the span.
+            let mut other = Baggage::new();
+            assert!(other.insert("k", "v"));
+            let _b = other.clone().attach();
+            assert_eq!(
+                PropagatedContext::current(),
+                PropagatedContext::new(ctx(2), other)
+            );
+        }
+        assert_eq!(
+            PropagatedContext::current(),
+            PropagatedContext::new(ctx(1), baggage)
+        );
+        drop(outer);
+        assert!(Baggage::current().is_empty());
+        assert_eq!(PropagatedContext::current(), PropagatedContext::default());
+    }
+
+    #[test]
+    fn futures_carry_baggage() {
+        let mut baggage = Baggage::new();
+        assert!(baggage.insert("k", "v"));
+        let fut = {
+            let _g = PropagatedContext::new(ctx(3), baggage.clone()).attach();
+            async { (SpanContext::current(), Baggage::current()) }.in_current_context()
+        };
+        assert!(Baggage::current().is_empty());
+        let (span, got) = crate::blocking::block_on(fut);
+        assert_eq!((span, got), (ctx(3), baggage));
     }
 }

@@ -9,8 +9,11 @@
 //! at steady state. A span the sampler dropped carries only its [`SpanContext`] and does
 //! nothing else.
 //!
-//! The current context is a per-thread stack: [`Span::enter`] and [`SpanContext::attach`] push
-//! onto it, spans started without an explicit parent take its top as parent, and
+//! The current context is a per-thread stack of span context and baggage: [`Span::enter`] and
+//! [`SpanContext::attach`] push a span context onto it (keeping the current baggage),
+//! [`propagation::Context::attach`] both, [`propagation::Baggage::attach`] a baggage (keeping
+//! the current span context); spans started without an explicit parent take its top as parent,
+//! [`propagation::Baggage::current`] reads its baggage, and
 //! [`FutureExt::with_context`] makes a context current on every poll of a future, so it crosses
 //! `.await` and threads. [`propagation`] reads and writes the W3C `traceparent`, `tracestate`
 //! and `baggage` headers, in HTTP headers or any other carrier.

@@ -4,6 +4,7 @@
 // Each test file uses part of this module.
 #![allow(dead_code)]
 
+pub mod child;
 pub mod pipeline;
 
 use otlp::{ExporterConfig, Protocol, RetryPolicy};

@@ -9,6 +9,12 @@
 //! - [`TraceContextPropagator`] (W3C Trace Context), [`BaggagePropagator`] (W3C Baggage) and
 //!   [`CompositePropagator`] (several in turn) are the propagators;
 //!   [`propagators_from_env`] builds the composite `OTEL_PROPAGATORS` names.
+//!
+//! A [`Context`] is also what is *current* on a thread: [`Context::current`] and
+//! [`Context::attach`] read and set the span context and the baggage together,
+//! [`Baggage::current`] the baggage alone. [`OtlpClient::inject`](crate::OtlpClient::inject)
+//! writes the current context with the client's propagator, and
+//! [`OtlpClient::extract`](crate::OtlpClient::extract) reads one to attach.
 
 mod baggage;
 mod carrier;
@@ -44,6 +50,12 @@ impl Context {
             span,
             baggage: Baggage::new(),
         }
+    }
+}
+
+impl From<SpanContext> for Context {
+    fn from(span: SpanContext) -> Context {
+        Context::from_span(span)
     }
 }
 

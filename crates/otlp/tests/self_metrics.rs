@@ -1,0 +1,194 @@
+//! The SDK's own metrics on a timer (`ClientConfig::with_self_metrics`): the pipelines' stats
+//! arrive at the receiver as `otel.sdk.*` metrics with their component attributes, through a
+//! metrics pipeline of their own, and a last snapshot is sent at shutdown.
+
+mod common;
+
+use common::child::in_child;
+use common::pipeline::wait_until_async;
+use otlp::pipeline::AdaptiveBatchConfig;
+use otlp::trace::Sampler;
+use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
+use otlp_proto::Request;
+use otlp_proto::metrics::{Metric, MetricData, NumberValue};
+use otlp_receiver::{MemorySink, RunningReceiver};
+use std::time::{Duration, Instant};
+
+const QUEUE: usize = 3000;
+
+async fn client(receiver: &RunningReceiver, interval: Duration) -> OtlpClient {
+    OtlpClient::new(
+        ClientConfig::new()
+            .with_exporter(common::config(receiver, Protocol::HttpProtobuf))
+            .with_sampler(Sampler::AlwaysOn)
+            .with_traces_pipeline(
+                AdaptiveBatchConfig::default()
+                    .with_max_queue_size(QUEUE)
+                    .with_scheduled_delay(Duration::from_millis(20)),
+            )
+            .with_self_metrics(Some(interval)),
+    )
+    .await
+    .expect("client")
+}
+
+/// Every metric received, in order of arrival.
+fn metrics(sink: &MemorySink) -> Vec<Metric> {
+    sink.requests()
+        .into_iter()
+        .filter_map(|r| match r.request {
+            Request::Metrics(m) => Some(m),
+            _ => None,
+        })
+        .flat_map(|m| m.resource_metrics)
+        .flat_map(|rm| rm.scope_metrics)
+        .flat_map(|sm| sm.metrics)
+        .collect()
+}
+
+fn attribute(attrs: &[otlp_proto::common::KeyValue], key: &str) -> Option<String> {
+    attrs
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .and_then(|kv| kv.value.as_ref()?.as_str().map(str::to_owned))
+}
+
+/// The value of the last data point of the last `name` received without `error.type`, with
+/// its component type and name.
+fn last(metrics: &[Metric], name: &str) -> Option<(i64, String, String)> {
+    let metric = metrics.iter().rev().find(|m| m.name.as_str() == name)?;
+    let Some(MetricData::Sum(sum)) = &metric.data else {
+        return None;
+    };
+    let point = sum
+        .data_points
+        .iter()
+        .rev()
+        .find(|p| attribute(&p.attributes, "error.type").is_none())?;
+    let Some(NumberValue::AsInt(value)) = point.value else {
+        return None;
+    };
+    Some((
+        value,
+        attribute(&point.attributes, "otel.component.type")?,
+        attribute(&point.attributes, "otel.component.name")?,
+    ))
+}
+
+fn value(metrics: &[Metric], name: &str) -> Option<i64> {
+    last(metrics, name).map(|(v, _, _)| v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_arrive_on_a_timer_with_component_attributes() {
+    let sink = MemorySink::new();
+    let receiver = common::receiver(sink.clone()).await;
+    let client = client(&receiver, Duration::from_millis(50)).await;
+    let tracer = client.tracer("self-metrics");
+    for i in 0..10 {
+        tracer.in_span(format!("span {i}"), |_| {});
+    }
+    client
+        .force_flush(Duration::from_secs(10))
+        .await
+        .expect("flush");
+    let stats = client.stats();
+    assert_eq!(stats.exported, 10);
+    wait_until_async("a snapshot after the flush", || {
+        value(&metrics(&sink), "otel.sdk.exporter.span.exported") == Some(10)
+            && value(&metrics(&sink), "otel.sdk.processor.span.processed") == Some(10)
+    })
+    .await;
+
+    let got = metrics(&sink);
+    let (processed, kind, processor) =
+        last(&got, "otel.sdk.processor.span.processed").expect("processed");
+    let handed_over = stats.exported
+        + stats.rejected
+        + stats.dropped.non_retryable
+        + stats.dropped.retries_exhausted;
+    assert_eq!(u64::try_from(processed).ok(), Some(handed_over));
+    assert_eq!(kind, "batching_span_processor");
+    let n = processor
+        .strip_prefix("batching_span_processor/")
+        .expect("name is type/n");
+    assert!(n.parse::<u64>().is_ok(), "{processor}");
+    let (size, _, size_of) = last(&got, "otel.sdk.processor.span.queue.size").expect("size");
+    assert_eq!(usize::try_from(size).ok(), Some(stats.queue_length));
+    assert_eq!(size_of, processor);
+    assert_eq!(
+        value(&got, "otel.sdk.processor.span.queue.capacity"),
+        Some(QUEUE as i64)
+    );
+    let (exported, kind, exporter) =
+        last(&got, "otel.sdk.exporter.span.exported").expect("exported");
+    assert_eq!(u64::try_from(exported).ok(), Some(stats.exported));
+    assert_eq!(kind, "otlp_http_span_exporter");
+    assert!(
+        exporter.starts_with("otlp_http_span_exporter/"),
+        "{exporter}"
+    );
+    assert_eq!(
+        u64::try_from(value(&got, "otel.sdk.exporter.span.inflight").expect("inflight")).ok(),
+        Some(stats.queued - stats.queue_length as u64)
+    );
+    // Several snapshots, at the interval: not just one.
+    let snapshots = got
+        .iter()
+        .filter(|m| m.name.as_str() == "otel.sdk.processor.span.processed")
+        .count();
+    assert!(snapshots >= 2, "{snapshots} snapshots");
+    // The self-metrics went through a metrics pipeline, not the traces one.
+    assert_eq!(client.stats().accepted, 10);
+
+    client
+        .shutdown(Duration::from_secs(10))
+        .await
+        .expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_sends_a_last_snapshot_without_waiting_for_the_timer() {
+    let sink = MemorySink::new();
+    let receiver = common::receiver(sink.clone()).await;
+    let client = client(&receiver, Duration::from_secs(3600)).await;
+    let tracer = client.tracer("self-metrics");
+    for i in 0..7 {
+        tracer.in_span(format!("span {i}"), |_| {});
+    }
+    let started = Instant::now();
+    client
+        .shutdown(Duration::from_secs(10))
+        .await
+        .expect("shutdown");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let got = metrics(&sink);
+    assert_eq!(value(&got, "otel.sdk.exporter.span.exported"), Some(7));
+    assert_eq!(value(&got, "otel.sdk.processor.span.processed"), Some(7));
+    assert_eq!(
+        got.iter()
+            .filter(|m| m.name.as_str() == "otel.sdk.exporter.span.exported")
+            .count(),
+        1,
+        "one snapshot: the last"
+    );
+}
+
+#[test]
+fn a_bad_interval_variable_is_named() {
+    let vars = [("OTLP_SELF_METRICS_INTERVAL", "5s")];
+    if !in_child("a_bad_interval_variable_is_named", &vars) {
+        return;
+    }
+    let config =
+        || ClientConfig::new().with_exporter(ExporterConfig::default().with_disabled(true));
+    let e = OtlpClient::new_blocking(config()).expect_err("5s is not milliseconds");
+    assert!(e.is_config(), "{e}");
+    assert!(e.to_string().contains("OTLP_SELF_METRICS_INTERVAL"), "{e}");
+    // Set in code, the interval wins over the variable.
+    assert!(OtlpClient::new_blocking(config().with_self_metrics(None)).is_ok());
+}
