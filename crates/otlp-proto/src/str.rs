@@ -62,6 +62,13 @@ impl Str {
         }))
     }
 
+    /// A copy of `s`: inline (no allocation) up to 30 bytes, else one shared allocation.
+    #[inline]
+    pub fn copy_from(s: &str) -> Self {
+        Str::inline(s.as_bytes())
+            .unwrap_or_else(|| Str(Repr::Shared(Bytes::copy_from_slice(s.as_bytes()))))
+    }
+
     /// Validates `bytes` as UTF-8 and wraps them without copying (short strings are copied inline).
     pub fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
         std::str::from_utf8(&bytes)?;
@@ -244,6 +251,15 @@ mod tests {
         assert_eq!(Str::from(long.clone()), shared);
         assert_eq!(shared.clone().into_bytes(), long.as_bytes());
         assert!(Str::from_utf8_in(&Bytes::from_static(&[b'a', 0xff]), 0..2).is_err());
+    }
+
+    #[test]
+    fn copies_compare_equal_to_their_source() {
+        let short = Str::copy_from("short");
+        let long = Str::copy_from(&"x".repeat(100));
+        assert_eq!(short, "short");
+        assert_eq!(long.len(), 100);
+        assert_eq!(long, Str::from("x".repeat(100)));
     }
 
     #[test]

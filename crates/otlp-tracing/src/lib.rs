@@ -211,7 +211,7 @@ impl OtlpLayer {
 struct OtelData {
     span: Span,
     status: Option<StatusCode>,
-    status_description: Option<String>,
+    status_description: Option<Str>,
 }
 
 #[derive(Clone, Copy)]
@@ -275,7 +275,7 @@ fn parse_status(s: &str) -> Option<StatusCode> {
 /// instructions such as `otel.kind` or an event's `message`).
 trait Fields {
     fn value(&mut self, field: &Field, value: AnyValue);
-    fn string(&mut self, field: &Field, value: String);
+    fn string(&mut self, field: &Field, value: Str);
 }
 
 /// The one `Visit` implementation: maps each `tracing` field type to an OTLP value.
@@ -301,28 +301,34 @@ impl<F: Fields> Visit for Visitor<'_, F> {
         self.0.value(field, value.into());
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.string(field, value.to_owned());
+        // Short strings are copied inline: no allocation.
+        self.0.string(field, Str::copy_from(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.string(field, value.to_string());
+        self.0.string(field, value.to_string().into());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.string(field, format!("{value:?}"));
+        self.0.string(field, format!("{value:?}").into());
     }
+}
+
+thread_local! {
+    /// The attribute buffer `on_new_span` collects fields into, reused.
+    static FIELD_BUFFER: RefCell<Vec<KeyValue>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Collects a span's fields: attributes, and the `otel.*` instructions.
 #[derive(Default)]
 struct SpanFields {
     attributes: Vec<KeyValue>,
-    name: Option<String>,
+    name: Option<Str>,
     kind: Option<SpanKind>,
     status: Option<StatusCode>,
-    status_description: Option<String>,
+    status_description: Option<Str>,
 }
 
 impl Fields for SpanFields {
-    fn string(&mut self, field: &Field, value: String) {
+    fn string(&mut self, field: &Field, value: Str) {
         match field.name() {
             "otel.name" => self.name = Some(value),
             "otel.kind" => self.kind = parse_kind(&value),
@@ -345,7 +351,7 @@ fn int_or_string<T: TryInto<i64> + ToString + Copy>(v: T) -> AnyValue {
 /// Collects an event's fields: its `message` (the span event's name) and attributes.
 #[derive(Default)]
 struct EventFields {
-    message: Option<String>,
+    message: Option<Str>,
     attributes: Vec<KeyValue>,
 }
 
@@ -354,7 +360,7 @@ impl Fields for EventFields {
         self.attributes.push(KeyValue::new(field.name(), value));
     }
 
-    fn string(&mut self, field: &Field, value: String) {
+    fn string(&mut self, field: &Field, value: Str) {
         if field.name() == "message" {
             self.message = Some(value);
         } else {
@@ -395,20 +401,28 @@ where
                 .map(|d| d.span.span_context().clone())
         });
 
-        let mut fields = SpanFields::default();
-        fields.attributes.reserve(metadata.fields().len() + 3);
-        self.common_attributes(metadata, &mut fields.attributes);
-        attrs.record(&mut Visitor(&mut fields));
-
-        let name: Str = match fields.name {
-            Some(name) => name.into(),
+        let mut fields = SpanFields {
+            // A buffer kept per thread: collecting fields allocates nothing at steady state.
+            attributes: FIELD_BUFFER
+                .try_with(|b| std::mem::take(&mut *b.borrow_mut()))
+                .unwrap_or_default(),
+            ..SpanFields::default()
+        };
+        // A tracer that can never record only needs the span's context: skip the fields.
+        if self.tracer.is_enabled() {
+            fields.attributes.reserve(metadata.fields().len() + 3);
+            self.common_attributes(metadata, &mut fields.attributes);
+            attrs.record(&mut Visitor(&mut fields));
+        }
+        let name: Str = match fields.name.take() {
+            Some(name) => name,
             None => metadata.name().into(),
         };
         let mut builder = self
             .tracer
             .span_builder(name)
             .with_kind(fields.kind.unwrap_or(SpanKind::Internal))
-            .with_attributes(fields.attributes);
+            .with_attributes(fields.attributes.drain(..));
         builder = match &parent {
             Some(parent) => builder.with_parent(parent),
             None if attrs.is_root() => builder.with_no_parent(),
@@ -419,6 +433,8 @@ where
             status: fields.status,
             status_description: fields.status_description,
         };
+        let buffer = fields.attributes;
+        let _ = FIELD_BUFFER.try_with(|b| *b.borrow_mut() = buffer);
         span.extensions_mut().insert(data);
     }
 
@@ -475,7 +491,7 @@ where
         self.common_attributes(metadata, &mut fields.attributes);
         event.record(&mut Visitor(&mut fields));
         let name: Str = match fields.message {
-            Some(message) => message.into(),
+            Some(message) => message,
             None => metadata.name().into(),
         };
         for span in span.scope() {

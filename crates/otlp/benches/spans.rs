@@ -47,6 +47,7 @@ fn ours(receiver: &Receiver, sampler: Sampler, queue: usize) -> (OtlpClient, Tra
                 attributes: vec![KeyValue::new("service.name", "bench")],
                 ..Resource::default()
             })
+            .with_resource_detection(false)
             .with_sampler(sampler)
             .with_traces_pipeline(AdaptiveBatchConfig::default().with_max_queue_size(queue)),
     )

@@ -85,6 +85,13 @@ impl Tracer {
         &self.inner
     }
 
+    /// Whether spans of this tracer can record at all: `false` for the no-op tracer and under
+    /// an `AlwaysOff` sampler. Integrations can skip computing attributes when it is `false`
+    /// (span builders already ignore them then); spans still carry contexts to propagate.
+    pub fn is_enabled(&self) -> bool {
+        !self.inner.never_records && self.inner.pipeline.is_some()
+    }
+
     /// The instrumentation scope name.
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -105,7 +112,7 @@ impl Tracer {
         let inner = &*self.inner;
         // The name and attributes go straight into a pooled record; a tracer that can never
         // record skips storing them.
-        let record = (!inner.never_records && inner.pipeline.is_some()).then(|| {
+        let record = self.is_enabled().then(|| {
             let mut record = RecordedSpan::take(inner.limits);
             if let Some(r) = record.get_mut() {
                 r.name = name.into();
@@ -256,7 +263,10 @@ impl SpanBuilder<'_> {
             parent,
             options,
         } = self;
-        let Options { links, start_time } = options.map(|o| *o).unwrap_or_default();
+        let (links, start_time) = match options {
+            Some(o) => (o.links, o.start_time),
+            None => (Vec::new(), None),
+        };
         let inner = &*tracer.inner;
         let parent = match parent {
             Parent::Current => current_parent(),
@@ -303,15 +313,20 @@ impl SpanBuilder<'_> {
         if inner.pipeline.is_none() || !result.decision.is_recording() {
             return Span::non_recording(context);
         }
-        for kv in result.attributes {
-            record.push_attribute(kv);
+        // Both usually empty: skip the iterator machinery then.
+        if !result.attributes.is_empty() {
+            for kv in result.attributes {
+                record.push_attribute(kv);
+            }
         }
-        let limits = inner.limits;
-        for link in links.into_iter().filter(|l| l.context.is_valid()) {
-            if record.links.len() < limits.link_count() as usize {
-                record.links.push(link_to_otlp(link, &limits));
-            } else {
-                record.dropped_links_count += 1;
+        if !links.is_empty() {
+            let limits = inner.limits;
+            for link in links.into_iter().filter(|l| l.context.is_valid()) {
+                if record.links.len() < limits.link_count() as usize {
+                    record.links.push(link_to_otlp(link, &limits));
+                } else {
+                    record.dropped_links_count += 1;
+                }
             }
         }
         record.trace_id = trace_id.to_bytes();
