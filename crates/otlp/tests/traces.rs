@@ -257,6 +257,12 @@ async fn attributes_events_links_status_errors() {
         attr(&exception.attributes, "exception.message"),
         Some(&"it broke".into())
     );
+    // A stack trace exactly when backtraces are enabled in this process (the test command sets
+    // RUST_BACKTRACE=1).
+    let enabled =
+        std::backtrace::Backtrace::capture().status() == std::backtrace::BacktraceStatus::Captured;
+    let trace = attr(&exception.attributes, "exception.stacktrace");
+    assert_eq!(trace.is_some(), enabled, "{trace:?}");
     let dyn_exception = &s.events[2];
     assert!(attr(&dyn_exception.attributes, "exception.type").is_none());
     assert_eq!(
