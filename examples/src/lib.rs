@@ -1,5 +1,6 @@
-//! Shared code of the examples (see `examples/README.md`): where to export, and the two
-//! services of the `propagation` example, as functions a test can call.
+//! Shared code of the examples (see `examples/README.md`): where to export, the two services of
+//! the `propagation` example, and the instrumented order handling of the `tracing_layer`
+//! example, as functions a test can call.
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -14,6 +15,8 @@ use otlp_proto::resource::Resource;
 use otlp_receiver::{MemorySink, Receiver, RunningReceiver};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
+use tracing::Instrument as _;
+use tracing::instrument::WithSubscriber as _;
 
 /// Any error of the examples.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -50,6 +53,22 @@ impl EmbeddedReceiver {
             sink,
             endpoint: format!("http://{addr}"),
         })
+    }
+
+    /// The log records received so far.
+    pub fn log_records(&self) -> Vec<otlp_proto::logs::LogRecord> {
+        let mut out = Vec::new();
+        for r in self.sink.requests() {
+            let otlp_proto::Request::Logs(l) = r.request else {
+                continue;
+            };
+            for rl in l.resource_logs {
+                for sl in rl.scope_logs {
+                    out.extend(sl.log_records);
+                }
+            }
+        }
+        out
     }
 
     /// The spans received so far, as `(service.name, span)`.
@@ -221,4 +240,73 @@ pub async fn run_propagation(
         server_span,
         tenant_seen_by_backend: String::from_utf8_lossy(&body).into_owned(),
     })
+}
+
+/// The instrumentation scope of the `tracing_layer` example's spans and log records.
+pub const TRACING_SCOPE: &str = "tracing-example";
+
+/// The order the `tracing_layer` example cannot fill (too many items).
+pub const FAILING_ORDER: u64 = 2;
+
+/// What [`process_orders`] did: for each order, its id and whether it was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrdersOutcome {
+    /// `(order id, accepted)`, in order.
+    pub orders: Vec<(u64, bool)>,
+}
+
+/// The `tracing_layer` example's work, instrumented with `tracing` only (no `otlp` API): two
+/// orders handled concurrently, each an `#[instrument]`ed server span with an internal
+/// `check_stock` child and, when in stock, a client `charge_payment` child spawned on another
+/// task; `info!`/`warn!` events inside them. The order [`FAILING_ORDER`] is out of stock: a
+/// `warn!` event and status error.
+///
+/// With [`otlp_tracing::OtlpLayer`] in the current subscriber, the spans become OTLP spans and
+/// the events log records carrying their span's trace and span ids. The spawned task carries
+/// the current span and subscriber along (`in_current_span`, `with_current_subscriber`), so it
+/// works under a global subscriber and a scoped one (`WithSubscriber::with_subscriber`) alike.
+pub async fn process_orders() -> Result<OrdersOutcome, BoxError> {
+    let (first, second) = tokio::join!(handle_order(1, 3), handle_order(FAILING_ORDER, 500));
+    Ok(OrdersOutcome {
+        orders: vec![(1, first?), (FAILING_ORDER, second?)],
+    })
+}
+
+#[tracing::instrument(
+    fields(
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        otel.status_description = tracing::field::Empty,
+    )
+)]
+async fn handle_order(order_id: u64, items: u32) -> Result<bool, BoxError> {
+    tracing::info!(items, "order received");
+    if !check_stock(items).await {
+        tracing::warn!(items, "order rejected: out of stock");
+        let span = tracing::Span::current();
+        span.record("otel.status_code", "error");
+        span.record("otel.status_description", "out of stock");
+        return Ok(false);
+    }
+    // Work on another task (and maybe another worker thread) stays in this span's trace.
+    let charge = charge_payment(order_id, u64::from(items) * 250)
+        .in_current_span()
+        .with_current_subscriber();
+    tokio::spawn(charge).await?;
+    tracing::info!("order accepted");
+    Ok(true)
+}
+
+#[tracing::instrument]
+async fn check_stock(items: u32) -> bool {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let in_stock = items <= 100;
+    tracing::info!(in_stock, "stock checked");
+    in_stock
+}
+
+#[tracing::instrument(fields(otel.kind = "client", otel.status_code = "ok"))]
+async fn charge_payment(order_id: u64, amount_cents: u64) {
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    tracing::info!(amount_cents, "payment charged");
 }

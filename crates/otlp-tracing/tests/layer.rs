@@ -2,6 +2,9 @@
 //! `OtlpClient` to the in-process receiver, and checked there. Every test installs its
 //! subscriber with a thread-local guard (no global subscriber).
 
+mod common;
+
+use common::with_default;
 use otlp::pipeline::AdaptiveBatchConfig;
 use otlp::trace::SpanContext;
 use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
@@ -10,9 +13,6 @@ use otlp_proto::common::AnyValue;
 use otlp_proto::trace::{Span, SpanKind, StatusCode};
 use otlp_receiver::{MemorySink, Receiver, RunningReceiver};
 use otlp_tracing::{EventMode, OtlpLayer};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tracing::instrument::WithSubscriber;
 use tracing::{Dispatch, Instrument, Subscriber};
@@ -292,46 +292,6 @@ async fn load(request: u64) {
     tokio::task::yield_now().await;
     tracing::debug_span!("query", request).in_scope(|| {});
     tokio::time::sleep(Duration::from_millis(1)).await;
-}
-
-/// Makes `dispatch` the default while the future is polled *and dropped*. `tracing`'s own
-/// `with_subscriber` covers only polls, but the registry closes a span's parent through the
-/// default subscriber of the thread that drops the child, so a spawned task dropped on a worker
-/// thread without it would leak its parent (which then never closes). With a global subscriber,
-/// as applications have, none of this is needed.
-struct WithDefault<F> {
-    future: Option<Pin<Box<F>>>,
-    dispatch: Dispatch,
-}
-
-fn with_default<F: Future>(future: F) -> WithDefault<F> {
-    WithDefault {
-        future: Some(Box::pin(future)),
-        dispatch: tracing::dispatcher::get_default(Dispatch::clone),
-    }
-}
-
-impl<F: Future> Future for WithDefault<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        tracing::dispatcher::with_default(&this.dispatch, || {
-            let future = this.future.as_mut().expect("polled after completion");
-            let poll = future.as_mut().poll(cx);
-            if poll.is_ready() {
-                this.future = None;
-            }
-            poll
-        })
-    }
-}
-
-impl<F> Drop for WithDefault<F> {
-    fn drop(&mut self) {
-        let future = self.future.take();
-        tracing::dispatcher::with_default(&self.dispatch, || drop(future));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

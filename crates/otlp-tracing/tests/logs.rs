@@ -3,6 +3,9 @@
 //! against the exported spans. Every test installs its subscriber with a thread-local guard (no
 //! global subscriber).
 
+mod common;
+
+use common::with_default;
 use otlp::pipeline::AdaptiveBatchConfig;
 use otlp::trace::SpanContext;
 use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
@@ -12,9 +15,6 @@ use otlp_proto::logs::LogRecord;
 use otlp_proto::trace::Span;
 use otlp_receiver::{MemorySink, Receiver, RunningReceiver};
 use otlp_tracing::{EventMode, OtlpLayer};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::instrument::WithSubscriber;
 use tracing::{Dispatch, Subscriber};
@@ -139,44 +139,6 @@ async fn handle(request: u64) {
     tokio::time::sleep(Duration::from_millis(2)).await;
     // After an `.await`, possibly on another worker thread.
     tracing::info!(request, "handled");
-}
-
-/// Makes `dispatch` the default while the future is polled *and dropped* (see the same helper
-/// in `layer.rs`: the registry closes a span's parent through the default subscriber of the
-/// thread that drops the child).
-struct WithDefault<F> {
-    future: Option<Pin<Box<F>>>,
-    dispatch: Dispatch,
-}
-
-fn with_default<F: Future>(future: F) -> WithDefault<F> {
-    WithDefault {
-        future: Some(Box::pin(future)),
-        dispatch: tracing::dispatcher::get_default(Dispatch::clone),
-    }
-}
-
-impl<F: Future> Future for WithDefault<F> {
-    type Output = F::Output;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let this = &mut *self;
-        tracing::dispatcher::with_default(&this.dispatch, || {
-            let future = this.future.as_mut().expect("polled after completion");
-            let poll = future.as_mut().poll(cx);
-            if poll.is_ready() {
-                this.future = None;
-            }
-            poll
-        })
-    }
-}
-
-impl<F> Drop for WithDefault<F> {
-    fn drop(&mut self) {
-        let future = self.future.take();
-        tracing::dispatcher::with_default(&self.dispatch, || drop(future));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,7 +15,7 @@
 
 #![allow(clippy::print_stdout)]
 
-use bench_support::Receiver;
+use bench_support::{Receiver, Row, print_rows};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::trace::{
@@ -151,69 +151,6 @@ fn incumbent_span_set(tracer: &opentelemetry_sdk::trace::SdkTracer, i: i64) {
 // Measurements
 // ---------------------------------------------------------------------------------------------
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
-
-fn spread(v: &[f64]) -> (f64, f64) {
-    // `v` is sorted by `median`.
-    (v[0], v[v.len() - 1])
-}
-
-/// Waits until the receiver's count reaches `target` or stops moving for 300 ms; returns the
-/// count.
-fn settle(receiver: &Receiver, target: u64) -> u64 {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = receiver.count();
-    let mut still = Instant::now();
-    loop {
-        let now = receiver.count();
-        if now >= target || Instant::now() > deadline {
-            return now;
-        }
-        if now != last {
-            last = now;
-            still = Instant::now();
-        } else if still.elapsed() > Duration::from_millis(300) {
-            return now;
-        }
-        std::thread::sleep(Duration::from_micros(200));
-    }
-}
-
-struct Row {
-    name: &'static str,
-    ours: Vec<f64>,
-    theirs: Vec<f64>,
-}
-
-fn print_rows(title: &str, unit: &str, scale: f64, rows: &mut [Row], higher_is_better: bool) {
-    println!("\n{title}");
-    println!(
-        "{:<34} {:>22} {:>22} {:>8}",
-        "measurement", "ours [min, max]", "incumbent [min, max]", "ratio"
-    );
-    for r in rows.iter_mut() {
-        let o = median(&mut r.ours);
-        let t = median(&mut r.theirs);
-        let (olo, ohi) = spread(&r.ours);
-        let (tlo, thi) = spread(&r.theirs);
-        let ratio = if higher_is_better { o / t } else { t / o };
-        println!(
-            "{:<34} {:>8.1} {unit} [{:.0}, {:.0}] {:>8.1} {unit} [{:.0}, {:.0}] {:>7.2}x",
-            r.name,
-            o * scale,
-            olo * scale,
-            ohi * scale,
-            t * scale,
-            tlo * scale,
-            thi * scale,
-            ratio
-        );
-    }
-}
-
 fn main() {
     let quick = std::env::args().any(|a| a == "--test");
     let receiver = Receiver::start();
@@ -252,23 +189,15 @@ fn main() {
     }
     flush_ours(&our_on);
     flush_inc(&inc_on);
-    settle(&receiver, 10_000);
+    receiver.settle(10_000);
 
     // 1. Application-thread cost per span, sampled, while the batch processor exports: a burst of
     // `burst` spans timed on the producing thread, then a flush (untimed) so each round starts
     // from an empty queue.
     let rounds = if quick { 2 } else { 15 };
     let burst: i64 = if quick { 1_000 } else { 50_000 };
-    let mut sampled = Row {
-        name: "sampled, 5 attributes (builder)",
-        ours: Vec::new(),
-        theirs: Vec::new(),
-    };
-    let mut sampled_set = Row {
-        name: "sampled, 5 set_attribute",
-        ours: Vec::new(),
-        theirs: Vec::new(),
-    };
+    let mut sampled = Row::new("sampled, 5 attributes (builder)");
+    let mut sampled_set = Row::new("sampled, 5 set_attribute");
     let mut lost = [0u64; 2];
     for _ in 0..rounds {
         let before = receiver.count();
@@ -285,7 +214,7 @@ fn main() {
             .ours
             .push(t.elapsed().as_secs_f64() / burst as f64);
         flush_ours(&our_on);
-        let got = settle(&receiver, before + 2 * burst as u64) - before;
+        let got = receiver.settle(before + 2 * burst as u64) - before;
         lost[0] += 2 * burst as u64 - got;
 
         let before = receiver.count();
@@ -304,22 +233,14 @@ fn main() {
             .theirs
             .push(t.elapsed().as_secs_f64() / burst as f64);
         flush_inc(&inc_on);
-        let got = settle(&receiver, before + 2 * burst as u64) - before;
+        let got = receiver.settle(before + 2 * burst as u64) - before;
         lost[1] += 2 * burst as u64 - got;
     }
 
     // Not sampled (AlwaysOff): nothing is queued, so time a fixed number of spans.
     let unsampled_n: i64 = if quick { 1_000 } else { 1_000_000 };
-    let mut off = Row {
-        name: "not sampled, 5 attributes (builder)",
-        ours: Vec::new(),
-        theirs: Vec::new(),
-    };
-    let mut off_set = Row {
-        name: "not sampled, 5 set_attribute",
-        ours: Vec::new(),
-        theirs: Vec::new(),
-    };
+    let mut off = Row::new("not sampled, 5 attributes (builder)");
+    let mut off_set = Row::new("not sampled, 5 set_attribute");
     for _ in 0..rounds {
         let t = Instant::now();
         for i in 0..unsampled_n {
@@ -367,16 +288,8 @@ fn main() {
     // 2. End to end: `n` spans from one thread as fast as it can, timed until the receiver has
     // counted every delivered span (flush returns after the last export's response).
     let e2e_rounds = if quick { 1 } else { 3 };
-    let mut big_row = Row {
-        name: "queue large enough (no drops)",
-        ours: Vec::new(),
-        theirs: Vec::new(),
-    };
-    let mut default_row = Row {
-        name: "default queue (10,000 / 2,048)",
-        ours: Vec::new(),
-        theirs: Vec::new(),
-    };
+    let mut big_row = Row::new("queue large enough (no drops)");
+    let mut default_row = Row::new("default queue (10,000 / 2,048)");
     let mut delivered = [[0u64; 2]; 2]; // [big, default][ours, incumbent], last round
     let run = |produce: &dyn Fn(i64), flush: &dyn Fn()| -> (f64, u64) {
         let before = receiver.count();
@@ -385,7 +298,7 @@ fn main() {
             produce(i);
         }
         flush();
-        let got = settle(&receiver, before + n) - before;
+        let got = receiver.settle(before + n) - before;
         let elapsed = t.elapsed().as_secs_f64();
         (got as f64 / elapsed, got)
     };

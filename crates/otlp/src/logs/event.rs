@@ -1,7 +1,6 @@
 //! [`EventBuilder`] and [`Event`]: named log records.
 
-use super::builder::{Correlation, unix_nanos};
-use super::json::{json_object_to_attributes, json_to_any_value};
+use super::builder::LogBuilder;
 use super::severity::Severity;
 use crate::trace::SpanContext;
 use otlp_proto::Str;
@@ -61,23 +60,19 @@ impl From<Event> for LogRecord {
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until built and sent"]
 pub struct EventBuilder {
-    record: LogRecord,
+    /// Everything but the severity is a log record's: the setters delegate to it.
+    log: LogBuilder,
     severity: Severity,
     severity_text: Option<Str>,
-    correlation: Correlation,
 }
 
 impl EventBuilder {
     /// An event named `name` (for example `order.created`; by convention a dotted name).
     pub fn new(name: impl Into<Str>) -> EventBuilder {
         EventBuilder {
-            record: LogRecord {
-                event_name: name.into(),
-                ..LogRecord::default()
-            },
+            log: LogBuilder::new().with_event_name(name),
             severity: Severity::Info,
             severity_text: None,
-            correlation: Correlation::Current,
         }
     }
 
@@ -99,73 +94,67 @@ impl EventBuilder {
         self
     }
 
-    /// Adds an attribute.
-    pub fn with_attribute(mut self, key: impl Into<Str>, value: impl Into<AnyValue>) -> Self {
-        self.record.attributes.push(KeyValue::new(key, value));
+    fn map(mut self, f: impl FnOnce(LogBuilder) -> LogBuilder) -> Self {
+        self.log = f(self.log);
         self
+    }
+
+    /// Adds an attribute.
+    pub fn with_attribute(self, key: impl Into<Str>, value: impl Into<AnyValue>) -> Self {
+        self.map(|l| l.with_attribute(key, value))
     }
 
     /// Adds attributes.
-    pub fn with_attributes(mut self, attributes: impl IntoIterator<Item = KeyValue>) -> Self {
-        self.record.attributes.extend(attributes);
-        self
+    pub fn with_attributes(self, attributes: impl IntoIterator<Item = KeyValue>) -> Self {
+        self.map(|l| l.with_attributes(attributes))
     }
 
     /// Adds the entries of a JSON object as attributes (anything but an object adds nothing).
-    pub fn with_attributes_json(mut self, attributes: serde_json::Value) -> Self {
-        if let serde_json::Value::Object(map) = attributes {
-            self.record
-                .attributes
-                .extend(json_object_to_attributes(map));
-        }
-        self
+    pub fn with_attributes_json(self, attributes: serde_json::Value) -> Self {
+        self.map(|l| l.with_attributes_json(attributes))
     }
 
     /// The body (the event's payload).
-    pub fn with_body(mut self, body: impl Into<AnyValue>) -> Self {
-        self.record.body = Some(body.into());
-        self
+    pub fn with_body(self, body: impl Into<AnyValue>) -> Self {
+        self.map(|l| l.with_body(body))
     }
 
-    /// A structured body from JSON (see [`LogBuilder::with_body_map`](super::LogBuilder::with_body_map)).
-    pub fn with_body_map(mut self, body: serde_json::Value) -> Self {
-        self.record.body = Some(json_to_any_value(body));
-        self
+    /// A structured body from JSON (see [`LogBuilder::with_body_map`]).
+    pub fn with_body_map(self, body: serde_json::Value) -> Self {
+        self.map(|l| l.with_body_map(body))
     }
 
     /// When the event happened. Default: unset.
-    pub fn with_timestamp(mut self, time: SystemTime) -> Self {
-        self.record.time_unix_nano = unix_nanos(time);
-        self
+    pub fn with_timestamp(self, time: SystemTime) -> Self {
+        self.map(|l| l.with_timestamp(time))
     }
 
     /// When the event was observed. Default: the time it is sent.
-    pub fn with_observed_timestamp(mut self, time: SystemTime) -> Self {
-        self.record.observed_time_unix_nano = unix_nanos(time);
-        self
+    pub fn with_observed_timestamp(self, time: SystemTime) -> Self {
+        self.map(|l| l.with_observed_timestamp(time))
     }
 
     /// Correlates the event with `context` instead of the current span.
-    pub fn with_trace_context(mut self, context: &SpanContext) -> Self {
-        self.correlation = Correlation::Explicit(context.clone());
-        self
+    pub fn with_trace_context(self, context: &SpanContext) -> Self {
+        self.map(|l| l.with_trace_context(context))
     }
 
     /// Leaves the event uncorrelated, even inside a span.
-    pub fn without_trace_context(mut self) -> Self {
-        self.correlation = Correlation::Uncorrelated;
-        self
+    pub fn without_trace_context(self) -> Self {
+        self.map(LogBuilder::without_trace_context)
     }
 
     /// The event, correlated as chosen.
     pub fn build(self) -> Event {
-        let mut record = self.record;
-        record.severity_number = self.severity.number();
-        record.severity_text = self
-            .severity_text
-            .unwrap_or_else(|| Str::from(self.severity.text()));
-        self.correlation.apply(&mut record);
-        Event { record }
+        let mut log = self.log;
+        if let Some(text) = self.severity_text {
+            log = log.with_severity_text(text);
+        }
+        // Sets the text only where none was given.
+        log = log.with_severity(self.severity);
+        Event {
+            record: log.build(),
+        }
     }
 }
 
