@@ -80,7 +80,7 @@ fn value_size(v: &AnyValue) -> usize {
 }
 
 /// An estimate of one attribute's encoded size.
-pub(crate) fn kv_size_hint(kv: &KeyValue) -> usize {
+fn kv_size_hint(kv: &KeyValue) -> usize {
     4 + kv.key.len() + kv.value.as_ref().map_or(0, value_size)
 }
 

@@ -70,7 +70,6 @@ mod worker;
 
 pub use batcher::AimdController;
 pub use config::{AdaptiveBatchConfig, Backpressure, DropPolicy};
-pub(crate) use item::kv_size_hint;
 pub use item::{
     BatchEncoder, LogEncoder, MetricEncoder, PipelineItem, Priority, ProfilesEncoder, SpanEncoder,
 };
