@@ -677,3 +677,59 @@ async fn tracers_share_one_pipeline_and_requests_group_by_scope() {
     assert_eq!(names["scope-a"], ["a0", "a1", "a2", "a3", "a4"]);
     assert_eq!(names["scope-b"], ["b0", "b1", "b2", "b3", "b4"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_parent_setting_wins() {
+    let setup = setup(Sampler::AlwaysOn, SpanLimits::default()).await;
+    let tracer = setup.client.tracer("parents");
+    let remote = SpanContext::new(
+        TraceId::from_bytes([5; 16]),
+        SpanId::from_bytes([6; 8]),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::parse("k=v"),
+    );
+    let other = SpanContext::new(
+        TraceId::from_bytes([7; 16]),
+        SpanId::from_bytes([8; 8]),
+        TraceFlags::SAMPLED,
+        false,
+        TraceState::empty(),
+    );
+    let root = tracer
+        .span_builder("root after all")
+        .with_parent(&remote)
+        .with_no_parent()
+        .start();
+    let second = tracer
+        .span_builder("second parent")
+        .with_parent(&remote)
+        .with_parent(&other)
+        .start();
+    let invalid = tracer
+        .span_builder("invalid parent")
+        .with_parent(&remote)
+        .with_parent(&SpanContext::INVALID)
+        .start();
+    assert_ne!(root.span_context().trace_id(), remote.trace_id());
+    assert_eq!(second.span_context().trace_id(), other.trace_id());
+    drop((root, second, invalid));
+    let spans = setup.spans().await;
+    let root = find(&spans, "root after all");
+    assert!(root.parent_span_id.is_empty());
+    assert!(root.trace_state.is_empty());
+    let second = find(&spans, "second parent");
+    assert_eq!(&second.parent_span_id[..], &[8; 8]);
+    assert_eq!(&second.trace_id[..], &[7; 16]);
+    assert!(second.trace_state.is_empty());
+    assert_eq!(
+        second.flags,
+        1 | span_flags::CONTEXT_HAS_IS_REMOTE_MASK,
+        "local parent"
+    );
+    let invalid = find(&spans, "invalid parent");
+    assert!(
+        invalid.parent_span_id.is_empty(),
+        "an invalid parent makes a root"
+    );
+}

@@ -175,6 +175,11 @@ impl TraceState {
     pub(crate) fn as_otlp(&self) -> Str {
         self.0.clone()
     }
+
+    /// A trace state already validated (one read back from a span record).
+    pub(crate) fn from_validated(state: Str) -> TraceState {
+        TraceState(state)
+    }
 }
 
 impl fmt::Debug for TraceState {

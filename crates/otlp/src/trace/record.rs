@@ -427,7 +427,10 @@ mod tests {
         rec.encode_fields(&mut buf);
         let real = buf.len();
         let hint = r.encoded_size_hint();
-        assert!(hint * 2 >= real && hint <= real * 2, "hint {hint}, real {real}");
+        assert!(
+            hint * 2 >= real && hint <= real * 2,
+            "hint {hint}, real {real}"
+        );
     }
 
     #[test]

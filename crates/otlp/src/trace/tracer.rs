@@ -4,7 +4,7 @@ use super::context::{SpanContext, TraceFlags, TraceState};
 use super::current::current_parent;
 use super::id::{SpanId, TraceId};
 use super::limits::SpanLimits;
-use super::record::RecordedSpan;
+use super::record::{RecordedSpan, SpanRecord};
 use super::sampler::{Sampler, SamplingParams};
 use super::span::{Link, Recording, Span, link_to_otlp, otlp_flags, unix_nanos};
 use crate::pipeline::Pipeline;
@@ -156,9 +156,13 @@ impl fmt::Debug for Tracer {
     }
 }
 
+/// Where the parent comes from. An explicit parent is written into the builder's record (its
+/// trace id, span id, flags and state have fields there), or, for a tracer that never
+/// records, kept in the options box: so the builder stays small.
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Parent {
     Current,
-    Explicit(SpanContext),
+    Explicit,
     Root,
 }
 
@@ -180,6 +184,8 @@ pub struct SpanBuilder<'a> {
 struct Options {
     links: Vec<Link>,
     start_time: Option<SystemTime>,
+    /// The explicit parent, when there is no record to hold it.
+    parent: Option<SpanContext>,
 }
 
 impl fmt::Debug for SpanBuilder<'_> {
@@ -212,7 +218,7 @@ impl SpanBuilder<'_> {
     /// Setting a key again replaces its value. Over the attribute count limit, new keys are
     /// dropped and counted; long values are truncated to the length limit (both applied when
     /// the span is exported, off the application thread).
-    #[inline]
+    #[inline(always)]
     pub fn with_attribute(mut self, key: impl Into<Str>, value: impl Into<AnyValue>) -> Self {
         if let Some(record) = self.record.as_mut().and_then(RecordedSpan::get_mut) {
             record.push_attribute(KeyValue::new(key, value));
@@ -244,7 +250,20 @@ impl SpanBuilder<'_> {
 
     /// An explicit parent, instead of the current context. An invalid one makes a root span.
     pub fn with_parent(mut self, parent: &SpanContext) -> Self {
-        self.parent = Parent::Explicit(parent.clone());
+        if !parent.is_valid() {
+            self.parent = Parent::Root;
+            return self;
+        }
+        self.parent = Parent::Explicit;
+        match self.record.as_mut().and_then(RecordedSpan::get_mut) {
+            Some(r) => {
+                r.trace_id = parent.trace_id().to_bytes();
+                r.parent_span_id = parent.span_id().to_bytes();
+                r.flags = otlp_flags(parent);
+                r.trace_state = parent.trace_state().as_otlp();
+            }
+            None => self.options().parent = Some(parent.clone()),
+        }
         self
     }
 
@@ -263,14 +282,19 @@ impl SpanBuilder<'_> {
             parent,
             options,
         } = self;
-        let (links, start_time) = match options {
-            Some(o) => (o.links, o.start_time),
-            None => (Vec::new(), None),
+        let (links, start_time, explicit) = match options {
+            Some(o) => (Some(o.links), o.start_time, o.parent),
+            None => (None, None, None),
         };
         let inner = &*tracer.inner;
         let parent = match parent {
             Parent::Current => current_parent(),
-            Parent::Explicit(p) => Some(p).filter(SpanContext::is_valid),
+            Parent::Explicit => explicit.or_else(|| {
+                record
+                    .as_ref()
+                    .and_then(RecordedSpan::get)
+                    .map(parent_in_record)
+            }),
             Parent::Root => None,
         };
         let trace_id = parent
@@ -298,7 +322,7 @@ impl SpanBuilder<'_> {
             name: &record.name,
             kind,
             attributes: &record.attributes,
-            links: &links,
+            links: links.as_deref().unwrap_or_default(),
         });
         let state = match (result.trace_state, &parent) {
             (Some(state), _) => state,
@@ -319,7 +343,7 @@ impl SpanBuilder<'_> {
                 record.push_attribute(kv);
             }
         }
-        if !links.is_empty() {
+        if let Some(links) = links {
             let limits = inner.limits;
             for link in links.into_iter().filter(|l| l.context.is_valid()) {
                 if record.links.len() < limits.link_count() as usize {
@@ -331,9 +355,7 @@ impl SpanBuilder<'_> {
         }
         record.trace_id = trace_id.to_bytes();
         record.span_id = span_id.to_bytes();
-        if let Some(p) = &parent {
-            record.parent_span_id = p.span_id().to_bytes();
-        }
+        record.parent_span_id = parent.as_ref().map_or([0; 8], |p| p.span_id().to_bytes());
         record.trace_state = context.trace_state().as_otlp();
         record.kind = kind as i32;
         record.scope = inner.scope;
@@ -351,6 +373,18 @@ impl SpanBuilder<'_> {
             }),
         )
     }
+}
+
+/// The explicit parent [`SpanBuilder::with_parent`] wrote into a record.
+fn parent_in_record(r: &SpanRecord) -> SpanContext {
+    use proto::span_flags::CONTEXT_IS_REMOTE_MASK;
+    SpanContext::new(
+        TraceId::from_bytes(r.trace_id),
+        SpanId::from_bytes(r.parent_span_id),
+        TraceFlags::new(r.flags as u8),
+        r.flags & CONTEXT_IS_REMOTE_MASK != 0,
+        TraceState::from_validated(r.trace_state.clone()),
+    )
 }
 
 /// The context of a span that never records: the parent's trace, flags and state, a new span
