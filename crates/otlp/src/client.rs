@@ -334,6 +334,7 @@ impl OtlpClient {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         if traces.is_none() {
+            crate::trace::record::pool_for_queue(self.inner.traces_pipeline.max_queue_size());
             let encoder = TraceEncoder::new(self.inner.resource.clone(), self.inner.scopes.clone());
             *traces = Pipeline::new(
                 self.inner.exporter.clone(),

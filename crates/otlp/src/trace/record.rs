@@ -233,6 +233,11 @@ fn put_repeated<M: Message>(buf: &mut RevBuf, tag: u32, items: &[M]) {
 #[derive(Debug)]
 pub(crate) struct RecordedSpan(Option<Box<SpanRecord>>);
 
+/// Lets the record pool keep as many records as a traces queue of `capacity` holds.
+pub(crate) fn pool_for_queue(capacity: usize) {
+    pool::keep_up_to(capacity);
+}
+
 impl RecordedSpan {
     /// A record from the pool (the calling thread's cache first), reset.
     #[inline]
@@ -297,16 +302,27 @@ impl PipelineItem for RecordedSpan {
 #[allow(clippy::vec_box)]
 mod pool {
     use super::{Mutex, PoisonError, RefCell, SpanRecord};
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// Records moved between a thread's cache and the shared stack at a time.
     const CHUNK: usize = 64;
     /// A thread's cache spills beyond this.
     const LOCAL_MAX: usize = 2 * CHUNK;
-    /// The shared stack frees records beyond this (about 1 KiB each with their attribute
-    /// vectors: a few MiB at most).
-    const SHARED_MAX: usize = 4096;
+    /// The shared stack keeps at most this many records (about 1 KiB each with their
+    /// attribute vectors): at least [`SHARED_MIN`], and up to the capacity of the largest
+    /// traces queue ([`keep_up_to`]): memory a full queue holds anyway. Keeping it means a
+    /// burst that filled the queue once does not allocate (and fault in fresh pages) again.
+    static SHARED_MAX: AtomicUsize = AtomicUsize::new(SHARED_MIN);
+    const SHARED_MIN: usize = 4096;
+    /// Never more than this, whatever the queue (about 256 MiB of records).
+    const SHARED_CEILING: usize = 1 << 18;
 
     static SHARED: Mutex<Vec<Box<SpanRecord>>> = Mutex::new(Vec::new());
+
+    /// Lets the shared stack keep up to `records` records (a traces queue's capacity).
+    pub(crate) fn keep_up_to(records: usize) {
+        let _ = SHARED_MAX.fetch_max(records.min(SHARED_CEILING), Ordering::Relaxed);
+    }
 
     thread_local! {
         static LOCAL: RefCell<Vec<Box<SpanRecord>>> = const { RefCell::new(Vec::new()) };
@@ -351,7 +367,9 @@ mod pool {
             if local.len() > LOCAL_MAX {
                 let keep = LOCAL_MAX - CHUNK;
                 let mut shared = shared();
-                let room = SHARED_MAX.saturating_sub(shared.len());
+                let room = SHARED_MAX
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(shared.len());
                 let n = (local.len() - keep).min(room);
                 shared.extend(local.drain(keep..keep + n));
                 drop(shared);
