@@ -209,6 +209,7 @@ impl OtlpClient {
             None => AdaptiveBatchConfig::from_env(Signal::Logs)?,
         };
         logs_pipeline.validate()?;
+        let logs_queue_capacity = logs_pipeline.max_queue_size();
         let logs = Arc::new(LogsHub::new(
             exporter.clone(),
             resource.clone(),
@@ -225,6 +226,7 @@ impl OtlpClient {
                 &exporter,
                 &resource,
                 &traces_pipeline,
+                logs_queue_capacity,
                 interval,
             )?),
             None => None,

@@ -94,9 +94,18 @@ async fn stats_arrive_on_a_timer_with_component_attributes() {
         .expect("flush");
     let stats = client.stats();
     assert_eq!(stats.exported, 10);
-    wait_until_async("a snapshot after the flush", || {
-        value(&metrics(&sink), "otel.sdk.exporter.span.exported") == Some(10)
-            && value(&metrics(&sink), "otel.sdk.processor.span.processed") == Some(10)
+    let snapshots = |m: &[Metric]| {
+        m.iter()
+            .filter(|m| m.name.as_str() == "otel.sdk.processor.span.processed")
+            .count()
+    };
+    // Several snapshots, at the interval: not just one (waited for, as a loaded machine may
+    // take a while to send the second).
+    wait_until_async("two snapshots, the last after the flush", || {
+        let m = metrics(&sink);
+        snapshots(&m) >= 2
+            && value(&m, "otel.sdk.exporter.span.exported") == Some(10)
+            && value(&m, "otel.sdk.processor.span.processed") == Some(10)
     })
     .await;
 
@@ -132,12 +141,6 @@ async fn stats_arrive_on_a_timer_with_component_attributes() {
         u64::try_from(value(&got, "otel.sdk.exporter.span.inflight").expect("inflight")).ok(),
         Some(stats.queued - stats.queue_length as u64)
     );
-    // Several snapshots, at the interval: not just one.
-    let snapshots = got
-        .iter()
-        .filter(|m| m.name.as_str() == "otel.sdk.processor.span.processed")
-        .count();
-    assert!(snapshots >= 2, "{snapshots} snapshots");
     // The self-metrics went through a metrics pipeline, not the traces one.
     assert_eq!(client.stats().accepted, 10);
 
@@ -191,4 +194,61 @@ fn a_bad_interval_variable_is_named() {
     assert!(e.to_string().contains("OTLP_SELF_METRICS_INTERVAL"), "{e}");
     // Set in code, the interval wins over the variable.
     assert!(OtlpClient::new_blocking(config().with_self_metrics(None)).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_pipeline_is_described_once_it_started() {
+    let sink = MemorySink::new();
+    let receiver = common::receiver(sink.clone()).await;
+    let client = client(&receiver, Duration::from_millis(50)).await;
+    let tracer = client.tracer("self-metrics");
+    tracer.in_span("one span", |_| {});
+    client
+        .force_flush(Duration::from_secs(10))
+        .await
+        .expect("flush");
+    wait_until_async("a traces snapshot", || {
+        value(&metrics(&sink), "otel.sdk.exporter.span.exported") == Some(1)
+    })
+    .await;
+    assert!(
+        value(&metrics(&sink), "otel.sdk.processor.log.processed").is_none(),
+        "no logs pipeline yet, so no logs component"
+    );
+    for i in 0..3i64 {
+        client.send_log(
+            otlp::logs::LogBuilder::new()
+                .with_body("hello")
+                .with_attribute("i", i)
+                .build(),
+        );
+    }
+    client
+        .force_flush(Duration::from_secs(10))
+        .await
+        .expect("flush");
+    wait_until_async("a logs snapshot", || {
+        value(&metrics(&sink), "otel.sdk.exporter.log.exported") == Some(3)
+    })
+    .await;
+    let got = metrics(&sink);
+    let (processed, kind, name) =
+        last(&got, "otel.sdk.processor.log.processed").expect("log processor");
+    assert_eq!(processed, 3);
+    assert_eq!(kind, "batching_log_processor");
+    assert!(name.starts_with("batching_log_processor/"), "{name}");
+    let (_, kind, name) = last(&got, "otel.sdk.exporter.log.exported").expect("log exporter");
+    assert_eq!(kind, "otlp_http_log_exporter");
+    assert!(name.starts_with("otlp_http_log_exporter/"), "{name}");
+    assert_eq!(client.logs_stats().exported, 3);
+    // The traces components are still described, under their own names.
+    assert_eq!(
+        value(&got, "otel.sdk.exporter.span.exported"),
+        Some(1),
+        "spans still counted"
+    );
+    client
+        .shutdown(Duration::from_secs(10))
+        .await
+        .expect("shutdown");
 }

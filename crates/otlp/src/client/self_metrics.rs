@@ -3,9 +3,10 @@
 //! A thread of its own wakes every interval, snapshots the client's pipelines' [`Stats`] and
 //! enqueues them, as the `otel.sdk.*` metrics of [`Stats::to_otlp_metrics`], into a metrics
 //! [`Pipeline`] of its own: the pipelines described never carry their own description, so
-//! there is no feedback loop. Every batching pipeline is one `batching_span_processor`
-//! component; the client's exporter, which all of them share, is one exporter component whose
-//! metrics sum theirs. Component names are `<type>/<n>`, `n` counting the components of that
+//! there is no feedback loop. The traces pipeline is one `batching_span_processor` component
+//! and the logs pipeline (once started) one `batching_log_processor`; for each signal the
+//! client's exporter is one exporter component (`otlp_grpc_span_exporter`,
+//! `otlp_http_log_exporter`, ...) whose metrics sum that signal's pipelines'. Component names are `<type>/<n>`, `n` counting the components of that
 //! type made in the process.
 //!
 //! [`ClientConfig::with_self_metrics`]: crate::ClientConfig::with_self_metrics
@@ -75,11 +76,13 @@ fn unix_nanos(t: SystemTime) -> u64 {
 pub(super) struct SelfMetrics {
     pipeline: Pipeline<Metric>,
     interval: Duration,
-    queue_capacity: usize,
+    /// The queue capacity of the traces and of the logs pipeline.
+    queue_capacity: (usize, usize),
     start_time_unix_nano: u64,
-    exporter_name: (&'static str, String),
-    /// One name per traces pipeline, in the order of `OtlpClient::pipelines`.
-    processor_names: Mutex<Vec<String>>,
+    exporter: Exporter,
+    /// Per signal: the names of its batching processors (one per pipeline, in order) and of
+    /// its exporter component, made when first described.
+    names: Mutex<HashMap<Signal, Names>>,
     /// Dropping the sender wakes the timer thread and stops it.
     stop: Mutex<Option<mpsc::Sender<()>>>,
     wake: Mutex<Option<mpsc::Receiver<()>>>,
@@ -90,6 +93,7 @@ impl SelfMetrics {
         exporter: &Exporter,
         resource: &Resource,
         traces_pipeline: &AdaptiveBatchConfig,
+        logs_queue_capacity: usize,
         interval: Duration,
     ) -> Result<SelfMetrics, Error> {
         let scope = InstrumentationScope {
@@ -105,19 +109,14 @@ impl SelfMetrics {
             MetricEncoder::new(Some(resource.clone()), Some(scope)),
             config,
         )?;
-        let exporter_type = match exporter.protocol(Signal::Traces) {
-            Protocol::Grpc => otel_component_type::OTLP_GRPC_SPAN_EXPORTER,
-            Protocol::HttpProtobuf => otel_component_type::OTLP_HTTP_SPAN_EXPORTER,
-            Protocol::HttpJson => otel_component_type::OTLP_HTTP_JSON_SPAN_EXPORTER,
-        };
         let (stop, wake) = mpsc::channel();
         Ok(SelfMetrics {
             pipeline,
             interval,
-            queue_capacity: traces_pipeline.max_queue_size(),
+            queue_capacity: (traces_pipeline.max_queue_size(), logs_queue_capacity),
             start_time_unix_nano: unix_nanos(SystemTime::now()),
-            exporter_name: (exporter_type, component_name(exporter_type)),
-            processor_names: Mutex::new(Vec::new()),
+            exporter: exporter.clone(),
+            names: Mutex::new(HashMap::new()),
             stop: Mutex::new(Some(stop)),
             wake: Mutex::new(Some(wake)),
         })
@@ -159,43 +158,58 @@ impl SelfMetrics {
         }
     }
 
-    /// The metrics describing `client`'s pipelines and exporter now.
+    /// The metrics describing `client`'s pipelines and exporter now: the traces pipeline, and
+    /// the logs pipeline once it has started.
     pub(super) fn snapshot(&self, client: &OtlpClient) -> Vec<Metric> {
         let now = unix_nanos(SystemTime::now());
-        let pipelines = client.pipelines();
-        let names: Vec<String> = {
-            let mut names = self
-                .processor_names
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            while names.len() < pipelines.len() {
-                names.push(component_name(otel_component_type::BATCHING_SPAN_PROCESSOR));
+        let mut out: Vec<Metric> = Vec::new();
+        let traces: Vec<Stats> = client.pipelines().iter().map(Pipeline::stats).collect();
+        self.describe(&mut out, Signal::Traces, &traces, now);
+        if client.inner.logs.is_started() {
+            self.describe(&mut out, Signal::Logs, &[client.inner.logs.stats()], now);
+        }
+        out
+    }
+
+    /// Adds the processor metrics of each of `signal`'s pipelines (`stats`, in order), and the
+    /// exporter metrics summed over them.
+    fn describe(&self, out: &mut Vec<Metric>, signal: Signal, stats: &[Stats], now: u64) {
+        let Some((processor_type, exporter_type)) = component_types(signal, &self.exporter) else {
+            return;
+        };
+        let names = {
+            let mut all = self.names.lock().unwrap_or_else(PoisonError::into_inner);
+            let names = all.entry(signal).or_insert_with(|| Names {
+                processors: Vec::new(),
+                exporter: component_name(exporter_type),
+            });
+            while names.processors.len() < stats.len() {
+                names.processors.push(component_name(processor_type));
             }
             names.clone()
         };
-        let mut out: Vec<Metric> = Vec::new();
-        let mut total = Stats::new(Signal::Traces, 0);
-        for (pipeline, name) in pipelines.iter().zip(&names) {
-            let stats = pipeline.stats();
-            total.add(&stats);
-            let metrics =
-                stats.to_otlp_metrics(self.queue_capacity, self.start_time_unix_nano, now);
+        let capacity = match signal {
+            Signal::Logs => self.queue_capacity.1,
+            _ => self.queue_capacity.0,
+        };
+        let mut total = Stats::new(signal, 0);
+        for (stats, name) in stats.iter().zip(&names.processors) {
+            total.add(stats);
+            let metrics = stats.to_otlp_metrics(capacity, self.start_time_unix_nano, now);
             for metric in metrics
                 .into_iter()
                 .filter(|m| m.name.as_str().starts_with("otel.sdk.processor."))
             {
-                merge_into(&mut out, label(metric, None, name));
+                merge_into(out, label(metric, None, name));
             }
         }
-        let (exporter_type, exporter_name) = &self.exporter_name;
-        let metrics = total.to_otlp_metrics(self.queue_capacity, self.start_time_unix_nano, now);
+        let metrics = total.to_otlp_metrics(capacity, self.start_time_unix_nano, now);
         for metric in metrics
             .into_iter()
             .filter(|m| m.name.as_str().starts_with("otel.sdk.exporter."))
         {
-            merge_into(&mut out, label(metric, Some(exporter_type), exporter_name));
+            merge_into(out, label(metric, Some(exporter_type), &names.exporter));
         }
-        out
     }
 
     /// Stops the timer, enqueues a last snapshot and shuts the metrics pipeline down within
@@ -213,6 +227,38 @@ impl SelfMetrics {
         self.report(client);
         self.pipeline.shutdown(timeout).await
     }
+}
+
+/// The names of one signal's components.
+#[derive(Clone)]
+struct Names {
+    processors: Vec<String>,
+    exporter: String,
+}
+
+/// The semantic-convention component types of `signal`'s batching processor and exporter.
+fn component_types(signal: Signal, exporter: &Exporter) -> Option<(&'static str, &'static str)> {
+    use otel_component_type as t;
+    let protocol = exporter.protocol(signal);
+    Some(match signal {
+        Signal::Traces => (
+            t::BATCHING_SPAN_PROCESSOR,
+            match protocol {
+                Protocol::Grpc => t::OTLP_GRPC_SPAN_EXPORTER,
+                Protocol::HttpProtobuf => t::OTLP_HTTP_SPAN_EXPORTER,
+                Protocol::HttpJson => t::OTLP_HTTP_JSON_SPAN_EXPORTER,
+            },
+        ),
+        Signal::Logs => (
+            t::BATCHING_LOG_PROCESSOR,
+            match protocol {
+                Protocol::Grpc => t::OTLP_GRPC_LOG_EXPORTER,
+                Protocol::HttpProtobuf => t::OTLP_HTTP_LOG_EXPORTER,
+                Protocol::HttpJson => t::OTLP_HTTP_JSON_LOG_EXPORTER,
+            },
+        ),
+        _ => return None,
+    })
 }
 
 /// Gives every data point of `metric` the component name, and the component type when given.

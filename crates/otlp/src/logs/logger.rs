@@ -123,6 +123,11 @@ impl LogsHub {
         self.pipeline.get().cloned()
     }
 
+    /// Whether the logs pipeline has started (it starts with the first record).
+    pub(crate) fn is_started(&self) -> bool {
+        self.pipeline.get().is_some()
+    }
+
     pub(crate) fn stats(&self) -> Stats {
         let mut stats = match self.pipeline.get() {
             Some(p) => p.stats(),
