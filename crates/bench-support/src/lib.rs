@@ -269,6 +269,74 @@ pub fn print_rows(title: &str, unit: &str, scale: f64, rows: &mut [Row], higher_
     }
 }
 
+/// Our SDK as both benchmarks configure it: an `OtlpClient` exporting over gRPC to `receiver`,
+/// with a one-attribute resource (`service.name = bench`, no detection, as the incumbent's),
+/// `sampler`, and the default adaptive batching with a queue of `queue`.
+pub fn our_client(
+    receiver: &Receiver,
+    sampler: otlp::trace::Sampler,
+    queue: usize,
+) -> otlp::OtlpClient {
+    use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
+    OtlpClient::new_blocking(
+        ClientConfig::new()
+            .with_exporter(
+                ExporterConfig::default()
+                    .with_protocol(Protocol::Grpc)
+                    .with_endpoint(receiver.endpoint())
+                    .with_timeout(Duration::from_secs(10)),
+            )
+            .with_resource(otlp_proto::resource::Resource {
+                attributes: vec![otlp_proto::common::KeyValue::new("service.name", "bench")],
+                ..otlp_proto::resource::Resource::default()
+            })
+            .with_resource_detection(false)
+            .with_sampler(sampler)
+            .with_traces_pipeline(
+                otlp::pipeline::AdaptiveBatchConfig::default().with_max_queue_size(queue),
+            ),
+    )
+    .expect("our client")
+}
+
+/// The incumbent as both benchmarks configure it: an `SdkTracerProvider` with a
+/// `BatchSpanProcessor` (batch 512, its own thread, queue of `queue`) and
+/// `opentelemetry_otlp::SpanExporter` over tonic to `receiver`, built inside `rt` (tonic's
+/// channel needs it); resource `service.name = bench`.
+pub fn incumbent_provider(
+    receiver: &Receiver,
+    rt: &tokio::runtime::Runtime,
+    sampler: opentelemetry_sdk::trace::Sampler,
+    queue: usize,
+) -> opentelemetry_sdk::trace::SdkTracerProvider {
+    use opentelemetry_otlp::WithExportConfig as _;
+    use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+    let _guard = rt.enter();
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(receiver.endpoint())
+        .with_timeout(Duration::from_secs(10))
+        .build()
+        .expect("incumbent exporter");
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_export_batch_size(512)
+                .with_max_queue_size(queue)
+                .build(),
+        )
+        .build();
+    SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_sampler(sampler)
+        .with_resource(
+            opentelemetry_sdk::Resource::builder_empty()
+                .with_service_name("bench")
+                .build(),
+        )
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

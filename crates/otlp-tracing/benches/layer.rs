@@ -11,17 +11,11 @@
 
 #![allow(clippy::print_stdout)]
 
-use bench_support::{Receiver, Row, print_rows};
+use bench_support::{Receiver, Row, incumbent_provider, our_client, print_rows};
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::WithExportConfig as _;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider,
-};
-use otlp::pipeline::AdaptiveBatchConfig;
+use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
+use otlp::OtlpClient;
 use otlp::trace::Sampler;
-use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
-use otlp_proto::common::KeyValue;
-use otlp_proto::resource::Resource;
 use otlp_tracing::OtlpLayer;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -30,61 +24,21 @@ use tracing_subscriber::layer::SubscriberExt as _;
 
 /// Ours: a registry with an [`OtlpLayer`] over an `OtlpClient` exporting over gRPC.
 fn ours(receiver: &Receiver, sampler: Sampler, queue: usize) -> (OtlpClient, Dispatch) {
-    let client = OtlpClient::new_blocking(
-        ClientConfig::new()
-            .with_exporter(
-                ExporterConfig::default()
-                    .with_protocol(Protocol::Grpc)
-                    .with_endpoint(receiver.endpoint())
-                    .with_timeout(Duration::from_secs(10)),
-            )
-            .with_resource(Resource {
-                attributes: vec![KeyValue::new("service.name", "bench")],
-                ..Resource::default()
-            })
-            .with_resource_detection(false)
-            .with_sampler(sampler)
-            .with_traces_pipeline(AdaptiveBatchConfig::default().with_max_queue_size(queue)),
-    )
-    .expect("client");
+    let client = our_client(receiver, sampler, queue);
     let layer = OtlpLayer::new(client.tracer("svc"));
     let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer));
     (client, dispatch)
 }
 
-/// The incumbent: a registry with `tracing_opentelemetry`'s layer over an `SdkTracerProvider`
-/// with a `BatchSpanProcessor` (batch 512, own thread) and `opentelemetry_otlp::SpanExporter`
-/// over tonic, built inside `rt` (tonic's channel needs it).
+/// The incumbent: a registry with `tracing_opentelemetry`'s layer over the provider of
+/// [`incumbent_provider`].
 fn incumbent(
     receiver: &Receiver,
     rt: &tokio::runtime::Runtime,
     sampler: SdkSampler,
     queue: usize,
 ) -> (SdkTracerProvider, Dispatch) {
-    let _guard = rt.enter();
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(receiver.endpoint())
-        .with_timeout(Duration::from_secs(10))
-        .build()
-        .expect("incumbent exporter");
-    let processor = BatchSpanProcessor::builder(exporter)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_export_batch_size(512)
-                .with_max_queue_size(queue)
-                .build(),
-        )
-        .build();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .with_sampler(sampler)
-        .with_resource(
-            opentelemetry_sdk::Resource::builder_empty()
-                .with_service_name("bench")
-                .build(),
-        )
-        .build();
+    let provider = incumbent_provider(receiver, rt, sampler, queue);
     let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("svc"));
     let dispatch = Dispatch::new(tracing_subscriber::registry().with(layer));
     (provider, dispatch)

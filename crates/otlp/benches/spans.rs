@@ -15,17 +15,12 @@
 
 #![allow(clippy::print_stdout)]
 
-use bench_support::{Receiver, Row, print_rows};
+use bench_support::{Receiver, Row, incumbent_provider, our_client, print_rows};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
-use opentelemetry_otlp::WithExportConfig as _;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler as SdkSampler, SdkTracerProvider,
-};
+use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
+use otlp::OtlpClient;
 use otlp::pipeline::AdaptiveBatchConfig;
 use otlp::trace::{Sampler, Tracer};
-use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
-use otlp_proto::common::KeyValue;
-use otlp_proto::resource::Resource;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -35,59 +30,19 @@ use std::time::{Duration, Instant};
 
 /// Ours: an `OtlpClient` exporting over gRPC to the receiver.
 fn ours(receiver: &Receiver, sampler: Sampler, queue: usize) -> (OtlpClient, Tracer) {
-    let client = OtlpClient::new_blocking(
-        ClientConfig::new()
-            .with_exporter(
-                ExporterConfig::default()
-                    .with_protocol(Protocol::Grpc)
-                    .with_endpoint(receiver.endpoint())
-                    .with_timeout(Duration::from_secs(10)),
-            )
-            .with_resource(Resource {
-                attributes: vec![KeyValue::new("service.name", "bench")],
-                ..Resource::default()
-            })
-            .with_resource_detection(false)
-            .with_sampler(sampler)
-            .with_traces_pipeline(AdaptiveBatchConfig::default().with_max_queue_size(queue)),
-    )
-    .expect("client");
+    let client = our_client(receiver, sampler, queue);
     let tracer = client.tracer("svc");
     (client, tracer)
 }
 
-/// The incumbent: `SdkTracerProvider` + `BatchSpanProcessor` (batch 512, own thread) +
-/// `opentelemetry_otlp::SpanExporter` over tonic, built inside `rt` (tonic's channel needs it).
+/// The incumbent: see [`incumbent_provider`].
 fn incumbent(
     receiver: &Receiver,
     rt: &tokio::runtime::Runtime,
     sampler: SdkSampler,
     queue: usize,
 ) -> (SdkTracerProvider, opentelemetry_sdk::trace::SdkTracer) {
-    let _guard = rt.enter();
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(receiver.endpoint())
-        .with_timeout(Duration::from_secs(10))
-        .build()
-        .expect("incumbent exporter");
-    let processor = BatchSpanProcessor::builder(exporter)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_max_export_batch_size(512)
-                .with_max_queue_size(queue)
-                .build(),
-        )
-        .build();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .with_sampler(sampler)
-        .with_resource(
-            opentelemetry_sdk::Resource::builder_empty()
-                .with_service_name("bench")
-                .build(),
-        )
-        .build();
+    let provider = incumbent_provider(receiver, rt, sampler, queue);
     let tracer = provider.tracer("svc");
     (provider, tracer)
 }
