@@ -5,55 +5,17 @@
 
 mod common;
 
-use common::with_default;
-use otlp::pipeline::AdaptiveBatchConfig;
+use common::{Setup, WAIT, setup, with_default};
 use otlp::trace::SpanContext;
-use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
 use otlp_proto::Request;
 use otlp_proto::common::{AnyValue, KeyValue, Value};
 use otlp_proto::logs::LogRecord;
 use otlp_proto::trace::Span;
-use otlp_receiver::{MemorySink, Receiver, RunningReceiver};
 use otlp_tracing::{EventMode, OtlpLayer};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tracing::instrument::WithSubscriber;
 use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::layer::SubscriberExt;
-
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Setup {
-    _receiver: RunningReceiver,
-    sink: MemorySink,
-    client: OtlpClient,
-}
-
-async fn setup() -> Setup {
-    let sink = MemorySink::new();
-    let receiver = Receiver::builder()
-        .with_free_loopback_ports()
-        .with_sink(sink.clone())
-        .start()
-        .await
-        .expect("receiver starts");
-    let endpoint = format!("http://{}", receiver.http_addr().expect("http listener"));
-    let batching = AdaptiveBatchConfig::default().with_scheduled_delay(Duration::from_millis(20));
-    let config = ClientConfig::new()
-        .with_exporter(
-            ExporterConfig::default()
-                .with_protocol(Protocol::HttpProtobuf)
-                .with_endpoint(endpoint)
-                .with_timeout(WAIT),
-        )
-        .with_traces_pipeline(batching.clone())
-        .with_logs_pipeline(batching);
-    let client = OtlpClient::new(config).await.expect("client starts");
-    Setup {
-        _receiver: receiver,
-        sink,
-        client,
-    }
-}
 
 impl Setup {
     fn subscriber(&self, layer: impl FnOnce(OtlpLayer) -> OtlpLayer) -> impl Subscriber {
