@@ -310,3 +310,8 @@ async fn charge_payment(order_id: u64, amount_cents: u64) {
     tokio::time::sleep(Duration::from_millis(5)).await;
     tracing::info!(amount_cents, "payment charged");
 }
+
+/// Lowercase hex of an id (trace and span ids as the W3C headers and most backends show them).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

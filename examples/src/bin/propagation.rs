@@ -8,7 +8,7 @@
 //! cargo run -p examples --bin propagation
 //! ```
 
-use examples::{BoxError, EmbeddedReceiver, WAIT, client_for, run_propagation};
+use examples::{BoxError, EmbeddedReceiver, WAIT, client_for, hex, run_propagation};
 use std::io::Write as _;
 
 #[tokio::main]
@@ -47,8 +47,4 @@ async fn main() -> Result<(), BoxError> {
         embedded.receiver.shutdown().await;
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -10,7 +10,7 @@
 //! cargo run -p examples --bin tracing_layer
 //! ```
 
-use examples::{BoxError, EmbeddedReceiver, TRACING_SCOPE, WAIT, client_for, process_orders};
+use examples::{BoxError, EmbeddedReceiver, TRACING_SCOPE, WAIT, client_for, hex, process_orders};
 use otlp_tracing::OtlpLayer;
 use std::io::Write as _;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -68,8 +68,4 @@ async fn main() -> Result<(), BoxError> {
         embedded.receiver.shutdown().await;
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
