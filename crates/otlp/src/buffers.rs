@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 /// Buffers kept for reuse; more are freed when they come back.
 const KEEP: usize = 4;
-/// Buffers larger than this are not kept.
-const KEEP_MAX_BYTES: usize = 32 << 20;
+/// Buffers larger than this are not kept (twice the default request-size cap): at most
+/// 32 MiB held per pipeline.
+const KEEP_MAX_BYTES: usize = 8 << 20;
 
 /// A pool of encoding buffers (one per pipeline).
 #[derive(Debug, Default)]
