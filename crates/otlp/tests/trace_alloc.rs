@@ -1,4 +1,5 @@
-//! A span the sampler dropped allocates nothing: checked with a counting allocator.
+//! Spans allocate nothing on the application thread: unsampled ones ever, sampled ones at steady
+//! state. Checked with a counting allocator.
 
 // The counting allocator needs `unsafe impl GlobalAlloc`; it only forwards to `System`.
 #![allow(unsafe_code)]
@@ -93,4 +94,72 @@ fn entering_spans_under_baggage_allocates_nothing() {
     exercise(&noop);
     assert_eq!(allocations_in(|| exercise(&noop)), 0);
     assert_eq!(otlp::trace::propagation::Baggage::current(), baggage);
+}
+
+/// At steady state a *sampled* span allocates nothing on the application thread either: its
+/// record comes from the pool (returned by the pipeline's worker after encoding, with its
+/// attribute vector's capacity), static keys and short values live inline, the queue has
+/// grown once.
+#[test]
+fn sampled_spans_allocate_nothing_at_steady_state() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let sink = otlp_receiver::MemorySink::new();
+    let receiver = rt.block_on(async {
+        otlp_receiver::Receiver::builder()
+            .with_free_loopback_ports()
+            .with_sink(sink.clone())
+            .start()
+            .await
+            .expect("receiver starts")
+    });
+    let endpoint = format!("http://{}", receiver.grpc_addr().expect("grpc listener"));
+    let client = OtlpClient::new_blocking(
+        ClientConfig::new()
+            .with_exporter(
+                ExporterConfig::default()
+                    .with_protocol(otlp::Protocol::Grpc)
+                    .with_endpoint(endpoint),
+            )
+            .with_resource(Resource::default())
+            .with_resource_detection(false)
+            .with_sampler(Sampler::AlwaysOn)
+            .with_span_limits(SpanLimits::default())
+            .with_traces_pipeline(otlp::pipeline::AdaptiveBatchConfig::default()),
+    )
+    .expect("client");
+    let tracer = client.tracer("alloc");
+    let burst = |i: i64| {
+        for n in 0..200 {
+            let mut span = tracer
+                .span_builder("GET /api/users/{id}")
+                .with_attribute("http.request.method", "GET")
+                .with_attribute("http.response.status_code", i * 1000 + n)
+                .with_attribute("cache.hit", true)
+                .start();
+            span.set_attribute("server.address", "api.example.com");
+            span.end();
+        }
+    };
+    let flush = || {
+        client
+            .force_flush_blocking(std::time::Duration::from_secs(20))
+            .expect("flushed");
+    };
+    // Warm-up: the pool, the queue and this thread's caches fill.
+    for i in 0..50 {
+        burst(i);
+        flush();
+    }
+    let mut total = 0;
+    for i in 50..60 {
+        total += allocations_in(|| burst(i));
+        flush();
+    }
+    assert_eq!(total, 0, "allocations for 2,000 sampled spans");
+    let stats = client.stats();
+    assert_eq!(stats.exported, 12_000, "{stats:?}");
+    client
+        .shutdown_blocking(std::time::Duration::from_secs(20))
+        .expect("shut down");
+    rt.block_on(receiver.shutdown());
 }
