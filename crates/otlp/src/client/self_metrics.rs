@@ -12,6 +12,7 @@
 //! [`ClientConfig::with_self_metrics`]: crate::ClientConfig::with_self_metrics
 
 use super::{ClientInner, OtlpClient};
+use crate::clock::now_unix_nanos;
 use crate::pipeline::{AdaptiveBatchConfig, MetricEncoder, Pipeline, Stats};
 use crate::{Error, Exporter, Protocol, Signal};
 use otlp_proto::common::{InstrumentationScope, KeyValue};
@@ -21,7 +22,7 @@ use otlp_semconv::attribute::{OTEL_COMPONENT_NAME, OTEL_COMPONENT_TYPE, otel_com
 use std::collections::HashMap;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Mutex, PoisonError, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// The environment variable giving the interval in milliseconds.
 pub(super) const ENV: &str = "OTLP_SELF_METRICS_INTERVAL";
@@ -64,11 +65,6 @@ fn component_name(component_type: &str) -> String {
     let name = format!("{component_type}/{next}");
     *next += 1;
     name
-}
-
-fn unix_nanos(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// The self-metrics of one client: the pipeline they go through, the timer thread's stop
@@ -114,7 +110,7 @@ impl SelfMetrics {
             pipeline,
             interval,
             queue_capacity: (traces_pipeline.max_queue_size(), logs_queue_capacity),
-            start_time_unix_nano: unix_nanos(SystemTime::now()),
+            start_time_unix_nano: now_unix_nanos(),
             exporter: exporter.clone(),
             names: Mutex::new(HashMap::new()),
             stop: Mutex::new(Some(stop)),
@@ -161,7 +157,7 @@ impl SelfMetrics {
     /// The metrics describing `client`'s pipelines and exporter now: the traces pipeline, and
     /// the logs pipeline once it has started.
     pub(super) fn snapshot(&self, client: &OtlpClient) -> Vec<Metric> {
-        let now = unix_nanos(SystemTime::now());
+        let now = now_unix_nanos();
         let mut out: Vec<Metric> = Vec::new();
         let traces: Vec<Stats> = client.pipelines().iter().map(Pipeline::stats).collect();
         self.describe(&mut out, Signal::Traces, &traces, now);

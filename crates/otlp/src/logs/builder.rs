@@ -2,18 +2,13 @@
 
 use super::json::{json_object_to_attributes, json_to_any_value};
 use super::severity::Severity;
+use crate::clock::to_unix_nanos;
 use crate::trace::SpanContext;
 use bytes::Bytes;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
 use otlp_proto::logs::LogRecord;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Nanoseconds since the Unix epoch (0 for a time before it).
-pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
+use std::time::SystemTime;
 
 /// Which span a record is correlated with.
 #[derive(Debug, Clone, Default)]
@@ -148,13 +143,13 @@ impl LogBuilder {
 
     /// When the event happened (`time_unix_nano`). Default: unset.
     pub fn with_timestamp(mut self, time: SystemTime) -> Self {
-        self.record.time_unix_nano = unix_nanos(time);
+        self.record.time_unix_nano = to_unix_nanos(time);
         self
     }
 
     /// When the event was observed (`observed_time_unix_nano`). Default: the time it is sent.
     pub fn with_observed_timestamp(mut self, time: SystemTime) -> Self {
-        self.record.observed_time_unix_nano = unix_nanos(time);
+        self.record.observed_time_unix_nano = to_unix_nanos(time);
         self
     }
 
@@ -207,7 +202,7 @@ mod tests {
             .with_severity(Severity::Error2)
             .with_body("boom")
             .with_attribute("k", 1i64)
-            .with_timestamp(UNIX_EPOCH + std::time::Duration::from_nanos(42))
+            .with_timestamp(std::time::UNIX_EPOCH + std::time::Duration::from_nanos(42))
             .build();
         assert_eq!(r.severity_number, 18);
         assert_eq!(r.severity_text, "ERROR2");

@@ -1,7 +1,6 @@
 //! [`Logger`]: emits records under one instrumentation scope, through the client's logs
 //! pipeline; and the hub that starts that pipeline on first use.
 
-use super::builder::unix_nanos;
 use super::encoder::{LogScope, ScopedLogEncoder, ScopedLogRecord};
 use super::event::Event;
 use crate::pipeline::{AdaptiveBatchConfig, DropReason, Enqueued, Pipeline, Stats};
@@ -13,7 +12,7 @@ use otlp_proto::resource::Resource;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// The client's logs side: one pipeline for every scope, started by the first record, and the
 /// scopes handed out so far (one shared `Arc` per scope, so records group by address).
@@ -104,7 +103,7 @@ impl LogsHub {
 
     fn emit(&self, scope: &Arc<LogScope>, mut record: LogRecord) -> Enqueued {
         if record.observed_time_unix_nano == 0 {
-            record.observed_time_unix_nano = unix_nanos(SystemTime::now());
+            record.observed_time_unix_nano = crate::clock::now_unix_nanos();
         }
         match self.pipeline() {
             Some(p) => p.enqueue(ScopedLogRecord {

@@ -5,6 +5,7 @@ use super::current::ContextGuard;
 use super::limits::SpanLimits;
 use super::record::{RecordedSpan, SpanRecord};
 use super::tracer::Tracer;
+use crate::clock::to_unix_nanos;
 use bytes::Bytes;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
@@ -50,8 +51,6 @@ impl Link {
         }
     }
 }
-
-pub(crate) use crate::clock::to_unix_nanos as unix_nanos;
 
 pub(crate) fn link_to_otlp(link: Link, limits: &SpanLimits) -> proto::Link {
     let Link {
@@ -179,7 +178,7 @@ impl Span {
         }
         let dropped = limits.apply(&mut attributes, limits.event_attribute_count());
         rec.events.push(proto::Event {
-            time_unix_nano: unix_nanos(time),
+            time_unix_nano: to_unix_nanos(time),
             name: name.into(),
             attributes,
             dropped_attributes_count: dropped,
@@ -268,7 +267,7 @@ impl Span {
     /// Ends the span at `time`. Only the first end counts.
     pub fn end_with_timestamp(&mut self, time: SystemTime) {
         if self.recording.is_some() {
-            self.finish(unix_nanos(time));
+            self.finish(to_unix_nanos(time));
         }
     }
 

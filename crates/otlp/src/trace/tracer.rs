@@ -6,7 +6,8 @@ use super::id::{SpanId, TraceId};
 use super::limits::SpanLimits;
 use super::record::{RecordedSpan, SpanRecord};
 use super::sampler::{Sampler, SamplingParams};
-use super::span::{Link, Recording, Span, link_to_otlp, otlp_flags, unix_nanos};
+use super::span::{Link, Recording, Span, link_to_otlp, otlp_flags};
+use crate::clock::{now_unix_nanos, to_unix_nanos};
 use crate::pipeline::Pipeline;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
@@ -359,7 +360,7 @@ impl SpanBuilder<'_> {
         record.trace_state = context.trace_state().as_otlp();
         record.kind = kind as i32;
         record.scope = inner.scope;
-        record.start_time = start_time.map_or_else(crate::clock::now_unix_nanos, unix_nanos);
+        record.start_time = start_time.map_or_else(now_unix_nanos, to_unix_nanos);
         record.flags = parent.as_ref().map_or_else(
             || otlp_flags(&context),
             |p| (otlp_flags(p) & !0xff) | u32::from(context.trace_flags().bits()),
