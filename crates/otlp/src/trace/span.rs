@@ -82,7 +82,7 @@ pub(crate) fn otlp_flags(context: &SpanContext) -> u32 {
 
 pub(crate) struct Recording {
     pub(crate) record: RecordedSpan,
-    /// Its pipeline and limits; keeps them alive while the span is open.
+    /// Its pipeline; keeps it alive while the span is open (the limits are in the record).
     pub(crate) tracer: Tracer,
     pub(crate) sampled: bool,
 }
@@ -129,10 +129,8 @@ impl Span {
     }
 
     #[inline]
-    fn record(&mut self) -> Option<(&mut SpanRecord, SpanLimits)> {
-        let r = self.recording.as_mut()?;
-        let limits = r.tracer.inner().limits;
-        r.record.get_mut().map(|rec| (rec, limits))
+    fn record(&mut self) -> Option<&mut SpanRecord> {
+        self.recording.as_mut()?.record.get_mut()
     }
 
     /// Sets an attribute, replacing the value of an existing key. Over the attribute count
@@ -140,14 +138,14 @@ impl Span {
     /// span is exported, off the application thread).
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<AnyValue>) {
-        if let Some((rec, _)) = self.record() {
+        if let Some(rec) = self.record() {
             rec.push_attribute(KeyValue::new(key, value));
         }
     }
 
     /// Sets several attributes, as [`set_attribute`](Span::set_attribute) does.
     pub fn set_attributes(&mut self, attributes: impl IntoIterator<Item = KeyValue>) {
-        if let Some((rec, _)) = self.record() {
+        if let Some(rec) = self.record() {
             for kv in attributes {
                 rec.push_attribute(kv);
             }
@@ -169,9 +167,10 @@ impl Span {
         time: SystemTime,
         mut attributes: Vec<KeyValue>,
     ) {
-        let Some((rec, limits)) = self.record() else {
+        let Some(rec) = self.record() else {
             return;
         };
+        let limits = rec.limits;
         if rec.events.len() >= limits.event_count() as usize {
             rec.dropped_events_count += 1;
             return;
@@ -190,9 +189,10 @@ impl Span {
         if !context.is_valid() {
             return;
         }
-        let Some((rec, limits)) = self.record() else {
+        let Some(rec) = self.record() else {
             return;
         };
+        let limits = rec.limits;
         if rec.links.len() >= limits.link_count() as usize {
             rec.dropped_links_count += 1;
             return;
@@ -204,7 +204,7 @@ impl Span {
     /// Sets the status: `Ok` is final, `Error` replaces `Unset` or an earlier `Error`, and
     /// `Unset` is ignored, as the specification asks.
     pub fn set_status(&mut self, status: Status) {
-        let Some((rec, _)) = self.record() else {
+        let Some(rec) = self.record() else {
             return;
         };
         if rec.status_code == proto::StatusCode::Ok as i32 {
@@ -251,7 +251,7 @@ impl Span {
 
     /// Renames the span.
     pub fn update_name(&mut self, name: impl Into<Str>) {
-        if let Some((rec, _)) = self.record() {
+        if let Some(rec) = self.record() {
             rec.name = name.into();
         }
     }
