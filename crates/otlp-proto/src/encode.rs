@@ -102,16 +102,29 @@ impl RevBuf {
     /// Prepends one byte.
     #[inline]
     pub fn put_u8(&mut self, b: u8) {
-        self.front(1)[0] = b;
+        if self.start == 0 {
+            self.grow(1);
+        }
+        self.start -= 1;
+        // One store: most keys and lengths are a single byte, so this is the hot path.
+        if let Some(slot) = self.buf.get_mut(self.start) {
+            *slot = b;
+        }
     }
 
     /// Prepends a base-128 varint.
     #[inline]
-    pub fn put_varint(&mut self, mut v: u64) {
+    pub fn put_varint(&mut self, v: u64) {
         if v < 0x80 {
             self.put_u8(v as u8);
-            return;
+        } else {
+            self.put_long_varint(v);
         }
+    }
+
+    /// A varint of two bytes or more, kept out of line so the one-byte case inlines small.
+    #[inline(never)]
+    fn put_long_varint(&mut self, mut v: u64) {
         let n = varint_len(v);
         let out = self.front(n);
         for b in out.iter_mut().take(n - 1) {
@@ -124,7 +137,14 @@ impl RevBuf {
     /// Prepends a field key.
     #[inline]
     pub fn put_key(&mut self, tag: u32, wt: WireType) {
-        self.put_varint(((tag as u64) << 3) | wt as u64);
+        let key = ((tag as u64) << 3) | wt as u64;
+        // Field numbers under 16 (nearly all of OTLP's) make a one-byte key, known when the
+        // tag is a constant.
+        if key < 0x80 {
+            self.put_u8(key as u8);
+        } else {
+            self.put_long_varint(key);
+        }
     }
 
     /// Prepends a little-endian `u32`.

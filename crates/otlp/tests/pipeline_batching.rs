@@ -124,6 +124,43 @@ async fn a_batch_over_the_byte_cap_is_split_and_nothing_is_lost() {
     }
 }
 
+/// The worker skips the size estimates when the last body's rate puts a batch far under the
+/// cap; a batch of much larger items after small ones is then found over the cap once encoded,
+/// and split all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn larger_items_after_small_ones_are_split_under_the_cap() {
+    let memory = MemorySink::new();
+    let rx = receiver(memory.clone()).await;
+    let exporter = Exporter::new(config(&rx, Protocol::Grpc)).expect("exporter");
+    let cap = 20_000;
+    let config = fixed(50).with_max_batch_bytes(cap);
+    let pipeline = Pipeline::new(exporter, SpanEncoder::default(), config).expect("starts");
+    for i in 0..50 {
+        let _ = pipeline.enqueue(span(1000 + i, false));
+    }
+    pipeline.force_flush(PATIENCE).await.expect("flushed");
+    assert_eq!(memory.len(), 1, "50 small spans fit in one request");
+    memory.clear();
+    for i in 0..50 {
+        let _ = pipeline.enqueue(Span {
+            attributes: vec![otlp_proto::common::KeyValue::new("pad", "x".repeat(3_000))],
+            ..span(i, false)
+        });
+    }
+    pipeline.force_flush(PATIENCE).await.expect("flushed");
+    let requests = memory.requests();
+    assert_eq!(span_set(&requests), (0..50).collect());
+    // ~3,050 bytes a span: at most 6 in a request under the cap.
+    assert!(requests.len() >= 9, "{} requests", requests.len());
+    for r in &requests {
+        assert!(r.wire_bytes <= cap + 5, "{} bytes", r.wire_bytes);
+    }
+    let s = pipeline.stats();
+    assert_eq!((s.exported, s.exports as usize), (100, requests.len() + 1));
+    pipeline.shutdown(PATIENCE).await.expect("shut down");
+    rx.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 3)]
 async fn a_single_item_over_the_cap_is_sent_alone() {
     let memory = MemorySink::new();
@@ -334,4 +371,52 @@ fn many_threads_enqueue_and_every_item_is_accounted() {
     });
     assert_eq!(span_set(&memory.requests()).len(), 20_000);
     rt.block_on(rx.shutdown());
+}
+
+/// A flush over a large backlog drains it a batch at a time: while the receiver holds the first
+/// request, one more batch is encoded ahead and everything else stays in the queue (bounded
+/// memory, not the whole backlog encoded at once); the flush still covers every item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn a_flush_drains_the_backlog_one_batch_ahead() {
+    for shutdown in [false, true] {
+        let gate = Gate::default();
+        let rx = receiver(gate.clone()).await;
+        let exporter = Exporter::new(config(&rx, Protocol::Grpc)).expect("exporter");
+        let pipeline = Pipeline::new(exporter, SpanEncoder::default(), fixed(10)).expect("starts");
+        let watch = Watch::new(&pipeline, 10_000);
+        for i in 0..95 {
+            let _ = pipeline.enqueue(span(i, false));
+        }
+        let pipeline = std::sync::Arc::new(pipeline);
+        let done = {
+            let pipeline = std::sync::Arc::clone(&pipeline);
+            tokio::spawn(async move {
+                if shutdown {
+                    pipeline.shutdown(PATIENCE).await
+                } else {
+                    pipeline.force_flush(PATIENCE).await
+                }
+            })
+        };
+        wait_until("the first request held", || gate.inside() == 1);
+        wait_until("one batch encoded ahead", || {
+            pipeline.stats().queue_length == 95 - 20
+        });
+        let s = pipeline.stats();
+        assert_eq!(
+            (s.in_flight_exports, s.queue_length, s.queued),
+            (1, 75, 95),
+            "shutdown: {shutdown}"
+        );
+        gate.open();
+        done.await.expect("joined").expect("flushed");
+        assert_eq!(span_set(&gate.requests()), (0..95).collect());
+        let s = pipeline.stats();
+        assert_eq!((s.exported, s.queued), (95, 0), "shutdown: {shutdown}");
+        if !shutdown {
+            pipeline.shutdown(PATIENCE).await.expect("shut down");
+        }
+        watch.finish();
+        rx.shutdown().await;
+    }
 }

@@ -55,8 +55,12 @@ struct Done {
 }
 
 struct Flush {
-    /// Settled when every chunk with an id up to this one is.
-    upto: u64,
+    /// The flush covers the items the worker had taken, plus those queued, when it arrived:
+    /// it is drained once [`Worker::taken`] reaches this (or the queue runs empty, when the
+    /// drop policy evicted some of them).
+    goal: u64,
+    /// Once drained: settled when every chunk with an id up to this one is.
+    upto: Option<u64>,
     deadline: Instant,
     reply: Reply,
 }
@@ -77,6 +81,11 @@ pub(crate) struct Worker<T, E> {
     next_id: u64,
     flushes: Vec<Flush>,
     closing: Option<(Instant, Option<Reply>)>,
+    /// Items taken from the queue so far.
+    taken: u64,
+    /// Encoded bytes per item in the last body (0 before the first), to skip the size
+    /// estimates when a batch at that rate is far under the byte cap.
+    bytes_per_item: usize,
     batch: Vec<T>,
     _item: PhantomData<fn(T)>,
 }
@@ -102,6 +111,8 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             next_id: 1,
             flushes: Vec::new(),
             closing: None,
+            taken: 0,
+            bytes_per_item: 0,
             batch: Vec::new(),
             _item: PhantomData,
         }
@@ -172,6 +183,10 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
     }
 
     /// Starts exports while slots are free, taking new batches from the queue when one is due.
+    ///
+    /// At most one batch is encoded ahead of the free slots, also while a flush or shutdown
+    /// drains the queue: memory stays bounded by the queue and a few request buffers, however
+    /// much was queued when the flush came.
     fn dispatch(&mut self) {
         let slots = self.config.max_concurrent_exports();
         loop {
@@ -184,14 +199,17 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
                 break;
             }
             let (len, oldest) = self.queue.peek();
+            self.mark_drained_flushes(len);
             let size = self.aimd.batch_size();
+            let draining = self.closing.is_some() || self.flushes.iter().any(|f| f.upto.is_none());
             let due = oldest.is_some_and(|t| t.elapsed() >= self.config.scheduled_delay());
-            if len == 0 || (len < size && !due && self.closing.is_none()) {
+            if len == 0 || (len < size && !due && !draining) {
                 break;
             }
             // Every slot busy: encode the next full batch now, so that it leaves the moment a
-            // slot frees (the pipe stays full). A partial batch waits: it may still fill.
-            if self.in_flight_items.len() >= slots && len < size {
+            // slot frees (the pipe stays full). A partial batch waits: it may still fill, unless
+            // a flush or shutdown wants it.
+            if self.in_flight_items.len() >= slots && len < size && !draining {
                 break;
             }
             self.take_batch(size);
@@ -199,10 +217,22 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         self.update_gauges();
     }
 
+    /// Gives each flush whose items have all been taken (or dropped from the queue) the last
+    /// chunk it waits for.
+    fn mark_drained_flushes(&mut self, queued: usize) {
+        let (taken, last) = (self.taken, self.next_id - 1);
+        for f in self.flushes.iter_mut().filter(|f| f.upto.is_none()) {
+            if taken >= f.goal || queued == 0 {
+                f.upto = Some(last);
+            }
+        }
+    }
+
     /// Takes up to `max` items and encodes them into pending chunks.
     fn take_batch(&mut self, max: usize) {
         let mut batch = std::mem::take(&mut self.batch);
         let n = self.queue.take(max, &mut batch);
+        self.taken += n as u64;
         let full = n >= self.aimd.batch_size();
         self.encode_chunks(&mut batch, full);
         self.batch = batch;
@@ -211,6 +241,17 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
     /// Splits `batch` by size estimate under the byte cap and encodes each part; leaves `batch`
     /// empty.
     fn encode_chunks(&mut self, batch: &mut Vec<T>, full: bool) {
+        // The estimates read every item once more before encoding (on another core's cache
+        // lines, for items made on an application thread): when the last body's rate puts this
+        // batch under half the cap, encode it straight away. The body's size is checked anyway,
+        // and halved when over the cap.
+        if self.bytes_per_item > 0
+            && batch.len() <= E::MAX_ITEMS_PER_REQUEST
+            && batch.len().saturating_mul(self.bytes_per_item) <= self.config.max_batch_bytes() / 2
+        {
+            self.encode_chunk(batch, full);
+            return;
+        }
         let scale = match self.encoding {
             Encoding::Protobuf => 1,
             // OTLP/JSON is about twice as large: hex ids, quoted keys.
@@ -242,6 +283,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             return;
         }
         let body = self.encoder.encode(items, self.encoding);
+        self.bytes_per_item = body.len().div_ceil(items.len());
         if body.len() > self.config.max_batch_bytes() && items.len() > 1 {
             drop(body);
             let mut second = items.split_off(items.len() / 2);
@@ -329,33 +371,22 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             .set_gauges(self.aimd.batch_size(), self.in_flight_items.len());
     }
 
-    /// Takes everything queued now into pending chunks, so that a flush or shutdown covers
-    /// exactly the items queued before it.
-    fn take_everything(&mut self) {
-        let mut batch = std::mem::take(&mut self.batch);
-        loop {
-            let size = self.aimd.batch_size();
-            if self.queue.take(size, &mut batch) == 0 {
-                break;
-            }
-            let full = batch.len() >= size;
-            self.encode_chunks(&mut batch, full);
-        }
-        self.batch = batch;
-    }
-
+    /// A flush covers exactly the items queued before it: `dispatch` drains the queue up to
+    /// them (one batch ahead at a time) and `answer_flushes` replies once they are settled.
     fn start_flush(&mut self, deadline: Instant, reply: Reply) {
-        self.take_everything();
+        let goal = self.taken + self.queue.peek().0 as u64;
         self.flushes.push(Flush {
-            upto: self.next_id - 1,
+            goal,
+            upto: None,
             deadline,
             reply,
         });
     }
 
+    /// Nothing is queued after this; `dispatch` drains what is, and the loop stops once all of
+    /// it is settled (or the deadline drops the rest).
     fn start_shutdown(&mut self, deadline: Instant, reply: Option<Reply>) {
         self.queue.close();
-        self.take_everything();
         self.closing = Some((deadline, reply));
     }
 
@@ -365,7 +396,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         let mut i = 0;
         while i < self.flushes.len() {
             let f = &self.flushes[i];
-            let result = if f.upto < oldest_unsettled {
+            let result = if f.upto.is_some_and(|upto| upto < oldest_unsettled) {
                 Ok(())
             } else if now >= f.deadline {
                 Err(Error::new(

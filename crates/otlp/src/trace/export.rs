@@ -58,6 +58,9 @@ impl Scopes {
     }
 }
 
+/// How many records ahead of the one being encoded to prefetch.
+const PREFETCH_DISTANCE: usize = 4;
+
 /// Encodes batches of span records under one resource, grouped by scope.
 #[derive(Debug)]
 pub(crate) struct TraceEncoder {
@@ -90,14 +93,13 @@ impl TraceEncoder {
         self.known.get(index as usize)
     }
 
-    /// Settles every record's attributes and orders the batch by scope (stable), so that each
-    /// scope's spans are contiguous. Most batches have one scope and are left as they are.
-    fn prepare(batch: &mut [RecordedSpan]) {
+    /// Orders the batch by scope (stable), so that each scope's spans are contiguous. Most
+    /// batches have one scope and are left as they are.
+    fn group_by_scope(batch: &mut [RecordedSpan]) {
         let mut sorted = true;
         let mut last = 0;
-        for (i, item) in batch.iter_mut().enumerate() {
-            if let Some(r) = item.get_mut() {
-                r.settle_attributes();
+        for (i, item) in batch.iter().enumerate() {
+            if let Some(r) = item.get() {
                 sorted &= i == 0 || r.scope >= last;
                 last = r.scope;
             }
@@ -107,7 +109,9 @@ impl TraceEncoder {
         }
     }
 
-    fn protobuf(&mut self, batch: &[RecordedSpan]) -> EncodedBody {
+    /// Settles each record's attributes as it encodes it: one visit per record, whose memory
+    /// was written on an application thread's core.
+    fn protobuf(&mut self, batch: &mut [RecordedSpan]) -> EncodedBody {
         let mut buf = self.buffers.take(self.last_len + self.last_len / 8 + 64);
         let mark_resource = buf.len();
         // Scope groups, last first (the buffer fills back to front).
@@ -126,8 +130,13 @@ impl TraceEncoder {
             if !schema_url.is_empty() {
                 buf.put_bytes_field(3, schema_url.as_bytes());
             }
-            for item in batch[start..end].iter().rev() {
-                if let Some(r) = item.get() {
+            for i in (start..end).rev() {
+                // Records are scattered: start loading one a few places ahead.
+                if let Some(ahead) = i.checked_sub(PREFETCH_DISTANCE).and_then(|j| batch.get(j)) {
+                    ahead.prefetch();
+                }
+                if let Some(r) = batch[i].get_mut() {
+                    r.settle_attributes();
                     let mark = buf.len();
                     r.encode_fields(&mut buf);
                     buf.finish_len_delimited(2, mark);
@@ -179,10 +188,15 @@ impl BatchEncoder<RecordedSpan> for TraceEncoder {
     const SIGNAL: Signal = Signal::Traces;
 
     fn encode(&mut self, batch: &mut Vec<RecordedSpan>, encoding: Encoding) -> EncodedBody {
-        Self::prepare(batch);
+        Self::group_by_scope(batch);
         match encoding {
             Encoding::Protobuf => self.protobuf(batch),
-            Encoding::Json => EncodedBody::encode(&self.request(batch), encoding),
+            Encoding::Json => {
+                for r in batch.iter_mut().filter_map(RecordedSpan::get_mut) {
+                    r.settle_attributes();
+                }
+                EncodedBody::encode(&self.request(batch), encoding)
+            }
         }
     }
 }
