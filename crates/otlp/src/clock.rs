@@ -192,9 +192,7 @@ pub(crate) mod tsc {
         let scale = (u128::from(ns) << 32) / u128::from(ticks);
         // Counters tick between about 10 MHz and 10 GHz.
         let (slowest, fastest) = (100u128 << 32, (1u128 << 32) / 10);
-        (fastest..=slowest)
-            .contains(&scale)
-            .then_some(scale as u64)
+        (fastest..=slowest).contains(&scale).then_some(scale as u64)
     }
 
     /// Whether the kernel's clock source, as sysfs names it, is the time-stamp counter.
@@ -240,7 +238,11 @@ pub(crate) mod tsc {
         fn rates_in_fixed_point() {
             // 3 GHz: a third of a nanosecond per tick.
             let s = rate(1_000_000_000, 3_000_000_000).expect("3 GHz");
-            assert_eq!(to_ns(3_000_000_000, s), 999_999_999, "rounded down, within 1 ns");
+            assert_eq!(
+                to_ns(3_000_000_000, s),
+                999_999_999,
+                "rounded down, within 1 ns"
+            );
             assert_eq!(to_ns(3, s), 0);
             assert_eq!(to_ns(30_000, s), 9_999);
             // 1 MHz and 100 GHz are not counters.
