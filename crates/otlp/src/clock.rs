@@ -84,7 +84,7 @@ pub(crate) mod tsc {
     static ORIGIN: OnceLock<(u64, u64)> = OnceLock::new();
     /// A (counter, realtime) pair whose realtime read took longer than this many ticks (the
     /// thread was interrupted or descheduled in between) is not used: its midpoint is unsure.
-    const MAX_READ_TICKS: u64 = 100_000;
+    const MAX_READ_TICKS: u64 = 10_000;
     /// Nanoseconds per tick, 32.32 fixed point; 0 until calibrated.
     static SCALE: AtomicU64 = AtomicU64::new(0);
 
@@ -228,7 +228,8 @@ pub(crate) mod tsc {
                 let scale = SCALE.load(Ordering::Relaxed);
                 assert_ne!(scale, 0, "calibrated");
                 let a = ANCHOR.with(Cell::get);
-                assert!(a.span > 0 && a.scale == scale, "anchored");
+                // Another thread may have refined the rate since this one anchored.
+                assert!(a.span > 0 && a.scale != 0, "anchored");
             } else {
                 assert_eq!(now(), None, "not the clock source: {source}");
             }

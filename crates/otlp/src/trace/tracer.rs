@@ -357,7 +357,11 @@ impl SpanBuilder<'_> {
         record.trace_id = trace_id.to_bytes();
         record.span_id = span_id.to_bytes();
         record.parent_span_id = parent.as_ref().map_or([0; 8], |p| p.span_id().to_bytes());
-        record.trace_state = context.trace_state().as_otlp();
+        // A record comes with an empty trace state (unless `with_parent` wrote one into it):
+        // copy only a real one.
+        if !context.trace_state().is_empty() || !record.trace_state.is_empty() {
+            record.trace_state = context.trace_state().as_otlp();
+        }
         record.kind = kind as i32;
         record.scope = inner.scope;
         record.start_time = start_time.map_or_else(now_unix_nanos, to_unix_nanos);
