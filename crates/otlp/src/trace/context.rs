@@ -46,7 +46,11 @@ impl fmt::Debug for TraceFlags {
 /// [`TraceState::parse`] checks every list member against the W3C key and value rules, at most
 /// 32 members and no duplicate key; anything invalid gives the empty state.
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
-pub struct TraceState(Str);
+pub struct TraceState(
+    // `None` for the empty state (never `Some("")`): nearly every span has the empty state,
+    // and `None` is written and copied as one byte, not as a 32-byte inline string.
+    Option<Str>,
+);
 
 /// The most list members a trace state may hold.
 pub const MAX_TRACE_STATE_ENTRIES: usize = 32;
@@ -93,7 +97,11 @@ pub(crate) fn valid_value(value: &str) -> bool {
 impl TraceState {
     /// The empty trace state.
     pub const fn empty() -> Self {
-        TraceState(Str::new())
+        TraceState(None)
+    }
+
+    fn from_string(s: String) -> Self {
+        TraceState((!s.is_empty()).then(|| s.into()))
     }
 
     /// Parses a `tracestate` header value; an invalid one gives the empty state. Empty list
@@ -129,7 +137,7 @@ impl TraceState {
             out.push('=');
             out.push_str(v);
         }
-        TraceState(out.into())
+        TraceState::from_string(out)
     }
 
     /// The value of `key`, if present.
@@ -139,7 +147,7 @@ impl TraceState {
 
     /// The members, in order.
     pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.as_str().split(',').filter_map(|m| m.split_once('='))
+        self.as_str().split(',').filter_map(|m| m.split_once('='))
     }
 
     /// A state with `key=value` first and any earlier `key` removed, as W3C asks of a vendor
@@ -159,38 +167,38 @@ impl TraceState {
             out.push('=');
             out.push_str(v);
         }
-        Some(TraceState(out.into()))
+        Some(TraceState::from_string(out))
     }
 
     /// The header form (`k=v,k2=v2`), empty for the empty state.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        self.0.as_ref().map_or("", |s| s.as_str())
     }
 
     /// Whether there is no member.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     pub(crate) fn as_otlp(&self) -> Str {
-        self.0.clone()
+        self.0.clone().unwrap_or_default()
     }
 
     /// A trace state already validated (one read back from a span record).
     pub(crate) fn from_validated(state: Str) -> TraceState {
-        TraceState(state)
+        TraceState((!state.is_empty()).then_some(state))
     }
 }
 
 impl fmt::Debug for TraceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TraceState({:?})", self.0.as_str())
+        write!(f, "TraceState({:?})", self.as_str())
     }
 }
 
 impl fmt::Display for TraceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str())
+        f.write_str(self.as_str())
     }
 }
 
