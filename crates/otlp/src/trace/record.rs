@@ -49,32 +49,39 @@ pub(crate) struct SpanRecord {
     pub(crate) limits: SpanLimits,
 }
 
+/// Asks the CPU to fetch the cache line at `p` for writing (exclusive), ahead of use. A hint
+/// only: `PREFETCHW` where the CPU has it, a no-op (it decodes as a `NOP`) where it has not.
+#[inline(always)]
+fn prefetch_line_for_write(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults, whatever the address, and has no effect the program can
+    // observe; it reads no register but `p` and writes none.
+    #[allow(unsafe_code)]
+    unsafe {
+        std::arch::asm!("prefetchw [{}]", in(reg) p, options(nostack, preserves_flags, readonly));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 impl SpanRecord {
-    /// Asks the CPU to fetch the record's first lines and its attribute storage for writing
-    /// (exclusive), ahead of use. A hint only.
+    /// Claims the record's own lines for writing (its address is known without reading it).
     #[inline]
-    fn prefetch_for_write(&self) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_ET0, _mm_prefetch};
-            let header = std::ptr::from_ref(self).cast::<i8>();
-            let attributes = self.attributes.as_ptr().cast::<i8>();
-            let attribute_bytes =
-                (self.attributes.capacity() * std::mem::size_of::<KeyValue>()).min(512);
-            for offset in (0..std::mem::size_of::<SpanRecord>()).step_by(64) {
-                // SAFETY: a prefetch never faults and has no effect the program can observe.
-                #[allow(unsafe_code)]
-                unsafe {
-                    _mm_prefetch::<_MM_HINT_ET0>(header.wrapping_add(offset));
-                }
-            }
-            for offset in (0..attribute_bytes).step_by(64) {
-                // SAFETY: as above.
-                #[allow(unsafe_code)]
-                unsafe {
-                    _mm_prefetch::<_MM_HINT_ET0>(attributes.wrapping_add(offset));
-                }
-            }
+    fn prefetch_header(&self) {
+        let header = std::ptr::from_ref(self).cast::<u8>();
+        for offset in (0..std::mem::size_of::<SpanRecord>()).step_by(64) {
+            prefetch_line_for_write(header.wrapping_add(offset));
+        }
+    }
+
+    /// Claims the record's attribute storage for writing: reads the record to find it, so
+    /// call it once the record's header is at hand (see [`SpanRecord::prefetch_header`]).
+    #[inline]
+    fn prefetch_attributes(&self) {
+        let attributes = self.attributes.as_ptr().cast::<u8>();
+        let bytes = (self.attributes.capacity() * std::mem::size_of::<KeyValue>()).min(512);
+        for offset in (0..bytes).step_by(64) {
+            prefetch_line_for_write(attributes.wrapping_add(offset));
         }
     }
 }
@@ -388,10 +395,16 @@ mod pool {
             .try_with(|local| {
                 let mut local = local.borrow_mut();
                 if let Some(r) = local.pop() {
-                    // The worker read the next record last: claim its lines now, so that the
-                    // next span's writes do not wait for them.
+                    // The worker read these records last. Claim the lines of the ones the next
+                    // spans will write, so that their writes do not wait for them: the header of
+                    // the one after next (its address is known), and the attributes of the next
+                    // one (whose header this call made two spans ago).
+                    let len = local.len();
+                    if let Some(after_next) = len.checked_sub(2).map(|i| &local[i]) {
+                        after_next.prefetch_header();
+                    }
                     if let Some(next) = local.last() {
-                        next.prefetch_for_write();
+                        next.prefetch_attributes();
                     }
                     return Some(r);
                 }
