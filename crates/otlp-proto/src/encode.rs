@@ -96,7 +96,7 @@ impl RevBuf {
     /// Prepends raw bytes.
     #[inline]
     pub fn put_slice(&mut self, s: &[u8]) {
-        self.front(s.len()).copy_from_slice(s);
+        copy(self.front(s.len()), s);
     }
 
     /// Prepends one byte.
@@ -170,9 +170,51 @@ impl RevBuf {
     /// Prepends a length-delimited field with the given body.
     #[inline]
     pub fn put_bytes_field(&mut self, tag: u32, body: &[u8]) {
+        let key = (u64::from(tag) << 3) | WireType::Len as u64;
+        if key < 0x80 && body.len() < 0x80 {
+            // A one-byte key and length (keys, names, short values, ids): one room check.
+            let out = self.front(body.len() + 2);
+            if let [k, len, rest @ ..] = out {
+                *k = key as u8;
+                *len = body.len() as u8;
+                copy(rest, body);
+            }
+            return;
+        }
         self.put_slice(body);
         self.put_varint(body.len() as u64);
         self.put_key(tag, WireType::Len);
+    }
+}
+
+/// `dst.copy_from_slice(src)` (equal lengths), with the short copies most fields are (keys,
+/// names, short values, ids) done inline as two overlapping fixed-size moves instead of a call
+/// to `memcpy`.
+#[inline(always)]
+fn copy(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n != dst.len() {
+        dst.copy_from_slice(src); // panics, as the standard copy would; never reached
+        return;
+    }
+    macro_rules! overlapping {
+        ($w:literal) => {{
+            let (head, tail) = (&src[..$w], &src[n - $w..]);
+            dst[..$w].copy_from_slice(head);
+            dst[n - $w..].copy_from_slice(tail);
+        }};
+    }
+    match n {
+        0 => {}
+        1..=3 => {
+            dst[0] = src[0];
+            dst[n / 2] = src[n / 2];
+            dst[n - 1] = src[n - 1];
+        }
+        4..=7 => overlapping!(4),
+        8..=15 => overlapping!(8),
+        16..=32 => overlapping!(16),
+        _ => dst.copy_from_slice(src),
     }
 }
 
@@ -186,6 +228,38 @@ pub fn varint_len(v: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_fields_short_and_long() {
+        for (tag, n) in [(1, 0), (1, 5), (15, 127), (15, 128), (16, 5), (2047, 300)] {
+            let body = vec![7u8; n];
+            let mut b = RevBuf::new();
+            b.put_bytes_field(tag, &body);
+            let mut want = RevBuf::new();
+            want.put_slice(&body);
+            want.put_varint(n as u64);
+            want.put_key(tag, WireType::Len);
+            assert_eq!(b.as_slice(), want.as_slice(), "tag {tag}, {n} bytes");
+        }
+        let mut b = RevBuf::new();
+        b.put_bytes_field(1, b"ab");
+        assert_eq!(b.as_slice(), &[0x0a, 2, b'a', b'b']);
+    }
+
+    #[test]
+    fn short_and_long_copies_are_exact() {
+        let src: Vec<u8> = (0..100u8).collect();
+        for n in 0..=100 {
+            let mut b = RevBuf::new();
+            b.put_u8(0xff);
+            b.put_slice(&src[..n]);
+            b.put_u8(0xee);
+            let mut want = vec![0xee];
+            want.extend_from_slice(&src[..n]);
+            want.push(0xff);
+            assert_eq!(b.as_slice(), &want[..], "{n} bytes");
+        }
+    }
 
     #[test]
     fn varints_match_the_spec() {

@@ -194,7 +194,9 @@ impl SpanRecord {
         put_u32(buf, 12, self.dropped_events_count);
         put_repeated(buf, 11, &self.events);
         put_u32(buf, 10, self.dropped_attributes_count);
-        put_repeated(buf, 9, &self.attributes);
+        for kv in self.attributes.iter().rev() {
+            put_attribute(buf, 9, kv);
+        }
         buf.put_fixed64(self.end_time);
         buf.put_key(8, WireType::Fixed64);
         buf.put_fixed64(self.start_time);
@@ -255,6 +257,52 @@ fn put_u32(buf: &mut RevBuf, tag: u32, v: u32) {
         buf.put_varint(u64::from(v));
         buf.put_key(tag, WireType::Varint);
     }
+}
+
+/// One attribute as the field `tag`: what `KeyValue`'s message encoding writes, with the
+/// scalar and string values (nearly all attributes) written inline rather than through the
+/// generic message and oneof code.
+#[inline]
+fn put_attribute(buf: &mut RevBuf, tag: u32, kv: &KeyValue) {
+    use otlp_proto::common::{AnyValue, Value};
+    let mark = buf.len();
+    if kv.key_strindex != 0 {
+        kv.encode_fields(buf);
+        buf.finish_len_delimited(tag, mark);
+        return;
+    }
+    if let Some(value) = &kv.value {
+        let value_mark = buf.len();
+        match value {
+            AnyValue {
+                value: Some(Value::StringValue(s)),
+            } => buf.put_bytes_field(1, s.as_bytes()),
+            AnyValue {
+                value: Some(Value::BoolValue(b)),
+            } => {
+                buf.put_u8(u8::from(*b));
+                buf.put_key(2, WireType::Varint);
+            }
+            AnyValue {
+                value: Some(Value::IntValue(i)),
+            } => {
+                buf.put_varint(*i as u64);
+                buf.put_key(3, WireType::Varint);
+            }
+            AnyValue {
+                value: Some(Value::DoubleValue(d)),
+            } => {
+                buf.put_fixed64(d.to_bits());
+                buf.put_key(4, WireType::Fixed64);
+            }
+            other => other.encode_fields(buf),
+        }
+        buf.finish_len_delimited(2, value_mark);
+    }
+    if !kv.key.is_empty() {
+        buf.put_bytes_field(1, kv.key.as_bytes());
+    }
+    buf.finish_len_delimited(tag, mark);
 }
 
 fn put_repeated<M: Message>(buf: &mut RevBuf, tag: u32, items: &[M]) {
@@ -456,7 +504,7 @@ mod pool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otlp_proto::common::AnyValue;
+    use otlp_proto::common::{AnyValue, ArrayValue, KeyValueList, Value};
 
     fn record(limits: SpanLimits) -> RecordedSpan {
         let mut r = RecordedSpan::take(limits);
@@ -479,6 +527,49 @@ mod tests {
         rec.flags = 0x301;
         rec.push_attribute(KeyValue::new("k", "v"));
         rec.push_attribute(KeyValue::new("n", 7i64));
+        // Every kind of value, and the edge cases of the inline attribute encoding.
+        rec.push_attribute(KeyValue::new("negative", -3i64));
+        rec.push_attribute(KeyValue::new("big", i64::MAX));
+        rec.push_attribute(KeyValue::new("yes", true));
+        rec.push_attribute(KeyValue::new("no", false));
+        rec.push_attribute(KeyValue::new("ratio", 0.25f64));
+        rec.push_attribute(KeyValue::new("zero", 0.0f64));
+        rec.push_attribute(KeyValue::new("empty string", ""));
+        rec.push_attribute(KeyValue::new("long", "x".repeat(300)));
+        rec.push_attribute(KeyValue::new("", "empty key"));
+        rec.push_attribute(KeyValue::new(
+            "bytes",
+            AnyValue {
+                value: Some(Value::BytesValue(Bytes::from_static(b"\x00\x01"))),
+            },
+        ));
+        rec.push_attribute(KeyValue::new(
+            "array",
+            AnyValue {
+                value: Some(Value::ArrayValue(ArrayValue {
+                    values: vec![AnyValue::from(1i64), AnyValue::from("a")],
+                })),
+            },
+        ));
+        rec.push_attribute(KeyValue::new(
+            "map",
+            AnyValue {
+                value: Some(Value::KvlistValue(KeyValueList {
+                    values: vec![KeyValue::new("inner", true)],
+                })),
+            },
+        ));
+        rec.push_attribute(KeyValue::new("empty value", AnyValue { value: None }));
+        rec.push_attribute(KeyValue {
+            key: "no value".into(),
+            value: None,
+            key_strindex: 0,
+        });
+        rec.push_attribute(KeyValue {
+            key: Str::new(),
+            value: Some(AnyValue::from(1i64)),
+            key_strindex: 4,
+        });
         rec.events.push(proto::Event {
             time_unix_nano: 15,
             name: "e".into(),
