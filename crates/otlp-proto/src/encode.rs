@@ -191,7 +191,7 @@ impl RevBuf {
 /// names, short values, ids) done inline as two overlapping fixed-size moves instead of a call
 /// to `memcpy`.
 #[inline(always)]
-fn copy(dst: &mut [u8], src: &[u8]) {
+pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     if n != dst.len() {
         dst.copy_from_slice(src); // panics, as the standard copy would; never reached

@@ -89,7 +89,7 @@ impl JsonWriter {
     #[inline]
     pub fn key(&mut self, key: &str) {
         let skip = usize::from(!self.need_comma);
-        self.out.extend_from_slice(&key.as_bytes()[skip..]);
+        append(&mut self.out, &key.as_bytes()[skip..]);
     }
 
     /// A JSON string, escaped.
@@ -100,7 +100,7 @@ impl JsonWriter {
         if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
             self.out.reserve(bytes.len() + 2);
             self.out.push(b'"');
-            self.out.extend_from_slice(bytes);
+            append(&mut self.out, bytes);
             self.out.push(b'"');
             self.need_comma = true;
             return;
@@ -206,9 +206,82 @@ impl JsonWriter {
     }
 }
 
+/// `out.extend_from_slice(bytes)`, with the short slices most keys and values are appended
+/// as two overlapping fixed-size moves instead of a call to `memcpy`.
+#[inline(always)]
+#[allow(unsafe_code)]
+fn append(out: &mut Vec<u8>, bytes: &[u8]) {
+    let n = bytes.len();
+    if !(4..=32).contains(&n) {
+        out.extend_from_slice(bytes);
+        return;
+    }
+    out.reserve(n);
+    let len = out.len();
+    let (w, src) = if n >= 16 {
+        (16, bytes.as_ptr())
+    } else if n >= 8 {
+        (8, bytes.as_ptr())
+    } else {
+        (4, bytes.as_ptr())
+    };
+    // SAFETY: `reserve` made room for `n` more bytes after `len`. Both moves read `w <= n`
+    // bytes inside `bytes` (at 0 and at `n - w`) and write them inside the reserved room (at
+    // `len` and `len + n - w`); a shared slice cannot alias the vector's spare capacity, which
+    // is borrowed mutably here. Every byte of `len..len + n` is written before `set_len`.
+    unsafe {
+        let dst = out.as_mut_ptr().add(len);
+        match w {
+            16 => {
+                let head = src.cast::<[u8; 16]>().read_unaligned();
+                let tail = src.add(n - 16).cast::<[u8; 16]>().read_unaligned();
+                dst.cast::<[u8; 16]>().write_unaligned(head);
+                dst.add(n - 16).cast::<[u8; 16]>().write_unaligned(tail);
+            }
+            8 => {
+                let head = src.cast::<[u8; 8]>().read_unaligned();
+                let tail = src.add(n - 8).cast::<[u8; 8]>().read_unaligned();
+                dst.cast::<[u8; 8]>().write_unaligned(head);
+                dst.add(n - 8).cast::<[u8; 8]>().write_unaligned(tail);
+            }
+            _ => {
+                let head = src.cast::<[u8; 4]>().read_unaligned();
+                let tail = src.add(n - 4).cast::<[u8; 4]>().read_unaligned();
+                dst.cast::<[u8; 4]>().write_unaligned(head);
+                dst.add(n - 4).cast::<[u8; 4]>().write_unaligned(tail);
+            }
+        }
+        out.set_len(len + n);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn appends_every_length_exactly() {
+        let text: String = (0..80u8).map(|i| char::from(b'a' + i % 26)).collect();
+        for n in 0..=80 {
+            let mut w = JsonWriter::new();
+            w.begin_array();
+            for _ in 0..3 {
+                w.elem();
+                w.string(&text[..n]);
+            }
+            w.end_array();
+            let s = &text[..n];
+            assert_eq!(
+                String::from_utf8(w.into_inner()).expect("utf-8"),
+                format!("[\"{s}\",\"{s}\",\"{s}\"]"),
+                "{n} bytes"
+            );
+            let mut out = vec![b'x'];
+            append(&mut out, s.as_bytes());
+            assert_eq!(&out[1..], s.as_bytes(), "{n} bytes");
+            assert_eq!(out.len(), n + 1);
+        }
+    }
 
     #[test]
     fn escapes_control_characters_and_quotes() {
