@@ -4,6 +4,7 @@
 use crate::body::EncodedBody;
 use crate::config::{ExporterConfig, Protocol, SignalConfig, signal_index};
 use crate::error::Error;
+use crate::transport::Route;
 use crate::worker::Worker;
 use otlp_proto::{Encoding, ExportRequest, Request, Signal};
 use std::sync::Arc;
@@ -173,6 +174,60 @@ impl Exporter {
             .into_wire(signal, sc.protocol(), sc.compression())
             .map_err(|e| e.during_export(signal, &sc.endpoint().to_string(), 0))?;
         worker.export(signal_index(signal), wire).await
+    }
+
+    /// This exporter's transport with connections of its own, for a pipeline's worker: see
+    /// [`LocalTransport`]. Falls back to the shared path if the routes cannot be built again
+    /// (a certificate file removed since [`Exporter::new`] read it).
+    pub(crate) fn local_transport(&self) -> LocalTransport {
+        let routes = if self.is_disabled() {
+            None
+        } else {
+            crate::transport::routes(&self.shared.config, &self.shared.signals)
+                .ok()
+                .map(Arc::from)
+        };
+        LocalTransport {
+            exporter: self.clone(),
+            routes,
+        }
+    }
+}
+
+/// An exporter's routes with connections of their own, driven by the runtime of the task that
+/// awaits [`LocalTransport::export_encoded`]: a pipeline's worker, which owns its thread and
+/// runtime. A batch then goes from the encoder to the socket on one thread, without the
+/// hand-off to the exporter's thread and back for every request (and the two thread wake-ups
+/// that cost). The connections close when the pipeline's runtime stops.
+///
+/// Only for runtimes the crate owns, with I/O and timers enabled; everything else goes through
+/// [`Exporter`], whose own thread makes it work from any runtime or none.
+#[derive(Debug, Clone)]
+pub(crate) struct LocalTransport {
+    exporter: Exporter,
+    /// `None` when exporting is disabled, or the routes could not be built again.
+    routes: Option<Arc<[Route]>>,
+}
+
+impl LocalTransport {
+    /// [`Exporter::export_encoded`], sent from the calling task.
+    pub(crate) async fn export_encoded(
+        &self,
+        signal: Signal,
+        body: EncodedBody,
+    ) -> Result<ExportOutcome, Error> {
+        let Some(route) = self
+            .routes
+            .as_ref()
+            .and_then(|r| r.get(signal_index(signal)))
+        else {
+            return self.exporter.export_encoded(signal, body).await;
+        };
+        let sc = self.exporter.signal_config(signal);
+        let wire = body
+            .into_wire(signal, sc.protocol(), sc.compression())
+            .map_err(|e| e.during_export(signal, &sc.endpoint().to_string(), 0))?;
+        route.export(wire).await
     }
 }
 

@@ -7,7 +7,7 @@
 //! ```text
 //!  app threads ──enqueue──► bounded queue ──► worker thread (own current-thread runtime)
 //!                          (two priorities,     take a batch (AIMD size) ─► split under byte cap
-//!                           one budget)         ─► encode once (BatchEncoder) ─► Exporter
+//!                           one budget)         ─► encode once (BatchEncoder) ─► send
 //!                                               (up to max_concurrent_exports in flight)
 //! ```
 //!
@@ -15,6 +15,8 @@
 //!   nothing per item: a push under a short lock. A full queue applies the [`DropPolicy`].
 //! - The batch size adapts to export latency ([`AimdController`]); a batch also leaves when its
 //!   oldest item has waited the scheduled delay; a batch over the byte cap is split, never dropped.
+//! - The worker sends its requests itself, on its own runtime, with the exporter's routes and
+//!   connections of its own: no hand-off to the exporter's thread per request.
 //! - Each request body is encoded once; the exporter's retries re-send the same bytes. While
 //!   every export slot is busy, the worker encodes the next full batch ahead, so it leaves the
 //!   moment a slot frees (memory: the queue's bound plus that one batch).
@@ -135,8 +137,9 @@ impl<T: PipelineItem> Pipeline<T> {
             )
             .with_source(e)
         };
+        // I/O too: the worker sends its requests itself (`LocalTransport`).
         let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
+            .enable_all()
             .build()
             .map_err(|e| start_error("runtime", e))?;
         let signal = E::SIGNAL;

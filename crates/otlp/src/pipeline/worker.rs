@@ -9,7 +9,7 @@ use super::queue::Queue;
 use super::stats::DropReason;
 use crate::body::EncodedBody;
 use crate::error::{Error, Kind};
-use crate::exporter::{ExportOutcome, Exporter};
+use crate::exporter::{ExportOutcome, Exporter, LocalTransport};
 use otlp_proto::Encoding;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::marker::PhantomData;
@@ -67,7 +67,8 @@ struct Flush {
 
 pub(crate) struct Worker<T, E> {
     queue: Arc<Queue<T>>,
-    exporter: Exporter,
+    /// The exporter's routes, with connections on this worker's runtime.
+    transport: LocalTransport,
     encoder: E,
     encoding: Encoding,
     config: AdaptiveBatchConfig,
@@ -101,7 +102,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             encoding: exporter.encoding(E::SIGNAL),
             aimd: AimdController::new(&config),
             queue,
-            exporter,
+            transport: exporter.local_transport(),
             encoder,
             config,
             pending: VecDeque::new(),
@@ -311,11 +312,11 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             body,
         } = chunk;
         let _ = self.in_flight_items.insert(id, items);
-        let exporter = self.exporter.clone();
+        let transport = self.transport.clone();
         let timeout = self.config.export_timeout();
         let _ = self.in_flight.spawn(async move {
             let start = Instant::now();
-            let result = tokio::time::timeout(timeout, exporter.export_encoded(E::SIGNAL, body))
+            let result = tokio::time::timeout(timeout, transport.export_encoded(E::SIGNAL, body))
                 .await
                 .map_err(|_| ());
             Done {
