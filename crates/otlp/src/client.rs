@@ -5,7 +5,8 @@
 
 use crate::logs::{Event, Logger, LogsHub};
 use crate::pipeline::{AdaptiveBatchConfig, Enqueued, Pipeline, Stats};
-use crate::trace::export::{Scopes, TraceEncoder};
+use crate::scopes::Scopes;
+use crate::trace::export::TraceEncoder;
 use crate::trace::propagation::{
     Context, Extractor, Injector, TextMapPropagator, propagators_from_env,
 };
@@ -14,7 +15,6 @@ use crate::trace::tracer::ScopeId;
 use crate::trace::{Sampler, SpanLimits, Tracer};
 use crate::{Error, Exporter, ExporterConfig, Signal};
 use otlp_proto::Str;
-use otlp_proto::common::InstrumentationScope;
 use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
 use std::fmt;
@@ -145,7 +145,7 @@ struct ClientInner {
     span_limits: SpanLimits,
     traces_pipeline: AdaptiveBatchConfig,
     tracers: Mutex<Vec<Tracer>>,
-    /// The instrumentation scopes of `tracers`, shared with the traces encoder.
+    /// The instrumentation scopes of every tracer and logger, shared with the encoders.
     scopes: Arc<Scopes>,
     /// Started with the first tracer.
     traces: Mutex<Option<Pipeline<RecordedSpan>>>,
@@ -210,9 +210,12 @@ impl OtlpClient {
         };
         logs_pipeline.validate()?;
         let logs_queue_capacity = logs_pipeline.max_queue_size();
+        // One scope table for every signal: tracers and loggers register into it.
+        let scopes = Arc::new(Scopes::default());
         let logs = Arc::new(LogsHub::new(
             exporter.clone(),
             resource.clone(),
+            scopes.clone(),
             logs_pipeline,
         ));
         let default_scope = logs.scope(
@@ -241,7 +244,7 @@ impl OtlpClient {
                 span_limits,
                 traces_pipeline,
                 tracers: Mutex::new(Vec::new()),
-                scopes: Arc::new(Scopes::default()),
+                scopes,
                 traces: Mutex::new(None),
                 shut_down: AtomicBool::new(false),
                 logs,
@@ -305,14 +308,10 @@ impl OtlpClient {
             // failure to start a thread, and then spans are not recorded rather than lost later.
             return Tracer::noop();
         };
-        let index = self.inner.scopes.register(
-            InstrumentationScope {
-                name: name.clone(),
-                version: version.clone().unwrap_or_default(),
-                ..InstrumentationScope::default()
-            },
-            schema_url.clone().unwrap_or_default(),
-        );
+        let index = self
+            .inner
+            .scopes
+            .register(name.clone(), version.clone(), schema_url.clone());
         let tracer = Tracer::new(
             ScopeId {
                 name,

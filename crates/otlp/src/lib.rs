@@ -152,6 +152,7 @@ pub mod logs;
 pub mod pipeline;
 pub mod resource;
 mod retry;
+mod scopes;
 pub mod trace;
 mod transport;
 mod worker;

@@ -1,27 +1,21 @@
-//! One logs pipeline for every instrumentation scope: records carry their scope, and the encoder
-//! groups a batch by scope into one request.
+//! One logs pipeline for every instrumentation scope: records carry the index of their scope in
+//! the client's table ([`crate::scopes`], shared with the tracers), and the encoder groups a
+//! batch by scope into one request.
 
 use crate::body::EncodedBody;
 use crate::pipeline::{BatchEncoder, PipelineItem, Priority};
+use crate::scopes::{ScopeCache, Scopes};
 use otlp_proto::collector::ExportLogsServiceRequest;
-use otlp_proto::common::InstrumentationScope;
 use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
 use otlp_proto::resource::Resource;
-use otlp_proto::{Encoding, Signal, Str};
+use otlp_proto::{Encoding, Signal};
 use std::sync::Arc;
-
-/// An instrumentation scope records are exported under, and the schema URL of their attributes.
-/// Shared by every record of a [`Logger`](super::Logger), compared by address.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct LogScope {
-    pub(crate) scope: InstrumentationScope,
-    pub(crate) schema_url: Str,
-}
 
 /// A record and its scope: what the logs pipeline carries.
 #[derive(Debug)]
 pub(crate) struct ScopedLogRecord {
-    pub(crate) scope: Arc<LogScope>,
+    /// The scope's index in the client's table.
+    pub(crate) scope: u32,
     pub(crate) record: LogRecord,
 }
 
@@ -42,15 +36,17 @@ impl PipelineItem for ScopedLogRecord {
 #[derive(Debug)]
 pub(crate) struct ScopedLogEncoder {
     request: ExportLogsServiceRequest,
-    /// The scope of each `ScopeLogs` of the request being built.
-    scopes: Vec<Arc<LogScope>>,
+    table: ScopeCache,
+    /// The scope index of each `ScopeLogs` of the request being built.
+    scopes: Vec<u32>,
     /// The `ScopeLogs` index of each batch item.
     groups: Vec<usize>,
 }
 
 impl ScopedLogEncoder {
-    pub(crate) fn new(resource: Resource) -> Self {
+    pub(crate) fn new(resource: Resource, scopes: Arc<Scopes>) -> Self {
         ScopedLogEncoder {
+            table: ScopeCache::new(scopes),
             request: ExportLogsServiceRequest {
                 resource_logs: vec![ResourceLogs {
                     resource: Some(resource),
@@ -62,21 +58,25 @@ impl ScopedLogEncoder {
         }
     }
 
-    fn group_of(&mut self, scope: &Arc<LogScope>, scope_logs: &mut Vec<ScopeLogs>) -> usize {
+    fn group_of(&mut self, scope: u32, scope_logs: &mut Vec<ScopeLogs>) -> usize {
         // Batches hold few scopes: a linear search, starting with the last one used.
         if let Some(&last) = self.groups.last()
-            && Arc::ptr_eq(&self.scopes[last], scope)
+            && self.scopes[last] == scope
         {
             return last;
         }
-        if let Some(i) = self.scopes.iter().position(|s| Arc::ptr_eq(s, scope)) {
+        if let Some(i) = self.scopes.iter().position(|&s| s == scope) {
             return i;
         }
-        self.scopes.push(scope.clone());
+        self.scopes.push(scope);
+        let (scope, schema_url) = match self.table.get(scope) {
+            Some(s) => (Some(s.scope.clone()), s.schema_url.clone()),
+            None => (None, Default::default()),
+        };
         scope_logs.push(ScopeLogs {
-            scope: Some(scope.scope.clone()),
+            scope,
             log_records: Vec::new(),
-            schema_url: scope.schema_url.clone(),
+            schema_url,
         });
         scope_logs.len() - 1
     }
@@ -94,7 +94,7 @@ impl BatchEncoder<ScopedLogRecord> for ScopedLogEncoder {
         let mut scope_logs = Vec::new();
         // Move the records into their scope's group (no copy), remembering where each went.
         for item in batch.iter_mut() {
-            let group = self.group_of(&item.scope, &mut scope_logs);
+            let group = self.group_of(item.scope, &mut scope_logs);
             self.groups.push(group);
             scope_logs[group]
                 .log_records
@@ -123,32 +123,24 @@ mod tests {
     use super::*;
     use otlp_proto::{ExportRequest, Message};
 
-    fn scope(name: &'static str) -> Arc<LogScope> {
-        Arc::new(LogScope {
-            scope: InstrumentationScope {
-                name: name.into(),
-                ..InstrumentationScope::default()
-            },
-            schema_url: Str::default(),
-        })
-    }
-
     #[test]
     fn groups_by_scope_and_gives_the_batch_back() {
-        let (a, b) = (scope("a"), scope("b"));
+        let table = Arc::new(Scopes::default());
+        let a = table.register("a".into(), None, None);
+        let b = table.register("b".into(), None, Some("https://example.com/s".into()));
         let record = |n: i64| LogRecord {
             body: Some(n.into()),
             ..LogRecord::default()
         };
-        let items = [(&a, 1), (&b, 2), (&a, 3), (&b, 4), (&b, 5)];
+        let items = [(a, 1), (b, 2), (a, 3), (b, 4), (b, 5)];
         let mut batch: Vec<ScopedLogRecord> = items
             .iter()
-            .map(|(s, n)| ScopedLogRecord {
-                scope: Arc::clone(s),
-                record: record(*n),
+            .map(|&(scope, n)| ScopedLogRecord {
+                scope,
+                record: record(n),
             })
             .collect();
-        let mut encoder = ScopedLogEncoder::new(Resource::default());
+        let mut encoder = ScopedLogEncoder::new(Resource::default(), table);
         for encoding in [Encoding::Protobuf, Encoding::Json] {
             let body = encoder.encode(&mut batch, encoding);
             let bodies: Vec<_> = batch.iter().map(|i| i.record.body.clone()).collect();
@@ -165,6 +157,7 @@ mod tests {
             assert_eq!(scopes[0].scope.as_ref().map(|s| &*s.name), Some("a"));
             assert_eq!(scopes[0].log_records, vec![record(1), record(3)]);
             assert_eq!(scopes[1].scope.as_ref().map(|s| &*s.name), Some("b"));
+            assert_eq!(scopes[1].schema_url, "https://example.com/s");
             assert_eq!(scopes[1].log_records, vec![record(2), record(4), record(5)]);
         }
     }

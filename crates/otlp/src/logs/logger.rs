@@ -1,12 +1,12 @@
 //! [`Logger`]: emits records under one instrumentation scope, through the client's logs
 //! pipeline; and the hub that starts that pipeline on first use.
 
-use super::encoder::{LogScope, ScopedLogEncoder, ScopedLogRecord};
+use super::encoder::{ScopedLogEncoder, ScopedLogRecord};
 use super::event::Event;
 use crate::pipeline::{AdaptiveBatchConfig, DropReason, Enqueued, Pipeline, Stats};
+use crate::scopes::Scopes;
 use crate::{Error, Exporter, Signal};
 use otlp_proto::Str;
-use otlp_proto::common::InstrumentationScope;
 use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
 use std::fmt;
@@ -14,11 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
-/// The client's logs side: one pipeline for every scope, started by the first record, and the
-/// scopes handed out so far (one shared `Arc` per scope, so records group by address).
+/// The client's logs side: one pipeline for every scope, started by the first record.
 pub(crate) struct LogsHub {
     exporter: Exporter,
     resource: Resource,
+    /// The client's scope table, shared with its tracers.
+    scopes: Arc<Scopes>,
     config: AdaptiveBatchConfig,
     pipeline: OnceLock<Pipeline<ScopedLogRecord>>,
     state: Mutex<HubState>,
@@ -31,14 +32,19 @@ pub(crate) struct LogsHub {
 struct HubState {
     /// No pipeline will be started any more: the client shut down, or starting failed.
     closed: bool,
-    scopes: Vec<Arc<LogScope>>,
 }
 
 impl LogsHub {
-    pub(crate) fn new(exporter: Exporter, resource: Resource, config: AdaptiveBatchConfig) -> Self {
+    pub(crate) fn new(
+        exporter: Exporter,
+        resource: Resource,
+        scopes: Arc<Scopes>,
+        config: AdaptiveBatchConfig,
+    ) -> Self {
         LogsHub {
             exporter,
             resource,
+            scopes,
             config,
             pipeline: OnceLock::new(),
             state: Mutex::new(HubState::default()),
@@ -50,28 +56,22 @@ impl LogsHub {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The shared scope `name`/`version`/`schema_url`, made on first request.
+    /// A logger's handle on the scope `name`/`version`/`schema_url`, registered in the
+    /// client's table on first request.
     pub(crate) fn scope(
         &self,
         name: Str,
         version: Option<Str>,
         schema_url: Option<Str>,
-    ) -> Arc<LogScope> {
-        let wanted = LogScope {
-            scope: InstrumentationScope {
-                name,
-                version: version.unwrap_or_default(),
-                ..InstrumentationScope::default()
-            },
-            schema_url: schema_url.unwrap_or_default(),
-        };
-        let mut state = self.state();
-        if let Some(s) = state.scopes.iter().find(|s| ***s == wanted) {
-            return s.clone();
+    ) -> LoggerScope {
+        let index = self
+            .scopes
+            .register(name.clone(), version.clone(), schema_url);
+        LoggerScope {
+            index,
+            name,
+            version,
         }
-        let scope = Arc::new(wanted);
-        state.scopes.push(scope.clone());
-        scope
     }
 
     /// The pipeline, started now if this is the first record; `None` once closed.
@@ -85,7 +85,7 @@ impl LogsHub {
             return None;
         }
         if self.pipeline.get().is_none() {
-            let encoder = ScopedLogEncoder::new(self.resource.clone());
+            let encoder = ScopedLogEncoder::new(self.resource.clone(), self.scopes.clone());
             match Pipeline::new(self.exporter.clone(), encoder, self.config.clone()) {
                 Ok(p) => {
                     let _ = self.pipeline.set(p);
@@ -101,15 +101,12 @@ impl LogsHub {
         self.pipeline.get()
     }
 
-    fn emit(&self, scope: &Arc<LogScope>, mut record: LogRecord) -> Enqueued {
+    fn emit(&self, scope: u32, mut record: LogRecord) -> Enqueued {
         if record.observed_time_unix_nano == 0 {
             record.observed_time_unix_nano = crate::clock::now_unix_nanos();
         }
         match self.pipeline() {
-            Some(p) => p.enqueue(ScopedLogRecord {
-                scope: scope.clone(),
-                record,
-            }),
+            Some(p) => p.enqueue(ScopedLogRecord { scope, record }),
             None => {
                 let _ = self.unstarted_dropped.fetch_add(1, Ordering::Relaxed);
                 Enqueued::Dropped(DropReason::AfterShutdown)
@@ -167,18 +164,27 @@ impl fmt::Debug for LogsHub {
     }
 }
 
+/// A logger's scope: its index in the client's table, and its name and version for
+/// [`Logger::name`] and [`Logger::version`].
+#[derive(Clone)]
+pub(crate) struct LoggerScope {
+    index: u32,
+    name: Str,
+    version: Option<Str>,
+}
+
 /// Emits log records and events under one instrumentation scope, from
-/// [`OtlpClient::logger`](crate::OtlpClient::logger). Cheap to clone (two `Arc`s); clones and
-/// every other logger of the client share one logs pipeline.
+/// [`OtlpClient::logger`](crate::OtlpClient::logger). Cheap to clone; clones and every other
+/// logger of the client share one logs pipeline.
 ///
 /// A logger made by [`Logger::noop`] drops everything without counting it.
 #[derive(Clone)]
 pub struct Logger {
-    inner: Option<(Arc<LogsHub>, Arc<LogScope>)>,
+    inner: Option<(Arc<LogsHub>, LoggerScope)>,
 }
 
 impl Logger {
-    pub(crate) fn new(hub: Arc<LogsHub>, scope: Arc<LogScope>) -> Logger {
+    pub(crate) fn new(hub: Arc<LogsHub>, scope: LoggerScope) -> Logger {
         Logger {
             inner: Some((hub, scope)),
         }
@@ -192,14 +198,14 @@ impl Logger {
 
     /// The instrumentation scope's name (empty for a no-op logger).
     pub fn name(&self) -> &str {
-        self.inner.as_ref().map_or("", |(_, s)| &s.scope.name)
+        self.inner.as_ref().map_or("", |(_, s)| &s.name)
     }
 
     /// The instrumentation scope's version, if one was given.
     pub fn version(&self) -> Option<&str> {
         self.inner
             .as_ref()
-            .map(|(_, s)| &*s.scope.version)
+            .and_then(|(_, s)| s.version.as_deref())
             .filter(|v| !v.is_empty())
     }
 
@@ -209,7 +215,7 @@ impl Logger {
     /// down the record is dropped and counted in [`OtlpClient::logs_stats`](crate::OtlpClient::logs_stats).
     pub fn emit(&self, record: LogRecord) -> Enqueued {
         match &self.inner {
-            Some((hub, scope)) => hub.emit(scope, record),
+            Some((hub, scope)) => hub.emit(scope.index, record),
             None => Enqueued::Dropped(DropReason::AfterShutdown),
         }
     }

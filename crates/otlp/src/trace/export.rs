@@ -1,8 +1,8 @@
-//! From span records to an export request: the client's table of instrumentation scopes, and
-//! the encoder that writes a batch of records of any number of scopes straight into protobuf.
+//! From span records to an export request: the encoder that writes a batch of records of any
+//! number of instrumentation scopes straight into protobuf.
 //!
 //! One traces pipeline serves every tracer of a client: each record carries the index of its
-//! scope, and the encoder groups a batch by scope. The resource and each scope are encoded once,
+//! scope in the client's table ([`crate::scopes`]), and the encoder groups a batch by scope. The resource and each scope are encoded once,
 //! when registered, and copied into every request as bytes; the spans are written from their
 //! records directly (no intermediate OTLP message), back to front, into a buffer sized from the
 //! previous request.
@@ -11,52 +11,13 @@ use super::record::RecordedSpan;
 use crate::body::EncodedBody;
 use crate::buffers::BufferPool;
 use crate::pipeline::BatchEncoder;
+use crate::scopes::{ScopeCache, Scopes};
 use bytes::Bytes;
 use otlp_proto::collector::ExportTraceServiceRequest;
-use otlp_proto::common::InstrumentationScope;
 use otlp_proto::resource::Resource;
 use otlp_proto::trace::{ResourceSpans, ScopeSpans};
 use otlp_proto::{Encoding, Message, Signal, Str};
-use std::sync::{Arc, PoisonError, RwLock};
-
-/// An instrumentation scope, and its encoded form.
-#[derive(Debug, Clone)]
-struct Scope {
-    scope: InstrumentationScope,
-    schema_url: Str,
-    encoded: Bytes,
-}
-
-/// The instrumentation scopes of a client's tracers; a record names its scope by index.
-#[derive(Debug, Default)]
-pub(crate) struct Scopes {
-    entries: RwLock<Vec<Scope>>,
-}
-
-impl Scopes {
-    /// The index of this scope, registering it the first time.
-    pub(crate) fn register(&self, scope: InstrumentationScope, schema_url: Str) -> u32 {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(i) = entries
-            .iter()
-            .position(|e| e.scope == scope && e.schema_url == schema_url)
-        {
-            return i as u32;
-        }
-        let encoded = scope.encode_to_bytes();
-        entries.push(Scope {
-            scope,
-            schema_url,
-            encoded,
-        });
-        (entries.len() - 1) as u32
-    }
-
-    fn snapshot(&self, into: &mut Vec<Scope>) {
-        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
-        into.clone_from(&entries);
-    }
-}
+use std::sync::Arc;
 
 /// How many records ahead of the one being encoded to prefetch.
 const PREFETCH_DISTANCE: usize = 4;
@@ -66,9 +27,7 @@ const PREFETCH_DISTANCE: usize = 4;
 pub(crate) struct TraceEncoder {
     resource: Resource,
     resource_encoded: Bytes,
-    scopes: Arc<Scopes>,
-    /// The worker's copy of the scope table, refreshed when a record names a newer scope.
-    known: Vec<Scope>,
+    scopes: ScopeCache,
     /// The size of the last request, to size the next buffer without regrowing.
     last_len: usize,
     buffers: Arc<BufferPool>,
@@ -79,18 +38,10 @@ impl TraceEncoder {
         TraceEncoder {
             resource_encoded: resource.encode_to_bytes(),
             resource,
-            scopes,
-            known: Vec::new(),
+            scopes: ScopeCache::new(scopes),
             last_len: 0,
             buffers: Arc::default(),
         }
-    }
-
-    fn scope(&mut self, index: u32) -> Option<&Scope> {
-        if index as usize >= self.known.len() {
-            self.scopes.snapshot(&mut self.known);
-        }
-        self.known.get(index as usize)
     }
 
     /// Orders the batch by scope (stable), so that each scope's spans are contiguous. Most
@@ -123,7 +74,7 @@ impl TraceEncoder {
                 start -= 1;
             }
             let mark_scope = buf.len();
-            let (schema_url, encoded) = match self.scope(scope_index) {
+            let (schema_url, encoded) = match self.scopes.get(scope_index) {
                 Some(s) => (s.schema_url.clone(), s.encoded.clone()),
                 None => (Str::new(), Bytes::new()),
             };
@@ -160,7 +111,7 @@ impl TraceEncoder {
         for r in batch.iter().filter_map(RecordedSpan::get) {
             if current != Some(r.scope) {
                 current = Some(r.scope);
-                let (scope, schema_url) = match self.scope(r.scope) {
+                let (scope, schema_url) = match self.scopes.get(r.scope) {
                     Some(s) => (Some(s.scope.clone()), s.schema_url.clone()),
                     None => (None, Str::new()),
                 };
@@ -224,31 +175,11 @@ mod tests {
     #[test]
     fn groups_by_scope_and_matches_the_message_encoding() {
         let scopes = Arc::new(Scopes::default());
-        let a = scopes.register(
-            InstrumentationScope {
-                name: "a".into(),
-                ..InstrumentationScope::default()
-            },
-            Str::new(),
-        );
+        let a = scopes.register("a".into(), None, None);
         let b = scopes.register(
-            InstrumentationScope {
-                name: "b".into(),
-                version: "1.0".into(),
-                ..InstrumentationScope::default()
-            },
-            "https://opentelemetry.io/schemas/1.37.0".into(),
-        );
-        assert_eq!(
-            scopes.register(
-                InstrumentationScope {
-                    name: "a".into(),
-                    ..InstrumentationScope::default()
-                },
-                Str::new()
-            ),
-            a,
-            "registered once"
+            "b".into(),
+            Some("1.0".into()),
+            Some("https://opentelemetry.io/schemas/1.37.0".into()),
         );
         let resource = Resource {
             attributes: vec![KeyValue::new("service.name", "svc")],

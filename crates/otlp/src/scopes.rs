@@ -1,0 +1,111 @@
+//! The client's instrumentation scopes, one table for every signal: a tracer or a logger
+//! registers its scope (name, version, schema URL) once and its records carry the scope's index,
+//! a `u32`, instead of the scope itself (no reference count per span or log record). Each
+//! pipeline's encoder keeps a copy of the table ([`ScopeCache`]), refreshed when a record names
+//! a scope registered since, and groups a batch by index.
+
+use bytes::Bytes;
+use otlp_proto::common::InstrumentationScope;
+use otlp_proto::{Message, Str};
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// An instrumentation scope, the schema URL of its telemetry, and the scope's protobuf
+/// encoding (made once, copied as bytes into every request).
+#[derive(Debug, Clone)]
+pub(crate) struct Scope {
+    pub(crate) scope: InstrumentationScope,
+    pub(crate) schema_url: Str,
+    pub(crate) encoded: Bytes,
+}
+
+/// The instrumentation scopes of a client; records name their scope by index.
+#[derive(Debug, Default)]
+pub(crate) struct Scopes {
+    entries: RwLock<Vec<Scope>>,
+}
+
+impl Scopes {
+    /// The index of the scope `name`/`version`/`schema_url`, registering it the first time.
+    pub(crate) fn register(&self, name: Str, version: Option<Str>, schema_url: Option<Str>) -> u32 {
+        let scope = InstrumentationScope {
+            name,
+            version: version.unwrap_or_default(),
+            ..InstrumentationScope::default()
+        };
+        let schema_url = schema_url.unwrap_or_default();
+        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = entries
+            .iter()
+            .position(|e| e.scope == scope && e.schema_url == schema_url)
+        {
+            return i as u32;
+        }
+        let encoded = scope.encode_to_bytes();
+        entries.push(Scope {
+            scope,
+            schema_url,
+            encoded,
+        });
+        (entries.len() - 1) as u32
+    }
+
+    fn snapshot(&self, into: &mut Vec<Scope>) {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        into.clone_from(&entries);
+    }
+}
+
+/// An encoder's copy of the scope table: no lock per record.
+#[derive(Debug)]
+pub(crate) struct ScopeCache {
+    table: Arc<Scopes>,
+    known: Vec<Scope>,
+}
+
+impl ScopeCache {
+    pub(crate) fn new(table: Arc<Scopes>) -> Self {
+        ScopeCache {
+            table,
+            known: Vec::new(),
+        }
+    }
+
+    /// The scope at `index`; `None` only for an index no table entry has (never, for indexes
+    /// the table handed out).
+    pub(crate) fn get(&mut self, index: u32) -> Option<&Scope> {
+        if index as usize >= self.known.len() {
+            self.table.snapshot(&mut self.known);
+        }
+        self.known.get(index as usize)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_index_per_scope_and_caches_follow_the_table() {
+        let table = Arc::new(Scopes::default());
+        let a = table.register("a".into(), None, None);
+        let b = table.register("a".into(), Some("1.0".into()), None);
+        let c = table.register("a".into(), None, Some("https://example.com/1".into()));
+        assert_eq!(
+            (a, b, c),
+            (0, 1, 2),
+            "version and schema URL are part of the scope"
+        );
+        assert_eq!(table.register("a".into(), None, None), a, "registered once");
+        let mut cache = ScopeCache::new(table.clone());
+        let scope = cache.get(b).expect("known");
+        assert_eq!((&*scope.scope.name, &*scope.scope.version), ("a", "1.0"));
+        assert_eq!(
+            InstrumentationScope::decode(&scope.encoded).expect("decodes"),
+            scope.scope
+        );
+        // A scope registered after the cache's last refresh.
+        let d = table.register("d".into(), None, None);
+        assert_eq!(cache.get(d).map(|s| &*s.scope.name), Some("d"));
+        assert!(cache.get(99).is_none());
+    }
+}
