@@ -125,6 +125,10 @@
 //!   its thread (joined when dropped outside a tokio runtime, left to finish on its own inside
 //!   one, so as never to block an executor thread).
 //!
+//! A [`Pipeline`](pipeline::Pipeline)'s worker is a thread of ours too, with its own runtime: it
+//! sends its requests itself, with the exporter's settings and connections of its own, rather
+//! than through the exporter's thread.
+//!
 //! # Retries and errors
 //!
 //! Transient failures — gRPC `UNAVAILABLE` and the other retryable codes, HTTP 429, 502, 503 and
