@@ -5,6 +5,8 @@
 //!   exporters' and not the receiver's. Both our SDK and the incumbent export to it.
 //! - [`Receiver::settle`]: waits until a count is reached or stops moving.
 //! - [`Row`] and [`print_rows`]: medians over interleaved rounds and the incumbent/ours ratio.
+//! - [`our_client`], [`incumbent_provider`], [`our_span`]: the two SDKs and the span, configured
+//!   alike for every benchmark.
 
 #![allow(clippy::print_stdout)]
 
@@ -277,6 +279,19 @@ pub fn our_client(
     sampler: otlp::trace::Sampler,
     queue: usize,
 ) -> otlp::OtlpClient {
+    our_client_with(
+        receiver,
+        sampler,
+        otlp::pipeline::AdaptiveBatchConfig::default().with_max_queue_size(queue),
+    )
+}
+
+/// [`our_client`] with the traces pipeline configured by `pipeline`.
+pub fn our_client_with(
+    receiver: &Receiver,
+    sampler: otlp::trace::Sampler,
+    pipeline: otlp::pipeline::AdaptiveBatchConfig,
+) -> otlp::OtlpClient {
     use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
     OtlpClient::new_blocking(
         ClientConfig::new()
@@ -292,11 +307,24 @@ pub fn our_client(
             })
             .with_resource_detection(false)
             .with_sampler(sampler)
-            .with_traces_pipeline(
-                otlp::pipeline::AdaptiveBatchConfig::default().with_max_queue_size(queue),
-            ),
+            .with_traces_pipeline(pipeline),
     )
     .expect("our client")
+}
+
+/// The span both span benchmarks (and the profiling harness) time: start with 5 attributes
+/// (static keys; string, i64, f64, bool, string), end.
+#[inline(never)]
+pub fn our_span(tracer: &otlp::trace::Tracer, i: i64) {
+    let mut span = tracer
+        .span_builder("GET /api/users/{id}")
+        .with_attribute("http.request.method", "GET")
+        .with_attribute("http.response.status_code", i)
+        .with_attribute("sampling.ratio", 0.25f64)
+        .with_attribute("cache.hit", true)
+        .with_attribute("server.address", "api.example.com")
+        .start();
+    span.end();
 }
 
 /// The incumbent as both benchmarks configure it: an `SdkTracerProvider` with a

@@ -16,12 +16,9 @@
 
 #![allow(clippy::print_stdout)]
 
-use bench_support::{Receiver, median};
+use bench_support::{Receiver, median, our_client_with, our_span as span};
 use otlp::pipeline::AdaptiveBatchConfig;
-use otlp::trace::{Sampler, Tracer};
-use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
-use otlp_proto::common::KeyValue;
-use otlp_proto::resource::Resource;
+use otlp::trace::Sampler;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -40,28 +37,14 @@ fn main() {
     } else {
         Sampler::AlwaysOn
     };
-    let client = OtlpClient::new_blocking(
-        ClientConfig::new()
-            .with_exporter(
-                ExporterConfig::default()
-                    .with_protocol(Protocol::Grpc)
-                    .with_endpoint(receiver.endpoint())
-                    .with_timeout(Duration::from_secs(10)),
-            )
-            .with_resource(Resource {
-                attributes: vec![KeyValue::new("service.name", "bench")],
-                ..Resource::default()
-            })
-            .with_resource_detection(false)
-            .with_sampler(sampler)
-            .with_traces_pipeline(
-                AdaptiveBatchConfig::default()
-                    .with_max_queue_size(4_000_000)
-                    .with_max_concurrent_exports(env("CONCURRENCY", 1))
-                    .with_max_batch_size(env("BATCH", 1024)),
-            ),
-    )
-    .expect("client");
+    let client = our_client_with(
+        &receiver,
+        sampler,
+        AdaptiveBatchConfig::default()
+            .with_max_queue_size(4_000_000)
+            .with_max_concurrent_exports(env("CONCURRENCY", 1))
+            .with_max_batch_size(env("BATCH", 1024)),
+    );
     let tracer = client.tracer("svc");
     let flush = || {
         let _ = client.force_flush_blocking(Duration::from_secs(30));
@@ -127,20 +110,6 @@ fn main() {
 
 fn per_span(d: Duration, n: i64) -> f64 {
     d.as_secs_f64() * 1e9 / n as f64
-}
-
-/// The span of `benches/spans.rs`.
-#[inline(never)]
-fn span(tracer: &Tracer, i: i64) {
-    let mut span = tracer
-        .span_builder("GET /api/users/{id}")
-        .with_attribute("http.request.method", "GET")
-        .with_attribute("http.response.status_code", i)
-        .with_attribute("sampling.ratio", 0.25f64)
-        .with_attribute("cache.hit", true)
-        .with_attribute("server.address", "api.example.com")
-        .start();
-    span.end();
 }
 
 #[allow(unsafe_code)]
