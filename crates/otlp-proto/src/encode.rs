@@ -194,7 +194,9 @@ impl RevBuf {
 pub(crate) fn copy(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
     if n != dst.len() {
-        dst.copy_from_slice(src); // panics, as the standard copy would; never reached
+        // Only a caller's bug: the standard copy reports it (with its panic). The check also
+        // lets the compiler drop the bounds checks below.
+        dst.copy_from_slice(src);
         return;
     }
     macro_rules! overlapping {
