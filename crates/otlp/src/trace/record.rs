@@ -49,40 +49,70 @@ pub(crate) struct SpanRecord {
     pub(crate) limits: SpanLimits,
 }
 
-/// Asks the CPU to fetch the cache line at `p` for writing (exclusive), ahead of use. A hint
-/// only: `PREFETCHW` where the CPU has it, a no-op (it decodes as a `NOP`) where it has not.
+/// How a prefetch asks for a line.
+#[derive(Clone, Copy)]
+enum Intent {
+    /// To read it (the worker, encoding a record).
+    Read,
+    /// To write it, exclusive (the application thread, about to fill a recycled record).
+    Write,
+}
+
+/// Asks the CPU to fetch the cache lines of `bytes` bytes from `start` ahead of use. A hint
+/// only: it never faults and has no effect the program can observe. For writing, `PREFETCHW`
+/// where the CPU has it (elsewhere it decodes as a `NOP`).
 #[inline(always)]
-fn prefetch_line_for_write(p: *const u8) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch never faults, whatever the address, and has no effect the program can
-    // observe; it reads no register but `p` and writes none.
-    #[allow(unsafe_code)]
-    unsafe {
-        std::arch::asm!("prefetchw [{}]", in(reg) p, options(nostack, preserves_flags, readonly));
+fn prefetch_lines(start: *const u8, bytes: usize, intent: Intent) {
+    for offset in (0..bytes).step_by(64) {
+        // `wrapping_add` keeps the address computation defined whatever `start` points to.
+        let line = start.wrapping_add(offset);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch never faults, whatever the address, and has no effect the program
+        // can observe; `prefetchw` reads no register but `line` and writes none.
+        #[allow(unsafe_code)]
+        unsafe {
+            match intent {
+                Intent::Read => {
+                    std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                        line.cast::<i8>(),
+                    )
+                }
+                Intent::Write => std::arch::asm!(
+                    "prefetchw [{}]",
+                    in(reg) line,
+                    options(nostack, preserves_flags, readonly)
+                ),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (line, intent);
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 impl SpanRecord {
     /// Claims the record's own lines for writing (its address is known without reading it).
     #[inline]
     fn prefetch_header(&self) {
-        let header = std::ptr::from_ref(self).cast::<u8>();
-        for offset in (0..std::mem::size_of::<SpanRecord>()).step_by(64) {
-            prefetch_line_for_write(header.wrapping_add(offset));
-        }
+        prefetch_lines(
+            std::ptr::from_ref(self).cast(),
+            std::mem::size_of::<SpanRecord>(),
+            Intent::Write,
+        );
     }
 
-    /// Claims the record's attribute storage for writing: reads the record to find it, so
-    /// call it once the record's header is at hand (see [`SpanRecord::prefetch_header`]).
+    /// Fetches the record's attribute storage (up to 512 bytes, or the attributes set): reads
+    /// the record to find it, so call it once the record's header is at hand.
     #[inline]
-    fn prefetch_attributes(&self) {
-        let attributes = self.attributes.as_ptr().cast::<u8>();
-        let bytes = (self.attributes.capacity() * std::mem::size_of::<KeyValue>()).min(512);
-        for offset in (0..bytes).step_by(64) {
-            prefetch_line_for_write(attributes.wrapping_add(offset));
-        }
+    fn prefetch_attributes(&self, intent: Intent) {
+        let slots = match intent {
+            Intent::Read => self.attributes.len(),
+            Intent::Write => self.attributes.capacity(),
+        };
+        prefetch_lines(
+            self.attributes.as_ptr().cast(),
+            (slots * std::mem::size_of::<KeyValue>()).min(512),
+            intent,
+        );
     }
 }
 
@@ -346,19 +376,8 @@ impl RecordedSpan {
     /// reads), so that the load overlaps the encoding of the records before it. A hint only.
     #[inline]
     pub(crate) fn prefetch(&self) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(r) = &self.0 {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let start = r.attributes.as_ptr().cast::<i8>();
-            let bytes = (r.attributes.len() * std::mem::size_of::<KeyValue>()).min(512);
-            for offset in (0..bytes).step_by(64) {
-                // SAFETY: a prefetch never faults and has no effect the program can observe;
-                // `wrapping_add` keeps the address computation defined whatever it points to.
-                #[allow(unsafe_code)]
-                unsafe {
-                    _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(offset));
-                }
-            }
+            r.prefetch_attributes(Intent::Read);
         }
     }
 }
@@ -452,7 +471,7 @@ mod pool {
                         after_next.prefetch_header();
                     }
                     if let Some(next) = local.last() {
-                        next.prefetch_attributes();
+                        next.prefetch_attributes(super::Intent::Write);
                     }
                     return Some(r);
                 }
