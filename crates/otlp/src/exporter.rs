@@ -169,11 +169,15 @@ impl Exporter {
         let Some(worker) = &self.shared.worker else {
             return Ok(ExportOutcome::not_sent());
         };
-        let sc = self.signal_config(signal);
-        let wire = body
-            .into_wire(signal, sc.protocol(), sc.compression())
-            .map_err(|e| e.during_export(signal, &sc.endpoint().to_string(), 0))?;
+        let wire = self.wire(signal, body)?;
         worker.export(signal_index(signal), wire).await
+    }
+
+    /// `body` as `signal`'s route sends it: in the route's encoding, compressed, framed.
+    fn wire(&self, signal: Signal, body: EncodedBody) -> Result<bytes::Bytes, Error> {
+        let sc = self.signal_config(signal);
+        body.into_wire(signal, sc.protocol(), sc.compression())
+            .map_err(|e| e.during_export(signal, &sc.endpoint().to_string(), 0))
     }
 
     /// This exporter's transport with connections of its own, for a pipeline's worker: see
@@ -223,11 +227,7 @@ impl LocalTransport {
         else {
             return self.exporter.export_encoded(signal, body).await;
         };
-        let sc = self.exporter.signal_config(signal);
-        let wire = body
-            .into_wire(signal, sc.protocol(), sc.compression())
-            .map_err(|e| e.during_export(signal, &sc.endpoint().to_string(), 0))?;
-        route.export(wire).await
+        route.export(self.exporter.wire(signal, body)?).await
     }
 }
 

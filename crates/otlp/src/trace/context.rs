@@ -48,7 +48,7 @@ impl fmt::Debug for TraceFlags {
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct TraceState(
     // `None` for the empty state (never `Some("")`): nearly every span has the empty state,
-    // and `None` is written and copied as one byte, not as a 32-byte inline string.
+    // and `None` is written and copied as one byte, not as a 40-byte `Str`.
     Option<Str>,
 );
 
