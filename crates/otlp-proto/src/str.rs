@@ -9,8 +9,9 @@ use std::ops::Deref;
 ///
 /// Short strings (up to 30 bytes: most attribute keys and many values) live inline, with no
 /// allocation and no reference count. Longer ones share the request buffer they were decoded from
-/// ([`Bytes`]), and `&'static str` values are wrapped without allocating. `Str` dereferences to
-/// `str`, so it reads like one.
+/// ([`Bytes`]). `&'static str` values (attribute keys and names in code) are held as the
+/// reference itself: no allocation, and nothing to do to clone or drop them. `Str` dereferences
+/// to `str`, so it reads like one.
 ///
 /// ```
 /// use otlp_proto::Str;
@@ -26,9 +27,16 @@ const INLINE_CAP: usize = 30;
 
 #[derive(Clone)]
 enum Repr {
-    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Inline {
+        len: u8,
+        buf: [u8; INLINE_CAP],
+    },
     Shared(Bytes),
+    /// Fits beside the others: the enum stays 40 bytes (checked below).
+    Static(&'static str),
 }
+
+const _: () = assert!(std::mem::size_of::<Str>() == 40);
 
 impl Default for Str {
     fn default() -> Self {
@@ -47,7 +55,7 @@ impl Str {
 
     /// A string from a `&'static str`, without allocating.
     pub const fn from_static(s: &'static str) -> Self {
-        Str(Repr::Shared(Bytes::from_static(s.as_bytes())))
+        Str(Repr::Static(s))
     }
 
     fn inline(s: &[u8]) -> Option<Self> {
@@ -107,6 +115,7 @@ impl Str {
         match &self.0 {
             Repr::Inline { len, buf } => &buf[..usize::from(*len)],
             Repr::Shared(b) => b,
+            Repr::Static(s) => s.as_bytes(),
         }
     }
 
@@ -115,6 +124,7 @@ impl Str {
         match self.0 {
             Repr::Inline { len, buf } => Bytes::copy_from_slice(&buf[..usize::from(len)]),
             Repr::Shared(b) => b,
+            Repr::Static(s) => Bytes::from_static(s.as_bytes()),
         }
     }
 }
@@ -251,6 +261,24 @@ mod tests {
         assert_eq!(Str::from(long.clone()), shared);
         assert_eq!(shared.clone().into_bytes(), long.as_bytes());
         assert!(Str::from_utf8_in(&Bytes::from_static(&[b'a', 0xff]), 0..2).is_err());
+    }
+
+    #[test]
+    fn static_strings_behave_like_the_others() {
+        const KEY: Str = Str::from_static("http.request.method");
+        let from_static = Str::from("a static string longer than thirty bytes");
+        let copied = Str::copy_from("a static string longer than thirty bytes");
+        assert_eq!(from_static, copied);
+        assert_eq!(KEY, Str::copy_from("http.request.method"));
+        assert_eq!(&*KEY.clone(), "http.request.method");
+        assert_eq!(
+            from_static.clone().into_bytes(),
+            Bytes::from_static(b"a static string longer than thirty bytes")
+        );
+        assert_eq!(Str::from(""), Str::new());
+        let mut set = std::collections::HashSet::new();
+        set.insert(copied);
+        assert!(set.contains("a static string longer than thirty bytes"));
     }
 
     #[test]
