@@ -55,6 +55,15 @@ impl EmbeddedReceiver {
         })
     }
 
+    /// A receiver to export to, unless `OTEL_EXPORTER_OTLP_ENDPOINT` names a collector of your
+    /// own (then `None`, and the clients read the variable).
+    pub async fn unless_endpoint_set() -> Result<Option<EmbeddedReceiver>, BoxError> {
+        match std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            Some(_) => Ok(None),
+            None => Ok(Some(EmbeddedReceiver::start().await?)),
+        }
+    }
+
     /// The log records received so far.
     pub fn log_records(&self) -> Vec<otlp_proto::logs::LogRecord> {
         let mut out = Vec::new();

@@ -327,6 +327,17 @@ pub fn our_span(tracer: &otlp::trace::Tracer, i: i64) {
     span.end();
 }
 
+/// The runtime the incumbent's tonic channel lives on (one worker thread, `incumbent-tonic`),
+/// for [`incumbent_provider`].
+pub fn incumbent_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("incumbent-tonic")
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// The incumbent as both benchmarks configure it: an `SdkTracerProvider` with a
 /// `BatchSpanProcessor` (batch 512, its own thread, queue of `queue`) and
 /// `opentelemetry_otlp::SpanExporter` over tonic to `receiver`, built inside `rt` (tonic's

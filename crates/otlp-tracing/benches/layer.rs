@@ -11,7 +11,7 @@
 
 #![allow(clippy::print_stdout)]
 
-use bench_support::{Receiver, Row, incumbent_provider, our_client, print_rows};
+use bench_support::{Receiver, Row, incumbent_provider, incumbent_runtime, our_client, print_rows};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
 use otlp::OtlpClient;
@@ -75,13 +75,7 @@ fn burst(dispatch: &Dispatch, n: i64) -> f64 {
 fn main() {
     let quick = std::env::args().any(|a| a == "--test");
     let receiver = Receiver::start();
-    // The incumbent's tonic channel lives on this runtime.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("incumbent-tonic")
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = incumbent_runtime();
 
     let big = 4_000_000;
     let (our_on, our_on_dispatch) = ours(&receiver, Sampler::AlwaysOn, big);

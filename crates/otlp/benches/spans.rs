@@ -15,7 +15,9 @@
 
 #![allow(clippy::print_stdout)]
 
-use bench_support::{Receiver, Row, incumbent_provider, our_client, our_span, print_rows};
+use bench_support::{
+    Receiver, Row, incumbent_provider, incumbent_runtime, our_client, our_span, print_rows,
+};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
 use otlp::OtlpClient;
@@ -96,13 +98,7 @@ fn incumbent_span_set(tracer: &opentelemetry_sdk::trace::SdkTracer, i: i64) {
 fn main() {
     let quick = std::env::args().any(|a| a == "--test");
     let receiver = Receiver::start();
-    // The incumbent's tonic channel lives on this runtime.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("incumbent-tonic")
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = incumbent_runtime();
 
     let n: u64 = if quick { 2_000 } else { 200_000 };
     let big = 4_000_000;

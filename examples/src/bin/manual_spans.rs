@@ -14,10 +14,7 @@ use std::io::Write as _;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let embedded = match std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        Some(_) => None,
-        None => Some(EmbeddedReceiver::start().await?),
-    };
+    let embedded = EmbeddedReceiver::unless_endpoint_set().await?;
     let client = client_for(
         "manual-spans",
         embedded.as_ref().map(|r| r.endpoint.as_str()),

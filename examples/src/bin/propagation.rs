@@ -13,10 +13,7 @@ use std::io::Write as _;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let embedded = match std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        Some(_) => None,
-        None => Some(EmbeddedReceiver::start().await?),
-    };
+    let embedded = EmbeddedReceiver::unless_endpoint_set().await?;
     let endpoint = embedded.as_ref().map(|r| r.endpoint.as_str());
     let frontend = client_for("frontend", endpoint).await?;
     let backend = client_for("backend", endpoint).await?;

@@ -18,10 +18,7 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let embedded = match std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        Some(_) => None,
-        None => Some(EmbeddedReceiver::start().await?),
-    };
+    let embedded = EmbeddedReceiver::unless_endpoint_set().await?;
     let endpoint = embedded.as_ref().map(|r| r.endpoint.as_str());
     let client = client_for("tracing-example", endpoint).await?;
     // Spans through client.tracer(TRACING_SCOPE), events through client.logger(TRACING_SCOPE).
