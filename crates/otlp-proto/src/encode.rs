@@ -168,7 +168,7 @@ impl RevBuf {
     }
 
     /// Prepends a length-delimited field with the given body.
-    #[inline]
+    #[inline(always)]
     pub fn put_bytes_field(&mut self, tag: u32, body: &[u8]) {
         let key = (u64::from(tag) << 3) | WireType::Len as u64;
         if key < 0x80 && body.len() < 0x80 {

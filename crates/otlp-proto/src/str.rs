@@ -119,6 +119,13 @@ impl Str {
         }
     }
 
+    /// Whether the string owns nothing that dropping it would release (it is inline or
+    /// `&'static`): such strings can be forgotten instead of dropped.
+    #[inline]
+    pub fn is_plain(&self) -> bool {
+        !matches!(self.0, Repr::Shared(_))
+    }
+
     /// The string as [`Bytes`] (copies an inline string).
     pub fn into_bytes(self) -> Bytes {
         match self.0 {

@@ -3,7 +3,7 @@
 
 use super::context::SpanContext;
 use super::propagation::{Baggage, Context as PropagatedContext};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -38,17 +38,24 @@ impl Frame {
 
 thread_local! {
     static STACK: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+    /// The stack's depth, kept beside it: a `Cell` with nothing to drop is a plain
+    /// thread-local read, so a span started with no current context (a root) learns so
+    /// without the stack's lazy-registration check and borrow.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Pushes `frame` on `stack`, giving back the depth before.
+fn push_on(stack: &mut Vec<Frame>, frame: Frame) -> usize {
+    let depth = stack.len();
+    stack.push(frame);
+    DEPTH.set(stack.len());
+    depth
 }
 
 /// Pushes `frame`, giving back the depth to truncate to.
 fn push(frame: Frame) -> ContextGuard {
     let depth = STACK
-        .try_with(|s| {
-            let mut s = s.borrow_mut();
-            let depth = s.len();
-            s.push(frame);
-            depth
-        })
+        .try_with(|s| push_on(&mut s.borrow_mut(), frame))
         .unwrap_or(0);
     ContextGuard {
         depth,
@@ -91,7 +98,11 @@ impl fmt::Debug for ContextGuard {
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        let _ = STACK.try_with(|s| s.borrow_mut().truncate(self.depth));
+        let _ = STACK.try_with(|s| {
+            let mut s = s.borrow_mut();
+            s.truncate(self.depth);
+            DEPTH.set(s.len());
+        });
     }
 }
 
@@ -113,13 +124,14 @@ impl SpanContext {
         let depth = STACK
             .try_with(|s| {
                 let mut s = s.borrow_mut();
-                let depth = s.len();
                 let baggage = s.last().and_then(|f| f.baggage.clone());
-                s.push(Frame {
-                    span: self,
-                    baggage,
-                });
-                depth
+                push_on(
+                    &mut s,
+                    Frame {
+                        span: self,
+                        baggage,
+                    },
+                )
             })
             .unwrap_or(0);
         ContextGuard {
@@ -159,7 +171,11 @@ impl Baggage {
 }
 
 /// The current span context if it is valid: the implicit parent of a new span.
+#[inline]
 pub(crate) fn current_parent() -> Option<SpanContext> {
+    if DEPTH.get() == 0 {
+        return None;
+    }
     STACK
         .try_with(|s| {
             s.borrow()
@@ -251,6 +267,27 @@ mod tests {
         assert_eq!(SpanContext::current(), ctx(1));
         drop(a);
         assert_eq!(SpanContext::current(), SpanContext::INVALID);
+    }
+
+    #[test]
+    fn the_implicit_parent_follows_every_way_the_stack_changes() {
+        assert!(current_parent().is_none());
+        let outer = ctx(1).attach();
+        assert_eq!(current_parent(), Some(ctx(1)));
+        let inner = PropagatedContext::new(ctx(2), Baggage::new()).attach();
+        assert_eq!(current_parent(), Some(ctx(2)));
+        // The outer guard dropped first ends the inner context too.
+        drop(outer);
+        assert!(current_parent().is_none());
+        drop(inner);
+        assert!(current_parent().is_none());
+        let _again = Baggage::new().attach();
+        assert!(
+            current_parent().is_none(),
+            "an invalid span context is no parent"
+        );
+        let _span = ctx(3).attach();
+        assert_eq!(current_parent(), Some(ctx(3)));
     }
 
     #[test]

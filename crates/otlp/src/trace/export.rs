@@ -19,7 +19,8 @@ use otlp_proto::trace::{ResourceSpans, ScopeSpans};
 use otlp_proto::{Encoding, Message, Signal, Str};
 use std::sync::Arc;
 
-/// How many records ahead of the one being encoded to prefetch.
+/// How many records ahead of the one being encoded to prefetch the attributes of (their
+/// header having been fetched [`PREFETCH_DISTANCE`] records before that).
 const PREFETCH_DISTANCE: usize = 4;
 
 /// Encodes batches of span records under one resource, grouped by scope.
@@ -82,7 +83,15 @@ impl TraceEncoder {
                 buf.put_bytes_field(3, schema_url.as_bytes());
             }
             for i in (start..end).rev() {
-                // Records are scattered: start loading one a few places ahead.
+                // Records are scattered, and were written on another core: start loading the
+                // header of one two strides ahead (its address is in the batch) and the
+                // attributes of one a stride ahead (whose header that made arrive).
+                if let Some(far) = i
+                    .checked_sub(2 * PREFETCH_DISTANCE)
+                    .and_then(|j| batch.get(j))
+                {
+                    far.prefetch_header();
+                }
                 if let Some(ahead) = i.checked_sub(PREFETCH_DISTANCE).and_then(|j| batch.get(j)) {
                     ahead.prefetch();
                 }

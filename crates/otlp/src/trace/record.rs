@@ -47,6 +47,10 @@ pub(crate) struct SpanRecord {
     pub(crate) status_message: Str,
     /// The limits the span was started under (applied when the attributes settle).
     pub(crate) limits: SpanLimits,
+    /// Set by [`SpanRecord::encode_fields`] when no attribute owns anything to release
+    /// (static or inline strings, scalars: nearly always), so that the reset can forget them
+    /// rather than run the generic drop code for every key and value.
+    attributes_plain: bool,
 }
 
 /// How a prefetch asks for a line.
@@ -90,13 +94,13 @@ fn prefetch_lines(start: *const u8, bytes: usize, intent: Intent) {
 }
 
 impl SpanRecord {
-    /// Claims the record's own lines for writing (its address is known without reading it).
+    /// Fetches the record's own lines (its address is known without reading it).
     #[inline]
-    fn prefetch_header(&self) {
+    fn prefetch_header(&self, intent: Intent) {
         prefetch_lines(
             std::ptr::from_ref(self).cast(),
             std::mem::size_of::<SpanRecord>(),
-            Intent::Write,
+            intent,
         );
     }
 
@@ -125,7 +129,12 @@ impl SpanRecord {
     fn reset(&mut self) {
         self.trace_state = Str::new();
         self.name = Str::new();
-        self.attributes.clear();
+        if std::mem::take(&mut self.attributes_plain) {
+            // Forgetting values that own nothing releases nothing: no leak.
+            self.attributes.drain(..).for_each(std::mem::forget);
+        } else {
+            self.attributes.clear();
+        }
         if self.attributes.capacity() > KEEP_ATTRIBUTE_CAPACITY {
             self.attributes = Vec::new();
         }
@@ -156,17 +165,7 @@ impl SpanRecord {
     pub(crate) fn settle_attributes(&mut self) {
         let attrs = &mut self.attributes;
         let max = self.limits.attribute_count() as usize;
-        // Fast path: few attributes, no duplicate, under the limit.
-        let mut duplicates = false;
-        'outer: for i in 1..attrs.len() {
-            for j in 0..i {
-                if attrs[j].key == attrs[i].key {
-                    duplicates = true;
-                    break 'outer;
-                }
-            }
-        }
-        if duplicates {
+        if has_duplicate_keys(attrs) {
             let mut kept: Vec<KeyValue> = Vec::with_capacity(attrs.len());
             let mut dropped = 0u32;
             for kv in attrs.drain(..) {
@@ -203,7 +202,7 @@ impl SpanRecord {
 
     /// Writes the span's fields back to front (the body of a `Span` message, attributes
     /// settled beforehand), in field order on the wire.
-    pub(crate) fn encode_fields(&self, buf: &mut RevBuf) {
+    pub(crate) fn encode_fields(&mut self, buf: &mut RevBuf) {
         if self.flags != 0 {
             buf.put_fixed32(self.flags);
             buf.put_key(16, WireType::Fixed32);
@@ -224,9 +223,11 @@ impl SpanRecord {
         put_u32(buf, 12, self.dropped_events_count);
         put_repeated(buf, 11, &self.events);
         put_u32(buf, 10, self.dropped_attributes_count);
+        let mut plain = true;
         for kv in self.attributes.iter().rev() {
-            put_attribute(buf, 9, kv);
+            plain &= put_attribute(buf, 9, kv);
         }
+        self.attributes_plain = plain;
         buf.put_fixed64(self.end_time);
         buf.put_key(8, WireType::Fixed64);
         buf.put_fixed64(self.start_time);
@@ -282,6 +283,54 @@ impl SpanRecord {
     }
 }
 
+/// Up to this many attributes, duplicates are looked for by fingerprint first.
+const FINGERPRINTED: usize = 16;
+
+/// Whether two attributes share a key. Each key's fingerprint (its length and three of its
+/// bytes) sets one bit of a 64-bit filter; only a key whose bit is already set is compared
+/// with the earlier ones, by fingerprint and then in full. So the usual case, a handful of
+/// distinct keys, costs a few integer operations per key rather than a string compare per pair.
+fn has_duplicate_keys(attrs: &[KeyValue]) -> bool {
+    if attrs.len() > FINGERPRINTED {
+        return attrs
+            .iter()
+            .enumerate()
+            .any(|(i, kv)| attrs[..i].iter().any(|earlier| earlier.key == kv.key));
+    }
+    let mut prints = [0u64; FINGERPRINTED];
+    let mut seen = 0u64;
+    for (i, kv) in attrs.iter().enumerate() {
+        let print = fingerprint(kv.key.as_bytes());
+        let bit = 1u64 << (print.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58);
+        if seen & bit != 0
+            && prints
+                .iter()
+                .zip(attrs)
+                .take(i)
+                .any(|(&p, earlier)| p == print && earlier.key == kv.key)
+        {
+            return true;
+        }
+        seen |= bit;
+        if let Some(slot) = prints.get_mut(i) {
+            *slot = print;
+        }
+    }
+    false
+}
+
+/// A summary of `key` that equal keys share: its length and its first, middle and last bytes.
+#[inline]
+fn fingerprint(key: &[u8]) -> u64 {
+    let n = key.len();
+    match (key.first(), key.get(n / 2), key.last()) {
+        (Some(&first), Some(&middle), Some(&last)) => {
+            (n as u64) | u64::from(first) << 32 | u64::from(middle) << 40 | u64::from(last) << 48
+        }
+        _ => 0,
+    }
+}
+
 fn put_u32(buf: &mut RevBuf, tag: u32, v: u32) {
     if v != 0 {
         buf.put_varint(u64::from(v));
@@ -291,22 +340,27 @@ fn put_u32(buf: &mut RevBuf, tag: u32, v: u32) {
 
 /// One attribute as the field `tag`: what `KeyValue`'s message encoding writes, with the
 /// scalar and string values (nearly all attributes) written inline rather than through the
-/// generic message and oneof code.
+/// generic message and oneof code. Returns whether the attribute owns nothing to release
+/// (see [`Str::is_plain`]), found on the way.
 #[inline]
-fn put_attribute(buf: &mut RevBuf, tag: u32, kv: &KeyValue) {
+fn put_attribute(buf: &mut RevBuf, tag: u32, kv: &KeyValue) -> bool {
     use otlp_proto::common::{AnyValue, Value};
     let mark = buf.len();
     if kv.key_strindex != 0 {
         kv.encode_fields(buf);
         buf.finish_len_delimited(tag, mark);
-        return;
+        return false;
     }
+    let mut plain = kv.key.is_plain();
     if let Some(value) = &kv.value {
         let value_mark = buf.len();
         match value {
             AnyValue {
                 value: Some(Value::StringValue(s)),
-            } => buf.put_bytes_field(1, s.as_bytes()),
+            } => {
+                plain &= s.is_plain();
+                buf.put_bytes_field(1, s.as_bytes());
+            }
             AnyValue {
                 value: Some(Value::BoolValue(b)),
             } => {
@@ -325,7 +379,10 @@ fn put_attribute(buf: &mut RevBuf, tag: u32, kv: &KeyValue) {
                 buf.put_fixed64(d.to_bits());
                 buf.put_key(4, WireType::Fixed64);
             }
-            other => other.encode_fields(buf),
+            other => {
+                plain = false;
+                other.encode_fields(buf);
+            }
         }
         buf.finish_len_delimited(2, value_mark);
     }
@@ -333,6 +390,7 @@ fn put_attribute(buf: &mut RevBuf, tag: u32, kv: &KeyValue) {
         buf.put_bytes_field(1, kv.key.as_bytes());
     }
     buf.finish_len_delimited(tag, mark);
+    plain
 }
 
 fn put_repeated<M: Message>(buf: &mut RevBuf, tag: u32, items: &[M]) {
@@ -370,6 +428,15 @@ impl RecordedSpan {
     #[inline]
     pub(crate) fn get_mut(&mut self) -> Option<&mut SpanRecord> {
         self.0.as_deref_mut()
+    }
+
+    /// Asks the CPU to start loading the record's header (its fields), without reading it.
+    /// A hint only.
+    #[inline]
+    pub(crate) fn prefetch_header(&self) {
+        if let Some(r) = &self.0 {
+            r.prefetch_header(Intent::Read);
+        }
     }
 
     /// Asks the CPU to start loading the record's attributes (the bulk of what encoding it
@@ -428,6 +495,11 @@ mod pool {
     use super::{Mutex, PoisonError, RefCell, SpanRecord};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// How many records ahead of the one taken the header is claimed for writing.
+    const HEADER_AHEAD: usize = 4;
+    /// How many records ahead of the one taken the attributes are claimed for writing.
+    const ATTRIBUTES_AHEAD: usize = 2;
+
     /// Records moved between a thread's cache and the shared stack at a time.
     const CHUNK: usize = 64;
     /// A thread's cache spills beyond this.
@@ -462,16 +534,17 @@ mod pool {
             .try_with(|local| {
                 let mut local = local.borrow_mut();
                 if let Some(r) = local.pop() {
-                    // The worker read these records last. Claim the lines of the ones the next
-                    // spans will write, so that their writes do not wait for them: the header of
-                    // the one after next (its address is known), and the attributes of the next
-                    // one (whose header this call made two spans ago).
+                    // The worker read these records last, and often long ago (a burst cycles
+                    // through many): claim the lines of the ones the next spans will write, far
+                    // enough ahead for memory to answer: the header of the one
+                    // [`HEADER_AHEAD`] places on (its address is known), and the attributes of
+                    // the one [`ATTRIBUTES_AHEAD`] on (whose header an earlier call claimed).
                     let len = local.len();
-                    if let Some(after_next) = len.checked_sub(2).map(|i| &local[i]) {
-                        after_next.prefetch_header();
+                    if let Some(far) = len.checked_sub(HEADER_AHEAD).map(|i| &local[i]) {
+                        far.prefetch_header(super::Intent::Write);
                     }
-                    if let Some(next) = local.last() {
-                        next.prefetch_attributes(super::Intent::Write);
+                    if let Some(near) = len.checked_sub(ATTRIBUTES_AHEAD).map(|i| &local[i]) {
+                        near.prefetch_attributes(super::Intent::Write);
                     }
                     return Some(r);
                 }
@@ -603,11 +676,79 @@ mod tests {
         let expected = rec.to_otlp().encode_to_bytes();
         assert_eq!(ours.as_slice(), &expected[..]);
         // And a minimal span: no optional field written.
-        let r = record(SpanLimits::default());
-        let rec = r.get().expect("record");
+        let mut r = record(SpanLimits::default());
+        let rec = r.get_mut().expect("record");
         let mut ours = RevBuf::new();
         rec.encode_fields(&mut ours);
         assert_eq!(ours.as_slice(), &rec.to_otlp().encode_to_bytes()[..]);
+    }
+
+    #[test]
+    fn encoding_finds_whether_the_attributes_own_anything() {
+        let encode = |attributes: Vec<KeyValue>| {
+            let mut r = record(SpanLimits::default());
+            let rec = r.get_mut().expect("record");
+            for kv in attributes {
+                rec.push_attribute(kv);
+            }
+            rec.encode_fields(&mut RevBuf::new());
+            rec.attributes_plain
+        };
+        let long = "a value longer than thirty bytes, so shared".to_string();
+        assert!(encode(vec![]));
+        assert!(encode(vec![
+            KeyValue::new("static", "value"),
+            KeyValue::new(String::from("inline key"), String::from("inline value")),
+            KeyValue::new("n", 1i64),
+            KeyValue::new("b", true),
+            KeyValue::new("d", 0.5f64),
+        ]));
+        assert!(!encode(vec![
+            KeyValue::new("k", "v"),
+            KeyValue::new("long", long.clone())
+        ]));
+        assert!(!encode(vec![KeyValue::new(long, 1i64)]));
+        assert!(!encode(vec![KeyValue::new(
+            "bytes",
+            Bytes::from_static(b"x")
+        )]));
+        assert!(!encode(vec![KeyValue::new(
+            "array",
+            AnyValue::new(Value::ArrayValue(ArrayValue { values: vec![] }))
+        )]));
+        // A record that was never encoded (a span dropped by policy) is dropped normally.
+        let r = record(SpanLimits::default());
+        assert!(!r.get().expect("record").attributes_plain);
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_whatever_their_fingerprints() {
+        let kvs = |keys: &[&str]| -> Vec<KeyValue> {
+            keys.iter()
+                .map(|k| KeyValue::new(k.to_string(), 1i64))
+                .collect()
+        };
+        // Same length, first, middle and last bytes: one fingerprint, different keys.
+        assert_eq!(fingerprint(b"a1xyz9b"), fingerprint(b"a2xyz8b"));
+        assert!(!has_duplicate_keys(&kvs(&["a1xyz9b", "a2xyz8b"])));
+        assert!(has_duplicate_keys(&kvs(&["x", "a1xyz9b", "y", "a1xyz9b"])));
+        assert!(has_duplicate_keys(&kvs(&["", "k", ""])));
+        assert!(!has_duplicate_keys(&kvs(&["", "k"])));
+        // Beyond the fingerprinted count, the plain comparison.
+        let many: Vec<String> = (0..40).map(|i| format!("key.{i}")).collect();
+        let mut keys: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert!(!has_duplicate_keys(&kvs(&keys)));
+        keys.push("key.7");
+        assert!(has_duplicate_keys(&kvs(&keys)));
+        // And within it, every pair position.
+        for i in 0..FINGERPRINTED {
+            for j in 0..i {
+                let mut keys: Vec<&str> =
+                    many[..FINGERPRINTED].iter().map(String::as_str).collect();
+                keys[i] = keys[j];
+                assert!(has_duplicate_keys(&kvs(&keys)), "{j} and {i}");
+            }
+        }
     }
 
     #[test]

@@ -198,19 +198,32 @@ impl Sampler {
 
     /// The full answer for a new span.
     pub fn sample(&self, params: &SamplingParams<'_>) -> SamplingResult {
-        let parent = params.parent;
-        let trace_id = params.trace_id;
-        match self {
-            Sampler::AlwaysOn => SamplingDecision::RecordAndSample.into(),
-            Sampler::AlwaysOff => SamplingDecision::Drop.into(),
-            Sampler::TraceIdRatioBased(ratio) => {
-                if ratio_samples(*ratio, trace_id) {
-                    SamplingDecision::RecordAndSample.into()
-                } else {
-                    SamplingDecision::Drop.into()
-                }
-            }
+        match self.decider(params.parent) {
             Sampler::Custom(custom) => custom.0.should_sample(params),
+            leaf => leaf.leaf_decision(params.trace_id).into(),
+        }
+    }
+
+    /// The decision when a built-in sampler makes it: those need only the parent and the
+    /// trace id, and add no attributes or trace state. `None` when a custom sampler decides
+    /// (it gets everything through [`Sampler::sample`]). The tracer's fast path.
+    #[inline]
+    pub(crate) fn builtin_decision(
+        &self,
+        parent: Option<&SpanContext>,
+        trace_id: TraceId,
+    ) -> Option<SamplingDecision> {
+        match self.decider(parent) {
+            Sampler::Custom(_) => None,
+            leaf => Some(leaf.leaf_decision(trace_id)),
+        }
+    }
+
+    /// The sampler that decides for a span with this parent: `self`, or for `ParentBased`
+    /// the delegate the parent selects, followed down to one that is not `ParentBased`.
+    #[inline]
+    fn decider(&self, parent: Option<&SpanContext>) -> &Sampler {
+        match self {
             Sampler::ParentBased {
                 root,
                 remote_parent_sampled,
@@ -227,8 +240,26 @@ impl Sampler {
                         (false, false) => local_parent_not_sampled,
                     },
                 };
-                delegate.sample(params)
+                delegate.decider(parent)
             }
+            leaf => leaf,
+        }
+    }
+
+    /// The decision of a built-in sampler that [`Sampler::decider`] returned.
+    #[inline]
+    fn leaf_decision(&self, trace_id: TraceId) -> SamplingDecision {
+        match self {
+            Sampler::AlwaysOn => SamplingDecision::RecordAndSample,
+            Sampler::TraceIdRatioBased(ratio) if ratio_samples(*ratio, trace_id) => {
+                SamplingDecision::RecordAndSample
+            }
+            // Not sampled by ratio; `ParentBased` and custom samplers never get here (the
+            // first is resolved by `decider`, the second decided by its own code).
+            Sampler::AlwaysOff
+            | Sampler::TraceIdRatioBased(_)
+            | Sampler::ParentBased { .. }
+            | Sampler::Custom(_) => SamplingDecision::Drop,
         }
     }
 
@@ -367,6 +398,91 @@ mod tests {
             .count();
         let fraction = sampled as f64 / n as f64;
         assert!((fraction - 0.25).abs() < 0.01, "{fraction}");
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_the_full_answer() {
+        #[derive(Debug)]
+        struct Named;
+        impl ShouldSample for Named {
+            fn should_sample(&self, params: &SamplingParams<'_>) -> SamplingResult {
+                if params.name == "keep" {
+                    SamplingDecision::RecordAndSample.into()
+                } else {
+                    SamplingDecision::Drop.into()
+                }
+            }
+        }
+        let samplers = [
+            Sampler::AlwaysOn,
+            Sampler::AlwaysOff,
+            Sampler::TraceIdRatioBased(0.5),
+            Sampler::default(),
+            Sampler::parent_based(Sampler::AlwaysOff),
+            Sampler::parent_based(Sampler::TraceIdRatioBased(0.5)),
+            Sampler::ParentBased {
+                root: Box::new(Sampler::AlwaysOn),
+                remote_parent_sampled: Box::new(Sampler::AlwaysOff),
+                remote_parent_not_sampled: Box::new(Sampler::AlwaysOn),
+                local_parent_sampled: Box::new(Sampler::parent_based(Sampler::AlwaysOff)),
+                local_parent_not_sampled: Box::new(Sampler::TraceIdRatioBased(1.0)),
+            },
+        ];
+        let parents = [
+            None,
+            Some(SpanContext::INVALID),
+            Some(parent(true, true)),
+            Some(parent(true, false)),
+            Some(parent(false, true)),
+            Some(parent(false, false)),
+        ];
+        let mut rng = fastrand::Rng::with_seed(11);
+        for sampler in &samplers {
+            for p in &parents {
+                for _ in 0..50 {
+                    let id = TraceId::from_bytes(rng.u128(..).to_be_bytes());
+                    let params = SamplingParams {
+                        parent: p.as_ref(),
+                        trace_id: id,
+                        name: "op",
+                        kind: SpanKind::Internal,
+                        attributes: &[],
+                        links: &[],
+                    };
+                    assert_eq!(
+                        sampler.builtin_decision(p.as_ref(), id),
+                        Some(sampler.sample(&params).decision),
+                        "{sampler:?} under {p:?}"
+                    );
+                }
+            }
+        }
+        // A custom sampler, alone or as a delegate, is left to the full path (it reads the name).
+        let custom = Sampler::parent_based(Sampler::custom(Named));
+        let id = TraceId::from_bytes([3; 16]);
+        assert_eq!(custom.builtin_decision(None, id), None);
+        let sampled_parent = parent(false, true);
+        assert_eq!(
+            custom.builtin_decision(Some(&sampled_parent), id),
+            Some(SamplingDecision::RecordAndSample),
+            "a parent decides without the custom root"
+        );
+        let params = |name| SamplingParams {
+            parent: None,
+            trace_id: id,
+            name,
+            kind: SpanKind::Internal,
+            attributes: &[],
+            links: &[],
+        };
+        assert_eq!(
+            custom.sample(&params("keep")).decision,
+            SamplingDecision::RecordAndSample
+        );
+        assert_eq!(
+            custom.sample(&params("other")).decision,
+            SamplingDecision::Drop
+        );
     }
 
     #[test]

@@ -317,15 +317,25 @@ impl SpanBuilder<'_> {
         let Some(record) = recorded.get_mut() else {
             return Span::non_recording(SpanContext::INVALID);
         };
-        let result = inner.sampler.sample(&SamplingParams {
-            parent: parent.as_ref(),
-            trace_id,
-            name: &record.name,
-            kind,
-            attributes: &record.attributes,
-            links: links.as_deref().unwrap_or_default(),
-        });
-        let state = match (result.trace_state, &parent) {
+        // Built-in samplers decide from the parent and trace id alone (no parameters to
+        // gather, nothing added); a custom one gets everything.
+        let (decision, trace_state, added) =
+            match inner.sampler.builtin_decision(parent.as_ref(), trace_id) {
+                Some(decision) => (decision, None, None),
+                None => {
+                    let result = inner.sampler.sample(&SamplingParams {
+                        parent: parent.as_ref(),
+                        trace_id,
+                        name: &record.name,
+                        kind,
+                        attributes: &record.attributes,
+                        links: links.as_deref().unwrap_or_default(),
+                    });
+                    let added = (!result.attributes.is_empty()).then_some(result.attributes);
+                    (result.decision, result.trace_state, added)
+                }
+            };
+        let state = match (trace_state, &parent) {
             (Some(state), _) => state,
             (None, Some(p)) => p.trace_state().clone(),
             (None, None) => TraceState::empty(),
@@ -333,16 +343,14 @@ impl SpanBuilder<'_> {
         let flags = parent
             .as_ref()
             .map_or(TraceFlags::NONE, SpanContext::trace_flags)
-            .with_sampled(result.decision.is_sampled());
+            .with_sampled(decision.is_sampled());
         let context = SpanContext::new(trace_id, span_id, flags, false, state);
-        if inner.pipeline.is_none() || !result.decision.is_recording() {
+        if inner.pipeline.is_none() || !decision.is_recording() {
             return Span::non_recording(context);
         }
-        // Both usually empty: skip the iterator machinery then.
-        if !result.attributes.is_empty() {
-            for kv in result.attributes {
-                record.push_attribute(kv);
-            }
+        // Attributes a custom sampler added.
+        for kv in added.into_iter().flatten() {
+            record.push_attribute(kv);
         }
         if let Some(links) = links {
             let limits = inner.limits;
@@ -374,7 +382,7 @@ impl SpanBuilder<'_> {
             Some(Recording {
                 record: recorded,
                 tracer: tracer.clone(),
-                sampled: result.decision.is_sampled(),
+                sampled: decision.is_sampled(),
             }),
         )
     }
