@@ -15,7 +15,7 @@
 use super::limits::SpanLimits;
 use crate::pipeline::{PipelineItem, Priority};
 use bytes::Bytes;
-use otlp_proto::common::KeyValue;
+use otlp_proto::common::{AnyValue, KeyValue};
 use otlp_proto::trace as proto;
 use otlp_proto::{Message, RevBuf, Str, WireType};
 use std::cell::RefCell;
@@ -153,10 +153,40 @@ impl SpanRecord {
     /// its memory stays bounded by the limit, not by the number of calls.
     #[inline]
     pub(crate) fn push_attribute(&mut self, kv: KeyValue) {
+        self.room_for_attribute();
+        self.attributes.push(kv);
+    }
+
+    /// [`push_attribute`](SpanRecord::push_attribute) from its parts: room is made first, so
+    /// that the attribute is built where it is stored rather than built and then copied.
+    #[inline(always)]
+    pub(crate) fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<AnyValue>) {
+        self.room_for_attribute();
+        let len = self.attributes.len();
+        if let Some(slot) = self.attributes.spare_capacity_mut().first_mut() {
+            slot.write(KeyValue {
+                key: key.into(),
+                value: Some(value.into()),
+                key_strindex: 0,
+            });
+            // SAFETY: the slot at `len`, within the capacity, was just initialized.
+            #[allow(unsafe_code)]
+            unsafe {
+                self.attributes.set_len(len + 1);
+            }
+        }
+    }
+
+    /// Settles the attributes when there are many (see
+    /// [`push_attribute`](SpanRecord::push_attribute)), and makes room for one more.
+    #[inline(always)]
+    fn room_for_attribute(&mut self) {
         if self.attributes.len() >= 2 * (self.limits.attribute_count() as usize).max(32) {
             self.settle_attributes();
         }
-        self.attributes.push(kv);
+        if self.attributes.len() == self.attributes.capacity() {
+            self.attributes.reserve(1);
+        }
     }
 
     /// De-duplicates the attributes (the last value of a key wins, at the key's first

@@ -139,7 +139,7 @@ impl Span {
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<AnyValue>) {
         if let Some(rec) = self.record() {
-            rec.push_attribute(KeyValue::new(key, value));
+            rec.set_attribute(key, value);
         }
     }
 

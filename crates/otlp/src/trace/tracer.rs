@@ -222,7 +222,7 @@ impl SpanBuilder<'_> {
     #[inline(always)]
     pub fn with_attribute(mut self, key: impl Into<Str>, value: impl Into<AnyValue>) -> Self {
         if let Some(record) = self.record.as_mut().and_then(RecordedSpan::get_mut) {
-            record.push_attribute(KeyValue::new(key, value));
+            record.set_attribute(key, value);
         }
         self
     }
@@ -349,8 +349,10 @@ impl SpanBuilder<'_> {
             return Span::non_recording(context);
         }
         // Attributes a custom sampler added.
-        for kv in added.into_iter().flatten() {
-            record.push_attribute(kv);
+        if let Some(added) = added {
+            for kv in added {
+                record.push_attribute(kv);
+            }
         }
         if let Some(links) = links {
             let limits = inner.limits;
