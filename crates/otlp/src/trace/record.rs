@@ -902,6 +902,9 @@ mod tests {
         let rec = again.get().expect("record");
         assert!(std::ptr::eq(rec, ptr), "the same box comes back");
         assert!(rec.attributes.is_empty() && rec.attributes.capacity() >= 2);
-        assert!(!rec.attributes_plain, "the flag is the encoder's, for one span");
+        assert!(
+            !rec.attributes_plain,
+            "the flag is the encoder's, for one span"
+        );
     }
 }

@@ -1,7 +1,8 @@
-//! [`Connector`]: TCP through hyper-util's `HttpConnector`, then TLS through tokio-rustls for
-//! `https` endpoints. Written here rather than taken from hyper-rustls to keep TLS failures
+//! [`Connector`]: TCP through hyper-util's `HttpConnector`, writes gathered by
+//! [`Coalesce`], then TLS through tokio-rustls for `https` endpoints. Written here rather than taken from hyper-rustls to keep TLS failures
 //! recognisable (certificate errors are not retried) and to pull in no second crypto provider.
 
+use super::coalesce::Coalesce;
 use crate::error::{BoxError, root_cause};
 use http::Uri;
 use http::uri::Scheme;
@@ -114,8 +115,9 @@ impl Service<Uri> for Connector {
                 target: target.clone(),
                 source: e.into(),
             })?;
+            let tcp = Coalesce::new(tcp.into_inner());
             if !https {
-                return Ok(Conn::Plain(tcp));
+                return Ok(Conn::Plain(TokioIo::new(tcp)));
             }
             let tls_error = |source: BoxError| ConnectError {
                 tls: true,
@@ -125,7 +127,7 @@ impl Service<Uri> for Connector {
             let connector = tls.ok_or_else(|| tls_error("no TLS configuration".into()))?;
             let name = ServerName::try_from(host.clone()).map_err(|e| tls_error(Box::new(e)))?;
             let stream = connector
-                .connect(name, tcp.into_inner())
+                .connect(name, tcp)
                 .await
                 .map_err(|e| tls_error(Box::new(e)))?;
             let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
@@ -141,10 +143,10 @@ impl Service<Uri> for Connector {
 /// A connection, plain or TLS.
 #[derive(Debug)]
 pub(crate) enum Conn {
-    Plain(TokioIo<TcpStream>),
+    Plain(TokioIo<Coalesce<TcpStream>>),
     Tls {
         // Boxed: a TLS stream is a kilobyte, a TCP stream a few words.
-        io: Box<TokioIo<TlsStream<TcpStream>>>,
+        io: Box<TokioIo<TlsStream<Coalesce<TcpStream>>>>,
         /// Whether ALPN chose HTTP/2, which tells the pool to multiplex on this connection.
         h2: bool,
         fate: TlsFate,
@@ -178,9 +180,15 @@ impl TlsFate {
 impl Connection for Conn {
     fn connected(&self) -> Connected {
         match self {
-            Conn::Plain(io) => io.connected(),
+            Conn::Plain(io) => io.inner().get_ref().connected(),
             Conn::Tls { io, h2, fate } => {
-                let connected = io.inner().get_ref().0.connected().extra(fate.clone());
+                let connected = io
+                    .inner()
+                    .get_ref()
+                    .0
+                    .get_ref()
+                    .connected()
+                    .extra(fate.clone());
                 if *h2 {
                     connected.negotiated_h2()
                 } else {

@@ -5,6 +5,7 @@
 //! sending or re-sending it only clones a `Bytes` handle. The protocol-specific parts are small:
 //! which headers to send ([`grpc::headers`], [`http::headers`]) and how to read the answer.
 
+mod coalesce;
 mod connect;
 mod grpc;
 mod http;
