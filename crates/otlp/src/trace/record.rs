@@ -47,6 +47,9 @@ pub(crate) struct SpanRecord {
     pub(crate) status_message: Str,
     /// The limits the span was started under (applied when the attributes settle).
     pub(crate) limits: SpanLimits,
+    /// How many attributes make the application thread settle them (see
+    /// [`SpanRecord::push_attribute`]); from the limits, once per span.
+    settle_at: usize,
     /// Set by [`SpanRecord::encode_fields`] when no attribute owns anything to release
     /// (static or inline strings, scalars: nearly always), so that the reset can forget them
     /// rather than run the generic drop code for every key and value.
@@ -196,7 +199,7 @@ impl SpanRecord {
     /// [`push_attribute`](SpanRecord::push_attribute)), and makes room for one more.
     #[inline(always)]
     fn room_for_attribute(&mut self) {
-        if self.attributes.len() >= 2 * (self.limits.attribute_count() as usize).max(32) {
+        if self.attributes.len() >= self.settle_at {
             self.settle_attributes();
         }
         if self.attributes.len() == self.attributes.capacity() {
@@ -461,8 +464,15 @@ impl RecordedSpan {
     #[inline]
     pub(crate) fn take(limits: SpanLimits) -> RecordedSpan {
         let mut record = pool::take();
+        record.settle_at = 2 * (limits.attribute_count() as usize).max(32);
         record.limits = limits;
         RecordedSpan(Some(record))
+    }
+
+    /// No record: what a tracer that never records holds.
+    #[inline]
+    pub(crate) const fn none() -> RecordedSpan {
+        RecordedSpan(None)
     }
 
     #[inline]

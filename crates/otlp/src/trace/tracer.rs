@@ -113,13 +113,15 @@ impl Tracer {
         let inner = &*self.inner;
         // The name and attributes go straight into a pooled record; a tracer that can never
         // record skips storing them.
-        let record = self.is_enabled().then(|| {
+        let record = if self.is_enabled() {
             let mut record = RecordedSpan::take(inner.limits);
             if let Some(r) = record.get_mut() {
                 r.name = name.into();
             }
             record
-        });
+        } else {
+            RecordedSpan::none()
+        };
         SpanBuilder {
             tracer: self,
             kind: SpanKind::Internal,
@@ -174,8 +176,9 @@ enum Parent {
 pub struct SpanBuilder<'a> {
     tracer: &'a Tracer,
     kind: SpanKind,
-    /// `None` when the tracer never records.
-    record: Option<RecordedSpan>,
+    /// Holds no record when the tracer never records. (Not an `Option` around it: the builder
+    /// moves with every `with_*` call, and stays two words smaller.)
+    record: RecordedSpan,
     parent: Parent,
     options: Option<Box<Options>>,
 }
@@ -191,11 +194,7 @@ struct Options {
 
 impl fmt::Debug for SpanBuilder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self
-            .record
-            .as_ref()
-            .and_then(RecordedSpan::get)
-            .map(|r| r.name.as_str());
+        let name = self.record.get().map(|r| r.name.as_str());
         f.debug_struct("SpanBuilder")
             .field("name", &name)
             .field("kind", &self.kind)
@@ -221,7 +220,7 @@ impl SpanBuilder<'_> {
     /// the span is exported, off the application thread).
     #[inline(always)]
     pub fn with_attribute(mut self, key: impl Into<Str>, value: impl Into<AnyValue>) -> Self {
-        if let Some(record) = self.record.as_mut().and_then(RecordedSpan::get_mut) {
+        if let Some(record) = self.record.get_mut() {
             record.set_attribute(key, value);
         }
         self
@@ -229,7 +228,7 @@ impl SpanBuilder<'_> {
 
     /// Adds attributes.
     pub fn with_attributes(mut self, attributes: impl IntoIterator<Item = KeyValue>) -> Self {
-        if let Some(record) = self.record.as_mut().and_then(RecordedSpan::get_mut) {
+        if let Some(record) = self.record.get_mut() {
             for kv in attributes {
                 record.push_attribute(kv);
             }
@@ -256,7 +255,7 @@ impl SpanBuilder<'_> {
             return self;
         }
         self.parent = Parent::Explicit;
-        match self.record.as_mut().and_then(RecordedSpan::get_mut) {
+        match self.record.get_mut() {
             Some(r) => {
                 r.trace_id = parent.trace_id().to_bytes();
                 r.parent_span_id = parent.span_id().to_bytes();
@@ -290,19 +289,15 @@ impl SpanBuilder<'_> {
         let inner = &*tracer.inner;
         let parent = match parent {
             Parent::Current => current_parent(),
-            Parent::Explicit => explicit.or_else(|| {
-                record
-                    .as_ref()
-                    .and_then(RecordedSpan::get)
-                    .map(parent_in_record)
-            }),
+            Parent::Explicit => explicit.or_else(|| record.get().map(parent_in_record)),
             Parent::Root => None,
         };
         let trace_id = parent
             .as_ref()
             .map_or_else(TraceId::random, |p| p.trace_id());
         let span_id = SpanId::random();
-        let Some(mut recorded) = record else {
+        let mut recorded = record;
+        let Some(record) = recorded.get_mut() else {
             // Never recorded: only the context, for children. A no-op tracer keeps the parent's
             // sampled flag (it decides nothing); an always-off sampler decided "not sampled".
             let sampled =
@@ -313,9 +308,6 @@ impl SpanBuilder<'_> {
                 span_id,
                 sampled,
             ));
-        };
-        let Some(record) = recorded.get_mut() else {
-            return Span::non_recording(SpanContext::INVALID);
         };
         // Built-in samplers decide from the parent and trace id alone (no parameters to
         // gather, nothing added); a custom one gets everything.
