@@ -106,7 +106,7 @@ mod logs;
 
 use otlp::OtlpClient;
 use otlp::logs::Logger;
-use otlp::trace::{ContextGuard, Span, SpanContext, SpanKind, Status, Tracer};
+use otlp::trace::{ContextGuard, Span, SpanBuilder, SpanContext, SpanKind, Status, Tracer};
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
 use otlp_semconv::attribute as semconv;
@@ -190,18 +190,26 @@ impl OtlpLayer {
         self
     }
 
-    fn common_attributes(&self, metadata: &'static Metadata<'static>, out: &mut Vec<KeyValue>) {
-        out.push(KeyValue::new(LEVEL, metadata.level().as_str()));
+    fn common_attributes(
+        &self,
+        metadata: &'static Metadata<'static>,
+        out: &mut impl AttributeSink,
+    ) {
+        out.add(LEVEL, metadata.level().as_str().into());
         self.location_attributes(metadata, out);
     }
 
-    fn location_attributes(&self, metadata: &'static Metadata<'static>, out: &mut Vec<KeyValue>) {
+    fn location_attributes(
+        &self,
+        metadata: &'static Metadata<'static>,
+        out: &mut impl AttributeSink,
+    ) {
         if self.location {
             if let Some(file) = metadata.file() {
-                out.push(KeyValue::new(semconv::CODE_FILE_PATH, file));
+                out.add(semconv::CODE_FILE_PATH, file.into());
             }
             if let Some(line) = metadata.line() {
-                out.push(KeyValue::new(semconv::CODE_LINE_NUMBER, i64::from(line)));
+                out.add(semconv::CODE_LINE_NUMBER, i64::from(line).into());
             }
         }
     }
@@ -271,6 +279,25 @@ fn parse_status(s: &str) -> Option<StatusCode> {
     }
 }
 
+/// Where attributes go: a vector (events, log records, updates), or straight into the record
+/// of the span being built (new spans: no intermediate buffer, no copy).
+trait AttributeSink {
+    fn add(&mut self, key: &'static str, value: AnyValue);
+}
+
+impl AttributeSink for Vec<KeyValue> {
+    fn add(&mut self, key: &'static str, value: AnyValue) {
+        self.push(KeyValue::new(key, value));
+    }
+}
+
+impl AttributeSink for SpanBuilder<'_> {
+    #[inline]
+    fn add(&mut self, key: &'static str, value: AnyValue) {
+        self.add_attribute(key, value);
+    }
+}
+
 /// Where a [`Visitor`] puts the fields it reads: typed values, and text (which may carry
 /// instructions such as `otel.kind` or an event's `message`).
 trait Fields {
@@ -312,34 +339,40 @@ impl<F: Fields> Visit for Visitor<'_, F> {
     }
 }
 
-thread_local! {
-    /// The attribute buffer `on_new_span` collects fields into, reused.
-    static FIELD_BUFFER: RefCell<Vec<KeyValue>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Collects a span's fields: attributes, and the `otel.*` instructions.
-#[derive(Default)]
-struct SpanFields {
-    attributes: Vec<KeyValue>,
+/// Collects a span's fields: attributes (into `A`), and the `otel.*` instructions.
+struct SpanFields<A> {
+    attributes: A,
     name: Option<Str>,
     kind: Option<SpanKind>,
     status: Option<StatusCode>,
     status_description: Option<Str>,
 }
 
-impl Fields for SpanFields {
+impl<A> SpanFields<A> {
+    fn new(attributes: A) -> Self {
+        SpanFields {
+            attributes,
+            name: None,
+            kind: None,
+            status: None,
+            status_description: None,
+        }
+    }
+}
+
+impl<A: AttributeSink> Fields for SpanFields<A> {
     fn string(&mut self, field: &Field, value: Str) {
         match field.name() {
             "otel.name" => self.name = Some(value),
             "otel.kind" => self.kind = parse_kind(&value),
             "otel.status_code" => self.status = parse_status(&value),
             "otel.status_description" => self.status_description = Some(value),
-            name => self.attributes.push(KeyValue::new(name, value)),
+            name => self.attributes.add(name, value.into()),
         }
     }
 
     fn value(&mut self, field: &Field, value: AnyValue) {
-        self.attributes.push(KeyValue::new(field.name(), value));
+        self.attributes.add(field.name(), value);
     }
 }
 
@@ -357,7 +390,7 @@ struct EventFields {
 
 impl Fields for EventFields {
     fn value(&mut self, field: &Field, value: AnyValue) {
-        self.attributes.push(KeyValue::new(field.name(), value));
+        self.attributes.add(field.name(), value);
     }
 
     fn string(&mut self, field: &Field, value: Str) {
@@ -401,28 +434,24 @@ where
                 .map(|d| d.span.span_context().clone())
         });
 
-        let mut fields = SpanFields {
-            // A buffer kept per thread: collecting fields allocates nothing at steady state.
-            attributes: FIELD_BUFFER
-                .try_with(|b| std::mem::take(&mut *b.borrow_mut()))
-                .unwrap_or_default(),
-            ..SpanFields::default()
-        };
+        // The fields go straight into the builder's record.
+        let mut fields = SpanFields::new(self.tracer.span_builder(metadata.name()));
         // A tracer that can never record only needs the span's context: skip the fields.
         if self.tracer.is_enabled() {
-            fields.attributes.reserve(metadata.fields().len() + 3);
             self.common_attributes(metadata, &mut fields.attributes);
             attrs.record(&mut Visitor(&mut fields));
         }
-        let name: Str = match fields.name.take() {
-            Some(name) => name,
-            None => metadata.name().into(),
-        };
-        let mut builder = self
-            .tracer
-            .span_builder(name)
-            .with_kind(fields.kind.unwrap_or(SpanKind::Internal))
-            .with_attributes(fields.attributes.drain(..));
+        let SpanFields {
+            attributes: mut builder,
+            name,
+            kind,
+            status,
+            status_description,
+        } = fields;
+        if let Some(name) = name {
+            builder = builder.with_name(name);
+        }
+        builder = builder.with_kind(kind.unwrap_or(SpanKind::Internal));
         builder = match &parent {
             Some(parent) => builder.with_parent(parent),
             None if attrs.is_root() => builder.with_no_parent(),
@@ -430,11 +459,9 @@ where
         };
         let data = OtelData {
             span: builder.start(),
-            status: fields.status,
-            status_description: fields.status_description,
+            status,
+            status_description,
         };
-        let buffer = fields.attributes;
-        let _ = FIELD_BUFFER.try_with(|b| *b.borrow_mut() = buffer);
         span.extensions_mut().insert(data);
     }
 
@@ -446,7 +473,7 @@ where
         let Some(data) = extensions.get_mut::<OtelData>() else {
             return;
         };
-        let mut fields = SpanFields::default();
+        let mut fields = SpanFields::new(Vec::new());
         values.record(&mut Visitor(&mut fields));
         if let Some(name) = fields.name {
             data.span.update_name(name);

@@ -733,3 +733,29 @@ async fn the_last_parent_setting_wins() {
         "an invalid parent makes a root"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_builder_filled_through_a_reference_and_renamed() {
+    let setup = setup(Sampler::AlwaysOn, SpanLimits::default()).await;
+    let tracer = setup.client.tracer("filled");
+    let mut builder = tracer.span_builder("placeholder");
+    for (key, value) in [("a", 1i64), ("b", 2), ("a", 3)] {
+        builder.add_attribute(key, value);
+    }
+    builder
+        .with_name("visited")
+        .with_attribute("c", true)
+        .start()
+        .end();
+    let spans = setup.spans().await;
+    assert!(spans.iter().all(|(_, s)| s.name != "placeholder"));
+    let s = find(&spans, "visited");
+    assert_eq!(s.attributes.len(), 3, "{:?}", s.attributes);
+    assert_eq!(
+        attr(&s.attributes, "a"),
+        Some(&3i64.into()),
+        "the last value wins"
+    );
+    assert_eq!(attr(&s.attributes, "b"), Some(&2i64.into()));
+    assert_eq!(attr(&s.attributes, "c"), Some(&true.into()));
+}

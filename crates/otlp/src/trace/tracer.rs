@@ -220,8 +220,23 @@ impl SpanBuilder<'_> {
     /// the span is exported, off the application thread).
     #[inline(always)]
     pub fn with_attribute(mut self, key: impl Into<Str>, value: impl Into<AnyValue>) -> Self {
+        self.add_attribute(key, value);
+        self
+    }
+
+    /// Adds an attribute, as [`with_attribute`](SpanBuilder::with_attribute) does, through a
+    /// reference: for code that fills a builder in a loop or from a visitor.
+    #[inline(always)]
+    pub fn add_attribute(&mut self, key: impl Into<Str>, value: impl Into<AnyValue>) {
         if let Some(record) = self.record.get_mut() {
             record.set_attribute(key, value);
+        }
+    }
+
+    /// Replaces the name given to [`Tracer::span_builder`].
+    pub fn with_name(mut self, name: impl Into<Str>) -> Self {
+        if let Some(record) = self.record.get_mut() {
+            record.name = name.into();
         }
         self
     }
