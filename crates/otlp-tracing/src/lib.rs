@@ -106,16 +106,22 @@ mod logs;
 
 use otlp::OtlpClient;
 use otlp::logs::Logger;
-use otlp::trace::{ContextGuard, Span, SpanBuilder, SpanContext, SpanKind, Status, Tracer};
+use otlp::trace::{
+    ContextGuard, Span, SpanBuilder, SpanContext, SpanKind, Status, Tracer, attach_deferred,
+};
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
 use otlp_semconv::attribute as semconv;
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use tracing::dispatcher::WeakDispatch;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Metadata, Subscriber};
+use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::Layer;
+use tracing_subscriber::Registry;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
@@ -146,6 +152,49 @@ pub struct OtlpLayer {
     event_mode: EventMode,
     location: bool,
     logger: Option<Logger>,
+    registered: Registered,
+}
+
+/// Where the layer's spans can be looked up from outside a `tracing` callback: the index of
+/// its dispatcher in [`DISPATCHERS`], once registered with one whose subscriber is a
+/// [`Registry`]. Entering a span then makes it current in the SDK lazily ([`attach_deferred`]):
+/// a push, with the lookup done only if something asks for the current context. A clone is
+/// not registered yet.
+#[derive(Debug)]
+struct Registered(AtomicUsize);
+
+const UNREGISTERED: usize = usize::MAX;
+
+impl Clone for Registered {
+    fn clone(&self) -> Self {
+        Registered(AtomicUsize::new(UNREGISTERED))
+    }
+}
+
+impl Default for Registered {
+    fn default() -> Self {
+        Registered(AtomicUsize::new(UNREGISTERED))
+    }
+}
+
+/// The dispatchers layers registered with, weakly: a slot is reused once its dispatcher is
+/// gone (which no entered span outlives: a span holds its dispatcher).
+static DISPATCHERS: Mutex<Vec<WeakDispatch>> = Mutex::new(Vec::new());
+
+/// The [`Resolve`] of the layer's deferred frames: the OTLP context of span `id` in the
+/// dispatcher at `index` of [`DISPATCHERS`].
+fn resolve_registered(id: u64, index: usize) -> Option<SpanContext> {
+    let dispatch = DISPATCHERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(index)?
+        .upgrade()?;
+    let registry = dispatch.downcast_ref::<Registry>()?;
+    let span = registry.span(&Id::from_u64(id))?;
+    let extensions = span.extensions();
+    extensions
+        .get::<OtelData>()
+        .map(|d| d.span.span_context().clone())
 }
 
 impl OtlpLayer {
@@ -157,6 +206,7 @@ impl OtlpLayer {
             event_mode: EventMode::default(),
             location: true,
             logger: None,
+            registered: Registered::default(),
         }
     }
 
@@ -530,11 +580,35 @@ where
         }
     }
 
-    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        let Some(context) = context_of(&ctx, id) else {
+    fn on_register_dispatch(&self, dispatch: &Dispatch) {
+        if dispatch.downcast_ref::<Registry>().is_none() {
             return;
+        }
+        let mut all = DISPATCHERS.lock().unwrap_or_else(PoisonError::into_inner);
+        let index = match all.iter().position(|w| w.upgrade().is_none()) {
+            Some(free) => {
+                all[free] = dispatch.downgrade();
+                free
+            }
+            None => {
+                all.push(dispatch.downgrade());
+                all.len() - 1
+            }
         };
-        let guard = context.attach();
+        self.registered.0.store(index, Ordering::Relaxed);
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        let index = self.registered.0.load(Ordering::Relaxed);
+        let guard = if index == UNREGISTERED {
+            let Some(context) = context_of(&ctx, id) else {
+                return;
+            };
+            context.attach()
+        } else {
+            // A span not recorded (ignored) resolves to nothing and is passed over.
+            attach_deferred(id.into_u64(), index, resolve_registered)
+        };
         // At thread exit the guard is simply dropped, which is also right.
         let _ = ENTERED.try_with(|entered| entered.borrow_mut().push((id.clone(), guard)));
     }

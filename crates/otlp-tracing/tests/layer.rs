@@ -342,3 +342,33 @@ async fn sdk_targets_are_ignored() {
     let events: Vec<&str> = user.events.iter().map(|e| &*e.name).collect();
     assert_eq!(events, ["user event"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entered_spans_are_the_sdk_context_looked_up_when_asked() {
+    use otlp::trace::FutureExt;
+    let setup = setup().await;
+    let tracer = setup.client.tracer("layer");
+    let (outer_context, carried) =
+        tracing::subscriber::with_default(setup.subscriber(|l| l), || {
+            let outer = tracing::info_span!("outer");
+            let _outer = outer.enter();
+            let outer_context = SpanContext::current();
+            assert!(outer_context.is_valid());
+            // A span the layer leaves alone (the SDK's own target) is passed over.
+            tracing::info_span!(target: "otlp::internal", "ignored").in_scope(|| {
+                assert_eq!(SpanContext::current(), outer_context);
+                tracer.in_span("sdk_under_ignored", |_| {});
+            });
+            // A future carrying the current context takes it as it is now: it outlives the span.
+            let carried = async { SpanContext::current() }.in_current_context();
+            (outer_context, carried)
+        });
+    assert!(!SpanContext::current().is_valid());
+    assert_eq!(carried.await, outer_context);
+    let spans = setup.spans().await;
+    assert_eq!(
+        find(&spans, "outer").span_id.as_ref(),
+        outer_context.span_id().to_bytes()
+    );
+    assert_child(find(&spans, "sdk_under_ignored"), find(&spans, "outer"));
+}

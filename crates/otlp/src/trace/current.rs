@@ -15,22 +15,55 @@ use std::task::{Context, Poll};
 /// shared, so that entering a span (which keeps the baggage) costs no allocation.
 #[derive(Clone, Default)]
 struct Frame {
-    span: SpanContext,
+    span: FrameSpan,
     baggage: Option<Arc<Baggage>>,
+}
+
+/// The span part of a frame: a span context, or one looked up only when asked for.
+#[derive(Clone, Debug)]
+enum FrameSpan {
+    Known(SpanContext),
+    /// Made by [`attach_deferred`]: `resolve(id, context)` gives the span context, `None`
+    /// when there is none, and the frame is then passed over (the one below counts).
+    Deferred {
+        id: u64,
+        context: usize,
+        resolve: Resolve,
+    },
+}
+
+impl Default for FrameSpan {
+    fn default() -> Self {
+        FrameSpan::Known(SpanContext::INVALID)
+    }
+}
+
+impl FrameSpan {
+    /// The span context; `None` for a deferred one that has none.
+    fn resolve(&self) -> Option<SpanContext> {
+        match self {
+            FrameSpan::Known(context) => Some(context.clone()),
+            FrameSpan::Deferred {
+                id,
+                context,
+                resolve,
+            } => resolve(*id, *context),
+        }
+    }
 }
 
 impl Frame {
     fn from_context(context: PropagatedContext) -> Frame {
         let baggage = (!context.baggage.is_empty()).then(|| Arc::new(context.baggage));
         Frame {
-            span: context.span,
+            span: FrameSpan::Known(context.span),
             baggage,
         }
     }
 
     fn to_context(&self) -> PropagatedContext {
         PropagatedContext::new(
-            self.span.clone(),
+            self.span.resolve().unwrap_or(SpanContext::INVALID),
             self.baggage.as_deref().cloned().unwrap_or_default(),
         )
     }
@@ -71,12 +104,41 @@ fn current_baggage() -> Option<Arc<Baggage>> {
         .flatten()
 }
 
+/// The current frame, its span context looked up: what a future carries to other threads.
 fn current_frame() -> Frame {
-    STACK
-        .try_with(|s| s.borrow().last().cloned())
+    let baggage = STACK
+        .try_with(|s| s.borrow().last().and_then(|f| f.baggage.clone()))
         .ok()
-        .flatten()
-        .unwrap_or_default()
+        .flatten();
+    Frame {
+        span: FrameSpan::Known(current_span().unwrap_or(SpanContext::INVALID)),
+        baggage,
+    }
+}
+
+/// The current span context: the top frame's, looked up if deferred (passing over deferred
+/// frames that have none). `None` when the stack is empty.
+fn current_span() -> Option<SpanContext> {
+    let mut depth = DEPTH.get();
+    while depth > 0 {
+        // The frame is copied out before a lookup, which may run code of an integration.
+        let span = STACK
+            .try_with(|s| s.borrow().get(depth - 1).map(|f| f.span.clone()))
+            .ok()
+            .flatten()?;
+        match span {
+            FrameSpan::Known(context) => return Some(context),
+            FrameSpan::Deferred {
+                id,
+                context,
+                resolve,
+            } => match resolve(id, context) {
+                Some(context) => return Some(context),
+                None => depth -= 1,
+            },
+        }
+    }
+    None
 }
 
 /// Keeps a context current on this thread; dropping it restores the previous one. Not
@@ -109,11 +171,7 @@ impl Drop for ContextGuard {
 impl SpanContext {
     /// The span context current on this thread ([`SpanContext::INVALID`] when none is).
     pub fn current() -> SpanContext {
-        STACK
-            .try_with(|s| s.borrow().last().map(|f| f.span.clone()))
-            .ok()
-            .flatten()
-            .unwrap_or(SpanContext::INVALID)
+        current_span().unwrap_or(SpanContext::INVALID)
     }
 
     /// Makes this span context current on this thread until the guard drops, keeping the
@@ -128,7 +186,7 @@ impl SpanContext {
                 push_on(
                     &mut s,
                     Frame {
-                        span: self,
+                        span: FrameSpan::Known(self),
                         baggage,
                     },
                 )
@@ -176,15 +234,45 @@ pub(crate) fn current_parent() -> Option<SpanContext> {
     if DEPTH.get() == 0 {
         return None;
     }
-    STACK
+    current_span().filter(SpanContext::is_valid)
+}
+
+/// How [`attach_deferred`] looks a span context up: from the span's `id` and the caller's
+/// `context` word.
+pub type Resolve = fn(id: u64, context: usize) -> Option<SpanContext>;
+
+/// Makes the span context that `resolve(id, context)` gives current on this thread until the
+/// guard drops (keeping the current baggage), looking it up only when something asks for the
+/// current context: a span started, [`SpanContext::current`], a future made to carry the
+/// context.
+///
+/// For integrations whose spans live elsewhere: `otlp-tracing` keeps its spans in the
+/// `tracing` registry, and entering one (on every poll of an instrumented future) then costs a
+/// push rather than a lookup. `context` is the integration's to use (which registry, say).
+/// `resolve` must give the same answer for the same arguments while the guard lives; when it
+/// gives `None`, the frame is passed over and the context below it is current.
+pub fn attach_deferred(id: u64, context: usize, resolve: Resolve) -> ContextGuard {
+    let depth = STACK
         .try_with(|s| {
-            s.borrow()
-                .last()
-                .filter(|f| f.span.is_valid())
-                .map(|f| f.span.clone())
+            let mut s = s.borrow_mut();
+            let baggage = s.last().and_then(|f| f.baggage.clone());
+            push_on(
+                &mut s,
+                Frame {
+                    span: FrameSpan::Deferred {
+                        id,
+                        context,
+                        resolve,
+                    },
+                    baggage,
+                },
+            )
         })
-        .ok()
-        .flatten()
+        .unwrap_or(0);
+    ContextGuard {
+        depth,
+        _not_send: PhantomData,
+    }
 }
 
 /// A future that makes a context (span context and baggage) current on every poll, so that
@@ -266,6 +354,43 @@ mod tests {
         }
         assert_eq!(SpanContext::current(), ctx(1));
         drop(a);
+        assert_eq!(SpanContext::current(), SpanContext::INVALID);
+    }
+
+    #[test]
+    fn deferred_frames_are_looked_up_only_when_asked_and_passed_over_when_empty() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static LOOKUPS: AtomicUsize = AtomicUsize::new(0);
+        fn resolve(id: u64, context: usize) -> Option<SpanContext> {
+            LOOKUPS.fetch_add(1, Ordering::SeqCst);
+            // Even ids have a context (built from the id and the context word), odd ones none.
+            (id % 2 == 0).then(|| ctx((id + context as u64) as u8))
+        }
+        let before = LOOKUPS.load(Ordering::SeqCst);
+        let outer = ctx(1).attach();
+        let with = attach_deferred(4, 1, resolve);
+        assert_eq!(
+            LOOKUPS.load(Ordering::SeqCst),
+            before,
+            "entering looks nothing up"
+        );
+        assert_eq!(SpanContext::current(), ctx(5));
+        assert_eq!(current_parent(), Some(ctx(5)));
+        let without = attach_deferred(3, 0, resolve);
+        assert_eq!(
+            current_parent(),
+            Some(ctx(5)),
+            "an empty frame is passed over"
+        );
+        drop((without, with));
+        assert_eq!(current_parent(), Some(ctx(1)));
+        let empty = attach_deferred(7, 0, resolve);
+        assert_eq!(current_parent(), Some(ctx(1)));
+        drop(outer);
+        drop(empty);
+        assert!(current_parent().is_none());
+        let _only_empty = attach_deferred(9, 0, resolve);
+        assert!(current_parent().is_none());
         assert_eq!(SpanContext::current(), SpanContext::INVALID);
     }
 

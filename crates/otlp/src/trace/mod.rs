@@ -30,7 +30,7 @@ mod span;
 pub(crate) mod tracer;
 
 pub use context::{MAX_TRACE_STATE_ENTRIES, SpanContext, TraceFlags, TraceState};
-pub use current::{ContextGuard, FutureExt, WithSpanContext};
+pub use current::{ContextGuard, FutureExt, Resolve, WithSpanContext, attach_deferred};
 pub use id::{ParseIdError, SpanId, TraceId};
 pub use limits::SpanLimits;
 pub use sampler::{
