@@ -364,7 +364,8 @@ mod tests {
         fn resolve(id: u64, context: usize) -> Option<SpanContext> {
             LOOKUPS.fetch_add(1, Ordering::SeqCst);
             // Even ids have a context (built from the id and the context word), odd ones none.
-            (id % 2 == 0).then(|| ctx((id + context as u64) as u8))
+            id.is_multiple_of(2)
+                .then(|| ctx((id + context as u64) as u8))
         }
         let before = LOOKUPS.load(Ordering::SeqCst);
         let outer = ctx(1).attach();
