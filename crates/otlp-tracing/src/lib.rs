@@ -21,7 +21,9 @@
 //!   and `otel.status_description` set its status when it closes;
 //! - entering the `tracing` span makes its OTLP context current on the thread until it exits,
 //!   so spans started with the SDK directly ([`Tracer::start`]) nest under it, and `.instrument`
-//!   on a future carries that across `.await` and threads;
+//!   on a future carries that across `.await` and threads. Under a [`Registry`] this costs a
+//!   push: the context is looked up only when something asks for it
+//!   ([`otlp::trace::attach_deferred`]);
 //! - `follows_from` adds a link; closing the `tracing` span ends the OTLP span;
 //! - events: see below.
 //!
