@@ -148,13 +148,11 @@ fn spans(received: &[Received]) -> Vec<Span> {
     let mut out = Vec::new();
     for r in received {
         if let Request::Traces(t) = &r.request {
-            for rs in &t.resource_spans {
-                assert_resource(rs.resource.as_ref().map(|r| r.attributes.as_slice()));
-                for ss in &rs.scope_spans {
-                    let scope = ss.scope.as_ref().expect("scope");
-                    assert_eq!((&*scope.name, &*scope.version), ("py-peer.scope", "0.1.0"));
-                    out.extend(ss.spans.iter().cloned());
-                }
+            for placed in t.spans() {
+                assert_resource(placed.resource.map(|r| r.attributes.as_slice()));
+                let scope = placed.scope.expect("scope");
+                assert_eq!((&*scope.name, &*scope.version), ("py-peer.scope", "0.1.0"));
+                out.push(placed.item.clone());
             }
         }
     }
@@ -165,11 +163,9 @@ fn metrics(received: &[Received]) -> Vec<Metric> {
     let mut out = Vec::new();
     for r in received {
         if let Request::Metrics(m) = &r.request {
-            for rm in &m.resource_metrics {
-                assert_resource(rm.resource.as_ref().map(|r| r.attributes.as_slice()));
-                for sm in &rm.scope_metrics {
-                    out.extend(sm.metrics.iter().cloned());
-                }
+            for placed in m.metrics() {
+                assert_resource(placed.resource.map(|r| r.attributes.as_slice()));
+                out.push(placed.item.clone());
             }
         }
     }
@@ -180,11 +176,9 @@ fn log_records(received: &[Received]) -> Vec<LogRecord> {
     let mut out = Vec::new();
     for r in received {
         if let Request::Logs(l) = &r.request {
-            for rl in &l.resource_logs {
-                assert_resource(rl.resource.as_ref().map(|r| r.attributes.as_slice()));
-                for sl in &rl.scope_logs {
-                    out.extend(sl.log_records.iter().cloned());
-                }
+            for placed in l.log_records() {
+                assert_resource(placed.resource.map(|r| r.attributes.as_slice()));
+                out.push(placed.item.clone());
             }
         }
     }

@@ -169,33 +169,9 @@ fn arrived(got: &[Received], transport: Transport) -> (Vec<Span>, Vec<String>, V
     let (mut spans, mut metrics, mut logs) = (Vec::new(), Vec::new(), Vec::new());
     for r in got.iter().filter(|r| r.transport == transport) {
         match &r.request {
-            Request::Traces(t) => {
-                for rs in &t.resource_spans {
-                    spans.extend(
-                        rs.scope_spans
-                            .iter()
-                            .flat_map(|ss| ss.spans.iter().cloned()),
-                    );
-                }
-            }
-            Request::Metrics(m) => {
-                for rm in &m.resource_metrics {
-                    metrics.extend(
-                        rm.scope_metrics
-                            .iter()
-                            .flat_map(|sm| sm.metrics.iter().map(|m| m.name.to_string())),
-                    );
-                }
-            }
-            Request::Logs(l) => {
-                for rl in &l.resource_logs {
-                    logs.extend(
-                        rl.scope_logs
-                            .iter()
-                            .flat_map(|sl| sl.log_records.iter().cloned()),
-                    );
-                }
-            }
+            Request::Traces(t) => spans.extend(t.spans().map(|p| p.item.clone())),
+            Request::Metrics(m) => metrics.extend(m.metrics().map(|p| p.item.name.to_string())),
+            Request::Logs(l) => logs.extend(l.log_records().map(|p| p.item.clone())),
             Request::Profiles(_) => {}
         }
     }
@@ -469,13 +445,8 @@ async fn exporter_retries_across_a_collector_restart_and_nothing_accepted_is_los
                 ) else {
                     continue; // a line being written
                 };
-                for span in t
-                    .resource_spans
-                    .iter()
-                    .flat_map(|rs| &rs.scope_spans)
-                    .flat_map(|ss| &ss.spans)
-                {
-                    *ids.entry(span.span_id.to_vec()).or_default() += 1;
+                for placed in t.spans() {
+                    *ids.entry(placed.item.span_id.to_vec()).or_default() += 1;
                 }
             }
             let total: usize = ids.values().sum();

@@ -32,11 +32,8 @@ fn traces_with_id(trace_id: [u8; 16]) -> ExportTraceServiceRequest {
 
 fn spans(request: &ExportTraceServiceRequest) -> BTreeMap<String, Span> {
     request
-        .resource_spans
-        .iter()
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans)
-        .map(|s| (hex(&s.span_id), s.clone()))
+        .spans()
+        .map(|p| (hex(&p.item.span_id), p.item.clone()))
         .collect()
 }
 

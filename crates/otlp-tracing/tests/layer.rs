@@ -28,11 +28,9 @@ impl Setup {
             let Request::Traces(t) = r.request else {
                 panic!("not traces")
             };
-            for rs in t.resource_spans {
-                for ss in rs.scope_spans {
-                    assert_eq!(ss.scope.expect("scope").name, "layer");
-                    out.extend(ss.spans);
-                }
+            for placed in t.spans() {
+                assert_eq!(placed.scope.expect("scope").name, "layer");
+                out.push(placed.item.clone());
             }
         }
         out

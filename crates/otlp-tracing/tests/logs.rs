@@ -29,19 +29,15 @@ impl Setup {
         for r in self.sink.requests() {
             match r.request {
                 Request::Traces(t) => {
-                    for rs in t.resource_spans {
-                        for ss in rs.scope_spans {
-                            assert_eq!(ss.scope.expect("scope").name, "layer");
-                            spans.extend(ss.spans);
-                        }
+                    for placed in t.spans() {
+                        assert_eq!(placed.scope.expect("scope").name, "layer");
+                        spans.push(placed.item.clone());
                     }
                 }
                 Request::Logs(l) => {
-                    for rl in l.resource_logs {
-                        for sl in rl.scope_logs {
-                            assert_eq!(sl.scope.expect("scope").name, "layer");
-                            records.extend(sl.log_records);
-                        }
+                    for placed in l.log_records() {
+                        assert_eq!(placed.scope.expect("scope").name, "layer");
+                        records.push(placed.item.clone());
                     }
                 }
                 other => panic!("unexpected request {other:?}"),

@@ -86,17 +86,17 @@ async fn global_client_lifecycle() {
             Request::Traces(t) => Some(t),
             _ => None,
         })
-        .flat_map(|t| t.resource_spans)
-        .flat_map(|rs| {
-            let service = rs.resource.expect("resource").attributes[0]
-                .value
-                .as_ref()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default();
-            rs.scope_spans
-                .into_iter()
-                .flat_map(|ss| ss.spans)
-                .map(move |s| (service.clone(), s.name.to_string()))
+        .flat_map(|t| {
+            t.spans()
+                .map(|p| {
+                    let service = p.resource.expect("resource").attributes[0]
+                        .value
+                        .as_ref()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    (service, p.item.name.to_string())
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     assert_eq!(names, [("second".to_owned(), "recorded".to_owned())]);

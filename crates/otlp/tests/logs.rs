@@ -87,11 +87,7 @@ impl Setup {
         let mut out = Vec::new();
         for r in self.sink.requests() {
             if let Request::Traces(t) = r.request {
-                for rs in t.resource_spans {
-                    for ss in rs.scope_spans {
-                        out.extend(ss.spans);
-                    }
-                }
+                out.extend(t.spans().map(|placed| placed.item.clone()));
             }
         }
         out

@@ -349,10 +349,8 @@ fn metrics_logs_and_profiles_go_through_the_same_pipeline() {
             otlp_proto::Request::Metrics(m) => Some(m),
             _ => None,
         })
-        .flat_map(|m| &m.resource_metrics)
-        .flat_map(|rm| &rm.scope_metrics)
-        .flat_map(|sm| &sm.metrics)
-        .map(|m| m.name.to_string())
+        .flat_map(|m| m.metrics())
+        .map(|p| p.item.name.to_string())
         .collect();
     assert!(
         names

@@ -40,9 +40,7 @@ fn metrics(sink: &MemorySink) -> Vec<Metric> {
             Request::Metrics(m) => Some(m),
             _ => None,
         })
-        .flat_map(|m| m.resource_metrics)
-        .flat_map(|rm| rm.scope_metrics)
-        .flat_map(|sm| sm.metrics)
+        .flat_map(|m| m.metrics().map(|p| p.item.clone()).collect::<Vec<_>>())
         .collect()
 }
 

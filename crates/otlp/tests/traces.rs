@@ -57,18 +57,15 @@ impl Setup {
             let Request::Traces(t) = r.request else {
                 panic!("not traces")
             };
-            for rs in t.resource_spans {
-                let resource = rs.resource.expect("resource");
+            for placed in t.spans() {
+                let resource = placed.resource.expect("resource");
                 assert_eq!(resource.attributes[0].value, Some("traces-test".into()));
-                for ss in rs.scope_spans {
-                    let scope = ss.scope.expect("scope");
-                    if scope.name == "tree" {
-                        assert_eq!(scope.version, "1.2.3");
-                        assert_eq!(ss.schema_url, "https://opentelemetry.io/schemas/1.44.0");
-                    }
-                    let scope = scope.name.to_string();
-                    out.extend(ss.spans.into_iter().map(|s| (scope.clone(), s)));
+                let scope = placed.scope.expect("scope");
+                if scope.name == "tree" {
+                    assert_eq!(scope.version, "1.2.3");
+                    assert_eq!(placed.schema_url, "https://opentelemetry.io/schemas/1.44.0");
                 }
+                out.push((scope.name.to_string(), placed.item.clone()));
             }
         }
         out

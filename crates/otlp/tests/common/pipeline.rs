@@ -33,11 +33,8 @@ pub fn span_ids(requests: &[Received]) -> Vec<Vec<usize>> {
         .iter()
         .map(|r| match &r.request {
             Request::Traces(t) => t
-                .resource_spans
-                .iter()
-                .flat_map(|rs| &rs.scope_spans)
-                .flat_map(|ss| &ss.spans)
-                .map(|s| s.name[1..].parse().expect("span name is s{i}"))
+                .spans()
+                .map(|p| p.item.name[1..].parse().expect("span name is s{i}"))
                 .collect(),
             other => panic!("not traces: {other:?}"),
         })
