@@ -48,11 +48,7 @@ const PROTOCOLS: [(Protocol, Compression); 3] = [
 pub async fn run(args: DemoArgs) -> Result<()> {
     let resource = otlp::resource::detect();
     print_resource(&resource);
-    let sink = MemorySink::new();
-    let receiver = Receiver::builder()
-        .with_free_loopback_ports()
-        .with_sink(sink.clone())
-        .start()
+    let (receiver, sink) = Receiver::start_in_memory()
         .await
         .map_err(|e| Failure::with_cause("cannot start the embedded receiver", e))?;
     let (Some(grpc), Some(http)) = (receiver.grpc_addr(), receiver.http_addr()) else {

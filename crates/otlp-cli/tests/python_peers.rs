@@ -18,7 +18,7 @@ use otlp_proto::logs::LogRecord;
 use otlp_proto::metrics::{AggregationTemporality, Metric, MetricData, NumberValue};
 use otlp_proto::trace::{Span, SpanKind, StatusCode};
 use otlp_proto::{Compression, Encoding, Request, Signal, sample};
-use otlp_receiver::{MemorySink, Received, Receiver, Transport};
+use otlp_receiver::{Received, Receiver, Transport};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,11 +95,7 @@ fn hex(bytes: &[u8]) -> String {
 /// Runs `sdk_send.py` against a fresh in-process receiver; returns its JSON summary and what the
 /// receiver got.
 async fn python_sdk_sends(protocol: &str, compression: &str) -> (Json, Vec<Received>) {
-    let sink = MemorySink::new();
-    let receiver = Receiver::builder()
-        .with_free_loopback_ports()
-        .with_sink(sink.clone())
-        .start()
+    let (receiver, sink) = Receiver::start_in_memory()
         .await
         .expect("start the receiver");
     let addr = if protocol == "grpc" {

@@ -20,7 +20,7 @@ use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
 use otlp_proto::trace::{ResourceSpans, ScopeSpans, Span};
 use otlp_proto::{Compression, Request, Signal, sample};
-use otlp_receiver::{MemorySink, Received, Receiver, Transport};
+use otlp_receiver::{Received, Receiver, Transport};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -184,11 +184,7 @@ async fn collector_forwards_python_sdk_data_to_our_receiver_over_grpc_and_http()
         .await
         .expect("join");
     for protocol in ["grpc", "http/protobuf"] {
-        let sink = MemorySink::new();
-        let receiver = Receiver::builder()
-            .with_free_loopback_ports()
-            .with_sink(sink.clone())
-            .start()
+        let (receiver, sink) = Receiver::start_in_memory()
             .await
             .expect("start our receiver");
         let collector = forwarding_collector(
@@ -305,11 +301,7 @@ async fn collector_forwards_python_sdk_data_to_our_receiver_over_grpc_and_http()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collector_forwards_our_profiles_to_our_receiver_intact() {
-    let sink = MemorySink::new();
-    let receiver = Receiver::builder()
-        .with_free_loopback_ports()
-        .with_sink(sink.clone())
-        .start()
+    let (receiver, sink) = Receiver::start_in_memory()
         .await
         .expect("start our receiver");
     let collector = forwarding_collector(

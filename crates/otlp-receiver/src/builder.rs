@@ -4,7 +4,7 @@ use crate::running::RunningReceiver;
 use crate::server::{Shared, conn};
 use crate::sink::Discard;
 use crate::summary::Observer;
-use crate::{Error, RequestSummary, Sink, TlsConfig, Transport};
+use crate::{Error, MemorySink, RequestSummary, Sink, TlsConfig, Transport};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +34,20 @@ impl Receiver {
     /// requests of at most 16 MiB, and a sink that accepts and discards everything.
     pub fn builder() -> ReceiverBuilder {
         ReceiverBuilder::default()
+    }
+
+    /// Starts a receiver serving both transports on free loopback ports and keeping what
+    /// arrives in a new [`MemorySink`], returned with it: the in-process peer of tests, demos
+    /// and examples. Short for `Receiver::builder().with_free_loopback_ports()
+    /// .with_sink(sink.clone()).start()`.
+    pub async fn start_in_memory() -> Result<(RunningReceiver, MemorySink), Error> {
+        let sink = MemorySink::new();
+        let receiver = Receiver::builder()
+            .with_free_loopback_ports()
+            .with_sink(sink.clone())
+            .start()
+            .await?;
+        Ok((receiver, sink))
     }
 }
 

@@ -31,17 +31,14 @@
 //! ```
 //! use std::time::Duration;
 //! use otlp_proto::Signal;
-//! use otlp_receiver::{MemorySink, Receiver};
+//! use otlp_receiver::Receiver;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
 //! # rt.block_on(async {
-//! let sink = MemorySink::new();
-//! let receiver = Receiver::builder()
-//!     .with_free_loopback_ports()
-//!     .with_sink(sink.clone())
-//!     .start()
-//!     .await?;
+//! // Both transports on free loopback ports, what arrives kept in memory; for anything else
+//! // (addresses, TLS, limits, another sink), `Receiver::builder()`.
+//! let (receiver, sink) = Receiver::start_in_memory().await?;
 //!
 //! let endpoint = format!("http://{}/v1/traces", receiver.http_addr().expect("HTTP is on"));
 //! // ... point an exporter at `endpoint`, then:

@@ -103,15 +103,9 @@ fn entering_spans_under_baggage_allocates_nothing() {
 #[test]
 fn sampled_spans_allocate_nothing_at_steady_state() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let sink = otlp_receiver::MemorySink::new();
-    let receiver = rt.block_on(async {
-        otlp_receiver::Receiver::builder()
-            .with_free_loopback_ports()
-            .with_sink(sink.clone())
-            .start()
-            .await
-            .expect("receiver starts")
-    });
+    let (receiver, _sink) = rt
+        .block_on(otlp_receiver::Receiver::start_in_memory())
+        .expect("receiver starts");
     let endpoint = format!("http://{}", receiver.grpc_addr().expect("grpc listener"));
     let client = OtlpClient::new_blocking(
         ClientConfig::new()

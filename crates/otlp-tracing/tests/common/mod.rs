@@ -60,13 +60,7 @@ pub struct Setup {
 }
 
 pub async fn setup() -> Setup {
-    let sink = MemorySink::new();
-    let receiver = Receiver::builder()
-        .with_free_loopback_ports()
-        .with_sink(sink.clone())
-        .start()
-        .await
-        .expect("receiver starts");
+    let (receiver, sink) = Receiver::start_in_memory().await.expect("receiver starts");
     let endpoint = format!("http://{}", receiver.http_addr().expect("http listener"));
     let batching = AdaptiveBatchConfig::default().with_scheduled_delay(Duration::from_millis(20));
     let config = ClientConfig::new()
