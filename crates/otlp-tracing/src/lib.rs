@@ -125,7 +125,7 @@ use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::Registry;
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 /// The attribute holding the `tracing` level (`TRACE` ... `ERROR`).
 pub const LEVEL: &str = "level";
@@ -169,7 +169,7 @@ const UNREGISTERED: usize = usize::MAX;
 
 impl Clone for Registered {
     fn clone(&self) -> Self {
-        Registered(AtomicUsize::new(UNREGISTERED))
+        Registered::default()
     }
 }
 
@@ -192,11 +192,7 @@ fn resolve_registered(id: u64, index: usize) -> Option<SpanContext> {
         .get(index)?
         .upgrade()?;
     let registry = dispatch.downcast_ref::<Registry>()?;
-    let span = registry.span(&Id::from_u64(id))?;
-    let extensions = span.extensions();
-    extensions
-        .get::<OtelData>()
-        .map(|d| d.span.span_context().clone())
+    recorded_context(&registry.span(&Id::from_u64(id))?)
 }
 
 impl OtlpLayer {
@@ -459,9 +455,12 @@ fn context_of<S>(ctx: &Context<'_, S>, id: &Id) -> Option<SpanContext>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let span = ctx.span(id)?;
-    let extensions = span.extensions();
-    extensions
+    recorded_context(&ctx.span(id)?)
+}
+
+/// The OTLP context of `span`, if the layer recorded it.
+fn recorded_context<'a, R: LookupSpan<'a>>(span: &SpanRef<'a, R>) -> Option<SpanContext> {
+    span.extensions()
         .get::<OtelData>()
         .map(|d| d.span.span_context().clone())
 }
@@ -479,12 +478,10 @@ where
             return;
         };
         // The nearest ancestor the layer recorded (ignored spans in between are skipped).
-        let parent = span.scope().skip(1).find_map(|ancestor| {
-            ancestor
-                .extensions()
-                .get::<OtelData>()
-                .map(|d| d.span.span_context().clone())
-        });
+        let parent = span
+            .scope()
+            .skip(1)
+            .find_map(|ancestor| recorded_context(&ancestor));
 
         // The fields go straight into the builder's record.
         let mut fields = SpanFields::new(self.tracer.span_builder(metadata.name()));

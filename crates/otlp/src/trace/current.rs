@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 
 /// One entry of the stack: the span context and the baggage current together. The baggage is
 /// shared, so that entering a span (which keeps the baggage) costs no allocation.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Frame {
     span: FrameSpan,
     baggage: Option<Arc<Baggage>>,
@@ -32,22 +32,16 @@ enum FrameSpan {
     },
 }
 
-impl Default for FrameSpan {
-    fn default() -> Self {
-        FrameSpan::Known(SpanContext::INVALID)
-    }
-}
-
 impl FrameSpan {
     /// The span context; `None` for a deferred one that has none.
-    fn resolve(&self) -> Option<SpanContext> {
+    fn resolve(self) -> Option<SpanContext> {
         match self {
-            FrameSpan::Known(context) => Some(context.clone()),
+            FrameSpan::Known(context) => Some(context),
             FrameSpan::Deferred {
                 id,
                 context,
                 resolve,
-            } => resolve(*id, *context),
+            } => resolve(id, context),
         }
     }
 }
@@ -63,7 +57,7 @@ impl Frame {
 
     fn to_context(&self) -> PropagatedContext {
         PropagatedContext::new(
-            self.span.resolve().unwrap_or(SpanContext::INVALID),
+            self.span.clone().resolve().unwrap_or(SpanContext::INVALID),
             self.baggage.as_deref().cloned().unwrap_or_default(),
         )
     }
@@ -126,16 +120,9 @@ fn current_span() -> Option<SpanContext> {
             .try_with(|s| s.borrow().get(depth - 1).map(|f| f.span.clone()))
             .ok()
             .flatten()?;
-        match span {
-            FrameSpan::Known(context) => return Some(context),
-            FrameSpan::Deferred {
-                id,
-                context,
-                resolve,
-            } => match resolve(id, context) {
-                Some(context) => return Some(context),
-                None => depth -= 1,
-            },
+        match span.resolve() {
+            Some(context) => return Some(context),
+            None => depth -= 1,
         }
     }
     None
@@ -178,24 +165,7 @@ impl SpanContext {
     /// current baggage. An invalid context hides the outer span: spans started under it are
     /// roots.
     pub fn attach(self) -> ContextGuard {
-        // One thread-local access: this is the path of every `Span::enter`.
-        let depth = STACK
-            .try_with(|s| {
-                let mut s = s.borrow_mut();
-                let baggage = s.last().and_then(|f| f.baggage.clone());
-                push_on(
-                    &mut s,
-                    Frame {
-                        span: FrameSpan::Known(self),
-                        baggage,
-                    },
-                )
-            })
-            .unwrap_or(0);
-        ContextGuard {
-            depth,
-            _not_send: PhantomData,
-        }
+        push_keeping_baggage(FrameSpan::Known(self))
     }
 }
 
@@ -252,21 +222,21 @@ pub type Resolve = fn(id: u64, context: usize) -> Option<SpanContext>;
 /// `resolve` must give the same answer for the same arguments while the guard lives; when it
 /// gives `None`, the frame is passed over and the context below it is current.
 pub fn attach_deferred(id: u64, context: usize, resolve: Resolve) -> ContextGuard {
+    push_keeping_baggage(FrameSpan::Deferred {
+        id,
+        context,
+        resolve,
+    })
+}
+
+/// Pushes a frame of `span` with the current baggage, in one thread-local access (this is the
+/// path of every `Span::enter` and every entered `tracing` span).
+fn push_keeping_baggage(span: FrameSpan) -> ContextGuard {
     let depth = STACK
         .try_with(|s| {
             let mut s = s.borrow_mut();
             let baggage = s.last().and_then(|f| f.baggage.clone());
-            push_on(
-                &mut s,
-                Frame {
-                    span: FrameSpan::Deferred {
-                        id,
-                        context,
-                        resolve,
-                    },
-                    baggage,
-                },
-            )
+            push_on(&mut s, Frame { span, baggage })
         })
         .unwrap_or(0);
     ContextGuard {
