@@ -1,5 +1,5 @@
 //! A [`tracing`] layer that records `tracing` spans as OTLP spans through an
-//! [`otlp::trace::Tracer`], and `tracing` events as span events or as OTLP log records
+//! [`otlp_sdk::trace::Tracer`], and `tracing` events as span events or as OTLP log records
 //! correlated with those spans.
 //!
 //! [`OtlpLayer`] plugs into a [`tracing_subscriber::Registry`] (or any subscriber that implements
@@ -23,7 +23,7 @@
 //!   so spans started with the SDK directly ([`Tracer::start`]) nest under it, and `.instrument`
 //!   on a future carries that across `.await` and threads. Under a [`Registry`] this costs a
 //!   push: the context is looked up only when something asks for it
-//!   ([`otlp::trace::attach_deferred`]);
+//!   ([`otlp_sdk::trace::attach_deferred`]);
 //! - `follows_from` adds a link; closing the `tracing` span ends the OTLP span;
 //! - events: see below.
 //!
@@ -31,7 +31,7 @@
 //!
 //! Each event is exported at most once, in one of two forms ([`EventMode`]):
 //!
-//! - **log records** ([`EventMode::Logs`]), when the layer has an [`otlp::logs::Logger`]:
+//! - **log records** ([`EventMode::Logs`]), when the layer has an [`otlp_sdk::logs::Logger`]:
 //!   made with [`OtlpLayer::from_client`] (the tracer and the logger of one instrumentation
 //!   scope) or with [`OtlpLayer::with_logger`]. The record's severity comes from the level
 //!   (`TRACE` 1, `DEBUG` 5, `INFO` 9, `WARN` 13, `ERROR` 17) with the level's name as severity
@@ -106,13 +106,13 @@
 
 mod logs;
 
-use otlp::OtlpClient;
-use otlp::logs::Logger;
-use otlp::trace::{
-    ContextGuard, Span, SpanBuilder, SpanContext, SpanKind, Status, Tracer, attach_deferred,
-};
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
+use otlp_sdk::OtlpClient;
+use otlp_sdk::logs::Logger;
+use otlp_sdk::trace::{
+    ContextGuard, Span, SpanBuilder, SpanContext, SpanKind, Status, Tracer, attach_deferred,
+};
 use otlp_semconv::attribute as semconv;
 use std::cell::{Cell, RefCell};
 use std::fmt;

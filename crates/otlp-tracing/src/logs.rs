@@ -2,8 +2,8 @@
 //! correlated with the OTLP span of its `tracing` parent.
 
 use crate::{EventFields, OtelData, OtlpLayer, Visitor};
-use otlp::logs::{LogBuilder, Logger, Severity};
-use otlp::trace::SpanContext;
+use otlp_sdk::logs::{LogBuilder, Logger, Severity};
+use otlp_sdk::trace::SpanContext;
 use std::time::SystemTime;
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::Context;

@@ -1,4 +1,29 @@
-//! OpenTelemetry Protocol exporters for traces, metrics, logs and profiles, and a tracing SDK.
+//! OpenTelemetry Protocol for Rust: traces, metrics, logs, events and profiles, exported over
+//! OTLP. This is the one crate an application adds; its features switch on the optional parts.
+//!
+//! An [`OtlpClient`] is the SDK: it owns the resource, the sampler and limits, one batching
+//! [`pipeline`] per signal, and the transport that sends what they batch. Tracers
+//! ([`OtlpClient::tracer`]) start spans, loggers ([`OtlpClient::logger`]) emit log records and
+//! events, and the lower-level [`Exporter`] sends export requests you build yourself.
+//!
+//! # Feature flags
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | *(none)* | traces, logs and events, the export pipeline, the exporter (gRPC, HTTP/protobuf, HTTP/JSON; gzip, zstd; TLS and mTLS), propagation, resource detection |
+//! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`). **Not built yet**: the module is empty until the profiler lands. |
+//! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
+//! | `arrow` | `otlp::arrow`: OTLP/Arrow (OTAP) streaming. **Not built yet**: the module is empty until it lands. |
+//!
+//! Metrics will be `otlp::metrics` (no feature); the module is empty until the metrics SDK
+//! lands.
+//!
+//! # The crates behind it
+//!
+//! `otlp` re-exports `otlp-sdk` (the SDK core: everything above but the features) and, per
+//! feature, `otlp-profiler` and `otlp-tracing`; wire types and codecs are [`otlp_proto`].
+//! Depending on `otlp` alone is enough: the others are implementation crates.
+//!
 //!
 //! An [`Exporter`] sends OTLP export requests to a collector over one of the three OTLP
 //! transports ([`Protocol`]): gRPC, OTLP/HTTP with protobuf bodies (the default), or OTLP/HTTP
@@ -6,12 +31,11 @@
 //! certificates for mutual TLS), custom headers, a timeout, and retries as the specification
 //! describes them. The message types and their codecs come from [`otlp_proto`].
 //!
-//! # Example
+//! # The exporter
 //!
 //! ```no_run
-//! use otlp::{Exporter, ExporterConfig, Protocol};
-//! use otlp_proto::Compression;
-//! use otlp_proto::collector::ExportTraceServiceRequest;
+//! use otlp::otlp_proto::collector::ExportTraceServiceRequest;
+//! use otlp::{Compression, Exporter, ExporterConfig, Protocol};
 //! use std::time::Duration;
 //!
 //! # async fn demo() -> Result<(), otlp::Error> {
@@ -143,31 +167,32 @@
 //! [`EncodedBody`] in the signal's [`Exporter::encoding`]: the body is then never encoded again,
 //! whatever the protocol.
 
-mod blocking;
-mod body;
-mod buffers;
-mod client;
-mod clock;
-pub mod config;
-mod error;
-mod exporter;
-pub mod global;
-pub mod logs;
-pub mod pipeline;
-pub mod resource;
-mod retry;
-mod scopes;
-pub mod trace;
-mod transport;
-mod worker;
+#[doc(inline)]
+pub use otlp_sdk::*;
 
-pub use blocking::BlockingExporter;
-pub use body::EncodedBody;
-pub use client::{ClientConfig, OtlpClient};
-pub use config::{ExporterConfig, Protocol, SignalConfig};
-pub use error::{Error, Status};
-pub use exporter::{ExportOutcome, Exporter};
-pub use retry::RetryPolicy;
+/// The in-process continuous profiler (feature `profiles`).
+///
+/// **Not built yet: this module has no API.** The profiler (CPU, heap, allocations, locks,
+/// blocking and threads, exported as OTLP profiles, each sample linked to its span) lands here;
+/// until then only the profiles wire types are re-exported.
+#[cfg(feature = "profiles")]
+pub mod profile {
+    #[doc(inline)]
+    pub use otlp_profiler::*;
+}
 
-pub use otlp_proto;
-pub use otlp_proto::{Compression, Encoding, ExportRequest, Request, Signal};
+/// The [`tracing`](https://docs.rs/tracing) bridge (feature `tracing`): `OtlpLayer`, a
+/// `tracing_subscriber` layer that records `tracing` spans as OTLP spans and events as span
+/// events or log records. See the `otlp-tracing` crate.
+#[cfg(feature = "tracing")]
+pub mod tracing {
+    #[doc(inline)]
+    pub use otlp_tracing::*;
+}
+
+/// OTLP/Arrow (OTAP) streaming (feature `arrow`).
+///
+/// **Not built yet: this module is empty.** The streaming Arrow exporter and receiver land
+/// here.
+#[cfg(feature = "arrow")]
+pub mod arrow {}

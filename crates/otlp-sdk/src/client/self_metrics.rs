@@ -93,7 +93,7 @@ impl SelfMetrics {
         interval: Duration,
     ) -> Result<SelfMetrics, Error> {
         let scope = InstrumentationScope {
-            name: env!("CARGO_PKG_NAME").into(),
+            name: "otlp".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             ..InstrumentationScope::default()
         };
