@@ -2,13 +2,18 @@
 //!
 //! ```text
 //! cargo run -p xtask -- semconv [--model DIR] [--out DIR]
+//! cargo run -p xtask --features check -- semconv --check [--model DIR]
 //! ```
 //!
 //! The model root defaults to `<workspace>/../shared/semconv` (or `$OTLP_SEMCONV_MODEL`), the
 //! output to `crates/otlp-semconv/src/generated`. Output is deterministic (everything sorted) and
-//! formatted with `rustfmt`. The library side ([`model::load`]) is also what the tests use to
-//! count what the model defines.
+//! formatted with `rustfmt`. `--check` (feature `check`) verifies, against the model, that the
+//! checked-in code is what the generator writes and that the compiled tables hold what the
+//! model defines; the test command runs it where the model is present (it is not part of the
+//! repository, so `otlp-semconv`'s own tests do not need it).
 
+#[cfg(feature = "check")]
+pub mod check;
 pub mod markdown;
 pub mod model;
 pub mod render;

@@ -1,4 +1,6 @@
-//! `cargo run -p xtask -- semconv [--model DIR] [--out DIR]`: regenerates `otlp-semconv`.
+//! `cargo run -p xtask -- semconv [--model DIR] [--out DIR]`: regenerates `otlp-semconv`;
+//! `cargo run -p xtask --features check -- semconv --check [--model DIR]`: checks it against
+//! the model.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,7 +8,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let Some(task) = args.next() else {
-        eprintln!("usage: cargo run -p xtask -- semconv [--model DIR] [--out DIR]");
+        eprintln!("usage: cargo run -p xtask -- semconv [--check] [--model DIR] [--out DIR]");
         return ExitCode::FAILURE;
     };
     if task != "semconv" {
@@ -15,7 +17,12 @@ fn main() -> ExitCode {
     }
     let mut model = xtask::model_root();
     let mut out = xtask::default_out_dir();
+    let mut check = false;
     while let Some(flag) = args.next() {
+        if flag == "--check" {
+            check = true;
+            continue;
+        }
         let value = args.next().map(PathBuf::from);
         match (flag.as_str(), value) {
             ("--model", Some(v)) => model = v,
@@ -25,6 +32,9 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+    }
+    if check {
+        return run_check(&model, &out);
     }
     match xtask::generate(&model, &out) {
         Ok(files) => {
@@ -36,4 +46,32 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+#[cfg(feature = "check")]
+fn run_check(model: &std::path::Path, generated: &std::path::Path) -> ExitCode {
+    match xtask::check::check(model, generated) {
+        Ok(s) => {
+            eprintln!(
+                "semconv check: ok ({} generated files, {} attributes, {} metrics match the model at {})",
+                s.files,
+                s.attributes,
+                s.metrics,
+                model.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("semconv check failed:\n{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(feature = "check"))]
+fn run_check(_: &std::path::Path, _: &std::path::Path) -> ExitCode {
+    eprintln!(
+        "--check needs the `check` feature: cargo run -p xtask --features check -- semconv --check"
+    );
+    ExitCode::FAILURE
 }
