@@ -1,8 +1,6 @@
 //! Runs the built `otlp` binary: `demo`, `serve` recording to files, `send` replaying them, and
 //! the failures `send` must report clearly.
 
-mod support;
-
 use bytes::Bytes;
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
 use otlp_proto::{Compression, Encoding, Request, Signal, sample};
@@ -10,7 +8,7 @@ use otlp_receiver::{Ack, Received, Receiver, Refusal, Sink};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
-use support::{Finished, Spawned, closed_port, command, parse_listening, run, temp_dir};
+use test_support::{Finished, Spawned, command, free_port as closed_port, run, temp_dir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_otlp");
 const PROTOCOLS: [&str; 3] = ["grpc", "http/protobuf", "http/json"];
@@ -409,4 +407,23 @@ async fn send_reports_partial_success_and_fails() {
         "otlp: error: the server rejected 1 item(s); see the `partial` lines"
     );
     std::fs::remove_dir_all(&dir).expect("clean up");
+}
+
+/// Parses `listening grpc=ADDR http=ADDR` into the two addresses.
+pub fn parse_listening(line: &str) -> (String, String) {
+    let mut grpc = None;
+    let mut http = None;
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some("listening"), "{line}");
+    for word in words {
+        match word.split_once('=') {
+            Some(("grpc", a)) => grpc = Some(a.to_owned()),
+            Some(("http", a)) => http = Some(a.to_owned()),
+            _ => panic!("unexpected field {word:?} in {line:?}"),
+        }
+    }
+    (
+        grpc.unwrap_or_else(|| panic!("no grpc= in {line:?}")),
+        http.unwrap_or_else(|| panic!("no http= in {line:?}")),
+    )
 }

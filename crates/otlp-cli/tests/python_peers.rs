@@ -9,8 +9,6 @@
 //! The peers are installed by `interop/python/setup.sh` (cached under `target/peers`). If it
 //! fails, the tests fail with its output: they never skip silently.
 
-mod support;
-
 use bytes::Bytes;
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
 use otlp_proto::common::{AnyValue, KeyValue, Value};
@@ -22,66 +20,18 @@ use otlp_receiver::{Received, Receiver, Transport};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-use support::{Spawned, command, run, temp_dir};
-
-/// The repository root, where `interop/python` lives.
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use test_support::{Spawned, command, python_peers as peers, repo_root, run, temp_dir};
 
 fn interop(script: &str) -> PathBuf {
     repo_root().join("interop/python").join(script)
 }
 
-/// The interpreters of the two Python virtualenvs.
-#[derive(Debug)]
-struct Peers {
-    /// SDK with the proto exporters, the proto stubs and grpcio.
-    sdk: PathBuf,
-    /// SDK with the OTLP/JSON HTTP exporter.
-    json: PathBuf,
-}
-
-/// Runs `interop/python/setup.sh` once per test binary (it is idempotent and fast once the
-/// virtualenvs exist) and returns the interpreters it reports. Fails the test if it fails.
-fn peers() -> &'static Peers {
-    static PEERS: OnceLock<Peers> = OnceLock::new();
-    PEERS.get_or_init(|| {
-        let mut cmd = Command::new("bash");
-        cmd.arg(interop("setup.sh")).current_dir(repo_root());
-        // A cold install downloads and builds wheels; setup.sh bounds each pip run itself.
-        let name = "interop/python/setup.sh (installs the Python peers)";
-        let done = run(name, cmd, Duration::from_secs(40 * 60));
-        done.assert_success();
-        let value = |key: &str| {
-            done.stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    panic!(
-                        "setup.sh printed no {key} line; stdout:\n{}\nstderr:\n{}",
-                        done.stdout, done.stderr
-                    )
-                })
-        };
-        Peers {
-            sdk: value("PY_SDK="),
-            json: value("PY_JSON="),
-        }
-    })
-}
-
-/// A command running `python`, isolated from the caller's OpenTelemetry settings
-/// (`OTEL_*` variables would change what the SDK sends) and proxies (the peers talk over
-/// loopback only; both `requests` and grpc-core honour `no_proxy`).
+/// A command running `script` of `interop/python` with `python`, isolated from the caller's
+/// OpenTelemetry settings and proxies ([`command`]).
 fn python(python: &Path, script: &str) -> Command {
     let mut cmd = command(python);
-    cmd.env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .arg(interop(script));
+    cmd.arg(interop(script));
     cmd
 }
 

@@ -10,8 +10,6 @@
 //! The peer is installed by `interop/python/setup.sh` (cached under `target/peers`). If it
 //! fails, the tests fail with its output: they never skip silently.
 
-mod support;
-
 use otlp::trace::propagation::{
     Baggage, CompositePropagator, Context, TextMapPropagator, propagators_from_env,
 };
@@ -19,43 +17,18 @@ use otlp::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::{command, run};
+use test_support::{command, python_peers, repo_root};
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
 const SPAN_ID: &str = "b7ad6b7169203331";
 const TRACE_STATE: &str = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
 
-/// The repository root, where `interop/python` lives.
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The interpreter of the SDK virtualenv, from `interop/python/setup.sh` (run once per test
-/// binary; idempotent and fast once the virtualenvs exist). Fails the test if it fails.
+/// The interpreter of the SDK virtualenv.
 fn python() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let mut cmd = Command::new("bash");
-        cmd.arg(repo_root().join("interop/python/setup.sh"))
-            .current_dir(repo_root());
-        let name = "interop/python/setup.sh (installs the Python peers)";
-        let done = run(name, cmd, Duration::from_secs(40 * 60));
-        done.assert_success();
-        done.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("PY_SDK="))
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                panic!(
-                    "setup.sh printed no PY_SDK= line; stdout:\n{}\nstderr:\n{}",
-                    done.stdout, done.stderr
-                )
-            })
-    })
+    &python_peers().sdk
 }
 
 /// Runs `propagate.py MODE` with `input` on stdin (bounded to a minute) and returns its JSON

@@ -14,192 +14,19 @@ pub mod compare;
 
 use bytes::Bytes;
 use otlp_proto::{Encoding, Request, Signal};
-use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-/// The repository root.
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// A command running `program` without the caller's `OTEL_*` variables (they would change what
-/// an OpenTelemetry SDK or the Collector does) and with loopback exempt from proxies.
-pub fn command(program: impl AsRef<OsStr>) -> Command {
-    let mut cmd = Command::new(program);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("OTEL_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost");
-    cmd
-}
-
-/// A fresh, empty directory for one test, under the system temp directory.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("otlp-interop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create the test's temp dir");
-    dir
-}
-
-/// A loopback port that was free a moment ago (bound to port 0, then released). Another process
-/// can take it before the peer binds it; [`Collector::start`] and [`Jaeger::start`] retry with
-/// new ports when that happens.
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local addr").port()
-}
+pub use test_support::{
+    Finished, Process, command, free_port, python_peers, repo_root, run, tail, temp_dir,
+};
 
 fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// The last `lines` lines of `text`.
-pub fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
-// ------------------------------------------------------------------------------------------
-// Commands that run to completion, and long-running processes
-
-/// What a command that ran to completion did.
-#[derive(Debug)]
-pub struct Finished {
-    /// Its exit status.
-    pub status: ExitStatus,
-    /// Its stdout.
-    pub stdout: String,
-    /// Its stderr.
-    pub stderr: String,
-    /// How long it ran.
-    pub elapsed: Duration,
-}
-
-/// Runs `cmd` to completion with its output captured in files under `dir`; kills it and panics
-/// (with its output) if it takes longer than `timeout`.
-pub fn run(name: &str, mut cmd: Command, dir: &Path, timeout: Duration) -> Finished {
-    let slug: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect();
-    let out_path = dir.join(format!("{slug}.stdout"));
-    let err_path = dir.join(format!("{slug}.stderr"));
-    let out = std::fs::File::create(&out_path).expect("create stdout file");
-    let err = std::fs::File::create(&err_path).expect("create stderr file");
-    let started = Instant::now();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
-    let read =
-        |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return Finished {
-                status,
-                stdout: read(&out_path),
-                stderr: read(&err_path),
-                elapsed: started.elapsed(),
-            };
-        }
-        if started.elapsed() > timeout {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{name} did not finish within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
-                tail(&read(&out_path), 40),
-                tail(&read(&err_path), 40)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A long-running child process with stdout and stderr going to one log file. Dropping it stops
-/// the process: SIGTERM, then SIGKILL if it has not exited within five seconds.
-#[derive(Debug)]
-pub struct Process {
-    name: String,
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Process {
-    /// Starts `cmd`, appending its output to `log`.
-    pub fn start(name: &str, mut cmd: Command, log: &Path) -> Process {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .expect("open the log file");
-        let err = file.try_clone().expect("clone the log file handle");
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(err)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
-        Process {
-            name: name.to_owned(),
-            child: Some(child),
-            log: log.to_owned(),
-        }
-    }
-
-    /// Everything the process logged so far.
-    pub fn log(&self) -> String {
-        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
-    }
-
-    /// The exit status if the process has exited.
-    pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.child
-            .as_mut()
-            .and_then(|c| c.try_wait().expect("try_wait"))
-    }
-
-    /// Sends SIGTERM and waits (at most `timeout`) for the process to exit; kills it if it does
-    /// not. Returns the exit status.
-    pub fn stop(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let mut child = self.child.take()?;
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!(
-            "{}: no exit {timeout:?} after SIGTERM; killing it",
-            self.name
-        );
-        let _ = child.kill();
-        child.wait().ok()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.stop(Duration::from_secs(5));
-    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -220,58 +47,23 @@ pub struct Peers {
 pub fn peers() -> &'static Peers {
     static PEERS: OnceLock<Peers> = OnceLock::new();
     PEERS.get_or_init(|| {
-        let dir = temp_dir("build-peers");
         let mut cmd = command("bash");
         cmd.arg(repo_root().join("interop/build-peers.sh"))
             .current_dir(repo_root());
-        let done = run("build-peers", cmd, &dir, Duration::from_secs(45 * 60));
-        assert!(
-            done.status.success(),
-            "interop/build-peers.sh failed ({}):\n{}\n{}",
-            done.status,
-            done.stdout,
-            done.stderr
-        );
+        let done = run("interop/build-peers.sh", cmd, Duration::from_secs(45 * 60));
+        done.assert_success();
         eprintln!("{}", done.stderr.trim_end());
-        let _ = std::fs::remove_dir_all(&dir);
-        let value = |key: &str| {
-            done.stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .map(PathBuf::from)
-                .unwrap_or_else(|| panic!("build-peers.sh printed no {key} line:\n{}", done.stdout))
-        };
         Peers {
-            peercol: value("PEERCOL="),
-            jaeger: value("JAEGER="),
+            peercol: done.line_value("PEERCOL=").into(),
+            jaeger: done.line_value("JAEGER=").into(),
         }
     })
 }
 
-/// The interpreter of the Python SDK virtualenv that `interop/python/setup.sh` installs (run
-/// once per test binary; cached under `target/peers`). Panics with its output if it fails.
+/// The interpreter of the Python SDK virtualenv that `interop/python/setup.sh` installs
+/// ([`python_peers`]).
 pub fn python_sdk() -> &'static Path {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(|| {
-        let dir = temp_dir("python-setup");
-        let mut cmd = command("bash");
-        cmd.arg(repo_root().join("interop/python/setup.sh"))
-            .current_dir(repo_root());
-        let done = run("python-setup", cmd, &dir, Duration::from_secs(40 * 60));
-        assert!(
-            done.status.success(),
-            "interop/python/setup.sh failed ({}):\n{}\n{}",
-            done.status,
-            done.stdout,
-            done.stderr
-        );
-        let _ = std::fs::remove_dir_all(&dir);
-        done.stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("PY_SDK="))
-            .map(PathBuf::from)
-            .unwrap_or_else(|| panic!("setup.sh printed no PY_SDK= line:\n{}", done.stdout))
-    })
+    &python_peers().sdk
 }
 
 // ------------------------------------------------------------------------------------------

@@ -202,21 +202,11 @@ async fn collector_forwards_python_sdk_data_to_our_receiver_over_grpc_and_http()
         cmd.arg(repo_root().join("interop/python/sdk_send.py"))
             .args(["--endpoint", &endpoint, "--protocol", protocol])
             .args(["--timeout", "10", "--deadline", "90"]);
-        let dir = temp_dir("python-send");
-        let done = tokio::task::spawn_blocking(move || {
-            let done = run("sdk_send", cmd, &dir, Duration::from_secs(120));
-            let _ = std::fs::remove_dir_all(&dir);
-            done
-        })
-        .await
-        .expect("join");
-        assert!(
-            done.status.success(),
-            "sdk_send.py --protocol {protocol} failed ({}):\n{}\n{}",
-            done.status,
-            done.stdout,
-            done.stderr
-        );
+        let name = format!("sdk_send.py --protocol {protocol}");
+        let done = tokio::task::spawn_blocking(move || run(&name, cmd, Duration::from_secs(120)))
+            .await
+            .expect("join");
+        done.assert_success();
         let summary: Json = done
             .stdout
             .lines()

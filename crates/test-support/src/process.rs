@@ -1,10 +1,7 @@
-//! Helpers shared by the integration tests: commands isolated from the caller's OpenTelemetry
-//! settings, child processes that are killed on drop, and waits that are always bounded.
+//! Child processes with bounded waits: [`run`] to completion, [`Spawned`] with its stdout read
+//! line by line, [`Process`] for a long-running peer logging to a file.
 
-// Each test file uses a different subset of these helpers.
-#![allow(dead_code)]
-
-use std::ffi::OsStr;
+use crate::tail;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -12,29 +9,76 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A command running `program` without the caller's `OTEL_*` variables, which would change what
-/// an OpenTelemetry exporter (ours or the Python SDK's) does.
-pub fn command(program: impl AsRef<OsStr>) -> Command {
-    let mut cmd = Command::new(program);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("OTEL_") {
-            cmd.env_remove(name);
-        }
-    }
-    cmd
+/// What a command that ran to completion did.
+#[derive(Debug)]
+pub struct Finished {
+    /// What the command was called in messages.
+    pub name: String,
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Its stdout.
+    pub stdout: String,
+    /// Its stderr.
+    pub stderr: String,
+    /// How long it ran.
+    pub elapsed: Duration,
 }
 
-/// A fresh, empty directory under the target directory's temp space, unique per test.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("otlp-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+/// Runs `cmd` to completion, killing it and panicking (with what it printed) if it takes longer
+/// than `timeout`.
+pub fn run(name: &str, cmd: Command, timeout: Duration) -> Finished {
+    let started = Instant::now();
+    let mut spawned = Spawned::start(name, cmd);
+    let (status, lines) = spawned.wait_exit(timeout);
+    let mut stdout = lines.join("\n");
+    if !stdout.is_empty() {
+        stdout.push('\n');
+    }
+    // The stderr reader ends at EOF, just after the exit: give it a moment.
+    let stderr_deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < stderr_deadline && Arc::strong_count(&spawned.stderr) > 1 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Finished {
+        name: name.to_owned(),
+        status,
+        stdout,
+        stderr: spawned.stderr(),
+        elapsed: started.elapsed(),
+    }
+}
+
+impl Finished {
+    /// Panics, with what the command printed, unless it exited successfully.
+    pub fn assert_success(&self) {
+        assert!(
+            self.status.success(),
+            "{} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            self.name,
+            self.status,
+            tail(&self.stdout, 60),
+            tail(&self.stderr, 60)
+        );
+    }
+
+    /// The rest of the first stdout line starting with `prefix` (a `KEY=` a script printed).
+    /// Panics, with the output, if there is none.
+    pub fn line_value(&self, prefix: &str) -> &str {
+        self.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} printed no {prefix} line; stdout:\n{}\nstderr:\n{}",
+                    self.name, self.stdout, self.stderr
+                )
+            })
+    }
 }
 
 /// A running child process, killed (and reaped) when dropped, with its stdout delivered line by
 /// line and its stderr collected.
+#[derive(Debug)]
 pub struct Spawned {
     name: String,
     child: Option<Child>,
@@ -126,12 +170,7 @@ impl Spawned {
 
     /// Sends SIGTERM.
     pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM {} failed", self.id());
+        assert!(terminate(self.id()), "kill -TERM {} failed", self.id());
     }
 
     /// Stops the process with SIGTERM, checks that it exits successfully within `timeout`, and
@@ -167,10 +206,15 @@ impl Spawned {
                 let _ = child.kill();
                 let _ = child.wait();
                 self.child = None;
+                let mut stdout = Vec::new();
+                while let Ok(line) = self.lines.try_recv() {
+                    stdout.push(line);
+                }
                 panic!(
-                    "{}: did not exit within {timeout:?}; stderr:\n{}",
+                    "{}: did not exit within {timeout:?}\nstdout:\n{}\nstderr:\n{}",
                     self.name,
-                    self.stderr()
+                    tail(&stdout.join("\n"), 40),
+                    tail(&self.stderr(), 40)
                 );
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -187,81 +231,84 @@ impl Drop for Spawned {
     }
 }
 
-/// What a command that ran to completion did.
+/// Sends SIGTERM to `pid`; whether `kill` succeeded.
+fn terminate(pid: u32) -> bool {
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A long-running child process with stdout and stderr going to one log file. Dropping it stops
+/// the process: SIGTERM, then SIGKILL if it has not exited within five seconds.
 #[derive(Debug)]
-pub struct Finished {
-    /// What the command was called in messages.
-    pub name: String,
-    /// Its exit status.
-    pub status: ExitStatus,
-    /// Its stdout.
-    pub stdout: String,
-    /// Its stderr.
-    pub stderr: String,
-    /// How long it ran.
-    pub elapsed: Duration,
+pub struct Process {
+    name: String,
+    child: Option<Child>,
+    log: PathBuf,
 }
 
-/// Runs `cmd` to completion, killing it and panicking if it takes longer than `timeout`.
-pub fn run(name: &str, cmd: Command, timeout: Duration) -> Finished {
-    let started = Instant::now();
-    let mut spawned = Spawned::start(name, cmd);
-    let (status, lines) = spawned.wait_exit(timeout);
-    let mut stdout = lines.join("\n");
-    if !stdout.is_empty() {
-        stdout.push('\n');
-    }
-    // Give the stderr reader a moment to see EOF.
-    let stderr_deadline = Instant::now() + Duration::from_secs(2);
-    let mut stderr = spawned.stderr();
-    while Instant::now() < stderr_deadline && Arc::strong_count(&spawned.stderr) > 1 {
-        std::thread::sleep(Duration::from_millis(10));
-        stderr = spawned.stderr();
-    }
-    Finished {
-        name: name.to_owned(),
-        status,
-        stdout,
-        stderr,
-        elapsed: started.elapsed(),
-    }
-}
-
-impl Finished {
-    /// Panics, with what the command printed, unless it exited successfully.
-    pub fn assert_success(&self) {
-        assert!(
-            self.status.success(),
-            "{} failed ({}):\nstdout:\n{}\nstderr:\n{}",
-            self.name,
-            self.status,
-            self.stdout,
-            self.stderr
-        );
-    }
-}
-
-/// A loopback port nothing listens on (bound, then released).
-pub fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
-
-/// Parses `listening grpc=ADDR http=ADDR` into the two addresses.
-pub fn parse_listening(line: &str) -> (String, String) {
-    let mut grpc = None;
-    let mut http = None;
-    let mut words = line.split_whitespace();
-    assert_eq!(words.next(), Some("listening"), "{line}");
-    for word in words {
-        match word.split_once('=') {
-            Some(("grpc", a)) => grpc = Some(a.to_owned()),
-            Some(("http", a)) => http = Some(a.to_owned()),
-            _ => panic!("unexpected field {word:?} in {line:?}"),
+impl Process {
+    /// Starts `cmd`, appending its output to `log`.
+    pub fn start(name: &str, mut cmd: Command, log: &Path) -> Process {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .expect("open the log file");
+        let err = file.try_clone().expect("clone the log file handle");
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        Process {
+            name: name.to_owned(),
+            child: Some(child),
+            log: log.to_owned(),
         }
     }
-    (
-        grpc.unwrap_or_else(|| panic!("no grpc= in {line:?}")),
-        http.unwrap_or_else(|| panic!("no http= in {line:?}")),
-    )
+
+    /// Everything the process logged so far.
+    pub fn log(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(&self.log).unwrap_or_default()).into_owned()
+    }
+
+    /// The exit status if the process has exited.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .and_then(|c| c.try_wait().expect("try_wait"))
+    }
+
+    /// Sends SIGTERM and waits (at most `timeout`) for the process to exit; kills it if it does
+    /// not. Returns the exit status.
+    pub fn stop(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        let _ = terminate(child.id());
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!(
+            "{}: no exit {timeout:?} after SIGTERM; killing it",
+            self.name
+        );
+        let _ = child.kill();
+        child.wait().ok()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(5));
+    }
 }
