@@ -7,6 +7,7 @@ use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
 
 impl SpanRecord {
+    /// Pushes an attribute; cheap, since duplicates and the count limit are dealt with when the
     /// span is encoded. A span that keeps setting attributes is compacted here now and then, so
     /// its memory stays bounded by the limit, not by the number of calls.
     #[inline]
@@ -14,8 +15,6 @@ impl SpanRecord {
         self.room_for_attribute();
         self.attributes.push(kv);
     }
-
-    /// [`push_attribute`](SpanRecord::push_attribute) from its parts: room is made first, so
 
     /// [`push_attribute`](SpanRecord::push_attribute) from its parts: room is made first, so
     /// that the attribute is built where it is stored rather than built and then copied.
