@@ -160,8 +160,8 @@ impl fmt::Debug for Tracer {
 }
 
 /// Where the parent comes from. An explicit parent is kept in the builder's record (its own
-/// field, `SpanRecord::parent`), or, for a tracer that
-/// never records, in the options box: so the builder stays small.
+/// field, `SpanRecord::parent`), or, for a tracer that never records, in the options box: so
+/// the builder stays small.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Parent {
     Current,

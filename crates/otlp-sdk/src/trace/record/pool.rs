@@ -131,7 +131,8 @@ impl SpanRecord {
         self.dropped_links_count = 0;
         self.status_code = 0;
         self.parent_span_id = [0; 8];
-        // Taken when the span started; still here only if its builder was dropped unstarted.
+        // Taken when the span started with it; still here if its builder was dropped unstarted
+        // or told afterwards to make a root span.
         self.parent = None;
     }
 }
