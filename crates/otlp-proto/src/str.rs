@@ -94,7 +94,13 @@ impl Str {
     }
 
     /// Like [`Str::from_utf8_in`] for bytes the caller has already validated as UTF-8.
-    pub(crate) fn from_validated_in(buf: &Bytes, range: std::ops::Range<usize>) -> Self {
+    ///
+    /// # Safety
+    ///
+    /// `buf[range]` must be valid UTF-8: [`Str::as_str`] reads a `Str`'s bytes as `str`
+    /// without checking them again.
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn from_validated_in(buf: &Bytes, range: std::ops::Range<usize>) -> Self {
         debug_assert!(std::str::from_utf8(&buf[range.clone()]).is_ok());
         Str::inline(&buf[range.clone()]).unwrap_or_else(|| Str(Repr::Shared(buf.slice(range))))
     }

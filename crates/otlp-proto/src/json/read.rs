@@ -20,6 +20,8 @@ pub struct JsonReader<'a> {
 
 /// A JSON string as read: borrowed from the input when it had no escapes.
 enum RawStr<'a> {
+    /// `Slice(a, b, s)`: `s` is `src[a..b]`, so those bytes are valid UTF-8 (unsafe code
+    /// relies on it: see [`JsonReader::string`]).
     Slice(usize, usize, &'a str),
     Owned(String),
 }
@@ -191,7 +193,13 @@ impl<'a> JsonReader<'a> {
         if src[start + len] == b'"' {
             self.pos = start + len + 1;
             let s = if ascii {
-                ascii_str(run)
+                // SAFETY: `find_special` returns `ascii` only when no byte of the run before the
+                // special byte it found (the closing quote here, at `start + len`) has the high
+                // bit set, and `run` is exactly those bytes.
+                #[allow(unsafe_code)]
+                unsafe {
+                    ascii_str(run)
+                }
             } else {
                 std::str::from_utf8(run).map_err(|_| DecodeError::new(K::InvalidUtf8, start, ""))?
             };
@@ -283,8 +291,11 @@ impl<'a> JsonReader<'a> {
     /// A string value, sliced from the input when possible.
     pub fn string(&mut self) -> Result<Str, DecodeError> {
         Ok(match self.raw_string()? {
-            // raw_string validated the slice already.
-            RawStr::Slice(a, b, _) => Str::from_validated_in(self.src, a..b),
+            // SAFETY: `raw_string` makes a `Slice(a, b, s)` only with `s` being
+            // `self.src[a..b]` as a `&str` (checked ASCII or validated UTF-8), so those bytes
+            // are valid UTF-8.
+            #[allow(unsafe_code)]
+            RawStr::Slice(a, b, _) => unsafe { Str::from_validated_in(self.src, a..b) },
             RawStr::Owned(s) => Str::from(s),
         })
     }
@@ -508,11 +519,15 @@ fn find_special(s: &[u8]) -> Option<(usize, bool)> {
 }
 
 /// `run` as `&str`, for bytes already known to be ASCII.
+///
+/// # Safety
+///
+/// Every byte of `run` must be ASCII (below 0x80), which makes it valid UTF-8.
 #[inline]
 #[allow(unsafe_code)]
-fn ascii_str(run: &[u8]) -> &str {
+unsafe fn ascii_str(run: &[u8]) -> &str {
     debug_assert!(run.is_ascii());
-    // SAFETY: `find_special` saw no byte with the high bit set, and ASCII is valid UTF-8.
+    // SAFETY: ASCII is valid UTF-8, and the caller promises `run` is ASCII.
     unsafe { std::str::from_utf8_unchecked(run) }
 }
 

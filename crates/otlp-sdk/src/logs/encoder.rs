@@ -1,14 +1,14 @@
 //! One logs pipeline for every instrumentation scope: records carry the index of their scope in
 //! the client's table ([`crate::scopes`], shared with the tracers), and the encoder groups a
-//! batch by scope into one request.
+//! batch by scope into one request (the shared [`ScopedEncoder`]).
 
 use crate::body::EncodedBody;
 use crate::pipeline::{BatchEncoder, PipelineItem, Priority};
-use crate::scopes::{ScopeCache, Scopes};
-use otlp_proto::collector::ExportLogsServiceRequest;
-use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
+use crate::scopes::{RequestKeys, ScopedEncoder, ScopedItem, Scopes};
+use otlp_proto::json::JsonWriter;
+use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
-use otlp_proto::{Encoding, Signal};
+use otlp_proto::{Encoding, Message, RevBuf, Signal};
 use std::sync::Arc;
 
 /// A record and its scope: what the logs pipeline carries.
@@ -30,55 +30,31 @@ impl PipelineItem for ScopedLogRecord {
     }
 }
 
+impl ScopedItem for ScopedLogRecord {
+    const KEYS: RequestKeys = RequestKeys::LOGS;
+
+    fn scope(&self) -> u32 {
+        self.scope
+    }
+
+    fn encode(&mut self, buf: &mut RevBuf) {
+        self.record.encode_fields(buf);
+    }
+
+    fn write_json(&mut self, w: &mut JsonWriter) {
+        self.record.write_json(w);
+    }
+}
+
 /// Encodes records of one resource as an `ExportLogsServiceRequest` with one `ScopeLogs` per
 /// scope present in the batch, in order of first appearance; within a scope, records keep
-/// their batch order.
+/// their batch order (the shared [`ScopedEncoder`]).
 #[derive(Debug)]
-pub(crate) struct ScopedLogEncoder {
-    request: ExportLogsServiceRequest,
-    table: ScopeCache,
-    /// The scope index of each `ScopeLogs` of the request being built.
-    scopes: Vec<u32>,
-    /// The `ScopeLogs` index of each batch item.
-    groups: Vec<usize>,
-}
+pub(crate) struct ScopedLogEncoder(ScopedEncoder);
 
 impl ScopedLogEncoder {
     pub(crate) fn new(resource: Resource, scopes: Arc<Scopes>) -> Self {
-        ScopedLogEncoder {
-            table: ScopeCache::new(scopes),
-            request: ExportLogsServiceRequest {
-                resource_logs: vec![ResourceLogs {
-                    resource: Some(resource),
-                    ..ResourceLogs::default()
-                }],
-            },
-            scopes: Vec::new(),
-            groups: Vec::new(),
-        }
-    }
-
-    fn group_of(&mut self, scope: u32, scope_logs: &mut Vec<ScopeLogs>) -> usize {
-        // Batches hold few scopes: a linear search, starting with the last one used.
-        if let Some(&last) = self.groups.last()
-            && self.scopes[last] == scope
-        {
-            return last;
-        }
-        if let Some(i) = self.scopes.iter().position(|&s| s == scope) {
-            return i;
-        }
-        self.scopes.push(scope);
-        let (scope, schema_url) = match self.table.get(scope) {
-            Some(s) => (Some(s.scope.clone()), s.schema_url.clone()),
-            None => (None, Default::default()),
-        };
-        scope_logs.push(ScopeLogs {
-            scope,
-            log_records: Vec::new(),
-            schema_url,
-        });
-        scope_logs.len() - 1
+        ScopedLogEncoder(ScopedEncoder::with_table(resource, scopes))
     }
 }
 
@@ -86,42 +62,15 @@ impl BatchEncoder<ScopedLogRecord> for ScopedLogEncoder {
     const SIGNAL: Signal = Signal::Logs;
 
     fn encode(&mut self, batch: &mut Vec<ScopedLogRecord>, encoding: Encoding) -> EncodedBody {
-        if self.request.resource_logs.is_empty() {
-            self.request.resource_logs.push(ResourceLogs::default());
-        }
-        self.scopes.clear();
-        self.groups.clear();
-        let mut scope_logs = Vec::new();
-        // Move the records into their scope's group (no copy), remembering where each went.
-        for item in batch.iter_mut() {
-            let group = self.group_of(item.scope, &mut scope_logs);
-            self.groups.push(group);
-            scope_logs[group]
-                .log_records
-                .push(std::mem::take(&mut item.record));
-        }
-        self.request.resource_logs[0].scope_logs = scope_logs;
-        let body = EncodedBody::encode(&self.request, encoding);
-        // And back, in the batch's order: each group hands its records back in order.
-        let scope_logs = std::mem::take(&mut self.request.resource_logs[0].scope_logs);
-        let mut groups: Vec<_> = scope_logs
-            .into_iter()
-            .map(|s| s.log_records.into_iter())
-            .collect();
-        for (item, &group) in batch.iter_mut().zip(&self.groups) {
-            if let Some(record) = groups[group].next() {
-                item.record = record;
-            }
-        }
-        self.scopes.clear();
-        body
+        self.0.encode(batch, encoding)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use otlp_proto::{ExportRequest, Message};
+    use otlp_proto::ExportRequest;
+    use otlp_proto::collector::ExportLogsServiceRequest;
 
     #[test]
     fn groups_by_scope_and_gives_the_batch_back() {

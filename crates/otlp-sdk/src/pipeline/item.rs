@@ -1,17 +1,18 @@
 //! What goes through a pipeline ([`PipelineItem`]) and how a batch becomes a request body
-//! ([`BatchEncoder`]), with the implementations for the four signals' OTLP types.
+//! ([`BatchEncoder`]), with the implementations for the four signals' OTLP types. The
+//! span, log and metric encoders are the crate's one scope-grouping encoder
+//! (`crate::scopes::ScopedEncoder`) with a single scope.
 
 use crate::body::EncodedBody;
-use otlp_proto::collector::{
-    ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportProfilesServiceRequest,
-    ExportTraceServiceRequest,
-};
+use crate::scopes::{RequestKeys, ScopedEncoder, ScopedItem};
+use otlp_proto::collector::ExportProfilesServiceRequest;
 use otlp_proto::common::{AnyValue, InstrumentationScope, KeyValue, Value};
-use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use otlp_proto::metrics::{Metric, ResourceMetrics, ScopeMetrics};
+use otlp_proto::json::JsonWriter;
+use otlp_proto::logs::LogRecord;
+use otlp_proto::metrics::Metric;
 use otlp_proto::resource::Resource;
-use otlp_proto::trace::{ResourceSpans, ScopeSpans, Span, StatusCode};
-use otlp_proto::{Encoding, Signal};
+use otlp_proto::trace::{Span, StatusCode};
+use otlp_proto::{Encoding, Message, RevBuf, Signal};
 
 /// How hard a full queue tries to keep an item (see
 /// [`DropPolicy::DropLowPriority`](super::DropPolicy::DropLowPriority)).
@@ -161,55 +162,47 @@ impl PipelineItem for ExportProfilesServiceRequest {
     }
 }
 
+/// The OTLP items of the public single-scope encoders: all under the encoder's one scope.
+macro_rules! one_scope_item {
+    ($item:ty, $keys:ident) => {
+        impl ScopedItem for $item {
+            const KEYS: RequestKeys = RequestKeys::$keys;
+
+            #[inline]
+            fn scope(&self) -> u32 {
+                0
+            }
+
+            #[inline]
+            fn encode(&mut self, buf: &mut RevBuf) {
+                self.encode_fields(buf);
+            }
+
+            fn write_json(&mut self, w: &mut JsonWriter) {
+                Message::write_json(self, w);
+            }
+        }
+    };
+}
+
+one_scope_item!(Span, TRACES);
+one_scope_item!(LogRecord, LOGS);
+one_scope_item!(Metric, METRICS);
+
 /// Encodes spans of one resource and one instrumentation scope as an
 /// `ExportTraceServiceRequest`.
 #[derive(Debug, Clone, Default)]
-pub struct SpanEncoder {
-    request: ExportTraceServiceRequest,
-}
+pub struct SpanEncoder(ScopedEncoder);
 
 impl SpanEncoder {
     /// An encoder putting every span under `resource` and `scope`.
     pub fn new(resource: Option<Resource>, scope: Option<InstrumentationScope>) -> Self {
-        SpanEncoder {
-            request: ExportTraceServiceRequest {
-                resource_spans: vec![ResourceSpans {
-                    resource,
-                    scope_spans: vec![ScopeSpans {
-                        scope,
-                        ..ScopeSpans::default()
-                    }],
-                    ..ResourceSpans::default()
-                }],
-            },
-        }
+        SpanEncoder(ScopedEncoder::one_scope(resource, scope))
     }
-}
 
-/// Moves `batch` into `slot` for the time of `encode`, then back: no item is copied.
-fn encode_in_place<T, M: otlp_proto::Message>(
-    request: &mut M,
-    slot: fn(&mut M) -> &mut Vec<T>,
-    batch: &mut Vec<T>,
-    encoding: Encoding,
-) -> EncodedBody {
-    std::mem::swap(slot(request), batch);
-    let body = EncodedBody::encode(request, encoding);
-    std::mem::swap(slot(request), batch);
-    body
-}
-
-impl SpanEncoder {
     /// Sends the scope's spans with this schema URL (`ScopeSpans.schema_url`).
     pub fn with_schema_url(mut self, schema_url: impl Into<otlp_proto::Str>) -> Self {
-        if let Some(scope_spans) = self
-            .request
-            .resource_spans
-            .first_mut()
-            .and_then(|rs| rs.scope_spans.first_mut())
-        {
-            scope_spans.schema_url = schema_url.into();
-        }
+        self.0.set_schema_url(schema_url.into());
         self
     }
 }
@@ -218,40 +211,19 @@ impl BatchEncoder<Span> for SpanEncoder {
     const SIGNAL: Signal = Signal::Traces;
 
     fn encode(&mut self, batch: &mut Vec<Span>, encoding: Encoding) -> EncodedBody {
-        if self.request.resource_spans.is_empty() {
-            *self = SpanEncoder::new(None, None);
-        }
-        encode_in_place(
-            &mut self.request,
-            |r| &mut r.resource_spans[0].scope_spans[0].spans,
-            batch,
-            encoding,
-        )
+        self.0.encode(batch, encoding)
     }
 }
 
 /// Encodes log records of one resource and one instrumentation scope as an
 /// `ExportLogsServiceRequest`.
 #[derive(Debug, Clone, Default)]
-pub struct LogEncoder {
-    request: ExportLogsServiceRequest,
-}
+pub struct LogEncoder(ScopedEncoder);
 
 impl LogEncoder {
     /// An encoder putting every record under `resource` and `scope`.
     pub fn new(resource: Option<Resource>, scope: Option<InstrumentationScope>) -> Self {
-        LogEncoder {
-            request: ExportLogsServiceRequest {
-                resource_logs: vec![ResourceLogs {
-                    resource,
-                    scope_logs: vec![ScopeLogs {
-                        scope,
-                        ..ScopeLogs::default()
-                    }],
-                    ..ResourceLogs::default()
-                }],
-            },
-        }
+        LogEncoder(ScopedEncoder::one_scope(resource, scope))
     }
 }
 
@@ -259,40 +231,19 @@ impl BatchEncoder<LogRecord> for LogEncoder {
     const SIGNAL: Signal = Signal::Logs;
 
     fn encode(&mut self, batch: &mut Vec<LogRecord>, encoding: Encoding) -> EncodedBody {
-        if self.request.resource_logs.is_empty() {
-            *self = LogEncoder::new(None, None);
-        }
-        encode_in_place(
-            &mut self.request,
-            |r| &mut r.resource_logs[0].scope_logs[0].log_records,
-            batch,
-            encoding,
-        )
+        self.0.encode(batch, encoding)
     }
 }
 
 /// Encodes metrics of one resource and one instrumentation scope as an
 /// `ExportMetricsServiceRequest`.
 #[derive(Debug, Clone, Default)]
-pub struct MetricEncoder {
-    request: ExportMetricsServiceRequest,
-}
+pub struct MetricEncoder(ScopedEncoder);
 
 impl MetricEncoder {
     /// An encoder putting every metric under `resource` and `scope`.
     pub fn new(resource: Option<Resource>, scope: Option<InstrumentationScope>) -> Self {
-        MetricEncoder {
-            request: ExportMetricsServiceRequest {
-                resource_metrics: vec![ResourceMetrics {
-                    resource,
-                    scope_metrics: vec![ScopeMetrics {
-                        scope,
-                        ..ScopeMetrics::default()
-                    }],
-                    ..ResourceMetrics::default()
-                }],
-            },
-        }
+        MetricEncoder(ScopedEncoder::one_scope(resource, scope))
     }
 }
 
@@ -300,15 +251,7 @@ impl BatchEncoder<Metric> for MetricEncoder {
     const SIGNAL: Signal = Signal::Metrics;
 
     fn encode(&mut self, batch: &mut Vec<Metric>, encoding: Encoding) -> EncodedBody {
-        if self.request.resource_metrics.is_empty() {
-            *self = MetricEncoder::new(None, None);
-        }
-        encode_in_place(
-            &mut self.request,
-            |r| &mut r.resource_metrics[0].scope_metrics[0].metrics,
-            batch,
-            encoding,
-        )
+        self.0.encode(batch, encoding)
     }
 }
 
@@ -335,8 +278,11 @@ impl BatchEncoder<ExportProfilesServiceRequest> for ProfilesEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use otlp_proto::collector::{
+        ExportLogsServiceRequest, ExportMetricsServiceRequest, ExportTraceServiceRequest,
+    };
     use otlp_proto::trace::Status;
-    use otlp_proto::{ExportRequest, Message, sample};
+    use otlp_proto::{ExportRequest, sample};
 
     #[test]
     fn priorities_follow_status_and_severity() {

@@ -4,7 +4,7 @@ use super::context::{SpanContext, TraceFlags, TraceState};
 use super::current::current_parent;
 use super::id::{SpanId, TraceId};
 use super::limits::SpanLimits;
-use super::record::{RecordedSpan, SpanRecord};
+use super::record::RecordedSpan;
 use super::sampler::{Sampler, SamplingParams};
 use super::span::{Link, Recording, Span, link_to_otlp, otlp_flags};
 use crate::clock::{now_unix_nanos, to_unix_nanos};
@@ -159,9 +159,9 @@ impl fmt::Debug for Tracer {
     }
 }
 
-/// Where the parent comes from. An explicit parent is written into the builder's record (its
-/// trace id, span id, flags and state have fields there), or, for a tracer that never
-/// records, kept in the options box: so the builder stays small.
+/// Where the parent comes from. An explicit parent is kept in the builder's record (its own
+/// field, `SpanRecord::parent`), or, for a tracer that never records, in the options box: so
+/// the builder stays small.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Parent {
     Current,
@@ -271,12 +271,7 @@ impl SpanBuilder<'_> {
         }
         self.parent = Parent::Explicit;
         match self.record.get_mut() {
-            Some(r) => {
-                r.trace_id = parent.trace_id().to_bytes();
-                r.parent_span_id = parent.span_id().to_bytes();
-                r.flags = otlp_flags(parent);
-                r.trace_state = parent.trace_state().as_otlp();
-            }
+            Some(r) => r.parent = Some(parent.clone()),
             None => self.options().parent = Some(parent.clone()),
         }
         self
@@ -293,7 +288,7 @@ impl SpanBuilder<'_> {
         let SpanBuilder {
             tracer,
             kind,
-            record,
+            mut record,
             parent,
             options,
         } = self;
@@ -304,7 +299,7 @@ impl SpanBuilder<'_> {
         let inner = &*tracer.inner;
         let parent = match parent {
             Parent::Current => current_parent(),
-            Parent::Explicit => explicit.or_else(|| record.get().map(parent_in_record)),
+            Parent::Explicit => explicit.or_else(|| record.get_mut().and_then(|r| r.parent.take())),
             Parent::Root => None,
         };
         let trace_id = parent
@@ -374,9 +369,8 @@ impl SpanBuilder<'_> {
         record.trace_id = trace_id.to_bytes();
         record.span_id = span_id.to_bytes();
         record.parent_span_id = parent.as_ref().map_or([0; 8], |p| p.span_id().to_bytes());
-        // A record comes with an empty trace state (unless `with_parent` wrote one into it):
-        // copy only a real one.
-        if !context.trace_state().is_empty() || !record.trace_state.is_empty() {
+        // A record comes with an empty trace state: copy only a real one.
+        if !context.trace_state().is_empty() {
             record.trace_state = context.trace_state().as_otlp();
         }
         record.kind = kind as i32;
@@ -397,18 +391,6 @@ impl SpanBuilder<'_> {
     }
 }
 
-/// The explicit parent [`SpanBuilder::with_parent`] wrote into a record.
-fn parent_in_record(r: &SpanRecord) -> SpanContext {
-    use proto::span_flags::CONTEXT_IS_REMOTE_MASK;
-    SpanContext::new(
-        TraceId::from_bytes(r.trace_id),
-        SpanId::from_bytes(r.parent_span_id),
-        TraceFlags::new(r.flags as u8),
-        r.flags & CONTEXT_IS_REMOTE_MASK != 0,
-        TraceState::from_validated(r.trace_state.clone()),
-    )
-}
-
 /// The context of a span that never records: the parent's trace, flags and state, a new span
 /// id, and the given sampled flag.
 fn non_recording_context(
@@ -422,4 +404,18 @@ fn non_recording_context(
         None => (TraceFlags::NONE, TraceState::empty()),
     };
     SpanContext::new(trace_id, span_id, flags.with_sampled(sampled), false, state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builder_stays_four_words_and_a_parent_tag() {
+        // It moves on every `with_*` call: the explicit parent lives in the record it points to.
+        assert_eq!(
+            std::mem::size_of::<SpanBuilder<'_>>(),
+            4 * std::mem::size_of::<usize>()
+        );
+    }
 }

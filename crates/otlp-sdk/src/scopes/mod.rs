@@ -2,7 +2,16 @@
 //! registers its scope (name, version, schema URL) once and its records carry the scope's index,
 //! a `u32`, instead of the scope itself (no reference count per span or log record). Each
 //! pipeline's encoder keeps a copy of the table ([`ScopeCache`]), refreshed when a record names
-//! a scope registered since, and groups a batch by index.
+//! a scope registered since.
+//!
+//! And the one encoder of requests grouped by scope ([`ScopedEncoder`], over the grouping in
+//! `group`: scopes in order of first appearance in the batch, items in batch order), which
+//! every signal's encoder uses through [`ScopedItem`].
+
+mod encoder;
+mod group;
+
+pub(crate) use encoder::{RequestKeys, ScopedEncoder, ScopedItem};
 
 use bytes::Bytes;
 use otlp_proto::common::InstrumentationScope;
@@ -56,7 +65,7 @@ impl Scopes {
 }
 
 /// An encoder's copy of the scope table: no lock per record.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ScopeCache {
     table: Arc<Scopes>,
     known: Vec<Scope>,
