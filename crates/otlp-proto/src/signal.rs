@@ -28,6 +28,16 @@ impl Signal {
         Signal::Profiles,
     ];
 
+    /// The signal's position in [`Signal::ALL`] (0 to 3), for tables with one entry per signal.
+    pub const fn index(self) -> usize {
+        match self {
+            Signal::Traces => 0,
+            Signal::Metrics => 1,
+            Signal::Logs => 2,
+            Signal::Profiles => 3,
+        }
+    }
+
     /// Lower-case name: `traces`, `metrics`, `logs`, `profiles`.
     pub const fn name(self) -> &'static str {
         match self {
@@ -255,5 +265,12 @@ mod tests {
         }
         assert_eq!(Signal::from_http_path("/v1/profiles"), None);
         assert!("spam".parse::<Signal>().is_err());
+    }
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (i, s) in Signal::ALL.into_iter().enumerate() {
+            assert_eq!(s.index(), i, "{s}");
+        }
     }
 }

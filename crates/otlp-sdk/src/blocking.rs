@@ -3,7 +3,8 @@
 use crate::body::EncodedBody;
 use crate::config::ExporterConfig;
 use crate::error::Error;
-use crate::exporter::{ExportOutcome, Exporter};
+use crate::exporter::Exporter;
+use crate::transport::ExportOutcome;
 use otlp_proto::{ExportRequest, Request, Signal};
 use std::future::Future;
 use std::sync::Arc;

@@ -1,56 +1,20 @@
-//! [`Exporter`]: sends export requests of any signal over the configured protocol, and
-//! [`ExportOutcome`], what an accepted export reports.
+//! [`Exporter`]: sends export requests of any signal over the configured protocol.
 
 use crate::body::EncodedBody;
-use crate::config::{ExporterConfig, Protocol, SignalConfig, signal_index};
+use crate::config::{ExporterConfig, Protocol, SignalConfig};
 use crate::error::Error;
-use crate::transport::Route;
-use crate::worker::Worker;
+use crate::transport::{Connections, ExportOutcome, Transport};
 use otlp_proto::{Encoding, ExportRequest, Request, Signal};
 use std::sync::Arc;
 
-/// What an export that the server accepted reports.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ExportOutcome {
-    /// Items (spans, data points, log records, profiles) the server rejected in a partial
-    /// success; 0 when everything was accepted.
-    pub rejected: i64,
-    /// The server's partial-success message (an error, or a warning when nothing was rejected).
-    pub message: Option<String>,
-    /// Requests sent, the first one included; 0 when exporting is disabled.
-    pub attempts: u32,
-    /// Size of the request body on the wire: after compression, with the gRPC frame header.
-    pub wire_bytes: usize,
-    /// Exporting is disabled (`OTEL_SDK_DISABLED=true`): nothing was sent.
-    pub disabled: bool,
-}
-
-impl ExportOutcome {
-    /// Whether the server reported a partial success: items rejected, or a warning.
-    pub fn is_partial_success(&self) -> bool {
-        self.rejected > 0 || self.message.is_some()
-    }
-
-    /// Whether nothing was sent because exporting is disabled.
-    pub fn is_disabled(&self) -> bool {
-        self.disabled
-    }
-
-    fn not_sent() -> Self {
-        ExportOutcome {
-            disabled: true,
-            ..ExportOutcome::default()
-        }
-    }
-}
-
 /// An OTLP exporter for all four signals over gRPC, OTLP/HTTP protobuf or OTLP/HTTP JSON.
 ///
-/// All network I/O runs on a thread the exporter owns (see the [crate docs](crate#runtimes)), so
-/// [`export`](Exporter::export) can be awaited from any async runtime, and
-/// [`BlockingExporter`](crate::BlockingExporter) works without one. Cloning is cheap and clones
-/// share the thread and its connections; the thread stops when the last clone is dropped.
+/// All network I/O runs on threads the SDK owns, so [`export`](Exporter::export) can be awaited
+/// from any async runtime, and [`BlockingExporter`](crate::BlockingExporter) works without one.
+/// Direct exports go through one I/O thread, started by the first of them; pipelines send from
+/// their own workers, over the same routes (TLS configuration read once, in
+/// [`Exporter::new`]). Cloning is cheap and clones share the thread and its connections; the
+/// thread stops when the last clone is dropped.
 ///
 /// ```no_run
 /// use otlp::{Exporter, ExporterConfig};
@@ -73,33 +37,33 @@ pub struct Exporter {
 #[derive(Debug)]
 struct Shared {
     config: ExporterConfig,
-    /// Indexed by `signal_index`.
+    /// Indexed by [`Signal::index`].
     signals: Vec<SignalConfig>,
     /// `None` when exporting is disabled.
-    worker: Option<Worker>,
+    transport: Option<Transport>,
 }
 
 impl Exporter {
-    /// Checks `config`, loads its certificates and starts the worker thread.
+    /// Checks `config` and loads its certificates. Starts no thread: the first direct export
+    /// starts the I/O thread, and pipelines send from their own workers.
     ///
     /// Fails on an invalid configuration (see [`ExporterConfig::resolve`]) or an unreadable
-    /// certificate or key file. When exporting is disabled, no thread is started and no file read.
+    /// certificate or key file. When exporting is disabled, no file is read.
     pub fn new(config: ExporterConfig) -> Result<Exporter, Error> {
         let signals = Signal::ALL
             .into_iter()
             .map(|s| config.resolve(s))
             .collect::<Result<Vec<_>, _>>()?;
-        let worker = if config.is_disabled() {
+        let transport = if config.is_disabled() {
             None
         } else {
-            let routes = crate::transport::routes(&config, &signals)?;
-            Some(Worker::start(routes)?)
+            Some(Transport::new(&config, &signals)?)
         };
         Ok(Exporter {
             shared: Arc::new(Shared {
                 config,
                 signals,
-                worker,
+                transport,
             }),
         })
     }
@@ -111,7 +75,7 @@ impl Exporter {
 
     /// The effective configuration of one signal (endpoint, protocol, ...).
     pub fn signal_config(&self, signal: Signal) -> &SignalConfig {
-        &self.shared.signals[signal_index(signal)]
+        &self.shared.signals[signal.index()]
     }
 
     /// The protocol one signal is sent with.
@@ -127,7 +91,7 @@ impl Exporter {
 
     /// Whether exporting is disabled: exports then succeed without sending anything.
     pub fn is_disabled(&self) -> bool {
-        self.shared.worker.is_none()
+        self.shared.transport.is_none()
     }
 
     /// Encodes `request` the way its signal is sent.
@@ -158,7 +122,7 @@ impl Exporter {
 
     /// Exports a body encoded by the caller, for pipelines that encode batches themselves.
     ///
-    /// Compression and gRPC framing happen here, in the calling task, once; the worker thread
+    /// Compression and gRPC framing happen here, in the calling task, once; the I/O thread
     /// only sends bytes. A body whose encoding differs from [`encoding`](Exporter::encoding) is
     /// decoded and re-encoded first.
     pub async fn export_encoded(
@@ -166,68 +130,25 @@ impl Exporter {
         signal: Signal,
         body: EncodedBody,
     ) -> Result<ExportOutcome, Error> {
-        let Some(worker) = &self.shared.worker else {
-            return Ok(ExportOutcome::not_sent());
-        };
-        let wire = self.wire(signal, body)?;
-        worker.export(signal_index(signal), wire).await
-    }
-
-    /// `body` as `signal`'s route sends it: in the route's encoding, compressed, framed.
-    fn wire(&self, signal: Signal, body: EncodedBody) -> Result<bytes::Bytes, Error> {
-        let sc = self.signal_config(signal);
-        body.into_wire(signal, sc.protocol(), sc.compression())
-            .map_err(|e| e.during_export(signal, &sc.endpoint().to_string(), 0))
-    }
-
-    /// This exporter's transport with connections of its own, for a pipeline's worker: see
-    /// [`LocalTransport`]. Falls back to the shared path if the routes cannot be built again
-    /// (a certificate file removed since [`Exporter::new`] read it).
-    pub(crate) fn local_transport(&self) -> LocalTransport {
-        let routes = if self.is_disabled() {
-            None
-        } else {
-            crate::transport::routes(&self.shared.config, &self.shared.signals)
-                .ok()
-                .map(Arc::from)
-        };
-        LocalTransport {
-            exporter: self.clone(),
-            routes,
+        match &self.shared.transport {
+            Some(transport) => transport.export_encoded(signal, body).await,
+            None => Ok(ExportOutcome::not_sent()),
         }
     }
-}
 
-/// An exporter's routes with connections of their own, driven by the runtime of the task that
-/// awaits [`LocalTransport::export_encoded`]: a pipeline's worker, which owns its thread and
-/// runtime. A batch then goes from the encoder to the socket on one thread, without the
-/// hand-off to the exporter's thread and back for every request (and the two thread wake-ups
-/// that cost). The connections close when the pipeline's runtime stops.
-///
-/// Only for runtimes the crate owns, with I/O and timers enabled; everything else goes through
-/// [`Exporter`], whose own thread makes it work from any runtime or none.
-#[derive(Debug, Clone)]
-pub(crate) struct LocalTransport {
-    exporter: Exporter,
-    /// `None` when exporting is disabled, or the routes could not be built again.
-    routes: Option<Arc<[Route]>>,
-}
+    /// Connections of their own to this exporter's routes, for a pipeline's worker (see
+    /// [`Connections`]); `None` when exporting is disabled.
+    pub(crate) fn connect(&self) -> Option<Connections> {
+        self.shared.transport.as_ref().map(Transport::connect)
+    }
 
-impl LocalTransport {
-    /// [`Exporter::export_encoded`], sent from the calling task.
-    pub(crate) async fn export_encoded(
-        &self,
-        signal: Signal,
-        body: EncodedBody,
-    ) -> Result<ExportOutcome, Error> {
-        let Some(route) = self
-            .routes
+    /// Whether the I/O thread of direct exports has been started.
+    #[cfg(test)]
+    fn io_started(&self) -> bool {
+        self.shared
+            .transport
             .as_ref()
-            .and_then(|r| r.get(signal_index(signal)))
-        else {
-            return self.exporter.export_encoded(signal, body).await;
-        };
-        route.export(self.exporter.wire(signal, body)?).await
+            .is_some_and(Transport::io_started)
     }
 }
 
@@ -266,5 +187,27 @@ mod tests {
         let logs = otlp_proto::collector::ExportLogsServiceRequest::default();
         assert_eq!(exporter.encode(&logs).encoding(), Encoding::Json);
         assert_eq!(exporter.protocol(Signal::Metrics), Protocol::Grpc);
+    }
+
+    #[test]
+    fn the_io_thread_starts_with_the_first_direct_export() {
+        // Nothing listens on the port of a listener just closed.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port");
+        let config = ExporterConfig::default()
+            .with_endpoint(format!("http://{addr}"))
+            .with_retry(crate::RetryPolicy::default().with_max_attempts(1));
+        let exporter = Exporter::new(config).expect("new");
+        assert!(!exporter.io_started(), "Exporter::new starts no thread");
+        let _ = exporter.connect().expect("enabled");
+        assert!(
+            !exporter.io_started(),
+            "a pipeline's connections start no thread"
+        );
+        let sent =
+            crate::blocking::block_on(exporter.export(&ExportMetricsServiceRequest::default()));
+        assert!(sent.is_err(), "nothing listens");
+        assert!(exporter.io_started(), "a direct export starts it");
     }
 }

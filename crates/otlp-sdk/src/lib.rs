@@ -21,17 +21,18 @@ pub mod pipeline;
 pub mod resource;
 mod retry;
 mod scopes;
+mod thread;
 pub mod trace;
 mod transport;
-mod worker;
 
 pub use blocking::BlockingExporter;
 pub use body::EncodedBody;
 pub use client::{ClientConfig, OtlpClient};
 pub use config::{ExporterConfig, Protocol, SignalConfig};
 pub use error::{Error, Status};
-pub use exporter::{ExportOutcome, Exporter};
+pub use exporter::Exporter;
 pub use retry::RetryPolicy;
+pub use transport::ExportOutcome;
 
 pub use otlp_proto;
 pub use otlp_proto::{Compression, Encoding, ExportRequest, Request, Signal};

@@ -130,20 +130,17 @@ impl SelfMetrics {
             return Ok(());
         };
         let interval = self.interval;
-        std::thread::Builder::new()
-            .name("otlp-self-metrics".to_owned())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = wake.recv_timeout(interval) {
-                    let Some(inner) = client.upgrade() else {
-                        return;
-                    };
-                    let client = OtlpClient { inner };
-                    if let Some(m) = &client.inner.self_metrics {
-                        m.report(&client);
-                    }
+        let _ = crate::thread::spawn("otlp-self-metrics".to_owned(), move || {
+            while let Err(RecvTimeoutError::Timeout) = wake.recv_timeout(interval) {
+                let Some(inner) = client.upgrade() else {
+                    return;
+                };
+                let client = OtlpClient { inner };
+                if let Some(m) = &client.inner.self_metrics {
+                    m.report(&client);
                 }
-            })
-            .map_err(|e| Error::config(format!("cannot start the self-metrics thread: {e}")))?;
+            }
+        })?;
         Ok(())
     }
 

@@ -20,7 +20,7 @@ pub(super) fn read(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Layer, Err
     };
     for signal in Signal::ALL {
         let prefix = format!("{PREFIX}{}_", signal.env_name());
-        layer.signals[super::signal_index(signal)] = read_settings(&prefix, &get)?;
+        layer.signals[signal.index()] = read_settings(&prefix, &get)?;
     }
     layer.disabled = parse_var(
         &get,
@@ -170,7 +170,6 @@ fn percent_decode(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::signal_index;
     use std::collections::HashMap;
 
     fn read_map(vars: &[(&str, &str)]) -> Result<Layer, Error> {
@@ -259,7 +258,7 @@ mod tests {
             let layer = read_map(&borrowed).expect("valid");
             assert_eq!(layer.generic, Settings::default());
             for other in Signal::ALL {
-                let s = &layer.signals[signal_index(other)];
+                let s = &layer.signals[other.index()];
                 if other != signal {
                     assert_eq!(*s, Settings::default());
                     continue;

@@ -173,16 +173,7 @@ pub(crate) struct Layer {
 
 impl Layer {
     fn signal_mut(&mut self, signal: Signal) -> &mut Settings {
-        &mut self.signals[signal_index(signal)]
-    }
-}
-
-pub(crate) const fn signal_index(signal: Signal) -> usize {
-    match signal {
-        Signal::Traces => 0,
-        Signal::Metrics => 1,
-        Signal::Logs => 2,
-        Signal::Profiles => 3,
+        &mut self.signals[signal.index()]
     }
 }
 

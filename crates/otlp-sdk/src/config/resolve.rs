@@ -1,7 +1,7 @@
 //! [`SignalConfig`]: the settings of one signal once every precedence rule is applied, and the
 //! endpoint resolution rules of the specification.
 
-use super::{Layer, Protocol, Settings, Sourced, signal_index};
+use super::{Layer, Protocol, Settings, Sourced};
 use crate::error::Error;
 use http::uri::{PathAndQuery, Scheme, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -86,7 +86,7 @@ impl SignalConfig {
 }
 
 pub(super) fn resolve(code: &Layer, env: &Layer, signal: Signal) -> Result<SignalConfig, Error> {
-    let i = signal_index(signal);
+    let i = signal.index();
     // Highest precedence first; see the module docs of `config`.
     let order = [
         &code.signals[i],

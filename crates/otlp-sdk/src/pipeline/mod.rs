@@ -15,8 +15,9 @@
 //!   nothing per item: a push under a short lock. A full queue applies the [`DropPolicy`].
 //! - The batch size adapts to export latency ([`AimdController`]); a batch also leaves when its
 //!   oldest item has waited the scheduled delay; a batch over the byte cap is split, never dropped.
-//! - The worker sends its requests itself, on its own runtime, with the exporter's routes and
-//!   connections of its own: no hand-off to the exporter's thread per request.
+//! - The worker sends its requests itself, on its own runtime, over the exporter's routes (built
+//!   once, TLS files read once) with connections of its own: no hand-off to another thread per
+//!   request.
 //! - Each request body is encoded once; the exporter's retries re-send the same bytes. While
 //!   every export slot is busy, the worker encodes the next full batch ahead, so it leaves the
 //!   moment a slot frees (memory: the queue's bound plus that one batch).
@@ -130,18 +131,6 @@ impl<T: PipelineItem> Pipeline<T> {
         config: AdaptiveBatchConfig,
     ) -> Result<Self, Error> {
         config.validate()?;
-        let start_error = |what: &str, e: std::io::Error| {
-            Error::new(
-                Kind::Shutdown,
-                format!("cannot start the pipeline {what}: {e}"),
-            )
-            .with_source(e)
-        };
-        // I/O too: the worker sends its requests itself (`LocalTransport`).
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| start_error("runtime", e))?;
         let signal = E::SIGNAL;
         let queue = Arc::new(Queue::new(
             Stats::new(signal, config.min_batch_size()),
@@ -152,10 +141,11 @@ impl<T: PipelineItem> Pipeline<T> {
         let drop_wait = config.export_timeout().min(DROP_FLUSH_LIMIT);
         let (control, messages) = mpsc::unbounded_channel();
         let worker = Worker::new(queue.clone(), exporter, encoder, config);
-        let thread = std::thread::Builder::new()
-            .name(format!("otlp-pipeline-{signal}"))
-            .spawn(move || runtime.block_on(worker.run(messages)))
-            .map_err(|e| start_error("thread", e))?;
+        // The worker sends its requests itself, on its own runtime (`Connections`).
+        let thread =
+            crate::thread::spawn_with_runtime(format!("otlp-pipeline-{signal}"), move || {
+                worker.run(messages)
+            })?;
         Ok(Pipeline {
             inner: Arc::new(Inner {
                 signal,

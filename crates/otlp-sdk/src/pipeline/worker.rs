@@ -9,7 +9,8 @@ use super::queue::Queue;
 use super::stats::DropReason;
 use crate::body::EncodedBody;
 use crate::error::{Error, Kind};
-use crate::exporter::{ExportOutcome, Exporter, LocalTransport};
+use crate::exporter::Exporter;
+use crate::transport::{Connections, ExportOutcome};
 use otlp_proto::Encoding;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::marker::PhantomData;
@@ -67,8 +68,9 @@ struct Flush {
 
 pub(crate) struct Worker<T, E> {
     queue: Arc<Queue<T>>,
-    /// The exporter's routes, with connections on this worker's runtime.
-    transport: LocalTransport,
+    /// The exporter's routes, with connections on this worker's runtime; `None` when exporting
+    /// is disabled.
+    connections: Option<Connections>,
     encoder: E,
     encoding: Encoding,
     config: AdaptiveBatchConfig,
@@ -102,7 +104,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             encoding: exporter.encoding(E::SIGNAL),
             aimd: AimdController::new(&config),
             queue,
-            transport: exporter.local_transport(),
+            connections: exporter.connect(),
             encoder,
             config,
             pending: VecDeque::new(),
@@ -312,13 +314,17 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             body,
         } = chunk;
         let _ = self.in_flight_items.insert(id, items);
-        let transport = self.transport.clone();
+        let connections = self.connections.clone();
         let timeout = self.config.export_timeout();
         let _ = self.in_flight.spawn(async move {
             let start = Instant::now();
-            let result = tokio::time::timeout(timeout, transport.export_encoded(E::SIGNAL, body))
-                .await
-                .map_err(|_| ());
+            let export = async {
+                match &connections {
+                    Some(c) => c.export_encoded(E::SIGNAL, body).await,
+                    None => Ok(ExportOutcome::not_sent()),
+                }
+            };
+            let result = tokio::time::timeout(timeout, export).await.map_err(|_| ());
             Done {
                 id,
                 items,

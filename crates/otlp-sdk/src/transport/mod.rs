@@ -1,108 +1,106 @@
-//! The transport: one [`Route`] per signal, holding everything needed to send that signal's
-//! pre-encoded bodies, and the single generic send path all signals and protocols share.
+//! The transport: one [`Transport`] per exporter, shared by its direct exports and every
+//! pipeline of its client.
 //!
-//! A route's body arrives fully prepared (encoded, compressed and framed once, by the caller), so
-//! sending or re-sending it only clones a `Bytes` handle. The protocol-specific parts are small:
-//! which headers to send ([`grpc::headers`], [`http::headers`]) and how to read the answer.
+//! - [`RouteTable`]: one route per signal (endpoint, headers, retries, TLS configuration),
+//!   built once by [`Transport::new`], which reads the certificate files; immutable, shared.
+//! - [`Connections`]: the table's routes with hyper clients of their own, for one runtime of the
+//!   crate's. A pipeline's worker makes its own ([`Transport::connect`]), so a request goes from
+//!   the encoder to the socket on one thread; direct exports go through the [`IoThread`],
+//!   started by the first of them.
+//! - [`Route`](route::Route): the single generic send path all signals and protocols share. A body arrives
+//!   fully prepared (encoded, compressed and framed once), so sending or re-sending it only
+//!   clones a `Bytes` handle. The protocol-specific parts are small: which headers to send
+//!   ([`grpc::headers`], [`http::headers`]) and how to read the answer. A route can also open a
+//!   long-lived gRPC stream on the same client ([`Route::open_stream`](route::Route::open_stream)).
 
 mod coalesce;
 mod connect;
 mod grpc;
 mod http;
+mod io_thread;
+mod outcome;
+mod route;
+mod stream;
 mod tls;
 
 pub(crate) use connect::ConnectError;
-use connect::TlsFate;
+pub use outcome::ExportOutcome;
+pub(crate) use route::{Connections, RouteTable};
 
-use crate::config::{ExporterConfig, Protocol, SignalConfig, TlsFiles};
-use crate::error::{Error, Kind, find_cause, root_cause};
-use crate::exporter::ExportOutcome;
-use crate::retry::{self, RetryPolicy};
-use ::http::{HeaderMap, HeaderValue, Method, Request, Response, Uri};
+use crate::body::EncodedBody;
+use crate::config::{ExporterConfig, SignalConfig};
+use crate::error::{Error, Kind, root_cause};
+use ::http::{HeaderMap, HeaderValue, Response};
 use bytes::Bytes;
-use connect::Connector;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use io_thread::IoThread;
 use otlp_proto::{ExportResponse, Signal};
-use std::time::Duration;
-use tokio::time::Instant;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 /// The largest response body read; OTLP responses are a few bytes, so more is a broken server.
 const MAX_RESPONSE: usize = 4 << 20;
 
 const USER_AGENT: &str = concat!("OTel-OTLP-Exporter-Rust/", env!("CARGO_PKG_VERSION"));
 
-type HttpClient = Client<Connector, Full<Bytes>>;
-
-/// How one signal is sent: where, with which headers, by which client.
+/// An exporter's transport: its route table, built once, and the I/O thread of its direct
+/// exports, started by the first of them.
 #[derive(Debug)]
-pub(crate) struct Route {
-    signal: Signal,
-    protocol: Protocol,
-    uri: Uri,
-    timeout: Duration,
-    retry: RetryPolicy,
-    /// Every header but `grpc-timeout`, built once.
-    headers: HeaderMap,
-    client: HttpClient,
+pub(crate) struct Transport {
+    table: Arc<RouteTable>,
+    io: OnceLock<IoThread>,
+    /// Held while the I/O thread starts, so that two first exports start one thread.
+    starting: Mutex<()>,
 }
 
-/// Builds the routes of all signals, in [`Signal::ALL`] order. Signals with the same TLS files
-/// and transport share one client, so they share connections.
-pub(crate) fn routes(
-    config: &ExporterConfig,
-    signals: &[SignalConfig],
-) -> Result<Vec<Route>, Error> {
-    let mut tls = tls::TlsBuilder::default();
-    let mut clients: Vec<((Option<TlsFiles>, bool), HttpClient)> = Vec::new();
-    let mut routes = Vec::with_capacity(signals.len());
-    for sc in signals {
-        let grpc = sc.protocol() == Protocol::Grpc;
-        let key = (sc.is_tls().then(|| sc.tls.clone()), grpc);
-        let client = match clients.iter().find(|(k, _)| *k == key) {
-            Some((_, c)) => c.clone(),
-            None => {
-                let connector = match &key.0 {
-                    Some(files) => {
-                        // gRPC needs HTTP/2; OTLP/HTTP takes whichever the server prefers.
-                        let alpn: &[&[u8]] = if grpc {
-                            &[b"h2"]
-                        } else {
-                            &[b"h2", b"http/1.1"]
-                        };
-                        let config = tls.build(files, alpn)?;
-                        Connector::new(Some(tokio_rustls::TlsConnector::from(config)))
-                    }
-                    None => Connector::new(None),
-                };
-                let client = Client::builder(TokioExecutor::new())
-                    .timer(TokioTimer::new())
-                    .pool_timer(TokioTimer::new())
-                    .pool_idle_timeout(Duration::from_secs(90))
-                    // gRPC over `http://` is HTTP/2 with prior knowledge.
-                    .http2_only(grpc)
-                    .build(connector);
-                clients.push((key, client.clone()));
-                client
-            }
-        };
-        let headers = match sc.protocol() {
-            Protocol::Grpc => grpc::headers(sc),
-            Protocol::HttpProtobuf | Protocol::HttpJson => http::headers(sc),
-        };
-        routes.push(Route {
-            signal: sc.signal(),
-            protocol: sc.protocol(),
-            uri: sc.endpoint().clone(),
-            timeout: sc.timeout(),
-            retry: config.retry().clone(),
-            headers,
-            client,
-        });
+impl Transport {
+    /// Builds the route table (reading every certificate file now, so that a bad one is an
+    /// error here). Starts no thread. `signals` is in [`Signal::ALL`] order.
+    pub(crate) fn new(config: &ExporterConfig, signals: &[SignalConfig]) -> Result<Self, Error> {
+        Ok(Transport {
+            table: Arc::new(RouteTable::new(config, signals)?),
+            io: OnceLock::new(),
+            starting: Mutex::new(()),
+        })
     }
-    Ok(routes)
+
+    /// Connections of their own to every route, for the runtime of the calling worker; see
+    /// [`Connections`]. Cheap: the table is shared, nothing is read again.
+    pub(crate) fn connect(&self) -> Connections {
+        Connections::new(self.table.clone())
+    }
+
+    /// Sends `body` through the I/O thread (started now if this is the first direct export).
+    /// Encoding, compression and framing happen here, in the calling task; the thread only
+    /// sends bytes.
+    pub(crate) async fn export_encoded(
+        &self,
+        signal: Signal,
+        body: EncodedBody,
+    ) -> Result<ExportOutcome, Error> {
+        let wire = self.table.wire(signal, body)?;
+        self.io()?.export(signal, wire).await
+    }
+
+    /// The I/O thread, started on first use. A failed start is returned and tried again by the
+    /// next export.
+    fn io(&self) -> Result<&IoThread, Error> {
+        if let Some(io) = self.io.get() {
+            return Ok(io);
+        }
+        let _starting = self.starting.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(io) = self.io.get() {
+            return Ok(io);
+        }
+        let io = IoThread::start(self.table.clone())?;
+        Ok(self.io.get_or_init(|| io))
+    }
+
+    /// Whether the I/O thread has been started.
+    #[cfg(test)]
+    pub(crate) fn io_started(&self) -> bool {
+        self.io.get().is_some()
+    }
 }
 
 /// The headers every request carries first, so that configured ones can replace them.
@@ -121,79 +119,8 @@ fn base_headers(sc: &SignalConfig) -> HeaderMap {
 /// What a successful request reported back.
 #[derive(Debug, Default)]
 pub(crate) struct Delivered {
-    rejected: i64,
-    message: Option<String>,
-}
-
-impl Route {
-    /// Sends `body` (ready for the wire) with retries, within the route's timeout.
-    pub(crate) async fn export(&self, body: Bytes) -> Result<ExportOutcome, Error> {
-        let body = &body;
-        let (result, attempts) = retry::run(&self.retry, self.timeout, |_, deadline| {
-            self.send(body, deadline)
-        })
-        .await;
-        match result {
-            Ok(d) => Ok(ExportOutcome {
-                rejected: d.rejected,
-                message: d.message,
-                attempts,
-                wire_bytes: body.len(),
-                disabled: false,
-            }),
-            Err(e) => Err(e.during_export(self.signal, &self.uri.to_string(), attempts)),
-        }
-    }
-
-    /// One attempt. The body is shared, never copied: a retry re-sends the same bytes.
-    async fn send(&self, body: &Bytes, deadline: Instant) -> Result<Delivered, Error> {
-        let mut request = Request::new(Full::new(body.clone()));
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        if self.protocol == Protocol::Grpc {
-            grpc::set_timeout(request.headers_mut(), deadline);
-        }
-        let response = self.client.request(request).await.map_err(request_error)?;
-        match self.protocol {
-            Protocol::Grpc => grpc::read_response(self.signal, response).await,
-            Protocol::HttpProtobuf | Protocol::HttpJson => {
-                http::read_response(self.signal, self.protocol.encoding(), response).await
-            }
-        }
-    }
-}
-
-/// Sorts a failed request: TLS failures are permanent, connection failures and broken
-/// connections are transient.
-fn request_error(e: hyper_util::client::legacy::Error) -> Error {
-    if let Some(tls) = find_cause::<rustls::Error>(&e) {
-        let msg = match find_cause::<ConnectError>(&e) {
-            Some(c) => c.to_string(),
-            None => format!("TLS failed: {tls}"),
-        };
-        return Error::new(Kind::Tls, msg).with_source(e);
-    }
-    // The connection may have died of a TLS alert the request never saw.
-    let fate = e.connect_info().and_then(|info| {
-        let mut extensions = ::http::Extensions::new();
-        info.get_extras(&mut extensions);
-        extensions.get::<TlsFate>().and_then(|f| f.error().cloned())
-    });
-    if let Some(tls) = fate {
-        return Error::new(Kind::Tls, format!("TLS failed: {tls}")).with_source(e);
-    }
-    if let Some(c) = find_cause::<ConnectError>(&e) {
-        let kind = if c.is_tls() { Kind::Tls } else { Kind::Connect };
-        // A TLS failure without a rustls error is I/O during the handshake: transient.
-        return Error::new(kind, c.to_string()).retryable().with_source(e);
-    }
-    if e.is_connect() {
-        let msg = format!("cannot connect: {}", root_cause(&e));
-        return Error::new(Kind::Connect, msg).retryable().with_source(e);
-    }
-    let msg = format!("request failed: {}", root_cause(&e));
-    Error::new(Kind::Transport, msg).retryable().with_source(e)
+    pub(super) rejected: i64,
+    pub(super) message: Option<String>,
 }
 
 /// Reads a whole response body and its trailers, up to [`MAX_RESPONSE`] bytes.

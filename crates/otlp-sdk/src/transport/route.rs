@@ -1,0 +1,264 @@
+//! The route table and the send path: [`RouteTable`] is what an exporter's configuration makes
+//! of each signal (endpoint, headers, TLS, retries), built once; [`Connections`] are the hyper
+//! clients (and their connection pools) of one runtime, made from the table without reading
+//! anything again; a [`Route`] is one signal's entry with its client, and sends.
+
+use super::connect::{Connector, TlsFate};
+use super::outcome::ExportOutcome;
+use super::stream::RequestBody;
+use super::{ConnectError, Delivered, grpc, http, tls};
+use crate::body::EncodedBody;
+use crate::config::{ExporterConfig, Protocol, SignalConfig, TlsFiles};
+use crate::error::{Error, Kind, find_cause, root_cause};
+use crate::retry::{self, RetryPolicy};
+use ::http::{HeaderMap, Method, Request, Uri};
+use bytes::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use otlp_proto::{Compression, Signal};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_rustls::TlsConnector;
+
+/// One hyper client: its pool holds the connections of the runtime it is used on. The body
+/// type is an enum so that unary requests and long-lived streams share the client and its
+/// connections.
+pub(super) type HttpClient = Client<Connector, RequestBody>;
+
+/// How one signal is sent: where, with which headers, through which client. Immutable.
+#[derive(Debug)]
+pub(super) struct RouteSpec {
+    pub(super) signal: Signal,
+    pub(super) protocol: Protocol,
+    compression: Compression,
+    pub(super) uri: Uri,
+    timeout: Duration,
+    retry: RetryPolicy,
+    /// Every header but `grpc-timeout`, built once.
+    pub(super) headers: HeaderMap,
+    /// Index of the route's client in [`RouteTable::clients`].
+    client: usize,
+}
+
+/// How to make one client: signals with the same TLS files and transport share one, so they
+/// share connections.
+#[derive(Debug)]
+struct ClientSpec {
+    /// The rustls configuration, read from the certificate files once and shared by every
+    /// runtime's client; `None` for `http`.
+    tls: Option<Arc<rustls::ClientConfig>>,
+    /// gRPC: HTTP/2 with prior knowledge over `http://`.
+    http2_only: bool,
+}
+
+/// The routes of all signals, in [`Signal::index`] order, and the clients they use. Built once
+/// per exporter (every certificate file is read here), shared by every runtime that sends.
+#[derive(Debug)]
+pub(crate) struct RouteTable {
+    routes: Vec<RouteSpec>,
+    clients: Vec<ClientSpec>,
+}
+
+impl RouteTable {
+    /// Builds the table, reading the certificate files. `signals` is in [`Signal::ALL`] order.
+    pub(super) fn new(config: &ExporterConfig, signals: &[SignalConfig]) -> Result<Self, Error> {
+        let mut tls = tls::TlsBuilder::default();
+        let mut keys: Vec<(Option<TlsFiles>, bool)> = Vec::new();
+        let mut clients = Vec::new();
+        let mut routes = Vec::with_capacity(signals.len());
+        for sc in signals {
+            let grpc = sc.protocol() == Protocol::Grpc;
+            let key = (sc.is_tls().then(|| sc.tls.clone()), grpc);
+            let client = match keys.iter().position(|k| *k == key) {
+                Some(i) => i,
+                None => {
+                    let tls = match &key.0 {
+                        Some(files) => {
+                            // gRPC needs HTTP/2; OTLP/HTTP takes whichever the server prefers.
+                            let alpn: &[&[u8]] = if grpc {
+                                &[b"h2"]
+                            } else {
+                                &[b"h2", b"http/1.1"]
+                            };
+                            Some(tls.build(files, alpn)?)
+                        }
+                        None => None,
+                    };
+                    clients.push(ClientSpec {
+                        tls,
+                        http2_only: grpc,
+                    });
+                    keys.push(key);
+                    clients.len() - 1
+                }
+            };
+            let headers = match sc.protocol() {
+                Protocol::Grpc => grpc::headers(sc),
+                Protocol::HttpProtobuf | Protocol::HttpJson => http::headers(sc),
+            };
+            routes.push(RouteSpec {
+                signal: sc.signal(),
+                protocol: sc.protocol(),
+                compression: sc.compression(),
+                uri: sc.endpoint().clone(),
+                timeout: sc.timeout(),
+                retry: config.retry().clone(),
+                headers,
+                client,
+            });
+        }
+        Ok(RouteTable { routes, clients })
+    }
+
+    fn spec(&self, signal: Signal) -> &RouteSpec {
+        // Built from every signal's configuration, in index order: never out of range.
+        &self.routes[signal.index()]
+    }
+
+    /// `body` as `signal`'s route sends it: in the route's encoding, compressed, framed.
+    pub(super) fn wire(&self, signal: Signal, body: EncodedBody) -> Result<Bytes, Error> {
+        let spec = self.spec(signal);
+        body.into_wire(signal, spec.protocol, spec.compression)
+            .map_err(|e| e.during_export(signal, &spec.uri.to_string(), 0))
+    }
+}
+
+/// The routes of a [`RouteTable`] with clients of their own, for one runtime: the runtime of
+/// the tasks that send through them opens and drives their connections. Cloning is cheap and
+/// shares the clients (and so the connections).
+///
+/// Only for runtimes the crate owns, with I/O and timers enabled (the transport's I/O thread,
+/// a pipeline's worker): a request then goes from the encoder to the socket on one thread.
+#[derive(Debug, Clone)]
+pub(crate) struct Connections {
+    inner: Arc<ConnectionsInner>,
+}
+
+#[derive(Debug)]
+struct ConnectionsInner {
+    table: Arc<RouteTable>,
+    /// Indexed like [`RouteTable::clients`].
+    clients: Vec<HttpClient>,
+}
+
+impl Connections {
+    /// Clients for every route of `table`. Reads no file; opens no connection yet.
+    pub(super) fn new(table: Arc<RouteTable>) -> Self {
+        let clients = table
+            .clients
+            .iter()
+            .map(|c| {
+                Client::builder(TokioExecutor::new())
+                    .timer(TokioTimer::new())
+                    .pool_timer(TokioTimer::new())
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .http2_only(c.http2_only)
+                    .build(Connector::new(c.tls.clone().map(TlsConnector::from)))
+            })
+            .collect();
+        Connections {
+            inner: Arc::new(ConnectionsInner { table, clients }),
+        }
+    }
+
+    /// `signal`'s route.
+    pub(crate) fn route(&self, signal: Signal) -> Route<'_> {
+        let spec = self.inner.table.spec(signal);
+        Route {
+            spec,
+            client: &self.inner.clients[spec.client],
+        }
+    }
+
+    /// Prepares `body` for the wire (encoding, compression, framing) and sends it, from the
+    /// calling task.
+    pub(crate) async fn export_encoded(
+        &self,
+        signal: Signal,
+        body: EncodedBody,
+    ) -> Result<ExportOutcome, Error> {
+        let wire = self.inner.table.wire(signal, body)?;
+        self.route(signal).export(wire).await
+    }
+}
+
+/// One signal's route and the client it sends through.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Route<'a> {
+    pub(super) spec: &'a RouteSpec,
+    pub(super) client: &'a HttpClient,
+}
+
+impl Route<'_> {
+    /// Sends `body` (ready for the wire) with retries, within the route's timeout.
+    pub(crate) async fn export(self, body: Bytes) -> Result<ExportOutcome, Error> {
+        let spec = self.spec;
+        let body = &body;
+        let (result, attempts) = retry::run(&spec.retry, spec.timeout, |_, deadline| {
+            self.send(body, deadline)
+        })
+        .await;
+        match result {
+            Ok(d) => Ok(ExportOutcome {
+                rejected: d.rejected,
+                message: d.message,
+                attempts,
+                wire_bytes: body.len(),
+                disabled: false,
+            }),
+            Err(e) => Err(e.during_export(spec.signal, &spec.uri.to_string(), attempts)),
+        }
+    }
+
+    /// One attempt. The body is shared, never copied: a retry re-sends the same bytes.
+    async fn send(self, body: &Bytes, deadline: Instant) -> Result<Delivered, Error> {
+        let spec = self.spec;
+        let mut request = Request::new(RequestBody::full(body.clone()));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = spec.uri.clone();
+        *request.headers_mut() = spec.headers.clone();
+        if spec.protocol == Protocol::Grpc {
+            grpc::set_timeout(request.headers_mut(), deadline);
+        }
+        let response = self.client.request(request).await.map_err(request_error)?;
+        match spec.protocol {
+            Protocol::Grpc => grpc::read_response(spec.signal, response).await,
+            Protocol::HttpProtobuf | Protocol::HttpJson => {
+                http::read_response(spec.signal, spec.protocol.encoding(), response).await
+            }
+        }
+    }
+}
+
+/// Sorts a failed request: TLS failures are permanent, connection failures and broken
+/// connections are transient.
+pub(super) fn request_error(e: hyper_util::client::legacy::Error) -> Error {
+    if let Some(tls) = find_cause::<rustls::Error>(&e) {
+        let msg = match find_cause::<ConnectError>(&e) {
+            Some(c) => c.to_string(),
+            None => format!("TLS failed: {tls}"),
+        };
+        return Error::new(Kind::Tls, msg).with_source(e);
+    }
+    // The connection may have died of a TLS alert the request never saw.
+    let fate = e.connect_info().and_then(|info| {
+        let mut extensions = ::http::Extensions::new();
+        info.get_extras(&mut extensions);
+        extensions.get::<TlsFate>().and_then(|f| f.error().cloned())
+    });
+    if let Some(tls) = fate {
+        return Error::new(Kind::Tls, format!("TLS failed: {tls}")).with_source(e);
+    }
+    if let Some(c) = find_cause::<ConnectError>(&e) {
+        let kind = if c.is_tls() { Kind::Tls } else { Kind::Connect };
+        // A TLS failure without a rustls error is I/O during the handshake: transient.
+        return Error::new(kind, c.to_string()).retryable().with_source(e);
+    }
+    if e.is_connect() {
+        let msg = format!("cannot connect: {}", root_cause(&e));
+        return Error::new(Kind::Connect, msg).retryable().with_source(e);
+    }
+    let msg = format!("request failed: {}", root_cause(&e));
+    Error::new(Kind::Transport, msg).retryable().with_source(e)
+}
