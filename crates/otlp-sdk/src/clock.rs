@@ -1,21 +1,34 @@
-//! The wall clock, as nanoseconds since the Unix epoch: what OTLP timestamps are.
+//! The SDK's one wall clock, as nanoseconds since the Unix epoch: what OTLP timestamps are.
+//!
+//! Spans (start and end), span events, log records (observed time), the SDK's own metrics and
+//! the `tracing` bridge all read [`now_unix_nanos`], so that their timestamps agree with each
+//! other: an event added after a span started is not stamped before that start.
 //!
 //! A span reads the clock twice, on the application thread, so the read is on the hot path.
-//! `SystemTime::now()` costs about 32 ns here (the vDSO's `CLOCK_REALTIME`: a sequence lock,
-//! the time-stamp counter, a conversion, then `Duration` arithmetic). Where the kernel itself
+//! `SystemTime::now()` goes through the vDSO's `CLOCK_REALTIME` (a sequence lock, the
+//! time-stamp counter, a conversion) and then `Duration` arithmetic. Where the kernel itself
 //! keeps time with the time-stamp counter (x86-64 Linux with the `tsc` clock source: the kernel
-//! has checked that the counter is invariant and synchronized across cores), [`tsc`] reads the
-//! counter directly (about 10 ns) and converts it with a per-thread anchor to `CLOCK_REALTIME`,
-//! taken again every [`tsc::REANCHOR_NS`]: the error stays well under a microsecond, and the
-//! clock follows the system's (NTP steps and slews included) within that period. Elsewhere, or
-//! until the counter's rate is calibrated (the first 10 ms after the first read),
-//! `CLOCK_REALTIME` is read each time.
+//! has checked that the counter is invariant and synchronized across cores), the counter is
+//! read directly and converted with a per-thread anchor to `CLOCK_REALTIME`, taken again every
+//! 20 ms: the error stays well under a microsecond, and the clock follows the system's (NTP
+//! steps and slews included) within that period. Elsewhere, or until the counter's rate is
+//! calibrated (the first 10 ms after the first read), `CLOCK_REALTIME` is read each time.
+//!
+//! # Signal handlers
+//!
+//! [`now_unix_nanos`] is **not** async-signal-safe: the process's first reading reads the
+//! kernel's clock source from `/sys` and initializes a `OnceLock`, and each thread's anchor is
+//! a plain thread-local that a handler could interrupt half written. A signal handler (a
+//! profiler's) calls [`now_signal_safe`] instead: `clock_gettime(CLOCK_REALTIME)` alone, which
+//! POSIX lists as async-signal-safe, and which [`now_unix_nanos`] follows within a
+//! microsecond.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Nanoseconds since the Unix epoch, now.
+/// Nanoseconds since the Unix epoch, now: the SDK's clock (not async-signal-safe; see the
+/// [module docs](self)).
 #[inline]
-pub(crate) fn now_unix_nanos() -> u64 {
+pub fn now_unix_nanos() -> u64 {
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     if let Some(now) = tsc::now() {
         return now;
@@ -37,7 +50,8 @@ fn realtime() -> u64 {
     // the impossible failure `ts` stays zeroed, which the fallback below handles.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     if rc != 0 || ts.tv_sec < 0 {
-        return to_unix_nanos(SystemTime::now());
+        // Not reached: CLOCK_REALTIME cannot fail, and is past the epoch.
+        return 0;
     }
     (ts.tv_sec as u64)
         .saturating_mul(1_000_000_000)
@@ -50,14 +64,23 @@ fn realtime() -> u64 {
     to_unix_nanos(SystemTime::now())
 }
 
+/// Nanoseconds since the Unix epoch, now, read from `CLOCK_REALTIME` alone: async-signal-safe
+/// on Unix (POSIX lists `clock_gettime` as such), for signal handlers. It agrees with
+/// [`now_unix_nanos`] within a microsecond. (Off Unix it reads `SystemTime`, and there are no
+/// such signals.)
+#[inline]
+pub fn now_signal_safe() -> u64 {
+    realtime()
+}
+
 /// `t` as nanoseconds since the Unix epoch (0 before it, saturating far after it).
-pub(crate) fn to_unix_nanos(t: SystemTime) -> u64 {
+pub fn to_unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-pub(crate) mod tsc {
+mod tsc {
     //! The time-stamp counter as a wall clock.
     //!
     //! - The counter's rate (nanoseconds per tick, 32.32 fixed point) is measured against

@@ -49,6 +49,7 @@ impl Worker {
         let thread = std::thread::Builder::new()
             .name("otlp-exporter".into())
             .spawn(move || {
+                crate::context::mark_sdk_thread();
                 runtime.block_on(async move {
                     while let Some(job) = queue.recv().await {
                         tokio::spawn(run(routes.clone(), job));

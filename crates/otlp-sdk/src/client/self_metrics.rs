@@ -133,6 +133,7 @@ impl SelfMetrics {
         std::thread::Builder::new()
             .name("otlp-self-metrics".to_owned())
             .spawn(move || {
+                crate::context::mark_sdk_thread();
                 while let Err(RecvTimeoutError::Timeout) = wake.recv_timeout(interval) {
                     let Some(inner) = client.upgrade() else {
                         return;

@@ -154,7 +154,10 @@ impl<T: PipelineItem> Pipeline<T> {
         let worker = Worker::new(queue.clone(), exporter, encoder, config);
         let thread = std::thread::Builder::new()
             .name(format!("otlp-pipeline-{signal}"))
-            .spawn(move || runtime.block_on(worker.run(messages)))
+            .spawn(move || {
+                crate::context::mark_sdk_thread();
+                runtime.block_on(worker.run(messages))
+            })
             .map_err(|e| start_error("thread", e))?;
         Ok(Pipeline {
             inner: Arc::new(Inner {

@@ -1,7 +1,7 @@
 //! Spans: a recording span fills its pooled record and hands it to the pipeline on end.
 
 use super::context::SpanContext;
-use super::current::ContextGuard;
+use crate::context::ContextGuard;
 use super::limits::SpanLimits;
 use super::record::{RecordedSpan, SpanRecord};
 use super::tracer::Tracer;
@@ -152,10 +152,12 @@ impl Span {
         }
     }
 
-    /// Adds an event, timestamped now.
+    /// Adds an event, timestamped now by the SDK's [clock](crate::clock) (the one that stamps
+    /// the span's start and end; never before the start).
     pub fn add_event(&mut self, name: impl Into<Str>, attributes: Vec<KeyValue>) {
-        if self.recording.is_some() {
-            self.add_event_with_timestamp(name, SystemTime::now(), attributes);
+        if let Some(rec) = self.record() {
+            let time = crate::clock::now_unix_nanos().max(rec.start_time);
+            push_event(rec, name.into(), time, attributes);
         }
     }
 
@@ -165,23 +167,11 @@ impl Span {
         &mut self,
         name: impl Into<Str>,
         time: SystemTime,
-        mut attributes: Vec<KeyValue>,
+        attributes: Vec<KeyValue>,
     ) {
-        let Some(rec) = self.record() else {
-            return;
-        };
-        let limits = rec.limits;
-        if rec.events.len() >= limits.event_count() as usize {
-            rec.dropped_events_count += 1;
-            return;
+        if let Some(rec) = self.record() {
+            push_event(rec, name.into(), to_unix_nanos(time), attributes);
         }
-        let dropped = limits.apply(&mut attributes, limits.event_attribute_count());
-        rec.events.push(proto::Event {
-            time_unix_nano: to_unix_nanos(time),
-            name: name.into(),
-            attributes,
-            dropped_attributes_count: dropped,
-        });
     }
 
     /// Adds a link to another span. Over the link count limit it is dropped and counted.
@@ -290,6 +280,22 @@ impl Span {
             let _ = pipeline.enqueue(record);
         }
     }
+}
+
+/// Adds an event to `rec`, within the event count limit and the per-event attribute limit.
+fn push_event(rec: &mut SpanRecord, name: Str, time_unix_nano: u64, mut attributes: Vec<KeyValue>) {
+    let limits = rec.limits;
+    if rec.events.len() >= limits.event_count() as usize {
+        rec.dropped_events_count += 1;
+        return;
+    }
+    let dropped = limits.apply(&mut attributes, limits.event_attribute_count());
+    rec.events.push(proto::Event {
+        time_unix_nano,
+        name,
+        attributes,
+        dropped_attributes_count: dropped,
+    });
 }
 
 impl Drop for Span {

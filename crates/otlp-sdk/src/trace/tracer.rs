@@ -1,13 +1,13 @@
 //! Tracers and span builders.
 
 use super::context::{SpanContext, TraceFlags, TraceState};
-use super::current::current_parent;
 use super::id::{SpanId, TraceId};
 use super::limits::SpanLimits;
 use super::record::{RecordedSpan, SpanRecord};
 use super::sampler::{Sampler, SamplingParams};
 use super::span::{Link, Recording, Span, link_to_otlp, otlp_flags};
 use crate::clock::{now_unix_nanos, to_unix_nanos};
+use crate::context::current_parent;
 use crate::pipeline::Pipeline;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
