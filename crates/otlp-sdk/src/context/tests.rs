@@ -62,7 +62,11 @@ fn deferred_frames_are_looked_up_only_when_asked_and_passed_over_when_empty() {
     };
     let outer = ctx(1).attach();
     let with = attach_deferred(&ONE, 4);
-    assert_eq!(ONE.lookups.load(Ordering::SeqCst), 0, "entering looks nothing up");
+    assert_eq!(
+        ONE.lookups.load(Ordering::SeqCst),
+        0,
+        "entering looks nothing up"
+    );
     assert_eq!(SpanContext::current(), ctx(5));
     assert_eq!(current_parent(), Some(ctx(5)));
     let without = attach_deferred(&ZERO, 3);
@@ -152,7 +156,11 @@ fn the_signal_slot_follows_pushes_and_pops_while_tracked() {
     let _turn = TRACKING.lock().unwrap_or_else(PoisonError::into_inner);
     let before = ctx(9).attach();
     let tracking = track_current_span();
-    assert_eq!(current_span_ids(), ids(9), "the caller's slot is current at once");
+    assert_eq!(
+        current_span_ids(),
+        ids(9),
+        "the caller's slot is current at once"
+    );
     drop(before);
     assert_eq!(current_span_ids(), None);
     let outer = ctx(1).attach();
@@ -161,7 +169,11 @@ fn the_signal_slot_follows_pushes_and_pops_while_tracked() {
         let _inner = PropagatedContext::new(ctx(2), Baggage::new()).attach();
         assert_eq!(current_span_ids(), ids(2));
         let _hide = SpanContext::INVALID.attach();
-        assert_eq!(current_span_ids(), None, "an invalid context hides the span");
+        assert_eq!(
+            current_span_ids(),
+            None,
+            "an invalid context hides the span"
+        );
         let _baggage = Baggage::new().attach();
         assert_eq!(current_span_ids(), None);
     }
@@ -193,7 +205,11 @@ fn deferred_frames_are_resolved_at_push_while_tracked() {
     let lookups = SOURCE.lookups.load(Ordering::SeqCst);
     let with = attach_deferred(&SOURCE, 4);
     assert_eq!(current_span_ids(), ids(5));
-    assert_eq!(SOURCE.lookups.load(Ordering::SeqCst), lookups + 1, "one lookup, at push");
+    assert_eq!(
+        SOURCE.lookups.load(Ordering::SeqCst),
+        lookups + 1,
+        "one lookup, at push"
+    );
     let without = attach_deferred(&SOURCE, 7);
     assert_eq!(current_span_ids(), ids(5), "an empty frame is passed over");
     drop(without);
@@ -206,7 +222,11 @@ fn deferred_frames_are_resolved_at_push_while_tracked() {
     drop(with);
     assert_eq!(current_span_ids(), ids(1));
     drop(outer);
-    assert_eq!(current_span_ids(), ids(3), "looked up at the pop that reaches it");
+    assert_eq!(
+        current_span_ids(),
+        ids(3),
+        "looked up at the pop that reaches it"
+    );
     drop(early);
     assert_eq!(current_span_ids(), None);
     drop(tracking);

@@ -25,8 +25,8 @@ mod sampler;
 mod span;
 pub(crate) mod tracer;
 
-pub use context::{MAX_TRACE_STATE_ENTRIES, SpanContext, TraceFlags, TraceState};
 pub use crate::context::{ContextGuard, FutureExt, WithSpanContext};
+pub use context::{MAX_TRACE_STATE_ENTRIES, SpanContext, TraceFlags, TraceState};
 pub use id::{ParseIdError, SpanId, TraceId};
 pub use limits::SpanLimits;
 pub use sampler::{

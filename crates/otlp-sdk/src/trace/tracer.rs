@@ -29,7 +29,7 @@ pub(crate) struct TracerInner {
     schema_url: Option<Str>,
     /// The scope's index in the client's scope table.
     scope: u32,
-    sampler: Arc<Sampler>,
+    pub(crate) sampler: Arc<Sampler>,
     /// The sampler never records: builders skip storing attributes.
     never_records: bool,
     pub(crate) limits: SpanLimits,
