@@ -188,6 +188,8 @@ mod tsc {
         } else {
             ((u128::from(REANCHOR_NS) << 32) / u128::from(scale)).min(u128::from(u64::MAX)) as u64
         };
+        let previous = ANCHOR.try_with(Cell::get).ok()?;
+        let (ns, scale) = continue_from(previous, t, ns, scale);
         let _ = ANCHOR.try_with(|a| {
             a.set(Anchor {
                 ticks: t,
@@ -197,6 +199,28 @@ mod tsc {
             });
         });
         Some(ns)
+    }
+
+    /// Where a thread's new anchor starts, and its rate. The old anchor may have run a little
+    /// ahead of `CLOCK_REALTIME` (the rate is measured, not exact): starting from `ns` would
+    /// take the thread's clock back, and a span event stamped just before could come after the
+    /// span's end. So the new anchor starts where the old one is now and runs slower by what it
+    /// is ahead, meeting `CLOCK_REALTIME` after a period. A lead of a millisecond or more is
+    /// not the rate's error but the system clock set back: followed at once.
+    fn continue_from(previous: Anchor, t: u64, ns: u64, scale: u64) -> (u64, u64) {
+        const MAX_LEAD_NS: u64 = 1_000_000;
+        let dt = t.wrapping_sub(previous.ticks);
+        if previous.scale == 0 || scale == 0 || dt >= u64::MAX / 2 {
+            return (ns, scale);
+        }
+        let extrapolated = previous.ns.saturating_add(to_ns(dt, previous.scale));
+        let lead = extrapolated.saturating_sub(ns);
+        if lead == 0 || lead >= MAX_LEAD_NS {
+            return (ns, scale);
+        }
+        // REANCHOR_NS - lead nanoseconds over the ticks of REANCHOR_NS: the slower rate.
+        let slower = (u128::from(scale) * u128::from(REANCHOR_NS - lead)) / u128::from(REANCHOR_NS);
+        (extrapolated, slower as u64)
     }
 
     /// A realtime reading and the counter at that moment (the midpoint of two counter reads
@@ -256,6 +280,38 @@ mod tsc {
             } else {
                 assert_eq!(now(), None, "not the clock source: {source}");
             }
+        }
+
+        #[test]
+        fn a_new_anchor_never_takes_the_clock_back() {
+            let scale = rate(1_000_000_000, 3_000_000_000).expect("3 GHz");
+            let old = Anchor {
+                ticks: 1_000,
+                ns: 5_000_000_000,
+                scale,
+                span: 60_000_000,
+            };
+            // 20 ms later the old anchor says 500 ns more than CLOCK_REALTIME.
+            let t = 1_000 + 60_000_000;
+            let ahead = old.ns + to_ns(t - old.ticks, scale);
+            let (ns, slower) = continue_from(old, t, ahead - 500, scale);
+            assert_eq!(ns, ahead, "continues where the old anchor is");
+            assert!(slower < scale);
+            // A period later it meets CLOCK_REALTIME, within a nanosecond or two.
+            let met = ns + to_ns(60_000_000, slower);
+            assert!(met.abs_diff(ahead - 500 + 20_000_000) < 3, "{met}");
+            // Behind, or the system clock set back by more than a millisecond: followed.
+            assert_eq!(
+                continue_from(old, t, ahead + 500, scale),
+                (ahead + 500, scale)
+            );
+            assert_eq!(
+                continue_from(old, t, ahead - 5_000_000, scale).0,
+                ahead - 5_000_000
+            );
+            // No rate yet: nothing to continue.
+            let first = Anchor { scale: 0, ..old };
+            assert_eq!(continue_from(first, t, 7, scale), (7, scale));
         }
 
         #[test]
