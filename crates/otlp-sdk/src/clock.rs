@@ -1,21 +1,34 @@
-//! The wall clock, as nanoseconds since the Unix epoch: what OTLP timestamps are.
+//! The SDK's one wall clock, as nanoseconds since the Unix epoch: what OTLP timestamps are.
+//!
+//! Spans (start and end), span events, log records (observed time), the SDK's own metrics and
+//! the `tracing` bridge all read [`now_unix_nanos`], so that their timestamps agree with each
+//! other: an event added after a span started is not stamped before that start.
 //!
 //! A span reads the clock twice, on the application thread, so the read is on the hot path.
-//! `SystemTime::now()` costs about 32 ns here (the vDSO's `CLOCK_REALTIME`: a sequence lock,
-//! the time-stamp counter, a conversion, then `Duration` arithmetic). Where the kernel itself
+//! `SystemTime::now()` goes through the vDSO's `CLOCK_REALTIME` (a sequence lock, the
+//! time-stamp counter, a conversion) and then `Duration` arithmetic. Where the kernel itself
 //! keeps time with the time-stamp counter (x86-64 Linux with the `tsc` clock source: the kernel
-//! has checked that the counter is invariant and synchronized across cores), [`tsc`] reads the
-//! counter directly (about 10 ns) and converts it with a per-thread anchor to `CLOCK_REALTIME`,
-//! taken again every [`tsc::REANCHOR_NS`]: the error stays well under a microsecond, and the
-//! clock follows the system's (NTP steps and slews included) within that period. Elsewhere, or
-//! until the counter's rate is calibrated (the first 10 ms after the first read),
-//! `CLOCK_REALTIME` is read each time.
+//! has checked that the counter is invariant and synchronized across cores), the counter is
+//! read directly and converted with a per-thread anchor to `CLOCK_REALTIME`, taken again every
+//! 20 ms: the error stays well under a microsecond, and the clock follows the system's (NTP
+//! steps and slews included) within that period. Elsewhere, or until the counter's rate is
+//! calibrated (the first 10 ms after the first read), `CLOCK_REALTIME` is read each time.
+//!
+//! # Signal handlers
+//!
+//! [`now_unix_nanos`] is **not** async-signal-safe: the process's first reading reads the
+//! kernel's clock source from `/sys` and initializes a `OnceLock`, and each thread's anchor is
+//! a plain thread-local that a handler could interrupt half written. A signal handler (a
+//! profiler's) calls [`now_signal_safe`] instead: `clock_gettime(CLOCK_REALTIME)` alone, which
+//! POSIX lists as async-signal-safe, and which [`now_unix_nanos`] follows within a
+//! microsecond.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Nanoseconds since the Unix epoch, now.
+/// Nanoseconds since the Unix epoch, now: the SDK's clock (not async-signal-safe; see the
+/// [module docs](self)).
 #[inline]
-pub(crate) fn now_unix_nanos() -> u64 {
+pub fn now_unix_nanos() -> u64 {
     #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
     if let Some(now) = tsc::now() {
         return now;
@@ -37,7 +50,8 @@ fn realtime() -> u64 {
     // the impossible failure `ts` stays zeroed, which the fallback below handles.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
     if rc != 0 || ts.tv_sec < 0 {
-        return to_unix_nanos(SystemTime::now());
+        // Not reached: CLOCK_REALTIME cannot fail, and is past the epoch.
+        return 0;
     }
     (ts.tv_sec as u64)
         .saturating_mul(1_000_000_000)
@@ -50,14 +64,23 @@ fn realtime() -> u64 {
     to_unix_nanos(SystemTime::now())
 }
 
+/// Nanoseconds since the Unix epoch, now, read from `CLOCK_REALTIME` alone: async-signal-safe
+/// on Unix (POSIX lists `clock_gettime` as such), for signal handlers. It agrees with
+/// [`now_unix_nanos`] within a microsecond. (Off Unix it reads `SystemTime`, and there are no
+/// such signals.)
+#[inline]
+pub fn now_signal_safe() -> u64 {
+    realtime()
+}
+
 /// `t` as nanoseconds since the Unix epoch (0 before it, saturating far after it).
-pub(crate) fn to_unix_nanos(t: SystemTime) -> u64 {
+pub fn to_unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-pub(crate) mod tsc {
+mod tsc {
     //! The time-stamp counter as a wall clock.
     //!
     //! - The counter's rate (nanoseconds per tick, 32.32 fixed point) is measured against
@@ -165,6 +188,8 @@ pub(crate) mod tsc {
         } else {
             ((u128::from(REANCHOR_NS) << 32) / u128::from(scale)).min(u128::from(u64::MAX)) as u64
         };
+        let previous = ANCHOR.try_with(Cell::get).ok()?;
+        let (ns, scale) = continue_from(previous, t, ns, scale);
         let _ = ANCHOR.try_with(|a| {
             a.set(Anchor {
                 ticks: t,
@@ -174,6 +199,28 @@ pub(crate) mod tsc {
             });
         });
         Some(ns)
+    }
+
+    /// Where a thread's new anchor starts, and its rate. The old anchor may have run a little
+    /// ahead of `CLOCK_REALTIME` (the rate is measured, not exact): starting from `ns` would
+    /// take the thread's clock back, and a span event stamped just before could come after the
+    /// span's end. So the new anchor starts where the old one is now and runs slower by what it
+    /// is ahead, meeting `CLOCK_REALTIME` after a period. A lead of a millisecond or more is
+    /// not the rate's error but the system clock set back: followed at once.
+    fn continue_from(previous: Anchor, t: u64, ns: u64, scale: u64) -> (u64, u64) {
+        const MAX_LEAD_NS: u64 = 1_000_000;
+        let dt = t.wrapping_sub(previous.ticks);
+        if previous.scale == 0 || scale == 0 || dt >= u64::MAX / 2 {
+            return (ns, scale);
+        }
+        let extrapolated = previous.ns.saturating_add(to_ns(dt, previous.scale));
+        let lead = extrapolated.saturating_sub(ns);
+        if lead == 0 || lead >= MAX_LEAD_NS {
+            return (ns, scale);
+        }
+        // REANCHOR_NS - lead nanoseconds over the ticks of REANCHOR_NS: the slower rate.
+        let slower = (u128::from(scale) * u128::from(REANCHOR_NS - lead)) / u128::from(REANCHOR_NS);
+        (extrapolated, slower as u64)
     }
 
     /// A realtime reading and the counter at that moment (the midpoint of two counter reads
@@ -233,6 +280,38 @@ pub(crate) mod tsc {
             } else {
                 assert_eq!(now(), None, "not the clock source: {source}");
             }
+        }
+
+        #[test]
+        fn a_new_anchor_never_takes_the_clock_back() {
+            let scale = rate(1_000_000_000, 3_000_000_000).expect("3 GHz");
+            let old = Anchor {
+                ticks: 1_000,
+                ns: 5_000_000_000,
+                scale,
+                span: 60_000_000,
+            };
+            // 20 ms later the old anchor says 500 ns more than CLOCK_REALTIME.
+            let t = 1_000 + 60_000_000;
+            let ahead = old.ns + to_ns(t - old.ticks, scale);
+            let (ns, slower) = continue_from(old, t, ahead - 500, scale);
+            assert_eq!(ns, ahead, "continues where the old anchor is");
+            assert!(slower < scale);
+            // A period later it meets CLOCK_REALTIME, within a nanosecond or two.
+            let met = ns + to_ns(60_000_000, slower);
+            assert!(met.abs_diff(ahead - 500 + 20_000_000) < 3, "{met}");
+            // Behind, or the system clock set back by more than a millisecond: followed.
+            assert_eq!(
+                continue_from(old, t, ahead + 500, scale),
+                (ahead + 500, scale)
+            );
+            assert_eq!(
+                continue_from(old, t, ahead - 5_000_000, scale).0,
+                ahead - 5_000_000
+            );
+            // No rate yet: nothing to continue.
+            let first = Anchor { scale: 0, ..old };
+            assert_eq!(continue_from(first, t, 7, scale), (7, scale));
         }
 
         #[test]

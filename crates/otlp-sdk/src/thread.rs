@@ -14,7 +14,12 @@ where
 {
     std::thread::Builder::new()
         .name(name.clone())
-        .spawn(main)
+        .spawn(move || {
+            // Marked, so that integrations ignore what runs here (hyper's and h2's own
+            // `tracing` spans, say) rather than export it and feed it back.
+            crate::context::mark_sdk_thread();
+            main()
+        })
         .map_err(|e| start_error(&name, "thread", e))
 }
 

@@ -21,11 +21,17 @@
 //!   and `otel.status_description` set its status when it closes;
 //! - entering the `tracing` span makes its OTLP context current on the thread until it exits,
 //!   so spans started with the SDK directly ([`Tracer::start`]) nest under it, and `.instrument`
-//!   on a future carries that across `.await` and threads. Under a [`Registry`] this costs a
-//!   push: the context is looked up only when something asks for it
-//!   ([`otlp_sdk::trace::attach_deferred`]);
+//!   on a future carries that across `.await` and threads. Once the layer is registered with
+//!   its dispatcher (any subscriber reachable through `downcast_ref`, as a [`Registry`] is),
+//!   this costs a push: the context is looked up only when something asks for it
+//!   ([`otlp_sdk::context::attach_deferred`]);
 //! - `follows_from` adds a link; closing the `tracing` span ends the OTLP span;
+//! - [`OtlpSpanExt`] on a `tracing::Span` reads its OTLP context and sets what fields cannot:
+//!   a remote parent extracted from a request ([`OtlpSpanExt::set_parent`]), links,
+//!   attributes, the status;
 //! - events: see below.
+//!
+//! [`Registry`]: tracing_subscriber::Registry
 //!
 //! # Events: span events or log records
 //!
@@ -52,8 +58,10 @@
 //! # No feedback loop
 //!
 //! Spans and events whose target starts with `otlp` (this SDK's own crates), and all of those
-//! made on the SDK's own threads (named `otlp-...`: the exporter's I/O thread and the batching
-//! pipelines' threads, where hyper and h2 run and emit `tracing` spans of their own), are ignored.
+//! made on the SDK's own threads (those that marked themselves so,
+//! [`otlp_sdk::context::is_sdk_thread`]: the exporter's I/O thread, the batching pipelines'
+//! threads, the self-metrics thread, where hyper and h2 run and emit `tracing` spans of their
+//! own), are ignored.
 //! Otherwise exporting a span could make more spans to export, without end.
 //!
 //! # Example
@@ -104,26 +112,25 @@
 //! # }
 //! ```
 
+mod dispatch;
+mod ext;
+mod fields;
 mod logs;
 
+pub use ext::OtlpSpanExt;
+
+use dispatch::Registered;
+use fields::{AttributeSink, EventFields, SpanFields, StatusCode, Visitor};
 use otlp_proto::Str;
-use otlp_proto::common::{AnyValue, KeyValue};
 use otlp_sdk::OtlpClient;
+use otlp_sdk::context::{ContextGuard, attach_deferred, is_sdk_thread};
 use otlp_sdk::logs::Logger;
-use otlp_sdk::trace::{
-    ContextGuard, Span, SpanBuilder, SpanContext, SpanKind, Status, Tracer, attach_deferred,
-};
+use otlp_sdk::trace::{Span, SpanContext, SpanKind, Status, Tracer};
 use otlp_semconv::attribute as semconv;
-use std::cell::{Cell, RefCell};
-use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
-use tracing::dispatcher::WeakDispatch;
-use tracing::field::{Field, Visit};
+use std::cell::RefCell;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Dispatch, Event, Metadata, Subscriber};
 use tracing_subscriber::Layer;
-use tracing_subscriber::Registry;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
@@ -155,44 +162,6 @@ pub struct OtlpLayer {
     location: bool,
     logger: Option<Logger>,
     registered: Registered,
-}
-
-/// Where the layer's spans can be looked up from outside a `tracing` callback: the index of
-/// its dispatcher in [`DISPATCHERS`], once registered with one whose subscriber is a
-/// [`Registry`]. Entering a span then makes it current in the SDK lazily ([`attach_deferred`]):
-/// a push, with the lookup done only if something asks for the current context. A clone is
-/// not registered yet.
-#[derive(Debug)]
-struct Registered(AtomicUsize);
-
-const UNREGISTERED: usize = usize::MAX;
-
-impl Clone for Registered {
-    fn clone(&self) -> Self {
-        Registered::default()
-    }
-}
-
-impl Default for Registered {
-    fn default() -> Self {
-        Registered(AtomicUsize::new(UNREGISTERED))
-    }
-}
-
-/// The dispatchers layers registered with, weakly: a slot is reused once its dispatcher is
-/// gone (which no entered span outlives: a span holds its dispatcher).
-static DISPATCHERS: Mutex<Vec<WeakDispatch>> = Mutex::new(Vec::new());
-
-/// The [`Resolve`] of the layer's deferred frames: the OTLP context of span `id` in the
-/// dispatcher at `index` of [`DISPATCHERS`].
-fn resolve_registered(id: u64, index: usize) -> Option<SpanContext> {
-    let dispatch = DISPATCHERS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(index)?
-        .upgrade()?;
-    let registry = dispatch.downcast_ref::<Registry>()?;
-    recorded_context(&registry.span(&Id::from_u64(id))?)
 }
 
 impl OtlpLayer {
@@ -266,188 +235,20 @@ impl OtlpLayer {
 /// What the layer keeps in a `tracing` span's extensions.
 struct OtelData {
     span: Span,
+    /// The kind it was started with (for [`OtlpSpanExt::set_parent`] to start it again).
+    kind: SpanKind,
     status: Option<StatusCode>,
     status_description: Option<Str>,
-}
-
-#[derive(Clone, Copy)]
-enum StatusCode {
-    Ok,
-    Error,
 }
 
 thread_local! {
     /// The contexts this thread's entered spans made current, innermost last.
     static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
-    /// Whether this is one of the SDK's own threads (`None` until first asked).
-    static SDK_THREAD: Cell<Option<bool>> = const { Cell::new(None) };
-}
-
-fn on_sdk_thread() -> bool {
-    SDK_THREAD
-        .try_with(|cached| match cached.get() {
-            Some(v) => v,
-            None => {
-                let v = std::thread::current()
-                    .name()
-                    .is_some_and(|n| n.starts_with("otlp-"));
-                cached.set(Some(v));
-                v
-            }
-        })
-        .unwrap_or(false)
 }
 
 /// Whether the layer leaves this span or event alone: see "No feedback loop" in the crate docs.
 fn ignored(metadata: &Metadata<'_>) -> bool {
-    metadata.target().starts_with("otlp") || on_sdk_thread()
-}
-
-fn parse_kind(s: &str) -> Option<SpanKind> {
-    let kinds = [
-        ("server", SpanKind::Server),
-        ("client", SpanKind::Client),
-        ("producer", SpanKind::Producer),
-        ("consumer", SpanKind::Consumer),
-        ("internal", SpanKind::Internal),
-    ];
-    kinds
-        .into_iter()
-        .find(|(name, _)| s.eq_ignore_ascii_case(name))
-        .map(|(_, kind)| kind)
-}
-
-fn parse_status(s: &str) -> Option<StatusCode> {
-    if s.eq_ignore_ascii_case("ok") {
-        Some(StatusCode::Ok)
-    } else if s.eq_ignore_ascii_case("error") {
-        Some(StatusCode::Error)
-    } else {
-        None
-    }
-}
-
-/// Where attributes go: a vector (events, log records, updates), or straight into the record
-/// of the span being built (new spans: no intermediate buffer, no copy).
-trait AttributeSink {
-    fn add(&mut self, key: &'static str, value: AnyValue);
-}
-
-impl AttributeSink for Vec<KeyValue> {
-    fn add(&mut self, key: &'static str, value: AnyValue) {
-        self.push(KeyValue::new(key, value));
-    }
-}
-
-impl AttributeSink for SpanBuilder<'_> {
-    #[inline]
-    fn add(&mut self, key: &'static str, value: AnyValue) {
-        self.add_attribute(key, value);
-    }
-}
-
-/// Where a [`Visitor`] puts the fields it reads: typed values, and text (which may carry
-/// instructions such as `otel.kind` or an event's `message`).
-trait Fields {
-    fn value(&mut self, field: &Field, value: AnyValue);
-    fn string(&mut self, field: &Field, value: Str);
-}
-
-/// The one `Visit` implementation: maps each `tracing` field type to an OTLP value.
-struct Visitor<'a, F>(&'a mut F);
-
-impl<F: Fields> Visit for Visitor<'_, F> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.value(field, value.into());
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.value(field, value.into());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.value(field, int_or_string(value));
-    }
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.0.value(field, int_or_string(value));
-    }
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.0.value(field, int_or_string(value));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.value(field, value.into());
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        // Short strings are copied inline: no allocation.
-        self.0.string(field, Str::copy_from(value));
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.0.string(field, value.to_string().into());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.string(field, format!("{value:?}").into());
-    }
-}
-
-/// Collects a span's fields: attributes (into `A`), and the `otel.*` instructions.
-struct SpanFields<A> {
-    attributes: A,
-    name: Option<Str>,
-    kind: Option<SpanKind>,
-    status: Option<StatusCode>,
-    status_description: Option<Str>,
-}
-
-impl<A> SpanFields<A> {
-    fn new(attributes: A) -> Self {
-        SpanFields {
-            attributes,
-            name: None,
-            kind: None,
-            status: None,
-            status_description: None,
-        }
-    }
-}
-
-impl<A: AttributeSink> Fields for SpanFields<A> {
-    fn string(&mut self, field: &Field, value: Str) {
-        match field.name() {
-            "otel.name" => self.name = Some(value),
-            "otel.kind" => self.kind = parse_kind(&value),
-            "otel.status_code" => self.status = parse_status(&value),
-            "otel.status_description" => self.status_description = Some(value),
-            name => self.attributes.add(name, value.into()),
-        }
-    }
-
-    fn value(&mut self, field: &Field, value: AnyValue) {
-        self.attributes.add(field.name(), value);
-    }
-}
-
-fn int_or_string<T: TryInto<i64> + ToString + Copy>(v: T) -> AnyValue {
-    v.try_into()
-        .map_or_else(|_| AnyValue::from(v.to_string()), AnyValue::from)
-}
-
-/// Collects an event's fields: its `message` (the span event's name) and attributes.
-#[derive(Default)]
-struct EventFields {
-    message: Option<Str>,
-    attributes: Vec<KeyValue>,
-}
-
-impl Fields for EventFields {
-    fn value(&mut self, field: &Field, value: AnyValue) {
-        self.attributes.add(field.name(), value);
-    }
-
-    fn string(&mut self, field: &Field, value: Str) {
-        if field.name() == "message" {
-            self.message = Some(value);
-        } else {
-            self.value(field, value.into());
-        }
-    }
+    metadata.target().starts_with("otlp") || is_sdk_thread()
 }
 
 /// The OTLP context of `id`'s span, if the layer recorded it.
@@ -500,7 +301,8 @@ where
         if let Some(name) = name {
             builder = builder.with_name(name);
         }
-        builder = builder.with_kind(kind.unwrap_or(SpanKind::Internal));
+        let kind = kind.unwrap_or(SpanKind::Internal);
+        builder = builder.with_kind(kind);
         builder = match &parent {
             Some(parent) => builder.with_parent(parent),
             None if attrs.is_root() => builder.with_no_parent(),
@@ -508,6 +310,7 @@ where
         };
         let data = OtelData {
             span: builder.start(),
+            kind,
             status,
             status_description,
         };
@@ -580,33 +383,19 @@ where
     }
 
     fn on_register_dispatch(&self, dispatch: &Dispatch) {
-        if dispatch.downcast_ref::<Registry>().is_none() {
-            return;
-        }
-        let mut all = DISPATCHERS.lock().unwrap_or_else(PoisonError::into_inner);
-        let index = match all.iter().position(|w| w.upgrade().is_none()) {
-            Some(free) => {
-                all[free] = dispatch.downgrade();
-                free
-            }
-            None => {
-                all.push(dispatch.downgrade());
-                all.len() - 1
-            }
-        };
-        self.registered.0.store(index, Ordering::Relaxed);
+        dispatch::register::<S>(self, dispatch);
     }
 
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
-        let index = self.registered.0.load(Ordering::Relaxed);
-        let guard = if index == UNREGISTERED {
-            let Some(context) = context_of(&ctx, id) else {
-                return;
-            };
-            context.attach()
-        } else {
+        let guard = match self.registered.get() {
             // A span not recorded (ignored) resolves to nothing and is passed over.
-            attach_deferred(id.into_u64(), index, resolve_registered)
+            Some(registration) => attach_deferred(registration.slot, id.into_u64()),
+            None => {
+                let Some(context) = context_of(&ctx, id) else {
+                    return;
+                };
+                context.attach()
+            }
         };
         // At thread exit the guard is simply dropped, which is also right.
         let _ = ENTERED.try_with(|entered| entered.borrow_mut().push((id.clone(), guard)));
@@ -643,25 +432,5 @@ where
             None => {}
         }
         data.span.end();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parsing() {
-        assert_eq!(parse_kind("Server"), Some(SpanKind::Server));
-        assert_eq!(parse_kind("CONSUMER"), Some(SpanKind::Consumer));
-        assert_eq!(parse_kind("nope"), None);
-        assert!(matches!(parse_status("OK"), Some(StatusCode::Ok)));
-        assert!(matches!(parse_status("error"), Some(StatusCode::Error)));
-        assert!(parse_status("unset").is_none());
-        assert_eq!(int_or_string(7u64), AnyValue::from(7i64));
-        assert_eq!(
-            int_or_string(u64::MAX),
-            AnyValue::from(u64::MAX.to_string())
-        );
     }
 }

@@ -1,10 +1,11 @@
 //! [`EventMode::Logs`](crate::EventMode::Logs): a `tracing` event as an OTLP log record,
 //! correlated with the OTLP span of its `tracing` parent.
 
-use crate::{EventFields, OtelData, OtlpLayer, Visitor};
+use crate::fields::{EventFields, Visitor};
+use crate::{OtelData, OtlpLayer};
 use otlp_sdk::logs::{LogBuilder, Logger, Severity};
 use otlp_sdk::trace::SpanContext;
-use std::time::SystemTime;
+use std::time::{Duration, UNIX_EPOCH};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
@@ -50,7 +51,8 @@ where
     fields.attributes.reserve(metadata.fields().len() + 2);
     event.record(&mut Visitor(&mut fields));
     layer.location_attributes(metadata, &mut fields.attributes);
-    let now = SystemTime::now();
+    // The SDK's clock, the one its spans are stamped with.
+    let now = UNIX_EPOCH + Duration::from_nanos(otlp_sdk::clock::now_unix_nanos());
     let mut builder = LogBuilder::new()
         .with_severity(severity(metadata.level()))
         .with_attributes(fields.attributes)

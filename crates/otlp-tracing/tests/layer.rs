@@ -321,20 +321,29 @@ async fn sdk_targets_are_ignored() {
         });
         tracing::info!(target: "otlp", "sdk event outside");
     });
-    // Nothing made on the SDK's own threads (`otlp-exporter`, `otlp-pipeline-*`) is recorded.
-    let subscriber = setup.subscriber(|l| l);
-    std::thread::Builder::new()
-        .name("otlp-exporter".into())
-        .spawn(move || {
-            tracing::subscriber::with_default(subscriber, || {
-                tracing::info_span!(target: "h2", "on_sdk_thread").in_scope(|| {});
-            });
-        })
-        .expect("thread")
-        .join()
-        .expect("join");
+    // Nothing made on the SDK's own threads (those that marked themselves) is recorded; a
+    // thread's name does not make it the SDK's.
+    for (marked, name) in [(true, "on_sdk_thread"), (false, "on_named_thread")] {
+        let subscriber = setup.subscriber(|l| l);
+        std::thread::Builder::new()
+            .name("otlp-whatever".into())
+            .spawn(move || {
+                if marked {
+                    otlp::context::mark_sdk_thread();
+                }
+                tracing::subscriber::with_default(subscriber, || {
+                    tracing::info_span!(target: "h2", "thread", otel.name = name)
+                        .in_scope(|| tracing::info!("thread event"));
+                });
+            })
+            .expect("thread")
+            .join()
+            .expect("join");
+    }
     let spans = setup.spans().await;
-    assert_eq!(spans.len(), 2, "{:?}", names(&spans));
+    assert_eq!(spans.len(), 3, "{:?}", names(&spans));
+    let named = find(&spans, "on_named_thread");
+    assert_eq!(named.events.len(), 1, "events too are recorded there");
     let user = find(&spans, "user");
     assert_child(find(&spans, "nested_user"), user);
     let events: Vec<&str> = user.events.iter().map(|e| &*e.name).collect();

@@ -9,17 +9,13 @@
 //! at steady state. A span the sampler dropped carries only its [`SpanContext`] and does
 //! nothing else.
 //!
-//! The current context is a per-thread stack of span context and baggage: [`Span::enter`] and
-//! [`SpanContext::attach`] push a span context onto it (keeping the current baggage),
-//! [`propagation::Context::attach`] both, [`propagation::Baggage::attach`] a baggage (keeping
-//! the current span context); spans started without an explicit parent take its top as parent,
-//! [`propagation::Baggage::current`] reads its baggage, and
-//! [`FutureExt::with_context`] makes a context current on every poll of a future, so it crosses
-//! `.await` and threads. [`propagation`] reads and writes the W3C `traceparent`, `tracestate`
-//! and `baggage` headers, in HTTP headers or any other carrier.
+//! The current context (span context and baggage, per thread) is [`crate::context`]:
+//! [`Span::enter`] and [`SpanContext::attach`] make a span context current, spans started
+//! without an explicit parent take it as parent, and [`FutureExt::with_context`] carries a
+//! context across `.await`. [`propagation`] reads and writes the W3C `traceparent`,
+//! `tracestate` and `baggage` headers, in HTTP headers or any other carrier.
 
 mod context;
-mod current;
 pub(crate) mod export;
 mod id;
 mod limits;
@@ -29,8 +25,8 @@ mod sampler;
 mod span;
 pub(crate) mod tracer;
 
+pub use crate::context::{ContextGuard, FutureExt, WithSpanContext};
 pub use context::{MAX_TRACE_STATE_ENTRIES, SpanContext, TraceFlags, TraceState};
-pub use current::{ContextGuard, FutureExt, Resolve, WithSpanContext, attach_deferred};
 pub use id::{ParseIdError, SpanId, TraceId};
 pub use limits::SpanLimits;
 pub use sampler::{

@@ -1,11 +1,14 @@
 //! Spans: a recording span fills its pooled record and hands it to the pipeline on end.
 
-use super::context::SpanContext;
-use super::current::ContextGuard;
+use super::context::{SpanContext, TraceFlags, TraceState};
+use super::id::TraceId;
 use super::limits::SpanLimits;
 use super::record::{RecordedSpan, SpanRecord};
+use super::sampler::SamplingParams;
+use super::tracer::SpanKind;
 use super::tracer::Tracer;
 use crate::clock::to_unix_nanos;
+use crate::context::ContextGuard;
 use bytes::Bytes;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
@@ -128,6 +131,63 @@ impl Span {
         self.context.clone().attach()
     }
 
+    /// Gives a span that has just started another parent, as if it had been started under
+    /// `parent` (an invalid one makes it a root): its trace id, parent span id, trace flags and
+    /// state become the new parent's, its span id stays, and the tracer's sampler decides again
+    /// (under `ParentBased`, a remote parent's sampled flag is honoured), which may stop the
+    /// span recording. For integrations that learn the parent only after starting the span
+    /// (`otlp-tracing`'s `set_parent`); spans already started under this one keep the old
+    /// trace. A span that did not record has nothing to re-sample and is left as it is.
+    #[doc(hidden)]
+    pub fn set_parent(&mut self, parent: &SpanContext) {
+        let Some(recording) = self.recording.as_mut() else {
+            return;
+        };
+        let Some(rec) = recording.record.get_mut() else {
+            return;
+        };
+        let parent = Some(parent).filter(|p| p.is_valid());
+        let trace_id = match parent {
+            Some(p) => p.trace_id(),
+            // Already a root: it keeps its trace.
+            None if rec.parent_span_id == [0; 8] => TraceId::from_bytes(rec.trace_id),
+            None => TraceId::random(),
+        };
+        let result = recording.tracer.inner().sampler.sample(&SamplingParams {
+            parent,
+            trace_id,
+            name: &rec.name,
+            kind: span_kind(rec.kind),
+            attributes: &rec.attributes,
+            links: &[],
+        });
+        let state = match (result.trace_state, parent) {
+            (Some(state), _) => state,
+            (None, Some(p)) => p.trace_state().clone(),
+            (None, None) => TraceState::empty(),
+        };
+        let flags = parent
+            .map_or(TraceFlags::NONE, SpanContext::trace_flags)
+            .with_sampled(result.decision.is_sampled());
+        self.context = SpanContext::new(trace_id, self.context.span_id(), flags, false, state);
+        if !result.decision.is_recording() {
+            // Dropped unexported, like a span the sampler dropped at start.
+            self.recording = None;
+            return;
+        }
+        for kv in result.attributes {
+            rec.push_attribute(kv);
+        }
+        rec.trace_id = trace_id.to_bytes();
+        rec.parent_span_id = parent.map_or([0; 8], |p| p.span_id().to_bytes());
+        rec.trace_state = self.context.trace_state().as_otlp();
+        rec.flags = parent.map_or_else(
+            || otlp_flags(&self.context),
+            |p| (otlp_flags(p) & !0xff) | u32::from(flags.bits()),
+        );
+        recording.sampled = result.decision.is_sampled();
+    }
+
     #[inline]
     fn record(&mut self) -> Option<&mut SpanRecord> {
         self.recording.as_mut()?.record.get_mut()
@@ -152,10 +212,12 @@ impl Span {
         }
     }
 
-    /// Adds an event, timestamped now.
+    /// Adds an event, timestamped now by the SDK's [clock](crate::clock) (the one that stamps
+    /// the span's start and end; never before the start).
     pub fn add_event(&mut self, name: impl Into<Str>, attributes: Vec<KeyValue>) {
-        if self.recording.is_some() {
-            self.add_event_with_timestamp(name, SystemTime::now(), attributes);
+        if let Some(rec) = self.record() {
+            let time = crate::clock::now_unix_nanos().max(rec.start_time);
+            push_event(rec, name.into(), time, attributes);
         }
     }
 
@@ -165,23 +227,11 @@ impl Span {
         &mut self,
         name: impl Into<Str>,
         time: SystemTime,
-        mut attributes: Vec<KeyValue>,
+        attributes: Vec<KeyValue>,
     ) {
-        let Some(rec) = self.record() else {
-            return;
-        };
-        let limits = rec.limits;
-        if rec.events.len() >= limits.event_count() as usize {
-            rec.dropped_events_count += 1;
-            return;
+        if let Some(rec) = self.record() {
+            push_event(rec, name.into(), to_unix_nanos(time), attributes);
         }
-        let dropped = limits.apply(&mut attributes, limits.event_attribute_count());
-        rec.events.push(proto::Event {
-            time_unix_nano: to_unix_nanos(time),
-            name: name.into(),
-            attributes,
-            dropped_attributes_count: dropped,
-        });
     }
 
     /// Adds a link to another span. Over the link count limit it is dropped and counted.
@@ -290,6 +340,36 @@ impl Span {
             let _ = pipeline.enqueue(record);
         }
     }
+}
+
+/// The kind a record holds, as the sampler takes it.
+fn span_kind(kind: i32) -> SpanKind {
+    [
+        SpanKind::Internal,
+        SpanKind::Server,
+        SpanKind::Client,
+        SpanKind::Producer,
+        SpanKind::Consumer,
+    ]
+    .into_iter()
+    .find(|k| *k as i32 == kind)
+    .unwrap_or(SpanKind::Unspecified)
+}
+
+/// Adds an event to `rec`, within the event count limit and the per-event attribute limit.
+fn push_event(rec: &mut SpanRecord, name: Str, time_unix_nano: u64, mut attributes: Vec<KeyValue>) {
+    let limits = rec.limits;
+    if rec.events.len() >= limits.event_count() as usize {
+        rec.dropped_events_count += 1;
+        return;
+    }
+    let dropped = limits.apply(&mut attributes, limits.event_attribute_count());
+    rec.events.push(proto::Event {
+        time_unix_nano,
+        name,
+        attributes,
+        dropped_attributes_count: dropped,
+    });
 }
 
 impl Drop for Span {

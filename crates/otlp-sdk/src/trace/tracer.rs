@@ -1,13 +1,13 @@
 //! Tracers and span builders.
 
 use super::context::{SpanContext, TraceFlags, TraceState};
-use super::current::current_parent;
 use super::id::{SpanId, TraceId};
 use super::limits::SpanLimits;
 use super::record::RecordedSpan;
 use super::sampler::{Sampler, SamplingParams};
 use super::span::{Link, Recording, Span, link_to_otlp, otlp_flags};
 use crate::clock::{now_unix_nanos, to_unix_nanos};
+use crate::context::current_parent;
 use crate::pipeline::Pipeline;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
@@ -29,7 +29,7 @@ pub(crate) struct TracerInner {
     schema_url: Option<Str>,
     /// The scope's index in the client's scope table.
     scope: u32,
-    sampler: Arc<Sampler>,
+    pub(crate) sampler: Arc<Sampler>,
     /// The sampler never records: builders skip storing attributes.
     never_records: bool,
     pub(crate) limits: SpanLimits,
