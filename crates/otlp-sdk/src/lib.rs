@@ -15,6 +15,7 @@ pub mod config;
 mod error;
 mod exporter;
 pub mod global;
+mod hub;
 pub mod logs;
 pub mod metrics;
 pub mod pipeline;
@@ -29,7 +30,7 @@ pub use blocking::BlockingExporter;
 pub use body::EncodedBody;
 pub use client::{ClientConfig, OtlpClient};
 pub use config::{ExporterConfig, Protocol, SignalConfig};
-pub use error::{Error, Status};
+pub use error::{Error, OtlpError, Status};
 pub use exporter::{ExportOutcome, Exporter};
 pub use retry::RetryPolicy;
 

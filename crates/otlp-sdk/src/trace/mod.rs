@@ -18,10 +18,12 @@
 //! `.await` and threads. [`propagation`] reads and writes the W3C `traceparent`, `tracestate`
 //! and `baggage` headers, in HTTP headers or any other carrier.
 
+pub(crate) mod component;
 mod context;
 mod current;
 pub(crate) mod export;
 mod id;
+mod id_conv;
 mod limits;
 pub mod propagation;
 pub(crate) mod record;
