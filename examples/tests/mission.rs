@@ -95,7 +95,10 @@ async fn the_mission_program_delivers_everything_it_sent() {
         attr(&event.attributes, "order.id"),
         Some(&AnyValue::from(1234i64))
     );
-    assert_eq!(event.trace_id, span.trace_id, "the event is in the span's trace");
+    assert_eq!(
+        event.trace_id, span.trace_id,
+        "the event is in the span's trace"
+    );
     assert_eq!(event.span_id, span.span_id, "and names the span");
     assert!(event.time_unix_nano > 0);
     receiver.shutdown().await;

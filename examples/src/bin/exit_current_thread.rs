@@ -33,7 +33,11 @@ async fn main() -> Result<(), OtlpError> {
         }
         for i in 0..2i64 {
             client
-                .send_event(EventBuilder::new("exit.event").with_attribute("i", i).build())
+                .send_event(
+                    EventBuilder::new("exit.event")
+                        .with_attribute("i", i)
+                        .build(),
+                )
                 .await?;
         }
     }

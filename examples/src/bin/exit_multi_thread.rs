@@ -31,7 +31,11 @@ async fn work(task: i64, spans: i64, logs: i64) -> Result<OtlpClient, OtlpError>
             .await?;
     }
     client
-        .send_event(EventBuilder::new("task.done").with_attribute("task", task).build())
+        .send_event(
+            EventBuilder::new("task.done")
+                .with_attribute("task", task)
+                .build(),
+        )
         .await?;
     Ok(client)
 }
