@@ -459,6 +459,10 @@ async fn records_after_a_shutdown_before_any_record_are_counted() {
     assert_eq!(stats.accepted, 1);
     assert_eq!(stats.dropped.after_shutdown, 1);
     assert!(stats.is_consistent());
+    // The generic accessor gives the same, and zeros for a signal the client does not carry.
+    assert_eq!(t.client.stats_for(otlp::Signal::Logs), stats);
+    assert_eq!(t.client.stats_for(otlp::Signal::Metrics).accepted, 0);
+    assert_eq!(t.client.stats_for(otlp::Signal::Traces), t.client.stats());
     assert_eq!(t.sink.item_count(otlp::Signal::Logs), 0);
 }
 
