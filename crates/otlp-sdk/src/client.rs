@@ -3,23 +3,21 @@
 //! Traces, then logs and events ([`crate::logs`]); metrics and profiles will get their own
 //! methods on [`OtlpClient`] and settings on [`ClientConfig`] next to these.
 
-use crate::logs::{Event, Logger, LogsHub};
-use crate::pipeline::{AdaptiveBatchConfig, Enqueued, Pipeline, Stats};
+use crate::hub::{Component, join_all};
+use crate::logs::{Event, Logger, Logs};
+use crate::pipeline::{AdaptiveBatchConfig, DeferScope, Enqueued, Stats, drop_deadline};
 use crate::scopes::Scopes;
-use crate::trace::export::TraceEncoder;
+use crate::trace::component::Traces;
 use crate::trace::propagation::{
     Context, Extractor, Injector, TextMapPropagator, propagators_from_env,
 };
-use crate::trace::record::RecordedSpan;
-use crate::trace::tracer::ScopeId;
 use crate::trace::{Sampler, SpanLimits, Tracer};
 use crate::{Error, Exporter, ExporterConfig, Signal};
 use otlp_proto::Str;
 use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod self_metrics;
@@ -37,6 +35,7 @@ pub struct ClientConfig {
     propagator: Option<Arc<dyn TextMapPropagator>>,
     resource_detection: Option<bool>,
     self_metrics: Option<Option<Duration>>,
+    default_scope: Option<Str>,
 }
 
 impl ClientConfig {
@@ -123,14 +122,29 @@ impl ClientConfig {
         self.self_metrics = Some(interval.filter(|i| !i.is_zero()));
         self
     }
+
+    /// The instrumentation scope of the records sent with [`OtlpClient::send_log`] and
+    /// [`OtlpClient::send_event`] (default: the resource's `service.name`, or
+    /// [`DEFAULT_SCOPE`](crate::logs::DEFAULT_SCOPE) when it has none).
+    /// [`OtlpClient::logger`] sends under a scope of your choice instead.
+    pub fn with_default_scope(mut self, name: impl Into<Str>) -> Self {
+        self.default_scope = Some(name.into());
+        self
+    }
 }
 
 /// The SDK: exporter, resource, and the per-signal pipelines. Cheap to clone; clones share
 /// everything.
 ///
-/// The spans of every tracer go through one traces pipeline (one worker thread), started with
-/// the first tracer; each request groups them by instrumentation scope (tracer name, version
-/// and schema URL).
+/// Each signal has one pipeline (one worker thread) per client, started by its first use: the
+/// spans of every tracer go through the traces pipeline, the records of every logger through
+/// the logs one; each request groups them by instrumentation scope (name, version and schema
+/// URL).
+///
+/// Dropping the last clone (without [`shutdown`](OtlpClient::shutdown)) exports what is
+/// queued, waiting for it up to the export timeout (at most 5 s), from any context: inside an
+/// async task, during a runtime's shutdown, or without a runtime. A client kept in
+/// [`global`](crate::global) is flushed at process exit.
 #[derive(Clone)]
 pub struct OtlpClient {
     inner: Arc<ClientInner>,
@@ -141,18 +155,29 @@ struct ClientInner {
     resource: Resource,
     propagator: Arc<dyn TextMapPropagator>,
     self_metrics: Option<self_metrics::SelfMetrics>,
-    sampler: Arc<Sampler>,
-    span_limits: SpanLimits,
-    traces_pipeline: AdaptiveBatchConfig,
-    tracers: Mutex<Vec<Tracer>>,
-    /// The instrumentation scopes of every tracer and logger, shared with the encoders.
-    scopes: Arc<Scopes>,
-    /// Started with the first tracer.
-    traces: Mutex<Option<Pipeline<RecordedSpan>>>,
-    shut_down: AtomicBool,
-    logs: Arc<LogsHub>,
-    /// The logger of `send_log` and `send_event` (scope [`crate::logs::DEFAULT_SCOPE`]).
+    traces: Traces,
+    logs: Logs,
+    /// Every signal the client carries, for flush, shutdown and statistics. A new signal
+    /// registers here, in `build`.
+    components: Vec<Arc<dyn Component>>,
+    /// The logger of `send_log` and `send_event` ([`ClientConfig::with_default_scope`]).
     default_logger: Logger,
+    /// Must stay the last field: fields are dropped in order, after `Drop::drop` opened the
+    /// scope this closes (see there).
+    drop_waits: DropWaits,
+}
+
+/// Closes the [`DeferScope`] that `Drop for ClientInner` opens, once every other field (and
+/// so every pipeline handle the client held) is dropped.
+struct DropWaits(Option<DeferScope>);
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        // The pipelines whose last handle goes with the client send their shutdowns now, and
+        // the `drop_waits` field, dropped last, waits for all of them: side by side, within
+        // one deadline, rather than one signal after the other.
+        self.drop_waits.0 = Some(DeferScope::open());
+    }
 }
 
 fn process_env(name: &str) -> Option<String> {
@@ -209,46 +234,49 @@ impl OtlpClient {
             None => AdaptiveBatchConfig::from_env(Signal::Logs)?,
         };
         logs_pipeline.validate()?;
-        let logs_queue_capacity = logs_pipeline.max_queue_size();
         // One scope table for every signal: tracers and loggers register into it.
         let scopes = Arc::new(Scopes::default());
-        let logs = Arc::new(LogsHub::new(
-            exporter.clone(),
-            resource.clone(),
-            scopes.clone(),
-            logs_pipeline,
-        ));
-        let default_scope = logs.scope(
-            Str::from(crate::logs::DEFAULT_SCOPE),
-            Some(Str::from(env!("CARGO_PKG_VERSION"))),
-            None,
-        );
-        let default_logger = Logger::new(logs.clone(), default_scope);
         let self_metrics = match self_metrics_interval {
             Some(interval) => Some(self_metrics::SelfMetrics::new(
                 &exporter,
                 &resource,
                 &traces_pipeline,
-                logs_queue_capacity,
                 interval,
             )?),
             None => None,
         };
+        let traces = Traces::new(
+            exporter.clone(),
+            resource.clone(),
+            scopes.clone(),
+            sampler,
+            span_limits,
+            traces_pipeline,
+        );
+        let logs = Logs::new(exporter.clone(), resource.clone(), scopes, logs_pipeline);
+        let default_logger = match config.default_scope {
+            Some(name) => logs.logger(name, None, None),
+            None => match service_name(&resource) {
+                Some(name) => logs.logger(Str::from(name.to_owned()), None, None),
+                None => logs.logger(
+                    Str::from(crate::logs::DEFAULT_SCOPE),
+                    Some(Str::from(env!("CARGO_PKG_VERSION"))),
+                    None,
+                ),
+            },
+        };
+        let components = vec![traces.component(), logs.component()];
         let client = OtlpClient {
             inner: Arc::new(ClientInner {
                 exporter,
                 resource,
                 propagator,
                 self_metrics,
-                sampler: Arc::new(sampler),
-                span_limits,
-                traces_pipeline,
-                tracers: Mutex::new(Vec::new()),
-                scopes,
-                traces: Mutex::new(None),
-                shut_down: AtomicBool::new(false),
+                traces,
                 logs,
+                components,
                 default_logger,
+                drop_waits: DropWaits(None),
             }),
         };
         if let Some(m) = &client.inner.self_metrics {
@@ -288,97 +316,43 @@ impl OtlpClient {
         version: Option<Str>,
         schema_url: Option<Str>,
     ) -> Tracer {
-        let mut tracers = self
-            .inner
-            .tracers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(t) = tracers.iter().find(|t| {
-            t.name() == name.as_str()
-                && t.version() == version.as_deref()
-                && t.schema_url() == schema_url.as_deref()
-        }) {
-            return t.clone();
-        }
-        if self.inner.shut_down.load(Ordering::SeqCst) {
-            return Tracer::noop();
-        }
-        let Some(pipeline) = self.traces_pipeline() else {
-            // The configuration was validated when the client was built; what is left is a
-            // failure to start a thread, and then spans are not recorded rather than lost later.
-            return Tracer::noop();
-        };
-        let index = self
-            .inner
-            .scopes
-            .register(name.clone(), version.clone(), schema_url.clone());
-        let tracer = Tracer::new(
-            ScopeId {
-                name,
-                version,
-                schema_url,
-                index,
-            },
-            self.inner.sampler.clone(),
-            self.inner.span_limits,
-            pipeline,
-        );
-        tracers.push(tracer.clone());
-        tracer
+        self.inner.traces.tracer(name, version, schema_url)
     }
 
-    /// The traces pipeline, started on first use.
-    fn traces_pipeline(&self) -> Option<Pipeline<RecordedSpan>> {
-        let mut traces = self
-            .inner
-            .traces
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if traces.is_none() {
-            crate::trace::record::pool_for_queue(self.inner.traces_pipeline.max_queue_size());
-            let encoder = TraceEncoder::new(self.inner.resource.clone(), self.inner.scopes.clone());
-            *traces = Pipeline::new(
-                self.inner.exporter.clone(),
-                encoder,
-                self.inner.traces_pipeline.clone(),
-            )
-            .ok();
-        }
-        traces.clone()
+    /// The signals this client carries.
+    fn components(&self) -> &[Arc<dyn Component>] {
+        &self.inner.components
     }
 
-    /// The pipelines started so far (the traces one, once a tracer exists).
-    fn pipelines(&self) -> Vec<Pipeline<RecordedSpan>> {
-        self.inner
-            .traces
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .cloned()
-            .collect()
-    }
-
-    /// The traces pipeline's counters and gauges (all instrumentation scopes).
+    /// The traces pipeline's counters and gauges (all instrumentation scopes); see
+    /// [`stats_for`](OtlpClient::stats_for).
     pub fn stats(&self) -> Stats {
-        let pipelines = self.pipelines();
-        let mut total = Stats::new(Signal::Traces, 0);
-        for p in pipelines {
-            total.add(&p.stats());
+        self.stats_for(Signal::Traces)
+    }
+
+    /// The counters and gauges of `signal`'s pipeline (all instrumentation scopes): all zero
+    /// before its first item, and for a signal the client does not carry. Items offered while
+    /// no pipeline could take them (after a shutdown that came before the first one) count as
+    /// accepted and dropped (`after_shutdown`).
+    pub fn stats_for(&self, signal: Signal) -> Stats {
+        let mut total = Stats::new(signal, 0);
+        for c in self.components().iter().filter(|c| c.signal() == signal) {
+            total.add(&c.stats());
         }
         total
     }
 
-    /// Exports every span ended and every log record sent before the call, waiting up to `timeout` for it to settle.
+    /// Exports every span ended and every log record sent before the call, waiting up to
+    /// `timeout` for it to settle. The signals flush side by side, each up to the same
+    /// deadline.
     pub async fn force_flush(&self, timeout: Duration) -> Result<(), Error> {
-        // The signals flush side by side, each up to the same deadline.
-        let traces = async {
-            for p in self.pipelines() {
-                p.force_flush(timeout).await?;
-            }
-            Ok(())
-        };
-        let (logs, traces) = tokio::join!(self.inner.logs.force_flush(timeout), traces);
-        logs.and(traces)
+        join_all(
+            self.components()
+                .iter()
+                .map(|c| c.force_flush(timeout))
+                .collect(),
+        )
+        .await
     }
 
     /// [`force_flush`](OtlpClient::force_flush), blocking the calling thread.
@@ -390,20 +364,15 @@ impl OtlpClient {
     /// `timeout`. Spans ended and log records sent afterwards are dropped and counted; tracers
     /// of new scopes made afterwards do not record.
     pub async fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
-        self.inner.shut_down.store(true, Ordering::SeqCst);
         let deadline = Instant::now() + timeout;
         // The signals shut down side by side, each up to the same deadline.
-        let traces = async {
-            let mut result = Ok(());
-            for p in self.pipelines() {
-                if let Err(e) = p.shutdown(timeout).await {
-                    result = Err(e);
-                }
-            }
-            result
-        };
-        let (logs, traces) = tokio::join!(self.inner.logs.shutdown(timeout), traces);
-        let mut result = logs.and(traces);
+        let mut result = join_all(
+            self.components()
+                .iter()
+                .map(|c| c.shutdown(timeout))
+                .collect(),
+        )
+        .await;
         if let Some(m) = &self.inner.self_metrics {
             let left = deadline.saturating_duration_since(Instant::now());
             if let Err(e) = m.shutdown(self, left).await {
@@ -416,6 +385,16 @@ impl OtlpClient {
     /// [`shutdown`](OtlpClient::shutdown), blocking the calling thread.
     pub fn shutdown_blocking(&self, timeout: Duration) -> Result<(), Error> {
         crate::blocking::block_on(self.shutdown(timeout))
+    }
+
+    /// How long a shutdown at drop or at exit may take: the longest export timeout of the
+    /// client's pipelines, capped as a dropped pipeline's wait is.
+    pub(crate) fn exit_deadline(&self) -> Duration {
+        self.components()
+            .iter()
+            .map(|c| drop_deadline(c.export_timeout()))
+            .max()
+            .unwrap_or(Duration::ZERO)
     }
 
     /// The propagator [`inject`](OtlpClient::inject) and [`extract`](OtlpClient::extract) use
@@ -456,39 +435,69 @@ impl OtlpClient {
         version: Option<&str>,
         schema_url: Option<&str>,
     ) -> Logger {
-        let scope = self.inner.logs.scope(
+        self.inner.logs.logger(
             name.into(),
             version.map(|v| Str::from(v.to_owned())),
             schema_url.map(|v| Str::from(v.to_owned())),
-        );
-        Logger::new(self.inner.logs.clone(), scope)
+        )
     }
 
     /// Sends a log record (made with [`LogBuilder`](crate::logs::LogBuilder)) under the
-    /// [`DEFAULT_SCOPE`](crate::logs::DEFAULT_SCOPE) instrumentation scope. See
-    /// [`Logger::emit`].
+    /// client's default instrumentation scope ([`ClientConfig::with_default_scope`]: the
+    /// service name unless set). See [`Logger::emit`]: the record's timestamps default to now,
+    /// and the result can be ignored or awaited:
+    ///
+    /// ```no_run
+    /// # async fn demo(client: otlp::OtlpClient) -> Result<(), otlp::OtlpError> {
+    /// use otlp::logs::{LogBuilder, LogSeverity};
+    /// use serde_json::json;
+    ///
+    /// client
+    ///     .send_log(
+    ///         LogBuilder::new()
+    ///             .with_severity(LogSeverity::Info)
+    ///             .with_body_map(json!({ "msg": "order placed", "order": 1234 }))
+    ///             .build(),
+    ///     )
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send_log(&self, record: LogRecord) -> Enqueued {
         self.inner.default_logger.emit(record)
     }
 
     /// Sends an event (made with [`EventBuilder`](crate::logs::EventBuilder)) as one log record
-    /// under the [`DEFAULT_SCOPE`](crate::logs::DEFAULT_SCOPE) instrumentation scope.
+    /// under the client's default instrumentation scope; like
+    /// [`send_log`](OtlpClient::send_log).
     pub fn send_event(&self, event: Event) -> Enqueued {
         self.inner.default_logger.emit_event(event)
     }
 
-    /// The logs pipeline's counters and gauges (all zero before the first record).
+    /// The logs pipeline's counters and gauges (all zero before the first record); see
+    /// [`stats_for`](OtlpClient::stats_for).
     pub fn logs_stats(&self) -> Stats {
-        self.inner.logs.stats()
+        self.stats_for(Signal::Logs)
     }
+}
+
+/// The resource's `service.name`, if it has a non-empty one.
+fn service_name(resource: &Resource) -> Option<&str> {
+    resource
+        .attributes
+        .iter()
+        .rev()
+        .find(|kv| kv.key.as_str() == otlp_semconv::attribute::SERVICE_NAME)
+        .and_then(|kv| kv.value.as_ref()?.as_str())
+        .filter(|name| !name.is_empty())
 }
 
 impl fmt::Debug for OtlpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OtlpClient")
             .field("exporter", &self.inner.exporter)
-            .field("sampler", &self.inner.sampler)
-            .field("span_limits", &self.inner.span_limits)
+            .field("sampler", self.inner.traces.sampler())
+            .field("span_limits", &self.inner.traces.limits())
             .finish_non_exhaustive()
     }
 }

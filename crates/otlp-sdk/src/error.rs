@@ -1,10 +1,14 @@
 //! [`Error`]: the one error type of this crate, and [`Status`], the status a server answered with.
 
+use crate::pipeline::DropReason;
 use otlp_proto::Signal;
 use otlp_proto::grpc;
 use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
+
+/// [`Error`] under the name the OpenTelemetry guides use: `otlp::OtlpError`.
+pub type OtlpError = Error;
 
 pub(crate) type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
@@ -47,6 +51,8 @@ pub(crate) enum Kind {
     Protocol,
     /// The exporter's worker thread is gone.
     Shutdown,
+    /// An item was dropped instead of queued (see `Error::drop_reason`).
+    Dropped,
 }
 
 /// Why an exporter stopped retrying a transient failure.
@@ -91,6 +97,7 @@ struct Inner {
     retryable: bool,
     retry_after: Option<Duration>,
     gave_up: Option<GaveUp>,
+    drop_reason: Option<DropReason>,
     source: Option<BoxError>,
 }
 
@@ -108,9 +115,24 @@ impl Error {
                 retryable: false,
                 retry_after: None,
                 gave_up: None,
+                drop_reason: None,
                 source: None,
             }),
         }
+    }
+
+    /// An item dropped instead of queued, for `reason`.
+    pub(crate) fn dropped(reason: DropReason) -> Self {
+        let why = match reason {
+            DropReason::QueueFull => "the queue is full",
+            DropReason::AfterShutdown => "the client (or pipeline) is shut down",
+            DropReason::ShutdownTimeout => "the shutdown deadline passed",
+            DropReason::NonRetryable => "the server refused it",
+            DropReason::RetriesExhausted => "the export failed after its retries",
+        };
+        let mut e = Error::new(Kind::Dropped, format!("dropped ({}): {why}", reason.name()));
+        e.inner.drop_reason = Some(reason);
+        e
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
@@ -217,6 +239,18 @@ impl Error {
         self.inner.kind == Kind::Shutdown
     }
 
+    /// Whether an item (a log record, an event) was dropped instead of queued; see
+    /// [`drop_reason`](Error::drop_reason).
+    pub fn is_dropped(&self) -> bool {
+        self.inner.kind == Kind::Dropped
+    }
+
+    /// Why the item was dropped, for an [`is_dropped`](Error::is_dropped) error: the queue was
+    /// full, the client was shut down, ...
+    pub fn drop_reason(&self) -> Option<DropReason> {
+        self.inner.drop_reason
+    }
+
     /// The status the server answered with, for an error status.
     pub fn status(&self) -> Option<Status> {
         self.inner.status
@@ -258,6 +292,9 @@ impl fmt::Debug for Error {
         }
         if let Some(g) = &i.gave_up {
             d.field("gave_up", g);
+        }
+        if let Some(r) = &i.drop_reason {
+            d.field("drop_reason", r);
         }
         if let Some(s) = &i.source {
             d.field("source", s);

@@ -159,7 +159,8 @@ async fn severity_body_attributes_and_timestamps() {
         );
         let records = t.records().await;
         assert_eq!(records.len(), 2, "{protocol:?}");
-        assert!(records.iter().all(|(scope, _)| scope == "otlp"));
+        // The default scope is the service's name.
+        assert!(records.iter().all(|(scope, _)| scope == "logs-test"));
 
         let warn = &records
             .iter()
@@ -192,12 +193,15 @@ async fn severity_body_attributes_and_timestamps() {
         let fatal = body_of(&records, "plain text");
         assert_eq!(fatal.severity_number, 24);
         assert_eq!(fatal.severity_text, "CRITICAL");
-        assert_eq!(fatal.time_unix_nano, 0, "no timestamp unless given");
         let before = before
             .duration_since(UNIX_EPOCH)
             .expect("after epoch")
             .as_nanos() as u64;
         assert!(fatal.observed_time_unix_nano >= before, "observed at send");
+        assert_eq!(
+            fatal.time_unix_nano, fatal.observed_time_unix_nano,
+            "without a timestamp, the time of sending"
+        );
         assert!(fatal.trace_id.is_empty() && fatal.span_id.is_empty());
         assert_eq!(fatal.flags, 0);
         t.client.shutdown(WAIT).await.expect("shutdown");
@@ -228,7 +232,7 @@ async fn records_are_correlated_with_the_current_span() {
         let _ = t.client.send_log(
             LogBuilder::new()
                 .with_body("explicit")
-                .with_trace_context(&remote)
+                .with_span_context(&remote)
                 .build(),
         );
         let _ = t.client.send_log(
@@ -245,7 +249,7 @@ async fn records_are_correlated_with_the_current_span() {
     // An explicit context outside any span.
     let _ = t.client.send_event(
         EventBuilder::new("explicit.event")
-            .with_trace_context(&remote)
+            .with_span_context(&remote)
             .build(),
     );
 
@@ -305,7 +309,8 @@ async fn one_send_event_is_one_record() {
     let records = t.records().await;
     assert_eq!(records.len(), 1, "exactly one record per send_event");
     let (scope, event) = &records[0];
-    assert_eq!(scope, "otlp");
+    assert_eq!(scope, "logs-test");
+    assert!(event.time_unix_nano > 0, "stamped at send");
     assert_eq!(event.event_name, "order.created");
     assert_eq!(event.severity_number, Severity::Info.number());
     assert_eq!(event.severity_text, "INFO");
@@ -405,12 +410,9 @@ async fn several_scopes_share_one_request() {
     assert_eq!(b_bodies, ["b1", "b2"]);
     assert_eq!(sb.scope.as_ref().map(|s| &*s.version), Some("2.0.0"));
     assert_eq!(sb.schema_url, "https://opentelemetry.io/schemas/1.44.0");
-    let default = by_name("otlp");
+    let default = by_name("logs-test");
     assert_eq!(bodies(default), ["default"]);
-    assert_eq!(
-        default.scope.as_ref().map(|s| &*s.version),
-        Some(env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(default.scope.as_ref().map(|s| &*s.version), Some(""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -457,6 +459,10 @@ async fn records_after_a_shutdown_before_any_record_are_counted() {
     assert_eq!(stats.accepted, 1);
     assert_eq!(stats.dropped.after_shutdown, 1);
     assert!(stats.is_consistent());
+    // The generic accessor gives the same, and zeros for a signal the client does not carry.
+    assert_eq!(t.client.stats_for(otlp::Signal::Logs), stats);
+    assert_eq!(t.client.stats_for(otlp::Signal::Metrics).accepted, 0);
+    assert_eq!(t.client.stats_for(otlp::Signal::Traces), t.client.stats());
     assert_eq!(t.sink.item_count(otlp::Signal::Logs), 0);
 }
 
@@ -487,4 +493,143 @@ fn blocking_flush_and_shutdown_cover_logs() {
     assert_eq!(stats.exported, 2);
     assert!(stats.is_consistent());
     drop(receiver);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sends_can_be_awaited_and_name_the_drop_reason() {
+    let t = setup().await;
+    t.client
+        .send_log(LogBuilder::new().with_body("queued").build())
+        .await
+        .expect("queued");
+    t.client
+        .send_event(EventBuilder::new("queued.event").build())
+        .await
+        .expect("queued");
+    t.client
+        .logger("awaited")
+        .emit(LogBuilder::new().build())
+        .await
+        .expect("queued");
+    t.client.shutdown(WAIT).await.expect("shutdown");
+    let err = t
+        .client
+        .send_log(LogBuilder::new().with_body("late").build())
+        .await
+        .expect_err("dropped after shutdown");
+    assert!(err.is_dropped(), "{err}");
+    assert_eq!(err.drop_reason(), Some(DropReason::AfterShutdown));
+    assert!(err.to_string().contains("after_shutdown"), "{err}");
+    let err: otlp::OtlpError = t
+        .client
+        .send_event(EventBuilder::new("late").build())
+        .await
+        .expect_err("dropped after shutdown");
+    assert_eq!(err.drop_reason(), Some(DropReason::AfterShutdown));
+    assert_eq!(t.sink.item_count(otlp::Signal::Logs), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_is_an_error_naming_it() {
+    let sink = MemorySink::new();
+    let receiver = common::receiver(sink.clone()).await;
+    // One slot and a long delay: the second record finds the queue full.
+    let config = ClientConfig::new()
+        .with_exporter(common::config(&receiver, Protocol::HttpProtobuf))
+        .with_resource_detection(false)
+        .with_logs_pipeline(
+            AdaptiveBatchConfig::default()
+                .with_max_queue_size(1)
+                .with_min_batch_size(1)
+                .with_max_batch_size(1)
+                .with_scheduled_delay(Duration::from_secs(60))
+                .with_drop_policy(otlp::pipeline::DropPolicy::DropNewest),
+        );
+    let client = OtlpClient::new(config).await.expect("client");
+    let results: Vec<_> = (0..50)
+        .map(|i| {
+            client
+                .send_log(LogBuilder::new().with_attribute("i", i).build())
+                .into_result()
+        })
+        .collect();
+    let full = results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .find(|e| e.drop_reason() == Some(DropReason::QueueFull))
+        .expect("a record found the queue full");
+    assert!(
+        full.is_dropped() && full.to_string().contains("queue"),
+        "{full}"
+    );
+    client.shutdown(WAIT).await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_scope_is_configurable_and_falls_back_to_otlp() {
+    let sink = MemorySink::new();
+    let receiver = common::receiver(sink.clone()).await;
+    let base = || {
+        ClientConfig::new()
+            .with_exporter(common::config(&receiver, Protocol::HttpProtobuf))
+            .with_resource_detection(false)
+    };
+    let named = OtlpClient::new(base().with_default_scope("checkout.orders"))
+        .await
+        .expect("client");
+    let unnamed = OtlpClient::new(base()).await.expect("client");
+    let _ = named.send_log(LogBuilder::new().with_body("named").build());
+    let _ = unnamed.send_log(LogBuilder::new().with_body("unnamed").build());
+    named.shutdown(WAIT).await.expect("shutdown");
+    unnamed.shutdown(WAIT).await.expect("shutdown");
+    let mut scopes = Vec::new();
+    for r in sink.requests() {
+        let Request::Logs(l) = r.request else {
+            continue;
+        };
+        for sl in l.resource_logs.into_iter().flat_map(|rl| rl.scope_logs) {
+            let scope = sl.scope.expect("scope");
+            let body = sl.log_records[0].body.clone().expect("body");
+            scopes.push((scope.name.to_string(), scope.version.to_string(), body));
+        }
+    }
+    scopes.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        scopes,
+        [
+            (
+                "checkout.orders".to_owned(),
+                String::new(),
+                AnyValue::from("named")
+            ),
+            (
+                "otlp".to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+                AnyValue::from("unnamed")
+            ),
+        ]
+    );
+}
+
+/// `with_body_map` keeps the object's key order: the SDK turns on `serde_json`'s
+/// `preserve_order`, which this crate (the user) gets too, as features unify.
+#[test]
+fn json_bodies_keep_their_key_order() {
+    let record = LogBuilder::new()
+        .with_body_map(json!({ "b": 1, "a": 2, "c": { "z": true, "y": false } }))
+        .build();
+    let body = kvlist(record.body.as_ref().expect("body"));
+    let keys: Vec<&str> = body.iter().map(|kv| kv.key.as_str()).collect();
+    assert_eq!(keys, ["b", "a", "c"]);
+    let inner = kvlist(attr(body, "c").expect("c"));
+    let keys: Vec<&str> = inner.iter().map(|kv| kv.key.as_str()).collect();
+    assert_eq!(keys, ["z", "y"]);
+}
+
+#[test]
+fn the_guides_names_are_aliases() {
+    use otlp::logs::LogSeverity;
+    let record = LogBuilder::new().with_severity(LogSeverity::Info).build();
+    assert_eq!(record.severity_number, Severity::Info.number());
+    let _: fn(otlp::OtlpError) -> otlp::Error = |e| e;
 }

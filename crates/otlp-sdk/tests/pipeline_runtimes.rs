@@ -43,15 +43,12 @@ async fn in_a_multi_thread_runtime() {
     p.shutdown(PATIENCE).await.expect("shut down");
     assert_eq!(span_set(&memory.requests()), (0..101).collect());
 
-    // Dropped inside the runtime without shutdown: does not block the executor thread, and the
-    // worker still exports what was queued.
+    // Dropped inside the runtime without shutdown: the drop waits for the export (the
+    // receiver runs on the runtime's workers, not on this thread).
     let p = pipeline(&rx);
     let _ = p.enqueue(span(200, false));
     drop(p);
-    common::pipeline::wait_until_async("the dropped pipeline's items", || {
-        memory.item_count(Signal::Traces) == 102
-    })
-    .await;
+    assert_eq!(memory.item_count(Signal::Traces), 102);
     rx.shutdown().await;
 }
 
@@ -72,14 +69,26 @@ async fn in_a_current_thread_runtime() {
     let s = p.stats();
     assert_eq!((s.accepted, s.exported, s.queued), (11, 11, 0));
 
+    rx.shutdown().await;
+
+    // Dropped without shutdown on the runtime's only thread: the drop waits for the export,
+    // which needs nothing of this thread. (The receiver is elsewhere: one on this thread could
+    // not answer while the drop waits.)
+    let elsewhere = tokio::runtime::Runtime::new().expect("runtime");
+    let memory = MemorySink::new();
+    let rx = elsewhere
+        .spawn(receiver(memory.clone()))
+        .await
+        .expect("receiver");
     let p = pipeline(&rx);
     let _ = p.enqueue(span(20, false));
     drop(p);
-    common::pipeline::wait_until_async("the dropped pipeline's items", || {
-        memory.item_count(Signal::Traces) == 12
-    })
-    .await;
-    rx.shutdown().await;
+    assert_eq!(memory.item_count(Signal::Traces), 1);
+    elsewhere
+        .spawn(async move { rx.shutdown().await })
+        .await
+        .expect("receiver shut down");
+    elsewhere.shutdown_background();
 }
 
 #[test]

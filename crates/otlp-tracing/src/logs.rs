@@ -58,7 +58,7 @@ where
         .with_attributes(fields.attributes)
         .with_timestamp(now)
         .with_observed_timestamp(now)
-        .with_trace_context(&correlation(event, ctx));
+        .with_span_context(&correlation(event, ctx));
     if let Some(message) = fields.message {
         builder = builder.with_body(message);
     }

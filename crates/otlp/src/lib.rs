@@ -57,8 +57,11 @@
 //! # Traces
 //!
 //! An [`OtlpClient`] puts the pieces together: the exporter, the resource, a sampler, span
-//! limits and one batching [`pipeline`] per instrumentation scope. Its [`trace::Tracer`]s start
-//! spans; a span is exported when it ends (or is dropped). See [`trace`] for the details.
+//! limits and one batching [`pipeline`] per signal, shared by every instrumentation scope (one
+//! traces pipeline per client, whatever the number of tracers). Its [`trace::Tracer`]s start
+//! spans; a span is exported when it ends (or is dropped). Dropping the last clone of a client
+//! exports what it queued (bounded by the export timeout), in or out of an async runtime. See
+//! [`trace`] for the details.
 //!
 //! ```no_run
 //! use otlp::trace::{SpanKind, Status};
@@ -93,18 +96,22 @@
 //! [`logs`] for the details.
 //!
 //! ```no_run
-//! use otlp::logs::{EventBuilder, LogBuilder, Severity};
-//! use otlp::{ClientConfig, OtlpClient};
+//! use otlp::logs::{EventBuilder, LogBuilder, LogSeverity};
+//! use otlp::{ClientConfig, OtlpClient, OtlpError};
 //! use serde_json::json;
 //!
-//! # async fn demo() -> Result<(), otlp::Error> {
+//! # async fn demo() -> Result<(), OtlpError> {
 //! let client = OtlpClient::new(ClientConfig::new()).await?;
-//! client.send_log(
-//!     LogBuilder::new()
-//!         .with_severity(Severity::Info)
-//!         .with_body_map(json!({ "msg": "cart loaded", "items": 3 }))
-//!         .build(),
-//! );
+//! // `.await?` gives an error when the record was dropped (queue full, client shut down);
+//! // without it, the send is fire-and-forget.
+//! client
+//!     .send_log(
+//!         LogBuilder::new()
+//!             .with_severity(LogSeverity::Info)
+//!             .with_body_map(json!({ "msg": "cart loaded", "items": 3 }))
+//!             .build(),
+//!     )
+//!     .await?;
 //! client.send_event(
 //!     EventBuilder::new("order.created")
 //!         .with_domain("ecommerce")

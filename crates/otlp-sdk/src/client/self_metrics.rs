@@ -3,8 +3,9 @@
 //! A thread of its own wakes every interval, snapshots the client's pipelines' [`Stats`] and
 //! enqueues them, as the `otel.sdk.*` metrics of [`Stats::to_otlp_metrics`], into a metrics
 //! [`Pipeline`] of its own: the pipelines described never carry their own description, so
-//! there is no feedback loop. The traces pipeline is one `batching_span_processor` component
-//! and the logs pipeline (once started) one `batching_log_processor`; for each signal the
+//! there is no feedback loop. Each of the client's signals, once its pipeline started, is one
+//! processor component: `batching_span_processor` for traces, `batching_log_processor` for
+//! logs; for each signal the
 //! client's exporter is one exporter component (`otlp_grpc_span_exporter`,
 //! `otlp_http_log_exporter`, ...) whose metrics sum that signal's pipelines'. Component names are `<type>/<n>`, `n` counting the components of that
 //! type made in the process.
@@ -72,8 +73,6 @@ fn component_name(component_type: &str) -> String {
 pub(super) struct SelfMetrics {
     pipeline: Pipeline<Metric>,
     interval: Duration,
-    /// The queue capacity of the traces and of the logs pipeline.
-    queue_capacity: (usize, usize),
     start_time_unix_nano: u64,
     exporter: Exporter,
     /// Per signal: the names of its batching processors (one per pipeline, in order) and of
@@ -89,7 +88,6 @@ impl SelfMetrics {
         exporter: &Exporter,
         resource: &Resource,
         traces_pipeline: &AdaptiveBatchConfig,
-        logs_queue_capacity: usize,
         interval: Duration,
     ) -> Result<SelfMetrics, Error> {
         let scope = InstrumentationScope {
@@ -109,7 +107,6 @@ impl SelfMetrics {
         Ok(SelfMetrics {
             pipeline,
             interval,
-            queue_capacity: (traces_pipeline.max_queue_size(), logs_queue_capacity),
             start_time_unix_nano: now_unix_nanos(),
             exporter: exporter.clone(),
             names: Mutex::new(HashMap::new()),
@@ -151,22 +148,27 @@ impl SelfMetrics {
         }
     }
 
-    /// The metrics describing `client`'s pipelines and exporter now: the traces pipeline, and
-    /// the logs pipeline once it has started.
+    /// The metrics describing `client`'s pipelines and exporter now: each signal's pipeline
+    /// once it has started.
     pub(super) fn snapshot(&self, client: &OtlpClient) -> Vec<Metric> {
         let now = now_unix_nanos();
         let mut out: Vec<Metric> = Vec::new();
-        let traces: Vec<Stats> = client.pipelines().iter().map(Pipeline::stats).collect();
-        self.describe(&mut out, Signal::Traces, &traces, now);
-        if client.inner.logs.is_started() {
-            self.describe(&mut out, Signal::Logs, &[client.inner.logs.stats()], now);
+        for c in client.components().iter().filter(|c| c.is_started()) {
+            self.describe(&mut out, c.signal(), &[c.stats()], c.queue_capacity(), now);
         }
         out
     }
 
     /// Adds the processor metrics of each of `signal`'s pipelines (`stats`, in order), and the
     /// exporter metrics summed over them.
-    fn describe(&self, out: &mut Vec<Metric>, signal: Signal, stats: &[Stats], now: u64) {
+    fn describe(
+        &self,
+        out: &mut Vec<Metric>,
+        signal: Signal,
+        stats: &[Stats],
+        capacity: usize,
+        now: u64,
+    ) {
         let Some((processor_type, exporter_type)) = component_types(signal, &self.exporter) else {
             return;
         };
@@ -180,10 +182,6 @@ impl SelfMetrics {
                 names.processors.push(component_name(processor_type));
             }
             names.clone()
-        };
-        let capacity = match signal {
-            Signal::Logs => self.queue_capacity.1,
-            _ => self.queue_capacity.0,
         };
         let mut total = Stats::new(signal, 0);
         for (stats, name) in stats.iter().zip(&names.processors) {

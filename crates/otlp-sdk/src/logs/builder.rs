@@ -3,7 +3,7 @@
 use super::json::{json_object_to_attributes, json_to_any_value};
 use super::severity::Severity;
 use crate::clock::to_unix_nanos;
-use crate::trace::SpanContext;
+use crate::trace::{SpanContext, SpanId, TraceId};
 use bytes::Bytes;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
@@ -18,6 +18,8 @@ pub(crate) enum Correlation {
     Current,
     /// This span.
     Explicit(SpanContext),
+    /// These ids, without trace flags.
+    Ids(TraceId, SpanId),
     /// None.
     Uncorrelated,
 }
@@ -28,6 +30,16 @@ impl Correlation {
         let context = match self {
             Correlation::Current => SpanContext::current(),
             Correlation::Explicit(context) => context,
+            Correlation::Ids(trace_id, span_id) => {
+                // Each id only if valid: all zeros means "none" in OTLP too.
+                if trace_id.is_valid() {
+                    record.trace_id = Bytes::copy_from_slice(&trace_id.to_bytes());
+                }
+                if span_id.is_valid() {
+                    record.span_id = Bytes::copy_from_slice(&span_id.to_bytes());
+                }
+                return;
+            }
             Correlation::Uncorrelated => return,
         };
         set_trace_context(record, &context);
@@ -52,8 +64,8 @@ pub(crate) fn set_trace_context(record: &mut LogRecord, context: &SpanContext) {
 ///
 /// - severity: unspecified (0), and no severity text unless [`with_severity`] sets both;
 /// - body: none;
-/// - timestamp (when the event happened): unset, as the data model allows; the observed
-///   timestamp (when the SDK saw it) is set to the time of sending unless given;
+/// - timestamp (when the event happened) and observed timestamp (when the SDK saw it): the
+///   time of sending ([`Logger::emit`](super::Logger::emit)), unless given;
 /// - trace context: the span current on this thread when [`build`] is called (see
 ///   [`SpanContext::current`]): its trace id, span id and trace flags. No valid current span,
 ///   no correlation.
@@ -141,7 +153,7 @@ impl LogBuilder {
         self
     }
 
-    /// When the event happened (`time_unix_nano`). Default: unset.
+    /// When the event happened (`time_unix_nano`). Default: the time the record is sent.
     pub fn with_timestamp(mut self, time: SystemTime) -> Self {
         self.record.time_unix_nano = to_unix_nanos(time);
         self
@@ -153,9 +165,33 @@ impl LogBuilder {
         self
     }
 
-    /// Correlates the record with `context` instead of the current span. An invalid context
-    /// leaves the record uncorrelated.
-    pub fn with_trace_context(mut self, context: &SpanContext) -> Self {
+    /// Correlates the record with the span `span_id` of trace `trace_id` instead of the current
+    /// span. Either takes the id type ([`TraceId`], [`SpanId`]) or its bytes (`[u8; 16]`,
+    /// `[u8; 8]`); an all-zero id is left out. The record gets no trace flags (`flags` stays 0):
+    /// [`with_span_context`](LogBuilder::with_span_context) carries them too.
+    ///
+    /// ```
+    /// use otlp::logs::LogBuilder;
+    ///
+    /// let record = LogBuilder::new()
+    ///     .with_body("payment captured")
+    ///     .with_trace_context([0x4b; 16], [0xf0; 8])
+    ///     .build();
+    /// assert_eq!(&record.trace_id[..], &[0x4b; 16]);
+    /// assert_eq!(&record.span_id[..], &[0xf0; 8]);
+    /// ```
+    pub fn with_trace_context(
+        mut self,
+        trace_id: impl Into<TraceId>,
+        span_id: impl Into<SpanId>,
+    ) -> Self {
+        self.correlation = Correlation::Ids(trace_id.into(), span_id.into());
+        self
+    }
+
+    /// Correlates the record with `context` (trace id, span id and trace flags) instead of the
+    /// current span. An invalid context leaves the record uncorrelated.
+    pub fn with_span_context(mut self, context: &SpanContext) -> Self {
         self.correlation = Correlation::Explicit(context.clone());
         self
     }
@@ -184,7 +220,7 @@ impl LogBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{SpanId, TraceFlags, TraceId, TraceState};
+    use crate::trace::{TraceFlags, TraceState};
 
     fn ctx() -> SpanContext {
         SpanContext::new(
@@ -230,8 +266,18 @@ mod tests {
                 .is_empty()
         );
         let invalid = LogBuilder::new()
-            .with_trace_context(&SpanContext::INVALID)
+            .with_span_context(&SpanContext::INVALID)
             .build();
         assert!(invalid.span_id.is_empty());
+        let explicit = LogBuilder::new()
+            .with_trace_context(TraceId::from_bytes([3; 16]), [4; 8])
+            .build();
+        assert_eq!(&explicit.trace_id[..], &[3; 16]);
+        assert_eq!(&explicit.span_id[..], &[4; 8]);
+        assert_eq!(explicit.flags, 0, "no flags without a span context");
+        let zeros = LogBuilder::new()
+            .with_trace_context([0; 16], [0; 8])
+            .build();
+        assert!(zeros.trace_id.is_empty() && zeros.span_id.is_empty());
     }
 }

@@ -2,7 +2,7 @@
 
 use super::builder::LogBuilder;
 use super::severity::Severity;
-use crate::trace::SpanContext;
+use crate::trace::{SpanContext, SpanId, TraceId};
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
 use otlp_proto::logs::LogRecord;
@@ -124,7 +124,7 @@ impl EventBuilder {
         self.map(|l| l.with_body_map(body))
     }
 
-    /// When the event happened. Default: unset.
+    /// When the event happened. Default: the time it is sent.
     pub fn with_timestamp(self, time: SystemTime) -> Self {
         self.map(|l| l.with_timestamp(time))
     }
@@ -134,9 +134,19 @@ impl EventBuilder {
         self.map(|l| l.with_observed_timestamp(time))
     }
 
-    /// Correlates the event with `context` instead of the current span.
-    pub fn with_trace_context(self, context: &SpanContext) -> Self {
-        self.map(|l| l.with_trace_context(context))
+    /// Correlates the event with the span `span_id` of trace `trace_id` instead of the current
+    /// span (ids or their bytes); see [`LogBuilder::with_trace_context`].
+    pub fn with_trace_context(
+        self,
+        trace_id: impl Into<TraceId>,
+        span_id: impl Into<SpanId>,
+    ) -> Self {
+        self.map(|l| l.with_trace_context(trace_id, span_id))
+    }
+
+    /// Correlates the event with `context` (ids and trace flags) instead of the current span.
+    pub fn with_span_context(self, context: &SpanContext) -> Self {
+        self.map(|l| l.with_span_context(context))
     }
 
     /// Leaves the event uncorrelated, even inside a span.

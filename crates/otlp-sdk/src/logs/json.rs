@@ -6,7 +6,7 @@ use otlp_proto::common::{AnyValue, ArrayValue, KeyValue, KeyValueList, Value};
 ///
 /// | JSON | OTLP |
 /// |---|---|
-/// | object | `kvlist_value`, in the map's order (sorted by key, unless `serde_json`'s `preserve_order` feature is on) |
+/// | object | `kvlist_value`, in the order the keys were written (this crate turns on `serde_json`'s `preserve_order` feature) |
 /// | array | `array_value` |
 /// | integer that fits an `i64` | `int_value` |
 /// | any other number (fraction, exponent, or an integer above `i64::MAX`) | `double_value` |

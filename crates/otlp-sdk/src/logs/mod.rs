@@ -8,9 +8,14 @@
 //!   [`LogBuilder::with_body_map`]), attributes, timestamps and a trace context.
 //! - [`EventBuilder`] builds an [`Event`]: a record with a name (`event_name`), an optional
 //!   domain (the `event.domain` attribute), and severity `INFO` unless told otherwise.
-//! - [`OtlpClient::send_log`] and [`OtlpClient::send_event`] send them under the
-//!   [`DEFAULT_SCOPE`] instrumentation scope; [`OtlpClient::logger`] gives a [`Logger`] that
-//!   sends under a scope of your choice (a crate or module name).
+//! - [`OtlpClient::send_log`] and [`OtlpClient::send_event`] send them under the client's
+//!   default instrumentation scope (the service name unless
+//!   [`ClientConfig::with_default_scope`](crate::ClientConfig::with_default_scope) says
+//!   otherwise); [`OtlpClient::logger`] gives a [`Logger`] that sends under a scope of your
+//!   choice (a crate or module name).
+//! - Sending never waits: the result ([`Enqueued`](crate::pipeline::Enqueued)) says at once
+//!   whether the record was queued. Ignore it, or `.await` it for a `Result` whose error names
+//!   why the record was dropped (queue full, client shut down).
 //!
 //! # Correlation with traces
 //!
@@ -18,14 +23,17 @@
 //! *built* ([`SpanContext::current`]: a span entered with [`Span::enter`], or a context made
 //! current by [`FutureExt::with_context`]): the record carries that span's trace id, span id
 //! and trace flags, so a backend can show the log next to the span. Outside any span the record
-//! is uncorrelated. [`LogBuilder::with_trace_context`] picks another span (say one extracted
-//! from an incoming request), [`LogBuilder::without_trace_context`] none.
+//! is uncorrelated. [`LogBuilder::with_trace_context`] picks another span by its trace and span
+//! ids, [`LogBuilder::with_span_context`] by its context (say one extracted from an incoming
+//! request), [`LogBuilder::without_trace_context`] none.
 //!
 //! # Timestamps
 //!
-//! `time_unix_nano` (when it happened) is set only by `with_timestamp`: the data model allows
-//! it to be unknown. `observed_time_unix_nano` (when the SDK saw it) is set when the record is
-//! sent, unless `with_observed_timestamp` set it.
+//! `time_unix_nano` (when it happened) is `with_timestamp`'s, or else the time the record is
+//! sent: the data model allows it to be unknown, but a record sent without one is taken to
+//! have happened when it was sent, which is what a reader expects to see.
+//! `observed_time_unix_nano` (when the SDK saw it) is set when the record is sent, unless
+//! `with_observed_timestamp` set it. Both come from one clock read.
 //!
 //! # The pipeline
 //!
@@ -42,21 +50,23 @@
 //! # Example
 //!
 //! ```no_run
-//! use otlp::logs::{EventBuilder, LogBuilder, Severity};
-//! use otlp::{ClientConfig, OtlpClient};
+//! use otlp::logs::{EventBuilder, LogBuilder, LogSeverity};
+//! use otlp::{ClientConfig, OtlpClient, OtlpError};
 //! use serde_json::json;
 //! use std::time::Duration;
 //!
-//! # async fn demo() -> Result<(), otlp::Error> {
+//! # async fn demo() -> Result<(), OtlpError> {
 //! let client = OtlpClient::new(ClientConfig::new()).await?;
 //!
-//! client.send_log(
-//!     LogBuilder::new()
-//!         .with_severity(Severity::Warn)
-//!         .with_body_map(json!({ "msg": "slow query", "query": { "table": "orders", "ms": 870 } }))
-//!         .with_attribute("db.system.name", "postgresql")
-//!         .build(),
-//! );
+//! client
+//!     .send_log(
+//!         LogBuilder::new()
+//!             .with_severity(LogSeverity::Warn)
+//!             .with_body_map(json!({ "msg": "slow query", "query": { "table": "orders", "ms": 870 } }))
+//!             .with_attribute("db.system.name", "postgresql")
+//!             .build(),
+//!     )
+//!     .await?;
 //!
 //! let tracer = client.tracer("checkout");
 //! tracer.in_span("place order", |_span| {
@@ -71,7 +81,7 @@
 //!
 //! // Records under a scope of their own.
 //! let logger = client.logger("payments");
-//! logger.emit(LogBuilder::new().with_severity(Severity::Error).with_body("card declined").build());
+//! logger.emit(LogBuilder::new().with_severity(LogSeverity::Error).with_body("card declined").build());
 //!
 //! client.shutdown(Duration::from_secs(5)).await?;
 //! # Ok(())
@@ -101,11 +111,15 @@ pub use event::{EVENT_DOMAIN, Event, EventBuilder};
 pub use json::json_to_any_value;
 pub use logger::Logger;
 pub use severity::Severity;
+/// [`Severity`] under the name the OpenTelemetry guides use.
+pub use severity::Severity as LogSeverity;
 
-pub(crate) use logger::LogsHub;
+pub(crate) use logger::Logs;
 
 /// The instrumentation scope of records sent with [`OtlpClient::send_log`] and
-/// [`OtlpClient::send_event`]: `otlp`, this SDK's name, with its version. Use
+/// [`OtlpClient::send_event`] when neither
+/// [`ClientConfig::with_default_scope`](crate::ClientConfig::with_default_scope) nor the
+/// resource's `service.name` gives one: `otlp`, this SDK's name, with its version. Use
 /// [`OtlpClient::logger`] to send under your own.
 ///
 /// [`OtlpClient::send_log`]: crate::OtlpClient::send_log

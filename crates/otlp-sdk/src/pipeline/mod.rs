@@ -33,8 +33,10 @@
 //! worker answered on a oneshot channel: the async forms await the answer, the blocking forms
 //! park the calling thread (which is never the worker, so they cannot deadlock; from an async
 //! task prefer the async forms, which do not block the executor thread). Dropping the last handle
-//! without a shutdown asks the worker to export what is queued and stop; the drop then waits for
-//! it (up to the export timeout, at most 5 s) only outside any tokio runtime.
+//! without a shutdown asks the worker to export what is queued and stop, and waits for it (up to
+//! the export timeout, at most 5 s) in any context, an executor thread included: nothing the
+//! wait depends on runs on the dropping thread, so a program that drops its last handle and
+//! exits loses nothing that could be sent in time.
 //!
 //! # No feedback loop
 //!
@@ -65,6 +67,7 @@
 
 mod batcher;
 mod config;
+mod drop_wait;
 mod item;
 mod queue;
 mod stats;
@@ -92,8 +95,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use worker::{Control, Worker};
 
-/// The longest a dropped pipeline waits for its worker to export what is queued.
-const DROP_FLUSH_LIMIT: Duration = Duration::from_secs(5);
+pub(crate) use drop_wait::{DeferScope, DropWait, drop_deadline};
 
 /// A handle to a running pipeline of items `T`. Cheap to clone; clones share the queue and the
 /// worker, and any of them may enqueue from any thread.
@@ -138,7 +140,7 @@ impl<T: PipelineItem> Pipeline<T> {
             config.drop_policy(),
             config.backpressure(),
         ));
-        let drop_wait = config.export_timeout().min(DROP_FLUSH_LIMIT);
+        let drop_wait = drop_deadline(config.export_timeout());
         let (control, messages) = mpsc::unbounded_channel();
         let worker = Worker::new(queue.clone(), exporter, encoder, config);
         // The worker sends its requests itself, on its own runtime (`Connections`).
@@ -227,22 +229,25 @@ fn stopped() -> Error {
 
 impl<T: PipelineItem> Drop for Inner<T> {
     fn drop(&mut self) {
-        if !self.shut_down.swap(true, Ordering::SeqCst) {
-            let _ = self.control.send(Control::Shutdown {
-                deadline: std::time::Instant::now() + self.drop_wait,
-                reply: None,
-            });
+        // The worker exits once its shutdown is done (or its control channel closes): the
+        // thread is not joined, the shutdown's answer is what is waited for (`drop_wait.rs`).
+        drop(
+            self.thread
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        if self.shut_down.swap(true, Ordering::SeqCst) {
+            return;
         }
-        let thread = self
-            .thread
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        // Waiting is bounded by the deadline just sent; an executor thread must not wait at all.
-        if let Some(thread) = thread
-            && tokio::runtime::Handle::try_current().is_err()
-        {
-            let _ = thread.join();
+        let deadline = std::time::Instant::now() + self.drop_wait;
+        let (reply, wait) = DropWait::new(deadline);
+        let sent = self.control.send(Control::Shutdown {
+            deadline,
+            reply: Some(reply),
+        });
+        if sent.is_ok() {
+            wait.wait_or_defer();
         }
     }
 }

@@ -16,7 +16,26 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 use tokio::sync::Notify;
 
-/// What became of an item handed to [`Pipeline::enqueue`](super::Pipeline::enqueue).
+/// What became of an item handed to [`Pipeline::enqueue`](super::Pipeline::enqueue) (or sent
+/// with [`OtlpClient::send_log`](crate::OtlpClient::send_log),
+/// [`send_event`](crate::OtlpClient::send_event), [`Logger::emit`](crate::logs::Logger::emit)).
+///
+/// Known the moment the call returns: nothing waits. It can be ignored (it is not
+/// `#[must_use]`: a dropped record is counted in the pipeline's [`Stats`](super::Stats)
+/// anyway), inspected, or `.await`ed, which gives a `Result` for `?`:
+///
+/// ```no_run
+/// # async fn demo(client: otlp::OtlpClient) -> Result<(), otlp::OtlpError> {
+/// use otlp::logs::LogBuilder;
+///
+/// client.send_log(LogBuilder::new().with_body("fire and forget").build());
+/// client.send_log(LogBuilder::new().with_body("queued, or an error").build()).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// The `Ok` of the awaited form means *queued*, not exported: [`OtlpClient::force_flush`]
+/// (crate::OtlpClient::force_flush) waits for the export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Enqueued {
@@ -33,6 +52,27 @@ impl Enqueued {
     /// Whether the item itself is queued.
     pub fn is_queued(self) -> bool {
         !matches!(self, Enqueued::Dropped(_))
+    }
+
+    /// `Ok` when the item is queued (even if another one was dropped to make room for it);
+    /// an error naming the [`DropReason`] ([`Error::drop_reason`](crate::Error::drop_reason))
+    /// when it was dropped.
+    pub fn into_result(self) -> Result<(), crate::Error> {
+        match self {
+            Enqueued::Queued | Enqueued::QueuedDisplacing => Ok(()),
+            Enqueued::Dropped(reason) => Err(crate::Error::dropped(reason)),
+        }
+    }
+}
+
+/// `.await` gives [`Enqueued::into_result`], at once: the outcome is known when the call
+/// returns.
+impl std::future::IntoFuture for Enqueued {
+    type Output = Result<(), crate::Error>;
+    type IntoFuture = std::future::Ready<Result<(), crate::Error>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        std::future::ready(self.into_result())
     }
 }
 

@@ -15,9 +15,11 @@
 //! context across `.await`. [`propagation`] reads and writes the W3C `traceparent`,
 //! `tracestate` and `baggage` headers, in HTTP headers or any other carrier.
 
+pub(crate) mod component;
 mod context;
 pub(crate) mod export;
 mod id;
+mod id_conv;
 mod limits;
 pub mod propagation;
 pub(crate) mod record;
