@@ -122,8 +122,12 @@
 //! # }
 //! ```
 //!
-//! # Propagation, the global client and self-observability
+//! # Propagation, context, the global client and self-observability
 //!
+//! - [`context`] is what is current on a thread: the span context and baggage, carried across
+//!   `.await` by [`FutureExt`](context::FutureExt), and a per-thread current-span slot that a
+//!   signal handler may read ([`context::current_span_ids`]). [`clock`] is the one clock every
+//!   timestamp comes from.
 //! - [`OtlpClient::inject`] writes the current context — the span context and the W3C
 //!   [`Baggage`](trace::propagation::Baggage), both part of what is current on a thread — into
 //!   outgoing headers; [`OtlpClient::extract`] reads an incoming one, which
@@ -141,24 +145,27 @@
 //!
 //! # Runtimes
 //!
-//! An exporter owns a thread running a current-thread tokio runtime, and all of its I/O — the
-//! hyper client, its connection pool, TLS, timers — lives there. An export encodes and compresses
-//! the request in the caller's task, hands the bytes to that thread over a channel, and awaits
-//! a oneshot reply. So:
+//! All I/O runs on threads the SDK owns, each with a current-thread tokio runtime of its own:
+//! each [`Pipeline`](pipeline::Pipeline)'s worker sends its own requests, and direct
+//! [`Exporter::export`] calls go through one I/O thread, started by the first of them. The
+//! exporter's routes (endpoints, headers, TLS configuration read once from the certificate
+//! files) are built once, in [`Exporter::new`], and every one of those runtimes makes its
+//! connections from them. So:
 //!
-//! - [`Exporter::export`] works the same under a multi-thread tokio runtime, a current-thread
-//!   one, or any other executor: it never touches the caller's runtime, so there is no
-//!   "there is no reactor running" panic, and it never blocks the executor thread;
-//! - [`BlockingExporter`] offers the same methods, blocking, for programs with no runtime at all;
-//! - no deadlock is possible: the worker thread never waits on a caller, and a caller waits only
-//!   for a reply that the worker either sends or drops (which ends the wait with an error);
-//! - dropping an export future cancels that export; dropping the last clone of an exporter stops
-//!   its thread (joined when dropped outside a tokio runtime, left to finish on its own inside
-//!   one, so as never to block an executor thread).
+//! - everything works the same under a multi-thread tokio runtime, a current-thread one, any
+//!   other executor, or none ([`BlockingExporter`], the `*_blocking` methods): nothing touches
+//!   the caller's runtime, so there is no "there is no reactor running" panic, and no call
+//!   blocks an executor thread waiting for I/O;
+//! - no deadlock is possible: an SDK thread never waits on a caller, and a caller waits only for
+//!   a reply that the SDK thread either sends or drops (which ends the wait with an error);
+//! - dropping an export future cancels that export;
+//! - dropping the last handle of a client (or a pipeline) exports what it queued, waiting up to
+//!   the export timeout (at most 5 s) from any context, executor threads included: what it
+//!   waits for runs on the SDK's own threads. A client in [`global`] is shut down at process
+//!   exit (Unix). Call [`OtlpClient::shutdown`] to choose the deadline and see the outcome.
 //!
-//! A [`Pipeline`](pipeline::Pipeline)'s worker is a thread of ours too, with its own runtime: it
-//! sends its requests itself, with the exporter's settings and connections of its own, rather
-//! than through the exporter's thread.
+//! What the SDK's threads do is theirs: [`context::is_sdk_thread`] tells integrations to
+//! ignore it, so exporting never feeds itself.
 //!
 //! # Retries and errors
 //!
