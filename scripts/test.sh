@@ -35,6 +35,10 @@ if [ -d "$semconv_model/v1.44.0/model" ]; then
 else
   echo "==> semconv model check: not run (no model at $semconv_model; set OTLP_SEMCONV_MODEL)"
 fi
+# No non-Unix target is installable here: `--cfg otlp_portable` makes the SDK take its portable
+# code paths on this host, so that they are compiled and linted too.
+step "portable (non-Unix) code paths" env RUSTFLAGS="--cfg otlp_portable -D warnings" \
+  cargo check --quiet --locked -p otlp --all-features --target-dir target/portable
 step "python peers (virtualenvs)" bash interop/python/setup.sh
 step "build interop peers (Collector, Jaeger)" bash interop/build-peers.sh
 step "cargo test" cargo test --workspace --locked --no-fail-fast

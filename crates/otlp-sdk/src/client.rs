@@ -389,6 +389,8 @@ impl OtlpClient {
 
     /// How long a shutdown at drop or at exit may take: the longest export timeout of the
     /// client's pipelines, capped as a dropped pipeline's wait is.
+    // Only the exit hook asks, and it exists on Unix only.
+    #[cfg_attr(any(not(unix), otlp_portable), allow(dead_code))]
     pub(crate) fn exit_deadline(&self) -> Duration {
         self.components()
             .iter()

@@ -29,7 +29,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// [module docs](self)).
 #[inline]
 pub fn now_unix_nanos() -> u64 {
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    #[cfg(all(target_arch = "x86_64", target_os = "linux", not(otlp_portable)))]
     if let Some(now) = tsc::now() {
         return now;
     }
@@ -38,7 +38,7 @@ pub fn now_unix_nanos() -> u64 {
 
 /// `CLOCK_REALTIME`, read through the vDSO (no system call) with one multiply-add, instead of
 /// `SystemTime`'s checked `u128` arithmetic.
-#[cfg(unix)]
+#[cfg(all(unix, not(otlp_portable)))]
 #[inline]
 #[allow(unsafe_code)]
 fn realtime() -> u64 {
@@ -58,7 +58,7 @@ fn realtime() -> u64 {
         .saturating_add(ts.tv_nsec as u64)
 }
 
-#[cfg(not(unix))]
+#[cfg(any(not(unix), otlp_portable))]
 #[inline]
 fn realtime() -> u64 {
     to_unix_nanos(SystemTime::now())
@@ -79,7 +79,7 @@ pub fn to_unix_nanos(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+#[cfg(all(target_arch = "x86_64", target_os = "linux", not(otlp_portable)))]
 mod tsc {
     //! The time-stamp counter as a wall clock.
     //!

@@ -94,7 +94,7 @@ pub fn shutdown_blocking(timeout: Duration) -> Result<(), Error> {
 }
 
 /// Takes the global client out, without waiting on a lock another thread holds.
-#[cfg(unix)]
+#[cfg(all(unix, not(otlp_portable)))]
 fn take_at_exit() -> Option<OtlpClient> {
     use std::sync::TryLockError;
     // A writer holds the lock for a pointer swap: a few tries are plenty, and a lock held for
@@ -111,7 +111,7 @@ fn take_at_exit() -> Option<OtlpClient> {
 
 /// Shuts the global client down at exit, within its deadline. Should the thread not start,
 /// the client is dropped here, which waits for its pipelines' last exports just as well.
-#[cfg(unix)]
+#[cfg(all(unix, not(otlp_portable)))]
 fn shutdown_at_exit() {
     let Some(client) = take_at_exit() else {
         return;
@@ -121,18 +121,16 @@ fn shutdown_at_exit() {
     let (done, wait) = crate::pipeline::DropWait::new(until);
     // A thread of its own: this one's thread-locals are gone (and with them `thread::current`,
     // the clock's anchor, tokio's context), a fresh thread has them all.
-    let spawned = std::thread::Builder::new()
-        .name("otlp-exit".to_owned())
-        .spawn(move || {
-            let result = client.shutdown_blocking(deadline);
-            let _ = done.send(result);
-        });
+    let spawned = crate::thread::spawn("otlp-exit".to_owned(), move || {
+        let result = client.shutdown_blocking(deadline);
+        let _ = done.send(result);
+    });
     if spawned.is_ok() {
         wait.wait();
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, not(otlp_portable)))]
 mod exit_hook {
     use std::sync::Once;
 
@@ -157,7 +155,7 @@ mod exit_hook {
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(any(not(unix), otlp_portable))]
 mod exit_hook {
     /// Nothing: without `atexit`, call [`shutdown`](super::shutdown) before exiting.
     pub(super) fn register() {}

@@ -120,6 +120,7 @@ pub(crate) trait Component: Send + Sync {
     fn queue_capacity(&self) -> usize;
 
     /// The bound on a flush at drop or exit: the signal's export timeout, capped.
+    #[cfg_attr(any(not(unix), otlp_portable), allow(dead_code))]
     fn export_timeout(&self) -> Duration;
 
     /// Whether the pipeline has started.

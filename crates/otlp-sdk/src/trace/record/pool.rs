@@ -50,7 +50,7 @@ fn prefetch_lines(start: *const u8, bytes: usize, intent: Intent) {
     let first = start.wrapping_sub(into_line);
     for offset in (0..into_line + bytes).step_by(CACHE_LINE) {
         let line = first.wrapping_add(offset);
-        #[cfg(target_arch = "x86_64")]
+        #[cfg(all(target_arch = "x86_64", not(otlp_portable)))]
         // SAFETY: a prefetch never faults, whatever the address, and has no effect the program
         // can observe; `prefetchw` reads no register but `line` and writes none.
         #[allow(unsafe_code)]
@@ -68,7 +68,7 @@ fn prefetch_lines(start: *const u8, bytes: usize, intent: Intent) {
                 ),
             }
         }
-        #[cfg(not(target_arch = "x86_64"))]
+        #[cfg(any(not(target_arch = "x86_64"), otlp_portable))]
         let _ = (line, intent);
     }
 }
