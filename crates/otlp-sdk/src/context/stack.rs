@@ -138,28 +138,29 @@ pub(super) fn current_ids() -> Option<SpanIds> {
 }
 
 /// Pushes `frame`, giving back the guard that pops it.
-pub(super) fn push(mut frame: Frame) -> ContextGuard {
-    let tracked = track(&mut frame.span);
-    let depth = STACK
-        .try_with(|s| push_on(&mut s.borrow_mut(), frame))
-        .unwrap_or(0);
-    if let Some(ids) = tracked {
-        signal::publish(ids);
-    }
-    ContextGuard {
-        depth,
-        _not_send: PhantomData,
-    }
+pub(super) fn push(frame: Frame) -> ContextGuard {
+    let Frame { span, baggage } = frame;
+    push_with(span, move |_| baggage)
 }
 
 /// Pushes a frame of `span` with the current baggage, in one thread-local access (this is the
 /// path of every `Span::enter` and every entered `tracing` span).
-pub(super) fn push_keeping_baggage(mut span: FrameSpan) -> ContextGuard {
+pub(super) fn push_keeping_baggage(span: FrameSpan) -> ContextGuard {
+    push_with(span, |stack| stack.last().and_then(|f| f.baggage.clone()))
+}
+
+/// Pushes a frame of `span` with the baggage `baggage` picks from the stack as it is, and
+/// publishes the new top in the signal slot when it is tracked.
+#[inline]
+fn push_with(
+    mut span: FrameSpan,
+    baggage: impl FnOnce(&[Frame]) -> Option<Arc<Baggage>>,
+) -> ContextGuard {
     let tracked = track(&mut span);
     let depth = STACK
         .try_with(|s| {
             let mut s = s.borrow_mut();
-            let baggage = s.last().and_then(|f| f.baggage.clone());
+            let baggage = baggage(&s);
             push_on(&mut s, Frame { span, baggage })
         })
         .unwrap_or(0);
