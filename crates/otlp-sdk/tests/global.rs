@@ -1,26 +1,10 @@
 //! The global client: a no-op tracer that still propagates until a client is set, then the
 //! client's tracers, and shutdown. One test, as the global client is process-wide.
 
-mod common;
-
+use otlp::OtlpClient;
 use otlp::trace::{Sampler, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-use otlp::{ClientConfig, OtlpClient, Protocol};
-use otlp_proto::Request;
-use otlp_proto::common::KeyValue;
-use otlp_proto::resource::Resource;
-use otlp_receiver::MemorySink;
 use std::time::Duration;
-
-fn named(receiver: &otlp_receiver::RunningReceiver, name: &str) -> ClientConfig {
-    ClientConfig::new()
-        .with_exporter(common::config(receiver, Protocol::HttpProtobuf))
-        .with_resource(Resource {
-            attributes: vec![KeyValue::new("service.name", name.to_owned())],
-            ..Resource::default()
-        })
-        .with_resource_detection(false)
-        .with_sampler(Sampler::AlwaysOn)
-}
+use test_support::client::{Exported, Harness};
 
 fn service_name(c: &OtlpClient) -> Option<String> {
     c.resource().attributes[0]
@@ -48,14 +32,19 @@ async fn global_client_lifecycle() {
         assert_eq!(span.span_context().trace_id(), remote.trace_id());
     }
 
-    let sink = MemorySink::new();
-    let receiver = common::receiver(sink.clone()).await;
-    let first = OtlpClient::new(named(&receiver, "first"))
+    let h = Harness::builder()
+        .service_name("first")
+        .start(|config| config.with_sampler(Sampler::AlwaysOn))
+        .await;
+    let second = OtlpClient::new(h.config("second").with_sampler(Sampler::AlwaysOn))
         .await
         .expect("client");
-    let second = OtlpClient::new(named(&receiver, "second"))
-        .await
-        .expect("client");
+    let Harness {
+        client: first,
+        sink,
+        receiver: _receiver,
+        ..
+    } = h;
     assert!(otlp::global::set_client(first).is_none());
     let previous = otlp::global::set_client(second).expect("the first client");
     assert_eq!(service_name(&previous).as_deref(), Some("first"));
@@ -79,24 +68,17 @@ async fn global_client_lifecycle() {
         .await
         .expect("nothing to shut down");
 
-    let names: Vec<(String, String)> = sink
-        .requests()
+    let requests = sink.requests().into_iter().map(|r| r.request);
+    let names: Vec<(String, String)> = Exported::of(requests)
+        .spans
         .into_iter()
-        .filter_map(|r| match r.request {
-            Request::Traces(t) => Some(t),
-            _ => None,
-        })
-        .flat_map(|t| {
-            t.spans()
-                .map(|p| {
-                    let service = p.resource.expect("resource").attributes[0]
-                        .value
-                        .as_ref()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    (service, p.item.name.to_string())
-                })
-                .collect::<Vec<_>>()
+        .map(|p| {
+            let service = p.resource.expect("resource").attributes[0]
+                .value
+                .as_ref()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            (service, p.item.name.to_string())
         })
         .collect();
     assert_eq!(names, [("second".to_owned(), "recorded".to_owned())]);

@@ -12,86 +12,65 @@ use otlp::{ClientConfig, OtlpClient, Protocol};
 use otlp_proto::Request;
 use otlp_proto::common::{AnyValue, KeyValue, Value};
 use otlp_proto::logs::{LogRecord, ScopeLogs};
-use otlp_proto::resource::Resource;
 use otlp_proto::trace::Span;
-use otlp_receiver::{MemorySink, RunningReceiver};
+use otlp_receiver::MemorySink;
 use serde_json::json;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use test_support::client::{Exported, Harness, WAIT};
 
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Setup {
-    _receiver: RunningReceiver,
-    sink: MemorySink,
-    client: OtlpClient,
+async fn setup_with(protocol: Protocol, scheduled_delay: Duration) -> Harness {
+    Harness::builder()
+        .protocol(protocol)
+        .service_name("logs-test")
+        .scheduled_delay(scheduled_delay)
+        .start(|config| config)
+        .await
 }
 
-async fn setup_with(protocol: Protocol, scheduled_delay: Duration) -> Setup {
-    let sink = MemorySink::new();
-    let receiver = common::receiver(sink.clone()).await;
-    let batching = AdaptiveBatchConfig::default().with_scheduled_delay(scheduled_delay);
-    let config = ClientConfig::new()
-        .with_exporter(common::config(&receiver, protocol))
-        .with_resource(Resource {
-            attributes: vec![KeyValue::new("service.name", "logs-test")],
-            ..Resource::default()
-        })
-        .with_resource_detection(false)
-        .with_traces_pipeline(batching.clone())
-        .with_logs_pipeline(batching);
-    let client = OtlpClient::new(config).await.expect("client starts");
-    Setup {
-        _receiver: receiver,
-        sink,
-        client,
-    }
-}
-
-async fn setup() -> Setup {
+async fn setup() -> Harness {
     setup_with(Protocol::HttpProtobuf, Duration::from_millis(20)).await
 }
 
-impl Setup {
-    /// Flushes, then returns every logs request's `ScopeLogs`, one `Vec` per request.
-    async fn requests(&self) -> Vec<Vec<ScopeLogs>> {
-        self.client.force_flush(WAIT).await.expect("flush");
-        let mut out = Vec::new();
-        for r in self.sink.requests() {
-            let Request::Logs(l) = r.request else {
-                continue;
-            };
-            assert_eq!(l.resource_logs.len(), 1);
-            let rl = l.resource_logs.into_iter().next().expect("resource logs");
-            let resource = rl.resource.expect("resource");
-            assert_eq!(resource.attributes[0].value, Some("logs-test".into()));
-            out.push(rl.scope_logs);
-        }
-        out
+/// Flushes, then returns every logs request's `ScopeLogs`, one `Vec` per request.
+async fn requests_of(t: &Harness) -> Vec<Vec<ScopeLogs>> {
+    let mut out = Vec::new();
+    for r in t.requests().await {
+        let Request::Logs(l) = r else {
+            continue;
+        };
+        assert_eq!(l.resource_logs.len(), 1);
+        let rl = l.resource_logs.into_iter().next().expect("resource logs");
+        let resource = rl.resource.expect("resource");
+        assert_eq!(resource.attributes[0].value, Some("logs-test".into()));
+        out.push(rl.scope_logs);
     }
+    out
+}
 
-    /// Flushes, then returns every record received, with its scope name.
-    async fn records(&self) -> Vec<(String, LogRecord)> {
-        let mut out = Vec::new();
-        for request in self.requests().await {
-            for sl in request {
-                let scope = sl.scope.expect("scope").name.to_string();
-                out.extend(sl.log_records.into_iter().map(|r| (scope.clone(), r)));
-            }
+/// Flushes, then returns every record received, with its scope name.
+async fn records_of(t: &Harness) -> Vec<(String, LogRecord)> {
+    let mut out = Vec::new();
+    for request in requests_of(t).await {
+        for sl in request {
+            let scope = sl.scope.expect("scope").name.to_string();
+            out.extend(sl.log_records.into_iter().map(|r| (scope.clone(), r)));
         }
-        out
     }
+    out
+}
 
-    /// Flushes, then returns every span received.
-    async fn spans(&self) -> Vec<Span> {
-        self.client.force_flush(WAIT).await.expect("flush");
-        let mut out = Vec::new();
-        for r in self.sink.requests() {
-            if let Request::Traces(t) = r.request {
-                out.extend(t.spans().map(|placed| placed.item.clone()));
-            }
-        }
-        out
-    }
+/// Flushes, then returns every span received.
+async fn spans_of(t: &Harness) -> Vec<Span> {
+    let traces = t
+        .requests()
+        .await
+        .into_iter()
+        .filter(|r| matches!(r, Request::Traces(_)));
+    Exported::of(traces)
+        .spans
+        .into_iter()
+        .map(|placed| placed.item)
+        .collect()
 }
 
 fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
@@ -157,7 +136,7 @@ async fn severity_body_attributes_and_timestamps() {
                 .with_body("plain text")
                 .build(),
         );
-        let records = t.records().await;
+        let records = records_of(&t).await;
         assert_eq!(records.len(), 2, "{protocol:?}");
         // The default scope is the service's name.
         assert!(records.iter().all(|(scope, _)| scope == "logs-test"));
@@ -253,14 +232,14 @@ async fn records_are_correlated_with_the_current_span() {
             .build(),
     );
 
-    let spans = t.spans().await;
+    let spans = spans_of(&t).await;
     assert_eq!(spans.len(), 1);
     let exported = &spans[0];
     assert_eq!(
         exported.trace_id,
         Bytes::copy_from_slice(&span_context.trace_id().to_bytes())
     );
-    let records = t.records().await;
+    let records = records_of(&t).await;
     assert_eq!(records.len(), 6);
 
     let inside = body_of(&records, "inside");
@@ -306,7 +285,7 @@ async fn one_send_event_is_one_record() {
             .build(),
     );
     assert!(enqueued.is_queued());
-    let records = t.records().await;
+    let records = records_of(&t).await;
     assert_eq!(records.len(), 1, "exactly one record per send_event");
     let (scope, event) = &records[0];
     assert_eq!(scope, "logs-test");
@@ -339,7 +318,7 @@ async fn one_send_event_is_one_record() {
             logger.emit_event(event)
         };
     }
-    let records = t.records().await;
+    let records = records_of(&t).await;
     let ticks: Vec<i64> = records
         .iter()
         .filter(|(_, r)| r.event_name == "tick")
@@ -385,7 +364,7 @@ async fn several_scopes_share_one_request() {
             .build(),
     );
 
-    let requests = t.requests().await;
+    let requests = requests_of(&t).await;
     assert_eq!(requests.len(), 1, "one request for every scope");
     let scopes = &requests[0];
     assert_eq!(scopes.len(), 3, "{scopes:?}");
@@ -531,21 +510,19 @@ async fn sends_can_be_awaited_and_name_the_drop_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_is_an_error_naming_it() {
-    let sink = MemorySink::new();
-    let receiver = common::receiver(sink.clone()).await;
     // One slot and a long delay: the second record finds the queue full.
-    let config = ClientConfig::new()
-        .with_exporter(common::config(&receiver, Protocol::HttpProtobuf))
-        .with_resource_detection(false)
-        .with_logs_pipeline(
+    let t = Harness::start(|config| {
+        config.with_logs_pipeline(
             AdaptiveBatchConfig::default()
                 .with_max_queue_size(1)
                 .with_min_batch_size(1)
                 .with_max_batch_size(1)
                 .with_scheduled_delay(Duration::from_secs(60))
                 .with_drop_policy(otlp::pipeline::DropPolicy::DropNewest),
-        );
-    let client = OtlpClient::new(config).await.expect("client");
+        )
+    })
+    .await;
+    let client = &t.client;
     let results: Vec<_> = (0..50)
         .map(|i| {
             client
@@ -569,6 +546,7 @@ async fn a_full_queue_is_an_error_naming_it() {
 async fn the_default_scope_is_configurable_and_falls_back_to_otlp() {
     let sink = MemorySink::new();
     let receiver = common::receiver(sink.clone()).await;
+    // No resource: without a `service.name`, the default scope is `otlp`.
     let base = || {
         ClientConfig::new()
             .with_exporter(common::config(&receiver, Protocol::HttpProtobuf))

@@ -14,62 +14,31 @@ use otlp_proto::Request;
 use otlp_proto::common::{AnyValue, KeyValue};
 use otlp_proto::resource::Resource;
 use otlp_proto::trace::{Span, StatusCode, span_flags};
-use otlp_receiver::{MemorySink, RunningReceiver};
+use otlp_receiver::MemorySink;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use test_support::client::{Harness, WAIT};
 
-const WAIT: Duration = Duration::from_secs(20);
-
-struct Setup {
-    _receiver: RunningReceiver,
-    sink: MemorySink,
-    client: OtlpClient,
+async fn setup(sampler: Sampler, limits: SpanLimits) -> Harness {
+    Harness::builder()
+        .service_name("traces-test")
+        .start(|config| config.with_sampler(sampler).with_span_limits(limits))
+        .await
 }
 
-async fn setup(sampler: Sampler, limits: SpanLimits) -> Setup {
-    let sink = MemorySink::new();
-    let receiver = common::receiver(sink.clone()).await;
-    let config = ClientConfig::new()
-        .with_exporter(common::config(&receiver, Protocol::HttpProtobuf))
-        .with_resource(Resource {
-            attributes: vec![KeyValue::new("service.name", "traces-test")],
-            ..Resource::default()
-        })
-        .with_resource_detection(false)
-        .with_sampler(sampler)
-        .with_span_limits(limits)
-        .with_traces_pipeline(
-            AdaptiveBatchConfig::default().with_scheduled_delay(Duration::from_millis(20)),
-        );
-    let client = OtlpClient::new(config).await.expect("client starts");
-    Setup {
-        _receiver: receiver,
-        sink,
-        client,
-    }
-}
-
-impl Setup {
-    /// Flushes, then returns every span received, with its scope name.
-    async fn spans(&self) -> Vec<(String, Span)> {
-        self.client.force_flush(WAIT).await.expect("flush");
-        let mut out = Vec::new();
-        for r in self.sink.requests() {
-            let Request::Traces(t) = r.request else {
-                panic!("not traces")
-            };
-            for placed in t.spans() {
-                let resource = placed.resource.expect("resource");
-                assert_eq!(resource.attributes[0].value, Some("traces-test".into()));
-                let scope = placed.scope.expect("scope");
-                if scope.name == "tree" {
-                    assert_eq!(scope.version, "1.2.3");
-                    assert_eq!(placed.schema_url, "https://opentelemetry.io/schemas/1.44.0");
-                }
-                out.push((scope.name.to_string(), placed.item.clone()));
-            }
+/// Flushes, then returns every span received, with its scope name.
+async fn spans_of(t: &Harness) -> Vec<(String, Span)> {
+    let mut out = Vec::new();
+    for placed in t.spans().await {
+        let resource = placed.resource.expect("resource");
+        assert_eq!(resource.attributes[0].value, Some("traces-test".into()));
+        let scope = placed.scope.expect("scope");
+        if scope.name == "tree" {
+            assert_eq!(scope.version, "1.2.3");
+            assert_eq!(placed.schema_url, "https://opentelemetry.io/schemas/1.44.0");
         }
-        out
+        out.push((scope.name.to_string(), placed.item));
     }
+    out
 }
 
 fn find<'a>(spans: &'a [(String, Span)], name: &str) -> &'a Span {
@@ -123,7 +92,7 @@ async fn parent_child_grandchild() {
     drop(root);
     parent.end();
 
-    let spans = t.spans().await;
+    let spans = spans_of(&t).await;
     assert_eq!(spans.len(), 4);
     assert!(spans.iter().all(|(scope, _)| scope == "tree"));
     let (p, c, g) = (
@@ -207,7 +176,7 @@ async fn attributes_events_links_status_errors() {
     assert!(!span.is_recording());
     span.set_attribute("after-end", true);
 
-    let spans = t.spans().await;
+    let spans = spans_of(&t).await;
     let s = find(&spans, "renamed");
     assert_eq!(s.start_time_unix_nano, 1_700_000_000_000_000_000);
     assert_eq!(s.end_time_unix_nano, 1_700_000_000_005_000_000);
@@ -284,7 +253,7 @@ async fn status_rules() {
         span.set_status(Status::error("first"));
         span.set_status(Status::Unset);
     });
-    let spans = t.spans().await;
+    let spans = spans_of(&t).await;
     let ok = find(&spans, "ok-is-final").status.clone().expect("status");
     assert_eq!(ok.code, StatusCode::Ok as i32);
     let err = find(&spans, "unset-ignored")
@@ -337,7 +306,7 @@ async fn limits_drop_and_count() {
     span.add_link(linked(3).context, Vec::new());
     span.end();
 
-    let spans = t.spans().await;
+    let spans = spans_of(&t).await;
     let s = find(&spans, "limited");
     assert_eq!(s.attributes.len(), 2);
     assert_eq!(attr(&s.attributes, "a"), Some(&"xyz".into()));
@@ -382,7 +351,7 @@ async fn unsampled_spans_are_never_exported() {
     assert!(sampled.is_recording());
     drop(sampled);
 
-    let spans = t.spans().await;
+    let spans = spans_of(&t).await;
     let names: Vec<&str> = spans.iter().map(|(_, s)| &*s.name).collect();
     assert_eq!(names, ["sampled"]);
     assert_eq!(t.client.stats().accepted, 1);
@@ -392,7 +361,7 @@ async fn unsampled_spans_are_never_exported() {
     for _ in 0..10 {
         tracer.in_span("dropped", |span| assert!(!span.is_recording()));
     }
-    assert!(off.spans().await.is_empty());
+    assert!(spans_of(&off).await.is_empty());
     assert_eq!(off.client.stats().accepted, 0);
 }
 
@@ -411,8 +380,7 @@ async fn ratio_sampling_decisions() {
             assert!(!span.is_recording());
         }
     }
-    let got: std::collections::BTreeSet<String> = t
-        .spans()
+    let got: std::collections::BTreeSet<String> = spans_of(&t)
         .await
         .into_iter()
         .map(|(_, s)| s.name.to_string())
@@ -448,7 +416,7 @@ async fn context_crosses_await() {
     assert_eq!(SpanContext::current(), SpanContext::INVALID);
     drop(parent);
 
-    let spans = t.spans().await;
+    let spans = spans_of(&t).await;
     let (_, parent_id) = id_bytes(&ctx);
     for i in 0..5 {
         assert_eq!(find(&spans, &format!("child{i}")).parent_span_id, parent_id);
@@ -467,7 +435,7 @@ async fn end_on_drop_exactly_once() {
     twice.end();
     drop(twice);
     let before = SystemTime::now();
-    let spans = t.spans().await;
+    let spans = spans_of(&t).await;
     assert_eq!(spans.len(), 2);
     let s = find(&spans, "dropped");
     let before = before
@@ -529,7 +497,7 @@ async fn remote_parent_from_traceparent() {
     assert_eq!(outgoing["tracestate"], "congo=t61");
     drop(server);
 
-    let spans = t.spans().await;
+    let spans = spans_of(&t).await;
     let s = find(&spans, "server");
     assert_eq!(
         s.parent_span_id,
@@ -612,7 +580,7 @@ async fn custom_sampler_sees_the_span_and_shapes_it() {
     let dropped = tracer.span_builder("drop me").start();
     assert!(!dropped.is_recording());
     drop((kept, dropped));
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     assert_eq!(spans.len(), 1);
     let span = find(&spans, "keep me");
     assert_eq!(attr(&span.attributes, "a"), Some(&AnyValue::from(1i64)));
@@ -711,7 +679,7 @@ async fn the_last_parent_setting_wins() {
     assert_ne!(root.span_context().trace_id(), remote.trace_id());
     assert_eq!(second.span_context().trace_id(), other.trace_id());
     drop((root, second, invalid));
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     let root = find(&spans, "root after all");
     assert!(root.parent_span_id.is_empty());
     assert!(root.trace_state.is_empty());
@@ -744,7 +712,7 @@ async fn a_builder_filled_through_a_reference_and_renamed() {
         .with_attribute("c", true)
         .start()
         .end();
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     assert!(spans.iter().all(|(_, s)| s.name != "placeholder"));
     let s = find(&spans, "visited");
     assert_eq!(s.attributes.len(), 3, "{:?}", s.attributes);

@@ -2,18 +2,14 @@
 //! server span, and links, attributes and status set through the span, all checked in the
 //! exported spans.
 
-#[allow(dead_code)] // the helpers this file does not use
-mod common;
-
-use common::{Setup, WAIT, setup};
+use otlp::OtlpClient;
 use otlp::trace::propagation::{Context, TextMapPropagator, TraceContextPropagator};
 use otlp::trace::{Sampler, SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState};
-use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
-use otlp_proto::Request;
 use otlp_proto::common::AnyValue;
 use otlp_proto::trace::{Span, SpanKind, StatusCode};
 use otlp_tracing::{OtlpLayer, OtlpSpanExt};
 use std::collections::HashMap;
+use test_support::client::Harness;
 use tracing::Subscriber;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -24,16 +20,13 @@ fn subscriber(client: &OtlpClient) -> impl Subscriber + use<> {
     tracing_subscriber::registry().with(OtlpLayer::new(client.tracer("ext")))
 }
 
-async fn spans(client: &OtlpClient, setup_sink: &otlp_receiver::MemorySink) -> Vec<Span> {
-    client.force_flush(WAIT).await.expect("flush");
-    let mut out = Vec::new();
-    for r in setup_sink.requests() {
-        let Request::Traces(t) = r.request else {
-            panic!("not traces")
-        };
-        out.extend(t.spans().map(|placed| placed.item.clone()));
-    }
-    out
+/// Flushes, then returns every span received.
+async fn spans(h: &Harness) -> Vec<Span> {
+    h.spans()
+        .await
+        .into_iter()
+        .map(|placed| placed.item)
+        .collect()
 }
 
 fn find<'a>(spans: &'a [Span], name: &str) -> &'a Span {
@@ -64,13 +57,14 @@ fn handle(headers: &Context, user: u64) -> SpanContext {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instrumented_server_span_takes_the_extracted_remote_parent() {
-    let Setup { sink, client, .. } = &setup().await;
+    let h = &Harness::start(|config| config).await;
+    let client = &h.client;
     let context = tracing::subscriber::with_default(subscriber(client), || {
         // A local span is current: the remote parent replaces it.
         let _outer = tracing::info_span!("outer").entered();
         handle(&incoming("01"), 7)
     });
-    let spans = spans(client, sink).await;
+    let spans = spans(h).await;
     let server = find(&spans, "handle");
     assert_eq!(hex(&server.trace_id), TRACE);
     assert_eq!(hex(&server.parent_span_id), PARENT);
@@ -94,7 +88,8 @@ async fn an_instrumented_server_span_takes_the_extracted_remote_parent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsampled_remote_parent_is_honoured_under_parent_based() {
-    let Setup { sink, client, .. } = &setup().await;
+    let h = &Harness::start(|config| config).await;
+    let client = &h.client;
     let context =
         tracing::subscriber::with_default(subscriber(client), || handle(&incoming("00"), 8));
     assert_eq!(hex(&context.trace_id().to_bytes()), TRACE);
@@ -102,32 +97,21 @@ async fn an_unsampled_remote_parent_is_honoured_under_parent_based() {
         !context.is_sampled(),
         "the remote parent's sampled flag counts"
     );
-    let spans = spans(client, sink).await;
+    let spans = spans(h).await;
     assert!(spans.is_empty(), "nothing exported: {spans:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_span_the_sampler_dropped_is_started_again_under_a_sampled_remote_parent() {
     // Roots are never sampled; children of a sampled remote parent are (ParentBased).
-    let (receiver, sink) = otlp_receiver::Receiver::start_in_memory()
-        .await
-        .expect("receiver");
-    let endpoint = format!("http://{}", receiver.http_addr().expect("http"));
-    let client = OtlpClient::new(
-        ClientConfig::new()
-            .with_exporter(
-                ExporterConfig::default()
-                    .with_protocol(Protocol::HttpProtobuf)
-                    .with_endpoint(endpoint),
-            )
-            .with_sampler(Sampler::parent_based(Sampler::AlwaysOff)),
-    )
-    .await
-    .expect("client");
+    let h =
+        &Harness::start(|config| config.with_sampler(Sampler::parent_based(Sampler::AlwaysOff)))
+            .await;
+    let client = &h.client;
     let context =
-        tracing::subscriber::with_default(subscriber(&client), || handle(&incoming("01"), 9));
+        tracing::subscriber::with_default(subscriber(client), || handle(&incoming("01"), 9));
     assert!(context.is_sampled());
-    let spans = spans(&client, &sink).await;
+    let spans = spans(h).await;
     let server = find(&spans, "handle");
     assert_eq!(hex(&server.trace_id), TRACE);
     assert_eq!(hex(&server.parent_span_id), PARENT);
@@ -137,7 +121,8 @@ async fn a_span_the_sampler_dropped_is_started_again_under_a_sampled_remote_pare
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_attributes_and_status_set_through_the_span_are_exported() {
-    let Setup { sink, client, .. } = &setup().await;
+    let h = &Harness::start(|config| config).await;
+    let client = &h.client;
     let linked = SpanContext::new(
         TraceId::from_bytes([7; 16]),
         SpanId::from_bytes([8; 8]),
@@ -156,7 +141,7 @@ async fn links_attributes_and_status_set_through_the_span_are_exported() {
         (span.context(), nested)
     });
     assert!(context.is_valid() && nested.is_valid());
-    let spans = spans(client, sink).await;
+    let spans = spans(h).await;
     let work = find(&spans, "work");
     assert_eq!(context.trace_id().to_bytes().as_slice(), &*work.trace_id);
     assert_eq!(context.span_id().to_bytes().as_slice(), &*work.span_id);

@@ -4,37 +4,29 @@
 
 mod common;
 
-use common::{Setup, WAIT, setup, with_default};
+use common::with_default;
 use otlp::trace::SpanContext;
-use otlp_proto::Request;
 use otlp_proto::common::AnyValue;
 use otlp_proto::trace::{Span, SpanKind, StatusCode};
 use otlp_tracing::{EventMode, OtlpLayer};
 use std::time::Duration;
+use test_support::client::Harness;
 use tracing::instrument::WithSubscriber;
 use tracing::{Dispatch, Instrument, Subscriber};
 use tracing_subscriber::layer::SubscriberExt;
 
-impl Setup {
-    fn subscriber(&self, layer: impl FnOnce(OtlpLayer) -> OtlpLayer) -> impl Subscriber {
-        tracing_subscriber::registry().with(layer(OtlpLayer::new(self.client.tracer("layer"))))
-    }
+fn subscriber(h: &Harness, layer: impl FnOnce(OtlpLayer) -> OtlpLayer) -> impl Subscriber {
+    tracing_subscriber::registry().with(layer(OtlpLayer::new(h.client.tracer("layer"))))
+}
 
-    /// Flushes, then returns every span received.
-    async fn spans(&self) -> Vec<Span> {
-        self.client.force_flush(WAIT).await.expect("flush");
-        let mut out = Vec::new();
-        for r in self.sink.requests() {
-            let Request::Traces(t) = r.request else {
-                panic!("not traces")
-            };
-            for placed in t.spans() {
-                assert_eq!(placed.scope.expect("scope").name, "layer");
-                out.push(placed.item.clone());
-            }
-        }
-        out
+/// Flushes, then returns every span received.
+async fn spans_of(h: &Harness) -> Vec<Span> {
+    let mut out = Vec::new();
+    for placed in h.spans().await {
+        assert_eq!(placed.scope.expect("scope").name, "layer");
+        out.push(placed.item);
     }
+    out
 }
 
 fn find<'a>(spans: &'a [Span], name: &str) -> &'a Span {
@@ -68,9 +60,9 @@ fn assert_child(child: &Span, parent: &Span) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nested_spans_make_a_tree() {
-    let setup = setup().await;
+    let setup = Harness::start(|config| config).await;
     let tracer = setup.client.tracer("layer");
-    tracing::subscriber::with_default(setup.subscriber(|l| l), || {
+    tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
         let root = tracing::info_span!("root");
         let _root = root.enter();
         {
@@ -91,7 +83,7 @@ async fn nested_spans_make_a_tree() {
     });
     assert!(!SpanContext::current().is_valid(), "contexts are detached");
 
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     assert_eq!(spans.len(), 7, "{:?}", names(&spans));
     let root = find(&spans, "root");
     assert!(root.parent_span_id.is_empty());
@@ -112,15 +104,15 @@ async fn nested_spans_make_a_tree() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_context_is_the_parent_of_a_top_level_span() {
-    let setup = setup().await;
+    let setup = Harness::start(|config| config).await;
     let tracer = setup.client.tracer("layer");
     let outer = tracer.start("sdk_outer");
-    tracing::subscriber::with_default(setup.subscriber(|l| l), || {
+    tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
         let _current = outer.enter();
         tracing::info_span!("inner").in_scope(|| {});
     });
     drop(outer);
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     assert_child(find(&spans, "inner"), find(&spans, "sdk_outer"));
 }
 
@@ -129,8 +121,8 @@ struct Custom;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fields_become_typed_attributes() {
-    let setup = setup().await;
-    tracing::subscriber::with_default(setup.subscriber(|l| l), || {
+    let setup = Harness::start(|config| config).await;
+    tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
         let span = tracing::warn_span!(
             "typed",
             s = "text",
@@ -145,7 +137,7 @@ async fn fields_become_typed_attributes() {
         span.record("later", 9i64);
         span.record("s", "replaced");
     });
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     let span = find(&spans, "typed");
     let a = &span.attributes;
     assert_eq!(attr(a, "s"), Some(&AnyValue::from("replaced")));
@@ -168,8 +160,8 @@ async fn fields_become_typed_attributes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otel_fields_override_name_kind_and_status() {
-    let setup = setup().await;
-    tracing::subscriber::with_default(setup.subscriber(|l| l.with_location(false)), || {
+    let setup = Harness::start(|config| config).await;
+    tracing::subscriber::with_default(subscriber(&setup, |l| l.with_location(false)), || {
         tracing::info_span!("handler", otel.name = "GET /cart", otel.kind = "server")
             .in_scope(|| {});
         tracing::info_span!("call", otel.kind = "client", otel.status_code = "ok").in_scope(|| {});
@@ -184,7 +176,7 @@ async fn otel_fields_override_name_kind_and_status() {
         let renamed = tracing::info_span!("before", otel.name = tracing::field::Empty);
         renamed.record("otel.name", "after");
     });
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     let handler = find(&spans, "GET /cart");
     assert_eq!(handler.kind, SpanKind::Server as i32);
     assert!(attr(&handler.attributes, "otel.kind").is_none());
@@ -205,8 +197,8 @@ async fn otel_fields_override_name_kind_and_status() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_become_span_events() {
-    let setup = setup().await;
-    tracing::subscriber::with_default(setup.subscriber(|l| l), || {
+    let setup = Harness::start(|config| config).await;
+    tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
         tracing::info!("outside any span: dropped");
         let span = tracing::info_span!("with_events");
         span.in_scope(|| {
@@ -216,12 +208,12 @@ async fn events_become_span_events() {
         tracing::warn!(parent: &span, "explicit parent");
     });
     tracing::subscriber::with_default(
-        setup.subscriber(|l| l.with_event_mode(EventMode::Ignore)),
+        subscriber(&setup, |l| l.with_event_mode(EventMode::Ignore)),
         || {
             tracing::info_span!("quiet").in_scope(|| tracing::info!("ignored"));
         },
     );
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     assert_eq!(spans.len(), 2, "{:?}", names(&spans));
     let span = find(&spans, "with_events");
     let events: Vec<&str> = span.events.iter().map(|e| &*e.name).collect();
@@ -256,9 +248,9 @@ async fn load(request: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instrumented_async_fns_on_a_multi_thread_runtime() {
-    let setup = setup().await;
+    let setup = Harness::start(|config| config).await;
     let tracer = setup.client.tracer("layer");
-    let dispatch = Dispatch::new(setup.subscriber(|l| l));
+    let dispatch = Dispatch::new(subscriber(&setup, |l| l));
     let batch = tracing::dispatcher::with_default(&dispatch, || tracing::info_span!("batch"));
     let root = async {
         let mut tasks = Vec::new();
@@ -275,7 +267,7 @@ async fn instrumented_async_fns_on_a_multi_thread_runtime() {
     .with_subscriber(dispatch);
     root.await;
 
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     // batch + 8 × (request, handle, load, query, sdk)
     assert_eq!(spans.len(), 41, "{:?}", names(&spans));
     let batch = find(&spans, "batch");
@@ -310,8 +302,8 @@ async fn instrumented_async_fns_on_a_multi_thread_runtime() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sdk_targets_are_ignored() {
-    let setup = setup().await;
-    tracing::subscriber::with_default(setup.subscriber(|l| l), || {
+    let setup = Harness::start(|config| config).await;
+    tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
         tracing::info_span!("user").in_scope(|| {
             tracing::info_span!(target: "otlp::exporter", "internal").in_scope(|| {
                 tracing::info!(target: "otlp_proto", "sdk event");
@@ -324,7 +316,7 @@ async fn sdk_targets_are_ignored() {
     // Nothing made on the SDK's own threads (those that marked themselves) is recorded; a
     // thread's name does not make it the SDK's.
     for (marked, name) in [(true, "on_sdk_thread"), (false, "on_named_thread")] {
-        let subscriber = setup.subscriber(|l| l);
+        let subscriber = subscriber(&setup, |l| l);
         std::thread::Builder::new()
             .name("otlp-whatever".into())
             .spawn(move || {
@@ -340,7 +332,7 @@ async fn sdk_targets_are_ignored() {
             .join()
             .expect("join");
     }
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     assert_eq!(spans.len(), 3, "{:?}", names(&spans));
     let named = find(&spans, "on_named_thread");
     assert_eq!(named.events.len(), 1, "events too are recorded there");
@@ -353,10 +345,10 @@ async fn sdk_targets_are_ignored() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entered_spans_are_the_sdk_context_looked_up_when_asked() {
     use otlp::trace::FutureExt;
-    let setup = setup().await;
+    let setup = Harness::start(|config| config).await;
     let tracer = setup.client.tracer("layer");
     let (outer_context, carried) =
-        tracing::subscriber::with_default(setup.subscriber(|l| l), || {
+        tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
             let outer = tracing::info_span!("outer");
             let _outer = outer.enter();
             let outer_context = SpanContext::current();
@@ -372,7 +364,7 @@ async fn entered_spans_are_the_sdk_context_looked_up_when_asked() {
         });
     assert!(!SpanContext::current().is_valid());
     assert_eq!(carried.await, outer_context);
-    let spans = setup.spans().await;
+    let spans = spans_of(&setup).await;
     assert_eq!(
         find(&spans, "outer").span_id.as_ref(),
         outer_context.span_id().to_bytes()

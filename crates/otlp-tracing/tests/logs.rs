@@ -5,46 +5,34 @@
 
 mod common;
 
-use common::{Setup, WAIT, setup, with_default};
+use common::with_default;
 use otlp::trace::SpanContext;
-use otlp_proto::Request;
 use otlp_proto::common::{AnyValue, KeyValue, Value};
 use otlp_proto::logs::LogRecord;
 use otlp_proto::trace::Span;
 use otlp_tracing::{EventMode, OtlpLayer};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use test_support::client::{Exported, Harness};
 use tracing::instrument::WithSubscriber;
 use tracing::{Dispatch, Subscriber};
 use tracing_subscriber::layer::SubscriberExt;
 
-impl Setup {
-    fn subscriber(&self, layer: impl FnOnce(OtlpLayer) -> OtlpLayer) -> impl Subscriber {
-        tracing_subscriber::registry().with(layer(OtlpLayer::from_client(&self.client, "layer")))
-    }
+fn subscriber(h: &Harness, layer: impl FnOnce(OtlpLayer) -> OtlpLayer) -> impl Subscriber {
+    tracing_subscriber::registry().with(layer(OtlpLayer::from_client(&h.client, "layer")))
+}
 
-    /// Flushes, then returns every span and every log record received.
-    async fn received(&self) -> (Vec<Span>, Vec<LogRecord>) {
-        self.client.force_flush(WAIT).await.expect("flush");
-        let (mut spans, mut records) = (Vec::new(), Vec::new());
-        for r in self.sink.requests() {
-            match r.request {
-                Request::Traces(t) => {
-                    for placed in t.spans() {
-                        assert_eq!(placed.scope.expect("scope").name, "layer");
-                        spans.push(placed.item.clone());
-                    }
-                }
-                Request::Logs(l) => {
-                    for placed in l.log_records() {
-                        assert_eq!(placed.scope.expect("scope").name, "layer");
-                        records.push(placed.item.clone());
-                    }
-                }
-                other => panic!("unexpected request {other:?}"),
-            }
-        }
-        (spans, records)
-    }
+/// Flushes, then returns every span and every log record received.
+async fn received(h: &Harness) -> (Vec<Span>, Vec<LogRecord>) {
+    let Exported { spans, log_records } = h.received().await;
+    let spans = spans.into_iter().map(|placed| {
+        assert_eq!(placed.scope.expect("scope").name, "layer");
+        placed.item
+    });
+    let records = log_records.into_iter().map(|placed| {
+        assert_eq!(placed.scope.expect("scope").name, "layer");
+        placed.item
+    });
+    (spans.collect(), records.collect())
 }
 
 fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
@@ -101,8 +89,8 @@ async fn handle(request: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_in_instrumented_async_fns_are_correlated_records() {
-    let setup = setup().await;
-    let dispatch = Dispatch::new(setup.subscriber(|l| l));
+    let setup = Harness::start(|config| config).await;
+    let dispatch = Dispatch::new(subscriber(&setup, |l| l));
     let root = async {
         let mut tasks = Vec::new();
         for request in 0..8u64 {
@@ -115,7 +103,7 @@ async fn events_in_instrumented_async_fns_are_correlated_records() {
     .with_subscriber(dispatch);
     root.await;
 
-    let (spans, records) = setup.received().await;
+    let (spans, records) = received(&setup).await;
     assert_eq!(spans.len(), 8);
     let handled = with_body(&records, "handled");
     assert_eq!(handled.len(), 8, "one record per event");
@@ -141,12 +129,12 @@ struct Custom;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn severities_fields_location_and_time() {
-    let setup = setup().await;
+    let setup = Harness::start(|config| config).await;
     let before = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("after epoch")
         .as_nanos() as u64;
-    tracing::subscriber::with_default(setup.subscriber(|l| l), || {
+    tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
         tracing::info_span!("work").in_scope(|| {
             tracing::trace!("t");
             tracing::debug!("d");
@@ -156,11 +144,11 @@ async fn severities_fields_location_and_time() {
             tracing::error!(code = 1i64);
         });
     });
-    tracing::subscriber::with_default(setup.subscriber(|l| l.with_location(false)), || {
+    tracing::subscriber::with_default(subscriber(&setup, |l| l.with_location(false)), || {
         tracing::warn!("no location");
     });
 
-    let (spans, records) = setup.received().await;
+    let (spans, records) = received(&setup).await;
     let work = span(&spans, "work");
     assert!(work.events.is_empty());
     assert_eq!(records.len(), 7);
@@ -215,10 +203,10 @@ async fn severities_fields_location_and_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn correlation_outside_spans_and_with_explicit_parents() {
-    let setup = setup().await;
+    let setup = Harness::start(|config| config).await;
     let tracer = setup.client.tracer("layer");
     let sdk_span = tracer.start("sdk");
-    tracing::subscriber::with_default(setup.subscriber(|l| l), || {
+    tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
         tracing::info!("outside");
         {
             // No tracing span, but an SDK span is current: the record follows it.
@@ -236,7 +224,7 @@ async fn correlation_outside_spans_and_with_explicit_parents() {
     drop(sdk_span);
     assert!(!SpanContext::current().is_valid());
 
-    let (spans, records) = setup.received().await;
+    let (spans, records) = received(&setup).await;
     assert_eq!(records.len(), 4, "{records:?}");
     assert_uncorrelated(one(&records, "outside"));
     assert_correlated(one(&records, "sdk context"), span(&spans, "sdk"));
@@ -247,10 +235,10 @@ async fn correlation_outside_spans_and_with_explicit_parents() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_form_per_event() {
-    let setup = setup().await;
+    let setup = Harness::start(|config| config).await;
     // A logger given, then span events chosen: span events only.
     tracing::subscriber::with_default(
-        setup.subscriber(|l| l.with_event_mode(EventMode::SpanEvents)),
+        subscriber(&setup, |l| l.with_event_mode(EventMode::SpanEvents)),
         || {
             tracing::info_span!("as_span_events").in_scope(|| tracing::info!("span event"));
         },
@@ -262,7 +250,7 @@ async fn one_form_per_event() {
             tracing::info_span!("plain").in_scope(|| tracing::info!("plain event"));
         },
     );
-    let (spans, records) = setup.received().await;
+    let (spans, records) = received(&setup).await;
     assert!(records.is_empty(), "{records:?}");
     assert_eq!(span(&spans, "as_span_events").events.len(), 1);
     assert_eq!(span(&spans, "plain").events.len(), 1);

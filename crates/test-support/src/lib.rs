@@ -7,6 +7,8 @@
 //!   bounded, and a child is stopped when its handle drops;
 //! - [`python_peers`] installs (once per test binary, cached) and finds the Python
 //!   OpenTelemetry SDK virtualenvs of `interop/python`;
+//! - [`client::Harness`]: an `OtlpClient` exporting to an in-process receiver, and the spans
+//!   and log records it received, flushed first (the end-to-end tests' set-up);
 //! - [`temp_dir`], [`free_port`], [`tail`], [`repo_root`]: the small things every harness
 //!   needs.
 //!
@@ -15,6 +17,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod client;
 mod process;
 
 pub use process::{Finished, Process, Spawned, run};

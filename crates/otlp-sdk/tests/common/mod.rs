@@ -1,17 +1,17 @@
-//! Shared by the integration tests: a receiver on free ports, exporter configurations pointing at
-//! it, and a throwaway PKI for the TLS tests. The requests they send are `otlp_proto::sample`'s.
+//! Shared by the integration tests: a receiver on free ports with any sink, exporter
+//! configurations pointing at it (`test_support::client`'s), and a throwaway PKI for the TLS
+//! tests. The requests they send are `otlp_proto::sample`'s.
 
 // Each test file uses part of this module.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod child;
 pub mod pipeline;
 
-use otlp::{ExporterConfig, Protocol, RetryPolicy};
+use otlp::Protocol;
 use otlp_receiver::{Receiver, RunningReceiver, Sink, TlsConfig};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 pub const PROTOCOLS: [Protocol; 3] = [Protocol::Grpc, Protocol::HttpProtobuf, Protocol::HttpJson];
 
@@ -31,30 +31,9 @@ pub async fn receiver_with(sink: impl Sink, tls: Option<TlsConfig>) -> RunningRe
     builder.start().await.expect("receiver starts")
 }
 
-/// `scheme://addr` of the receiver's listener for `protocol`.
-pub fn base_url(receiver: &RunningReceiver, protocol: Protocol, scheme: &str) -> String {
-    let addr = match protocol {
-        Protocol::Grpc => receiver.grpc_addr(),
-        Protocol::HttpProtobuf | Protocol::HttpJson => receiver.http_addr(),
-    };
-    format!("{scheme}://{}", addr.expect("listener is on"))
-}
-
-/// Retries that are quick enough for tests.
-pub fn fast_retry() -> RetryPolicy {
-    RetryPolicy::default()
-        .with_initial_backoff(Duration::from_millis(20))
-        .with_max_backoff(Duration::from_millis(100))
-}
-
 /// An exporter configuration for `protocol` pointing at the receiver, in plain text.
-pub fn config(receiver: &RunningReceiver, protocol: Protocol) -> ExporterConfig {
-    ExporterConfig::default()
-        .with_protocol(protocol)
-        .with_endpoint(base_url(receiver, protocol, "http"))
-        .with_timeout(Duration::from_secs(20))
-        .with_retry(fast_retry())
-}
+pub use test_support::client::exporter_config as config;
+pub use test_support::client::{base_url, fast_retry};
 
 /// A throwaway PKI in a temporary directory: a CA, a server certificate for `localhost` and
 /// `127.0.0.1`, a client certificate, and an unrelated CA.

@@ -1,12 +1,9 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests (the client and receiver are
+//! `test_support::client::Harness`).
 
-use otlp::pipeline::AdaptiveBatchConfig;
-use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
-use otlp_receiver::{MemorySink, Receiver, RunningReceiver};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 use tracing::Dispatch;
 
 /// Makes `dispatch` the default while the future is polled *and dropped*. `tracing`'s own
@@ -46,36 +43,5 @@ impl<F> Drop for WithDefault<F> {
     fn drop(&mut self) {
         let future = self.future.take();
         tracing::dispatcher::with_default(&self.dispatch, || drop(future));
-    }
-}
-
-pub const WAIT: Duration = Duration::from_secs(20);
-
-/// An in-process receiver and a client exporting traces and logs to it over HTTP/protobuf,
-/// batches leaving after 20 ms.
-pub struct Setup {
-    _receiver: RunningReceiver,
-    pub sink: MemorySink,
-    pub client: OtlpClient,
-}
-
-pub async fn setup() -> Setup {
-    let (receiver, sink) = Receiver::start_in_memory().await.expect("receiver starts");
-    let endpoint = format!("http://{}", receiver.http_addr().expect("http listener"));
-    let batching = AdaptiveBatchConfig::default().with_scheduled_delay(Duration::from_millis(20));
-    let config = ClientConfig::new()
-        .with_exporter(
-            ExporterConfig::default()
-                .with_protocol(Protocol::HttpProtobuf)
-                .with_endpoint(endpoint)
-                .with_timeout(WAIT),
-        )
-        .with_traces_pipeline(batching.clone())
-        .with_logs_pipeline(batching);
-    let client = OtlpClient::new(config).await.expect("client starts");
-    Setup {
-        _receiver: receiver,
-        sink,
-        client,
     }
 }
