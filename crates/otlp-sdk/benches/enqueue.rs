@@ -2,7 +2,7 @@
 //! the worker drains the queue concurrently, against the incumbent's `BatchSpanProcessor::on_end`
 //! (opentelemetry_sdk 0.33) in the same run.
 //!
-//! `cargo bench -p otlp --bench enqueue`. Exporters do nothing (ours disabled, the incumbent's a
+//! `cargo bench -p otlp-sdk --bench enqueue`. Exporters do nothing (ours disabled, the incumbent's a
 //! no-op `SpanExporter`), so that only the hand-off to the batch processor and its batching are
 //! measured. `payload/N` enqueues a 64-byte item from N threads at once (wall time per item per
 //! thread). `span/N` hands over a finished span with 5 attributes from N threads: ours an OTLP

@@ -1,7 +1,7 @@
 //! Spans through the whole SDK, ours against the incumbent (opentelemetry-rust 0.33), in the same
 //! run, both exporting over loopback gRPC to the same in-process counting receiver.
 //!
-//! `cargo bench -p otlp --bench spans` prints:
+//! `cargo bench -p otlp-sdk --bench spans` prints:
 //!
 //! 1. the application thread's cost per span (start with 5 attributes, end) while the batch
 //!    processor exports concurrently, sampled and not sampled (`AlwaysOff`);

@@ -4,9 +4,9 @@
 //! or `valgrind --tool=callgrind` to see where a span's time goes.
 //!
 //! ```sh
-//! cargo run --release -p otlp --example span_profile -- burst   # app-thread time per span
-//! cargo run --release -p otlp --example span_profile -- e2e     # end-to-end throughput
-//! cargo run --release -p otlp --example span_profile -- off     # not sampled (AlwaysOff)
+//! cargo run --release -p otlp-sdk --example span_profile -- burst   # app-thread time per span
+//! cargo run --release -p otlp-sdk --example span_profile -- e2e     # end-to-end throughput
+//! cargo run --release -p otlp-sdk --example span_profile -- off     # not sampled (AlwaysOff)
 //! ```
 //!
 //! Environment: `BURST` (spans per timed burst, default 50,000), `ROUNDS` (default 40),
