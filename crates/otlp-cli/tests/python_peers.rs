@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use test_support::{Spawned, command, python_peers as peers, repo_root, run, temp_dir};
+use test_support::{Spawned, command, python_peers as peers, python_sdk_send, repo_root, temp_dir};
 
 fn interop(script: &str) -> PathBuf {
     repo_root().join("interop/python").join(script)
@@ -61,21 +61,15 @@ async fn python_sdk_sends(protocol: &str, compression: &str) -> (Json, Vec<Recei
     } else {
         &peers.sdk
     };
-    let mut cmd = python(python_path, "sdk_send.py");
-    cmd.args(["--endpoint", &format!("http://{addr}")])
-        .args(["--protocol", protocol, "--compression", compression])
-        .args(["--timeout", "10", "--deadline", "90"]);
-    let name = format!("sdk_send.py --protocol {protocol} --compression {compression}");
-    let done = tokio::task::spawn_blocking(move || run(&name, cmd, Duration::from_secs(120)))
-        .await
-        .expect("join");
-    done.assert_success();
-    let summary: Json = done
-        .stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no JSON summary from sdk_send.py:\n{}", done.stdout));
+    let endpoint = format!("http://{addr}");
+    let (python, protocol_arg) = (python_path.clone(), protocol.to_owned());
+    let extra = ["--compression", compression].map(str::to_owned);
+    let summary = tokio::task::spawn_blocking(move || {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        python_sdk_send(&python, &endpoint, &protocol_arg, &extra)
+    })
+    .await
+    .expect("join");
 
     // The exports were answered before sdk_send.py exited, so this does not wait in practice.
     let wait = Duration::from_secs(30);

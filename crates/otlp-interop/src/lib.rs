@@ -22,7 +22,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub use test_support::{
-    Finished, Process, command, free_port, python_peers, repo_root, run, tail, temp_dir,
+    Finished, Process, command, free_port, python_peers, python_sdk_send, repo_root, run, tail,
+    temp_dir,
 };
 
 fn loopback(port: u16) -> SocketAddr {

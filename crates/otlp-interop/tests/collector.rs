@@ -12,16 +12,13 @@
 //! test with its output; nothing is skipped.
 
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
-use otlp_interop::{
-    Collector, Forward, command, compare, python_sdk, repo_root, run, tail, temp_dir,
-};
+use otlp_interop::{Collector, Forward, compare, python_sdk, python_sdk_send, tail, temp_dir};
 use otlp_proto::common::{KeyValue, Value};
 use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
 use otlp_proto::trace::{ResourceSpans, ScopeSpans, Span};
 use otlp_proto::{Compression, Request, Signal, sample};
 use otlp_receiver::{Received, Receiver, Transport};
-use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -198,21 +195,12 @@ async fn collector_forwards_python_sdk_data_to_our_receiver_over_grpc_and_http()
         } else {
             format!("http://{}", collector.http)
         };
-        let mut cmd = command(&python);
-        cmd.arg(repo_root().join("interop/python/sdk_send.py"))
-            .args(["--endpoint", &endpoint, "--protocol", protocol])
-            .args(["--timeout", "10", "--deadline", "90"]);
-        let name = format!("sdk_send.py --protocol {protocol}");
-        let done = tokio::task::spawn_blocking(move || run(&name, cmd, Duration::from_secs(120)))
-            .await
-            .expect("join");
-        done.assert_success();
-        let summary: Json = done
-            .stdout
-            .lines()
-            .rev()
-            .find_map(|l| serde_json::from_str(l).ok())
-            .unwrap_or_else(|| panic!("no JSON summary from sdk_send.py:\n{}", done.stdout));
+        let (python, protocol_arg) = (python.clone(), protocol.to_owned());
+        let summary = tokio::task::spawn_blocking(move || {
+            python_sdk_send(&python, &endpoint, &protocol_arg, &[])
+        })
+        .await
+        .expect("join");
 
         // Everything twice: once through otlp_grpc, once through otlp_http.
         let wait = Duration::from_secs(30);

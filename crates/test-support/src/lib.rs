@@ -101,6 +101,32 @@ pub fn python_peers() -> &'static PythonPeers {
     })
 }
 
+/// Runs `interop/python/sdk_send.py` with `python` (one of [`python_peers`]'s interpreters)
+/// against `endpoint` over `protocol`, with `extra` arguments, bounded to two minutes, and
+/// returns the JSON summary it prints last. The script sends a fixed set of spans, metrics and
+/// logs through the Python SDK's exporters. Blocking: from async code, call it through
+/// `spawn_blocking`. Panics, with what the script printed, if it fails.
+pub fn python_sdk_send(
+    python: &Path,
+    endpoint: &str,
+    protocol: &str,
+    extra: &[&str],
+) -> serde_json::Value {
+    let mut cmd = command(python);
+    cmd.arg(repo_root().join("interop/python/sdk_send.py"))
+        .args(["--endpoint", endpoint, "--protocol", protocol])
+        .args(["--timeout", "10", "--deadline", "90"])
+        .args(extra);
+    let name = format!("sdk_send.py --protocol {protocol} {}", extra.join(" "));
+    let done = run(&name, cmd, Duration::from_secs(120));
+    done.assert_success();
+    done.stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON summary from {name}:\n{}", done.stdout))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
