@@ -183,6 +183,11 @@ impl TraceState {
     pub(crate) fn as_otlp(&self) -> Str {
         self.0.clone().unwrap_or_default()
     }
+
+    /// A trace state validated before (an explicit parent's, read back from a span record).
+    pub(crate) fn from_validated(state: Str) -> TraceState {
+        TraceState((!state.is_empty()).then_some(state))
+    }
 }
 
 impl fmt::Debug for TraceState {

@@ -159,9 +159,9 @@ impl fmt::Debug for Tracer {
     }
 }
 
-/// Where the parent comes from. An explicit parent is kept in the builder's record (its own
-/// field, `SpanRecord::parent`), or, for a tracer that never records, in the options box: so
-/// the builder stays small.
+/// Where the parent comes from. An explicit parent is kept in the builder's record
+/// (`SpanRecord::set_explicit_parent`), or, for a tracer that never records, in the options
+/// box: so the builder stays small.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Parent {
     Current,
@@ -271,7 +271,7 @@ impl SpanBuilder<'_> {
         }
         self.parent = Parent::Explicit;
         match self.record.get_mut() {
-            Some(r) => r.parent = Some(parent.clone()),
+            Some(r) => r.set_explicit_parent(parent),
             None => self.options().parent = Some(parent.clone()),
         }
         self
@@ -299,7 +299,9 @@ impl SpanBuilder<'_> {
         let inner = &*tracer.inner;
         let parent = match parent {
             Parent::Current => current_parent(),
-            Parent::Explicit => explicit.or_else(|| record.get_mut().and_then(|r| r.parent.take())),
+            Parent::Explicit => {
+                explicit.or_else(|| record.get_mut().and_then(|r| r.take_explicit_parent()))
+            }
             Parent::Root => None,
         };
         let trace_id = parent
@@ -369,8 +371,9 @@ impl SpanBuilder<'_> {
         record.trace_id = trace_id.to_bytes();
         record.span_id = span_id.to_bytes();
         record.parent_span_id = parent.as_ref().map_or([0; 8], |p| p.span_id().to_bytes());
-        // A record comes with an empty trace state: copy only a real one.
-        if !context.trace_state().is_empty() {
+        // A record comes with an empty trace state (unless it held an explicit parent's):
+        // copy only a real one.
+        if !context.trace_state().is_empty() || !record.trace_state.is_empty() {
             record.trace_state = context.trace_state().as_otlp();
         }
         record.kind = kind as i32;

@@ -21,11 +21,7 @@ impl SpanRecord {
     #[inline(always)]
     pub(crate) fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<AnyValue>) {
         self.room_for_attribute();
-        pool::push_in_place(&mut self.attributes, || KeyValue {
-            key: key.into(),
-            value: Some(value.into()),
-            key_strindex: 0,
-        });
+        pool::push_in_place(&mut self.attributes, key.into(), value.into());
     }
 
     /// Settles the attributes when there are many (see

@@ -17,7 +17,7 @@
 
 use super::SpanRecord;
 use otlp_proto::Str;
-use otlp_proto::common::KeyValue;
+use otlp_proto::common::{AnyValue, KeyValue};
 use std::cell::RefCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -133,18 +133,25 @@ impl SpanRecord {
         self.parent_span_id = [0; 8];
         // Taken when the span started with it; still here if its builder was dropped unstarted
         // or told afterwards to make a root span.
-        self.parent = None;
+        self.explicit_parent = None;
     }
 }
 
-/// Appends the attribute `make` builds, written straight into the vector's spare capacity
+/// Appends the attribute `key`/`value`, written straight into the vector's spare capacity
 /// (rather than built and then copied in). Does nothing without room: the caller makes room
 /// first.
 #[inline(always)]
-pub(super) fn push_in_place(attributes: &mut Vec<KeyValue>, make: impl FnOnce() -> KeyValue) {
+pub(super) fn push_in_place(attributes: &mut Vec<KeyValue>, key: Str, value: AnyValue) {
     let len = attributes.len();
     if let Some(slot) = attributes.spare_capacity_mut().first_mut() {
-        MaybeUninit::write(slot, make());
+        MaybeUninit::write(
+            slot,
+            KeyValue {
+                key,
+                value: Some(value),
+                key_strindex: 0,
+            },
+        );
         // SAFETY: the slot at `len`, within the capacity, was just initialized.
         #[allow(unsafe_code)]
         unsafe {
@@ -265,7 +272,7 @@ mod tests {
             rec.push_attribute(KeyValue::new("k", i));
         }
         rec.status_code = 2;
-        rec.parent = Some(SpanContext::new(
+        rec.set_explicit_parent(&SpanContext::new(
             TraceId::from_bytes([1; 16]),
             SpanId::from_bytes([2; 8]),
             TraceFlags::SAMPLED,
@@ -281,7 +288,7 @@ mod tests {
         assert!(rec.attributes.is_empty() && rec.attributes.capacity() >= 10);
         assert_eq!((rec.status_code, rec.parent_span_id), (0, [0; 8]));
         assert!(
-            rec.parent.is_none(),
+            rec.explicit_parent.is_none(),
             "an unstarted builder's parent is forgotten"
         );
         // The same after encoding, when the attributes own nothing and are let go unread.
