@@ -168,6 +168,7 @@ impl<T: PipelineItem> Pipeline<T> {
     /// Offers an item. Never blocks, except up to the configured wait with
     /// [`Backpressure::Wait`] when the queue is full; allocates nothing beyond the queue's own
     /// growth. After shutdown began, the item is dropped ([`DropReason::AfterShutdown`]).
+    #[inline]
     pub fn enqueue(&self, item: T) -> Enqueued {
         self.inner.queue.push(item)
     }

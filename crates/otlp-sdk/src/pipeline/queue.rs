@@ -138,6 +138,8 @@ impl<T: PipelineItem> Queue<T> {
     }
 
     /// Queues `item`, applying the drop policy (after waiting, with backpressure) when full.
+    // Every ended span comes through here: inlined into the caller's push path.
+    #[inline]
     pub(crate) fn push(&self, item: T) -> Enqueued {
         let high = self.policy == DropPolicy::DropLowPriority && item.priority() == Priority::High;
         let mut st = self.lock();

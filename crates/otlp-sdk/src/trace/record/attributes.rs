@@ -2,7 +2,7 @@
 //! resolved, the count limit applied, values truncated) on the worker when the span is
 //! encoded.
 
-use super::{SpanRecord, pool};
+use super::SpanRecord;
 use otlp_proto::Str;
 use otlp_proto::common::{AnyValue, KeyValue};
 
@@ -21,7 +21,22 @@ impl SpanRecord {
     #[inline(always)]
     pub(crate) fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<AnyValue>) {
         self.room_for_attribute();
-        pool::push_in_place(&mut self.attributes, key.into(), value.into());
+        let len = self.attributes.len();
+        if let Some(slot) = self.attributes.spare_capacity_mut().first_mut() {
+            // The conversions inside the literal, the literal inside `write`: the attribute is
+            // built in the slot. (Through a helper taking the parts, or a closure, it was built
+            // on the stack and copied.)
+            slot.write(KeyValue {
+                key: key.into(),
+                value: Some(value.into()),
+                key_strindex: 0,
+            });
+            // SAFETY: the slot at `len`, within the capacity, was just initialized.
+            #[allow(unsafe_code)]
+            unsafe {
+                self.attributes.set_len(len + 1);
+            }
+        }
     }
 
     /// Settles the attributes when there are many (see

@@ -14,7 +14,10 @@
 //!
 //! The parts: the record and its pooled handle ([`RecordedSpan`]) here, its attributes in
 //! `attributes`, its encoding in `encode`, and the pool in `pool`, which holds every `unsafe`
-//! operation on a record's memory.
+//! operation on the pool's memory (records handed between threads, prefetches, the reset that
+//! forgets plain attributes). The one other `unsafe` is the attribute written in its slot
+//! (`attributes`): built in place, as a helper or a closure in between would build it on the
+//! stack and copy it.
 
 use super::context::{SpanContext, TraceFlags, TraceState};
 use super::id::{SpanId, TraceId};

@@ -17,9 +17,8 @@
 
 use super::SpanRecord;
 use otlp_proto::Str;
-use otlp_proto::common::{AnyValue, KeyValue};
+use otlp_proto::common::KeyValue;
 use std::cell::RefCell;
-use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -134,29 +133,6 @@ impl SpanRecord {
         // Taken when the span started with it; still here if its builder was dropped unstarted
         // or told afterwards to make a root span.
         self.explicit_parent = None;
-    }
-}
-
-/// Appends the attribute `key`/`value`, written straight into the vector's spare capacity
-/// (rather than built and then copied in). Does nothing without room: the caller makes room
-/// first.
-#[inline(always)]
-pub(super) fn push_in_place(attributes: &mut Vec<KeyValue>, key: Str, value: AnyValue) {
-    let len = attributes.len();
-    if let Some(slot) = attributes.spare_capacity_mut().first_mut() {
-        MaybeUninit::write(
-            slot,
-            KeyValue {
-                key,
-                value: Some(value),
-                key_strindex: 0,
-            },
-        );
-        // SAFETY: the slot at `len`, within the capacity, was just initialized.
-        #[allow(unsafe_code)]
-        unsafe {
-            attributes.set_len(len + 1);
-        }
     }
 }
 
