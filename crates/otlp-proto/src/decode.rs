@@ -38,7 +38,8 @@ impl<'a> Reader<'a> {
         self.pos >= self.end
     }
 
-    fn err(&self, kind: K, detail: &'static str) -> DecodeError {
+    /// An error at the current position; `pub(crate)` for the checks of the field codecs.
+    pub(crate) fn err(&self, kind: K, detail: &'static str) -> DecodeError {
         DecodeError::new(kind, self.pos, detail)
     }
 

@@ -26,6 +26,8 @@ pub enum DecodeErrorKind {
     BadEncoding,
     /// A number is out of range for its field.
     OutOfRange,
+    /// A trace or span id of the wrong length (an id is exactly 16 or 8 bytes, or absent).
+    BadId,
 }
 
 /// An error from the protobuf or OTLP/JSON decoder: what went wrong and where.
@@ -69,6 +71,7 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::WrongType => "JSON value has the wrong type",
             DecodeErrorKind::BadEncoding => "invalid hex or base64",
             DecodeErrorKind::OutOfRange => "number out of range",
+            DecodeErrorKind::BadId => "trace or span id of the wrong length",
         };
         write!(f, "{what} at byte {}", self.offset)?;
         if !self.detail.is_empty() {

@@ -47,9 +47,9 @@ message! {
         /// W3C trace flags (low 8 bits).
         flags: u32 = 8 => fixed32 "flags";
         /// Trace id of the active span.
-        trace_id: Bytes = 9 => hex_id "traceId";
+        trace_id: Bytes = 9 => trace_id "traceId";
         /// Span id of the active span.
-        span_id: Bytes = 10 => hex_id "spanId";
+        span_id: Bytes = 10 => span_id "spanId";
         /// When the record was observed by the pipeline.
         observed_time_unix_nano: u64 = 11 => fixed64 "observedTimeUnixNano";
         /// The event name; makes this record an event.

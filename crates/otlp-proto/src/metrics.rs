@@ -257,9 +257,9 @@ message! {
         /// The measurement.
         value: Option<ExemplarValue> = 3 | 6 => oneof "value";
         /// Span that was active.
-        span_id: Bytes = 4 => hex_id "spanId";
+        span_id: Bytes = 4 => span_id "spanId";
         /// Trace that was active.
-        trace_id: Bytes = 5 => hex_id "traceId";
+        trace_id: Bytes = 5 => trace_id "traceId";
         /// Attributes not already on the point.
         filtered_attributes: Vec<KeyValue> = 7 => repeated "filteredAttributes";
     }

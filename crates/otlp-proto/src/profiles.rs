@@ -94,9 +94,9 @@ message! {
     /// A trace/span pair a sample was recorded under.
     Link {
         /// 16-byte trace id.
-        trace_id: Bytes = 1 => hex_id "traceId";
+        trace_id: Bytes = 1 => trace_id "traceId";
         /// 8-byte span id.
-        span_id: Bytes = 2 => hex_id "spanId";
+        span_id: Bytes = 2 => span_id "spanId";
     }
 }
 

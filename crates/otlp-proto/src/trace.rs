@@ -33,13 +33,13 @@ message! {
     /// A span: one operation within a trace.
     Span {
         /// 16-byte trace id.
-        trace_id: Bytes = 1 => hex_id "traceId";
+        trace_id: Bytes = 1 => trace_id "traceId";
         /// 8-byte span id.
-        span_id: Bytes = 2 => hex_id "spanId";
+        span_id: Bytes = 2 => span_id "spanId";
         /// W3C `tracestate`.
         trace_state: Str = 3 => string "traceState";
         /// Parent span id; empty for a root span.
-        parent_span_id: Bytes = 4 => hex_id "parentSpanId";
+        parent_span_id: Bytes = 4 => span_id "parentSpanId";
         /// Operation name.
         name: Str = 5 => string "name";
         /// [`SpanKind`] as an integer.
@@ -85,9 +85,9 @@ message! {
     /// A link from a span to another span (`Span.Link`).
     Link {
         /// Trace id of the linked span.
-        trace_id: Bytes = 1 => hex_id "traceId";
+        trace_id: Bytes = 1 => trace_id "traceId";
         /// Span id of the linked span.
-        span_id: Bytes = 2 => hex_id "spanId";
+        span_id: Bytes = 2 => span_id "spanId";
         /// W3C `tracestate` of the linked span.
         trace_state: Str = 3 => string "traceState";
         /// Link attributes.

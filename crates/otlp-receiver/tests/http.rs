@@ -306,6 +306,75 @@ async fn garbage_is_400_with_the_decode_error() {
     assert!(sink.is_empty());
 }
 
+/// An id that is not one is refused, in both codecs, and nothing is recorded: a 1 MiB
+/// `traceId` in OTLP/JSON, a 9-byte span id in protobuf. Absent ids are fine.
+#[tokio::test]
+async fn ids_of_the_wrong_length_are_400_and_not_recorded() {
+    use otlp_proto::Message;
+    use otlp_proto::collector::ExportTraceServiceRequest;
+    use otlp_proto::trace::{ResourceSpans, ScopeSpans, Span};
+
+    let (sink, receiver) = start_memory().await;
+    let addr = receiver.http_addr().expect("http");
+    let client = http1_client();
+
+    let huge = format!(
+        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{}","spanId":"0102030405060708","name":"x"}}]}}]}}]}}"#,
+        "ab".repeat(1 << 20)
+    );
+    let reply = post(
+        &client,
+        addr,
+        "/v1/traces",
+        &[("content-type", "application/json")],
+        full(huge),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let message = reply.rpc_status().message;
+    assert!(message.contains("trace id is 16 bytes"), "{}", &*message);
+
+    let request = |span_id: Vec<u8>| ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![1; 16].into(),
+                    span_id: span_id.into(),
+                    name: "x".into(),
+                    ..Span::default()
+                }],
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    };
+    let reply = post(
+        &client,
+        addr,
+        "/v1/traces",
+        &[("content-type", "application/x-protobuf")],
+        full(request(vec![2; 9]).encode_to_bytes()),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let message = reply.rpc_status().message;
+    assert!(message.contains("span id is 8 bytes"), "{}", &*message);
+    assert!(sink.is_empty(), "nothing refused is recorded");
+
+    // The right lengths, and no id at all, are accepted.
+    for span_id in [vec![2; 8], vec![]] {
+        let reply = post(
+            &client,
+            addr,
+            "/v1/traces",
+            &[("content-type", "application/x-protobuf")],
+            full(request(span_id).encode_to_bytes()),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK);
+    }
+}
+
 #[tokio::test]
 async fn refusals_map_to_statuses_and_retry_after() {
     let script = refusing_each_case(Duration::from_millis(2500));
