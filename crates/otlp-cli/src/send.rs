@@ -130,8 +130,8 @@ pub fn read_file(path: &Path, signal: Signal) -> Result<Vec<Line>> {
         })?;
         // The decoder skips unknown keys, so a line in another format decodes to an empty
         // request: refuse it rather than send nothing.
-        let (resources, key) = resource_entries(&request);
-        if resources == 0 {
+        if request.resource_count() == 0 {
+            let key = resource_key(&request);
             return Err(Failure::new(format!(
                 "{source}: holds no {key}: not an OTLP/JSON {signal} export request"
             )));
@@ -141,13 +141,13 @@ pub fn read_file(path: &Path, signal: Signal) -> Result<Vec<Line>> {
     Ok(lines)
 }
 
-/// How many resource entries `request` holds, and the OTLP/JSON key they stand under.
-fn resource_entries(request: &Request) -> (usize, &'static str) {
+/// The OTLP/JSON key the resource entries of `request` stand under.
+fn resource_key(request: &Request) -> &'static str {
     match request {
-        Request::Traces(r) => (r.resource_spans.len(), "resourceSpans"),
-        Request::Metrics(r) => (r.resource_metrics.len(), "resourceMetrics"),
-        Request::Logs(r) => (r.resource_logs.len(), "resourceLogs"),
-        Request::Profiles(r) => (r.resource_profiles.len(), "resourceProfiles"),
+        Request::Traces(_) => "resourceSpans",
+        Request::Metrics(_) => "resourceMetrics",
+        Request::Logs(_) => "resourceLogs",
+        Request::Profiles(_) => "resourceProfiles",
     }
 }
 

@@ -98,6 +98,17 @@ impl Request {
     pub fn item_count(&self) -> usize {
         each!(self, |r| r.item_count())
     }
+
+    /// Resource entries carried (`resourceSpans`, `resourceMetrics`, `resourceLogs` or
+    /// `resourceProfiles`): 0 for an empty request, such as an empty body or `{}`.
+    pub fn resource_count(&self) -> usize {
+        match self {
+            Request::Traces(r) => r.resource_spans.len(),
+            Request::Metrics(r) => r.resource_metrics.len(),
+            Request::Logs(r) => r.resource_logs.len(),
+            Request::Profiles(r) => r.resource_profiles.len(),
+        }
+    }
 }
 
 macro_rules! from_request {

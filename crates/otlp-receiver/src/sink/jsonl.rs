@@ -68,16 +68,16 @@ fn file_path(dir: &Path, signal: Signal) -> PathBuf {
 
 impl Sink for JsonLinesSink {
     fn consume(&self, received: Received) -> Result<Ack, Refusal> {
+        // An empty request (an empty body, a gRPC call without a message) is accepted, as
+        // OTLP allows, but there is nothing to record: a line `{}` would be one `otlp send`
+        // refuses to replay, as it cannot tell it from a line in another format.
+        if received.request.resource_count() == 0 {
+            return Ok(Ack::ok());
+        }
         let signal = received.request.signal();
         let mut line = received.request.to_json();
         line.push(b'\n');
-        let slot = match signal {
-            Signal::Traces => 0,
-            Signal::Metrics => 1,
-            Signal::Logs => 2,
-            Signal::Profiles => 3,
-        };
-        let mut file = self.files[slot]
+        let mut file = self.files[signal.index()]
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         file.write_all(&line)
@@ -149,6 +149,34 @@ mod tests {
             assert_eq!(back, request);
         }
         assert!(line_count(&sink.path(Signal::Logs)) == 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn empty_requests_are_acknowledged_and_not_recorded() {
+        let dir = std::env::temp_dir().join(format!("otlp-jsonl-empty-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let sink = JsonLinesSink::create(&dir).unwrap();
+        for signal in Signal::ALL {
+            // What an empty body, `{}` or a gRPC call without a message decodes to.
+            let request =
+                Request::decode(signal, Encoding::Json, &bytes::Bytes::from("{}")).unwrap();
+            assert_eq!(request.resource_count(), 0);
+            let ack = sink.consume(Received {
+                request,
+                transport: Transport::Http,
+                encoding: Encoding::Json,
+                compression: Compression::None,
+                wire_bytes: 2,
+                headers: http::HeaderMap::new(),
+            });
+            assert!(ack.is_ok());
+            assert_eq!(
+                line_count(&sink.path(signal)),
+                0,
+                "{signal}: nothing to replay"
+            );
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
