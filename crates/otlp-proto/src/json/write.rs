@@ -93,7 +93,9 @@ impl JsonWriter {
     }
 
     /// A JSON string, escaped.
-    #[inline]
+    // Always: left to the inliner, whether it is inlined (and how fast OTLP/JSON encodes)
+    // changed with unrelated edits elsewhere in the crate.
+    #[inline(always)]
     pub fn string(&mut self, s: &str) {
         let bytes = s.as_bytes();
         // Most strings need no escaping; this check vectorises, the table walk below does not.
