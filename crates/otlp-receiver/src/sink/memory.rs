@@ -38,15 +38,6 @@ struct State {
     items: [usize; 4],
 }
 
-fn slot(signal: Signal) -> usize {
-    match signal {
-        Signal::Traces => 0,
-        Signal::Metrics => 1,
-        Signal::Logs => 2,
-        Signal::Profiles => 3,
-    }
-}
-
 impl MemorySink {
     /// An empty sink.
     pub fn new() -> Self {
@@ -68,7 +59,7 @@ impl MemorySink {
 
     /// Items (spans, data points, log records or profiles) received so far for `signal`.
     pub fn item_count(&self, signal: Signal) -> usize {
-        self.state().items[slot(signal)]
+        self.state().items[signal.index()]
     }
 
     /// Number of requests received so far.
@@ -90,7 +81,7 @@ impl MemorySink {
     /// Waits until at least `n` items of `signal` have been received, or `timeout` passes.
     /// Returns whether the count was reached.
     pub async fn wait_for_items(&self, signal: Signal, n: usize, timeout: Duration) -> bool {
-        self.wait_until(timeout, |s| s.items[slot(signal)] >= n)
+        self.wait_until(timeout, |s| s.items[signal.index()] >= n)
             .await
     }
 
@@ -121,7 +112,7 @@ impl Sink for MemorySink {
     fn consume(&self, received: Received) -> Result<Ack, Refusal> {
         {
             let mut state = self.state();
-            state.items[slot(received.request.signal())] += received.request.item_count();
+            state.items[received.request.signal().index()] += received.request.item_count();
             state.requests.push(received);
         }
         self.inner.changed.notify_waiters();
