@@ -4,11 +4,9 @@
 //! request does one allocation per message and repeated field, not one per string.
 
 use crate::error::{DecodeError, DecodeErrorKind as K};
-use crate::{Str, WireType};
+use crate::limits::{Budget, MAX_DEPTH};
+use crate::{DecodeLimits, Str, WireType};
 use bytes::Bytes;
-
-/// How deeply messages may nest before decoding stops (protects the stack from hostile input).
-pub const RECURSION_LIMIT: u32 = 100;
 
 /// A cursor over a protobuf message.
 #[derive(Debug)]
@@ -18,10 +16,11 @@ pub struct Reader<'a> {
     end: usize,
     depth: u32,
     last_key: u64,
+    budget: Budget,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader over the whole buffer.
+    /// A reader over the whole buffer, limited only in nesting depth.
     pub fn new(data: &'a Bytes) -> Self {
         Reader {
             data,
@@ -29,7 +28,46 @@ impl<'a> Reader<'a> {
             end: data.len(),
             depth: 0,
             last_key: 0,
+            budget: Budget::UNLIMITED,
         }
+    }
+
+    /// A reader over the whole buffer that stops when the request it decodes exceeds `limits`.
+    pub fn with_limits(data: &'a Bytes, limits: &DecodeLimits) -> Self {
+        Reader {
+            budget: limits.budget(),
+            ..Reader::new(data)
+        }
+    }
+
+    /// Counts one item of the request against the item limit.
+    #[inline(always)]
+    pub fn count_item(&mut self) -> Result<(), DecodeError> {
+        self.budget.item().map_err(|kind| self.err(kind, ""))
+    }
+
+    /// Counts `n` decoded bytes against the decoded-bytes limit.
+    #[inline(always)]
+    pub fn spend(&mut self, n: usize) -> Result<(), DecodeError> {
+        self.budget.spend(n).map_err(|kind| self.err(kind, ""))
+    }
+
+    /// How many more items the item limit allows.
+    #[inline]
+    pub(crate) fn items_left(&self) -> usize {
+        self.budget.items_left()
+    }
+
+    /// How many elements of `size` bytes the decoded-bytes budget still allows.
+    #[inline]
+    pub(crate) fn affordable(&self, size: usize) -> usize {
+        self.budget.affordable(size)
+    }
+
+    /// Bytes left in the current message.
+    #[inline]
+    pub fn remaining(&self) -> usize {
+        self.end - self.pos
     }
 
     /// Whether the current message has no bytes left.
@@ -173,8 +211,9 @@ impl<'a> Reader<'a> {
             data: self.data,
             pos: self.pos,
             end: self.end,
-            depth: RECURSION_LIMIT - 1,
+            depth: MAX_DEPTH - 1,
             last_key: self.last_key,
+            budget: Budget::UNLIMITED,
         };
         let wt = match self.last_key & 7 {
             0 => WireType::Varint,
@@ -207,21 +246,32 @@ impl<'a> Reader<'a> {
         count
     }
 
-    /// Runs `f` over the body of a nested message (or packed field), then restores the bounds.
+    /// Runs `f` over the body of a nested message, one level deeper, then restores the bounds.
     #[inline]
     pub fn nested<T>(
         &mut self,
         f: impl FnOnce(&mut Reader<'a>) -> Result<T, DecodeError>,
     ) -> Result<T, DecodeError> {
-        let n = self.len_prefix()?;
-        if self.depth >= RECURSION_LIMIT {
+        if self.depth >= MAX_DEPTH {
             return Err(self.err(K::TooDeep, ""));
         }
+        self.depth += 1;
+        let out = self.packed(f);
+        self.depth -= 1;
+        out
+    }
+
+    /// Runs `f` over the body of a length-delimited field (a packed repeated scalar, which is
+    /// not a level of nesting), then restores the bounds.
+    #[inline]
+    pub fn packed<T>(
+        &mut self,
+        f: impl FnOnce(&mut Reader<'a>) -> Result<T, DecodeError>,
+    ) -> Result<T, DecodeError> {
+        let n = self.len_prefix()?;
         let outer_end = self.end;
         self.end = self.pos + n;
-        self.depth += 1;
         let out = f(self);
-        self.depth -= 1;
         if out.is_ok() && self.pos != self.end {
             return Err(self.err(K::Truncated, "nested message"));
         }
@@ -240,7 +290,7 @@ impl<'a> Reader<'a> {
                 self.take(n).map(drop)
             }
             WireType::StartGroup => {
-                if self.depth >= RECURSION_LIMIT {
+                if self.depth >= MAX_DEPTH {
                     return Err(self.err(K::TooDeep, "group"));
                 }
                 self.depth += 1;

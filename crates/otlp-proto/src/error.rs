@@ -28,6 +28,11 @@ pub enum DecodeErrorKind {
     OutOfRange,
     /// A trace or span id of the wrong length (an id is exactly 16 or 8 bytes, or absent).
     BadId,
+    /// The request carries more items than its [`DecodeLimits`](crate::DecodeLimits) allow.
+    TooManyItems,
+    /// The decoded request would take more memory than its
+    /// [`DecodeLimits`](crate::DecodeLimits) allow.
+    TooLarge,
 }
 
 /// An error from the protobuf or OTLP/JSON decoder: what went wrong and where.
@@ -72,6 +77,8 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::BadEncoding => "invalid hex or base64",
             DecodeErrorKind::OutOfRange => "number out of range",
             DecodeErrorKind::BadId => "trace or span id of the wrong length",
+            DecodeErrorKind::TooManyItems => "more items than the limit allows",
+            DecodeErrorKind::TooLarge => "decodes to more memory than the limit allows",
         };
         write!(f, "{what} at byte {}", self.offset)?;
         if !self.detail.is_empty() {

@@ -23,7 +23,7 @@ message! {
         /// The scope.
         scope: Option<InstrumentationScope> = 1 => message "scope";
         /// The records.
-        log_records: Vec<LogRecord> = 2 => repeated "logRecords";
+        log_records: Vec<LogRecord> = 2 => items "logRecords";
         /// Schema URL of the records' attributes.
         schema_url: Str = 3 => string "schemaUrl";
     }

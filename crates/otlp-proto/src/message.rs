@@ -1,10 +1,10 @@
 //! The [`Message`] trait and the macros that define every OTLP message once, for both encodings.
 
-use crate::WireType;
 use crate::decode::Reader;
 use crate::encode::RevBuf;
 use crate::error::DecodeError;
 use crate::json::{JsonReader, JsonWriter};
+use crate::{DecodeLimits, WireType};
 use bytes::Bytes;
 use std::fmt::Debug;
 
@@ -83,6 +83,13 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
         Ok(m)
     }
 
+    /// Decodes a protobuf message within `limits`, for input from anyone.
+    fn decode_with(buf: &Bytes, limits: &DecodeLimits) -> Result<Self, DecodeError> {
+        let mut m = Self::default();
+        m.merge(&mut Reader::with_limits(buf, limits))?;
+        Ok(m)
+    }
+
     /// The message as OTLP/JSON text.
     fn to_json(&self) -> Vec<u8> {
         let mut w = JsonWriter::new();
@@ -92,8 +99,13 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
 
     /// Decodes OTLP/JSON text (one object, surrounding whitespace allowed).
     fn from_json(src: &Bytes) -> Result<Self, DecodeError> {
+        Self::from_json_with(src, &DecodeLimits::unlimited())
+    }
+
+    /// Decodes OTLP/JSON text within `limits`, for input from anyone.
+    fn from_json_with(src: &Bytes, limits: &DecodeLimits) -> Result<Self, DecodeError> {
         let mut m = Self::default();
-        let mut r = JsonReader::new(src);
+        let mut r = JsonReader::with_limits(src, limits);
         m.read_json(&mut r)?;
         r.finish()?;
         Ok(m)

@@ -65,7 +65,7 @@ message! {
     /// A gauge.
     Gauge {
         /// Points.
-        data_points: Vec<NumberDataPoint> = 1 => repeated "dataPoints";
+        data_points: Vec<NumberDataPoint> = 1 => items "dataPoints";
     }
 }
 
@@ -73,7 +73,7 @@ message! {
     /// A sum.
     Sum {
         /// Points.
-        data_points: Vec<NumberDataPoint> = 1 => repeated "dataPoints";
+        data_points: Vec<NumberDataPoint> = 1 => items "dataPoints";
         /// [`AggregationTemporality`] as an integer.
         aggregation_temporality: i32 = 2 => enumeration "aggregationTemporality";
         /// Whether the sum only increases.
@@ -85,7 +85,7 @@ message! {
     /// An explicit-bucket histogram.
     Histogram {
         /// Points.
-        data_points: Vec<HistogramDataPoint> = 1 => repeated "dataPoints";
+        data_points: Vec<HistogramDataPoint> = 1 => items "dataPoints";
         /// [`AggregationTemporality`] as an integer.
         aggregation_temporality: i32 = 2 => enumeration "aggregationTemporality";
     }
@@ -95,7 +95,7 @@ message! {
     /// An exponential-bucket histogram.
     ExponentialHistogram {
         /// Points.
-        data_points: Vec<ExponentialHistogramDataPoint> = 1 => repeated "dataPoints";
+        data_points: Vec<ExponentialHistogramDataPoint> = 1 => items "dataPoints";
         /// [`AggregationTemporality`] as an integer.
         aggregation_temporality: i32 = 2 => enumeration "aggregationTemporality";
     }
@@ -105,7 +105,7 @@ message! {
     /// A summary.
     Summary {
         /// Points.
-        data_points: Vec<SummaryDataPoint> = 1 => repeated "dataPoints";
+        data_points: Vec<SummaryDataPoint> = 1 => items "dataPoints";
     }
 }
 

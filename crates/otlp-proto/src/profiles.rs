@@ -56,7 +56,7 @@ message! {
         /// The scope.
         scope: Option<InstrumentationScope> = 1 => message "scope";
         /// The profiles.
-        profiles: Vec<Profile> = 2 => repeated "profiles";
+        profiles: Vec<Profile> = 2 => items "profiles";
         /// Schema URL.
         schema_url: Str = 3 => string "schemaUrl";
     }

@@ -3,7 +3,7 @@
 use crate::collector::*;
 use crate::error::DecodeError;
 use crate::signal::{ExportRequest, Signal};
-use crate::{Message, RevBuf};
+use crate::{DecodeLimits, Message, RevBuf};
 use bytes::Bytes;
 
 /// How a request body is encoded.
@@ -60,19 +60,35 @@ impl Request {
         }
     }
 
-    /// Decodes a body of the given signal and encoding.
+    /// Decodes a body of the given signal and encoding, limited only in nesting depth (see
+    /// [`Request::decode_with`] for input from anyone).
     pub fn decode(signal: Signal, encoding: Encoding, body: &Bytes) -> Result<Self, DecodeError> {
-        fn dec<M: Message>(encoding: Encoding, body: &Bytes) -> Result<M, DecodeError> {
+        Request::decode_with(signal, encoding, body, &DecodeLimits::unlimited())
+    }
+
+    /// Decodes a body of the given signal and encoding, stopping as soon as it carries more
+    /// items or decodes to more memory than `limits` allow.
+    pub fn decode_with(
+        signal: Signal,
+        encoding: Encoding,
+        body: &Bytes,
+        limits: &DecodeLimits,
+    ) -> Result<Self, DecodeError> {
+        fn dec<M: Message>(
+            encoding: Encoding,
+            body: &Bytes,
+            limits: &DecodeLimits,
+        ) -> Result<M, DecodeError> {
             match encoding {
-                Encoding::Protobuf => M::decode(body),
-                Encoding::Json => M::from_json(body),
+                Encoding::Protobuf => M::decode_with(body, limits),
+                Encoding::Json => M::from_json_with(body, limits),
             }
         }
         Ok(match signal {
-            Signal::Traces => Request::Traces(dec(encoding, body)?),
-            Signal::Metrics => Request::Metrics(dec(encoding, body)?),
-            Signal::Logs => Request::Logs(dec(encoding, body)?),
-            Signal::Profiles => Request::Profiles(dec(encoding, body)?),
+            Signal::Traces => Request::Traces(dec(encoding, body, limits)?),
+            Signal::Metrics => Request::Metrics(dec(encoding, body, limits)?),
+            Signal::Logs => Request::Logs(dec(encoding, body, limits)?),
+            Signal::Profiles => Request::Profiles(dec(encoding, body, limits)?),
         })
     }
 

@@ -23,7 +23,7 @@ message! {
         /// The scope.
         scope: Option<InstrumentationScope> = 1 => message "scope";
         /// The spans.
-        spans: Vec<Span> = 2 => repeated "spans";
+        spans: Vec<Span> = 2 => items "spans";
         /// Schema URL of the spans' attributes.
         schema_url: Str = 3 => string "schemaUrl";
     }

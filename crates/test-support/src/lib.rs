@@ -7,6 +7,7 @@
 //!   bounded, and a child is stopped when its handle drops;
 //! - [`python_peers`] installs (once per test binary, cached) and finds the Python
 //!   OpenTelemetry SDK virtualenvs of `interop/python`;
+//! - [`alloc::Counting`]: a counting global allocator, for tests that bound allocations;
 //! - [`client::Harness`]: an `OtlpClient` exporting to an in-process receiver, and the spans
 //!   and log records it received, flushed first (the end-to-end tests' set-up);
 //! - [`temp_dir`], [`free_port`], [`tail`], [`repo_root`]: the small things every harness
@@ -17,6 +18,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod alloc;
 pub mod client;
 mod process;
 

@@ -143,6 +143,19 @@ scalar_kind!(boolean, Bool);
 // Enums are int32 on the wire and integers in OTLP/JSON.
 pub use int32 as enumeration;
 
+mod room;
+use room::make_room;
+
+/// How many elements of a packed field are left: exact for fixed-width types; for varints one
+/// (the vector then doubles), as a varint's width is known only once read.
+fn packed_count<S: Scalar>(r: &Reader<'_>) -> usize {
+    match S::WT {
+        WireType::Fixed64 => r.remaining() / 8,
+        WireType::Fixed32 => r.remaining() / 4,
+        _ => 1,
+    }
+}
+
 macro_rules! packed_kind {
     ($module:ident, $s:ident) => {
         pub mod $module {
@@ -166,14 +179,18 @@ macro_rules! packed_kind {
                 r: &mut Reader<'_>,
             ) -> Result<(), DecodeError> {
                 if wt == WireType::Len {
-                    r.nested(|r| {
+                    r.packed(|r| {
                         while !r.at_end() {
-                            v.push(<$s>::get(r)?);
+                            let x = <$s>::get(r)?;
+                            make_room(v, r, packed_count::<$s>)?;
+                            v.push(x);
                         }
                         Ok(())
                     })
                 } else if wt == <$s>::WT {
-                    v.push(<$s>::get(r)?);
+                    let x = <$s>::get(r)?;
+                    make_room(v, r, |_| 1)?;
+                    v.push(x);
                     Ok(())
                 } else {
                     Err(r.wrong_wire_type())
@@ -198,7 +215,9 @@ macro_rules! packed_kind {
                 let mut first = true;
                 while r.next_elem(first)? {
                     first = false;
-                    v.push(<$s>::json_get(r)?);
+                    let x = <$s>::json_get(r)?;
+                    make_room(v, r, |_| 1)?;
+                    v.push(x);
                 }
                 Ok(())
             }
@@ -293,9 +312,7 @@ pub mod repeated_string {
     }
     pub use encode as encode_always;
     pub fn merge(v: &mut Vec<Str>, wt: WireType, r: &mut Reader<'_>) -> Result<(), DecodeError> {
-        if v.is_empty() {
-            v.reserve_exact(r.count_repeats());
-        }
+        make_room(v, r, Reader::count_repeats)?;
         let mut s = Str::new();
         string::merge(&mut s, wt, r)?;
         v.push(s);
@@ -319,7 +336,9 @@ pub mod repeated_string {
         let mut first = true;
         while r.next_elem(first)? {
             first = false;
-            v.push(r.string()?);
+            let s = r.string()?;
+            make_room(v, r, |_| 1)?;
+            v.push(s);
         }
         Ok(())
     }
@@ -469,8 +488,24 @@ pub mod repeated {
         wt: WireType,
         r: &mut Reader<'_>,
     ) -> Result<(), DecodeError> {
-        if v.is_empty() {
-            v.reserve_exact(r.count_repeats());
+        merge_counted::<M, false>(v, wt, r)
+    }
+
+    /// Decodes one element; `ITEM` counts it against the item limit too.
+    #[inline]
+    pub(super) fn merge_counted<M: Message, const ITEM: bool>(
+        v: &mut Vec<M>,
+        wt: WireType,
+        r: &mut Reader<'_>,
+    ) -> Result<(), DecodeError> {
+        if ITEM {
+            r.count_item()?;
+            // The run may claim more items than the limit leaves: reserve no more than that.
+            make_room(v, r, |r| {
+                r.count_repeats().min(r.items_left().saturating_add(1))
+            })?;
+        } else {
+            make_room(v, r, Reader::count_repeats)?;
         }
         let mut m = M::default();
         message::merge_into(&mut m, wt, r)?;
@@ -494,15 +529,47 @@ pub mod repeated {
         v: &mut Vec<M>,
         r: &mut JsonReader<'_>,
     ) -> Result<(), DecodeError> {
+        read_json_counted::<M, false>(v, r)
+    }
+
+    pub(super) fn read_json_counted<M: Message, const ITEM: bool>(
+        v: &mut Vec<M>,
+        r: &mut JsonReader<'_>,
+    ) -> Result<(), DecodeError> {
         r.begin_array()?;
         let mut first = true;
         while r.next_elem(first)? {
             first = false;
+            if ITEM {
+                r.count_item()?;
+            }
+            make_room(v, r, |_| 1)?;
             let mut m = M::default();
             m.read_json(r)?;
             v.push(m);
         }
         Ok(())
+    }
+}
+
+/// `repeated` embedded messages that are the request's items (spans, data points, log records,
+/// profiles): each also counts against the item limit of [`DecodeLimits`](crate::DecodeLimits).
+pub mod items {
+    pub use super::repeated::{encode, encode_always, json, json_always};
+    use super::*;
+    #[inline]
+    pub fn merge<M: Message>(
+        v: &mut Vec<M>,
+        wt: WireType,
+        r: &mut Reader<'_>,
+    ) -> Result<(), DecodeError> {
+        repeated::merge_counted::<M, true>(v, wt, r)
+    }
+    pub fn read_json<M: Message>(
+        v: &mut Vec<M>,
+        r: &mut JsonReader<'_>,
+    ) -> Result<(), DecodeError> {
+        repeated::read_json_counted::<M, true>(v, r)
     }
 }
 

@@ -18,6 +18,7 @@ impl JsonReader<'_> {
         if b.len() % 2 != 0 {
             return Err(DecodeError::new(K::BadEncoding, at, "odd-length hex"));
         }
+        self.spend(b.len() / 2)?;
         let mut out = Vec::with_capacity(b.len() / 2);
         for pair in b.chunks_exact(2) {
             match (hex_val(pair[0]), hex_val(pair[1])) {
@@ -36,7 +37,11 @@ impl JsonReader<'_> {
             RawStr::Slice(_, _, s) => *s,
             RawStr::Owned(s) => s.as_str(),
         };
-        crate::base64::decode(s.as_bytes())
+        let decoded = crate::base64::decode(s.as_bytes());
+        if let Some(d) = &decoded {
+            self.spend(d.len())?;
+        }
+        decoded
             .map(Bytes::from)
             .ok_or_else(|| DecodeError::new(K::BadEncoding, at, "invalid base64"))
     }

@@ -12,8 +12,9 @@ mod binary;
 mod number;
 mod string;
 
-use crate::decode::RECURSION_LIMIT;
+use crate::DecodeLimits;
 use crate::error::{DecodeError, DecodeErrorKind as K};
+use crate::limits::{Budget, MAX_DEPTH};
 use bytes::Bytes;
 use std::borrow::Cow;
 
@@ -22,17 +23,50 @@ use std::borrow::Cow;
 pub struct JsonReader<'a> {
     src: &'a Bytes,
     pos: usize,
-    depth: u32,
+    /// Objects entered: messages, the levels [`MAX_DEPTH`] counts, as the protobuf reader does.
+    objects: u32,
+    /// Arrays entered: not levels of a message, but bounded too, as `skip_value` recurses into
+    /// them (a message within the depth limit never holds more arrays than objects on one path).
+    arrays: u32,
+    budget: Budget,
 }
 
 impl<'a> JsonReader<'a> {
-    /// A reader over `src`.
+    /// A reader over `src`, limited only in nesting depth.
     pub fn new(src: &'a Bytes) -> Self {
         JsonReader {
             src,
             pos: 0,
-            depth: 0,
+            objects: 0,
+            arrays: 0,
+            budget: Budget::UNLIMITED,
         }
+    }
+
+    /// A reader over `src` that stops when the request it decodes exceeds `limits`.
+    pub fn with_limits(src: &'a Bytes, limits: &DecodeLimits) -> Self {
+        JsonReader {
+            budget: limits.budget(),
+            ..JsonReader::new(src)
+        }
+    }
+
+    /// Counts one item of the request against the item limit.
+    #[inline(always)]
+    pub fn count_item(&mut self) -> Result<(), DecodeError> {
+        self.budget.item().map_err(|kind| self.err(kind, ""))
+    }
+
+    /// How many elements of `size` bytes the decoded-bytes budget still allows.
+    #[inline]
+    pub(crate) fn affordable(&self, size: usize) -> usize {
+        self.budget.affordable(size)
+    }
+
+    /// Counts `n` decoded bytes against the decoded-bytes limit.
+    #[inline(always)]
+    pub fn spend(&mut self, n: usize) -> Result<(), DecodeError> {
+        self.budget.spend(n).map_err(|kind| self.err(kind, ""))
     }
 
     /// An error at the current position; `pub(crate)` for the checks of the field codecs.
@@ -94,20 +128,17 @@ impl<'a> JsonReader<'a> {
         }
     }
 
-    /// Enters an object (`{`), counting nesting depth.
+    /// Enters an object (`{`), one level of nesting: the outermost object is the request, and
+    /// [`MAX_DEPTH`] more levels may nest below it.
     pub fn begin_object(&mut self) -> Result<(), DecodeError> {
         if self.peek() != Some(b'{') {
             return Err(self.err(K::WrongType, "expected an object"));
         }
-        self.pos += 1;
-        self.enter()
-    }
-
-    fn enter(&mut self) -> Result<(), DecodeError> {
-        self.depth += 1;
-        if self.depth > RECURSION_LIMIT {
+        if self.objects > MAX_DEPTH {
             return Err(self.err(K::TooDeep, ""));
         }
+        self.pos += 1;
+        self.objects += 1;
         Ok(())
     }
 
@@ -119,7 +150,7 @@ impl<'a> JsonReader<'a> {
         match self.peek() {
             Some(b'}') => {
                 self.pos += 1;
-                self.depth -= 1;
+                self.objects -= 1;
                 return Ok(None);
             }
             Some(b',') if !first => self.pos += 1,
@@ -136,8 +167,12 @@ impl<'a> JsonReader<'a> {
         if self.peek() != Some(b'[') {
             return Err(self.err(K::WrongType, "expected an array"));
         }
+        if self.arrays > MAX_DEPTH {
+            return Err(self.err(K::TooDeep, "arrays"));
+        }
         self.pos += 1;
-        self.enter()
+        self.arrays += 1;
+        Ok(())
     }
 
     /// Whether another element follows in the current array (consumes `,` or `]`).
@@ -145,7 +180,7 @@ impl<'a> JsonReader<'a> {
         match self.peek() {
             Some(b']') => {
                 self.pos += 1;
-                self.depth -= 1;
+                self.arrays -= 1;
                 Ok(false)
             }
             Some(b',') if !first => {

@@ -155,7 +155,10 @@ impl<'a> JsonReader<'a> {
             // are valid UTF-8.
             #[allow(unsafe_code)]
             RawStr::Slice(a, b, _) => unsafe { Str::from_validated_in(self.src, a..b) },
-            RawStr::Owned(s) => Str::from(s),
+            RawStr::Owned(s) => {
+                self.spend(s.len())?;
+                Str::from(s)
+            }
         })
     }
 }
