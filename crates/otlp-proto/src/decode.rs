@@ -52,6 +52,11 @@ impl<'a> Reader<'a> {
         self.budget.spend(n).map_err(|kind| self.err(kind, ""))
     }
 
+    /// Decoded bytes counted so far (what the decoded messages take beyond the input).
+    pub fn decoded_bytes(&self) -> usize {
+        self.budget.spent()
+    }
+
     /// How many more items the item limit allows.
     #[inline]
     pub(crate) fn items_left(&self) -> usize {

@@ -81,6 +81,7 @@ impl DecodeLimits {
         Budget {
             items: self.max_items,
             bytes: self.max_decoded_bytes,
+            limit: self.max_decoded_bytes,
         }
     }
 }
@@ -97,13 +98,20 @@ impl Default for DecodeLimits {
 pub(crate) struct Budget {
     items: usize,
     bytes: usize,
+    limit: usize,
 }
 
 impl Budget {
     pub(crate) const UNLIMITED: Budget = Budget {
         items: usize::MAX,
         bytes: usize::MAX,
+        limit: usize::MAX,
     };
+
+    /// Decoded bytes counted so far.
+    pub(crate) fn spent(&self) -> usize {
+        self.limit - self.bytes
+    }
 
     /// Counts one item.
     #[inline(always)]

@@ -1,7 +1,9 @@
 //! [`Request`]: an export request of any signal, for code that handles all four alike.
 
 use crate::collector::*;
+use crate::decode::Reader;
 use crate::error::DecodeError;
+use crate::json::JsonReader;
 use crate::signal::{ExportRequest, Signal};
 use crate::{DecodeLimits, Message, RevBuf};
 use bytes::Bytes;
@@ -74,21 +76,47 @@ impl Request {
         body: &Bytes,
         limits: &DecodeLimits,
     ) -> Result<Self, DecodeError> {
+        Request::decode_measured(signal, encoding, body, limits).map(|(request, _)| request)
+    }
+
+    /// [`Request::decode_with`], also returning the decoded bytes it counted: what the request
+    /// takes in memory beyond `body` (for a server accounting what its requests hold).
+    pub fn decode_measured(
+        signal: Signal,
+        encoding: Encoding,
+        body: &Bytes,
+        limits: &DecodeLimits,
+    ) -> Result<(Self, usize), DecodeError> {
         fn dec<M: Message>(
             encoding: Encoding,
             body: &Bytes,
             limits: &DecodeLimits,
-        ) -> Result<M, DecodeError> {
-            match encoding {
-                Encoding::Protobuf => M::decode_with(body, limits),
-                Encoding::Json => M::from_json_with(body, limits),
-            }
+        ) -> Result<(M, usize), DecodeError> {
+            let mut m = M::default();
+            let spent = match encoding {
+                Encoding::Protobuf => {
+                    let mut r = Reader::with_limits(body, limits);
+                    m.merge(&mut r)?;
+                    r.decoded_bytes()
+                }
+                Encoding::Json => {
+                    let mut r = JsonReader::with_limits(body, limits);
+                    m.read_json(&mut r)?;
+                    r.finish()?;
+                    r.decoded_bytes()
+                }
+            };
+            Ok((m, spent))
         }
         Ok(match signal {
-            Signal::Traces => Request::Traces(dec(encoding, body, limits)?),
-            Signal::Metrics => Request::Metrics(dec(encoding, body, limits)?),
-            Signal::Logs => Request::Logs(dec(encoding, body, limits)?),
-            Signal::Profiles => Request::Profiles(dec(encoding, body, limits)?),
+            Signal::Traces => dec(encoding, body, limits).map(|(r, n)| (Request::Traces(r), n))?,
+            Signal::Metrics => {
+                dec(encoding, body, limits).map(|(r, n)| (Request::Metrics(r), n))?
+            }
+            Signal::Logs => dec(encoding, body, limits).map(|(r, n)| (Request::Logs(r), n))?,
+            Signal::Profiles => {
+                dec(encoding, body, limits).map(|(r, n)| (Request::Profiles(r), n))?
+            }
         })
     }
 

@@ -2,11 +2,12 @@
 //! decompressing within it, and decoding.
 
 use crate::failure::Failure;
+use crate::memory::Permit;
 use bytes::{Buf, Bytes, BytesMut};
 use http_body::Body;
 use http_body_util::BodyExt;
 use otlp_proto::compression::DecompressError;
-use otlp_proto::{Compression, Encoding, Request, Signal};
+use otlp_proto::{Compression, DecodeErrorKind, DecodeLimits, Encoding, Request, Signal};
 use std::fmt;
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ pub(crate) async fn read<B>(
     declared: Option<u64>,
     limit: usize,
     drain_rest: bool,
+    permit: &mut Permit,
 ) -> Result<Bytes, Failure>
 where
     B: Body<Data = Bytes> + Unpin,
@@ -59,6 +61,13 @@ where
             return Err(Failure::too_large(format!(
                 "request body exceeds the limit of {limit} bytes"
             )));
+        }
+        if let Err(refused) = permit.grow(data.len()) {
+            drop(chunks);
+            if drain_rest {
+                drain(body).await;
+            }
+            return Err(refused);
         }
         if !data.is_empty() {
             chunks.push(data);
@@ -95,13 +104,16 @@ pub(crate) async fn drain<B: Body + Unpin>(mut body: B) {
     let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
-/// Decompresses `payload` (refusing more than `limit` bytes of output) and decodes it.
+/// Decompresses `payload` (refusing more than `limit` bytes of output) and decodes it within
+/// `limits` and what `permit` can still take, which then holds what the request takes.
 pub(crate) fn decode(
     signal: Signal,
     encoding: Encoding,
     compression: Compression,
     payload: Bytes,
     limit: usize,
+    limits: &DecodeLimits,
+    permit: &mut Permit,
 ) -> Result<Request, Failure> {
     let plain = match compression {
         // Decoding straight from the received buffer keeps strings zero-copy.
@@ -125,24 +137,54 @@ pub(crate) fn decode(
             "request exceeds the limit of {limit} bytes"
         )));
     }
-    Request::decode(signal, encoding, &plain).map_err(|e| {
-        let encoding = match encoding {
-            Encoding::Protobuf => "protobuf",
-            Encoding::Json => "JSON",
-        };
-        Failure::bad_request(format!(
-            "cannot decode the {signal} request as {encoding}: {e}"
-        ))
-    })
+    if compression != Compression::None {
+        permit.grow(plain.len())?;
+    }
+    // What is left of the memory limit bounds the decoding too, so that requests decoding at
+    // once cannot pass it together.
+    let available = permit.available();
+    let per_request = limits.max_decoded_bytes();
+    let bounded = limits.with_max_decoded_bytes(per_request.min(available));
+    match Request::decode_measured(signal, encoding, &plain, &bounded) {
+        Ok((request, decoded)) => {
+            permit.spent(decoded);
+            Ok(request)
+        }
+        Err(e) => Err(match e.kind() {
+            DecodeErrorKind::TooManyItems => Failure::too_large(format!(
+                "the {signal} request carries more than {} items, the limit per request",
+                limits.max_items()
+            )),
+            DecodeErrorKind::TooLarge if available < per_request => permit.refusal(),
+            DecodeErrorKind::TooLarge => Failure::too_large(format!(
+                "the {signal} request decodes to more than {per_request} bytes of memory, \
+                 the limit per request"
+            )),
+            _ => {
+                let encoding = match encoding {
+                    Encoding::Protobuf => "protobuf",
+                    Encoding::Json => "JSON",
+                };
+                Failure::bad_request(format!(
+                    "cannot decode the {signal} request as {encoding}: {e}"
+                ))
+            }
+        }),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::MemoryLimiter;
     use http::StatusCode;
     use http_body_util::Full;
     use otlp_proto::grpc::code;
     use std::convert::Infallible;
+
+    fn permit() -> Permit {
+        MemoryLimiter::new(usize::MAX).admit().unwrap()
+    }
 
     /// A body that arrives in the given chunks, with no declared length.
     struct Chunks(std::collections::VecDeque<Bytes>);
@@ -165,12 +207,15 @@ mod tests {
     #[tokio::test]
     async fn reads_within_the_limit() {
         let body = Full::new(Bytes::from_static(b"hello"));
-        assert_eq!(read(body, Some(5), 5, false).await.unwrap(), "hello");
+        assert_eq!(
+            read(body, Some(5), 5, false, &mut permit()).await.unwrap(),
+            "hello"
+        );
     }
 
     #[tokio::test]
     async fn refuses_a_declared_length_over_the_limit_without_reading() {
-        let err = read(Full::new(Bytes::new()), Some(6), 5, false)
+        let err = read(Full::new(Bytes::new()), Some(6), 5, false, &mut permit())
             .await
             .unwrap_err();
         assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
@@ -185,8 +230,11 @@ mod tests {
     #[tokio::test]
     async fn streamed_bodies_are_counted_and_joined() {
         let body = chunked(&[b"ab", b"", b"cd"]);
-        assert_eq!(read(body, None, 4, false).await.unwrap(), "abcd");
-        let err = read(chunked(&[b"abc", b"de"]), None, 4, true)
+        assert_eq!(
+            read(body, None, 4, false, &mut permit()).await.unwrap(),
+            "abcd"
+        );
+        let err = read(chunked(&[b"abc", b"de"]), None, 4, true, &mut permit())
             .await
             .unwrap_err();
         assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
@@ -204,6 +252,8 @@ mod tests {
             Compression::Gzip,
             bomb.into(),
             1 << 20,
+            &DecodeLimits::unlimited(),
+            &mut permit(),
         )
         .unwrap_err();
         assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
@@ -218,6 +268,8 @@ mod tests {
             Compression::Zstd,
             Bytes::from_static(b"not zstd"),
             1024,
+            &DecodeLimits::unlimited(),
+            &mut permit(),
         )
         .unwrap_err();
         assert_eq!(err.grpc, code::INVALID_ARGUMENT);
@@ -229,6 +281,8 @@ mod tests {
             Compression::None,
             Bytes::from_static(b"{\"resourceMetrics\":"),
             1024,
+            &DecodeLimits::unlimited(),
+            &mut permit(),
         )
         .unwrap_err();
         assert_eq!(err.http, StatusCode::BAD_REQUEST);
@@ -243,6 +297,8 @@ mod tests {
             Compression::None,
             Bytes::from_static(&[0xff; 8]),
             4,
+            &DecodeLimits::unlimited(),
+            &mut permit(),
         )
         .unwrap_err();
         assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
@@ -251,8 +307,113 @@ mod tests {
     #[test]
     fn decodes_every_signal() {
         for signal in Signal::ALL {
-            let request = decode(signal, Encoding::Json, Compression::None, "{}".into(), 16);
+            let request = decode(
+                signal,
+                Encoding::Json,
+                Compression::None,
+                "{}".into(),
+                16,
+                &DecodeLimits::unlimited(),
+                &mut permit(),
+            );
             assert_eq!(request.unwrap().signal(), signal);
         }
+    }
+
+    /// A logs request of `n` empty records, as protobuf.
+    fn empty_records(n: usize) -> Bytes {
+        use otlp_proto::collector::ExportLogsServiceRequest;
+        use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
+        let request = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![LogRecord::default(); n],
+                    ..ScopeLogs::default()
+                }],
+                ..ResourceLogs::default()
+            }],
+        };
+        Request::Logs(request).encode(Encoding::Protobuf)
+    }
+
+    fn decode_records(
+        n: usize,
+        limits: &DecodeLimits,
+        permit: &mut Permit,
+    ) -> Result<Request, Failure> {
+        let body = empty_records(n);
+        decode(
+            Signal::Logs,
+            Encoding::Protobuf,
+            Compression::None,
+            body,
+            1 << 20,
+            limits,
+            permit,
+        )
+    }
+
+    #[test]
+    fn requests_over_the_item_or_decoded_size_limit_are_too_large() {
+        let items = DecodeLimits::unlimited().with_max_items(100);
+        assert!(decode_records(100, &items, &mut permit()).is_ok());
+        let err = decode_records(101, &items, &mut permit()).unwrap_err();
+        assert_eq!(
+            (err.http, err.grpc),
+            (StatusCode::PAYLOAD_TOO_LARGE, code::RESOURCE_EXHAUSTED)
+        );
+        assert_eq!(
+            err.message,
+            "the logs request carries more than 100 items, the limit per request"
+        );
+        assert_eq!(err.retry_after, None, "the same request will never fit");
+
+        let bytes = DecodeLimits::unlimited().with_max_decoded_bytes(10_000);
+        let err = decode_records(1000, &bytes, &mut permit()).unwrap_err();
+        assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            err.message,
+            "the logs request decodes to more than 10000 bytes of memory, the limit per request"
+        );
+    }
+
+    #[tokio::test]
+    async fn what_a_request_holds_counts_against_the_memory_limit() {
+        let limiter = MemoryLimiter::new(100_000);
+        let mut permit = limiter.admit().unwrap();
+        // The body as it arrives...
+        let body = read(chunked(&[b"abc", b"de"]), None, 10, false, &mut permit).await;
+        assert_eq!(body.unwrap(), "abcde");
+        assert_eq!(limiter.available(), 100_000 - 5);
+        // ... and the decoded request: 100 records fit, and are held until the permit drops.
+        let unlimited = DecodeLimits::unlimited();
+        assert!(decode_records(100, &unlimited, &mut permit).is_ok());
+        let held = 100_000 - limiter.available();
+        assert!(
+            held >= 5 + 100 * size_of::<otlp_proto::logs::LogRecord>(),
+            "{held}"
+        );
+        // A request that would take the rest is refused as retryable, not as too large.
+        let err = decode_records(1000, &unlimited, &mut limiter.admit().unwrap()).unwrap_err();
+        assert_eq!(
+            (err.http, err.grpc),
+            (StatusCode::TOO_MANY_REQUESTS, code::RESOURCE_EXHAUSTED)
+        );
+        assert!(err.retry_after.is_some());
+        drop(permit);
+        assert_eq!(limiter.available(), 100_000);
+        // A body arriving past the limit is refused while it is read.
+        let small = MemoryLimiter::new(4);
+        let err = read(
+            chunked(&[b"abc", b"de"]),
+            None,
+            10,
+            false,
+            &mut small.admit().unwrap(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.http, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(small.available(), 4);
     }
 }

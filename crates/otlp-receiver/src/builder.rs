@@ -1,10 +1,12 @@
 //! [`Receiver`] and its [`ReceiverBuilder`]: addresses, limits, TLS, sink and observer.
 
+use crate::memory::MemoryLimiter;
 use crate::running::RunningReceiver;
 use crate::server::{Shared, conn};
 use crate::sink::Discard;
 use crate::summary::Observer;
 use crate::{Error, MemorySink, RequestSummary, Sink, TlsConfig, Transport};
+use otlp_proto::DecodeLimits;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,6 +22,14 @@ const DEFAULT_HTTP_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 4318);
 /// The Collector's default limit for a request, compressed or not.
 const DEFAULT_MAX_REQUEST_SIZE: usize = 16 << 20;
+/// Items per request: thirty times the Collector's default batch, far beyond what an exporter
+/// sends at once.
+const DEFAULT_MAX_ITEMS: usize = 250_000;
+/// Memory one decoded request may take: a 16 MiB request of realistic spans decodes to about
+/// three times its size.
+const DEFAULT_MAX_DECODED_SIZE: usize = 64 << 20;
+/// Memory all requests in flight may hold together.
+const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
 const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// gRPC is HTTP/2 only; OTLP/HTTP speaks both versions.
 const GRPC_ALPN: &[&[u8]] = &[b"h2"];
@@ -31,7 +41,8 @@ pub struct Receiver;
 
 impl Receiver {
     /// A builder with the defaults: gRPC on `127.0.0.1:4317`, HTTP on `127.0.0.1:4318`, no TLS,
-    /// requests of at most 16 MiB, and a sink that accepts and discards everything.
+    /// requests of at most 16 MiB (250,000 items, 64 MiB once decoded), 256 MiB held by all
+    /// requests in flight, and a sink that accepts and discards everything.
     pub fn builder() -> ReceiverBuilder {
         ReceiverBuilder::default()
     }
@@ -73,6 +84,8 @@ pub struct ReceiverBuilder {
     grpc_addr: Option<SocketAddr>,
     http_addr: Option<SocketAddr>,
     max_request_size: usize,
+    decode_limits: DecodeLimits,
+    memory_limit: usize,
     tls: Option<TlsConfig>,
     sink: Arc<dyn Sink>,
     observer: Option<Observer>,
@@ -85,6 +98,10 @@ impl Default for ReceiverBuilder {
             grpc_addr: Some(DEFAULT_GRPC_ADDR),
             http_addr: Some(DEFAULT_HTTP_ADDR),
             max_request_size: DEFAULT_MAX_REQUEST_SIZE,
+            decode_limits: DecodeLimits::unlimited()
+                .with_max_items(DEFAULT_MAX_ITEMS)
+                .with_max_decoded_bytes(DEFAULT_MAX_DECODED_SIZE),
+            memory_limit: DEFAULT_MEMORY_LIMIT,
             tls: None,
             sink: Arc::new(Discard),
             observer: None,
@@ -133,6 +150,33 @@ impl ReceiverBuilder {
     /// is stopped after `bytes` of output. Default: 16 MiB.
     pub fn with_max_request_size(mut self, bytes: usize) -> Self {
         self.max_request_size = bytes;
+        self
+    }
+
+    /// The most items (spans, metric data points, log records or profiles) one request may
+    /// carry: more, counted while decoding, get HTTP 413 or gRPC `RESOURCE_EXHAUSTED`.
+    /// Default: 250,000.
+    pub fn with_max_items_per_request(mut self, items: usize) -> Self {
+        self.decode_limits = self.decode_limits.with_max_items(items);
+        self
+    }
+
+    /// The most memory one decoded request may take beyond its body (its messages, counted
+    /// while decoding: a small body of many empty items can decode to far more than its size):
+    /// more get HTTP 413 or gRPC `RESOURCE_EXHAUSTED`. Default: 64 MiB.
+    pub fn with_max_decoded_size(mut self, bytes: usize) -> Self {
+        self.decode_limits = self.decode_limits.with_max_decoded_bytes(bytes);
+        self
+    }
+
+    /// The most memory all requests in flight may hold together: bodies as they arrive,
+    /// decompressed, and decoded, until each is answered. A request that would pass it is
+    /// refused with HTTP 429 or gRPC `RESOURCE_EXHAUSTED` and a retry hint of one second
+    /// (`Retry-After`, `RetryInfo`), and requests are served again as soon as those in flight
+    /// finish. What a sink keeps after accepting a request (a [`MemorySink`] keeps everything)
+    /// is the sink's and not counted. Default: 256 MiB.
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.memory_limit = bytes;
         self
     }
 
@@ -203,6 +247,8 @@ impl ReceiverBuilder {
             sink: self.sink,
             observer: self.observer,
             max_request_size: self.max_request_size,
+            decode_limits: self.decode_limits,
+            memory: MemoryLimiter::new(self.memory_limit),
         });
         let (stop, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -243,6 +289,9 @@ impl fmt::Debug for ReceiverBuilder {
             .field("grpc_addr", &self.grpc_addr)
             .field("http_addr", &self.http_addr)
             .field("max_request_size", &self.max_request_size)
+            .field("max_items_per_request", &self.decode_limits.max_items())
+            .field("max_decoded_size", &self.decode_limits.max_decoded_bytes())
+            .field("memory_limit", &self.memory_limit)
             .field("tls", &self.tls)
             .field("observer", &self.observer.is_some())
             .field("shutdown_timeout", &self.shutdown_timeout)

@@ -54,6 +54,18 @@ impl Failure {
         )
     }
 
+    /// The requests in flight hold as much memory as the receiver allows: come back later.
+    pub(crate) fn over_memory(message: impl Into<String>, retry_after: Duration) -> Self {
+        Failure {
+            retry_after: Some(retry_after),
+            ..Failure::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::RESOURCE_EXHAUSTED,
+                message,
+            )
+        }
+    }
+
     /// The body does not decompress or decode.
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Failure::new(StatusCode::BAD_REQUEST, code::INVALID_ARGUMENT, message)

@@ -80,6 +80,7 @@ mod body;
 mod builder;
 mod error;
 mod failure;
+mod memory;
 mod reply;
 mod running;
 mod server;

@@ -55,7 +55,10 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
     let headers = parts.headers;
 
     let mut exchange = Exchange::new(signal, Transport::Grpc, Encoding::Protobuf, compression);
+    // Held until the answer is sent: what the request takes counts against the memory limit.
+    let mut permit = None;
     let work = async {
+        let permit = permit.insert(shared.memory.admit()?);
         let limit = shared.max_request_size;
         // The wire body may exceed the message limit by the 5-byte prefix.
         let wire = body::read(
@@ -63,6 +66,7 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
             declared,
             limit.saturating_add(grpc::FRAME_HEADER_LEN),
             false,
+            permit,
         )
         .await?;
         exchange.wire_bytes = wire.len();
@@ -79,7 +83,7 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
             ));
         }
         shared
-            .export(&mut exchange, wire.slice(message), headers)
+            .export(&mut exchange, wire.slice(message), headers, permit)
             .await
     };
     // The deadline covers reading and any delay the sink asks for; a sink is never cut off

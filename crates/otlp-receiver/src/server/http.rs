@@ -43,10 +43,21 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         route.encoding,
         route.compression,
     );
+    // Held until the answer is sent: what the request takes counts against the memory limit.
+    let mut permit = None;
     let outcome = async {
-        let wire = body::read(body, declared, shared.max_request_size, drain).await?;
+        let permit = permit.insert(match shared.memory.admit() {
+            Ok(permit) => permit,
+            Err(refused) => {
+                if drain {
+                    body::drain(body).await;
+                }
+                return Err(refused);
+            }
+        });
+        let wire = body::read(body, declared, shared.max_request_size, drain, permit).await?;
         exchange.wire_bytes = wire.len();
-        shared.export(&mut exchange, wire, headers).await
+        shared.export(&mut exchange, wire, headers, permit).await
     }
     .await;
     shared.report(&exchange, &outcome);

@@ -8,11 +8,12 @@ mod http;
 
 use crate::body;
 use crate::failure::Failure;
+use crate::memory::{MemoryLimiter, Permit};
 use crate::summary::{Observer, RequestSummary};
 use crate::{Ack, Received, Sink, Transport};
 use ::http::HeaderMap;
 use bytes::Bytes;
-use otlp_proto::{Compression, Encoding, Signal};
+use otlp_proto::{Compression, DecodeLimits, Encoding, Signal};
 use std::sync::Arc;
 
 /// What every connection of a receiver shares.
@@ -20,6 +21,8 @@ pub(crate) struct Shared {
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) observer: Option<Observer>,
     pub(crate) max_request_size: usize,
+    pub(crate) decode_limits: DecodeLimits,
+    pub(crate) memory: Arc<MemoryLimiter>,
 }
 
 /// One export request once it is routed: what the observer is told, filled in as it is learnt.
@@ -52,13 +55,15 @@ impl Exchange {
 }
 
 impl Shared {
-    /// Decompresses and decodes `payload`, waits as long as the sink asks, and hands the request
-    /// to the sink. `exchange.wire_bytes` must be set by the caller.
+    /// Decompresses and decodes `payload` (counting what it takes in `permit`), waits as long as
+    /// the sink asks, and hands the request to the sink. `exchange.wire_bytes` must be set by the
+    /// caller.
     pub(crate) async fn export(
         &self,
         exchange: &mut Exchange,
         payload: Bytes,
         headers: HeaderMap,
+        permit: &mut Permit,
     ) -> Result<Ack, Failure> {
         let request = body::decode(
             exchange.signal,
@@ -66,6 +71,8 @@ impl Shared {
             exchange.compression,
             payload,
             self.max_request_size,
+            &self.decode_limits,
+            permit,
         )?;
         exchange.items = request.item_count();
         if let Some(delay) = self.sink.delay() {

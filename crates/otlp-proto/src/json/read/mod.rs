@@ -57,6 +57,11 @@ impl<'a> JsonReader<'a> {
         self.budget.item().map_err(|kind| self.err(kind, ""))
     }
 
+    /// Decoded bytes counted so far (what the decoded messages take beyond the input).
+    pub fn decoded_bytes(&self) -> usize {
+        self.budget.spent()
+    }
+
     /// How many elements of `size` bytes the decoded-bytes budget still allows.
     #[inline]
     pub(crate) fn affordable(&self, size: usize) -> usize {
