@@ -8,6 +8,8 @@
 //! - [`python_peers`] installs (once per test binary, cached) and finds the Python
 //!   OpenTelemetry SDK virtualenvs of `interop/python`;
 //! - [`alloc::Counting`]: a counting global allocator, for tests that bound allocations;
+//! - [`clients`]: hyper clients for OTLP/HTTP and OTLP/gRPC that send anything, raw bodies and
+//!   hand-framed gRPC messages included;
 //! - [`client::Harness`]: an `OtlpClient` exporting to an in-process receiver, and the spans
 //!   and log records it received, flushed first (the end-to-end tests' set-up);
 //! - [`temp_dir`], [`free_port`], [`tail`], [`repo_root`]: the small things every harness
@@ -20,6 +22,7 @@
 
 pub mod alloc;
 pub mod client;
+pub mod clients;
 mod process;
 
 pub use process::{Finished, Process, Spawned, run};
