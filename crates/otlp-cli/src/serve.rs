@@ -31,10 +31,49 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 
-    /// Largest request accepted, in bytes, both as received and once decompressed
-    /// [default: 16777216].
-    #[arg(long, value_name = "BYTES")]
+    /// Largest request accepted, both as received and once decompressed (bytes, or with a
+    /// KiB, MiB or GiB suffix) [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_request_size: Option<usize>,
+
+    /// Most items (spans, data points, log records, profiles) one request may carry
+    /// [default: 250000].
+    #[arg(long, value_name = "N")]
+    max_items_per_request: Option<usize>,
+
+    /// Most memory one request may take once decoded (bytes, or with a KiB, MiB or GiB
+    /// suffix) [default: 64MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_decoded_size: Option<usize>,
+
+    /// Most memory all requests in flight may hold together; past it, requests are refused
+    /// with 429 / RESOURCE_EXHAUSTED and a retry hint (bytes, or with a KiB, MiB or GiB
+    /// suffix) [default: 256MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    memory_limit: Option<usize>,
+}
+
+/// A size in bytes: digits, optionally followed by `KiB`, `MiB` or `GiB` (case-insensitive);
+/// at least one byte.
+fn parse_size(s: &str) -> std::result::Result<usize, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "kib" | "k" => 10,
+        "mib" | "m" => 20,
+        "gib" | "g" => 30,
+        _ => return Err(format!("unknown unit {unit:?}: use bytes, KiB, MiB or GiB")),
+    };
+    let n: usize = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size: expected a number such as 4096 or 16MiB"))?;
+    match n.checked_mul(1 << shift) {
+        Some(0) => Err("a size must be at least 1 byte".to_owned()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("{s} is too large")),
+    }
 }
 
 /// A listener address, or `None` for a transport that is switched off.
@@ -67,10 +106,16 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         None => builder.without_http(),
     };
     if let Some(bytes) = args.max_request_size {
-        if bytes == 0 {
-            return Err(Failure::new("--max-request-size must be at least 1 byte"));
-        }
         builder = builder.with_max_request_size(bytes);
+    }
+    if let Some(items) = args.max_items_per_request {
+        builder = builder.with_max_items_per_request(items);
+    }
+    if let Some(bytes) = args.max_decoded_size {
+        builder = builder.with_max_decoded_size(bytes);
+    }
+    if let Some(bytes) = args.memory_limit {
+        builder = builder.with_memory_limit(bytes);
     }
     if let Some(dir) = &args.out {
         let sink = JsonLinesSink::create(dir)
@@ -133,5 +178,21 @@ mod tests {
         assert_eq!(parse_listen("OFF"), Ok(Listen(None)));
         let err = parse_listen("localhost:4317").unwrap_err();
         assert!(err.contains("expected IP:PORT"), "{err}");
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("16MiB"), Ok(16 << 20));
+        assert_eq!(parse_size("2 gib"), Ok(2 << 30));
+        assert_eq!(parse_size("64k"), Ok(64 << 10));
+        assert!(parse_size("0").unwrap_err().contains("at least 1 byte"));
+        assert!(parse_size("12MB").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("lots").unwrap_err().contains("not a size"));
+        assert!(
+            parse_size("99999999999999999999GiB")
+                .unwrap_err()
+                .contains("not a size")
+        );
     }
 }
