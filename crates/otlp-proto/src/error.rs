@@ -16,7 +16,7 @@ pub enum DecodeErrorKind {
     WrongWireType,
     /// A string field is not valid UTF-8.
     InvalidUtf8,
-    /// Messages are nested deeper than the recursion limit.
+    /// Messages are nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH) allows.
     TooDeep,
     /// The JSON text is malformed.
     Syntax,
