@@ -63,6 +63,7 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
             declared,
             limit.saturating_add(grpc::FRAME_HEADER_LEN),
             false,
+            shared.timeouts.body,
         )
         .await?;
         exchange.wire_bytes = wire.len();
