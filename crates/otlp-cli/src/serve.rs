@@ -1,12 +1,14 @@
 //! `otlp serve`: an OTLP receiver that prints one line per request and can record them to files.
 
 use crate::error::{Failure, Result};
+use crate::send::parse_secs;
 use crate::summary;
 use otlp_receiver::{JsonLinesSink, Receiver};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// The arguments of `otlp serve`.
 #[derive(Debug, clap::Args)]
@@ -35,6 +37,26 @@ pub struct ServeArgs {
     /// [default: 16777216].
     #[arg(long, value_name = "BYTES")]
     max_request_size: Option<usize>,
+
+    /// Seconds a client has to send a complete request head, from connecting (fractions
+    /// allowed); one that has not is disconnected [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    header_timeout: Option<Duration>,
+
+    /// Seconds a client has to send a whole request body, from its head (fractions allowed);
+    /// a slower one is answered HTTP 408 or gRPC DEADLINE_EXCEEDED [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    body_timeout: Option<Duration>,
+
+    /// Seconds a connection may stay open with no request in progress (fractions allowed)
+    /// [default: 60].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    idle_timeout: Option<Duration>,
+
+    /// Most connections open at a time, both listeners together; a new one at the limit closes
+    /// the connection idle the longest [default: 1024].
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
 }
 
 /// A listener address, or `None` for a transport that is switched off.
@@ -71,6 +93,21 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             return Err(Failure::new("--max-request-size must be at least 1 byte"));
         }
         builder = builder.with_max_request_size(bytes);
+    }
+    if let Some(timeout) = args.header_timeout {
+        builder = builder.with_header_timeout(timeout);
+    }
+    if let Some(timeout) = args.body_timeout {
+        builder = builder.with_body_timeout(timeout);
+    }
+    if let Some(timeout) = args.idle_timeout {
+        builder = builder.with_idle_timeout(timeout);
+    }
+    if let Some(max) = args.max_connections {
+        if max == 0 {
+            return Err(Failure::new("--max-connections must be at least 1"));
+        }
+        builder = builder.with_max_connections(max);
     }
     if let Some(dir) = &args.out {
         let sink = JsonLinesSink::create(dir)
