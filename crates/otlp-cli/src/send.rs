@@ -61,7 +61,8 @@ pub struct SendArgs {
     files: Vec<PathBuf>,
 }
 
-fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
+/// A positive number of seconds, fractions allowed: how every timeout option is given.
+pub(crate) fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
     let secs: f64 = s
         .trim()
         .parse()

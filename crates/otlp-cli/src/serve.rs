@@ -1,12 +1,14 @@
 //! `otlp serve`: an OTLP receiver that prints one line per request and can record them to files.
 
 use crate::error::{Failure, Result};
+use crate::send::parse_secs;
 use crate::summary;
 use otlp_receiver::{JsonLinesSink, Receiver};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// The arguments of `otlp serve`.
 #[derive(Debug, clap::Args)]
@@ -51,6 +53,26 @@ pub struct ServeArgs {
     /// suffix) [default: 256MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     memory_limit: Option<usize>,
+
+    /// Seconds a client has to send a complete request head, from connecting (fractions
+    /// allowed); one that has not is disconnected [default: 10].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    header_timeout: Option<Duration>,
+
+    /// Seconds a client has to send a whole request body, from its head (fractions allowed);
+    /// a slower one is answered HTTP 408 or gRPC DEADLINE_EXCEEDED [default: 30].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    body_timeout: Option<Duration>,
+
+    /// Seconds a connection may stay open with no request in progress (fractions allowed)
+    /// [default: 60].
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    idle_timeout: Option<Duration>,
+
+    /// Most connections open at a time, both listeners together; a new one at the limit closes
+    /// the connection idle the longest [default: 1024].
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
 }
 
 /// A size in bytes: digits, optionally followed by `KiB`, `MiB` or `GiB` (case-insensitive);
@@ -59,6 +81,10 @@ fn parse_size(s: &str) -> std::result::Result<usize, String> {
     let t = s.trim();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(digits);
+    let not_a_size = || format!("{s:?} is not a size: expected a number such as 4096 or 16MiB");
+    if number.is_empty() {
+        return Err(not_a_size());
+    }
     let shift = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 0,
         "kib" | "k" => 10,
@@ -66,9 +92,7 @@ fn parse_size(s: &str) -> std::result::Result<usize, String> {
         "gib" | "g" => 30,
         _ => return Err(format!("unknown unit {unit:?}: use bytes, KiB, MiB or GiB")),
     };
-    let n: usize = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size: expected a number such as 4096 or 16MiB"))?;
+    let n: usize = number.parse().map_err(|_| not_a_size())?;
     match n.checked_mul(1 << shift) {
         Some(0) => Err("a size must be at least 1 byte".to_owned()),
         Some(bytes) => Ok(bytes),
@@ -116,6 +140,21 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     }
     if let Some(bytes) = args.memory_limit {
         builder = builder.with_memory_limit(bytes);
+    }
+    if let Some(timeout) = args.header_timeout {
+        builder = builder.with_header_timeout(timeout);
+    }
+    if let Some(timeout) = args.body_timeout {
+        builder = builder.with_body_timeout(timeout);
+    }
+    if let Some(timeout) = args.idle_timeout {
+        builder = builder.with_idle_timeout(timeout);
+    }
+    if let Some(max) = args.max_connections {
+        if max == 0 {
+            return Err(Failure::new("--max-connections must be at least 1"));
+        }
+        builder = builder.with_max_connections(max);
     }
     if let Some(dir) = &args.out {
         let sink = JsonLinesSink::create(dir)

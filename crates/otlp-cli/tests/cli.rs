@@ -9,8 +9,8 @@ use otlp_receiver::{Ack, Received, Receiver, Refusal, Sink};
 use std::path::Path;
 
 use std::time::Duration;
-use support::{otlp, recorded, serve, stop};
-use test_support::{Finished, free_port as closed_port, run, temp_dir};
+use support::{BIN, otlp, parse_listening, recorded, serve, stop};
+use test_support::{Finished, Spawned, command, free_port as closed_port, run, temp_dir};
 
 const PROTOCOLS: [&str; 3] = ["grpc", "http/protobuf", "http/json"];
 
@@ -302,6 +302,127 @@ fn serve_reports_an_address_in_use_and_bad_options() {
     let done = run("otlp serve", cmd, Duration::from_secs(30));
     assert_eq!(done.status.code(), Some(2), "usage errors exit 2: {done:?}");
     assert!(done.stderr.contains("--grpc"), "{}", done.stderr);
+}
+
+/// Starts `otlp serve`, HTTP only on a free port, with `options`; returns it and its address.
+fn serve_http_with(options: &[&str]) -> (Spawned, String) {
+    let mut cmd = otlp();
+    cmd.args(["serve", "--grpc", "off", "--http", "127.0.0.1:0"])
+        .args(options);
+    let server = Spawned::start("otlp serve", cmd);
+    let (line, _) = server.wait_line(Duration::from_secs(30), |l| l.starts_with("listening"));
+    let (_, http) = parse_listening(&line);
+    (server, http)
+}
+
+/// What the server sent before closing `stream`, or `None` if it kept it open for 5 seconds
+/// (less than any default timeout, so only the option under test can close it).
+fn closed_by_server(stream: &mut std::net::TcpStream) -> Option<String> {
+    use std::io::{ErrorKind, Read};
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("read timeout");
+    let mut received = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return None;
+            }
+            Err(_) => break,
+        }
+    }
+    Some(String::from_utf8_lossy(&received).into_owned())
+}
+
+fn connect(addr: &str) -> std::net::TcpStream {
+    std::net::TcpStream::connect(addr).expect("connect")
+}
+
+/// Writes the head of an OTLP/HTTP export of `content_length` bytes, and `extra` header lines.
+fn write_head(stream: &mut std::net::TcpStream, content_length: usize, extra: &str) {
+    use std::io::Write;
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nhost: test\r\ncontent-type: application/x-protobuf\r\n\
+         content-length: {content_length}\r\n{extra}\r\n"
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+}
+
+#[test]
+fn serve_applies_the_timeout_and_connection_options() {
+    let (server, http) = serve_http_with(&["--header-timeout", "0.3", "--body-timeout", "0.3"]);
+    let silent = closed_by_server(&mut connect(&http));
+    assert_eq!(silent.as_deref(), Some(""), "--header-timeout");
+    let mut short_body = connect(&http);
+    write_head(&mut short_body, 100, "");
+    let answer = closed_by_server(&mut short_body).expect("--body-timeout");
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    // The 408 is a request, and reported as one.
+    stop(server, 1);
+
+    let (server, http) = serve_http_with(&["--idle-timeout", "0.3", "--max-connections", "2"]);
+    let mut served = connect(&http);
+    write_head(&mut served, 0, "");
+    let answer = closed_by_server(&mut served).expect("--idle-timeout");
+    assert!(answer.starts_with("HTTP/1.1 200 "), "{answer}");
+    let mut first = connect(&http);
+    let _second = connect(&http);
+    let _third = connect(&http);
+    assert_eq!(
+        closed_by_server(&mut first).as_deref(),
+        Some(""),
+        "--max-connections: the first makes room for the third"
+    );
+    stop(server, 1);
+
+    let mut cmd = otlp();
+    cmd.args(["serve", "--header-timeout", "0"]);
+    let done = run("otlp serve", cmd, Duration::from_secs(30));
+    assert_eq!(done.status.code(), Some(2), "usage errors exit 2: {done:?}");
+    assert!(done.stderr.contains("--header-timeout"), "{}", done.stderr);
+
+    let mut cmd = otlp();
+    cmd.args(["serve", "--grpc", "off", "--http", "127.0.0.1:0"]);
+    cmd.args(["--max-connections", "0"]);
+    let done = run("otlp serve", cmd, Duration::from_secs(30));
+    assert_eq!(done.status.code(), Some(1), "{done:?}");
+    assert_eq!(
+        done.stderr.trim(),
+        "otlp: error: --max-connections must be at least 1"
+    );
+}
+
+/// With far fewer file descriptors than the connection limit, a crowd of idle connections
+/// exhausts them first: the server then evicts the connection idle the longest to accept the
+/// next, as at the limit, and a client sending a request is still served.
+#[cfg(unix)]
+#[test]
+fn serve_out_of_file_descriptors_evicts_idle_connections() {
+    let mut cmd = command("sh");
+    cmd.args([
+        "-c",
+        "ulimit -n 64 && exec \"$0\" serve --grpc off --http 127.0.0.1:0",
+    ])
+    .arg(BIN);
+    let server = Spawned::start("otlp serve (64 files)", cmd);
+    let (line, _) = server.wait_line(Duration::from_secs(30), |l| l.starts_with("listening"));
+    let (_, http) = parse_listening(&line);
+
+    let mut crowd: Vec<_> = (0..200).map(|_| connect(&http)).collect();
+    let mut client = connect(&http);
+    write_head(&mut client, 0, "connection: close\r\n");
+    // Read within 5 seconds: less than the header timeout that would free descriptors anyway.
+    let answer = closed_by_server(&mut client).unwrap_or_else(|| "(no answer)".to_owned());
+    assert!(answer.starts_with("HTTP/1.1 200 "), "served: {answer:?}");
+    assert_eq!(
+        closed_by_server(&mut crowd[0]).as_deref(),
+        Some(""),
+        "evicted"
+    );
+    stop(server, 1);
 }
 
 /// Accepts every request but rejects one item of each, as a server dropping old data would.

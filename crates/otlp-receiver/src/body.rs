@@ -4,6 +4,7 @@
 use crate::failure::Failure;
 use crate::memory::Permit;
 use bytes::{Buf, Bytes, BytesMut};
+use http::StatusCode;
 use http_body::Body;
 use http_body_util::BodyExt;
 use otlp_proto::compression::DecompressError;
@@ -17,16 +18,20 @@ const DRAIN_LIMIT: usize = 64 << 20;
 const DRAIN_TIME: Duration = Duration::from_secs(5);
 
 /// Reads a whole body into one `Bytes`, refusing more than `limit` bytes: up front when the
-/// `Content-Length` (`declared`) says so, otherwise as soon as the streamed body passes it.
+/// `Content-Length` (`declared`) says so, otherwise as soon as the streamed body passes it. A body
+/// that has not arrived in full within `timeout` (counted from the call, which is as the request
+/// head arrives) is refused too, with HTTP 408 / gRPC `DEADLINE_EXCEEDED`.
 ///
-/// With `drain_rest`, a refused body is read on and discarded (within bounds) before answering:
-/// an HTTP/1.1 server that closes a connection with unread data resets it, and the client then
-/// sees a broken connection instead of the 413.
+/// With `drain_rest`, a body refused for its size is read on and discarded (within bounds) before
+/// answering: an HTTP/1.1 server that closes a connection with unread data resets it, and the
+/// client then sees a broken connection instead of the 413. A body refused for its slowness is
+/// not: it would be as slow to drain.
 pub(crate) async fn read<B>(
     mut body: B,
     declared: Option<u64>,
     limit: usize,
     drain_rest: bool,
+    timeout: Duration,
     permit: &mut Permit,
 ) -> Result<Bytes, Failure>
 where
@@ -45,35 +50,42 @@ where
     }
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut total = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| Failure::bad_request(format!("cannot read the request body: {e}")))?;
-        // Trailers carry nothing OTLP needs.
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        total = total.saturating_add(data.len());
-        if total > limit {
-            drop(chunks);
-            if drain_rest {
+    let reading = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame
+                .map_err(|e| Failure::bad_request(format!("cannot read the request body: {e}")))?;
+            // Trailers carry nothing OTLP needs.
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            total = total.saturating_add(data.len());
+            if total > limit {
+                return Err(Failure::too_large(format!(
+                    "request body exceeds the limit of {limit} bytes"
+                )));
+            }
+            permit.grow(data.len())?;
+            if !data.is_empty() {
+                chunks.push(data);
+            }
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(timeout, reading).await {
+        Ok(Ok(())) => Ok(concat(chunks, total)),
+        Ok(Err(failure)) => {
+            // Refused for its size or for memory: read the rest, so the client sees why.
+            let refused = [StatusCode::PAYLOAD_TOO_LARGE, StatusCode::TOO_MANY_REQUESTS];
+            if drain_rest && refused.contains(&failure.http) {
+                drop(chunks);
                 drain(body).await;
             }
-            return Err(Failure::too_large(format!(
-                "request body exceeds the limit of {limit} bytes"
-            )));
+            Err(failure)
         }
-        if let Err(refused) = permit.grow(data.len()) {
-            drop(chunks);
-            if drain_rest {
-                drain(body).await;
-            }
-            return Err(refused);
-        }
-        if !data.is_empty() {
-            chunks.push(data);
-        }
+        Err(_) => Err(Failure::request_timeout(format!(
+            "request body not received within {timeout:?}"
+        ))),
     }
-    Ok(concat(chunks, total))
 }
 
 /// One buffer for the whole body; a body that arrived in one chunk is not copied.
@@ -186,6 +198,8 @@ mod tests {
         MemoryLimiter::new(usize::MAX).admit().unwrap()
     }
 
+    const SECOND: Duration = Duration::from_secs(1);
+
     /// A body that arrives in the given chunks, with no declared length.
     struct Chunks(std::collections::VecDeque<Bytes>);
 
@@ -208,16 +222,25 @@ mod tests {
     async fn reads_within_the_limit() {
         let body = Full::new(Bytes::from_static(b"hello"));
         assert_eq!(
-            read(body, Some(5), 5, false, &mut permit()).await.unwrap(),
+            read(body, Some(5), 5, false, SECOND, &mut permit())
+                .await
+                .unwrap(),
             "hello"
         );
     }
 
     #[tokio::test]
     async fn refuses_a_declared_length_over_the_limit_without_reading() {
-        let err = read(Full::new(Bytes::new()), Some(6), 5, false, &mut permit())
-            .await
-            .unwrap_err();
+        let err = read(
+            Full::new(Bytes::new()),
+            Some(6),
+            5,
+            false,
+            SECOND,
+            &mut permit(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(err.grpc, code::RESOURCE_EXHAUSTED);
         assert!(
@@ -231,13 +254,57 @@ mod tests {
     async fn streamed_bodies_are_counted_and_joined() {
         let body = chunked(&[b"ab", b"", b"cd"]);
         assert_eq!(
-            read(body, None, 4, false, &mut permit()).await.unwrap(),
+            read(body, None, 4, false, SECOND, &mut permit())
+                .await
+                .unwrap(),
             "abcd"
         );
-        let err = read(chunked(&[b"abc", b"de"]), None, 4, true, &mut permit())
-            .await
-            .unwrap_err();
+        let err = read(
+            chunked(&[b"abc", b"de"]),
+            None,
+            4,
+            true,
+            SECOND,
+            &mut permit(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(err.http, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    /// A body that sends `first`, then nothing, ever.
+    struct Stalled(Option<Bytes>);
+
+    impl Body for Stalled {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+            match self.0.take() {
+                Some(first) => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(first)))),
+                None => std::task::Poll::Pending,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_that_stalls_is_a_request_timeout_naming_the_limit() {
+        let body = Stalled(Some(Bytes::from_static(b"half")));
+        let err = read(
+            body,
+            Some(8),
+            8,
+            true,
+            Duration::from_millis(50),
+            &mut permit(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.http, StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(err.grpc, code::DEADLINE_EXCEEDED);
+        assert_eq!(err.message, "request body not received within 50ms");
     }
 
     #[test]
@@ -382,7 +449,15 @@ mod tests {
         let limiter = MemoryLimiter::new(100_000);
         let mut permit = limiter.admit().unwrap();
         // The body as it arrives...
-        let body = read(chunked(&[b"abc", b"de"]), None, 10, false, &mut permit).await;
+        let body = read(
+            chunked(&[b"abc", b"de"]),
+            None,
+            10,
+            false,
+            SECOND,
+            &mut permit,
+        )
+        .await;
         assert_eq!(body.unwrap(), "abcde");
         assert_eq!(limiter.available(), 100_000 - 5);
         // ... and the decoded request: 100 records fit, and are held until the permit drops.
@@ -409,6 +484,7 @@ mod tests {
             None,
             10,
             false,
+            SECOND,
             &mut small.admit().unwrap(),
         )
         .await

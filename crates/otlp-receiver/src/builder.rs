@@ -2,6 +2,8 @@
 
 use crate::memory::MemoryLimiter;
 use crate::running::RunningReceiver;
+use crate::server::activity::Timeouts;
+use crate::server::limits::Registry;
 use crate::server::{Shared, conn};
 use crate::sink::Discard;
 use crate::summary::Observer;
@@ -31,6 +33,16 @@ const DEFAULT_MAX_DECODED_SIZE: usize = 64 << 20;
 /// Memory all requests in flight may hold together.
 const DEFAULT_MEMORY_LIMIT: usize = 256 << 20;
 const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Plenty for a client on a slow network to send a head; the Collector allows a minute, but a
+/// head is a few hundred bytes.
+const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// 16 MiB in 30 seconds is about 4.5 Mbit/s.
+const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The Collector's idle timeout. Exporters send every few seconds, so their connections stay.
+const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Far more than the exporters of a small deployment open. Where a process may open fewer files,
+/// running out of them evicts the same way.
+const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// gRPC is HTTP/2 only; OTLP/HTTP speaks both versions.
 const GRPC_ALPN: &[&[u8]] = &[b"h2"];
 const HTTP_ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
@@ -42,7 +54,8 @@ pub struct Receiver;
 impl Receiver {
     /// A builder with the defaults: gRPC on `127.0.0.1:4317`, HTTP on `127.0.0.1:4318`, no TLS,
     /// requests of at most 16 MiB (250,000 items, 64 MiB once decoded), 256 MiB held by all
-    /// requests in flight, and a sink that accepts and discards everything.
+    /// requests in flight, header, body and idle timeouts of 10, 30 and 60 seconds, at most 1024
+    /// connections, and a sink that accepts and discards everything.
     pub fn builder() -> ReceiverBuilder {
         ReceiverBuilder::default()
     }
@@ -90,6 +103,8 @@ pub struct ReceiverBuilder {
     sink: Arc<dyn Sink>,
     observer: Option<Observer>,
     shutdown_timeout: Duration,
+    timeouts: Timeouts,
+    max_connections: usize,
 }
 
 impl Default for ReceiverBuilder {
@@ -106,6 +121,12 @@ impl Default for ReceiverBuilder {
             sink: Arc::new(Discard),
             observer: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            timeouts: Timeouts {
+                header: DEFAULT_HEADER_TIMEOUT,
+                body: DEFAULT_BODY_TIMEOUT,
+                idle: DEFAULT_IDLE_TIMEOUT,
+            },
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -211,15 +232,98 @@ impl ReceiverBuilder {
         self
     }
 
+    /// How long a client has to send a complete request head, counted from the moment its
+    /// connection is accepted (so including the TLS handshake and the HTTP/2 preface) and, on an
+    /// HTTP/1.1 connection kept alive, from the first byte of each later head. A client that has
+    /// not is disconnected without an answer: it has not said what it wants. Default: 10 seconds.
+    ///
+    /// Must not be zero. This and the other timeouts are disabled by a duration as long as
+    /// [`Duration::MAX`].
+    pub fn with_header_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.header = timeout;
+        self
+    }
+
+    /// How long a client has to send a request body in full, counted from the moment the
+    /// request head arrived. A body still incomplete then (trickled, or shorter than its
+    /// `Content-Length`) is answered HTTP `408 Request Timeout` (and the HTTP/1.1 connection
+    /// closed) or gRPC `DEADLINE_EXCEEDED`, with a message naming the limit. Default: 30 seconds.
+    pub fn with_body_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.body = timeout;
+        self
+    }
+
+    /// How long a connection may stay open without a request in progress: an idle HTTP/1.1
+    /// connection is then closed, an idle HTTP/2 connection sent a GOAWAY and closed. Default:
+    /// 60 seconds, as the Collector.
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.timeouts.idle = timeout;
+        self
+    }
+
+    /// The most connections the receiver keeps open, both listeners together. When a client
+    /// connects at the limit, the connection that has been idle the longest (no request in
+    /// progress, including connections that never sent a complete request head) is closed to
+    /// make room; if every connection has a request in progress, the new one is closed at once.
+    /// So a crowd of idle or slow connections cannot lock out a working client. The same
+    /// eviction happens when the process runs out of file descriptors first. Must be at least 1.
+    /// Default: 1024.
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
     /// Binds the listeners and starts serving in background tasks of the current Tokio runtime.
     ///
     /// When this returns, both listeners are bound and accepting. Fails if an address cannot be
-    /// bound, the TLS material does not load, or both transports are disabled.
+    /// bound, the TLS material does not load, both transports are disabled, or a timeout or
+    /// limit is zero (a decoded size of zero is allowed: it admits only empty requests).
     pub async fn start(self) -> Result<RunningReceiver, Error> {
         if self.grpc_addr.is_none() && self.http_addr.is_none() {
             return Err(Error::config(
                 "both gRPC and HTTP are disabled: nothing to serve",
             ));
+        }
+        let Timeouts { header, body, idle } = self.timeouts;
+        for (timeout, complaint) in [
+            (
+                header,
+                "the header timeout is zero: every connection would be closed at once",
+            ),
+            (
+                body,
+                "the body timeout is zero: every request would time out",
+            ),
+            (
+                idle,
+                "the idle timeout is zero: every connection would be closed at once",
+            ),
+        ] {
+            if timeout.is_zero() {
+                return Err(Error::config(complaint));
+            }
+        }
+        for (zero, complaint) in [
+            (
+                self.max_connections == 0,
+                "the connection limit is zero: no client could connect",
+            ),
+            (
+                self.max_request_size == 0,
+                "the request size limit is zero: every request would be refused",
+            ),
+            (
+                self.decode_limits.max_items() == 0,
+                "the item limit per request is zero: every request would be refused",
+            ),
+            (
+                self.memory_limit == 0,
+                "the memory limit is zero: every request would be refused",
+            ),
+        ] {
+            if zero {
+                return Err(Error::config(complaint));
+            }
         }
         let tls = self
             .tls
@@ -249,6 +353,8 @@ impl ReceiverBuilder {
             max_request_size: self.max_request_size,
             decode_limits: self.decode_limits,
             memory: MemoryLimiter::new(self.memory_limit),
+            timeouts: self.timeouts,
+            connections: Arc::new(Registry::new(self.max_connections)),
         });
         let (stop, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -295,6 +401,10 @@ impl fmt::Debug for ReceiverBuilder {
             .field("tls", &self.tls)
             .field("observer", &self.observer.is_some())
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("header_timeout", &self.timeouts.header)
+            .field("body_timeout", &self.timeouts.body)
+            .field("idle_timeout", &self.timeouts.idle)
+            .field("max_connections", &self.max_connections)
             .finish_non_exhaustive()
     }
 }
@@ -318,6 +428,74 @@ mod tests {
             .with_grpc_addr(DEFAULT_HTTP_ADDR);
         assert_eq!(b.grpc_addr, Some(DEFAULT_HTTP_ADDR));
         assert_eq!(b.http_addr, None);
+    }
+
+    #[test]
+    fn timeouts_and_connection_limit_have_documented_defaults_and_show_in_debug() {
+        let b = Receiver::builder();
+        assert_eq!(
+            b.timeouts,
+            Timeouts {
+                header: Duration::from_secs(10),
+                body: Duration::from_secs(30),
+                idle: Duration::from_secs(60),
+            }
+        );
+        assert_eq!(b.max_connections, 1024);
+        let debug = format!("{b:?}");
+        for field in [
+            "header_timeout: 10s",
+            "body_timeout: 30s",
+            "idle_timeout: 60s",
+            "max_connections: 1024",
+        ] {
+            assert!(debug.contains(field), "{field} in {debug}");
+        }
+        let b = b
+            .with_header_timeout(Duration::from_millis(1))
+            .with_body_timeout(Duration::from_millis(2))
+            .with_idle_timeout(Duration::from_millis(3))
+            .with_max_connections(4);
+        assert_eq!(
+            (b.timeouts.header, b.timeouts.body, b.timeouts.idle),
+            (
+                Duration::from_millis(1),
+                Duration::from_millis(2),
+                Duration::from_millis(3)
+            )
+        );
+        assert_eq!(b.max_connections, 4);
+    }
+
+    #[tokio::test]
+    async fn a_zero_timeout_or_connection_limit_is_a_config_error() {
+        let zeros = [
+            Receiver::builder().with_header_timeout(Duration::ZERO),
+            Receiver::builder().with_body_timeout(Duration::ZERO),
+            Receiver::builder().with_idle_timeout(Duration::ZERO),
+            Receiver::builder().with_max_connections(0),
+            Receiver::builder().with_max_request_size(0),
+            Receiver::builder().with_max_items_per_request(0),
+            Receiver::builder().with_memory_limit(0),
+        ];
+        let names = [
+            "header",
+            "body",
+            "idle",
+            "connection limit",
+            "request size",
+            "item limit",
+            "memory limit",
+        ];
+        for (builder, what) in zeros.into_iter().zip(names) {
+            let err = builder
+                .with_free_loopback_ports()
+                .start()
+                .await
+                .unwrap_err();
+            assert!(err.is_config(), "{err}");
+            assert!(err.to_string().contains(what), "{err}");
+        }
     }
 
     #[test]

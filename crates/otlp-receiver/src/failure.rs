@@ -85,6 +85,16 @@ impl Failure {
         )
     }
 
+    /// The request body did not arrive in full within the body timeout. gRPC has no code for a
+    /// slow client; `DEADLINE_EXCEEDED` says what happened, and OTLP exporters retry it.
+    pub(crate) fn request_timeout(message: impl Into<String>) -> Self {
+        Failure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            code::DEADLINE_EXCEEDED,
+            message,
+        )
+    }
+
     /// The `google.rpc.Status` sent in an HTTP error body or the gRPC details trailer.
     pub(crate) fn status(&self) -> rpc::Status {
         match self.retry_after {

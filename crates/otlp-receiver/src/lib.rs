@@ -22,6 +22,14 @@
 //! an [`Ack`] (possibly a partial success) or a [`Refusal`], which the server turns into the
 //! status code each transport expects.
 //!
+//! Slow, idle and numerous clients are bounded too, each limit set on [`ReceiverBuilder`]: a
+//! client has 10 seconds to send a complete request head (from connecting, TLS handshake
+//! included), or is disconnected; 30 seconds from the head to send the whole body, or is answered
+//! HTTP `408` / gRPC `DEADLINE_EXCEEDED`; and a connection with no request in progress is closed
+//! after 60 seconds (HTTP/2 with a GOAWAY). At most 1024 connections are open at a time: a new
+//! one at the limit evicts the connection idle the longest, so a crowd of idle or trickling
+//! connections cannot lock out a client that sends its requests.
+//!
 //! Sinks included:
 //!
 //! - [`MemorySink`] keeps everything in memory, for assertions in tests;

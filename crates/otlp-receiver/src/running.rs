@@ -47,7 +47,8 @@ impl RunningReceiver {
     }
 
     /// Stops accepting connections, lets requests in progress finish (HTTP/2 clients get a
-    /// GOAWAY, idle HTTP/1.1 connections are closed), and returns once every connection is closed
+    /// GOAWAY, idle HTTP/1.1 connections are closed, connections without a complete request head
+    /// are dropped), and returns once every connection is closed
     /// or the shutdown timeout (5 seconds by default) has passed, whichever comes first; the
     /// connections still open then are dropped. The listeners are closed when this returns.
     pub async fn shutdown(mut self) {

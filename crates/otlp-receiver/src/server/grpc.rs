@@ -66,6 +66,7 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
             declared,
             limit.saturating_add(grpc::FRAME_HEADER_LEN),
             false,
+            shared.timeouts.body,
             permit,
         )
         .await?;

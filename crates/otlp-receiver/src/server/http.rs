@@ -6,7 +6,9 @@ use crate::Transport;
 use crate::body;
 use crate::failure::Failure;
 use crate::reply::{self, ReplyBody, Wire};
-use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER};
+use http::header::{
+    ALLOW, CONNECTION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, EXPECT, RETRY_AFTER,
+};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
@@ -36,6 +38,7 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         }
     };
     let declared = content_length(&parts.headers);
+    let version = parts.version;
     let headers = parts.headers;
     let mut exchange = Exchange::new(
         route.signal,
@@ -55,7 +58,9 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
                 return Err(refused);
             }
         });
-        let wire = body::read(body, declared, shared.max_request_size, drain, permit).await?;
+        let limit = shared.max_request_size;
+        let timeout = shared.timeouts.body;
+        let wire = body::read(body, declared, limit, drain, timeout, permit).await?;
         exchange.wire_bytes = wire.len();
         shared.export(&mut exchange, wire, headers, permit).await
     }
@@ -71,7 +76,17 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
             );
             response
         }
-        Err(failure) => error(&failure, route.encoding),
+        Err(failure) => {
+            let mut response = error(&failure, route.encoding);
+            // The rest of a body too slow to arrive is left unread, which ends an HTTP/1.1
+            // connection: say so (HTTP/2 has no such header, and resets only the stream).
+            if failure.http == StatusCode::REQUEST_TIMEOUT && version < Version::HTTP_2 {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            response
+        }
     }
 }
 

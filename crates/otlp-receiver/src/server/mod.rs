@@ -2,9 +2,11 @@
 //! path: [`Shared::export`] decodes, waits if the sink asks to, consumes, and
 //! [`Shared::report`] tells the observer.
 
+pub(crate) mod activity;
 pub(crate) mod conn;
 mod grpc;
 mod http;
+pub(crate) mod limits;
 
 use crate::body;
 use crate::failure::Failure;
@@ -23,6 +25,10 @@ pub(crate) struct Shared {
     pub(crate) max_request_size: usize,
     pub(crate) decode_limits: DecodeLimits,
     pub(crate) memory: Arc<MemoryLimiter>,
+    /// The header, body and idle timeouts.
+    pub(crate) timeouts: activity::Timeouts,
+    /// Every open connection of the receiver, both listeners, for the connection limit.
+    pub(crate) connections: Arc<limits::Registry>,
 }
 
 /// One export request once it is routed: what the observer is told, filled in as it is learnt.
