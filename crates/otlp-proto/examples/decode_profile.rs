@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release -p otlp-proto --example decode_profile -- both 2000  # ours and prost
 //! cargo run --release -p otlp-proto --example decode_profile -- ours 2000  # or `prost` alone
+//! cargo run --release -p otlp-proto --example decode_profile -- limits 2000  # with and without
 //! valgrind --tool=callgrind --toggle-collect='*decode_ours*' \
 //!     target/release/examples/decode_profile ours 20
 //! ```
@@ -29,6 +30,12 @@ use std::time::Instant;
 #[inline(never)]
 fn decode_ours(wire: &Bytes, limits: &DecodeLimits) {
     drop(black_box(Ours::decode_with(wire, limits).expect("decodes")));
+}
+
+/// The same without limits (`Message::decode`), to see what counting them costs.
+#[inline(never)]
+fn decode_unlimited(wire: &Bytes) {
+    drop(black_box(Ours::decode(wire).expect("decodes")));
 }
 
 #[inline(never)]
@@ -58,8 +65,22 @@ fn main() {
     };
     let mut ours_op = || decode_ours(&wire, &limits);
     let mut prost_op = || decode_prost(&wire);
+    let mut unlimited_op = || decode_unlimited(&wire);
     match who.as_str() {
         "ours" => println!("ours: {:.1} us per decode", time(&mut ours_op, n)),
+        "unlimited" => println!("unlimited: {:.1} us per decode", time(&mut unlimited_op, n)),
+        "limits" => {
+            // Interleaved rounds of 20 decodes each: with limits, without.
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..n / 20 {
+                a.push(time(&mut ours_op, 20));
+                b.push(time(&mut unlimited_op, 20));
+            }
+            a.sort_by(f64::total_cmp);
+            b.sort_by(f64::total_cmp);
+            let (a, b) = (a[a.len() / 2], b[b.len() / 2]);
+            println!("limited {a:.1} us, unlimited {b:.1} us");
+        }
         "prost" => println!("prost: {:.1} us per decode", time(&mut prost_op, n)),
         _ => {
             // Interleaved rounds of 20 decodes each, as the benchmark's ratio table runs them.
