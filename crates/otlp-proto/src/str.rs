@@ -181,8 +181,10 @@ impl Str {
     #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor either takes a `str`/`String` or validates with
-        // `std::str::from_utf8`, and the bytes are immutable afterwards. Re-validating on every
-        // read would make each string access O(len) on the encode hot path.
+        // `std::str::from_utf8` (`set_utf8_in` first checks for ASCII, which is UTF-8, and
+        // calls it otherwise; `from_validated_in`'s callers promise it), and the bytes are
+        // immutable afterwards. Re-validating on every read would make each string access
+        // O(len) on the encode hot path.
         unsafe { std::str::from_utf8_unchecked(self.as_bytes()) }
     }
 
