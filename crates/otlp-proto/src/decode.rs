@@ -12,6 +12,8 @@ use bytes::Bytes;
 #[derive(Debug)]
 pub struct Reader<'a> {
     data: &'a Bytes,
+    /// `data`'s bytes, read without going through the `Bytes` each time.
+    buf: &'a [u8],
     pos: usize,
     end: usize,
     depth: u32,
@@ -24,6 +26,7 @@ impl<'a> Reader<'a> {
     pub fn new(data: &'a Bytes) -> Self {
         Reader {
             data,
+            buf: data,
             pos: 0,
             end: data.len(),
             depth: 0,
@@ -91,7 +94,7 @@ impl<'a> Reader<'a> {
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
         // Most keys, lengths and small integers fit in one byte.
         if self.pos < self.end {
-            let b = self.data[self.pos];
+            let b = self.buf[self.pos];
             if b < 0x80 {
                 self.pos += 1;
                 return Ok(u64::from(b));
@@ -102,7 +105,7 @@ impl<'a> Reader<'a> {
 
     #[inline(never)]
     fn varint_slow(&mut self) -> Result<u64, DecodeError> {
-        let buf = &self.data[..self.end];
+        let buf = &self.buf[..self.end];
         let mut result = 0u64;
         let mut shift = 0;
         let mut pos = self.pos;
@@ -159,7 +162,7 @@ impl<'a> Reader<'a> {
     pub fn fixed32(&mut self) -> Result<u32, DecodeError> {
         let at = self.take(4)?;
         let mut b = [0u8; 4];
-        b.copy_from_slice(&self.data[at..at + 4]);
+        b.copy_from_slice(&self.buf[at..at + 4]);
         Ok(u32::from_le_bytes(b))
     }
 
@@ -168,7 +171,7 @@ impl<'a> Reader<'a> {
     pub fn fixed64(&mut self) -> Result<u64, DecodeError> {
         let at = self.take(8)?;
         let mut b = [0u8; 8];
-        b.copy_from_slice(&self.data[at..at + 8]);
+        b.copy_from_slice(&self.buf[at..at + 8]);
         Ok(u64::from_le_bytes(b))
     }
 
@@ -194,16 +197,24 @@ impl<'a> Reader<'a> {
     pub fn raw(&mut self) -> Result<&'a [u8], DecodeError> {
         let n = self.len_prefix()?;
         let at = self.take(n)?;
-        let data: &'a Bytes = self.data;
-        Ok(&data[at..at + n])
+        Ok(&self.buf[at..at + n])
     }
 
     /// Reads a string field, checking UTF-8.
     #[inline]
     pub fn string(&mut self) -> Result<Str, DecodeError> {
+        let mut s = Str::new();
+        self.string_into(&mut s)?;
+        Ok(s)
+    }
+
+    /// Reads a string field into `s`, checking UTF-8.
+    #[inline(always)]
+    pub(crate) fn string_into(&mut self, s: &mut Str) -> Result<(), DecodeError> {
         let n = self.len_prefix()?;
-        let at = self.take(n)?;
-        Str::from_utf8_in(self.data, at..at + n)
+        let at = self.pos;
+        self.pos += n;
+        s.set_utf8_in(self.data, at..at + n)
             .map_err(|_| DecodeError::new(K::InvalidUtf8, at, ""))
     }
 
@@ -212,8 +223,12 @@ impl<'a> Reader<'a> {
     /// this is its size; repeated fields reserve it once instead of growing (and copying) their
     /// vector four or five times. Stopping at the first other key keeps the look-ahead short.
     pub fn count_repeats(&self) -> usize {
+        if self.last_key < 0x80 && self.last_key & 7 == WireType::Len as u64 {
+            return self.count_len_repeats(self.last_key as u8);
+        }
         let mut probe = Reader {
             data: self.data,
+            buf: self.buf,
             pos: self.pos,
             end: self.end,
             depth: MAX_DEPTH - 1,
@@ -249,6 +264,30 @@ impl<'a> Reader<'a> {
             }
         }
         count
+    }
+
+    /// [`Reader::count_repeats`] for a length-delimited field with a one-byte key (field numbers
+    /// up to 15: most repeated message and string fields of OTLP), a loop over lengths and keys.
+    #[inline]
+    fn count_len_repeats(&self, key: u8) -> usize {
+        let buf = &self.buf[..self.end];
+        let mut pos = self.pos;
+        let mut count = 0;
+        while let Some((len, width)) = varint_at(buf, pos) {
+            count += 1;
+            pos = match usize::try_from(len)
+                .ok()
+                .and_then(|len| (pos + width).checked_add(len))
+            {
+                Some(next) => next,
+                None => break,
+            };
+            if buf.get(pos) != Some(&key) {
+                break;
+            }
+            pos += 1;
+        }
+        count.max(1)
     }
 
     /// Runs `f` over the body of a nested message, one level deeper, then restores the bounds.
@@ -328,5 +367,27 @@ impl<'a> Reader<'a> {
     /// An error for a field that arrived with a wire type its schema does not allow.
     pub fn wrong_wire_type(&self) -> DecodeError {
         self.err(K::WrongWireType, "")
+    }
+}
+
+/// The varint at `buf[pos..]` and its width, if one is there.
+#[inline(always)]
+fn varint_at(buf: &[u8], pos: usize) -> Option<(u64, usize)> {
+    let b = *buf.get(pos)?;
+    if b < 0x80 {
+        return Some((u64::from(b), 1));
+    }
+    let mut result = u64::from(b & 0x7f);
+    let mut i = 1;
+    loop {
+        let b = *buf.get(pos + i)?;
+        result |= u64::from(b & 0x7f) << (7 * i);
+        i += 1;
+        if b < 0x80 {
+            return Some((result, i));
+        }
+        if i == 10 {
+            return None;
+        }
     }
 }

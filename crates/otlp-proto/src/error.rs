@@ -36,36 +36,54 @@ pub enum DecodeErrorKind {
 }
 
 /// An error from the protobuf or OTLP/JSON decoder: what went wrong and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecodeError {
+///
+/// One pointer wide (the details are boxed), so a decoder's `Result<(), DecodeError>` is
+/// returned in a register: every field decoded passes one back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DecodeError(Box<Details>);
+
+#[derive(Clone, PartialEq, Eq)]
+struct Details {
     kind: DecodeErrorKind,
     offset: usize,
     detail: &'static str,
 }
 
 impl DecodeError {
+    #[cold]
+    #[inline(never)]
     pub(crate) fn new(kind: DecodeErrorKind, offset: usize, detail: &'static str) -> Self {
-        DecodeError {
+        DecodeError(Box::new(Details {
             kind,
             offset,
             detail,
-        }
+        }))
     }
 
     /// The kind of failure.
     pub fn kind(&self) -> DecodeErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The byte offset in the input where decoding failed.
     pub fn offset(&self) -> usize {
-        self.offset
+        self.0.offset
+    }
+}
+
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeError")
+            .field("kind", &self.0.kind)
+            .field("offset", &self.0.offset)
+            .field("detail", &self.0.detail)
+            .finish()
     }
 }
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = match self.kind {
+        let what = match self.0.kind {
             DecodeErrorKind::Truncated => "input ends inside a value",
             DecodeErrorKind::BadVarint => "varint longer than 10 bytes",
             DecodeErrorKind::BadTag => "invalid field tag",
@@ -80,9 +98,9 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::TooManyItems => "more items than the limit allows",
             DecodeErrorKind::TooLarge => "decodes to more memory than the limit allows",
         };
-        write!(f, "{what} at byte {}", self.offset)?;
-        if !self.detail.is_empty() {
-            write!(f, " ({})", self.detail)?;
+        write!(f, "{what} at byte {}", self.0.offset)?;
+        if !self.0.detail.is_empty() {
+            write!(f, " ({})", self.0.detail)?;
         }
         Ok(())
     }

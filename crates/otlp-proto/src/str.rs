@@ -38,6 +38,26 @@ enum Repr {
 
 const _: () = assert!(std::mem::size_of::<Str>() == 40);
 
+/// Whether `s` (at most 32 bytes) is ASCII, so UTF-8: overlapping word loads, kept in registers
+/// (most strings of a request are short and ASCII; [`std::str::from_utf8`] walks them byte by
+/// byte up to an aligned word).
+#[inline(always)]
+fn short_is_ascii(s: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = s.len();
+    let w = |i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0xff; 8]));
+    if n >= 16 {
+        (w(0) | w(8) | w(n - 16) | w(n - 8)) & HIGH == 0
+    } else if n >= 8 {
+        (w(0) | w(n - 8)) & HIGH == 0
+    } else if n >= 4 {
+        let w = |i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or([0xff; 4]));
+        (w(0) | w(n - 4)) & 0x8080_8080 == 0
+    } else {
+        s.iter().all(u8::is_ascii)
+    }
+}
+
 impl Default for Str {
     fn default() -> Self {
         Str::new()
@@ -70,6 +90,34 @@ impl Str {
         }))
     }
 
+    /// Makes `self` the inline string `s` (at most [`INLINE_CAP`] bytes), written where it
+    /// lies: two overlapping copies of a fixed size rather than a `memcpy` call, and no copy of
+    /// a string built aside (reading back bytes just stored by narrower, overlapping writes
+    /// stalls the load).
+    #[inline(always)]
+    fn set_inline(&mut self, s: &[u8]) {
+        let n = s.len();
+        *self = Str::new();
+        let Repr::Inline { len, buf } = &mut self.0 else {
+            return;
+        };
+        if n >= 16 {
+            buf[..16].copy_from_slice(&s[..16]);
+            buf[n - 16..n].copy_from_slice(&s[n - 16..]);
+        } else if n >= 8 {
+            buf[..8].copy_from_slice(&s[..8]);
+            buf[n - 8..n].copy_from_slice(&s[n - 8..]);
+        } else if n >= 4 {
+            buf[..4].copy_from_slice(&s[..4]);
+            buf[n - 4..n].copy_from_slice(&s[n - 4..]);
+        } else if n > 0 {
+            buf[0] = s[0];
+            buf[n / 2] = s[n / 2];
+            buf[n - 1] = s[n - 1];
+        }
+        *len = n as u8;
+    }
+
     /// A copy of `s`: inline (no allocation) up to 30 bytes, else one shared allocation.
     #[inline]
     pub fn copy_from(s: &str) -> Self {
@@ -84,13 +132,36 @@ impl Str {
     }
 
     /// Validates `buf[range]` as UTF-8; short strings are copied inline, long ones share `buf`.
+    #[inline]
     pub fn from_utf8_in(
         buf: &Bytes,
         range: std::ops::Range<usize>,
     ) -> Result<Self, std::str::Utf8Error> {
+        let mut s = Str::new();
+        s.set_utf8_in(buf, range)?;
+        Ok(s)
+    }
+
+    /// [`Str::from_utf8_in`] into `self` (the protobuf decoder's string fields).
+    #[inline(always)]
+    pub(crate) fn set_utf8_in(
+        &mut self,
+        buf: &Bytes,
+        range: std::ops::Range<usize>,
+    ) -> Result<(), std::str::Utf8Error> {
         let s = &buf[range.clone()];
-        std::str::from_utf8(s)?;
-        Ok(Str::inline(s).unwrap_or_else(|| Str(Repr::Shared(buf.slice(range)))))
+        if s.len() <= INLINE_CAP {
+            if !short_is_ascii(s) {
+                std::str::from_utf8(s)?;
+            }
+            self.set_inline(s);
+        } else {
+            if !s.is_ascii() {
+                std::str::from_utf8(s)?;
+            }
+            *self = Str(Repr::Shared(buf.slice(range)));
+        }
+        Ok(())
     }
 
     /// Like [`Str::from_utf8_in`] for bytes the caller has already validated as UTF-8.
@@ -110,8 +181,10 @@ impl Str {
     #[allow(unsafe_code)]
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor either takes a `str`/`String` or validates with
-        // `std::str::from_utf8`, and the bytes are immutable afterwards. Re-validating on every
-        // read would make each string access O(len) on the encode hot path.
+        // `std::str::from_utf8` (`set_utf8_in` first checks for ASCII, which is UTF-8, and
+        // calls it otherwise; `from_validated_in`'s callers promise it), and the bytes are
+        // immutable afterwards. Re-validating on every read would make each string access
+        // O(len) on the encode hot path.
         unsafe { std::str::from_utf8_unchecked(self.as_bytes()) }
     }
 
@@ -274,6 +347,31 @@ mod tests {
         assert_eq!(Str::from(long.clone()), shared);
         assert_eq!(shared.clone().into_bytes(), long.as_bytes());
         assert!(Str::from_utf8_in(&Bytes::from_static(&[b'a', 0xff]), 0..2).is_err());
+    }
+
+    #[test]
+    fn every_length_is_copied_and_checked() {
+        let text: String = ('a'..='z').chain('A'..='Z').collect();
+        let buf = Bytes::from(format!("{text}é{text}"));
+        for start in 0..8 {
+            for len in 0..=40 {
+                let range = start..start + len;
+                let s = Str::from_utf8_in(&buf, range.clone()).unwrap();
+                assert_eq!(s.as_bytes(), &buf[range], "{start}+{len}");
+                assert_eq!(Str::copy_from(&text[start..start + len]), s);
+            }
+        }
+        // The two-byte `é` at 52..54: whole, split, at every place in short and long strings.
+        for start in 15..=54 {
+            for end in start..=70 {
+                let r = Str::from_utf8_in(&buf, start..end);
+                let valid = start == end || start != 53 && end != 53;
+                assert_eq!(r.is_ok(), valid, "{start}..{end}");
+                if let Ok(s) = r {
+                    assert_eq!(s.as_str(), std::str::from_utf8(&buf[start..end]).unwrap());
+                }
+            }
+        }
     }
 
     #[test]

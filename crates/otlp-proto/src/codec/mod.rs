@@ -280,8 +280,7 @@ pub mod string {
         if wt != WireType::Len {
             return Err(r.wrong_wire_type());
         }
-        *v = r.string()?;
-        Ok(())
+        r.string_into(v)
     }
     #[inline]
     pub fn json(name: &str, v: &Str, w: &mut JsonWriter) {
@@ -507,10 +506,11 @@ pub mod repeated {
         } else {
             make_room(v, r, Reader::count_repeats)?;
         }
-        let mut m = M::default();
-        message::merge_into(&mut m, wt, r)?;
-        v.push(m);
-        Ok(())
+        // Decoded in its slot: a message built aside and then pushed would be moved (a span
+        // is over 300 bytes). Should decoding fail, the whole request is dropped with it.
+        v.push(M::default());
+        let at = v.len() - 1;
+        message::merge_into(&mut v[at], wt, r)
     }
     pub fn json<M: Message>(name: &str, v: &[M], w: &mut JsonWriter) {
         if v.is_empty() {
