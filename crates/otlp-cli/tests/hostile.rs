@@ -17,33 +17,8 @@ use support::{otlp, recorded, serve, stop};
 use test_support::clients::{
     TestClient, compress, export_http, full, grpc_call, h2_client, http1_client, post,
 };
+use test_support::hostile::{empty_spans_json, empty_spans_protobuf};
 use test_support::{run, temp_dir};
-
-/// A traces request of `n` empty spans, as protobuf: two bytes of wire each, a whole `Span`
-/// each once decoded.
-fn empty_spans_protobuf(n: usize) -> Bytes {
-    fn field(tag: u8, body: &[u8]) -> Vec<u8> {
-        let mut out = vec![(tag << 3) | 2];
-        let mut len = body.len();
-        while len >= 0x80 {
-            out.push((len as u8) | 0x80);
-            len >>= 7;
-        }
-        out.push(len as u8);
-        out.extend_from_slice(body);
-        out
-    }
-    Bytes::from(field(1, &field(2, &[0x12u8, 0x00].repeat(n))))
-}
-
-/// The same in OTLP/JSON: `{}` per span.
-fn empty_spans_json(n: usize) -> Bytes {
-    let mut spans = "{},".repeat(n);
-    spans.pop();
-    Bytes::from(format!(
-        r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{spans}]}}]}}]}}"#
-    ))
-}
 
 /// A logs request whose record's body is an array in an array ... `levels` deep.
 fn nested_body(levels: usize) -> Request {

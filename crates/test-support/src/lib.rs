@@ -10,6 +10,7 @@
 //! - [`alloc::Counting`]: a counting global allocator, for tests that bound allocations;
 //! - [`clients`]: hyper clients for OTLP/HTTP and OTLP/gRPC that send anything, raw bodies and
 //!   hand-framed gRPC messages included;
+//! - [`hostile`]: requests built to hurt a receiver (decode amplification);
 //! - [`client::Harness`]: an `OtlpClient` exporting to an in-process receiver, and the spans
 //!   and log records it received, flushed first (the end-to-end tests' set-up);
 //! - [`temp_dir`], [`free_port`], [`tail`], [`repo_root`]: the small things every harness
@@ -23,6 +24,7 @@
 pub mod alloc;
 pub mod client;
 pub mod clients;
+pub mod hostile;
 mod process;
 
 pub use process::{Finished, Process, Spawned, run};
