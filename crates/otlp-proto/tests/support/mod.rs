@@ -1,1 +1,5 @@
+pub mod check;
 pub mod fixtures;
+pub mod mutate;
+pub mod strategies;
+pub mod to_prost;
