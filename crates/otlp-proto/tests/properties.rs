@@ -3,8 +3,11 @@
 //!
 //! - **round trips** (here): for every message, `decode(encode(x)) == x` in protobuf and
 //!   `from_json(to_json(x)) == x` in OTLP/JSON, both encodings canonical (re-encoding gives the
-//!   same bytes) and the JSON valid for serde_json; doubles keep their bits; both decoders refuse
-//!   the same nesting;
+//!   same bytes) and the JSON valid for serde_json; cut short, both fail (but for protobuf cut
+//!   where a top-level field ends); doubles keep their bits; both decoders refuse the same
+//!   nesting; our OTLP/JSON rewritten in every other form a receiver must accept (proto names,
+//!   integers as numbers or strings, upper-case hex, URL-safe base64, escapes, whitespace,
+//!   unknown members) decodes to the same value;
 //! - **prost** (here): for every message prost-generated types exist for (all but `google.rpc`),
 //!   our bytes are prost's bytes for the same value, decode with prost to that value, and
 //!   prost's bytes decode with ours to the original;
@@ -32,9 +35,9 @@ use otlp_proto::{Encoding, Message};
 use proptest::prelude::*;
 use prost::Message as _;
 use support::check::{self, assert_same, decode_everything, json_round_trip, protobuf_round_trip};
-use support::mutate;
 use support::strategies::{self as s, collector::request};
 use support::to_prost::ToProst;
+use support::{json_variants, mutate};
 
 /// Cases per property: `OTLP_PROPTEST_CASES` if set, else `default`.
 fn cases(default: u32) -> u32 {
@@ -53,10 +56,11 @@ fn config(default: u32) -> ProptestConfig {
     }
 }
 
-/// Both round trips.
+/// Both round trips, and cut short, both encodings fail.
 fn round_trips<M: Message>(x: &M) {
     protobuf_round_trip(x);
     json_round_trip(x);
+    check::truncations_fail(x);
 }
 
 /// Both round trips, and prost agrees on the bytes in both directions.
@@ -266,6 +270,34 @@ proptest! {
             }
             (pb, json) => prop_assert!(false, "protobuf: {:?}, OTLP/JSON: {:?}", pb.err(), json.err()),
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// Our OTLP/JSON rewritten into the other forms a receiver must take (proto field names, 64-bit
+    /// integers as numbers and 32-bit ones as strings, doubles as strings, upper-case hex ids,
+    /// URL-safe unpadded base64, `\u` escapes, whitespace, unknown members) decodes to the same
+    /// request.
+    #[test]
+    fn json_variants_decode_alike(req in request(), v in json_variants::variant()) {
+        let text = json_variants::rewrite(&req.to_json(), &v);
+        if let Err(e) = serde_json::from_slice::<serde_json::Value>(&text) {
+            panic!("the rewrite is not JSON ({e}): {}", String::from_utf8_lossy(&text));
+        }
+        let back = otlp_proto::Request::decode(req.signal(), Encoding::Json, &Bytes::from(text.clone()));
+        let back = back.unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&text)));
+        prop_assert!(check::same_request(&back, &req), "{}", String::from_utf8_lossy(&text));
+    }
+
+    /// The same for `google.rpc.Status` (base64 `Any` values, 64-bit seconds).
+    #[test]
+    fn json_variants_decode_alike_rpc(x in s::collector::status(), v in json_variants::variant()) {
+        let text = Bytes::from(json_variants::rewrite(&x.to_json(), &v));
+        let back = otlp_proto::rpc::Status::from_json(&text)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&text)));
+        assert_same(&back, &x, &String::from_utf8_lossy(&text));
     }
 }
 

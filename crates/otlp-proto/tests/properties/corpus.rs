@@ -210,6 +210,9 @@ fn edge_cases() -> Vec<(&'static str, Vec<u8>)> {
             "pb-varint-11-bytes.pb",
             [vec![0x8a; 10], vec![0x01]].concat(),
         ),
+        // An unknown field 15 at the top level, cut inside its fixed-width value.
+        ("pb-unknown-fixed64-cut.pb", vec![0x79, 1, 2, 3]),
+        ("pb-unknown-fixed32-cut.pb", vec![0x7d, 1, 2]),
         ("pb-unpacked-sample-values.pb", unpacked_sample),
         ("pb-nan-payload.pb", logs_with_body(&nan)),
         ("pb-20000-empty-resources.pb", repeats),

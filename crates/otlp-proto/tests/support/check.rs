@@ -7,6 +7,7 @@ use bytes::Bytes;
 use otlp_proto::collector::*;
 use otlp_proto::{DecodeError, Message};
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -95,6 +96,63 @@ pub fn json_round_trip<M: Message>(x: &M) {
         String::from_utf8_lossy(&json),
         "OTLP/JSON re-encoding differs"
     );
+}
+
+/// Cutting a message's encodings short makes them fail to decode. In protobuf a cut where a
+/// top-level field ends leaves a valid message of fewer fields; anywhere else (inside a key, a
+/// varint, a fixed-width value or a length-delimited body) it must fail: a decoder that read past
+/// the end of its input or kept a partial value would accept it. In OTLP/JSON every cut fails.
+/// Tries the cuts next to every top-level field's ends and a few more spread over the input.
+pub fn truncations_fail<M: Message>(x: &M) {
+    let wire = x.encode_to_bytes();
+    let boundaries = crate::support::mutate::field_boundaries(&wire).expect("our protobuf parses");
+    let mut cuts: Vec<usize> = spread(wire.len(), 12);
+    for &b in &boundaries {
+        cuts.extend([b.saturating_sub(1), b, b + 1]);
+    }
+    cuts.retain(|&c| c < wire.len());
+    cuts.sort_unstable();
+    cuts.dedup();
+    for cut in cuts {
+        let decoded = M::decode(&wire.slice(..cut));
+        let whole_fields = boundaries.contains(&cut);
+        assert_eq!(
+            decoded.is_ok(),
+            whole_fields,
+            "protobuf cut to {cut} of {} bytes ({}): {:?}",
+            wire.len(),
+            if whole_fields {
+                "whole fields"
+            } else {
+                "inside a field"
+            },
+            decoded.err()
+        );
+    }
+    let json = Bytes::from(x.to_json());
+    for cut in spread(json.len(), 16) {
+        assert!(
+            M::from_json(&json.slice(..cut)).is_err(),
+            "OTLP/JSON cut to {cut} of {} bytes decodes",
+            json.len()
+        );
+    }
+}
+
+/// Up to `n` offsets in `0..len` spread evenly, and the last two.
+fn spread(len: usize, n: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).map(|k| k * len / n).collect();
+    v.extend([len.saturating_sub(2), len.saturating_sub(1)]);
+    v.retain(|&c| c < len);
+    v.dedup();
+    v
+}
+
+/// Whether two requests are the same: equal, or (holding NaN) equal in protobuf, which carries
+/// every double's bits.
+pub fn same_request(a: &otlp_proto::Request, b: &otlp_proto::Request) -> bool {
+    use otlp_proto::Encoding;
+    a == b || (holds_nan(b) && a.encode(Encoding::Protobuf) == b.encode(Encoding::Protobuf))
 }
 
 /// The decoders under test, by name: each export request and response and `rpc::Status`, in
@@ -232,7 +290,9 @@ fn watchdog() {
                 for b in r.input.iter() {
                     let _ = write!(hex, "{b:02x}");
                 }
-                eprintln!(
+                // Straight to stderr: the test harness captures `eprintln!`, and would lose it.
+                let _ = writeln!(
+                    std::io::stderr().lock(),
                     "decoder {} ran over {HANG_LIMIT:?} on this input (written to {}): {hex}",
                     r.decoder,
                     path.display()

@@ -255,3 +255,29 @@ fn walk(msg: &[u8], base: usize, depth: u32, out: &mut Vec<(usize, usize)>) -> b
     }
     true
 }
+
+/// Where the top-level fields of `msg` start and end: every offset at which cutting `msg` leaves
+/// whole fields only (0 and the length included), or `None` if `msg` is not a message.
+pub fn field_boundaries(msg: &[u8]) -> Option<Vec<usize>> {
+    let mut out = vec![0];
+    let mut pos = 0;
+    while pos < msg.len() {
+        let (key, n) = varint(&msg[pos..])?;
+        pos += n;
+        pos += match key & 7 {
+            0 => varint(&msg[pos..])?.1,
+            1 => 8,
+            5 => 4,
+            2 => {
+                let (len, n) = varint(&msg[pos..])?;
+                n + usize::try_from(len).ok()?
+            }
+            _ => return None,
+        };
+        if pos > msg.len() {
+            return None;
+        }
+        out.push(pos);
+    }
+    Some(out)
+}
