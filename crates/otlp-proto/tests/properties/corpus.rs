@@ -2,6 +2,7 @@
 //! there).
 
 use super::*;
+use otlp_proto::collector::*;
 use std::path::PathBuf;
 use support::fixtures;
 
@@ -45,6 +46,11 @@ fn corpus_replays_with_recorded_outcomes() {
         .into_iter()
         .map(|(name, bytes)| {
             let l = line(&name, &decode_everything(&bytes));
+            let bytes = Bytes::from(bytes);
+            check::decodes_as_prost::<ExportTraceServiceRequest>(&bytes);
+            check::decodes_as_prost::<ExportMetricsServiceRequest>(&bytes);
+            check::decodes_as_prost::<ExportLogsServiceRequest>(&bytes);
+            check::decodes_as_prost::<ExportProfilesServiceRequest>(&bytes);
             (name, l)
         })
         .collect();
@@ -163,6 +169,26 @@ fn edge_cases() -> Vec<(&'static str, Vec<u8>)> {
         }
         super::logs_with_body(v)
     };
+    let kvlist_twice = [
+        field(6, &field(1, &field(1, b"a"))),
+        field(6, &field(1, &field(1, b"b"))),
+    ]
+    .concat();
+    let gauge_twice = {
+        let gauge = |v: i64| otlp_proto::metrics::Metric {
+            data: Some(otlp_proto::metrics::MetricData::Gauge(
+                otlp_proto::metrics::Gauge {
+                    data_points: vec![otlp_proto::metrics::NumberDataPoint {
+                        value: Some(otlp_proto::metrics::NumberValue::AsInt(v)),
+                        ..Default::default()
+                    }],
+                },
+            )),
+            ..Default::default()
+        };
+        let metric = [gauge(1).encode_to_bytes(), gauge(2).encode_to_bytes()].concat();
+        field(1, &field(2, &field(2, &metric)))
+    };
     let repeats: Vec<u8> = std::iter::repeat_n([0x0a, 0x00], 20_000)
         .flatten()
         .collect();
@@ -204,6 +230,10 @@ fn edge_cases() -> Vec<(&'static str, Vec<u8>)> {
             kvlists(33).encode_to_bytes().to_vec(),
         ),
         ("json-nested-kvlists-33.json", kvlists(33).to_json()),
+        // A oneof's message member twice in a row: the two merge (minimized from
+        // `edited_protobuf_decodes_as_prost_does`, which found the second replacing the first).
+        ("pb-oneof-kvlist-twice.pb", logs_with_body(&kvlist_twice)),
+        ("pb-oneof-gauge-twice.pb", gauge_twice),
         ("pb-group.pb", group),
         ("pb-group-unterminated.pb", vec![0x4b, 0x53, 0x08, 0x01]),
         (

@@ -124,3 +124,39 @@ fn unmutated_requests_decode_as_their_own_type() {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    /// Differential: damaged protobuf requests decode with our decoder as they do with prost's.
+    #[test]
+    fn mutated_protobuf_decodes_as_prost_does(
+        req in request(),
+        edits in proptest::collection::vec(mutate::protobuf_mutation(), 1..6),
+    ) {
+        use otlp_proto::collector::*;
+        let input = Bytes::from(mutate::apply(&req.encode(Encoding::Protobuf), &edits));
+        check::decodes_as_prost::<ExportTraceServiceRequest>(&input);
+        check::decodes_as_prost::<ExportMetricsServiceRequest>(&input);
+        check::decodes_as_prost::<ExportLogsServiceRequest>(&input);
+        check::decodes_as_prost::<ExportProfilesServiceRequest>(&input);
+    }
+
+    /// Differential, on input that stays well-formed: requests with fields duplicated, removed,
+    /// reordered, set to extreme values or repeated out of line decode with our decoder as they
+    /// do with prost's (last value wins, messages merge), and decode stably as every type.
+    #[test]
+    fn edited_protobuf_decodes_as_prost_does(
+        req in request(),
+        edits in proptest::collection::vec(mutate::field_edit(), 1..6),
+    ) {
+        use otlp_proto::collector::*;
+        let input = mutate::apply_field_edits(&req.encode(Encoding::Protobuf), &edits);
+        decode_everything(&input);
+        let input = Bytes::from(input);
+        check::decodes_as_prost::<ExportTraceServiceRequest>(&input);
+        check::decodes_as_prost::<ExportMetricsServiceRequest>(&input);
+        check::decodes_as_prost::<ExportLogsServiceRequest>(&input);
+        check::decodes_as_prost::<ExportProfilesServiceRequest>(&input);
+    }
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use crate::support::to_prost::ToProst;
 use bytes::Bytes;
 use otlp_proto::collector::*;
 use otlp_proto::{DecodeError, Message};
@@ -399,5 +400,32 @@ pub fn limits_agree(input: &[u8], limits: &otlp_proto::DecodeLimits) {
                 ),
             }
         }
+    }
+}
+
+/// Decodes `input` with our decoder and with prost's, as `M`: both succeed with the same value,
+/// or both fail, or ours fails where it is stricter on purpose (ids of the wrong length).
+pub fn decodes_as_prost<M>(input: &Bytes)
+where
+    M: Message + ToProst,
+    M::P: prost::Message + Default + PartialEq + std::fmt::Debug,
+{
+    use otlp_proto::DecodeErrorKind as K;
+    let ours = M::decode(input);
+    let theirs = <M::P as prost::Message>::decode(input.clone());
+    match (&ours, &theirs) {
+        (Ok(o), Ok(p)) => {
+            let converted = o.to_prost();
+            assert!(
+                converted == *p
+                    || (holds_nan(o)
+                        && o.encode_to_bytes()[..] == prost::Message::encode_to_vec(p)[..]),
+                "ours and prost's differ:\n ours: {o:?}\nprost: {p:?}"
+            );
+        }
+        (Err(e), Ok(_)) if e.kind() == K::BadId => {}
+        (Err(e), Ok(p)) => panic!("we refuse ({e}) what prost reads: {p:?}"),
+        (Ok(o), Err(e)) => panic!("prost refuses ({e}) what we read: {o:?}"),
+        (Err(_), Err(_)) => {}
     }
 }

@@ -264,20 +264,193 @@ pub fn field_boundaries(msg: &[u8]) -> Option<Vec<usize>> {
     while pos < msg.len() {
         let (key, n) = varint(&msg[pos..])?;
         pos += n;
-        pos += match key & 7 {
+        pos = pos.checked_add(match key & 7 {
             0 => varint(&msg[pos..])?.1,
             1 => 8,
             5 => 4,
             2 => {
                 let (len, n) = varint(&msg[pos..])?;
-                n + usize::try_from(len).ok()?
+                n.checked_add(usize::try_from(len).ok()?)?
             }
             _ => return None,
-        };
+        })?;
         if pos > msg.len() {
             return None;
         }
         out.push(pos);
     }
     Some(out)
+}
+
+/// A protobuf field as parsed without a schema: length-delimited bodies that parse as messages
+/// are kept as their fields.
+#[derive(Debug, Clone)]
+enum Node {
+    Varint(u64, u64),
+    Fixed(u64, Vec<u8>),
+    Bytes(u64, Vec<u8>),
+    Message(u64, Vec<Node>),
+}
+
+fn parse(msg: &[u8], depth: u32) -> Option<Vec<Node>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < msg.len() {
+        let (key, n) = varint(&msg[pos..])?;
+        pos += n;
+        if key >> 3 == 0 {
+            return None;
+        }
+        let node = match key & 7 {
+            0 => {
+                let (v, n) = varint(&msg[pos..])?;
+                pos += n;
+                Node::Varint(key, v)
+            }
+            1 | 5 => {
+                let n = if key & 7 == 1 { 8 } else { 4 };
+                let body = msg.get(pos..pos + n)?.to_vec();
+                pos += n;
+                Node::Fixed(key, body)
+            }
+            2 => {
+                let (len, n) = varint(&msg[pos..])?;
+                pos += n;
+                let body = msg.get(pos..pos.checked_add(usize::try_from(len).ok()?)?)?;
+                pos += body.len();
+                match (depth < 64).then(|| parse(body, depth + 1)).flatten() {
+                    Some(fields) if !body.is_empty() => Node::Message(key, fields),
+                    _ => Node::Bytes(key, body.to_vec()),
+                }
+            }
+            _ => return None,
+        };
+        out.push(node);
+    }
+    Some(out)
+}
+
+fn serialize(nodes: &[Node], out: &mut Vec<u8>) {
+    for node in nodes {
+        match node {
+            Node::Varint(k, v) => {
+                out.extend(encode_varint(*k));
+                out.extend(encode_varint(*v));
+            }
+            Node::Fixed(k, b) | Node::Bytes(k, b) => {
+                out.extend(encode_varint(*k));
+                if matches!(node, Node::Bytes(..)) {
+                    out.extend(encode_varint(b.len() as u64));
+                }
+                out.extend_from_slice(b);
+            }
+            Node::Message(k, fields) => {
+                let mut body = Vec::new();
+                serialize(fields, &mut body);
+                out.extend(encode_varint(*k));
+                out.extend(encode_varint(body.len() as u64));
+                out.extend(body);
+            }
+        }
+    }
+}
+
+/// An edit of one field anywhere in a protobuf message tree that keeps the input well-formed
+/// (every length prefix is recomputed): what a valid but unusual encoder could send.
+#[derive(Debug, Clone)]
+pub enum FieldEdit {
+    /// The field twice in a row (a singular field repeated: the last wins; a message: merged).
+    Duplicate(Index),
+    /// The field removed.
+    Delete(Index),
+    /// The field after its next sibling (fields out of number order).
+    SwapWithNext(Index),
+    /// A varint field's value replaced.
+    SetVarint(Index, u64),
+    /// The field copied to the end of its message (a repeated field's elements not contiguous).
+    CopyToEnd(Index),
+}
+
+/// Any [`FieldEdit`].
+pub fn field_edit() -> BoxedStrategy<FieldEdit> {
+    let value = prop_oneof![
+        Just(0u64),
+        Just(1),
+        Just(u64::MAX),
+        Just(u64::from(u32::MAX)),
+        Just(1 << 31),
+        any::<u64>()
+    ];
+    prop_oneof![
+        3 => any::<Index>().prop_map(FieldEdit::Duplicate),
+        1 => any::<Index>().prop_map(FieldEdit::Delete),
+        2 => any::<Index>().prop_map(FieldEdit::SwapWithNext),
+        2 => (any::<Index>(), value).prop_map(|(i, v)| FieldEdit::SetVarint(i, v)),
+        2 => any::<Index>().prop_map(FieldEdit::CopyToEnd),
+    ]
+    .boxed()
+}
+
+/// Applies field edits to a protobuf message (unchanged if it does not parse).
+pub fn apply_field_edits(msg: &[u8], edits: &[FieldEdit]) -> Vec<u8> {
+    let Some(mut nodes) = parse(msg, 0) else {
+        return msg.to_vec();
+    };
+    for edit in edits {
+        let count = count_fields(&nodes);
+        if count == 0 {
+            break;
+        }
+        let target = match edit {
+            FieldEdit::Duplicate(i)
+            | FieldEdit::Delete(i)
+            | FieldEdit::SwapWithNext(i)
+            | FieldEdit::SetVarint(i, _)
+            | FieldEdit::CopyToEnd(i) => i.index(count),
+        };
+        edit_at(&mut nodes, &mut { target }, edit);
+    }
+    let mut out = Vec::new();
+    serialize(&nodes, &mut out);
+    out
+}
+
+fn count_fields(nodes: &[Node]) -> usize {
+    nodes
+        .iter()
+        .map(|n| match n {
+            Node::Message(_, f) => 1 + count_fields(f),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// Finds the `target`-th field in depth-first order and edits it in its parent's list.
+fn edit_at(nodes: &mut Vec<Node>, target: &mut usize, edit: &FieldEdit) -> bool {
+    for i in 0..nodes.len() {
+        if *target == 0 {
+            match edit {
+                FieldEdit::Duplicate(_) => nodes.insert(i, nodes[i].clone()),
+                FieldEdit::Delete(_) => {
+                    nodes.remove(i);
+                }
+                FieldEdit::SwapWithNext(_) if i + 1 < nodes.len() => nodes.swap(i, i + 1),
+                FieldEdit::SetVarint(_, v) => {
+                    if let Node::Varint(_, x) = &mut nodes[i] {
+                        *x = *v;
+                    }
+                }
+                FieldEdit::CopyToEnd(_) => nodes.push(nodes[i].clone()),
+                _ => {}
+            }
+            return true;
+        }
+        *target -= 1;
+        if let Node::Message(_, fields) = &mut nodes[i]
+            && edit_at(fields, target, edit)
+        {
+            return true;
+        }
+    }
+    false
 }
