@@ -15,9 +15,11 @@
 //!   damaged (bit flips, byte edits, truncation, insertions, duplicated slices, corrupted length
 //!   prefixes; JSON tokens), decode as every request and response type in both encodings
 //!   without a panic, each within [`check::DECODE_BOUND`], and whatever decodes survives
-//!   re-encoding; decode limits change only whether a request fits;
+//!   re-encoding; decode limits change only whether a request fits; damaged and field-edited
+//!   (well-formed but unusual) protobuf decodes as prost decodes it;
 //! - **corpus** (`properties/corpus.rs`): every file of `tests/corpus/` decodes as every type
-//!   with the outcome recorded in `tests/corpus/expected.txt` (see the README there).
+//!   with the outcome recorded in `tests/corpus/expected.txt` (see the README there), and as
+//!   prost decodes it.
 //!
 //! Case counts are small by default (the file runs in about 20 s in a debug build on two cores);
 //! `OTLP_PROPTEST_CASES=100000` runs every property with that many cases. Failures are persisted

@@ -240,6 +240,12 @@ fn edge_cases() -> Vec<(&'static str, Vec<u8>)> {
             "pb-varint-11-bytes.pb",
             [vec![0x8a; 10], vec![0x01]].concat(),
         ),
+        // An unknown varint field 15 whose ten-byte value has bits beyond the 64th: we keep the
+        // low 64 bits (as C++ and Java do), prost refuses it.
+        (
+            "pb-varint-overflow.pb",
+            [vec![0x78], vec![0xff; 9], vec![0x7f]].concat(),
+        ),
         // An unknown field 15 at the top level, cut inside its fixed-width value.
         ("pb-unknown-fixed64-cut.pb", vec![0x79, 1, 2, 3]),
         ("pb-unknown-fixed32-cut.pb", vec![0x7d, 1, 2]),

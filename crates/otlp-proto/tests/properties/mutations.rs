@@ -5,7 +5,7 @@
 use super::*;
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(384))]
 
     /// Damaged protobuf requests decode as every type, or fail, in bounded time; what decodes
     /// survives re-encoding; decode limits change only whether a request fits.
@@ -126,7 +126,7 @@ fn unmutated_requests_decode_as_their_own_type() {
 }
 
 proptest! {
-    #![proptest_config(config(512))]
+    #![proptest_config(config(384))]
 
     /// Differential: damaged protobuf requests decode with our decoder as they do with prost's.
     #[test]

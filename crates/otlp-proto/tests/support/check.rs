@@ -425,7 +425,19 @@ where
         }
         (Err(e), Ok(_)) if e.kind() == K::BadId => {}
         (Err(e), Ok(p)) => panic!("we refuse ({e}) what prost reads: {p:?}"),
+        // A ten-byte varint whose last byte holds more than the 64th bit: prost (and Go) refuse
+        // it, we keep the low 64 bits, as the C++ and Java parsers do.
+        (Ok(_), Err(e))
+            if e.to_string().contains("invalid varint") && overflowing_varint(input) => {}
         (Ok(o), Err(e)) => panic!("prost refuses ({e}) what we read: {o:?}"),
         (Err(_), Err(_)) => {}
     }
+}
+
+/// Whether `input` holds a ten-byte varint with bits beyond the 64th (nine continuation bytes,
+/// then a last byte above 1), anywhere.
+fn overflowing_varint(input: &[u8]) -> bool {
+    input
+        .windows(10)
+        .any(|w| w[..9].iter().all(|&b| b >= 0x80) && (2..0x80).contains(&w[9]))
 }
