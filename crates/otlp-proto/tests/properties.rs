@@ -303,6 +303,46 @@ proptest! {
     }
 }
 
+/// What the rewrites of `json_variants` write, on one small span.
+#[test]
+fn json_variants_rewrite_as_documented() {
+    use otlp_proto::common::KeyValue;
+    let span = otlp_proto::trace::Span {
+        trace_id: Bytes::from(vec![0xab; 16]),
+        name: "é/😀".into(),
+        kind: 2,
+        start_time_unix_nano: 1_700_000_000_000_000_000,
+        attributes: vec![
+            KeyValue::new("d", 0.5),
+            KeyValue::new("b", Bytes::from_static(&[0xfb, 0xff])),
+        ],
+        ..Default::default()
+    };
+    let all = json_variants::Variant {
+        snake_case: true,
+        int64_as_numbers: true,
+        int32_as_strings: true,
+        doubles_as_strings: true,
+        upper_case_ids: true,
+        url_safe_base64: true,
+        escape_everything: true,
+        ..Default::default()
+    };
+    let text = String::from_utf8(json_variants::rewrite(&span.to_json(), &all)).unwrap();
+    assert_eq!(
+        text,
+        [
+            r#"{"\u0074race_id":"ABABABABABABABABABABABABABABABAB","\u006eame":"\u00E9\/\uD83D\uDE00","#,
+            r#""\u006bind":"2","\u0073tart_time_unix_nano":1700000000000000000,"\u0061ttributes":["#,
+            r#"{"\u006bey":"d","\u0076alue":{"\u0064ouble_value":"0.5"}},"#,
+            r#"{"\u006bey":"b","\u0076alue":{"\u0062ytes_value":"-_8"}}]}"#,
+        ]
+        .concat()
+    );
+    let back = otlp_proto::trace::Span::from_json(&Bytes::from(text)).unwrap();
+    assert_eq!(back, span);
+}
+
 /// A logs request of one record with `body`.
 fn logs_with_body(body: AnyValue) -> otlp_proto::collector::ExportLogsServiceRequest {
     otlp_proto::collector::ExportLogsServiceRequest {

@@ -21,7 +21,8 @@ pub struct Variant {
     pub upper_case_ids: bool,
     /// `bytes` in the URL-safe base64 alphabet, without padding.
     pub url_safe_base64: bool,
-    /// Every non-ASCII character as a `\u` escape (surrogate pairs beyond the BMP), `/` as `\/`.
+    /// Every non-ASCII character as a `\u` escape (surrogate pairs beyond the BMP), `/` as `\/`,
+    /// and the first letter of every key as a `\u` escape.
     pub escape_everything: bool,
     /// Whitespace around every token.
     pub whitespace: bool,
@@ -151,14 +152,17 @@ pub fn rewrite(text: &[u8], v: &Variant) -> Vec<u8> {
                     if let Some(k) = keys.last_mut() {
                         *k = raw.to_owned();
                     }
-                    quoted(
-                        &mut out,
-                        &if v.snake_case {
-                            snake(raw)
-                        } else {
-                            raw.to_owned()
-                        },
-                    );
+                    let mut key = if v.snake_case {
+                        snake(raw)
+                    } else {
+                        raw.to_owned()
+                    };
+                    if v.escape_everything && !key.is_empty() {
+                        // Keys are ASCII: escape the first letter (`\u0074raceId`).
+                        let first = key.remove(0);
+                        key.insert_str(0, &format!("\\u{:04x}", u32::from(first)));
+                    }
+                    quoted(&mut out, &key);
                     continue;
                 }
                 let digits = raw.strip_prefix('-').unwrap_or(raw);
