@@ -267,6 +267,11 @@ macro_rules! oneof {
             ) -> Result<(), $crate::DecodeError> {
                 match tag {
                     $( $tag => {
+                        // The member already set, seen again: a message merges into it, as
+                        // protobuf parsers do (a scalar's `merge_value` overwrites it).
+                        if let Some($name::$variant(v)) = slot {
+                            return $crate::codec::$kind::merge_value(v, wt, r);
+                        }
                         let mut v: $ty = Default::default();
                         $crate::codec::$kind::merge_value(&mut v, wt, r)?;
                         *slot = Some($name::$variant(v));
@@ -309,4 +314,58 @@ macro_rules! json_key {
     ($json:literal) => {
         concat!(",\"", $json, "\":")
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Message;
+    use crate::common::{AnyValue, KeyValue, Value};
+    use crate::metrics::{Gauge, Metric, MetricData, NumberDataPoint, Sum};
+    use bytes::Bytes;
+
+    fn decode<M: Message>(parts: &[&M]) -> M {
+        let wire: Vec<u8> = parts.iter().flat_map(|m| m.encode_to_bytes()).collect();
+        M::decode(&Bytes::from(wire)).expect("decodes")
+    }
+
+    #[test]
+    fn a_oneof_member_seen_twice_merges_if_a_message_and_is_replaced_if_not() {
+        // Protobuf parsers merge repeated instances of an embedded message, oneof members too
+        // (the conformance suite's ValidDataOneof.MESSAGE.Merge); prost does.
+        let a = AnyValue::from(vec![KeyValue::new("a", 1)]);
+        let b = AnyValue::from(vec![KeyValue::new("b", 2)]);
+        assert_eq!(
+            decode(&[&a, &b]),
+            AnyValue::from(vec![KeyValue::new("a", 1), KeyValue::new("b", 2)])
+        );
+        let point = |v: i64| NumberDataPoint {
+            value: Some(crate::metrics::NumberValue::AsInt(v)),
+            ..NumberDataPoint::default()
+        };
+        let gauge = |v: i64| Metric {
+            data: Some(MetricData::Gauge(Gauge {
+                data_points: vec![point(v)],
+            })),
+            ..Metric::default()
+        };
+        let both = Metric {
+            data: Some(MetricData::Gauge(Gauge {
+                data_points: vec![point(1), point(2)],
+            })),
+            ..Metric::default()
+        };
+        assert_eq!(decode(&[&gauge(1), &gauge(2)]), both);
+        // Another member replaces the first; a scalar member seen twice keeps the last value.
+        let sum = Metric {
+            data: Some(MetricData::Sum(Sum::default())),
+            ..Metric::default()
+        };
+        assert_eq!(decode(&[&gauge(1), &sum]), sum);
+        let (x, y) = (AnyValue::from("x"), AnyValue::from("y"));
+        assert_eq!(decode(&[&x, &y]), y);
+        assert_eq!(
+            decode(&[&a, &y]).value,
+            Some(Value::StringValue("y".into()))
+        );
+    }
 }

@@ -1,1 +1,6 @@
+pub mod check;
 pub mod fixtures;
+pub mod json_variants;
+pub mod mutate;
+pub mod strategies;
+pub mod to_prost;

@@ -1,0 +1,2 @@
+KSTL
+*after-group
