@@ -14,13 +14,13 @@
 //! within a size limit, decompressed within the same limit (so a zip bomb costs nothing), decoded
 //! without copying its strings and within limits on its items and decoded size (counted while
 //! decoding, so a request of millions of empty spans is refused before it costs memory), and
-//! handed as a [`Received`] to a [`Sink`]. A memory limiter counts what all requests in flight
-//! hold and refuses, with HTTP 429 or gRPC `RESOURCE_EXHAUSTED` and a retry hint, those that
-//! would pass it. The limits, their defaults and how to change them are on
-//! [`ReceiverBuilder`]; `docs/limits.md` in the repository says what the receiver guarantees
-//! under bad input and overload. The sink answers with
-//! an [`Ack`] (possibly a partial success) or a [`Refusal`], which the server turns into the
-//! status code each transport expects.
+//! handed as a [`Received`] to a [`Sink`]. The sink answers with an [`Ack`] (possibly a partial
+//! success) or a [`Refusal`], which the server turns into the status code each transport expects.
+//!
+//! A memory limiter counts what all requests in flight hold and refuses, with HTTP 429 or gRPC
+//! `RESOURCE_EXHAUSTED` and a retry hint, those that would pass it. The limits, their defaults
+//! and how to change them are on [`ReceiverBuilder`]; `docs/limits.md` in the repository says
+//! what the receiver guarantees under bad input and overload.
 //!
 //! Slow, idle and numerous clients are bounded too, each limit set on [`ReceiverBuilder`]: a
 //! client has 10 seconds to send a complete request head (from connecting, TLS handshake
