@@ -10,7 +10,7 @@ use common::{PROTOCOLS, config, receiver};
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy, Status};
 use otlp_proto::grpc::code;
 use otlp_proto::{Signal, sample};
-use otlp_receiver::{MemorySink, Refusal, ScriptedSink};
+use otlp_receiver::{MemorySink, Receiver, Refusal, ScriptedSink};
 use std::time::Duration;
 
 /// Backoff so long that only a server-provided delay can make a retry fit in the deadline.
@@ -270,4 +270,50 @@ async fn retries_disabled_means_one_attempt() {
     assert_eq!(err.attempts(), 1);
     assert_eq!(script.requests_seen(), 1);
     rx.shutdown().await;
+}
+
+/// Our receiver's memory limit refuses with a retry hint (HTTP 429 + `Retry-After`, gRPC
+/// `RESOURCE_EXHAUSTED` + `RetryInfo`); our exporter waits that long and delivers. One request is
+/// held in a slow sink, taking the memory the limit allows, while the exporter sends another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receivers_memory_limit_is_retried_after_its_hint() {
+    let request = sample::request(Signal::Logs);
+    let body = otlp_proto::Request::from(request.clone()).encode(otlp_proto::Encoding::Protobuf);
+    for protocol in PROTOCOLS {
+        let memory = MemorySink::new();
+        let script = ScriptedSink::new(memory.clone()).then_delay(Duration::from_secs(2));
+        // Room for one request in flight (its body and decoded messages), not two.
+        let rx = Receiver::builder()
+            .with_free_loopback_ports()
+            .with_sink(script.clone())
+            .with_memory_limit(body.len() * 2 + 4096)
+            .start()
+            .await
+            .expect("receiver starts");
+        let holder = Exporter::new(config(&rx, Protocol::Grpc)).expect("exporter");
+        let held = {
+            let request = request.clone();
+            tokio::spawn(async move { holder.export_request(&request).await })
+        };
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while script.remaining_steps() > 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the first request reaches the sink");
+
+        let exporter =
+            Exporter::new(backoff_beyond_deadline(config(&rx, protocol))).expect("exporter");
+        let outcome = exporter
+            .export_request(&request)
+            .await
+            .expect("succeeds once the held request is answered");
+        assert!(outcome.attempts >= 2, "{protocol}: refused first");
+        held.await
+            .expect("task")
+            .expect("the held request succeeds");
+        assert_eq!(memory.requests().len(), 2, "{protocol}: both delivered");
+        rx.shutdown().await;
+    }
 }
