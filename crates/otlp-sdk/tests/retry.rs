@@ -278,7 +278,7 @@ async fn retries_disabled_means_one_attempt() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_receivers_memory_limit_is_retried_after_its_hint() {
     let request = sample::request(Signal::Logs);
-    let body = otlp_proto::Request::from(request.clone()).encode(otlp_proto::Encoding::Protobuf);
+    let body = request.encode(otlp_proto::Encoding::Protobuf);
     for protocol in PROTOCOLS {
         let memory = MemorySink::new();
         let script = ScriptedSink::new(memory.clone()).then_delay(Duration::from_secs(2));
