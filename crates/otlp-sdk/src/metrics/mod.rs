@@ -6,3 +6,5 @@
 //! [`Exporter::export`](crate::Exporter::export) or through a
 //! [`Pipeline`](crate::pipeline::Pipeline) with a
 //! [`MetricEncoder`](crate::pipeline::MetricEncoder).
+
+mod aggregate;
