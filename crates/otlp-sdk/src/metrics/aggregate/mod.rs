@@ -5,3 +5,4 @@
 
 pub(crate) mod buckets;
 pub(crate) mod exponential_mapping;
+pub(crate) mod sum;
