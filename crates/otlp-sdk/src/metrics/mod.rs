@@ -10,4 +10,7 @@
 mod aggregate;
 // Work in progress (issue 14): the instruments that use it land next.
 #[cfg_attr(not(test), allow(dead_code))]
+mod series;
+// Work in progress (issue 14): the instruments that use it land next.
+#[cfg_attr(not(test), allow(dead_code))]
 mod validate;

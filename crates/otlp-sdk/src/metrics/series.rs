@@ -1,0 +1,249 @@
+//! The series of an instrument: one per distinct set of attributes, found by a canonical key so
+//! that the same attributes in any order, or with a key repeated (the last value wins, as the
+//! specification asks of attribute collections), find the same series; and a cardinality limit
+//! past which measurements go to one overflow series, `otel.metric.overflow = true`.
+
+use otlp_proto::RevBuf;
+use otlp_proto::codec;
+use otlp_proto::common::KeyValue;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+/// The attribute the overflow series carries.
+pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
+
+thread_local! {
+    /// Scratch for building keys: reused, so finding an existing series allocates nothing.
+    static SCRATCH: RefCell<(Vec<usize>, RevBuf)> = RefCell::new((Vec::new(), RevBuf::new()));
+}
+
+/// Writes the canonical key of `attrs` into `buf`: the attributes sorted by key, the last of each
+/// repeated key kept, encoded as the protobuf `values` of a `KeyValueList`. `order` is scratch.
+fn canonical(attrs: &[KeyValue], order: &mut Vec<usize>, buf: &mut RevBuf) {
+    order.clear();
+    order.extend(0..attrs.len());
+    // Stable: among equal keys the later attribute stays later, so the last one can be kept.
+    order.sort_by(|&a, &b| attrs[a].key.as_bytes().cmp(attrs[b].key.as_bytes()));
+    buf.clear();
+    // The buffer is written back to front: walk from the end, keeping each key's last attribute.
+    let mut next_key: Option<&[u8]> = None;
+    for &i in order.iter().rev() {
+        let key = attrs[i].key.as_bytes();
+        if next_key == Some(key) {
+            continue;
+        }
+        next_key = Some(key);
+        codec::message::encode_always(1, &attrs[i], buf);
+    }
+}
+
+/// A hasher for keys already canonical: multiply and rotate over eight bytes at a time (keys
+/// are short and come from the program, not from a network, so no keyed hash is needed).
+#[derive(Default, Clone, Copy)]
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct BuildKeyHasher;
+
+impl BuildHasher for BuildKeyHasher {
+    type Hasher = KeyHasher;
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher::default()
+    }
+}
+
+type Shard<S> = RwLock<HashMap<Box<[u8]>, Arc<S>, BuildKeyHasher>>;
+
+/// One series: its attributes (canonical: sorted, one value per key) and its aggregator.
+#[derive(Debug)]
+pub(crate) struct Series<S> {
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) aggregator: S,
+}
+
+/// An instrument's series, each an `S` (its aggregator), with the attributes it was made for.
+pub(crate) struct SeriesMap<S> {
+    shards: Box<[Shard<Series<S>>]>,
+    series: AtomicUsize,
+    limit: Option<usize>,
+    overflow: OnceLock<Arc<Series<S>>>,
+}
+
+const SHARDS: usize = 16;
+
+impl<S> SeriesMap<S> {
+    /// A map holding at most `limit` series besides the overflow one (`None`: no limit).
+    pub(crate) fn new(limit: Option<usize>) -> Self {
+        SeriesMap {
+            shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            series: AtomicUsize::new(0),
+            limit,
+            overflow: OnceLock::new(),
+        }
+    }
+
+    /// The series of `attrs`, made with `make` if it is new; the overflow series once the limit
+    /// is reached.
+    pub(crate) fn get(&self, attrs: &[KeyValue], make: impl FnOnce() -> S) -> Arc<Series<S>> {
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let (order, buf) = &mut *scratch;
+            canonical(attrs, order, buf);
+            let key = buf.as_slice();
+            let mut hasher = KeyHasher::default();
+            hasher.write(key);
+            let shard = &self.shards[(hasher.finish() >> 60) as usize % SHARDS];
+            if let Some(found) = shard
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(key)
+            {
+                return found.clone();
+            }
+            let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
+            if let Some(found) = map.get(key) {
+                return found.clone();
+            }
+            if self
+                .limit
+                .is_some_and(|limit| self.series.load(Ordering::Relaxed) >= limit)
+            {
+                drop(map);
+                return self.overflow(make);
+            }
+            self.series.fetch_add(1, Ordering::Relaxed);
+            // A new series (the rare path): keep its attributes as the key has them.
+            let mut attributes: Vec<KeyValue> = Vec::with_capacity(order.len());
+            for &i in order.iter().rev() {
+                if attributes.last().is_none_or(|k| k.key != attrs[i].key) {
+                    attributes.push(attrs[i].clone());
+                }
+            }
+            attributes.reverse();
+            let series = Arc::new(Series {
+                attributes,
+                aggregator: make(),
+            });
+            map.insert(key.into(), series.clone());
+            series
+        })
+    }
+
+    fn overflow(&self, make: impl FnOnce() -> S) -> Arc<Series<S>> {
+        self.overflow
+            .get_or_init(|| {
+                Arc::new(Series {
+                    attributes: vec![KeyValue::new(OVERFLOW_KEY, true)],
+                    aggregator: make(),
+                })
+            })
+            .clone()
+    }
+
+    /// Series made so far, the overflow one not counted.
+    pub(crate) fn len(&self) -> usize {
+        self.series.load(Ordering::Relaxed)
+    }
+
+    /// Calls `f` on every series, the overflow one last.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[KeyValue], &S)) {
+        for shard in self.shards.iter() {
+            let map = shard.read().unwrap_or_else(PoisonError::into_inner);
+            for series in map.values() {
+                f(&series.attributes, &series.aggregator);
+            }
+        }
+        if let Some(overflow) = self.overflow.get() {
+            f(&overflow.attributes, &overflow.aggregator);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    fn kv(k: &str, v: i64) -> KeyValue {
+        KeyValue::new(k.to_owned(), v)
+    }
+
+    #[test]
+    fn the_same_attributes_in_any_order_find_one_series() {
+        let map = SeriesMap::<AtomicU64>::new(None);
+        let a = map.get(&[kv("a", 1), kv("b", 2), kv("c", 3)], AtomicU64::default);
+        let b = map.get(&[kv("c", 3), kv("a", 1), kv("b", 2)], AtomicU64::default);
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(
+            a.attributes,
+            [kv("a", 1), kv("b", 2), kv("c", 3)],
+            "kept sorted"
+        );
+        let other = map.get(&[kv("a", 1), kv("b", 3), kv("c", 3)], AtomicU64::default);
+        assert!(!Arc::ptr_eq(&a, &other));
+        let empty = map.get(&[], AtomicU64::default);
+        assert!(empty.attributes.is_empty());
+        assert_eq!(map.len(), 3);
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_its_last_value() {
+        let map = SeriesMap::<AtomicU64>::new(None);
+        let s = map.get(&[kv("k", 1), kv("z", 0), kv("k", 2)], AtomicU64::default);
+        assert_eq!(s.attributes, [kv("k", 2), kv("z", 0)]);
+        let same = map.get(&[kv("z", 0), kv("k", 2)], AtomicU64::default);
+        assert!(Arc::ptr_eq(&s, &same));
+    }
+
+    #[test]
+    fn past_the_limit_measurements_go_to_the_overflow_series() {
+        let map = SeriesMap::<AtomicU64>::new(Some(2));
+        for v in 0..5 {
+            map.get(&[kv("v", v)], AtomicU64::default)
+                .aggregator
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        assert_eq!(map.len(), 2);
+        let mut seen = Vec::new();
+        map.for_each(|attrs, n| seen.push((attrs.to_vec(), n.load(Ordering::Relaxed))));
+        assert_eq!(seen.len(), 3);
+        assert_eq!(
+            seen.last(),
+            Some(&(vec![KeyValue::new(OVERFLOW_KEY, true)], 3)),
+            "three measurements past the limit"
+        );
+        // Existing series are still found at the limit.
+        let first = map.get(&[kv("v", 0)], AtomicU64::default);
+        assert_eq!(first.attributes, [kv("v", 0)]);
+    }
+
+    #[test]
+    fn without_a_limit_every_set_is_a_series() {
+        let map = SeriesMap::<AtomicU64>::new(None);
+        for v in 0..5000 {
+            map.get(&[kv("v", v)], AtomicU64::default);
+        }
+        assert_eq!(map.len(), 5000);
+    }
+}
