@@ -5,4 +5,6 @@
 
 pub(crate) mod buckets;
 pub(crate) mod exponential_mapping;
+pub(crate) mod histogram;
+pub(crate) mod last_value;
 pub(crate) mod sum;

@@ -13,6 +13,8 @@ pub(crate) trait Number:
     fn add_to(cell: &AtomicU64, v: Self);
     /// The cell's bits as a value.
     fn from_bits(bits: u64) -> Self;
+    /// The value as a cell's bits (the inverse of `from_bits`).
+    fn to_bits(self) -> u64;
     /// Sums two values.
     fn plus(self, other: Self) -> Self;
 }
@@ -24,6 +26,9 @@ impl Number for u64 {
     }
     fn from_bits(bits: u64) -> Self {
         bits
+    }
+    fn to_bits(self) -> u64 {
+        self
     }
     fn plus(self, other: Self) -> Self {
         self.wrapping_add(other)
@@ -38,6 +43,9 @@ impl Number for i64 {
     }
     fn from_bits(bits: u64) -> Self {
         bits as i64
+    }
+    fn to_bits(self) -> u64 {
+        self as u64
     }
     fn plus(self, other: Self) -> Self {
         self.wrapping_add(other)
@@ -60,6 +68,9 @@ impl Number for f64 {
     fn from_bits(bits: u64) -> Self {
         f64::from_bits(bits)
     }
+    fn to_bits(self) -> u64 {
+        f64::to_bits(self)
+    }
     fn plus(self, other: Self) -> Self {
         self + other
     }
@@ -71,7 +82,7 @@ impl Number for f64 {
 struct Padded(AtomicU64);
 
 /// How many stripes: the threads that can run at once, rounded up to a power of two, at most 16.
-fn stripes() -> usize {
+pub(super) fn stripes() -> usize {
     static STRIPES: OnceLock<usize> = OnceLock::new();
     *STRIPES.get_or_init(|| {
         std::thread::available_parallelism()
@@ -83,7 +94,7 @@ fn stripes() -> usize {
 
 /// This thread's stripe: threads are numbered as they first record, round robin.
 #[inline]
-fn stripe() -> usize {
+pub(super) fn stripe() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static MINE: usize = NEXT.fetch_add(1, Ordering::Relaxed);
