@@ -159,7 +159,8 @@ impl Histogram {
     /// take, starting again from empty (delta temporality). A recording racing the take may
     /// have its sum, min or max in this point and its count in the next, never the reverse;
     /// over all points every recording is counted and summed exactly once. So a delta point
-    /// of count 0 may still carry a sum: report it rather than drop it if totals matter.
+    /// of count 0 may still carry a sum (report it rather than drop it if totals matter), and
+    /// one of count above 0 may lack a min and max (its values' went into the point before).
     pub(crate) fn take_into(&self, point: &mut HistogramDataPoint) {
         self.collect_into(point, true);
     }
@@ -194,9 +195,11 @@ impl Histogram {
         }
         point.count = point.bucket_counts.iter().sum();
         point.sum = Some(sum);
-        let counted = point.count > 0;
-        point.min = counted.then_some(min);
-        point.max = counted.then_some(max);
+        // `min > max` when the interval's values had their min and max in an earlier take (see
+        // `take_into`): none to report then, rather than infinities no one recorded.
+        let known = point.count > 0 && min <= max;
+        point.min = known.then_some(min);
+        point.max = known.then_some(max);
     }
 }
 
@@ -295,6 +298,20 @@ mod tests {
         h.record(0.25);
         h.take_into(&mut p);
         assert_eq!((p.count, p.bucket_counts.as_slice()), (1, &[1, 0][..]));
+    }
+
+    #[test]
+    fn a_count_whose_min_and_max_went_into_an_earlier_take_has_none() {
+        let h = histogram(&[1.0]);
+        h.record(0.5);
+        // As an earlier take would, had it come between this recording's min/max and its count.
+        let mine = &h.stripes[stripe()];
+        mine.cell(MIN)
+            .store(f64::INFINITY.to_bits(), Ordering::Relaxed);
+        mine.cell(MAX)
+            .store(f64::NEG_INFINITY.to_bits(), Ordering::Relaxed);
+        let p = take(&h);
+        assert_eq!((p.count, p.min, p.max), (1, None, None));
     }
 
     #[test]
