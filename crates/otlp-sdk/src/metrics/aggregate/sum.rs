@@ -71,7 +71,7 @@ impl Number for f64 {
 struct Padded(AtomicU64);
 
 /// How many stripes: the threads that can run at once, rounded up to a power of two, at most 16.
-fn stripes() -> usize {
+pub(super) fn stripes() -> usize {
     static STRIPES: OnceLock<usize> = OnceLock::new();
     *STRIPES.get_or_init(|| {
         std::thread::available_parallelism()
@@ -83,7 +83,7 @@ fn stripes() -> usize {
 
 /// This thread's stripe: threads are numbered as they first record, round robin.
 #[inline]
-fn stripe() -> usize {
+pub(super) fn stripe() -> usize {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     thread_local! {
         static MINE: usize = NEXT.fetch_add(1, Ordering::Relaxed);
