@@ -493,6 +493,19 @@ mod tests {
     }
 
     #[test]
+    fn stripes_that_fit_alone_merge_at_a_lower_scale() {
+        // At scale 0 one stripe holds buckets -1..=0 (1 and 2), the other 2..=3 (8 and 16):
+        // five buckets together, so the merge drops to scale -1: buckets -1, 0, 1, 1.
+        let mut merged = recorded(4, 0, &[1.0, 2.0]);
+        merged.merge(&recorded(4, 0, &[8.0, 16.0]), 4);
+        assert_eq!(
+            (merged.scale, counts(&merged.positive)),
+            (-1, (-1, vec![1, 1, 2]))
+        );
+        assert_eq!(merged, recorded(4, 0, &[1.0, 2.0, 8.0, 16.0]));
+    }
+
+    #[test]
     fn four_threads_lose_no_measurement_while_deltas_are_taken() {
         const THREADS: u64 = 4;
         const RECORDS: u64 = 50_000;
