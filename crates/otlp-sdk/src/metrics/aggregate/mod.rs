@@ -4,6 +4,7 @@
 #![cfg_attr(not(test), allow(dead_code))]
 
 pub(crate) mod buckets;
+pub(crate) mod exponential;
 pub(crate) mod exponential_mapping;
 pub(crate) mod histogram;
 pub(crate) mod last_value;
