@@ -8,4 +8,5 @@ pub(crate) mod exponential;
 pub(crate) mod exponential_mapping;
 pub(crate) mod histogram;
 pub(crate) mod last_value;
+pub(crate) mod point;
 pub(crate) mod sum;

@@ -1,0 +1,167 @@
+//! [`Aggregator`]: one trait over the aggregations, so an instrument records into any of them and
+//! collects each series as a data point of its metric.
+
+use super::exponential::ExponentialHistogram;
+use super::histogram::{Histogram, Measurement};
+use super::last_value::LastValue;
+use super::sum::{Number, StripedSum};
+use otlp_proto::common::KeyValue;
+use otlp_proto::metrics::{
+    ExponentialHistogramDataPoint, HistogramDataPoint, MetricData, NumberDataPoint, NumberValue,
+};
+
+/// A number as OTLP carries it: integers as `asInt` (an unsigned one past `i64::MAX` saturates),
+/// floats as `asDouble`.
+pub(crate) trait ToNumberValue: Copy {
+    /// The OTLP value.
+    fn to_number_value(self) -> NumberValue;
+}
+
+impl ToNumberValue for u64 {
+    fn to_number_value(self) -> NumberValue {
+        NumberValue::AsInt(i64::try_from(self).unwrap_or(i64::MAX))
+    }
+}
+
+impl ToNumberValue for i64 {
+    fn to_number_value(self) -> NumberValue {
+        NumberValue::AsInt(self)
+    }
+}
+
+impl ToNumberValue for f64 {
+    fn to_number_value(self) -> NumberValue {
+        NumberValue::AsDouble(self)
+    }
+}
+
+/// What a series' point carries besides its aggregate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PointBase<'a> {
+    pub(crate) attributes: &'a [KeyValue],
+    pub(crate) start_time_unix_nano: u64,
+    pub(crate) time_unix_nano: u64,
+}
+
+/// One series' aggregation.
+pub(crate) trait Aggregator: Send + Sync + 'static {
+    /// What a measurement is.
+    type Input: Copy;
+    /// Records a measurement.
+    fn record(&self, v: Self::Input);
+    /// Adds this series' point to `data` (a variant made for this aggregation): everything so
+    /// far, or, with `delta`, what came since the last delta collection (then nothing if the
+    /// series saw nothing).
+    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData);
+}
+
+fn number_point(base: PointBase<'_>, value: NumberValue) -> NumberDataPoint {
+    NumberDataPoint {
+        attributes: base.attributes.to_vec(),
+        start_time_unix_nano: base.start_time_unix_nano,
+        time_unix_nano: base.time_unix_nano,
+        value: Some(value),
+        ..NumberDataPoint::default()
+    }
+}
+
+impl<N: Number + ToNumberValue> Aggregator for StripedSum<N> {
+    type Input = N;
+    #[inline]
+    fn record(&self, v: N) {
+        self.add(v);
+    }
+    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+        let value = if delta { self.take() } else { self.value() };
+        // A delta of zero: nothing was added (or it cancelled out), nothing to report.
+        if delta && value == N::default() {
+            return;
+        }
+        if let MetricData::Sum(sum) = data {
+            sum.data_points
+                .push(number_point(base, value.to_number_value()));
+        }
+    }
+}
+
+impl<N: Number + ToNumberValue> Aggregator for LastValue<N> {
+    type Input = N;
+    #[inline]
+    fn record(&self, v: N) {
+        LastValue::record(self, v);
+    }
+    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+        let value = if delta { self.take() } else { self.value() };
+        if let (Some(value), MetricData::Gauge(gauge)) = (value, data) {
+            gauge
+                .data_points
+                .push(number_point(base, value.to_number_value()));
+        }
+    }
+}
+
+/// An explicit-bucket histogram of `M` measurements.
+#[derive(Debug)]
+pub(crate) struct HistogramOf<M>(pub(crate) Histogram, std::marker::PhantomData<M>);
+
+impl<M> HistogramOf<M> {
+    pub(crate) fn new(histogram: Histogram) -> Self {
+        HistogramOf(histogram, std::marker::PhantomData)
+    }
+}
+
+impl<M: Measurement> Aggregator for HistogramOf<M> {
+    type Input = M;
+    #[inline]
+    fn record(&self, v: M) {
+        self.0.record(v);
+    }
+    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+        let MetricData::Histogram(histogram) = data else {
+            return;
+        };
+        let mut point = HistogramDataPoint {
+            attributes: base.attributes.to_vec(),
+            start_time_unix_nano: base.start_time_unix_nano,
+            time_unix_nano: base.time_unix_nano,
+            ..HistogramDataPoint::default()
+        };
+        if delta {
+            self.0.take_into(&mut point);
+        } else {
+            self.0.read_into(&mut point);
+        }
+        // A delta point of count 0 may still carry a sum that raced the last take: keep it.
+        let empty = point.count == 0 && point.sum.is_none_or(|s| s == 0.0);
+        if !(delta && empty) {
+            histogram.data_points.push(point);
+        }
+    }
+}
+
+impl Aggregator for ExponentialHistogram {
+    type Input = f64;
+    #[inline]
+    fn record(&self, v: f64) {
+        ExponentialHistogram::record(self, v);
+    }
+    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+        let MetricData::ExponentialHistogram(histogram) = data else {
+            return;
+        };
+        let mut point = ExponentialHistogramDataPoint {
+            attributes: base.attributes.to_vec(),
+            start_time_unix_nano: base.start_time_unix_nano,
+            time_unix_nano: base.time_unix_nano,
+            ..ExponentialHistogramDataPoint::default()
+        };
+        if delta {
+            self.take(&mut point);
+        } else {
+            self.read(&mut point);
+        }
+        if !(delta && point.count == 0) {
+            histogram.data_points.push(point);
+        }
+    }
+}
