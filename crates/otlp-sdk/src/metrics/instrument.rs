@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 /// The description of an instrument, as its metric carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Descriptor {
+pub struct Descriptor {
     pub(crate) name: Str,
     pub(crate) description: Str,
     pub(crate) unit: Str,

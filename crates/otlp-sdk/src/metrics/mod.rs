@@ -8,6 +8,11 @@
 //! [`MetricEncoder`](crate::pipeline::MetricEncoder).
 
 mod aggregate;
+mod meter;
+pub use meter::{
+    Bound, Buildable, Counter, Gauge, Histogram, InstrumentBuilder, InstrumentValue,
+    InvalidInstrument, Meter, Temporality, UpDownCounter,
+};
 // Work in progress (issue 14): the meter that uses it lands next.
 #[cfg_attr(not(test), allow(dead_code))]
 mod instrument;

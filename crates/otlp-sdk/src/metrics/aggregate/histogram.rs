@@ -15,7 +15,7 @@ use super::buckets::Boundaries;
 use super::sum::{stripe, stripes};
 
 /// A value a histogram can record.
-pub(crate) trait Measurement: Copy + Send + Sync + 'static {
+pub trait Measurement: Copy + Send + Sync + 'static {
     /// The value as a float (bucket search, sum, min and max are in floats, as in OTLP).
     fn as_f64(self) -> f64;
 }
@@ -112,7 +112,7 @@ fn extend_f64(cell: &AtomicU64, v: f64, lower: bool) {
 
 /// An explicit-bucket histogram of one series.
 #[derive(Debug)]
-pub(crate) struct Histogram {
+pub struct Histogram {
     boundaries: Boundaries,
     stripes: Box<[Stripe]>,
 }

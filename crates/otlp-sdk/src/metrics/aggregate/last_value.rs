@@ -20,7 +20,7 @@ const FRESH: u8 = 2;
 
 /// The last value recorded into a gauge series.
 #[derive(Debug, Default)]
-pub(crate) struct LastValue<N: Number> {
+pub struct LastValue<N: Number> {
     bits: AtomicU64,
     state: AtomicU8,
     _number: std::marker::PhantomData<N>,

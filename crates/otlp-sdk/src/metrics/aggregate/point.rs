@@ -12,7 +12,7 @@ use otlp_proto::metrics::{
 
 /// A number as OTLP carries it: integers as `asInt` (an unsigned one past `i64::MAX` saturates),
 /// floats as `asDouble`.
-pub(crate) trait ToNumberValue: Copy {
+pub trait ToNumberValue: Copy {
     /// The OTLP value.
     fn to_number_value(self) -> NumberValue;
 }
@@ -37,14 +37,14 @@ impl ToNumberValue for f64 {
 
 /// What a series' point carries besides its aggregate.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct PointBase<'a> {
+pub struct PointBase<'a> {
     pub(crate) attributes: &'a [KeyValue],
     pub(crate) start_time_unix_nano: u64,
     pub(crate) time_unix_nano: u64,
 }
 
 /// One series' aggregation.
-pub(crate) trait Aggregator: Send + Sync + 'static {
+pub trait Aggregator: Send + Sync + 'static {
     /// What a measurement is.
     type Input: Copy;
     /// Records a measurement.
@@ -102,7 +102,7 @@ impl<N: Number + ToNumberValue> Aggregator for LastValue<N> {
 
 /// An explicit-bucket histogram of `M` measurements.
 #[derive(Debug)]
-pub(crate) struct HistogramOf<M>(pub(crate) Histogram, std::marker::PhantomData<M>);
+pub struct HistogramOf<M>(pub(crate) Histogram, std::marker::PhantomData<M>);
 
 impl<M> HistogramOf<M> {
     pub(crate) fn new(histogram: Histogram) -> Self {

@@ -6,9 +6,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// A value a sum can hold: how it adds into, and reads from, a 64-bit cell.
-pub(crate) trait Number:
-    Copy + Default + PartialEq + std::fmt::Debug + Send + Sync + 'static
-{
+pub trait Number: Copy + Default + PartialEq + std::fmt::Debug + Send + Sync + 'static {
     /// Adds `v` to the cell.
     fn add_to(cell: &AtomicU64, v: Self);
     /// The cell's bits as a value.
@@ -104,7 +102,7 @@ pub(super) fn stripe() -> usize {
 
 /// A sum of `N` many threads add to.
 #[derive(Debug)]
-pub(crate) struct StripedSum<N: Number> {
+pub struct StripedSum<N: Number> {
     cells: Box<[Padded]>,
     _number: std::marker::PhantomData<N>,
 }
