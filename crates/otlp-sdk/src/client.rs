@@ -162,6 +162,8 @@ struct ClientInner {
     components: Vec<Arc<dyn Component>>,
     /// The logger of `send_log` and `send_event` ([`ClientConfig::with_default_scope`]).
     default_logger: Logger,
+    /// The meters made, one per instrumentation scope, for collection.
+    meters: std::sync::Mutex<Vec<crate::metrics::Meter>>,
     /// Must stay the last field: fields are dropped in order, after `Drop::drop` opened the
     /// scope this closes (see there).
     drop_waits: DropWaits,
@@ -276,6 +278,7 @@ impl OtlpClient {
                 logs,
                 components,
                 default_logger,
+                meters: std::sync::Mutex::default(),
                 drop_waits: DropWaits(None),
             }),
         };
@@ -317,6 +320,54 @@ impl OtlpClient {
         schema_url: Option<Str>,
     ) -> Tracer {
         self.inner.traces.tracer(name, version, schema_url)
+    }
+
+    /// The meter of the instrumentation scope `name`: the same meter for the same name.
+    ///
+    /// Work in progress (issue 14): instruments record and [`collect_metrics`] reads them;
+    /// periodic export, temporality preferences, views and exemplars are still to come.
+    ///
+    /// [`collect_metrics`]: OtlpClient::collect_metrics
+    pub fn meter(&self, name: impl Into<Str>) -> crate::metrics::Meter {
+        let name = name.into();
+        let mut meters = self
+            .inner
+            .meters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(m) = meters.iter().find(|m| *m.scope_name() == name) {
+            return m.clone();
+        }
+        let scope = otlp_proto::common::InstrumentationScope {
+            name,
+            ..Default::default()
+        };
+        let meter = crate::metrics::Meter::new(scope, crate::metrics::Temporality::Cumulative);
+        meters.push(meter.clone());
+        meter
+    }
+
+    /// Every meter's metrics now, as one export request under the client's resource (a manual
+    /// reader: for tests, and for pull exporters).
+    pub fn collect_metrics(&self) -> otlp_proto::collector::ExportMetricsServiceRequest {
+        let meters = self
+            .inner
+            .meters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let scope_metrics = meters
+            .iter()
+            .map(crate::metrics::Meter::collect)
+            .filter(|s| !s.metrics.is_empty())
+            .collect();
+        otlp_proto::collector::ExportMetricsServiceRequest {
+            resource_metrics: vec![otlp_proto::metrics::ResourceMetrics {
+                resource: Some(self.inner.resource.clone()),
+                scope_metrics,
+                ..Default::default()
+            }],
+        }
     }
 
     /// The signals this client carries.

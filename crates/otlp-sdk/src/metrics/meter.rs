@@ -86,6 +86,11 @@ impl Meter {
         }
     }
 
+    /// The name of the meter's instrumentation scope.
+    pub(crate) fn scope_name(&self) -> &Str {
+        &self.state.scope.name
+    }
+
     /// A counter of `u64` increments.
     pub fn u64_counter(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Counter<u64>> {
         InstrumentBuilder::new(self, name)
