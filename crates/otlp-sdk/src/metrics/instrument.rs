@@ -48,10 +48,9 @@ impl<A: Aggregator> Instrument<A> {
     /// Records `v` in the series of `attributes`.
     #[inline]
     pub(crate) fn record(&self, v: A::Input, attributes: &[KeyValue]) {
-        self.series
-            .get(attributes, &*self.make)
-            .aggregator
-            .record(v);
+        self.series.with(attributes, &*self.make, |series| {
+            series.aggregator.record(v)
+        });
     }
 
     /// The series of `attributes`, to record into without looking it up again.

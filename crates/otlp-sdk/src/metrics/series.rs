@@ -54,12 +54,99 @@ impl Hasher for KeyHasher {
             w.copy_from_slice(c);
             self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
         }
-        for &b in chunks.remainder() {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
         }
+    }
+    fn write_u64(&mut self, v: u64) {
+        // Keys hash themselves once (`Key::hash`): the map takes that hash as it is.
+        self.0 = v;
     }
     fn finish(&self) -> u64 {
         self.0
+    }
+}
+
+/// The hash of a canonical key, computed once per lookup.
+#[inline]
+fn hash_key(bytes: &[u8]) -> u64 {
+    let mut hasher = KeyHasher::default();
+    hasher.write(bytes);
+    // The length too, so that keys differing only in trailing zero bytes differ.
+    hasher.0 ^ bytes.len() as u64
+}
+
+/// A key as the map stores it: its canonical bytes and their hash.
+struct Key {
+    hash: u64,
+    bytes: Box<[u8]>,
+}
+
+/// A key stored or probed: lets the map find a stored [`Key`] from borrowed bytes and a hash
+/// computed once.
+trait KeyLike {
+    fn key_hash(&self) -> u64;
+    fn key_bytes(&self) -> &[u8];
+}
+
+impl KeyLike for Key {
+    fn key_hash(&self) -> u64 {
+        self.hash
+    }
+    fn key_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// A lookup's key: borrowed bytes and their hash.
+struct Probe<'a> {
+    hash: u64,
+    bytes: &'a [u8],
+}
+
+impl KeyLike for Probe<'_> {
+    fn key_hash(&self) -> u64 {
+        self.hash
+    }
+    fn key_bytes(&self) -> &[u8] {
+        self.bytes
+    }
+}
+
+impl std::hash::Hash for dyn KeyLike + '_ {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.key_hash());
+    }
+}
+
+impl PartialEq for dyn KeyLike + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.key_hash() == other.key_hash() && self.key_bytes() == other.key_bytes()
+    }
+}
+
+impl Eq for dyn KeyLike + '_ {}
+
+impl std::hash::Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.bytes == other.bytes
+    }
+}
+
+impl Eq for Key {}
+
+impl<'a> std::borrow::Borrow<dyn KeyLike + 'a> for Key {
+    fn borrow(&self) -> &(dyn KeyLike + 'a) {
+        self
     }
 }
 
@@ -73,7 +160,7 @@ impl BuildHasher for BuildKeyHasher {
     }
 }
 
-type Shard<S> = RwLock<HashMap<Box<[u8]>, Arc<S>, BuildKeyHasher>>;
+type Shard<S> = RwLock<HashMap<Key, Arc<S>, BuildKeyHasher>>;
 
 /// One series: its attributes (canonical: sorted, one value per key) and its aggregator.
 #[derive(Debug)]
@@ -91,6 +178,12 @@ pub(crate) struct SeriesMap<S> {
 }
 
 const SHARDS: usize = 16;
+
+/// The shard a key lives in: the top bits of its hash (the map uses the low ones).
+#[inline]
+fn shard_of(hash: u64) -> usize {
+    (hash >> 60) as usize % SHARDS
+}
 
 impl<S> SeriesMap<S> {
     /// A map holding at most `limit` series besides the overflow one (`None`: no limit).
@@ -111,18 +204,20 @@ impl<S> SeriesMap<S> {
             let (order, buf) = &mut *scratch;
             canonical(attrs, order, buf);
             let key = buf.as_slice();
-            let mut hasher = KeyHasher::default();
-            hasher.write(key);
-            let shard = &self.shards[(hasher.finish() >> 60) as usize % SHARDS];
+            let probe = Probe {
+                hash: hash_key(key),
+                bytes: key,
+            };
+            let shard = &self.shards[shard_of(probe.hash)];
             if let Some(found) = shard
                 .read()
                 .unwrap_or_else(PoisonError::into_inner)
-                .get(key)
+                .get(&probe as &dyn KeyLike)
             {
                 return found.clone();
             }
             let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
-            if let Some(found) = map.get(key) {
+            if let Some(found) = map.get(&probe as &dyn KeyLike) {
                 return found.clone();
             }
             if self
@@ -145,9 +240,45 @@ impl<S> SeriesMap<S> {
                 attributes,
                 aggregator: make(),
             });
-            map.insert(key.into(), series.clone());
+            let stored = Key {
+                hash: probe.hash,
+                bytes: key.into(),
+            };
+            map.insert(stored, series.clone());
             series
         })
+    }
+
+    /// Calls `f` on the series of `attributes` (made with `make` if new): for an existing series,
+    /// under the shard's read lock, without counting a reference to it.
+    #[inline]
+    pub(crate) fn with<R>(
+        &self,
+        attrs: &[KeyValue],
+        make: impl FnOnce() -> S,
+        f: impl FnOnce(&Series<S>) -> R,
+    ) -> R {
+        let found = SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let (order, buf) = &mut *scratch;
+            canonical(attrs, order, buf);
+            let key = buf.as_slice();
+            let probe = Probe {
+                hash: hash_key(key),
+                bytes: key,
+            };
+            let map = self.shards[shard_of(probe.hash)]
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            match map.get(&probe as &dyn KeyLike) {
+                Some(series) => Ok(f(series)),
+                None => Err(f),
+            }
+        });
+        match found {
+            Ok(r) => r,
+            Err(f) => f(&self.get(attrs, make)),
+        }
     }
 
     fn overflow(&self, make: impl FnOnce() -> S) -> Arc<Series<S>> {
