@@ -171,10 +171,27 @@ pub(crate) struct Series<S> {
 
 /// An instrument's series, each an `S` (its aggregator), with the attributes it was made for.
 pub(crate) struct SeriesMap<S> {
+    /// Tells this map's entries in the per-thread cache from other maps'.
+    id: u64,
     shards: Box<[Shard<Series<S>>]>,
     series: AtomicUsize,
     limit: Option<usize>,
     overflow: OnceLock<Arc<Series<S>>>,
+}
+
+/// Series a thread recorded into lately, found again by comparing the attributes as the call
+/// site passes them: no key to build, no lock, no reference counted on a hit.
+struct Cached {
+    map: u64,
+    attributes: Vec<KeyValue>,
+    series: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+/// How many series a thread keeps at hand, across all instruments.
+const CACHED: usize = 16;
+
+thread_local! {
+    static CACHE: RefCell<Vec<Cached>> = const { RefCell::new(Vec::new()) };
 }
 
 const SHARDS: usize = 16;
@@ -188,7 +205,9 @@ fn shard_of(hash: u64) -> usize {
 impl<S> SeriesMap<S> {
     /// A map holding at most `limit` series besides the overflow one (`None`: no limit).
     pub(crate) fn new(limit: Option<usize>) -> Self {
+        static IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         SeriesMap {
+            id: IDS.fetch_add(1, Ordering::Relaxed),
             shards: (0..SHARDS).map(|_| RwLock::default()).collect(),
             series: AtomicUsize::new(0),
             limit,
@@ -249,10 +268,48 @@ impl<S> SeriesMap<S> {
         })
     }
 
-    /// Calls `f` on the series of `attributes` (made with `make` if new): for an existing series,
-    /// under the shard's read lock, without counting a reference to it.
+    /// Calls `f` on the series of `attributes` (made with `make` if new): from the thread's
+    /// cache when this thread recorded into it lately with the same attributes in the same
+    /// order, else under the shard's read lock; without counting a reference to it either way.
     #[inline]
     pub(crate) fn with<R>(
+        &self,
+        attrs: &[KeyValue],
+        make: impl FnOnce() -> S,
+        f: impl Fn(&Series<S>) -> R,
+    ) -> R
+    where
+        S: Send + Sync + 'static,
+    {
+        let cached = CACHE.try_with(|cache| {
+            let cache = cache.try_borrow().ok()?;
+            let hit = cache
+                .iter()
+                .find(|c| c.map == self.id && c.attributes == attrs)?;
+            hit.series.downcast_ref::<Series<S>>().map(&f)
+        });
+        if let Ok(Some(r)) = cached {
+            return r;
+        }
+        let series = self.get(attrs, make);
+        let _ = CACHE.try_with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                if cache.len() >= CACHED {
+                    cache.remove(0);
+                }
+                cache.push(Cached {
+                    map: self.id,
+                    attributes: attrs.to_vec(),
+                    series: series.clone(),
+                });
+            }
+        });
+        f(&series)
+    }
+
+    /// [`SeriesMap::with`] without the thread's cache.
+    #[allow(dead_code)]
+    fn with_uncached<R>(
         &self,
         attrs: &[KeyValue],
         make: impl FnOnce() -> S,
@@ -376,5 +433,36 @@ mod tests {
             map.get(&[kv("v", v)], AtomicU64::default);
         }
         assert_eq!(map.len(), 5000);
+    }
+
+    #[test]
+    fn the_thread_cache_finds_the_same_series_as_the_map() {
+        let a = SeriesMap::<AtomicU64>::new(None);
+        let b = SeriesMap::<AtomicU64>::new(None);
+        let add = |map: &SeriesMap<AtomicU64>, attrs: &[KeyValue]| {
+            map.with(attrs, AtomicU64::default, |s| {
+                s.aggregator.fetch_add(1, Ordering::Relaxed)
+            });
+        };
+        // More sets than the cache holds, in both orders, into two maps.
+        for round in 0..3 {
+            for v in 0..(CACHED as i64 + 4) {
+                add(&a, &[kv("x", v), kv("y", round)]);
+                add(&a, &[kv("y", round), kv("x", v)]);
+                add(&b, &[kv("x", v), kv("y", round)]);
+            }
+        }
+        let total = |map: &SeriesMap<AtomicU64>| {
+            let mut sum = 0;
+            map.for_each(|_, n| sum += n.load(Ordering::Relaxed));
+            sum
+        };
+        assert_eq!(a.len(), 3 * (CACHED + 4), "orders share a series");
+        assert_eq!(total(&a), 2 * 3 * (CACHED as u64 + 4));
+        assert_eq!(
+            total(&b),
+            3 * (CACHED as u64 + 4),
+            "maps do not share cache entries"
+        );
     }
 }
