@@ -4,7 +4,7 @@ use crate::decode::Reader;
 use crate::encode::RevBuf;
 use crate::error::DecodeError;
 use crate::json::{JsonReader, JsonWriter};
-use crate::{DecodeLimits, WireType};
+use crate::{DecodeLimits, Encoding, WireType};
 use bytes::Bytes;
 use std::fmt::Debug;
 
@@ -85,9 +85,7 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
 
     /// Decodes a protobuf message within `limits`, for input from anyone.
     fn decode_with(buf: &Bytes, limits: &DecodeLimits) -> Result<Self, DecodeError> {
-        let mut m = Self::default();
-        m.merge(&mut Reader::with_limits(buf, limits))?;
-        Ok(m)
+        decode_measured(Encoding::Protobuf, buf, limits).map(|(m, _)| m)
     }
 
     /// The message as OTLP/JSON text.
@@ -104,12 +102,32 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
 
     /// Decodes OTLP/JSON text within `limits`, for input from anyone.
     fn from_json_with(src: &Bytes, limits: &DecodeLimits) -> Result<Self, DecodeError> {
-        let mut m = Self::default();
-        let mut r = JsonReader::with_limits(src, limits);
-        m.read_json(&mut r)?;
-        r.finish()?;
-        Ok(m)
+        decode_measured(Encoding::Json, src, limits).map(|(m, _)| m)
     }
+}
+
+/// Decodes `body` (protobuf, or one OTLP/JSON object) within `limits`; returns the message and
+/// the decoded bytes counted, what it takes in memory beyond `body`.
+pub(crate) fn decode_measured<M: Message>(
+    encoding: Encoding,
+    body: &Bytes,
+    limits: &DecodeLimits,
+) -> Result<(M, usize), DecodeError> {
+    let mut m = M::default();
+    let spent = match encoding {
+        Encoding::Protobuf => {
+            let mut r = Reader::with_limits(body, limits);
+            m.merge(&mut r)?;
+            r.decoded_bytes()
+        }
+        Encoding::Json => {
+            let mut r = JsonReader::with_limits(body, limits);
+            m.read_json(&mut r)?;
+            r.finish()?;
+            r.decoded_bytes()
+        }
+    };
+    Ok((m, spent))
 }
 
 /// A protobuf `oneof`: an enum whose variants are fields of the containing message.

@@ -1,9 +1,8 @@
 //! [`Request`]: an export request of any signal, for code that handles all four alike.
 
 use crate::collector::*;
-use crate::decode::Reader;
 use crate::error::DecodeError;
-use crate::json::JsonReader;
+use crate::message::decode_measured;
 use crate::signal::{ExportRequest, Signal};
 use crate::{DecodeLimits, Message, RevBuf};
 use bytes::Bytes;
@@ -91,33 +90,17 @@ impl Request {
             encoding: Encoding,
             body: &Bytes,
             limits: &DecodeLimits,
-        ) -> Result<(M, usize), DecodeError> {
-            let mut m = M::default();
-            let spent = match encoding {
-                Encoding::Protobuf => {
-                    let mut r = Reader::with_limits(body, limits);
-                    m.merge(&mut r)?;
-                    r.decoded_bytes()
-                }
-                Encoding::Json => {
-                    let mut r = JsonReader::with_limits(body, limits);
-                    m.read_json(&mut r)?;
-                    r.finish()?;
-                    r.decoded_bytes()
-                }
-            };
-            Ok((m, spent))
+            wrap: fn(M) -> Request,
+        ) -> Result<(Request, usize), DecodeError> {
+            let (m, spent) = decode_measured(encoding, body, limits)?;
+            Ok((wrap(m), spent))
         }
-        Ok(match signal {
-            Signal::Traces => dec(encoding, body, limits).map(|(r, n)| (Request::Traces(r), n))?,
-            Signal::Metrics => {
-                dec(encoding, body, limits).map(|(r, n)| (Request::Metrics(r), n))?
-            }
-            Signal::Logs => dec(encoding, body, limits).map(|(r, n)| (Request::Logs(r), n))?,
-            Signal::Profiles => {
-                dec(encoding, body, limits).map(|(r, n)| (Request::Profiles(r), n))?
-            }
-        })
+        match signal {
+            Signal::Traces => dec(encoding, body, limits, Request::Traces),
+            Signal::Metrics => dec(encoding, body, limits, Request::Metrics),
+            Signal::Logs => dec(encoding, body, limits, Request::Logs),
+            Signal::Profiles => dec(encoding, body, limits, Request::Profiles),
+        }
     }
 
     /// Encodes the request.

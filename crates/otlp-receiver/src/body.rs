@@ -1,5 +1,6 @@
-//! Request bodies, the same for every signal and transport: reading within the size limit,
-//! decompressing within it, and decoding.
+//! Request bodies, the same for every signal and transport: reading within the size limit and
+//! the body timeout, decompressing within the size limit, and decoding within the limits on items
+//! and decoded size; what each step keeps is counted against the memory limit.
 
 use crate::failure::Failure;
 use crate::memory::Permit;

@@ -285,25 +285,19 @@ impl ReceiverBuilder {
             ));
         }
         let Timeouts { header, body, idle } = self.timeouts;
-        for (timeout, complaint) in [
+        for (zero, complaint) in [
             (
-                header,
+                header.is_zero(),
                 "the header timeout is zero: every connection would be closed at once",
             ),
             (
-                body,
+                body.is_zero(),
                 "the body timeout is zero: every request would time out",
             ),
             (
-                idle,
+                idle.is_zero(),
                 "the idle timeout is zero: every connection would be closed at once",
             ),
-        ] {
-            if timeout.is_zero() {
-                return Err(Error::config(complaint));
-            }
-        }
-        for (zero, complaint) in [
             (
                 self.max_connections == 0,
                 "the connection limit is zero: no client could connect",

@@ -204,6 +204,24 @@ async fn linger_close(stream: &mut TcpStream) {
     let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
 }
 
+/// Serves connection `conn` to its end; once the receiver is closing (`closing` turns true),
+/// shuts it down gracefully and lets it finish. A macro, as hyper's two connection types share
+/// these methods but no trait.
+macro_rules! until_closed {
+    ($conn:expr, $closing:ident) => {{
+        let conn = $conn;
+        tokio::pin!(conn);
+        let shutting_down = tokio::select! {
+            _ = conn.as_mut() => false,
+            _ = $closing.wait_for(|c| *c) => true,
+        };
+        if shutting_down {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }};
+}
+
 async fn serve_io<I>(
     io: TokioIo<I>,
     transport: Transport,
@@ -232,13 +250,7 @@ async fn serve_io<I>(
             // gRPC is HTTP/2 only: cleartext with prior knowledge, or TLS with ALPN h2.
             let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
             builder.timer(TokioTimer::new());
-            let conn = builder.serve_connection(io, service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                _ = closing.wait_for(|c| *c) => conn.as_mut().graceful_shutdown(),
-            }
-            let _ = conn.await;
+            until_closed!(builder.serve_connection(io, service), closing);
         }
         Transport::Http => {
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
@@ -249,13 +261,7 @@ async fn serve_io<I>(
                 .timer(TokioTimer::new())
                 .header_read_timeout(None);
             builder.http2().timer(TokioTimer::new());
-            let conn = builder.serve_connection(io, service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => return,
-                _ = closing.wait_for(|c| *c) => conn.as_mut().graceful_shutdown(),
-            }
-            let _ = conn.await;
+            until_closed!(builder.serve_connection(io, service), closing);
         }
     }
 }
