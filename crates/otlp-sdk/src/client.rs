@@ -5,6 +5,7 @@
 
 use crate::hub::{Component, join_all};
 use crate::logs::{Event, Logger, Logs};
+use crate::metrics::{Meter, MeterBuilder, Metrics};
 use crate::pipeline::{AdaptiveBatchConfig, DeferScope, Enqueued, Stats, drop_deadline};
 use crate::scopes::Scopes;
 use crate::trace::component::Traces;
@@ -36,6 +37,7 @@ pub struct ClientConfig {
     resource_detection: Option<bool>,
     self_metrics: Option<Option<Duration>>,
     default_scope: Option<Str>,
+    metrics: Option<crate::metrics::MetricsConfig>,
 }
 
 impl ClientConfig {
@@ -123,6 +125,15 @@ impl ClientConfig {
         self
     }
 
+    /// How metrics are collected and exported (default [`MetricsConfig::new`]: every setting
+    /// from the `OTEL_*` environment, then the specification's defaults).
+    ///
+    /// [`MetricsConfig::new`]: crate::metrics::MetricsConfig::new
+    pub fn with_metrics(mut self, config: crate::metrics::MetricsConfig) -> Self {
+        self.metrics = Some(config);
+        self
+    }
+
     /// The instrumentation scope of the records sent with [`OtlpClient::send_log`] and
     /// [`OtlpClient::send_event`] (default: the resource's `service.name`, or
     /// [`DEFAULT_SCOPE`](crate::logs::DEFAULT_SCOPE) when it has none).
@@ -162,8 +173,7 @@ struct ClientInner {
     components: Vec<Arc<dyn Component>>,
     /// The logger of `send_log` and `send_event` ([`ClientConfig::with_default_scope`]).
     default_logger: Logger,
-    /// The meters made, one per instrumentation scope, for collection.
-    meters: std::sync::Mutex<Vec<crate::metrics::Meter>>,
+    metrics: Metrics,
     /// Must stay the last field: fields are dropped in order, after `Drop::drop` opened the
     /// scope this closes (see there).
     drop_waits: DropWaits,
@@ -236,6 +246,7 @@ impl OtlpClient {
             None => AdaptiveBatchConfig::from_env(Signal::Logs)?,
         };
         logs_pipeline.validate()?;
+        let metrics_settings = config.metrics.unwrap_or_default().resolve(process_env)?;
         // One scope table for every signal: tracers and loggers register into it.
         let scopes = Arc::new(Scopes::default());
         let self_metrics = match self_metrics_interval {
@@ -255,7 +266,13 @@ impl OtlpClient {
             span_limits,
             traces_pipeline,
         );
-        let logs = Logs::new(exporter.clone(), resource.clone(), scopes, logs_pipeline);
+        let logs = Logs::new(
+            exporter.clone(),
+            resource.clone(),
+            scopes.clone(),
+            logs_pipeline,
+        );
+        let metrics = Metrics::new(exporter.clone(), resource.clone(), scopes, metrics_settings);
         let default_logger = match config.default_scope {
             Some(name) => logs.logger(name, None, None),
             None => match service_name(&resource) {
@@ -267,7 +284,7 @@ impl OtlpClient {
                 ),
             },
         };
-        let components = vec![traces.component(), logs.component()];
+        let components = vec![traces.component(), logs.component(), metrics.component()];
         let client = OtlpClient {
             inner: Arc::new(ClientInner {
                 exporter,
@@ -278,7 +295,7 @@ impl OtlpClient {
                 logs,
                 components,
                 default_logger,
-                meters: std::sync::Mutex::default(),
+                metrics,
                 drop_waits: DropWaits(None),
             }),
         };
@@ -322,52 +339,36 @@ impl OtlpClient {
         self.inner.traces.tracer(name, version, schema_url)
     }
 
-    /// The meter of the instrumentation scope `name`: the same meter for the same name.
-    ///
-    /// Work in progress (issue 14): instruments record and [`collect_metrics`] reads them;
-    /// periodic export, temporality preferences, views and exemplars are still to come.
-    ///
-    /// [`collect_metrics`]: OtlpClient::collect_metrics
-    pub fn meter(&self, name: impl Into<Str>) -> crate::metrics::Meter {
-        let name = name.into();
-        let mut meters = self
-            .inner
-            .meters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(m) = meters.iter().find(|m| *m.scope_name() == name) {
-            return m.clone();
-        }
-        let scope = otlp_proto::common::InstrumentationScope {
-            name,
-            ..Default::default()
-        };
-        let meter = crate::metrics::Meter::new(scope, crate::metrics::Temporality::Cumulative);
-        meters.push(meter.clone());
-        meter
+    /// The meter of the instrumentation scope `name` (a crate or module name): the same meter
+    /// for the same name. See [`crate::metrics`].
+    pub fn meter(&self, name: impl Into<Str>) -> Meter {
+        self.meter_builder(name).build()
     }
 
-    /// Every meter's metrics now, as one export request under the client's resource (a manual
-    /// reader: for tests, and for pull exporters).
-    pub fn collect_metrics(&self) -> otlp_proto::collector::ExportMetricsServiceRequest {
-        let meters = self
-            .inner
-            .meters
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
-        let scope_metrics = meters
-            .iter()
-            .map(crate::metrics::Meter::collect)
-            .filter(|s| !s.metrics.is_empty())
-            .collect();
-        otlp_proto::collector::ExportMetricsServiceRequest {
-            resource_metrics: vec![otlp_proto::metrics::ResourceMetrics {
-                resource: Some(self.inner.resource.clone()),
-                scope_metrics,
+    /// A meter of the instrumentation scope `name` with a version, schema URL or attributes.
+    pub fn meter_builder(&self, name: impl Into<Str>) -> MeterBuilder<'_> {
+        MeterBuilder {
+            metrics: &self.inner.metrics,
+            scope: otlp_proto::common::InstrumentationScope {
+                name: name.into(),
                 ..Default::default()
-            }],
+            },
+            schema_url: Str::new(),
         }
+    }
+
+    /// Every meter's metrics now, as one export request under the client's resource: a manual
+    /// reader, for tests and pull exporters. It shares the aggregation state of the periodic
+    /// export: with delta temporality, each collection (this, a periodic export, a flush)
+    /// reports what came since whichever was last.
+    pub fn collect_metrics(&self) -> otlp_proto::collector::ExportMetricsServiceRequest {
+        self.inner.metrics.collect_request()
+    }
+
+    /// The metrics pipeline's counters and gauges (its items are metrics, one per instrument
+    /// per collection); see [`stats_for`](OtlpClient::stats_for).
+    pub fn metrics_stats(&self) -> Stats {
+        self.stats_for(Signal::Metrics)
     }
 
     /// The signals this client carries.

@@ -203,6 +203,12 @@ impl Harness {
     /// Flushes, then returns every request received.
     pub async fn requests(&self) -> Vec<Request> {
         self.flush().await;
+        self.requests_so_far()
+    }
+
+    /// Every request received so far, without flushing (to see what the client sent on its
+    /// own, or after it shut down).
+    pub fn requests_so_far(&self) -> Vec<Request> {
         self.sink
             .requests()
             .into_iter()

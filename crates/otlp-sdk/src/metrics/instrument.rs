@@ -45,6 +45,11 @@ impl<A: Aggregator> Instrument<A> {
         }
     }
 
+    /// Whether its points cover the interval since the previous collection.
+    pub(crate) fn is_delta(&self) -> bool {
+        self.delta
+    }
+
     /// Records `v` in the series of `attributes`.
     #[inline]
     pub(crate) fn record(&self, v: A::Input, attributes: &[KeyValue]) {

@@ -22,6 +22,8 @@ pub(crate) enum Invalid {
     NameCharacter(String, char),
     /// The unit is longer than [`MAX_UNIT_LEN`] bytes or not ASCII.
     Unit(String),
+    /// A histogram's boundaries cannot be used: the instrument's name and why.
+    Boundaries(String, String),
 }
 
 impl fmt::Display for Invalid {
@@ -42,6 +44,7 @@ impl fmt::Display for Invalid {
                 "instrument name {name:?} holds {c:?}: only ASCII letters, digits, '_', '.', '-' \
                  and '/' are allowed"
             ),
+            Invalid::Boundaries(name, why) => write!(f, "instrument {name:?}: {why}"),
             Invalid::Unit(unit) => write!(
                 f,
                 "instrument unit {unit:?} is not ASCII of at most {MAX_UNIT_LEN} characters"
