@@ -75,7 +75,7 @@ fn no_periodic(
     )
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_flush_exports_every_kind_over_every_protocol() {
     for protocol in [Protocol::Grpc, Protocol::HttpProtobuf, Protocol::HttpJson] {
         let harness = Harness::builder()
@@ -151,7 +151,7 @@ async fn force_flush_exports_every_kind_over_every_protocol() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delta_preference_reports_intervals_and_keeps_up_down_counters_cumulative() {
     let harness = Harness::start(|c| no_periodic(c, TemporalityPreference::Delta)).await;
     let client = &harness.client;
@@ -226,7 +226,7 @@ async fn delta_preference_reports_intervals_and_keeps_up_down_counters_cumulativ
     assert!(get(&third, "jobs.running").is_some());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_periodic_reader_exports_and_shutdown_exports_a_last_time() {
     let harness = Harness::start(|c| {
         c.with_metrics(MetricsConfig::new().with_export_interval(Some(Duration::from_millis(100))))
@@ -264,7 +264,7 @@ async fn the_periodic_reader_exports_and_shutdown_exports_a_last_time() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unregistered_callback_no_longer_runs() {
     let harness = Harness::start(|c| no_periodic(c, TemporalityPreference::Cumulative)).await;
     let meter = harness.client.meter("pool");
@@ -292,7 +292,7 @@ async fn an_unregistered_callback_no_longer_runs() {
     assert_eq!(calls.load(Ordering::Relaxed), 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cardinality_limit_of_zero_fails_the_build() {
     let config = otlp::ClientConfig::new()
         .with_metrics(MetricsConfig::new().with_cardinality_limit(Some(0)));

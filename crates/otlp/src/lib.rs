@@ -134,8 +134,8 @@
 //!   [`Context::attach`](trace::propagation::Context::attach) makes current. The propagators
 //!   come from `OTEL_PROPAGATORS` unless [`ClientConfig::with_propagator`] sets them.
 //! - [`global`] holds one process-wide client for libraries to get tracers from.
-//! - [`ClientConfig::with_self_metrics`] exports the pipelines' own `otel.sdk.*` metrics on a
-//!   timer, through a metrics pipeline of their own.
+//! - [`ClientConfig::with_self_metrics`] exports the pipelines' own `otel.sdk.*` metrics as
+//!   observable instruments, with the application's metrics.
 //!
 //! # Configuration
 //!
