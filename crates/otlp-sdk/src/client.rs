@@ -245,7 +245,10 @@ impl OtlpClient {
             None => AdaptiveBatchConfig::from_env(Signal::Logs)?,
         };
         logs_pipeline.validate()?;
-        let metrics_settings = config.metrics.unwrap_or_default().resolve(process_env)?;
+        let metrics_settings = config
+            .metrics
+            .unwrap_or_default()
+            .resolve(exporter.config(), process_env)?;
         // One scope table for every signal: tracers and loggers register into it.
         let scopes = Arc::new(Scopes::default());
         let traces = Traces::new(

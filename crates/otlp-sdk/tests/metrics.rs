@@ -4,7 +4,7 @@
 //! their unregistration.
 
 use otlp::Protocol;
-use otlp::metrics::{KeyValue, MetricsConfig, TemporalityPreference};
+use otlp::metrics::{HistogramAggregation, KeyValue, MetricsConfig, TemporalityPreference};
 use otlp_proto::Request;
 use otlp_proto::collector::ExportMetricsServiceRequest;
 use otlp_proto::metrics::{AggregationTemporality, Metric, MetricData, NumberValue};
@@ -298,4 +298,33 @@ async fn a_cardinality_limit_of_zero_fails_the_build() {
         .with_metrics(MetricsConfig::new().with_cardinality_limit(Some(0)));
     let err = otlp::OtlpClient::new(config).await.unwrap_err().to_string();
     assert!(err.contains("cardinality"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_histogram_aggregation_can_be_exponential() {
+    let harness = Harness::start(|c| {
+        c.with_metrics(
+            MetricsConfig::new()
+                .with_export_interval(None)
+                .with_default_histogram_aggregation(HistogramAggregation::Base2Exponential),
+        )
+    })
+    .await;
+    let latency = harness.client.meter("api").f64_histogram("latency").build();
+    for v in [1.0, 2.0, 4.0, 0.0, 1000.0] {
+        latency.record(v, &[]);
+    }
+    let got = metrics_of(&harness.client.collect_metrics());
+    let Some(MetricData::ExponentialHistogram(h)) = &got[0].1.data else {
+        panic!("not exponential: {got:?}");
+    };
+    let p = &h.data_points[0];
+    assert_eq!((p.count, p.zero_count, p.sum), (5, 1, Some(1007.0)));
+    assert_eq!((p.min, p.max), (Some(0.0), Some(1000.0)));
+    let positive = p.positive.as_ref().expect("positive buckets");
+    assert_eq!(positive.bucket_counts.iter().sum::<u64>(), 4);
+    // 1 (bucket -1 at every scale: upper-inclusive) to 1000 (bucket 159 at scale 4, 79 at
+    // scale 3) fits 160 buckets only from scale 3 down.
+    assert_eq!(p.scale, 3);
+    assert_eq!((positive.offset, positive.bucket_counts.len()), (-1, 81));
 }

@@ -2,10 +2,9 @@
 //! `OTEL_*` environment.
 
 use crate::Error;
+use crate::config::{HistogramAggregation, TemporalityPreference};
 use std::time::Duration;
 
-/// The environment variable of [`MetricsConfig::with_temporality`].
-pub const TEMPORALITY_ENV: &str = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
 /// The environment variable of [`MetricsConfig::with_export_interval`].
 pub const INTERVAL_ENV: &str = "OTEL_METRIC_EXPORT_INTERVAL";
 /// The environment variable of [`MetricsConfig::with_export_timeout`].
@@ -48,44 +47,17 @@ pub enum InstrumentKind {
     ObservableGauge,
 }
 
-/// Which temporality each kind of instrument is exported with, as
-/// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` names the choices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TemporalityPreference {
-    /// Every kind cumulative (`cumulative`, the default).
-    #[default]
-    Cumulative,
-    /// Counters, observable counters and histograms as deltas; up-down counters cumulative, as
-    /// a delta of a level means little (`delta`).
-    Delta,
-    /// Counters and histograms as deltas (their series can then be forgotten between
-    /// collections); observable counters and up-down counters cumulative, as their callbacks
-    /// report totals (`lowmemory`).
-    LowMemory,
-}
-
-impl TemporalityPreference {
-    /// The temporality of `kind`'s points. Gauges report their last value under every
-    /// preference ([`Temporality::Cumulative`] here: a gauge's series stays until the meter
-    /// goes).
-    pub fn temporality(self, kind: InstrumentKind) -> Temporality {
-        use InstrumentKind as K;
-        match (self, kind) {
-            (Self::Cumulative, _) | (_, K::Gauge | K::ObservableGauge) => Temporality::Cumulative,
-            (Self::Delta, K::Counter | K::ObservableCounter | K::Histogram) => Temporality::Delta,
-            (Self::LowMemory, K::Counter | K::Histogram) => Temporality::Delta,
-            (_, _) => Temporality::Cumulative,
-        }
-    }
-
-    /// Parses a value of `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (any case).
-    pub fn parse(value: &str) -> Option<Self> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "cumulative" => Some(Self::Cumulative),
-            "delta" => Some(Self::Delta),
-            "lowmemory" => Some(Self::LowMemory),
-            _ => None,
-        }
+/// The temporality of `kind`'s points under `preference`, as the specification's tables say.
+/// Gauges report their last value under every preference ([`Temporality::Cumulative`] here: a
+/// gauge's series stays until the meter goes).
+pub fn temporality_of(preference: TemporalityPreference, kind: InstrumentKind) -> Temporality {
+    use InstrumentKind as K;
+    use TemporalityPreference as P;
+    match (preference, kind) {
+        (P::Cumulative, _) | (_, K::Gauge | K::ObservableGauge) => Temporality::Cumulative,
+        (P::Delta, K::Counter | K::ObservableCounter | K::Histogram) => Temporality::Delta,
+        (P::LowMemory, K::Counter | K::Histogram) => Temporality::Delta,
+        (_, _) => Temporality::Cumulative,
     }
 }
 
@@ -94,6 +66,7 @@ impl TemporalityPreference {
 #[derive(Debug, Clone, Default)]
 pub struct MetricsConfig {
     temporality: Option<TemporalityPreference>,
+    histogram: Option<HistogramAggregation>,
     interval: Option<Option<Duration>>,
     timeout: Option<Duration>,
     cardinality_limit: Option<Option<usize>>,
@@ -105,11 +78,22 @@ impl MetricsConfig {
         MetricsConfig::default()
     }
 
-    /// The temporality of each kind of instrument (default
-    /// [`TemporalityPreference::Cumulative`]). Environment:
-    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (`cumulative`, `delta`, `lowmemory`).
+    /// The temporality of each kind of instrument (default: the exporter's
+    /// [`temporality_preference`](crate::ExporterConfig::temporality_preference), which reads
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`: `cumulative`, the default, `delta`
+    /// or `lowmemory`; see [`temporality_of`] for what each means per kind).
     pub fn with_temporality(mut self, preference: TemporalityPreference) -> Self {
         self.temporality = Some(preference);
+        self
+    }
+
+    /// How histograms aggregate when no view says otherwise (default: the exporter's
+    /// [`histogram_aggregation`](crate::ExporterConfig::histogram_aggregation), which reads
+    /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`: explicit buckets unless
+    /// `base2_exponential_bucket_histogram`). Exponential histograms keep at most 160 buckets
+    /// per sign at scale 20 at most, lowered to fit.
+    pub fn with_default_histogram_aggregation(mut self, histogram: HistogramAggregation) -> Self {
+        self.histogram = Some(histogram);
         self
     }
 
@@ -139,26 +123,18 @@ impl MetricsConfig {
         self
     }
 
-    /// The configuration with every unset setting read through `lookup` (the process
-    /// environment in [`from_env`](MetricsConfig::from_env)); a malformed variable is an error
-    /// naming it.
+    /// The configuration with every unset setting taken from `exporter` (temporality, default
+    /// histogram aggregation) or read through `lookup` (the process environment); a malformed
+    /// variable is an error naming it.
     pub(crate) fn resolve(
         &self,
+        exporter: &crate::ExporterConfig,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Settings, Error> {
-        let temporality = match self.temporality {
-            Some(t) => t,
-            None => match lookup(TEMPORALITY_ENV).filter(|v| !v.trim().is_empty()) {
-                None => TemporalityPreference::default(),
-                Some(raw) => TemporalityPreference::parse(&raw).ok_or_else(|| {
-                    Error::env(
-                        TEMPORALITY_ENV,
-                        &raw,
-                        "expected `cumulative`, `delta` or `lowmemory`",
-                    )
-                })?,
-            },
-        };
+        let temporality = self
+            .temporality
+            .unwrap_or(exporter.temporality_preference());
+        let histogram = self.histogram.unwrap_or(exporter.histogram_aggregation());
         let interval = match self.interval {
             Some(i) => i,
             None => match millis(&lookup, INTERVAL_ENV)? {
@@ -182,21 +158,10 @@ impl MetricsConfig {
         };
         Ok(Settings {
             temporality,
+            histogram,
             interval,
             timeout,
             cardinality_limit,
-        })
-    }
-
-    /// The configuration of the process environment, checked: what a client built without
-    /// [`ClientConfig::with_metrics`](crate::ClientConfig::with_metrics) uses.
-    pub fn from_env() -> Result<MetricsConfig, Error> {
-        let s = MetricsConfig::new().resolve(|k| std::env::var(k).ok())?;
-        Ok(MetricsConfig {
-            temporality: Some(s.temporality),
-            interval: Some(s.interval),
-            timeout: Some(s.timeout),
-            cardinality_limit: Some(s.cardinality_limit),
         })
     }
 }
@@ -220,6 +185,7 @@ fn millis(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<Option
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) temporality: TemporalityPreference,
+    pub(crate) histogram: HistogramAggregation,
     /// `None`: no periodic export.
     pub(crate) interval: Option<Duration>,
     pub(crate) timeout: Duration,
@@ -230,6 +196,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             temporality: TemporalityPreference::default(),
+            histogram: HistogramAggregation::default(),
             interval: Some(DEFAULT_INTERVAL),
             timeout: DEFAULT_TIMEOUT,
             cardinality_limit: Some(DEFAULT_CARDINALITY_LIMIT),
@@ -240,6 +207,7 @@ impl Default for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ExporterConfig;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let pairs: Vec<(String, String)> = pairs
@@ -262,59 +230,60 @@ mod tests {
             K::Gauge,
             K::ObservableGauge,
         ];
-        let of = |p: TemporalityPreference| kinds.map(|k| p.temporality(k));
+        let of = |p: TemporalityPreference| kinds.map(|k| temporality_of(p, k));
         assert_eq!(of(TemporalityPreference::Cumulative), [C; 7]);
         assert_eq!(of(TemporalityPreference::Delta), [D, D, D, C, C, C, C]);
         assert_eq!(of(TemporalityPreference::LowMemory), [D, C, D, C, C, C, C]);
     }
 
     #[test]
-    fn the_environment_fills_what_code_left_unset() {
+    fn the_exporter_and_the_environment_fill_what_code_left_unset() {
+        let exporter = ExporterConfig::new()
+            .with_temporality_preference(TemporalityPreference::LowMemory)
+            .with_histogram_aggregation(HistogramAggregation::Base2Exponential);
         let s = MetricsConfig::new()
-            .resolve(env(&[
-                (TEMPORALITY_ENV, "LowMemory"),
-                (INTERVAL_ENV, "1500"),
-                (TIMEOUT_ENV, "250"),
-            ]))
+            .resolve(
+                &exporter,
+                env(&[(INTERVAL_ENV, "1500"), (TIMEOUT_ENV, "250")]),
+            )
             .unwrap();
         assert_eq!(s.temporality, TemporalityPreference::LowMemory);
+        assert_eq!(s.histogram, HistogramAggregation::Base2Exponential);
         assert_eq!(s.interval, Some(Duration::from_millis(1500)));
         assert_eq!(s.timeout, Duration::from_millis(250));
         assert_eq!(s.cardinality_limit, Some(DEFAULT_CARDINALITY_LIMIT));
 
         let code = MetricsConfig::new()
             .with_temporality(TemporalityPreference::Delta)
+            .with_default_histogram_aggregation(HistogramAggregation::ExplicitBucket)
             .with_export_interval(None)
             .with_cardinality_limit(None)
-            .resolve(env(&[(TEMPORALITY_ENV, "cumulative"), (INTERVAL_ENV, "5")]))
+            .resolve(&exporter, env(&[(INTERVAL_ENV, "5")]))
             .unwrap();
         assert_eq!(code.temporality, TemporalityPreference::Delta);
+        assert_eq!(code.histogram, HistogramAggregation::ExplicitBucket);
         assert_eq!(code.interval, None);
         assert_eq!(code.cardinality_limit, None);
 
-        let defaults = MetricsConfig::new().resolve(env(&[])).unwrap();
+        let defaults = MetricsConfig::new()
+            .resolve(&ExporterConfig::new(), env(&[]))
+            .unwrap();
+        assert_eq!(defaults.temporality, TemporalityPreference::Cumulative);
         assert_eq!(defaults.interval, Some(DEFAULT_INTERVAL));
         assert_eq!(defaults.timeout, DEFAULT_TIMEOUT);
     }
 
     #[test]
     fn malformed_values_are_errors_naming_the_variable() {
+        let exporter = ExporterConfig::new();
         let err = MetricsConfig::new()
-            .resolve(env(&[(TEMPORALITY_ENV, "sometimes")]))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains(TEMPORALITY_ENV) && err.contains("sometimes"),
-            "{err}"
-        );
-        let err = MetricsConfig::new()
-            .resolve(env(&[(INTERVAL_ENV, "60s")]))
+            .resolve(&exporter, env(&[(INTERVAL_ENV, "60s")]))
             .unwrap_err()
             .to_string();
         assert!(err.contains(INTERVAL_ENV), "{err}");
         let err = MetricsConfig::new()
             .with_cardinality_limit(Some(0))
-            .resolve(env(&[]))
+            .resolve(&exporter, env(&[]))
             .unwrap_err()
             .to_string();
         assert!(err.contains("cardinality"), "{err}");

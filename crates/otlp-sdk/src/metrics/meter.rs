@@ -350,7 +350,12 @@ impl Meter {
 
     /// The temporality of instruments of `kind` in this meter.
     pub(crate) fn temporality_of(&self, kind: InstrumentKind) -> Temporality {
-        self.state.settings.temporality.temporality(kind)
+        super::config::temporality_of(self.state.settings.temporality, kind)
+    }
+
+    /// How histograms aggregate when no view says otherwise.
+    pub(crate) fn default_histogram(&self) -> crate::config::HistogramAggregation {
+        self.state.settings.histogram
     }
 
     /// The series limit of each instrument.

@@ -45,12 +45,14 @@ mod provider;
 // `len` serves the tests until eviction uses it.
 #[cfg_attr(not(test), allow(dead_code))]
 mod series;
+mod stream;
 mod synchronous;
 mod validate;
 
+pub use crate::config::{HistogramAggregation, TemporalityPreference};
 pub use config::{
     DEFAULT_CARDINALITY_LIMIT, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, INTERVAL_ENV, InstrumentKind,
-    MetricsConfig, TEMPORALITY_ENV, TIMEOUT_ENV, Temporality, TemporalityPreference,
+    MetricsConfig, TIMEOUT_ENV, Temporality, temporality_of,
 };
 pub use meter::Meter;
 pub use observable::{

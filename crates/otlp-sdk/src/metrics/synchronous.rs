@@ -3,20 +3,16 @@
 //! [`InstrumentBuilder`] that makes them.
 
 use super::aggregate::buckets::Boundaries;
-use super::aggregate::histogram::{Histogram as HistogramAgg, Measurement};
-use super::aggregate::last_value::LastValue;
-use super::aggregate::point::{Aggregator, HistogramOf, ToNumberValue};
-use super::aggregate::sum::{Number, StripedSum};
-use super::config::{InstrumentKind, Temporality};
-use super::instrument::{Descriptor, Instrument};
+use super::aggregate::histogram::Measurement;
+use super::aggregate::point::ToNumberValue;
+use super::aggregate::sum::Number;
+use super::config::InstrumentKind;
+use super::instrument::Descriptor;
 use super::meter::Meter;
-use super::series::Series;
+use super::stream::{BoundStreams, Stream, Streams, default_spec};
 use super::validate;
 use otlp_proto::Str;
 use otlp_proto::common::KeyValue;
-use otlp_proto::metrics::{
-    AggregationTemporality, Gauge as GaugeData, Histogram as HistogramData, MetricData, Sum,
-};
 use std::sync::Arc;
 
 /// Why an instrument could not be made as asked: its name or unit (the instrument built from it
@@ -47,7 +43,7 @@ pub struct InstrumentBuilder<'a, I> {
 /// An instrument an [`InstrumentBuilder`] makes.
 pub trait Buildable: Sized {
     #[doc(hidden)]
-    fn build_in(meter: &Meter, descriptor: Descriptor, boundaries: Option<&[f64]>) -> Self;
+    fn build_in(meter: &Meter, descriptor: Descriptor, boundaries: Option<Boundaries>) -> Self;
     #[doc(hidden)]
     fn noop() -> Self;
 }
@@ -86,22 +82,22 @@ impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
     pub fn try_build(self) -> Result<I, InvalidInstrument> {
         validate::name(&self.name).map_err(InvalidInstrument)?;
         validate::unit(&self.unit).map_err(InvalidInstrument)?;
-        if let Some(Err(e)) = self.boundaries.as_deref().map(Boundaries::new) {
-            return Err(InvalidInstrument(validate::Invalid::Boundaries(
-                self.name.to_string(),
-                e.to_string(),
-            )));
-        }
+        let boundaries = match self.boundaries.as_deref().map(Boundaries::new) {
+            None => None,
+            Some(Ok(b)) => Some(b),
+            Some(Err(e)) => {
+                return Err(InvalidInstrument(validate::Invalid::Boundaries(
+                    self.name.to_string(),
+                    e.to_string(),
+                )));
+            }
+        };
         let descriptor = Descriptor {
             name: self.name,
             description: self.description,
             unit: self.unit,
         };
-        Ok(I::build_in(
-            self.meter,
-            descriptor,
-            self.boundaries.as_deref(),
-        ))
+        Ok(I::build_in(self.meter, descriptor, boundaries))
     }
 
     /// The instrument; one whose name or unit is not allowed records nothing (use
@@ -111,278 +107,162 @@ impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
     }
 }
 
+/// The number types instruments record, and what each instrument accepts of them.
+pub trait InstrumentValue: Number + ToNumberValue + Measurement {
+    /// Whether a counter takes `v` (counters only go up: negative increments are dropped).
+    #[doc(hidden)]
+    fn non_negative(v: Self) -> bool;
+}
+
+impl InstrumentValue for u64 {
+    #[inline]
+    fn non_negative(_: u64) -> bool {
+        true
+    }
+}
+
+impl InstrumentValue for i64 {
+    #[inline]
+    fn non_negative(v: i64) -> bool {
+        v >= 0
+    }
+}
+
+impl InstrumentValue for f64 {
+    #[inline]
+    fn non_negative(v: f64) -> bool {
+        v >= 0.0
+    }
+}
+
+/// Takes every value (up-down counters, gauges).
+#[inline]
+fn any<T>(_: T) -> bool {
+    true
+}
+
 macro_rules! instrument {
-    ($(#[$m:meta])* $name:ident, $bound:ident, $method:ident) => {
+    ($(#[$m:meta])* $name:ident, $kind:ident, $method:ident, $accept:expr, $verb:literal) => {
         $(#[$m])*
         pub struct $name<T: InstrumentValue> {
-            inner: Option<Arc<Instrument<T::$bound>>>,
+            streams: Arc<Streams<T>>,
         }
 
         impl<T: InstrumentValue> Clone for $name<T> {
             fn clone(&self) -> Self {
-                $name { inner: self.inner.clone() }
+                $name {
+                    streams: self.streams.clone(),
+                }
             }
         }
 
         impl<T: InstrumentValue> std::fmt::Debug for $name<T> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($name))
-                    .field("enabled", &self.inner.is_some())
+                    .field("enabled", &self.streams.is_enabled())
                     .finish()
             }
         }
 
         impl<T: InstrumentValue> $name<T> {
-            /// Records `value` in the series of `attributes` (in any order; of a repeated key,
-            /// the last value counts).
+            #[doc = concat!($verb, " `value` in the series of `attributes` (in any order; of a ")]
+            /// repeated key, the last value counts).
             #[inline]
             pub fn $method(&self, value: T, attributes: &[KeyValue]) {
-                if let Some(inner) = &self.inner
-                    && T::$method(value)
-                {
-                    inner.record(value, attributes);
+                if $accept(value) {
+                    self.streams.record(value, attributes);
                 }
             }
 
             /// The series of `attributes`, bound: recording into it looks nothing up.
-            pub fn bind(&self, attributes: &[KeyValue]) -> Bound<T::$bound> {
+            pub fn bind(&self, attributes: &[KeyValue]) -> Bound<T> {
                 Bound {
-                    series: self.inner.as_ref().map(|i| i.bind(attributes)),
-                    accept: T::$method,
+                    series: self.streams.bind(attributes),
+                    accept: $accept,
+                }
+            }
+        }
+
+        impl<T: InstrumentValue> Buildable for $name<T> {
+            fn build_in(
+                meter: &Meter,
+                descriptor: Descriptor,
+                boundaries: Option<Boundaries>,
+            ) -> Self {
+                $name {
+                    streams: Arc::new(streams(meter, InstrumentKind::$kind, descriptor, boundaries)),
+                }
+            }
+            fn noop() -> Self {
+                $name {
+                    streams: Arc::new(Streams::None),
                 }
             }
         }
     };
 }
 
+instrument!(
+    /// A sum that only goes up: requests served, bytes sent. Negative increments are dropped.
+    Counter, Counter, add, T::non_negative, "Adds"
+);
+instrument!(
+    /// A sum that goes up and down: items in a queue, connections open.
+    UpDownCounter, UpDownCounter, add, any, "Adds (negative to subtract)"
+);
+instrument!(
+    /// A distribution of values: request durations, payload sizes. Negative values are
+    /// dropped, as the specification asks.
+    Histogram, Histogram, record, T::non_negative, "Records"
+);
+instrument!(
+    /// The current value of something sampled when it changes: a temperature, a setting.
+    Gauge, Gauge, record, any, "Records"
+);
+
 /// One series of an instrument, bound by `bind`: records without looking the series up.
-pub struct Bound<A: Aggregator> {
-    series: Option<Arc<Series<A>>>,
-    accept: fn(A::Input) -> bool,
+pub struct Bound<T: InstrumentValue> {
+    series: BoundStreams<T>,
+    accept: fn(T) -> bool,
 }
 
-impl<A: Aggregator> std::fmt::Debug for Bound<A> {
+impl<T: InstrumentValue> std::fmt::Debug for Bound<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bound")
-            .field("enabled", &self.series.is_some())
+            .field("enabled", &self.series.is_enabled())
             .finish()
     }
 }
 
-impl<A: Aggregator> Bound<A> {
-    /// Records `value` in the bound series.
+impl<T: InstrumentValue> Bound<T> {
+    /// Records `value` in the bound series (an add for counters, a value for histograms and
+    /// gauges).
     #[inline]
-    pub fn record(&self, value: A::Input) {
-        if let Some(series) = &self.series
-            && (self.accept)(value)
-        {
-            series.aggregator.record(value);
+    pub fn record(&self, value: T) {
+        if (self.accept)(value) {
+            self.series.record(value);
         }
     }
 }
 
-/// The number types instruments record, and what each instrument accepts of them.
-pub trait InstrumentValue: Number + ToNumberValue + Measurement {
-    #[doc(hidden)]
-    type Sum: Aggregator<Input = Self>;
-    #[doc(hidden)]
-    type Histogram: Aggregator<Input = Self>;
-    #[doc(hidden)]
-    type Gauge: Aggregator<Input = Self>;
-    /// Whether a counter takes `v` (counters only go up: negative increments are dropped).
-    #[doc(hidden)]
-    fn add(v: Self) -> bool;
-    /// Whether a histogram takes `v` (negative values are dropped, as the specification asks).
-    #[doc(hidden)]
-    fn record(v: Self) -> bool;
-}
-
-macro_rules! value {
-    ($t:ty, $nonneg:expr) => {
-        impl InstrumentValue for $t {
-            type Sum = StripedSum<$t>;
-            type Histogram = HistogramOf<$t>;
-            type Gauge = LastValue<$t>;
-            #[inline]
-            fn add(v: $t) -> bool {
-                $nonneg(v)
-            }
-            #[inline]
-            fn record(v: $t) -> bool {
-                $nonneg(v)
-            }
-        }
-    };
-}
-value!(u64, |_| true);
-value!(i64, |v| v >= 0);
-value!(f64, |v: f64| v >= 0.0);
-
-instrument!(
-    /// A sum that only goes up: requests served, bytes sent.
-    Counter, Sum, add
-);
-instrument!(
-    /// A distribution of values: request durations, payload sizes.
-    Histogram, Histogram, record
-);
-
-/// A sum that goes up and down: items in a queue, connections open.
-pub struct UpDownCounter<T: InstrumentValue> {
-    inner: Option<Arc<Instrument<T::Sum>>>,
-}
-
-impl<T: InstrumentValue> std::fmt::Debug for UpDownCounter<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpDownCounter")
-            .field("enabled", &self.inner.is_some())
-            .finish()
-    }
-}
-
-impl<T: InstrumentValue> UpDownCounter<T> {
-    /// Adds `value` (negative to subtract) to the series of `attributes`.
-    #[inline]
-    pub fn add(&self, value: T, attributes: &[KeyValue]) {
-        if let Some(inner) = &self.inner {
-            inner.record(value, attributes);
-        }
-    }
-}
-
-/// The current value of something sampled when it changes: a temperature, a setting.
-pub struct Gauge<T: InstrumentValue> {
-    inner: Option<Arc<Instrument<T::Gauge>>>,
-}
-
-impl<T: InstrumentValue> std::fmt::Debug for Gauge<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gauge")
-            .field("enabled", &self.inner.is_some())
-            .finish()
-    }
-}
-
-impl<T: InstrumentValue> Gauge<T> {
-    /// Records `value` as the series' current value.
-    #[inline]
-    pub fn record(&self, value: T, attributes: &[KeyValue]) {
-        if let Some(inner) = &self.inner {
-            inner.record(value, attributes);
-        }
-    }
-}
-
-/// The metric data an instrument of `kind` collects into, empty, under `temporality`.
-fn template(kind: InstrumentKind, temporality: Temporality) -> MetricData {
-    let aggregation_temporality = match temporality {
-        Temporality::Cumulative => AggregationTemporality::Cumulative,
-        Temporality::Delta => AggregationTemporality::Delta,
-    } as i32;
-    match kind {
-        InstrumentKind::Histogram => MetricData::Histogram(HistogramData {
-            data_points: Vec::new(),
-            aggregation_temporality,
-        }),
-        InstrumentKind::Gauge | InstrumentKind::ObservableGauge => MetricData::Gauge(GaugeData {
-            data_points: Vec::new(),
-        }),
-        kind => MetricData::Sum(Sum {
-            data_points: Vec::new(),
-            aggregation_temporality,
-            is_monotonic: matches!(
-                kind,
-                InstrumentKind::Counter | InstrumentKind::ObservableCounter
-            ),
-        }),
-    }
-}
-
-/// Makes and registers the instrument of `kind` in `meter`, its series made by `make`.
-fn make<A: Aggregator>(
+/// The streams of a new instrument of `kind`: its default one (views come next).
+fn streams<T: InstrumentValue>(
     meter: &Meter,
     kind: InstrumentKind,
     descriptor: Descriptor,
-    make: impl Fn() -> A + Send + Sync + 'static,
-) -> Option<Arc<Instrument<A>>> {
-    let temporality = meter.temporality_of(kind);
-    let instrument = Instrument::new(
-        descriptor,
-        template(kind, temporality),
-        temporality == Temporality::Delta,
-        meter.cardinality_limit(),
-        make,
-    );
-    Some(meter.register(instrument))
-}
-
-impl<T: InstrumentValue<Sum = StripedSum<T>>> Buildable for Counter<T> {
-    fn build_in(meter: &Meter, descriptor: Descriptor, _: Option<&[f64]>) -> Self {
-        Counter {
-            inner: make(
-                meter,
-                InstrumentKind::Counter,
-                descriptor,
-                StripedSum::default,
-            ),
-        }
-    }
-    fn noop() -> Self {
-        Counter { inner: None }
-    }
-}
-
-impl<T: InstrumentValue<Sum = StripedSum<T>>> Buildable for UpDownCounter<T> {
-    fn build_in(meter: &Meter, descriptor: Descriptor, _: Option<&[f64]>) -> Self {
-        UpDownCounter {
-            inner: make(
-                meter,
-                InstrumentKind::UpDownCounter,
-                descriptor,
-                StripedSum::default,
-            ),
-        }
-    }
-    fn noop() -> Self {
-        UpDownCounter { inner: None }
-    }
-}
-
-impl<T: InstrumentValue<Histogram = HistogramOf<T>>> Buildable for Histogram<T> {
-    fn build_in(meter: &Meter, descriptor: Descriptor, boundaries: Option<&[f64]>) -> Self {
-        let boundaries = match boundaries.map(Boundaries::new) {
-            Some(Ok(b)) => b,
-            // `try_build` refused boundaries that cannot be used.
-            Some(Err(_)) | None => Boundaries::default(),
-        };
-        Histogram {
-            inner: make(meter, InstrumentKind::Histogram, descriptor, move || {
-                HistogramOf::new(HistogramAgg::new(boundaries.clone()))
-            }),
-        }
-    }
-    fn noop() -> Self {
-        Histogram { inner: None }
-    }
-}
-
-impl<T: InstrumentValue<Gauge = LastValue<T>>> Buildable for Gauge<T> {
-    fn build_in(meter: &Meter, descriptor: Descriptor, _: Option<&[f64]>) -> Self {
-        Gauge {
-            inner: make(meter, InstrumentKind::Gauge, descriptor, LastValue::default),
-        }
-    }
-    fn noop() -> Self {
-        Gauge { inner: None }
-    }
+    boundaries: Option<Boundaries>,
+) -> Streams<T> {
+    let spec = default_spec(meter, kind, descriptor, boundaries);
+    Streams::from_vec(vec![Stream::new(meter, kind, spec)])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::config::{Settings, TemporalityPreference};
+    use crate::config::TemporalityPreference;
+    use crate::metrics::config::Settings;
     use otlp_proto::common::InstrumentationScope;
-    use otlp_proto::metrics::{NumberValue, ScopeMetrics};
+    use otlp_proto::metrics::{AggregationTemporality, MetricData, NumberValue, ScopeMetrics};
 
     fn meter(temporality: TemporalityPreference) -> Meter {
         let scope = InstrumentationScope {

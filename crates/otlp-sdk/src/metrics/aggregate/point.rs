@@ -100,13 +100,47 @@ impl<N: Number + ToNumberValue> Aggregator for LastValue<N> {
     }
 }
 
-/// An explicit-bucket histogram of `M` measurements.
+/// An explicit-bucket histogram of `M` measurements; its points without min and max unless
+/// `record_min_max`.
 #[derive(Debug)]
-pub struct HistogramOf<M>(pub(crate) Histogram, std::marker::PhantomData<M>);
+pub struct HistogramOf<M>(pub(crate) Histogram, bool, std::marker::PhantomData<M>);
 
 impl<M> HistogramOf<M> {
-    pub(crate) fn new(histogram: Histogram) -> Self {
-        HistogramOf(histogram, std::marker::PhantomData)
+    pub(crate) fn new(histogram: Histogram, record_min_max: bool) -> Self {
+        HistogramOf(histogram, record_min_max, std::marker::PhantomData)
+    }
+}
+
+/// A base-2 exponential histogram of `M` measurements; its points without min and max unless
+/// `record_min_max`.
+#[derive(Debug)]
+pub struct ExponentialOf<M>(ExponentialHistogram, bool, std::marker::PhantomData<M>);
+
+impl<M> ExponentialOf<M> {
+    pub(crate) fn new(histogram: ExponentialHistogram, record_min_max: bool) -> Self {
+        ExponentialOf(histogram, record_min_max, std::marker::PhantomData)
+    }
+}
+
+impl<M: Measurement> Aggregator for ExponentialOf<M> {
+    type Input = M;
+    #[inline]
+    fn record(&self, v: M) {
+        self.0.record(v.as_f64());
+    }
+    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+        let before = match data {
+            MetricData::ExponentialHistogram(h) => h.data_points.len(),
+            _ => return,
+        };
+        self.0.collect(delta, base, data);
+        if !self.1
+            && let MetricData::ExponentialHistogram(h) = data
+            && let Some(point) = h.data_points.get_mut(before)
+        {
+            point.min = None;
+            point.max = None;
+        }
     }
 }
 
@@ -133,6 +167,10 @@ impl<M: Measurement> Aggregator for HistogramOf<M> {
         }
         // A delta point of count 0 may still carry a sum that raced the last take: keep it.
         let empty = point.count == 0 && point.sum.is_none_or(|s| s == 0.0);
+        if !self.1 {
+            point.min = None;
+            point.max = None;
+        }
         if !(delta && empty) {
             histogram.data_points.push(point);
         }
