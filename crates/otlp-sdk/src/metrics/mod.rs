@@ -22,3 +22,10 @@ mod series;
 // Work in progress (issue 14): the instruments that use it land next.
 #[cfg_attr(not(test), allow(dead_code))]
 mod validate;
+// Work in progress (issue 14): instrument creation resolves views and records exemplars next.
+#[cfg_attr(not(test), allow(dead_code))]
+mod exemplar;
+#[cfg_attr(not(test), allow(dead_code))]
+mod view;
+pub use exemplar::ExemplarFilter;
+pub use view::{Aggregation, InstrumentKind, View, ViewError};
