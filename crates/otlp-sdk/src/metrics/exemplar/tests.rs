@@ -197,12 +197,9 @@ fn aligned_keeps_the_last_of_each_bucket_with_boundaries_inclusive() {
     r.collect(&mut out);
     assert!(out.is_empty(), "drained");
     r.offer(int(7), 1, None, &[]);
+    r.offer(ExemplarValue::AsDouble(3.0), 2, None, &[]);
     r.collect(&mut out);
-    assert_eq!(
-        values(&out),
-        [7.0],
-        "integers land in their bucket too, alone after a drain"
-    );
+    assert_eq!(values(&out), [3.0], "an integer lands in its bucket too, (0, 10]");
 }
 
 #[test]
