@@ -199,7 +199,11 @@ fn aligned_keeps_the_last_of_each_bucket_with_boundaries_inclusive() {
     r.offer(int(7), 1, None, &[]);
     r.offer(ExemplarValue::AsDouble(3.0), 2, None, &[]);
     r.collect(&mut out);
-    assert_eq!(values(&out), [3.0], "an integer lands in its bucket too, (0, 10]");
+    assert_eq!(
+        values(&out),
+        [3.0],
+        "an integer lands in its bucket too, (0, 10]"
+    );
 }
 
 #[test]
@@ -255,4 +259,33 @@ fn each_aggregation_gets_the_specifications_reservoir() {
     let mut out = Vec::new();
     r.collect(&mut out);
     assert_eq!(values(&out), [3.0]);
+}
+
+#[test]
+fn threads_offer_and_collect_concurrently() {
+    let r = std::sync::Arc::new(Reservoir::FixedSize(SimpleFixedSize::new(3)));
+    let attrs = [KeyValue::new("user.id", "7")];
+    let mut kept = 0;
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let r = &r;
+            let attrs = &attrs;
+            s.spawn(move || {
+                for v in 0..20_000 {
+                    r.offer(int(t * 100_000 + v), 1, None, attrs);
+                }
+            });
+        }
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            out.clear();
+            r.collect(&mut out);
+            assert!(out.len() <= 3, "{}", out.len());
+            assert!(out.iter().all(|e| e.filtered_attributes == attrs));
+            kept += out.len();
+        }
+    });
+    let mut out = Vec::new();
+    r.collect(&mut out);
+    assert!(kept + out.len() > 0, "something was kept");
 }
