@@ -352,7 +352,7 @@ impl fmt::Display for Problem {
             ),
             Problem::Incompatible(aggregation, name, kind) => write!(
                 f,
-                "cannot apply a {aggregation} aggregation to instrument {name:?}, \
+                "cannot apply the {aggregation} aggregation to instrument {name:?}, \
                  an {kind:?}: histograms of asynchronous instruments' observations have no meaning"
             ),
         }

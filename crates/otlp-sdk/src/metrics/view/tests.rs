@@ -314,13 +314,13 @@ fn aggregations_apply_per_kind() {
     let message = observed.error(&[view.with_label("all histograms")]);
     assert_eq!(
         message,
-        "view \"all histograms\": cannot apply a explicit bucket histogram aggregation to \
+        "view \"all histograms\": cannot apply the explicit bucket histogram aggregation to \
          instrument \"cpu.time\", an ObservableCounter: histograms of asynchronous instruments' \
          observations have no meaning"
     );
     let message = instrument("mem", ObservableGauge).error(&[exp]);
     assert!(
-        message.starts_with("view {name=\"*\"}: cannot apply a base-2 exponential"),
+        message.starts_with("view {name=\"*\"}: cannot apply the base-2 exponential"),
         "{message}"
     );
     assert!(message.contains("\"mem\", an ObservableGauge"), "{message}");
