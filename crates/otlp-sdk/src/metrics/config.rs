@@ -1,10 +1,14 @@
 //! [`MetricsConfig`]: how a client collects and exports metrics, from code or from the
 //! `OTEL_*` environment.
 
+use super::exemplar::ExemplarFilter;
+use super::view::{InstrumentKind, View};
 use crate::Error;
 use crate::config::{HistogramAggregation, TemporalityPreference};
 use std::time::Duration;
 
+/// The environment variable of [`MetricsConfig::with_exemplar_filter`].
+pub const EXEMPLAR_FILTER_ENV: &str = "OTEL_METRICS_EXEMPLAR_FILTER";
 /// The environment variable of [`MetricsConfig::with_export_interval`].
 pub const INTERVAL_ENV: &str = "OTEL_METRIC_EXPORT_INTERVAL";
 /// The environment variable of [`MetricsConfig::with_export_timeout`].
@@ -26,25 +30,6 @@ pub enum Temporality {
     Cumulative,
     /// Since the previous collection.
     Delta,
-}
-
-/// The kinds of instrument, as temporality preferences and views tell them apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum InstrumentKind {
-    /// [`Counter`](super::Counter).
-    Counter,
-    /// [`UpDownCounter`](super::UpDownCounter).
-    UpDownCounter,
-    /// [`Histogram`](super::Histogram).
-    Histogram,
-    /// [`Gauge`](super::Gauge).
-    Gauge,
-    /// [`ObservableCounter`](super::ObservableCounter).
-    ObservableCounter,
-    /// [`ObservableUpDownCounter`](super::ObservableUpDownCounter).
-    ObservableUpDownCounter,
-    /// [`ObservableGauge`](super::ObservableGauge).
-    ObservableGauge,
 }
 
 /// The temporality of `kind`'s points under `preference`, as the specification's tables say.
@@ -70,6 +55,8 @@ pub struct MetricsConfig {
     interval: Option<Option<Duration>>,
     timeout: Option<Duration>,
     cardinality_limit: Option<Option<usize>>,
+    views: Vec<View>,
+    exemplar_filter: Option<ExemplarFilter>,
 }
 
 impl MetricsConfig {
@@ -123,6 +110,25 @@ impl MetricsConfig {
         self
     }
 
+    /// Adds a view: how the instruments it selects are exported (renamed, re-described, their
+    /// attribute keys kept or dropped, aggregated otherwise, with their own cardinality
+    /// limit, or dropped). A view that cannot be valid for any instrument (a rename selecting
+    /// by wildcard, bad boundaries, ...) fails the client's build with an error naming it; one
+    /// whose aggregation does not fit an instrument it selects is that instrument's
+    /// [`try_build`](super::InstrumentBuilder::try_build) error.
+    pub fn with_view(mut self, view: View) -> Self {
+        self.views.push(view);
+        self
+    }
+
+    /// Which measurements may become exemplars (default [`ExemplarFilter::TraceBased`]: those
+    /// recorded inside a sampled span). Environment: `OTEL_METRICS_EXEMPLAR_FILTER`
+    /// (`always_on`, `always_off`, `trace_based`).
+    pub fn with_exemplar_filter(mut self, filter: ExemplarFilter) -> Self {
+        self.exemplar_filter = Some(filter);
+        self
+    }
+
     /// The configuration with every unset setting taken from `exporter` (temporality, default
     /// histogram aggregation) or read through `lookup` (the process environment); a malformed
     /// variable is an error naming it.
@@ -156,7 +162,20 @@ impl MetricsConfig {
             Some(l) => l,
             None => Some(DEFAULT_CARDINALITY_LIMIT),
         };
+        for view in &self.views {
+            view.validate()
+                .map_err(|e| Error::config(format!("invalid metrics view: {e}")))?;
+        }
+        let exemplar_filter = match self.exemplar_filter {
+            Some(f) => f,
+            None => match lookup(EXEMPLAR_FILTER_ENV).filter(|v| !v.trim().is_empty()) {
+                Some(raw) => ExemplarFilter::from_env_value(&raw)?,
+                None => ExemplarFilter::default(),
+            },
+        };
         Ok(Settings {
+            views: self.views.clone(),
+            exemplar_filter,
             temporality,
             histogram,
             interval,
@@ -190,11 +209,15 @@ pub(crate) struct Settings {
     pub(crate) interval: Option<Duration>,
     pub(crate) timeout: Duration,
     pub(crate) cardinality_limit: Option<usize>,
+    pub(crate) views: Vec<View>,
+    pub(crate) exemplar_filter: ExemplarFilter,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            views: Vec::new(),
+            exemplar_filter: ExemplarFilter::default(),
             temporality: TemporalityPreference::default(),
             histogram: HistogramAggregation::default(),
             interval: Some(DEFAULT_INTERVAL),
@@ -287,5 +310,36 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("cardinality"), "{err}");
+        let err = MetricsConfig::new()
+            .resolve(&exporter, env(&[(EXEMPLAR_FILTER_ENV, "sometimes")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(EXEMPLAR_FILTER_ENV), "{err}");
+        let err = MetricsConfig::new()
+            .with_view(
+                View::new()
+                    .with_instrument_name("http.*")
+                    .with_name("renamed"),
+            )
+            .resolve(&exporter, env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http.*"), "{err}");
+    }
+
+    #[test]
+    fn the_exemplar_filter_comes_from_code_or_the_environment() {
+        let exporter = ExporterConfig::new();
+        let s = MetricsConfig::new()
+            .resolve(&exporter, env(&[(EXEMPLAR_FILTER_ENV, "ALWAYS_ON")]))
+            .unwrap();
+        assert_eq!(s.exemplar_filter, ExemplarFilter::AlwaysOn);
+        let s = MetricsConfig::new()
+            .with_exemplar_filter(ExemplarFilter::AlwaysOff)
+            .resolve(&exporter, env(&[(EXEMPLAR_FILTER_ENV, "always_on")]))
+            .unwrap();
+        assert_eq!(s.exemplar_filter, ExemplarFilter::AlwaysOff);
+        let s = MetricsConfig::new().resolve(&exporter, env(&[])).unwrap();
+        assert_eq!(s.exemplar_filter, ExemplarFilter::TraceBased);
     }
 }

@@ -3,6 +3,7 @@
 
 use super::aggregate::point::{Aggregator, PointBase};
 use super::series::{Series, SeriesMap};
+use super::view::AttributeFilter;
 use otlp_proto::Str;
 use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{Metric, MetricData};
@@ -14,29 +15,6 @@ pub struct Descriptor {
     pub(crate) name: Str,
     pub(crate) description: Str,
     pub(crate) unit: Str,
-}
-
-/// Which attribute keys a stream keeps (a view's allowed or excluded keys).
-#[derive(Clone)]
-pub(crate) struct AttributeFilter(Arc<dyn Fn(&str) -> bool + Send + Sync>);
-
-impl AttributeFilter {
-    // Views make filters: until they are wired in, only tests do.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn new(keep: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
-        AttributeFilter(Arc::new(keep))
-    }
-
-    #[inline]
-    pub(crate) fn keep(&self, key: &str) -> bool {
-        (self.0)(key)
-    }
-}
-
-impl std::fmt::Debug for AttributeFilter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AttributeFilter")
-    }
 }
 
 thread_local! {
@@ -275,7 +253,10 @@ mod tests {
             aggregation_temporality: AggregationTemporality::Cumulative as i32,
         });
         let h = Instrument::new(descriptor("latency"), template, false, None, || {
-            HistogramOf::<f64>::new(Histogram::new(Boundaries::default()), true)
+            HistogramOf::<f64>::new(
+                Histogram::new(Boundaries::default()),
+                crate::metrics::aggregate::point::Report::ALL,
+            )
         });
         for v in [1.0, 7.0, 7.5, 20000.0] {
             h.record(v, &[]);
@@ -294,7 +275,8 @@ mod tests {
 
     #[test]
     fn a_filter_keeps_only_its_keys_and_merges_what_it_drops() {
-        let c = counter(false).with_filter(Some(AttributeFilter::new(|k| k == "method")));
+        let c =
+            counter(false).with_filter(Some(AttributeFilter::Only(vec!["method".into()].into())));
         let get = KeyValue::new("method", "GET");
         c.record(1, &[get.clone(), KeyValue::new("user", "a")]);
         c.record(2, &[KeyValue::new("user", "b"), get.clone()]);

@@ -1,8 +1,9 @@
 //! [`Meter`]: makes the instruments of one instrumentation scope, holds their callbacks, and
 //! collects them.
 
+use super::aggregate::buckets::Boundaries;
 use super::aggregate::point::Aggregator;
-use super::config::{InstrumentKind, Settings, Temporality};
+use super::config::{Settings, Temporality};
 use super::instrument::{Descriptor, Instrument};
 use super::observable::{
     FromObservable, InstrumentCallback, MeterCallback, ObservableBuilder, ObservableCounter,
@@ -13,6 +14,9 @@ use super::synchronous::{
     Counter, Gauge, Histogram, InstrumentBuilder, InvalidInstrument, UpDownCounter,
 };
 use super::validate;
+use super::view::{
+    InstrumentInfo, InstrumentKind, Stream as ViewStream, StreamDefaults, View, ViewError, resolve,
+};
 use otlp_proto::Str;
 use otlp_proto::common::InstrumentationScope;
 use otlp_proto::metrics::Metric;
@@ -353,9 +357,32 @@ impl Meter {
         super::config::temporality_of(self.state.settings.temporality, kind)
     }
 
-    /// How histograms aggregate when no view says otherwise.
-    pub(crate) fn default_histogram(&self) -> crate::config::HistogramAggregation {
-        self.state.settings.histogram
+    /// The streams of a new instrument of `kind` described by `descriptor`: one per view of the
+    /// client selecting it, or its default one; with `views` false, its default one.
+    pub(crate) fn streams_for(
+        &self,
+        kind: InstrumentKind,
+        descriptor: &Descriptor,
+        advisory_boundaries: Option<&Boundaries>,
+        views: bool,
+    ) -> Result<Vec<ViewStream>, ViewError> {
+        let settings = &self.state.settings;
+        let info = InstrumentInfo {
+            name: &descriptor.name,
+            kind,
+            unit: &descriptor.unit,
+            description: &descriptor.description,
+            meter_name: &self.state.scope.name,
+            meter_version: &self.state.scope.version,
+            meter_schema_url: &self.state.schema_url,
+            advisory_boundaries,
+        };
+        let defaults = StreamDefaults {
+            histogram: settings.histogram,
+            cardinality_limit: settings.cardinality_limit,
+        };
+        let views: &[View] = if views { &settings.views } else { &[] };
+        resolve(views, &info, &defaults)
     }
 
     /// The series limit of each instrument.

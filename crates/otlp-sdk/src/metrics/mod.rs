@@ -43,16 +43,21 @@ mod meter;
 mod observable;
 mod provider;
 // `len` serves the tests until eviction uses it.
+mod exemplar;
 #[cfg_attr(not(test), allow(dead_code))]
 mod series;
 mod stream;
 mod synchronous;
 mod validate;
+mod view;
+
+pub use exemplar::ExemplarFilter;
+pub use view::{Aggregation, InstrumentKind, View, ViewError};
 
 pub use crate::config::{HistogramAggregation, TemporalityPreference};
 pub use config::{
-    DEFAULT_CARDINALITY_LIMIT, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, INTERVAL_ENV, InstrumentKind,
-    MetricsConfig, TIMEOUT_ENV, Temporality, temporality_of,
+    DEFAULT_CARDINALITY_LIMIT, DEFAULT_INTERVAL, DEFAULT_TIMEOUT, EXEMPLAR_FILTER_ENV,
+    INTERVAL_ENV, MetricsConfig, TIMEOUT_ENV, Temporality, temporality_of,
 };
 pub use meter::Meter;
 pub use observable::{

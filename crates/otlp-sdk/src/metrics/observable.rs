@@ -9,9 +9,10 @@
 //! point is the difference from the total the previous collection saw.
 
 use super::aggregate::point::ToNumberValue;
-use super::config::{InstrumentKind, Temporality};
+use super::config::Temporality;
 use super::instrument::Descriptor;
 use super::series::OVERFLOW_KEY;
+use super::view::InstrumentKind;
 use otlp_proto::common::{KeyValue, KeyValueList};
 use otlp_proto::metrics::{
     AggregationTemporality, Gauge, Metric, MetricData, NumberDataPoint, NumberValue, Sum,

@@ -4,54 +4,23 @@
 //! one of four aggregations, chosen when the instrument is made, dispatched by a `match` per
 //! measurement (no virtual call, no allocation).
 
-use super::aggregate::buckets::Boundaries;
 use super::aggregate::exponential::ExponentialHistogram;
 use super::aggregate::histogram::Histogram;
 use super::aggregate::last_value::LastValue;
-use super::aggregate::point::{ExponentialOf, HistogramOf};
+use super::aggregate::point::{ExponentialOf, HistogramOf, Report};
 use super::aggregate::sum::StripedSum;
-use super::config::{InstrumentKind, Temporality};
-use super::instrument::{AttributeFilter, Descriptor, Instrument};
+use super::config::Temporality;
+use super::instrument::{Descriptor, Instrument};
 use super::meter::Meter;
 use super::series::Series;
 use super::synchronous::InstrumentValue;
-use crate::config::HistogramAggregation;
+use super::view::{InstrumentKind, Stream as ViewStream, StreamAggregation};
 use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{
     AggregationTemporality, ExponentialHistogram as ExponentialData, Gauge as GaugeData,
     Histogram as HistogramData, MetricData, Sum,
 };
 use std::sync::Arc;
-
-/// The specification's default exponential histogram size, in buckets per range.
-pub(crate) const DEFAULT_MAX_SIZE: u32 = 160;
-/// The specification's default (and highest) exponential histogram scale.
-pub(crate) const DEFAULT_MAX_SCALE: i32 = 20;
-
-/// How a stream aggregates, decided (never "the default").
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum StreamAggregation {
-    Sum,
-    LastValue,
-    Explicit {
-        boundaries: Boundaries,
-        record_min_max: bool,
-    },
-    Exponential {
-        max_size: u32,
-        max_scale: i32,
-        record_min_max: bool,
-    },
-}
-
-/// A stream as views (or the defaults) decide it.
-#[derive(Debug, Clone)]
-pub(crate) struct StreamSpec {
-    pub(crate) descriptor: Descriptor,
-    pub(crate) filter: Option<AttributeFilter>,
-    pub(crate) aggregation: StreamAggregation,
-    pub(crate) cardinality_limit: Option<usize>,
-}
 
 /// One stream of an instrument recording `T`.
 pub(crate) enum Stream<T: InstrumentValue> {
@@ -64,7 +33,7 @@ pub(crate) enum Stream<T: InstrumentValue> {
 impl<T: InstrumentValue> Stream<T> {
     /// Makes the stream `spec` of an instrument of `kind` in `meter`, and registers it for
     /// collection.
-    pub(crate) fn new(meter: &Meter, kind: InstrumentKind, spec: StreamSpec) -> Self {
+    pub(crate) fn new(meter: &Meter, kind: InstrumentKind, spec: ViewStream) -> Self {
         let temporality = match spec.aggregation {
             // A last value has no temporality; its series stay from one collection to the next.
             StreamAggregation::LastValue => Temporality::Cumulative,
@@ -75,78 +44,71 @@ impl<T: InstrumentValue> Stream<T> {
             Temporality::Cumulative => AggregationTemporality::Cumulative,
             Temporality::Delta => AggregationTemporality::Delta,
         } as i32;
-        let StreamSpec {
-            descriptor,
-            filter,
-            aggregation,
-            cardinality_limit,
-        } = spec;
-        let instrument =
-            |template: MetricData| (descriptor, template, delta, cardinality_limit, filter);
-        match aggregation {
-            StreamAggregation::Sum => {
+        let descriptor = Descriptor {
+            name: spec.name,
+            description: spec.description,
+            unit: spec.unit,
+        };
+        let filter = (!spec.attributes.is_all()).then_some(spec.attributes);
+        let limit = spec.cardinality_limit;
+        // One arm runs: each moves the descriptor and the filter into its instrument.
+        macro_rules! new {
+            ($template:expr, $make:expr) => {
+                Instrument::new(descriptor, $template, delta, limit, $make).with_filter(filter)
+            };
+        }
+        match spec.aggregation {
+            StreamAggregation::Sum { monotonic } => {
                 let template = MetricData::Sum(Sum {
                     data_points: Vec::new(),
                     aggregation_temporality,
-                    // Counters and histograms only take non-negative values.
-                    is_monotonic: matches!(
-                        kind,
-                        InstrumentKind::Counter | InstrumentKind::Histogram
-                    ),
+                    is_monotonic: monotonic,
                 });
-                let (d, t, delta, limit, filter) = instrument(template);
-                Stream::Sum(meter.register(
-                    Instrument::new(d, t, delta, limit, StripedSum::default).with_filter(filter),
-                ))
+                Stream::Sum(meter.register(new!(template, StripedSum::default)))
             }
             StreamAggregation::LastValue => {
                 let template = MetricData::Gauge(GaugeData {
                     data_points: Vec::new(),
                 });
-                let (d, t, delta, limit, filter) = instrument(template);
-                Stream::LastValue(meter.register(
-                    Instrument::new(d, t, delta, limit, LastValue::default).with_filter(filter),
-                ))
+                Stream::LastValue(meter.register(new!(template, LastValue::default)))
             }
-            StreamAggregation::Explicit {
+            StreamAggregation::ExplicitHistogram {
                 boundaries,
                 record_min_max,
+                record_sum,
             } => {
                 let template = MetricData::Histogram(HistogramData {
                     data_points: Vec::new(),
                     aggregation_temporality,
                 });
-                let (d, t, delta, limit, filter) = instrument(template);
-                Stream::Explicit(
-                    meter.register(
-                        Instrument::new(d, t, delta, limit, move || {
-                            HistogramOf::new(Histogram::new(boundaries.clone()), record_min_max)
-                        })
-                        .with_filter(filter),
-                    ),
-                )
+                let report = Report {
+                    min_max: record_min_max,
+                    sum: record_sum,
+                };
+                Stream::Explicit(meter.register(new!(template, move || {
+                    HistogramOf::new(Histogram::new(boundaries.clone()), report)
+                })))
             }
-            StreamAggregation::Exponential {
+            StreamAggregation::ExponentialHistogram {
                 max_size,
                 max_scale,
                 record_min_max,
+                record_sum,
             } => {
                 let template = MetricData::ExponentialHistogram(ExponentialData {
                     data_points: Vec::new(),
                     aggregation_temporality,
                 });
-                let (d, t, delta, limit, filter) = instrument(template);
-                Stream::Exponential(
-                    meter.register(
-                        Instrument::new(d, t, delta, limit, move || {
-                            ExponentialOf::new(
-                                ExponentialHistogram::new(max_size, max_scale),
-                                record_min_max,
-                            )
-                        })
-                        .with_filter(filter),
-                    ),
-                )
+                let report = Report {
+                    min_max: record_min_max,
+                    sum: record_sum,
+                };
+                Stream::Exponential(meter.register(new!(template, move || {
+                    ExponentialOf::new(
+                        ExponentialHistogram::new(max_size, i32::from(max_scale)),
+                        report,
+                    )
+                })))
             }
         }
     }
@@ -253,38 +215,5 @@ impl<T: InstrumentValue> BoundStreams<T> {
             BoundStreams::One(s) => s.record(v),
             BoundStreams::Many(all) => all.iter().for_each(|s| s.record(v)),
         }
-    }
-}
-
-/// The stream an instrument of `kind` gets when no view selects it.
-pub(crate) fn default_spec(
-    meter: &Meter,
-    kind: InstrumentKind,
-    descriptor: Descriptor,
-    advisory_boundaries: Option<Boundaries>,
-) -> StreamSpec {
-    let aggregation = match kind {
-        InstrumentKind::Counter
-        | InstrumentKind::UpDownCounter
-        | InstrumentKind::ObservableCounter
-        | InstrumentKind::ObservableUpDownCounter => StreamAggregation::Sum,
-        InstrumentKind::Gauge | InstrumentKind::ObservableGauge => StreamAggregation::LastValue,
-        InstrumentKind::Histogram => match (meter.default_histogram(), advisory_boundaries) {
-            (HistogramAggregation::Base2Exponential, _) => StreamAggregation::Exponential {
-                max_size: DEFAULT_MAX_SIZE,
-                max_scale: DEFAULT_MAX_SCALE,
-                record_min_max: true,
-            },
-            (HistogramAggregation::ExplicitBucket, boundaries) => StreamAggregation::Explicit {
-                boundaries: boundaries.unwrap_or_default(),
-                record_min_max: true,
-            },
-        },
-    };
-    StreamSpec {
-        descriptor,
-        filter: None,
-        aggregation,
-        cardinality_limit: meter.cardinality_limit(),
     }
 }

@@ -6,18 +6,18 @@ use super::aggregate::buckets::Boundaries;
 use super::aggregate::histogram::Measurement;
 use super::aggregate::point::ToNumberValue;
 use super::aggregate::sum::Number;
-use super::config::InstrumentKind;
 use super::instrument::Descriptor;
 use super::meter::Meter;
-use super::stream::{BoundStreams, Stream, Streams, default_spec};
+use super::stream::{BoundStreams, Stream, Streams};
 use super::validate;
+use super::view::{InstrumentKind, Stream as ViewStream};
 use otlp_proto::Str;
 use otlp_proto::common::KeyValue;
 use std::sync::Arc;
 
 /// Why an instrument could not be made as asked: its name or unit (the instrument built from it
 /// anyway records nothing).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InvalidInstrument(pub(crate) validate::Invalid);
 
 impl std::fmt::Display for InvalidInstrument {
@@ -43,9 +43,9 @@ pub struct InstrumentBuilder<'a, I> {
 /// An instrument an [`InstrumentBuilder`] makes.
 pub trait Buildable: Sized {
     #[doc(hidden)]
-    fn build_in(meter: &Meter, descriptor: Descriptor, boundaries: Option<Boundaries>) -> Self;
+    const KIND: InstrumentKind;
     #[doc(hidden)]
-    fn noop() -> Self;
+    fn build_in(meter: &Meter, streams: Vec<ViewStream>) -> Self;
 }
 
 impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
@@ -78,8 +78,27 @@ impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
         self
     }
 
-    /// The instrument, or why its name or unit is not allowed.
+    /// The instrument, or why it cannot be made as asked: its name, unit or boundaries are
+    /// not allowed, or a view selecting it cannot apply to it.
     pub fn try_build(self) -> Result<I, InvalidInstrument> {
+        self.make(true)
+    }
+
+    /// The instrument. One whose name or unit is not allowed records nothing; one a view
+    /// cannot apply to records into its default stream, as if no view selected it (use
+    /// [`try_build`](Self::try_build) to learn why).
+    pub fn build(self) -> I {
+        let meter = self.meter;
+        match self.make(true) {
+            Ok(i) => i,
+            Err(InvalidInstrument(validate::Invalid::View {
+                retry: Some(retry), ..
+            })) => I::build_in(meter, retry.into_vec()),
+            Err(_) => I::build_in(meter, Vec::new()),
+        }
+    }
+
+    fn make(self, views: bool) -> Result<I, InvalidInstrument> {
         validate::name(&self.name).map_err(InvalidInstrument)?;
         validate::unit(&self.unit).map_err(InvalidInstrument)?;
         let boundaries = match self.boundaries.as_deref().map(Boundaries::new) {
@@ -97,13 +116,23 @@ impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
             description: self.description,
             unit: self.unit,
         };
-        Ok(I::build_in(self.meter, descriptor, boundaries))
-    }
-
-    /// The instrument; one whose name or unit is not allowed records nothing (use
-    /// [`try_build`](Self::try_build) to learn why).
-    pub fn build(self) -> I {
-        self.try_build().unwrap_or_else(|_| I::noop())
+        match self
+            .meter
+            .streams_for(I::KIND, &descriptor, boundaries.as_ref(), views)
+        {
+            Ok(streams) => Ok(I::build_in(self.meter, streams)),
+            Err(e) => {
+                let retry = self
+                    .meter
+                    .streams_for(I::KIND, &descriptor, boundaries.as_ref(), false)
+                    .ok()
+                    .map(Vec::into_boxed_slice);
+                Err(InvalidInstrument(validate::Invalid::View {
+                    message: e.to_string(),
+                    retry,
+                }))
+            }
+        }
     }
 }
 
@@ -184,18 +213,15 @@ macro_rules! instrument {
         }
 
         impl<T: InstrumentValue> Buildable for $name<T> {
-            fn build_in(
-                meter: &Meter,
-                descriptor: Descriptor,
-                boundaries: Option<Boundaries>,
-            ) -> Self {
+            const KIND: InstrumentKind = InstrumentKind::$kind;
+            fn build_in(meter: &Meter, streams: Vec<ViewStream>) -> Self {
                 $name {
-                    streams: Arc::new(streams(meter, InstrumentKind::$kind, descriptor, boundaries)),
-                }
-            }
-            fn noop() -> Self {
-                $name {
-                    streams: Arc::new(Streams::None),
+                    streams: Arc::new(Streams::from_vec(
+                        streams
+                            .into_iter()
+                            .map(|s| Stream::new(meter, InstrumentKind::$kind, s))
+                            .collect(),
+                    )),
                 }
             }
         }
@@ -243,17 +269,6 @@ impl<T: InstrumentValue> Bound<T> {
             self.series.record(value);
         }
     }
-}
-
-/// The streams of a new instrument of `kind`: its default one (views come next).
-fn streams<T: InstrumentValue>(
-    meter: &Meter,
-    kind: InstrumentKind,
-    descriptor: Descriptor,
-    boundaries: Option<Boundaries>,
-) -> Streams<T> {
-    let spec = default_spec(meter, kind, descriptor, boundaries);
-    Streams::from_vec(vec![Stream::new(meter, kind, spec)])
 }
 
 #[cfg(test)]

@@ -100,25 +100,40 @@ impl<N: Number + ToNumberValue> Aggregator for LastValue<N> {
     }
 }
 
-/// An explicit-bucket histogram of `M` measurements; its points without min and max unless
-/// `record_min_max`.
+/// What a histogram's points carry besides their buckets (a view may leave min and max out;
+/// the sum is left out for instruments whose values may be negative).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub(crate) min_max: bool,
+    pub(crate) sum: bool,
+}
+
+impl Report {
+    /// Everything.
+    #[cfg(test)]
+    pub(crate) const ALL: Report = Report {
+        min_max: true,
+        sum: true,
+    };
+}
+
+/// An explicit-bucket histogram of `M` measurements.
 #[derive(Debug)]
-pub struct HistogramOf<M>(pub(crate) Histogram, bool, std::marker::PhantomData<M>);
+pub struct HistogramOf<M>(pub(crate) Histogram, Report, std::marker::PhantomData<M>);
 
 impl<M> HistogramOf<M> {
-    pub(crate) fn new(histogram: Histogram, record_min_max: bool) -> Self {
-        HistogramOf(histogram, record_min_max, std::marker::PhantomData)
+    pub(crate) fn new(histogram: Histogram, report: Report) -> Self {
+        HistogramOf(histogram, report, std::marker::PhantomData)
     }
 }
 
-/// A base-2 exponential histogram of `M` measurements; its points without min and max unless
-/// `record_min_max`.
+/// A base-2 exponential histogram of `M` measurements.
 #[derive(Debug)]
-pub struct ExponentialOf<M>(ExponentialHistogram, bool, std::marker::PhantomData<M>);
+pub struct ExponentialOf<M>(ExponentialHistogram, Report, std::marker::PhantomData<M>);
 
 impl<M> ExponentialOf<M> {
-    pub(crate) fn new(histogram: ExponentialHistogram, record_min_max: bool) -> Self {
-        ExponentialOf(histogram, record_min_max, std::marker::PhantomData)
+    pub(crate) fn new(histogram: ExponentialHistogram, report: Report) -> Self {
+        ExponentialOf(histogram, report, std::marker::PhantomData)
     }
 }
 
@@ -134,12 +149,16 @@ impl<M: Measurement> Aggregator for ExponentialOf<M> {
             _ => return,
         };
         self.0.collect(delta, base, data);
-        if !self.1
-            && let MetricData::ExponentialHistogram(h) = data
+        if let MetricData::ExponentialHistogram(h) = data
             && let Some(point) = h.data_points.get_mut(before)
         {
-            point.min = None;
-            point.max = None;
+            if !self.1.min_max {
+                point.min = None;
+                point.max = None;
+            }
+            if !self.1.sum {
+                point.sum = None;
+            }
         }
     }
 }
@@ -167,9 +186,12 @@ impl<M: Measurement> Aggregator for HistogramOf<M> {
         }
         // A delta point of count 0 may still carry a sum that raced the last take: keep it.
         let empty = point.count == 0 && point.sum.is_none_or(|s| s == 0.0);
-        if !self.1 {
+        if !self.1.min_max {
             point.min = None;
             point.max = None;
+        }
+        if !self.1.sum {
+            point.sum = None;
         }
         if !(delta && empty) {
             histogram.data_points.push(point);
