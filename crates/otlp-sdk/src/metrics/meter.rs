@@ -45,9 +45,9 @@ impl Collect for ObservableState {
     }
 }
 
-/// An observable instrument and its own callbacks.
+/// An observable instrument's streams and its own callbacks.
 struct Observed {
-    state: Arc<ObservableState>,
+    states: Vec<Arc<ObservableState>>,
     callbacks: Vec<InstrumentCallback>,
 }
 
@@ -311,17 +311,17 @@ impl Meter {
     }
 
     fn run_callbacks(&self) {
-        let observed: Vec<(Arc<ObservableState>, Vec<InstrumentCallback>)> = self
+        let observed: Vec<(Vec<Arc<ObservableState>>, Vec<InstrumentCallback>)> = self
             .state
             .observed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|o| (o.state.clone(), o.callbacks.clone()))
+            .map(|o| (o.states.clone(), o.callbacks.clone()))
             .collect();
-        for (state, callbacks) in &observed {
+        for (states, callbacks) in &observed {
             for callback in callbacks {
-                let _ = catch_unwind(AssertUnwindSafe(|| callback(state)));
+                let _ = catch_unwind(AssertUnwindSafe(|| callback(states)));
             }
         }
         let callbacks: Vec<MeterCallback> = self
@@ -335,7 +335,7 @@ impl Meter {
         if callbacks.is_empty() {
             return;
         }
-        let known: Vec<Arc<ObservableState>> = observed.into_iter().map(|(s, _)| s).collect();
+        let known: Vec<Arc<ObservableState>> = observed.into_iter().flat_map(|(s, _)| s).collect();
         let observations = Observations { known: &known };
         for callback in callbacks {
             let _ = catch_unwind(AssertUnwindSafe(|| callback(&observations)));
@@ -385,49 +385,80 @@ impl Meter {
         resolve(views, &info, &defaults)
     }
 
-    /// The series limit of each instrument.
-    pub(crate) fn cardinality_limit(&self) -> Option<usize> {
-        self.state.settings.cardinality_limit
+    /// Which measurements may become exemplars.
+    pub(crate) fn exemplar_filter(&self) -> super::exemplar::ExemplarFilter {
+        self.state.settings.exemplar_filter
     }
 }
 
 impl<I: FromObservable, T: ObservableValue> ObservableBuilder<'_, I, T> {
-    /// The instrument, or why its name or unit is not allowed.
+    /// The instrument, or why it cannot be made as asked: its name or unit is not allowed, or a
+    /// view selecting it cannot apply to it.
     pub fn try_build(self) -> Result<I, InvalidInstrument> {
         validate::name(&self.name).map_err(InvalidInstrument)?;
         validate::unit(&self.unit).map_err(InvalidInstrument)?;
+        let descriptor = Descriptor {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            unit: self.unit.clone(),
+        };
+        let streams = self
+            .meter
+            .streams_for(I::KIND, &descriptor, None, true)
+            .map_err(|e| {
+                InvalidInstrument(validate::Invalid::View {
+                    message: e.to_string(),
+                    retry: None,
+                })
+            })?;
+        Ok(self.register(streams))
+    }
+
+    /// The instrument. One whose name or unit is not allowed reports nothing; one a view cannot
+    /// apply to reports its default stream, as if no view selected it (use
+    /// [`try_build`](Self::try_build) to learn why).
+    pub fn build(self) -> I {
+        if validate::name(&self.name).is_err() || validate::unit(&self.unit).is_err() {
+            return I::from_states(Vec::new());
+        }
+        let descriptor = Descriptor {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            unit: self.unit.clone(),
+        };
+        let streams = self
+            .meter
+            .streams_for(I::KIND, &descriptor, None, true)
+            .or_else(|_| self.meter.streams_for(I::KIND, &descriptor, None, false))
+            .unwrap_or_default();
+        self.register(streams)
+    }
+
+    fn register(self, streams: Vec<ViewStream>) -> I {
         let meter = self.meter;
-        let state = Arc::new(ObservableState::new(
-            Descriptor {
-                name: self.name,
-                description: self.description,
-                unit: self.unit,
-            },
-            self.kind,
-            meter.temporality_of(self.kind),
-            meter.cardinality_limit(),
-        ));
+        let temporality = meter.temporality_of(I::KIND);
+        let states: Vec<Arc<ObservableState>> = streams
+            .into_iter()
+            .map(|s| Arc::new(ObservableState::new(s, temporality)))
+            .collect();
         meter
             .state
             .observed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Observed {
-                state: state.clone(),
+                states: states.clone(),
                 callbacks: self.callbacks,
             });
-        meter
+        let mut instruments = meter
             .state
             .instruments
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(state.clone());
-        Ok(I::from_state(Some(state)))
-    }
-
-    /// The instrument; one whose name or unit is not allowed reports nothing (use
-    /// [`try_build`](Self::try_build) to learn why).
-    pub fn build(self) -> I {
-        self.try_build().unwrap_or_else(|_| I::from_state(None))
+            .unwrap_or_else(PoisonError::into_inner);
+        for state in &states {
+            instruments.push(state.clone());
+        }
+        drop(instruments);
+        I::from_states(states)
     }
 }

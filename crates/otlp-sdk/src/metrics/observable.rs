@@ -12,7 +12,7 @@ use super::aggregate::point::ToNumberValue;
 use super::config::Temporality;
 use super::instrument::Descriptor;
 use super::series::OVERFLOW_KEY;
-use super::view::InstrumentKind;
+use super::view::{AttributeFilter, InstrumentKind, Stream as ViewStream, StreamAggregation};
 use otlp_proto::common::{KeyValue, KeyValueList};
 use otlp_proto::metrics::{
     AggregationTemporality, Gauge, Metric, MetricData, NumberDataPoint, NumberValue, Sum,
@@ -37,13 +37,15 @@ struct Round {
     previous: HashMap<Vec<u8>, NumberValue>,
 }
 
-/// An observable instrument's state.
+/// One stream of an observable instrument.
 #[derive(Debug)]
 pub struct ObservableState {
     pub(crate) descriptor: Descriptor,
-    kind: InstrumentKind,
+    /// `Some(monotonic)`: a sum; `None`: a gauge.
+    sum: Option<bool>,
     temporality: Temporality,
     limit: Option<usize>,
+    filter: Option<AttributeFilter>,
     round: Mutex<Round>,
 }
 
@@ -89,24 +91,38 @@ fn as_f64(v: &NumberValue) -> f64 {
 }
 
 impl ObservableState {
-    pub(crate) fn new(
-        descriptor: Descriptor,
-        kind: InstrumentKind,
-        temporality: Temporality,
-        limit: Option<usize>,
-    ) -> Self {
+    /// The stream `stream` of an observable instrument, reported with `temporality` when a
+    /// sum.
+    pub(crate) fn new(stream: ViewStream, temporality: Temporality) -> Self {
+        let sum = match stream.aggregation {
+            StreamAggregation::Sum { monotonic } => Some(monotonic),
+            // Views refuse histograms for observable instruments.
+            _ => None,
+        };
         ObservableState {
-            descriptor,
-            kind,
-            temporality,
-            limit,
+            descriptor: Descriptor {
+                name: stream.name,
+                description: stream.description,
+                unit: stream.unit,
+            },
+            sum,
+            temporality: if sum.is_some() {
+                temporality
+            } else {
+                Temporality::Cumulative
+            },
+            limit: stream.cardinality_limit,
+            filter: (!stream.attributes.is_all()).then_some(stream.attributes),
             round: Mutex::new(Round::default()),
         }
     }
 
     /// Records one observation of the current collection.
     fn observe(&self, value: NumberValue, attributes: &[KeyValue]) {
-        let (attributes, key) = canonical(attributes);
+        let (attributes, key) = match &self.filter {
+            None => canonical(attributes),
+            Some(f) => canonical(&f.kept(attributes).cloned().collect::<Vec<_>>()),
+        };
         let mut round = self.round.lock().unwrap_or_else(PoisonError::into_inner);
         let full = self
             .limit
@@ -115,9 +131,9 @@ impl ObservableState {
             // Past the limit, the overflow series takes the sum of the sets that did not fit
             // (for a gauge, the last of them).
             let (attributes, key) = canonical(&[KeyValue::new(OVERFLOW_KEY, true)]);
-            let summed = match (self.kind, round.current.get(&key)) {
-                (InstrumentKind::ObservableGauge, _) | (_, None) => value,
-                (_, Some((_, before))) => add(before, &value),
+            let summed = match (self.sum, round.current.get(&key)) {
+                (None, _) | (_, None) => value,
+                (Some(_), Some((_, before))) => add(before, &value),
             };
             round.current.insert(key, (attributes, summed));
             return;
@@ -161,14 +177,14 @@ impl ObservableState {
         } else {
             AggregationTemporality::Cumulative
         };
-        let data = match self.kind {
-            InstrumentKind::ObservableGauge => MetricData::Gauge(Gauge {
+        let data = match self.sum {
+            None => MetricData::Gauge(Gauge {
                 data_points: points,
             }),
-            kind => MetricData::Sum(Sum {
+            Some(monotonic) => MetricData::Sum(Sum {
                 data_points: points,
                 aggregation_temporality: temporality as i32,
-                is_monotonic: kind == InstrumentKind::ObservableCounter,
+                is_monotonic: monotonic,
             }),
         };
         Some(Metric {
@@ -184,7 +200,7 @@ impl ObservableState {
 /// What a single-instrument callback reports through.
 #[derive(Debug)]
 pub struct Observer<'a, T> {
-    state: &'a ObservableState,
+    states: &'a [Arc<ObservableState>],
     _value: PhantomData<fn(T)>,
 }
 
@@ -192,25 +208,28 @@ impl<T: ObservableValue> Observer<'_, T> {
     /// Reports `value` for the attribute set `attributes` (in any order; of a repeated key the
     /// last value counts).
     pub fn observe(&self, value: T, attributes: &[KeyValue]) {
-        self.state.observe(value.to_number_value(), attributes);
+        let value = value.to_number_value();
+        for state in self.states {
+            state.observe(value.clone(), attributes);
+        }
     }
 }
 
-/// A callback of one instrument.
-pub(crate) type InstrumentCallback = Arc<dyn Fn(&ObservableState) + Send + Sync>;
+/// A callback of one instrument (of its streams).
+pub(crate) type InstrumentCallback = Arc<dyn Fn(&[Arc<ObservableState>]) + Send + Sync>;
 
 macro_rules! observable {
     ($(#[$m:meta])* $name:ident) => {
         $(#[$m])*
         pub struct $name<T> {
-            pub(crate) state: Option<Arc<ObservableState>>,
+            pub(crate) states: Arc<[Arc<ObservableState>]>,
             _value: PhantomData<fn(T)>,
         }
 
         impl<T> Clone for $name<T> {
             fn clone(&self) -> Self {
                 $name {
-                    state: self.state.clone(),
+                    states: self.states.clone(),
                     _value: PhantomData,
                 }
             }
@@ -219,15 +238,19 @@ macro_rules! observable {
         impl<T> std::fmt::Debug for $name<T> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($name))
-                    .field("name", &self.state.as_ref().map(|s| &s.descriptor.name))
+                    .field(
+                        "streams",
+                        &self.states.iter().map(|s| &s.descriptor.name).collect::<Vec<_>>(),
+                    )
                     .finish()
             }
         }
 
         impl<T> FromObservable for $name<T> {
-            fn from_state(state: Option<Arc<ObservableState>>) -> Self {
+            const KIND: InstrumentKind = InstrumentKind::$name;
+            fn from_states(states: Vec<Arc<ObservableState>>) -> Self {
                 $name {
-                    state,
+                    states: states.into(),
                     _value: PhantomData,
                 }
             }
@@ -235,8 +258,8 @@ macro_rules! observable {
 
         impl<T: ObservableValue> AsObservable for $name<T> {
             type Value = T;
-            fn observable_state(&self) -> Option<&Arc<ObservableState>> {
-                self.state.as_ref()
+            fn observable_states(&self) -> &[Arc<ObservableState>] {
+                &self.states
             }
         }
     };
@@ -258,7 +281,9 @@ observable!(
 /// An observable instrument an [`ObservableBuilder`] makes.
 pub trait FromObservable {
     #[doc(hidden)]
-    fn from_state(state: Option<Arc<ObservableState>>) -> Self;
+    const KIND: InstrumentKind;
+    #[doc(hidden)]
+    fn from_states(states: Vec<Arc<ObservableState>>) -> Self;
 }
 
 /// An observable instrument, as [`Observations::observe`] takes it.
@@ -266,7 +291,7 @@ pub trait AsObservable {
     /// The numbers it reports.
     type Value: ObservableValue;
     #[doc(hidden)]
-    fn observable_state(&self) -> Option<&Arc<ObservableState>>;
+    fn observable_states(&self) -> &[Arc<ObservableState>];
 }
 
 /// What a callback of several instruments
@@ -286,10 +311,11 @@ impl Observations<'_> {
         value: I::Value,
         attributes: &[KeyValue],
     ) {
-        if let Some(state) = instrument.observable_state()
-            && self.known.iter().any(|k| Arc::ptr_eq(k, state))
-        {
-            state.observe(value.to_number_value(), attributes);
+        let value = value.to_number_value();
+        for state in instrument.observable_states() {
+            if self.known.iter().any(|k| Arc::ptr_eq(k, state)) {
+                state.observe(value.clone(), attributes);
+            }
         }
     }
 }
@@ -301,9 +327,9 @@ pub(crate) type MeterCallback = Arc<dyn Fn(&Observations<'_>) + Send + Sync>;
 pub(crate) fn instrument_callback<T: ObservableValue>(
     f: impl Fn(&Observer<'_, T>) + Send + Sync + 'static,
 ) -> InstrumentCallback {
-    Arc::new(move |state: &ObservableState| {
+    Arc::new(move |states: &[Arc<ObservableState>]| {
         f(&Observer {
-            state,
+            states,
             _value: PhantomData,
         })
     })
@@ -386,16 +412,21 @@ mod tests {
         temporality: Temporality,
         limit: Option<usize>,
     ) -> ObservableState {
-        ObservableState::new(
-            Descriptor {
-                name: Str::from_static("cpu.time"),
-                description: Str::new(),
-                unit: Str::from_static("s"),
+        let aggregation = match kind {
+            InstrumentKind::ObservableGauge => StreamAggregation::LastValue,
+            kind => StreamAggregation::Sum {
+                monotonic: kind == InstrumentKind::ObservableCounter,
             },
-            kind,
-            temporality,
-            limit,
-        )
+        };
+        let stream = ViewStream {
+            name: Str::from_static("cpu.time"),
+            description: Str::new(),
+            unit: Str::from_static("s"),
+            attributes: AttributeFilter::All,
+            aggregation,
+            cardinality_limit: limit,
+        };
+        ObservableState::new(stream, temporality)
     }
 
     fn points(metric: &Metric) -> Vec<(Vec<KeyValue>, NumberValue)> {

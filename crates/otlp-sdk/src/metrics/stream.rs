@@ -10,9 +10,9 @@ use super::aggregate::last_value::LastValue;
 use super::aggregate::point::{ExponentialOf, HistogramOf, Report};
 use super::aggregate::sum::StripedSum;
 use super::config::Temporality;
-use super::instrument::{Descriptor, Instrument};
+use super::exemplar::Reservoir;
+use super::instrument::{BoundSeries as Bound, Descriptor, Instrument};
 use super::meter::Meter;
-use super::series::Series;
 use super::synchronous::InstrumentValue;
 use super::view::{InstrumentKind, Stream as ViewStream, StreamAggregation};
 use otlp_proto::common::KeyValue;
@@ -51,10 +51,16 @@ impl<T: InstrumentValue> Stream<T> {
         };
         let filter = (!spec.attributes.is_all()).then_some(spec.attributes);
         let limit = spec.cardinality_limit;
+        let exemplar_filter = meter.exemplar_filter();
+        let for_reservoir = spec.aggregation.clone();
         // One arm runs: each moves the descriptor and the filter into its instrument.
         macro_rules! new {
             ($template:expr, $make:expr) => {
-                Instrument::new(descriptor, $template, delta, limit, $make).with_filter(filter)
+                Instrument::new(descriptor, $template, delta, limit, $make)
+                    .with_filter(filter)
+                    .with_exemplars(exemplar_filter, move || {
+                        Reservoir::for_aggregation(&for_reservoir)
+                    })
             };
         }
         match spec.aggregation {
@@ -177,21 +183,20 @@ impl<T: InstrumentValue> Streams<T> {
 
 /// One stream's series, bound.
 pub(crate) enum BoundSeries<T: InstrumentValue> {
-    Sum(Arc<Series<StripedSum<T>>>),
-    LastValue(Arc<Series<LastValue<T>>>),
-    Explicit(Arc<Series<HistogramOf<T>>>),
-    Exponential(Arc<Series<ExponentialOf<T>>>),
+    Sum(Bound<StripedSum<T>>),
+    LastValue(Bound<LastValue<T>>),
+    Explicit(Bound<HistogramOf<T>>),
+    Exponential(Bound<ExponentialOf<T>>),
 }
 
 impl<T: InstrumentValue> BoundSeries<T> {
     #[inline]
     fn record(&self, v: T) {
-        use super::aggregate::point::Aggregator;
         match self {
-            BoundSeries::Sum(s) => s.aggregator.record(v),
-            BoundSeries::LastValue(s) => s.aggregator.record(v),
-            BoundSeries::Explicit(s) => s.aggregator.record(v),
-            BoundSeries::Exponential(s) => s.aggregator.record(v),
+            BoundSeries::Sum(s) => s.record(v),
+            BoundSeries::LastValue(s) => s.record(v),
+            BoundSeries::Explicit(s) => s.record(v),
+            BoundSeries::Exponential(s) => s.record(v),
         }
     }
 }

@@ -11,8 +11,6 @@ mod selector;
 #[cfg(test)]
 mod tests;
 
-// Work in progress (issue 14): the meter that resolves instruments' streams lands next.
-#[cfg_attr(not(test), allow(unused_imports))]
 pub(crate) use resolve::{
     AttributeFilter, InstrumentInfo, Stream, StreamAggregation, StreamDefaults, resolve,
 };
