@@ -172,3 +172,46 @@ async fn invalid_names_are_repaired_not_dropped_and_scopes_can_be_chosen() {
     assert_eq!(app_scope.metrics.len(), 1);
     assert_eq!(app_scope.metrics[0].name, "in.app");
 }
+
+#[tokio::test]
+async fn concurrent_updates_lose_nothing_and_gauges_end_on_the_final_value() {
+    let harness = Harness::start(|config| config).await;
+    let client = &harness.client;
+    let recorder = OtlpRecorder::new(client);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                metrics::with_local_recorder(&recorder, || {
+                    for _ in 0..1000 {
+                        metrics::counter!("hits", "shard" => "a").increment(1);
+                        metrics::gauge!("in.flight").increment(1.0);
+                    }
+                })
+            });
+        }
+    });
+    assert_eq!(
+        value(&metric(client, "hits"), &[KeyValue::new("shard", "a")]),
+        NumberValue::AsInt(4000)
+    );
+    assert_eq!(
+        value(&metric(client, "in.flight"), &[]),
+        NumberValue::AsDouble(4000.0)
+    );
+}
+
+#[tokio::test]
+async fn a_description_applies_to_the_name_as_repaired() {
+    let harness = Harness::start(|config| config).await;
+    let client = &harness.client;
+    let recorder = OtlpRecorder::new(client);
+    metrics::with_local_recorder(&recorder, || {
+        metrics::describe_gauge!("disk free", metrics::Unit::Gibibytes, "Free space");
+        metrics::gauge!("disk free").set(12.0);
+    });
+    let disk = metric(client, "disk_free");
+    assert_eq!(
+        (disk.unit.as_str(), disk.description.as_str()),
+        ("GiBy", "Free space")
+    );
+}

@@ -198,7 +198,7 @@ pub mod profile {
 
 /// The [`tracing`](https://docs.rs/tracing) bridge (feature `tracing`): `OtlpLayer`, a
 /// `tracing_subscriber` layer that records `tracing` spans as OTLP spans and events as span
-/// events or log records. See the `otlp-tracing` crate.
+/// events, log records or measurements. See the `otlp-tracing` crate.
 #[cfg(feature = "tracing")]
 pub mod tracing {
     #[doc(inline)]
