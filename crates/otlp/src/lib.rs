@@ -13,6 +13,7 @@
 //! | *(none)* | traces, logs and events, the export pipeline, the exporter (gRPC, HTTP/protobuf, HTTP/JSON; gzip, zstd; TLS and mTLS), propagation, resource detection |
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`). **Not built yet**: the module is empty until the profiler lands. |
 //! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
+//! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
 //! | `arrow` | `otlp::arrow`: OTLP/Arrow (OTAP) streaming. **Not built yet**: the module is empty until it lands. |
 //!
 //! Metrics will be `otlp::metrics` (no feature); the module is empty until the metrics SDK
@@ -197,11 +198,20 @@ pub mod profile {
 
 /// The [`tracing`](https://docs.rs/tracing) bridge (feature `tracing`): `OtlpLayer`, a
 /// `tracing_subscriber` layer that records `tracing` spans as OTLP spans and events as span
-/// events or log records. See the `otlp-tracing` crate.
+/// events, log records or measurements. See the `otlp-tracing` crate.
 #[cfg(feature = "tracing")]
 pub mod tracing {
     #[doc(inline)]
     pub use otlp_tracing::*;
+}
+
+/// The [`metrics`](https://docs.rs/metrics) bridge (feature `metrics-rs`): `OtlpRecorder`, a
+/// `metrics::Recorder` that records `metrics::counter!`, `gauge!` and `histogram!` into OTLP
+/// instruments. See the `otlp-metrics-rs` crate.
+#[cfg(feature = "metrics-rs")]
+pub mod metrics_rs {
+    #[doc(inline)]
+    pub use otlp_metrics_rs::*;
 }
 
 /// OTLP/Arrow (OTAP) streaming (feature `arrow`).
