@@ -1,14 +1,12 @@
 //! What a `metrics` handle records into: one series of an OTLP instrument, per kind.
 
 use metrics::{CounterFn, GaugeFn, HistogramFn};
-use otlp_proto::common::KeyValue;
-use otlp_sdk::metrics::{Bound, Gauge, InstrumentValue};
-use std::sync::Arc;
+use otlp_sdk::metrics::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A `metrics` counter: one bound series of a `u64` OTLP counter.
 pub(crate) struct CounterHandle {
-    pub(crate) series: Bound<<u64 as InstrumentValue>::Sum>,
+    pub(crate) series: Bound<u64>,
     /// The highest value given to `absolute` so far: what the next one adds beyond.
     pub(crate) absolute: AtomicU64,
 }
@@ -30,11 +28,10 @@ impl CounterFn for CounterHandle {
     }
 }
 
-/// A `metrics` gauge: an `f64` OTLP gauge, the series' attributes, and its current value
+/// A `metrics` gauge: one bound series of an `f64` OTLP gauge, and its current value
 /// (`increment` and `decrement` are relative to it).
 pub(crate) struct GaugeHandle {
-    pub(crate) gauge: Arc<Gauge<f64>>,
-    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) series: Bound<f64>,
     /// The current value, as `f64` bits.
     pub(crate) value: AtomicU64,
 }
@@ -59,7 +56,7 @@ impl GaugeHandle {
         // set them: whoever records re-reads the value afterwards and records again if it
         // moved, so the gauge ends on the handle's final value.
         loop {
-            self.gauge.record(f64::from_bits(new), &self.attributes);
+            self.series.record(f64::from_bits(new));
             let now = self.value.load(Ordering::Acquire);
             if now == new {
                 break;
@@ -85,7 +82,7 @@ impl GaugeFn for GaugeHandle {
 
 /// A `metrics` histogram: one bound series of an `f64` OTLP histogram.
 pub(crate) struct HistogramHandle {
-    pub(crate) series: Bound<<f64 as InstrumentValue>::Histogram>,
+    pub(crate) series: Bound<f64>,
 }
 
 impl HistogramFn for HistogramHandle {

@@ -97,7 +97,7 @@ pub struct OtlpRecorder {
     meter: Meter,
     counters: Kind<CounterHandle, sdk::Counter<u64>>,
     // Arc'd: the SDK's gauges are not `Clone`.
-    gauges: Kind<GaugeHandle, Arc<sdk::Gauge<f64>>>,
+    gauges: Kind<GaugeHandle, sdk::Gauge<f64>>,
     histograms: Kind<HistogramHandle, sdk::Histogram<f64>>,
 }
 
@@ -295,10 +295,9 @@ impl Recorder for OtlpRecorder {
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
         let handle = self.gauges.handle(
             key,
-            |name, d| Arc::new(described!(self.meter.f64_gauge(name.to_owned()), d)),
+            |name, d| described!(self.meter.f64_gauge(name.to_owned()), d),
             |gauge, attributes| GaugeHandle {
-                gauge: gauge.clone(),
-                attributes,
+                series: gauge.bind(&attributes),
                 value: AtomicU64::new(0.0f64.to_bits()),
             },
         );

@@ -1,32 +1,12 @@
 //! From what `metrics` allows to what OTLP instruments accept: names made valid, units in UCUM.
 
 use metrics::Unit;
+use otlp_sdk::metrics::valid_instrument_name;
 use std::borrow::Cow;
 
-/// Longest instrument name the specification allows, in bytes.
-const MAX_NAME_LEN: usize = 255;
-
-/// What a name not starting with an ASCII letter is prefixed with.
-pub(crate) const PREFIX: &str = "metric_";
-
-/// `name` made a valid instrument name: each character other than an ASCII letter, digit, `_`,
-/// `.`, `-` or `/` becomes `_`; a name not starting with an ASCII letter (an empty one too)
-/// gets the prefix `metric_`; the result is cut at 255 bytes. A valid name is kept as is,
-/// without allocating.
+/// `name` made a valid instrument name (the SDK's rule: [`valid_instrument_name`]).
 pub(crate) fn instrument_name(name: &str) -> Cow<'_, str> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/');
-    let starts_well = name.starts_with(|c: char| c.is_ascii_alphabetic());
-    if starts_well && name.len() <= MAX_NAME_LEN && name.chars().all(allowed) {
-        return Cow::Borrowed(name);
-    }
-    let mut out = String::with_capacity(name.len() + PREFIX.len());
-    if !starts_well {
-        out.push_str(PREFIX);
-    }
-    out.extend(name.chars().map(|c| if allowed(c) { c } else { '_' }));
-    // Only ASCII is left: cutting at any byte is at a character boundary.
-    out.truncate(MAX_NAME_LEN);
-    Cow::Owned(out)
+    valid_instrument_name(name)
 }
 
 /// The UCUM form of a `metrics` unit, as OTLP expects it.
@@ -68,7 +48,7 @@ mod tests {
         assert_eq!(instrument_name(""), "metric_");
         assert_eq!(instrument_name("temp°C"), "temp_C");
         let long = "a".repeat(300);
-        assert_eq!(instrument_name(&long).len(), MAX_NAME_LEN);
+        assert_eq!(instrument_name(&long).len(), 255);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use otlp_metrics_rs::OtlpRecorder;
 use otlp_proto::metrics::{MetricData, NumberValue};
 use test_support::client::Harness;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_install_records_and_a_second_is_an_error() {
     let harness = Harness::start(|config| config).await;
     let client = &harness.client;

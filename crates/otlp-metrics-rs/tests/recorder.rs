@@ -37,7 +37,7 @@ fn value(metric: &Metric, attributes: &[KeyValue]) -> NumberValue {
     point.value.clone().expect("a value")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_add_per_label_set_and_absolute_adds_the_difference() {
     let harness = Harness::start(|config| config).await;
     let client = &harness.client;
@@ -75,7 +75,7 @@ async fn counters_add_per_label_set_and_absolute_adds_the_difference() {
     assert_eq!(value(&metric(client, "bytes"), &[]), NumberValue::AsInt(31));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gauges_keep_their_value_for_increment_and_decrement() {
     let harness = Harness::start(|config| config).await;
     let client = &harness.client;
@@ -103,7 +103,7 @@ async fn gauges_keep_their_value_for_increment_and_decrement() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn histograms_record_with_the_described_unit_and_description() {
     let harness = Harness::start(|config| config).await;
     let client = &harness.client;
@@ -143,7 +143,7 @@ async fn histograms_record_with_the_described_unit_and_description() {
     assert_eq!(load.unit, "%");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_names_are_repaired_not_dropped_and_scopes_can_be_chosen() {
     let harness = Harness::start(|config| config).await;
     let client = &harness.client;
@@ -173,7 +173,7 @@ async fn invalid_names_are_repaired_not_dropped_and_scopes_can_be_chosen() {
     assert_eq!(app_scope.metrics[0].name, "in.app");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_updates_lose_nothing_and_gauges_end_on_the_final_value() {
     let harness = Harness::start(|config| config).await;
     let client = &harness.client;
@@ -200,7 +200,7 @@ async fn concurrent_updates_lose_nothing_and_gauges_end_on_the_final_value() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_description_applies_to_the_name_as_repaired() {
     let harness = Harness::start(|config| config).await;
     let client = &harness.client;

@@ -48,7 +48,7 @@ fn point<'a>(points: &'a [NumberDataPoint], attributes: &[KeyValue]) -> &'a Numb
         .unwrap_or_else(|| panic!("no point {attributes:?} in {points:?}"))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metric_fields_record_with_the_other_fields_as_attributes() {
     let setup = Harness::start(|config| config).await;
     tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
@@ -105,7 +105,7 @@ async fn metric_fields_record_with_the_other_fields_as_attributes() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_types_are_ignored_and_only_events_with_a_message_are_logged() {
     let setup = Harness::start(|config| config).await;
     tracing::subscriber::with_default(subscriber(&setup, |l| l), || {
@@ -147,7 +147,7 @@ async fn wrong_types_are_ignored_and_only_events_with_a_message_are_logged() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_metrics_false_leaves_metric_fields_to_events() {
     let setup = Harness::start(|config| config).await;
     tracing::subscriber::with_default(subscriber(&setup, |l| l.with_metrics(false)), || {

@@ -71,3 +71,4 @@ pub use synchronous::{
     Bound, Buildable, Counter, Gauge, Histogram, InstrumentBuilder, InstrumentValue,
     InvalidInstrument, UpDownCounter,
 };
+pub use validate::valid_instrument_name;

@@ -73,13 +73,35 @@ pub(crate) fn name(name: &str) -> Result<(), Invalid> {
     if !first.is_ascii_alphabetic() {
         return Err(Invalid::NameStart(name.to_owned()));
     }
-    match name
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')))
-    {
+    match name.chars().find(|&c| !name_char(c)) {
         Some(c) => Err(Invalid::NameCharacter(name.to_owned(), c)),
         None => Ok(()),
     }
+}
+
+/// Whether `c` may appear in an instrument name.
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')
+}
+
+/// `name` made a valid instrument name, for bridges from systems that allow any name: each
+/// character not allowed becomes `_`; a name not starting with an ASCII letter (an empty one
+/// too) gets the prefix `metric_`; the result is cut at 255 bytes. A valid name is returned
+/// as is, without allocating.
+pub fn valid_instrument_name(name: &str) -> std::borrow::Cow<'_, str> {
+    const PREFIX: &str = "metric_";
+    let starts_well = name.starts_with(|c: char| c.is_ascii_alphabetic());
+    if starts_well && name.len() <= MAX_NAME_LEN && name.chars().all(name_char) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + PREFIX.len());
+    if !starts_well {
+        out.push_str(PREFIX);
+    }
+    out.extend(name.chars().map(|c| if name_char(c) { c } else { '_' }));
+    // Only ASCII is left: cutting at any byte is at a character boundary.
+    out.truncate(MAX_NAME_LEN);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Checks an instrument unit (empty is allowed: no unit).
