@@ -16,13 +16,29 @@
 //! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
 //! | `arrow` | `otlp::arrow`: OTLP/Arrow (OTAP) streaming. **Not built yet**: the module is empty until it lands. |
 //!
-//! Metrics will be `otlp::metrics` (no feature); the module is empty until the metrics SDK
-//! lands.
+//! Metrics are [`otlp::metrics`](metrics) (no feature): `client.meter("scope")` makes counters,
+//! up-down counters, histograms (explicit or base-2 exponential), gauges and observable
+//! instruments; views, exemplars, cardinality limits and a periodic reader exporting through the
+//! client's transport come with them:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), otlp::OtlpError> {
+//! use otlp::metrics::KeyValue;
+//! let client = otlp::OtlpClient::new(otlp::ClientConfig::new()).await?;
+//! let meter = client.meter("checkout");
+//! let orders = meter.u64_counter("orders").with_unit("{order}").build();
+//! orders.add(1, &[KeyValue::new("payment.method", "card")]);
+//! let latency = meter.f64_histogram("http.server.request.duration").with_unit("s").build();
+//! latency.record(0.042, &[KeyValue::new("http.route", "/cart")]);
+//! client.shutdown(std::time::Duration::from_secs(5)).await?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # The crates behind it
 //!
 //! `otlp` re-exports `otlp-sdk` (the SDK core: everything above but the features) and, per
-//! feature, `otlp-profiler` and `otlp-tracing`; wire types and codecs are [`otlp_proto`].
+//! feature, `otlp-profiler`, `otlp-tracing` and `otlp-metrics-rs`; wire types and codecs are [`otlp_proto`].
 //! Depending on `otlp` alone is enough: the others are implementation crates.
 //!
 //!
