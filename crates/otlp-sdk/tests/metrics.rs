@@ -328,3 +328,48 @@ async fn the_default_histogram_aggregation_can_be_exponential() {
     assert_eq!(p.scale, 3);
     assert_eq!((positive.offset, positive.bucket_counts.len()), (-1, 81));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instrument_made_twice_is_one_instrument() {
+    let harness = Harness::start(|c| no_periodic(c, TemporalityPreference::Cumulative)).await;
+    let meter = harness.client.meter("shop");
+    meter.u64_counter("orders").build().add(1, &[]);
+    meter.u64_counter("Orders").build().add(2, &[]);
+    let mut calls = 0;
+    for _ in 0..2 {
+        calls += 1;
+        let _ = meter
+            .i64_observable_gauge("queue.depth")
+            .with_callback(move |o| o.observe(calls, &[]))
+            .build();
+    }
+    // Another unit: another instrument (the specification's conflict, both kept).
+    meter
+        .u64_counter("orders")
+        .with_unit("{order}")
+        .build()
+        .add(5, &[]);
+    let got = metrics_of(&harness.client.collect_metrics());
+    let orders: Vec<_> = got.iter().filter(|(_, m)| m.name == "orders").collect();
+    assert_eq!(orders.len(), 2, "{got:?}");
+    assert!(
+        orders
+            .iter()
+            .any(|(_, m)| number(m) == NumberValue::AsInt(3))
+    );
+    assert!(
+        orders
+            .iter()
+            .any(|(_, m)| m.unit == "{order}" && number(m) == NumberValue::AsInt(5))
+    );
+    let depth: Vec<_> = got
+        .iter()
+        .filter(|(_, m)| m.name == "queue.depth")
+        .collect();
+    assert_eq!(depth.len(), 1, "one stream, both callbacks report into it");
+    assert_eq!(
+        number(&depth[0].1),
+        NumberValue::AsInt(2),
+        "the last observation wins"
+    );
+}

@@ -6,9 +6,9 @@ use super::aggregate::point::Aggregator;
 use super::config::{Settings, Temporality};
 use super::instrument::{Descriptor, Instrument};
 use super::observable::{
-    FromObservable, InstrumentCallback, MeterCallback, ObservableBuilder, ObservableCounter,
-    ObservableGauge, ObservableState, ObservableUpDownCounter, ObservableValue, Observations,
-    Registration, Unregister,
+    AsObservable, FromObservable, InstrumentCallback, MeterCallback, ObservableBuilder,
+    ObservableCounter, ObservableGauge, ObservableState, ObservableUpDownCounter, ObservableValue,
+    Observations, Registration, Unregister,
 };
 use super::synchronous::{
     Counter, Gauge, Histogram, InstrumentBuilder, InvalidInstrument, UpDownCounter,
@@ -20,6 +20,8 @@ use super::view::{
 use otlp_proto::Str;
 use otlp_proto::common::InstrumentationScope;
 use otlp_proto::metrics::Metric;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +63,9 @@ pub(crate) struct MeterState {
     observed: Mutex<Vec<Observed>>,
     callbacks: Mutex<Vec<(u64, MeterCallback)>>,
     next_callback: AtomicU64,
+    /// The instruments made, by identity: making an identical one again returns the first, so
+    /// that both record into the same streams (the specification's duplicate registration).
+    made: Mutex<HashMap<Identity, Box<dyn Any + Send + Sync>>>,
     /// When the meter was made: the start of cumulative points.
     created: u64,
     /// When it was last collected: the start of delta points.
@@ -74,6 +79,35 @@ impl std::fmt::Debug for MeterState {
             .field("version", &self.scope.version)
             .field("temporality", &self.settings.temporality)
             .finish_non_exhaustive()
+    }
+}
+
+/// What makes two instruments of a meter the same instrument: the name (in any case), kind,
+/// number type, unit, description and histogram boundaries.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Identity {
+    name: String,
+    kind: InstrumentKind,
+    instrument: TypeId,
+    unit: String,
+    description: String,
+    boundaries: Option<Vec<u64>>,
+}
+
+impl Identity {
+    pub(crate) fn new<I: 'static>(
+        kind: InstrumentKind,
+        descriptor: &Descriptor,
+        boundaries: Option<&[f64]>,
+    ) -> Self {
+        Identity {
+            name: descriptor.name.to_ascii_lowercase(),
+            kind,
+            instrument: TypeId::of::<I>(),
+            unit: descriptor.unit.to_string(),
+            description: descriptor.description.to_string(),
+            boundaries: boundaries.map(|b| b.iter().map(|v| v.to_bits()).collect()),
+        }
     }
 }
 
@@ -125,6 +159,7 @@ impl Meter {
                 observed: Mutex::new(Vec::new()),
                 callbacks: Mutex::new(Vec::new()),
                 next_callback: AtomicU64::new(0),
+                made: Mutex::new(HashMap::new()),
                 created: now,
                 last: AtomicU64::new(now),
             }),
@@ -357,6 +392,26 @@ impl Meter {
         super::config::temporality_of(self.state.settings.temporality, kind)
     }
 
+    /// The instrument of `identity` made before, or the one `make` makes now (kept for the next
+    /// time when made).
+    pub(crate) fn once<I: Clone + Send + Sync + 'static, E>(
+        &self,
+        identity: Identity,
+        make: impl FnOnce() -> Result<I, E>,
+    ) -> Result<I, E> {
+        let mut made = self
+            .state
+            .made
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = made.get(&identity).and_then(|i| i.downcast_ref::<I>()) {
+            return Ok(i.clone());
+        }
+        let instrument = make()?;
+        made.insert(identity, Box::new(instrument.clone()));
+        Ok(instrument)
+    }
+
     /// The streams of a new instrument of `kind` described by `descriptor`: one per view of the
     /// client selecting it, or its default one; with `views` false, its default one.
     pub(crate) fn streams_for(
@@ -391,7 +446,11 @@ impl Meter {
     }
 }
 
-impl<I: FromObservable, T: ObservableValue> ObservableBuilder<'_, I, T> {
+impl<I, T> ObservableBuilder<'_, I, T>
+where
+    I: FromObservable + AsObservable + Clone + Send + Sync + 'static,
+    T: ObservableValue,
+{
     /// The instrument, or why it cannot be made as asked: its name or unit is not allowed, or a
     /// view selecting it cannot apply to it.
     pub fn try_build(self) -> Result<I, InvalidInstrument> {
@@ -402,16 +461,22 @@ impl<I: FromObservable, T: ObservableValue> ObservableBuilder<'_, I, T> {
             description: self.description.clone(),
             unit: self.unit.clone(),
         };
-        let streams = self
-            .meter
-            .streams_for(I::KIND, &descriptor, None, true)
-            .map_err(|e| {
-                InvalidInstrument(validate::Invalid::View {
-                    message: e.to_string(),
-                    retry: None,
-                })
-            })?;
-        Ok(self.register(streams))
+        let identity = Identity::new::<I>(I::KIND, &descriptor, None);
+        let meter = self.meter;
+        let callbacks = self.callbacks.clone();
+        let instrument = meter.once(identity, || {
+            let streams = meter
+                .streams_for(I::KIND, &descriptor, None, true)
+                .map_err(|e| {
+                    InvalidInstrument(validate::Invalid::View {
+                        message: e.to_string(),
+                        retry: None,
+                    })
+                })?;
+            Ok(register::<I>(meter, streams))
+        })?;
+        meter.add_callbacks(instrument.observable_states(), callbacks);
+        Ok(instrument)
     }
 
     /// The instrument. One whose name or unit is not allowed reports nothing; one a view cannot
@@ -426,39 +491,57 @@ impl<I: FromObservable, T: ObservableValue> ObservableBuilder<'_, I, T> {
             description: self.description.clone(),
             unit: self.unit.clone(),
         };
-        let streams = self
-            .meter
-            .streams_for(I::KIND, &descriptor, None, true)
-            .or_else(|_| self.meter.streams_for(I::KIND, &descriptor, None, false))
-            .unwrap_or_default();
-        self.register(streams)
-    }
-
-    fn register(self, streams: Vec<ViewStream>) -> I {
+        let identity = Identity::new::<I>(I::KIND, &descriptor, None);
         let meter = self.meter;
-        let temporality = meter.temporality_of(I::KIND);
-        let states: Vec<Arc<ObservableState>> = streams
-            .into_iter()
-            .map(|s| Arc::new(ObservableState::new(s, temporality)))
-            .collect();
-        meter
-            .state
+        let made = meter.once(identity, || {
+            meter
+                .streams_for(I::KIND, &descriptor, None, true)
+                .map(|streams| register::<I>(meter, streams))
+        });
+        let instrument = made.unwrap_or_else(|_| {
+            // A view that cannot apply: the default stream, not kept as the instrument.
+            let streams = meter
+                .streams_for(I::KIND, &descriptor, None, false)
+                .unwrap_or_default();
+            register::<I>(meter, streams)
+        });
+        meter.add_callbacks(instrument.observable_states(), self.callbacks);
+        instrument
+    }
+}
+
+/// Makes the observable instrument of `streams` in `meter`, registered for collection.
+fn register<I: FromObservable>(meter: &Meter, streams: Vec<ViewStream>) -> I {
+    let temporality = meter.temporality_of(I::KIND);
+    let states: Vec<Arc<ObservableState>> = streams
+        .into_iter()
+        .map(|s| Arc::new(ObservableState::new(s, temporality)))
+        .collect();
+    let mut instruments = meter
+        .state
+        .instruments
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    for state in &states {
+        instruments.push(state.clone());
+    }
+    drop(instruments);
+    // Known to the meter's multi-instrument callbacks even without callbacks of its own.
+    meter.add_callbacks(&states, Vec::new());
+    I::from_states(states)
+}
+
+impl Meter {
+    /// Runs `callbacks` at each collection, reporting into `states` (which the meter's
+    /// multi-instrument callbacks may then report into too).
+    fn add_callbacks(&self, states: &[Arc<ObservableState>], callbacks: Vec<InstrumentCallback>) {
+        self.state
             .observed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(Observed {
-                states: states.clone(),
-                callbacks: self.callbacks,
+                states: states.to_vec(),
+                callbacks,
             });
-        let mut instruments = meter
-            .state
-            .instruments
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for state in &states {
-            instruments.push(state.clone());
-        }
-        drop(instruments);
-        I::from_states(states)
     }
 }

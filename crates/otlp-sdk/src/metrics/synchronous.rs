@@ -7,7 +7,7 @@ use super::aggregate::histogram::Measurement;
 use super::aggregate::point::ToNumberValue;
 use super::aggregate::sum::Number;
 use super::instrument::Descriptor;
-use super::meter::Meter;
+use super::meter::{Identity, Meter};
 use super::stream::{BoundStreams, Stream, Streams};
 use super::validate;
 use super::view::{InstrumentKind, Stream as ViewStream};
@@ -41,7 +41,7 @@ pub struct InstrumentBuilder<'a, I> {
 }
 
 /// An instrument an [`InstrumentBuilder`] makes.
-pub trait Buildable: Sized {
+pub trait Buildable: Sized + Clone + Send + Sync + 'static {
     #[doc(hidden)]
     const KIND: InstrumentKind;
     #[doc(hidden)]
@@ -116,11 +116,15 @@ impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
             description: self.description,
             unit: self.unit,
         };
-        match self
-            .meter
-            .streams_for(I::KIND, &descriptor, boundaries.as_ref(), views)
-        {
-            Ok(streams) => Ok(I::build_in(self.meter, streams)),
+        let identity = Identity::new::<I>(I::KIND, &descriptor, self.boundaries.as_deref());
+        let meter = self.meter;
+        let made = meter.once(identity, || {
+            meter
+                .streams_for(I::KIND, &descriptor, boundaries.as_ref(), views)
+                .map(|streams| I::build_in(meter, streams))
+        });
+        match made {
+            Ok(instrument) => Ok(instrument),
             Err(e) => {
                 let retry = self
                     .meter
