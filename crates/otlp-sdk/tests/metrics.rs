@@ -335,9 +335,7 @@ async fn an_instrument_made_twice_is_one_instrument() {
     let meter = harness.client.meter("shop");
     meter.u64_counter("orders").build().add(1, &[]);
     meter.u64_counter("Orders").build().add(2, &[]);
-    let mut calls = 0;
-    for _ in 0..2 {
-        calls += 1;
+    for calls in 1..=2i64 {
         let _ = meter
             .i64_observable_gauge("queue.depth")
             .with_callback(move |o| o.observe(calls, &[]))
