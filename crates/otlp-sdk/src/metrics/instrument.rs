@@ -2,11 +2,10 @@
 //! `Metric` per collection.
 
 use super::aggregate::point::{Aggregator, PointBase};
-use super::series::{Series, SeriesMap};
+use super::series::{Pinned, SeriesMap};
 use otlp_proto::Str;
 use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{Metric, MetricData};
-use std::sync::Arc;
 
 /// The description of an instrument, as its metric carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +39,11 @@ impl<A: Aggregator> Instrument<A> {
             descriptor,
             template,
             delta,
-            series: SeriesMap::new(cardinality_limit),
+            series: if delta {
+                SeriesMap::new_delta(cardinality_limit)
+            } else {
+                SeriesMap::new(cardinality_limit)
+            },
             make: Box::new(make),
         }
     }
@@ -53,9 +56,10 @@ impl<A: Aggregator> Instrument<A> {
         });
     }
 
-    /// The series of `attributes`, to record into without looking it up again.
-    pub(crate) fn bind(&self, attributes: &[KeyValue]) -> Arc<Series<A>> {
-        self.series.get(attributes, &*self.make)
+    /// The series of `attributes`, to record into without looking it up again (kept while the
+    /// handle lives).
+    pub(crate) fn bind(&self, attributes: &[KeyValue]) -> Pinned<A> {
+        self.series.pin(attributes, &*self.make)
     }
 
     /// The metric of every series' point at `now` (points of cumulative series start at
@@ -63,28 +67,42 @@ impl<A: Aggregator> Instrument<A> {
     /// `start`); `None` when no series has a point to report.
     pub(crate) fn collect(&self, start: u64, now: u64) -> Option<Metric> {
         let mut data = self.template.clone();
-        self.series.for_each(|attributes, aggregator| {
+        // Says whether the series had a point: under delta, series without are forgotten.
+        let mut collect = |attributes: &[KeyValue], aggregator: &A| {
             let base = PointBase {
                 attributes,
                 start_time_unix_nano: start,
                 time_unix_nano: now,
             };
+            let before = points(&data);
             aggregator.collect(self.delta, base, &mut data);
-        });
-        let points = match &data {
-            MetricData::Sum(d) => d.data_points.len(),
-            MetricData::Gauge(d) => d.data_points.len(),
-            MetricData::Histogram(d) => d.data_points.len(),
-            MetricData::ExponentialHistogram(d) => d.data_points.len(),
-            MetricData::Summary(d) => d.data_points.len(),
+            points(&data) > before
         };
-        (points > 0).then(|| Metric {
+        if self.delta {
+            self.series.for_each_delta(collect);
+        } else {
+            self.series.for_each(|attributes, aggregator| {
+                collect(attributes, aggregator);
+            });
+        }
+        (points(&data) > 0).then(|| Metric {
             name: self.descriptor.name.clone(),
             description: self.descriptor.description.clone(),
             unit: self.descriptor.unit.clone(),
             data: Some(data),
             metadata: Vec::new(),
         })
+    }
+}
+
+/// How many points `data` holds.
+fn points(data: &MetricData) -> usize {
+    match data {
+        MetricData::Sum(d) => d.data_points.len(),
+        MetricData::Gauge(d) => d.data_points.len(),
+        MetricData::Histogram(d) => d.data_points.len(),
+        MetricData::ExponentialHistogram(d) => d.data_points.len(),
+        MetricData::Summary(d) => d.data_points.len(),
     }
 }
 

@@ -11,7 +11,7 @@ use super::aggregate::last_value::LastValue;
 use super::aggregate::point::{Aggregator, HistogramOf, ToNumberValue};
 use super::aggregate::sum::{Number, StripedSum};
 use super::instrument::{Descriptor, Instrument};
-use super::series::Series;
+use super::series::Pinned;
 use super::validate;
 use otlp_proto::Str;
 use otlp_proto::common::{InstrumentationScope, KeyValue};
@@ -307,7 +307,7 @@ macro_rules! instrument {
 
 /// One series of an instrument, bound by `bind`: records without looking the series up.
 pub struct Bound<A: Aggregator> {
-    series: Option<Arc<Series<A>>>,
+    series: Option<Pinned<A>>,
     accept: fn(A::Input) -> bool,
 }
 
