@@ -137,6 +137,7 @@ mod tests {
             std::slice::from_ref(&empty),
             &[KeyValue::new("e", 0)]
         ));
-        assert!(same_attributes(std::slice::from_ref(&empty), &[empty]));
+        let same = [empty.clone()];
+        assert!(same_attributes(std::slice::from_ref(&empty), &same));
     }
 }
