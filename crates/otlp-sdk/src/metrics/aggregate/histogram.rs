@@ -115,16 +115,19 @@ fn extend_f64(cell: &AtomicU64, v: f64, lower: bool) {
 pub struct Histogram {
     boundaries: Boundaries,
     stripes: Box<[Stripe]>,
+    /// `stripes.len() - 1`.
+    mask: usize,
 }
 
 impl Histogram {
     /// An empty histogram over `boundaries`.
     pub(crate) fn new(boundaries: Boundaries) -> Self {
-        let stripes = (0..stripes())
+        let stripes: Box<[Stripe]> = (0..stripes())
             .map(|_| Stripe::new(boundaries.buckets()))
             .collect();
         Histogram {
             boundaries,
+            mask: stripes.len() - 1,
             stripes,
         }
     }
@@ -137,7 +140,7 @@ impl Histogram {
         if v.is_nan() {
             return;
         }
-        let stripe = &self.stripes[stripe()];
+        let stripe = &self.stripes[stripe(self.mask)];
         add_f64(stripe.cell(SUM), v);
         extend_f64(stripe.cell(MIN), v, true);
         extend_f64(stripe.cell(MAX), v, false);
@@ -305,7 +308,7 @@ mod tests {
         let h = histogram(&[1.0]);
         h.record(0.5);
         // As an earlier take would, had it come between this recording's min/max and its count.
-        let mine = &h.stripes[stripe()];
+        let mine = &h.stripes[stripe(h.mask)];
         mine.cell(MIN)
             .store(f64::INFINITY.to_bits(), Ordering::Relaxed);
         mine.cell(MAX)
