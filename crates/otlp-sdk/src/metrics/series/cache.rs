@@ -89,13 +89,21 @@ pub(super) fn insert<S: Send + Sync + 'static>(
     let _ = CACHE.try_with(|cache| {
         if let Ok(mut cache) = cache.try_borrow_mut() {
             if cache.len() >= CACHED {
-                cache.remove(0);
+                // The oldest entry's vector is reused: a thread going round more series than
+                // the cache holds still records without allocating.
+                let mut oldest = cache.remove(0);
+                oldest.map = map;
+                oldest.attributes.clear();
+                oldest.attributes.extend_from_slice(attrs);
+                oldest.series = series;
+                cache.push(oldest);
+            } else {
+                cache.push(Cached {
+                    map,
+                    attributes: attrs.to_vec(),
+                    series,
+                });
             }
-            cache.push(Cached {
-                map,
-                attributes: attrs.to_vec(),
-                series,
-            });
         }
     });
 }
