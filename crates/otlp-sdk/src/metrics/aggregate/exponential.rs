@@ -554,4 +554,24 @@ mod tests {
         let (count, in_buckets) = collector.join().unwrap();
         assert_eq!((count, in_buckets), (THREADS * RECORDS, THREADS * RECORDS));
     }
+
+    /// The time of one recording (the figure `docs/benchmarks.md` gives until an instrument
+    /// records through this aggregation): `cargo test --release -p otlp-sdk --lib
+    /// exponential_record_time -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a timing, not a check"]
+    fn exponential_record_time() {
+        let h = ExponentialHistogram::default();
+        let mut rounds: Vec<f64> = (0..15)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                for i in 0..200_000u64 {
+                    h.record(std::hint::black_box((i % 1000) as f64 + 0.5));
+                }
+                start.elapsed().as_secs_f64() * 1e9 / 200_000.0
+            })
+            .collect();
+        rounds.sort_by(f64::total_cmp);
+        println!("exponential histogram record: {:.1} ns", rounds[7]);
+    }
 }

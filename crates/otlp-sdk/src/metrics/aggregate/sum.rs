@@ -81,11 +81,6 @@ impl Number for f64 {
     }
 }
 
-/// A cell alone on its cache line (two lines: adjacent-line prefetch pairs them).
-#[repr(align(128))]
-#[derive(Debug, Default)]
-struct Padded(AtomicU64);
-
 /// How many stripes: the threads that can run at once, rounded up to a power of two, at most 16.
 pub(super) fn stripes() -> usize {
     static STRIPES: OnceLock<usize> = OnceLock::new();
@@ -135,14 +130,26 @@ fn number_thread() -> usize {
 /// a take swaps to zero.
 #[derive(Debug)]
 pub struct StripedSum<N: Number> {
-    /// One writer each: thread `i` writes `owned[i]` (none for floats).
-    owned: Box<[Padded]>,
-    shared: Box<[Padded]>,
-    /// `shared.len() - 1`: the stripe of a thread is its number masked.
+    /// A stripe's owned and shared cells share its lines: a series stays as small (and as quick
+    /// to collect) as with one cell per stripe, at the cost of the owner sharing its line with
+    /// the late threads of its stripe.
+    blocks: Box<[Block]>,
+    /// Threads numbered below this own `blocks[n].owned` (0 for floats).
+    owned: usize,
+    /// `stripes() - 1`: the shared cell of a thread is its number masked.
     mask: usize,
     /// The owned cells' values at the last take (delta temporality).
     taken: Mutex<Box<[u64]>>,
     _number: std::marker::PhantomData<N>,
+}
+
+/// A stripe's cells, alone on their cache line (two lines: adjacent-line prefetch pairs them).
+#[repr(align(128))]
+#[derive(Debug, Default)]
+struct Block {
+    /// Written by one thread only, with plain stores.
+    owned: AtomicU64,
+    shared: AtomicU64,
 }
 
 impl<N: Number> Default for StripedSum<N> {
@@ -155,10 +162,11 @@ impl<N: Number> StripedSum<N> {
     /// A sum whose threads numbered below `owned` have a cell of their own.
     fn with_owned(owned: usize) -> Self {
         // Zero is all-zero bits for every `Number` (0, 0 and 0.0).
-        let cells = |n: usize| (0..n).map(|_| Padded(AtomicU64::new(0))).collect();
         StripedSum {
-            owned: cells(owned),
-            shared: cells(stripes()),
+            blocks: (0..owned.max(stripes()))
+                .map(|_| Block::default())
+                .collect(),
+            owned,
             mask: stripes() - 1,
             taken: Mutex::new(vec![0; owned].into_boxed_slice()),
             _number: std::marker::PhantomData,
@@ -169,17 +177,17 @@ impl<N: Number> StripedSum<N> {
     #[inline]
     pub(crate) fn add(&self, v: N) {
         let n = thread_number();
-        if let Some(cell) = self.owned.get(n) {
+        if n < self.owned {
             // This thread is the cell's only writer: no other add can come between.
-            let cell = &cell.0;
+            let cell = &self.blocks[n].owned;
             let sum = N::from_bits(cell.load(Ordering::Relaxed)).plus(v);
             cell.store(sum.to_bits(), Ordering::Relaxed);
         } else {
-            N::add_to(&self.shared[n & self.mask].0, v);
+            N::add_to(&self.blocks[n & self.mask].shared, v);
         }
     }
 
-    /// The sum so far (cumulative temporality).
+    /// The sum so far, or since the last take if there was one (cumulative temporality).
     pub(crate) fn value(&self) -> N {
         self.collect(false)
     }
@@ -194,8 +202,8 @@ impl<N: Number> StripedSum<N> {
     /// Since the start, or since the last take; with `take`, starting a new interval.
     fn collect(&self, take: bool) -> N {
         let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
-        let owned = self.owned.iter().zip(taken.iter_mut()).map(|(c, last)| {
-            let now = c.0.load(Ordering::Relaxed);
+        let owned = self.blocks.iter().zip(taken.iter_mut()).map(|(b, last)| {
+            let now = b.owned.load(Ordering::Relaxed);
             let before = if take {
                 std::mem::replace(last, now)
             } else {
@@ -204,11 +212,11 @@ impl<N: Number> StripedSum<N> {
             // Wrapping: exact for the integers that have owned cells.
             N::from_bits(now.wrapping_sub(before))
         });
-        let shared = self.shared.iter().map(|c| {
+        let shared = self.blocks[..=self.mask].iter().map(|b| {
             N::from_bits(if take {
-                c.0.swap(0, Ordering::Relaxed)
+                b.shared.swap(0, Ordering::Relaxed)
             } else {
-                c.0.load(Ordering::Relaxed)
+                b.shared.load(Ordering::Relaxed)
             })
         });
         owned.chain(shared).fold(N::default(), N::plus)
