@@ -214,8 +214,9 @@ impl MetricReader for Shared {
     }
 }
 
-/// Median time of `f` over 11 runs, in milliseconds.
+/// Median time of `f` over 11 runs after one to warm up, in milliseconds.
 fn median_ms(f: &mut dyn FnMut() -> usize) -> f64 {
+    black_box(f());
     let mut samples: Vec<f64> = (0..11)
         .map(|_| {
             let start = Instant::now();

@@ -138,8 +138,8 @@ pub struct StripedSum<N: Number> {
     owned: usize,
     /// `stripes() - 1`: the shared cell of a thread is its number masked.
     mask: usize,
-    /// The owned cells' values at the last take (delta temporality).
-    taken: Mutex<Box<[u64]>>,
+    /// Held by takes: one at a time moves `Block::taken` on (delta temporality).
+    taking: Mutex<()>,
     _number: std::marker::PhantomData<N>,
 }
 
@@ -150,6 +150,10 @@ struct Block {
     /// Written by one thread only, with plain stores.
     owned: AtomicU64,
     shared: AtomicU64,
+    /// `owned` at the last take: written by takes only (once per collection, so sharing the
+    /// owner's line costs nothing that matters), kept here rather than in an allocation of its
+    /// own that collection would have to fetch too.
+    taken: AtomicU64,
 }
 
 impl<N: Number> Default for StripedSum<N> {
@@ -168,7 +172,7 @@ impl<N: Number> StripedSum<N> {
                 .collect(),
             owned,
             mask: stripes() - 1,
-            taken: Mutex::new(vec![0; owned].into_boxed_slice()),
+            taking: Mutex::new(()),
             _number: std::marker::PhantomData,
         }
     }
@@ -201,13 +205,14 @@ impl<N: Number> StripedSum<N> {
 
     /// Since the start, or since the last take; with `take`, starting a new interval.
     fn collect(&self, take: bool) -> N {
-        let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
-        let owned = self.blocks.iter().zip(taken.iter_mut()).map(|(b, last)| {
+        // Only takes move `taken`, one at a time (a read alone needs no lock).
+        let _taking = take.then(|| self.taking.lock().unwrap_or_else(PoisonError::into_inner));
+        let owned = self.blocks[..self.owned].iter().map(|b| {
             let now = b.owned.load(Ordering::Relaxed);
             let before = if take {
-                std::mem::replace(last, now)
+                b.taken.swap(now, Ordering::Relaxed)
             } else {
-                *last
+                b.taken.load(Ordering::Relaxed)
             };
             // Wrapping: exact for the integers that have owned cells.
             N::from_bits(now.wrapping_sub(before))
