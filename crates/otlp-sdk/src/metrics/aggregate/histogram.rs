@@ -112,12 +112,12 @@ fn extend_f64(cell: &AtomicU64, v: f64, lower: bool) {
 }
 
 /// An explicit-bucket histogram of one series.
-#[derive(Debug)]
 ///
 /// The first [`stripes`] threads numbered have a stripe of their own, whose bucket counts they
 /// add to with a plain load and store (a count is an integer: an interval's is its value less
 /// the value at the last take, which the collector keeps); the sum, min and max stay atomic
 /// read-modify-writes, swapped by takes. Later threads share the other stripes.
+#[derive(Debug)]
 pub struct Histogram {
     boundaries: Boundaries,
     /// `owned` stripes of one writer each, then the shared ones.
