@@ -210,3 +210,55 @@ fn delta_totals_are_exact_while_series_are_forgotten() {
     assert_eq!(collector.join().unwrap(), THREADS * ROUNDS * 3);
     assert!(map.len() <= 2 * SERIES as usize);
 }
+
+#[test]
+fn a_delta_instrument_forgets_its_quiet_series_but_not_its_bound_ones() {
+    use crate::metrics::aggregate::sum::StripedSum;
+    use crate::metrics::instrument::{Descriptor, Instrument};
+    use otlp_proto::Str;
+    use otlp_proto::metrics::{MetricData, Sum};
+    let descriptor = Descriptor {
+        name: Str::from_static("requests"),
+        description: Str::new(),
+        unit: Str::new(),
+    };
+    let template = MetricData::Sum(Sum::default());
+    let counter = Instrument::new(
+        descriptor,
+        template,
+        true,
+        Some(2),
+        StripedSum::<u64>::default,
+    );
+    let points = |now| match counter.collect(0, now).and_then(|m| m.data) {
+        Some(MetricData::Sum(sum)) => sum.data_points.len(),
+        _ => 0,
+    };
+    let bound = counter.bind(&[kv("bound", 1)]);
+    counter.record(1, &[kv("quiet", 1)]);
+    bound.aggregator.add(1);
+    assert_eq!(points(1), 2);
+    assert_eq!(points(2), 0, "nothing since");
+    // "quiet" was forgotten: the limit of 2 has room for a new series again.
+    counter.record(5, &[kv("new", 1)]);
+    bound.aggregator.add(2);
+    let metric = counter.collect(2, 3).and_then(|m| m.data);
+    let Some(MetricData::Sum(sum)) = metric else {
+        panic!("{metric:?}");
+    };
+    let mut seen: Vec<_> = sum
+        .data_points
+        .iter()
+        .map(|p| (p.attributes.clone(), p.value.clone()))
+        .collect();
+    seen.sort_by_key(|(a, _)| format!("{a:?}"));
+    use otlp_proto::metrics::NumberValue::AsInt;
+    assert_eq!(
+        seen,
+        [
+            (vec![kv("bound", 1)], Some(AsInt(2))),
+            (vec![kv("new", 1)], Some(AsInt(5))),
+        ],
+        "no overflow series: the bound series kept, the quiet one freed"
+    );
+}
