@@ -304,6 +304,14 @@ fn print_rows(rows: &[(&str, f64, f64)]) {
         } else {
             format!("{:.2}x", inc / ours)
         };
-        println!("{name:<44} {ours:>7.1} ns {inc:>7.1} ns {ratio:>7}");
+        // Zero: not measured on that side.
+        let ns = |v: f64| {
+            if v == 0.0 {
+                "-".to_owned()
+            } else {
+                format!("{v:.1} ns")
+            }
+        };
+        println!("{name:<44} {:>10} {:>10} {ratio:>7}", ns(*ours), ns(*inc));
     }
 }
