@@ -4,12 +4,11 @@
 use super::aggregate::point::ToNumberValue;
 use super::aggregate::point::{Aggregator, PointBase};
 use super::exemplar::{ExemplarFilter, Reservoir, exemplar_value};
-use super::series::{Series, SeriesMap};
+use super::series::{Pinned, Series, SeriesMap};
 use super::view::AttributeFilter;
 use otlp_proto::Str;
 use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{Metric, MetricData};
-use std::sync::Arc;
 
 /// The description of an instrument, as its metric carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,7 +81,7 @@ struct Exemplars {
 /// A series bound by [`Instrument::bind`]: its aggregate, and what its exemplars need (the
 /// filter, and the attributes the stream's filter dropped, kept once at binding).
 pub(crate) struct BoundSeries<A> {
-    series: Arc<Series<Aggregate<A>>>,
+    series: Pinned<Aggregate<A>>,
     exemplars: Option<(ExemplarFilter, Box<[KeyValue]>)>,
 }
 
@@ -155,7 +154,11 @@ impl<A: Aggregator> Instrument<A> {
             filter: None,
             template,
             delta,
-            series: SeriesMap::new(cardinality_limit),
+            series: if delta {
+                SeriesMap::new_delta(cardinality_limit)
+            } else {
+                SeriesMap::new(cardinality_limit)
+            },
             make: Box::new(make),
             exemplars: None,
         }
@@ -218,12 +221,13 @@ impl<A: Aggregator> Instrument<A> {
         }
     }
 
-    /// The series of `attributes`, to record into without looking it up again.
+    /// The series of `attributes`, to record into without looking it up again (kept while the
+    /// handle lives: a delta instrument does not forget it).
     pub(crate) fn bind(&self, attributes: &[KeyValue]) -> BoundSeries<A> {
         let make = || self.aggregate();
         let series = match &self.filter {
-            None => self.series.get(attributes, make),
-            Some(filter) => filtered(filter, attributes, |kept| self.series.get(kept, make)),
+            None => self.series.pin(attributes, make),
+            Some(filter) => filtered(filter, attributes, |kept| self.series.pin(kept, make)),
         };
         let exemplars = self.exemplars.as_ref().map(|e| {
             let dropped: Box<[KeyValue]> = match &self.filter {
@@ -240,7 +244,8 @@ impl<A: Aggregator> Instrument<A> {
     /// `start`); `None` when no series has a point to report.
     pub(crate) fn collect(&self, start: u64, now: u64) -> Option<Metric> {
         let mut data = self.template.clone();
-        self.series.for_each(|attributes, aggregate| {
+        // Says whether the series had a point: under delta, series without are forgotten.
+        let mut collect = |attributes: &[KeyValue], aggregate: &Aggregate<A>| {
             let base = PointBase {
                 attributes,
                 start_time_unix_nano: start,
@@ -248,13 +253,22 @@ impl<A: Aggregator> Instrument<A> {
             };
             let before = point_count(&data);
             aggregate.value.collect(self.delta, base, &mut data);
-            if let Some(reservoir) = &aggregate.reservoir
-                && point_count(&data) > before
+            let had_point = point_count(&data) > before;
+            if had_point
+                && let Some(reservoir) = &aggregate.reservoir
                 && let Some(exemplars) = last_exemplars(&mut data)
             {
                 reservoir.collect(exemplars);
             }
-        });
+            had_point
+        };
+        if self.delta {
+            self.series.for_each_delta(collect);
+        } else {
+            self.series.for_each(|attributes, aggregate| {
+                collect(attributes, aggregate);
+            });
+        }
         (point_count(&data) > 0).then(|| Metric {
             name: self.descriptor.name.clone(),
             description: self.descriptor.description.clone(),
