@@ -93,16 +93,32 @@ where
     pub(crate) fn record(&self, v: A::Input) {
         let aggregate = &self.series.aggregator;
         aggregate.value.record(v);
-        if let (Some(reservoir), Some((filter, dropped))) = (&aggregate.reservoir, &self.exemplars)
+        if let Some((filter, dropped)) = &self.exemplars
+            && let Some(reservoir) = &aggregate.reservoir
         {
             offer(reservoir, *filter, v, dropped.iter());
         }
     }
 }
 
-/// Offers `v` to `reservoir` if `filter` lets it through now.
-#[inline]
+/// Offers `v` to `reservoir` if `filter` lets it through now. Inlined as far as the check that
+/// decides most measurements: with the default trace-based filter, no context current on this
+/// thread means no sampled span, and nothing to offer.
+#[inline(always)]
 fn offer<'a, V: ToNumberValue>(
+    reservoir: &Reservoir,
+    filter: ExemplarFilter,
+    v: V,
+    dropped: impl IntoIterator<Item = &'a KeyValue>,
+) {
+    if filter == ExemplarFilter::TraceBased && crate::context::is_empty() {
+        return;
+    }
+    offer_eligible(reservoir, filter, v, dropped);
+}
+
+#[inline(never)]
+fn offer_eligible<'a, V: ToNumberValue>(
     reservoir: &Reservoir,
     filter: ExemplarFilter,
     v: V,
