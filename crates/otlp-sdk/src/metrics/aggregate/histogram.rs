@@ -246,7 +246,7 @@ impl Histogram {
                     None => cell.load(Ordering::Acquire),
                 };
             }
-            sum += match last.as_deref_mut() {
+            sum += match last {
                 // The owner's running total: the interval's sum is what it gained since the
                 // last take (a difference of two totals, exact to their last bit).
                 Some(last) => {
