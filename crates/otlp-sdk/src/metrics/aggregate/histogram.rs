@@ -191,6 +191,14 @@ impl Histogram {
         }
     }
 
+    /// Loads each stripe's first line (see `Aggregator::touch`).
+    #[inline]
+    pub(crate) fn touch(&self) {
+        for stripe in self.stripes.iter() {
+            std::hint::black_box(stripe.cell(SUM).load(Ordering::Relaxed));
+        }
+    }
+
     /// Fills `point`'s count, sum, bucket counts, bounds, min and max with everything recorded
     /// so far (cumulative temporality). Attributes, timestamps, exemplars and flags are the
     /// caller's; `point`'s vectors are reused.
