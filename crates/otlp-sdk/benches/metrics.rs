@@ -232,18 +232,28 @@ impl MetricReader for Shared {
     }
 }
 
-/// Median time of `f` over 11 runs after one to warm up, in milliseconds.
-fn median_ms(f: &mut dyn FnMut() -> usize) -> f64 {
-    black_box(f());
-    let mut samples: Vec<f64> = (0..11)
-        .map(|_| {
+/// The median milliseconds of each of `fs`, run in turns (one warm-up each, then 11 rounds of
+/// all of them), so that every one is timed under the same conditions: the allocator's state
+/// left by one (a freed heap top given back to the system, say) falls on all alike.
+fn medians_ms(fs: &mut [&mut dyn FnMut() -> usize]) -> Vec<f64> {
+    for f in fs.iter_mut() {
+        black_box(f());
+    }
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); fs.len()];
+    for _ in 0..11 {
+        for (f, samples) in fs.iter_mut().zip(samples.iter_mut()) {
             let start = Instant::now();
             black_box(f());
-            start.elapsed().as_secs_f64() * 1e3
+            samples.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut s| {
+            s.sort_by(f64::total_cmp);
+            s[s.len() / 2]
         })
-        .collect();
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
+        .collect()
 }
 
 /// Collecting 10,000 series (10 counters of 1,000 series, under the default cardinality limit
@@ -257,7 +267,10 @@ fn collection() {
             KeyValue::new("shard", i),
         ]
     };
-    let client = OtlpClient::new_blocking(ClientConfig::new()).expect("client");
+    let config = ClientConfig::new()
+        .with_exporter(otlp::ExporterConfig::default().with_disabled(true))
+        .with_metrics(otlp::metrics::MetricsConfig::new().with_export_interval(None));
+    let client = OtlpClient::new_blocking(config).expect("client");
     let meter = client.meter("collection");
     for n in 0..INSTRUMENTS {
         let counter = meter.u64_counter(format!("requests.{n}")).build();
@@ -280,21 +293,25 @@ fn collection() {
             )
         });
     }
-    let ours_collect = median_ms(&mut || client.collect_metrics().resource_metrics.len());
-    let ours = median_ms(&mut || client.collect_metrics().encode_to_bytes().len());
     let mut rm = ResourceMetrics::default();
-    let inc_collect = median_ms(&mut || {
-        reader.collect(&mut rm).expect("collected");
-        rm.scope_metrics().count()
-    });
-    let inc = median_ms(&mut || {
-        reader.collect(&mut rm).expect("collected");
-        let request =
-            opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(
-                &rm,
-            );
-        prost::Message::encode_to_vec(&request).len()
-    });
+    let mut rm2 = ResourceMetrics::default();
+    let times = medians_ms(&mut [
+        &mut || client.collect_metrics().resource_metrics.len(),
+        &mut || client.collect_metrics().encode_to_bytes().len(),
+        &mut || {
+            reader.collect(&mut rm).expect("collected");
+            rm.scope_metrics().count()
+        },
+        &mut || {
+            reader.collect(&mut rm2).expect("collected");
+            let request =
+                opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest::from(
+                    &rm2,
+                );
+            prost::Message::encode_to_vec(&request).len()
+        },
+    ]);
+    let (ours_collect, ours, inc_collect, inc) = (times[0], times[1], times[2], times[3]);
     println!(
         "\n{:<44} {:>10} {:>10} {:>7}",
         "10,000 series", "ours", "incumbent", "ratio"

@@ -139,13 +139,35 @@ impl<T: InstrumentValue> Stream<T> {
     }
 }
 
-/// The streams of one instrument.
+/// The streams of one instrument, held by its handle itself (no indirection before the
+/// common case of one stream).
 pub(crate) enum Streams<T: InstrumentValue> {
     /// A no-op instrument (its name was invalid, or views dropped it).
     None,
     /// The common case: one stream, recorded into without a loop.
     One(Stream<T>),
-    Many(Box<[Stream<T>]>),
+    Many(Arc<[Stream<T>]>),
+}
+
+impl<T: InstrumentValue> Clone for Stream<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Stream::Sum(i) => Stream::Sum(i.clone()),
+            Stream::LastValue(i) => Stream::LastValue(i.clone()),
+            Stream::Explicit(i) => Stream::Explicit(i.clone()),
+            Stream::Exponential(i) => Stream::Exponential(i.clone()),
+        }
+    }
+}
+
+impl<T: InstrumentValue> Clone for Streams<T> {
+    fn clone(&self) -> Self {
+        match self {
+            Streams::None => Streams::None,
+            Streams::One(s) => Streams::One(s.clone()),
+            Streams::Many(all) => Streams::Many(all.clone()),
+        }
+    }
 }
 
 impl<T: InstrumentValue> Streams<T> {
@@ -153,7 +175,7 @@ impl<T: InstrumentValue> Streams<T> {
         match streams.len() {
             0 => Streams::None,
             1 => streams.pop().map_or(Streams::None, Streams::One),
-            _ => Streams::Many(streams.into_boxed_slice()),
+            _ => Streams::Many(streams.into()),
         }
     }
 

@@ -13,7 +13,6 @@ use super::validate;
 use super::view::{InstrumentKind, Stream as ViewStream};
 use otlp_proto::Str;
 use otlp_proto::common::KeyValue;
-use std::sync::Arc;
 
 /// Why an instrument could not be made as asked: its name or unit (the instrument built from it
 /// anyway records nothing).
@@ -172,7 +171,7 @@ macro_rules! instrument {
     ($(#[$m:meta])* $name:ident, $kind:ident, $method:ident, $checked:literal, $verb:literal) => {
         $(#[$m])*
         pub struct $name<T: InstrumentValue> {
-            streams: Arc<Streams<T>>,
+            streams: Streams<T>,
         }
 
         impl<T: InstrumentValue> Clone for $name<T> {
@@ -214,12 +213,12 @@ macro_rules! instrument {
             const KIND: InstrumentKind = InstrumentKind::$kind;
             fn build_in(meter: &Meter, streams: Vec<ViewStream>) -> Self {
                 $name {
-                    streams: Arc::new(Streams::from_vec(
+                    streams: Streams::from_vec(
                         streams
                             .into_iter()
                             .map(|s| Stream::new(meter, InstrumentKind::$kind, s))
                             .collect(),
-                    )),
+                    ),
                 }
             }
         }
@@ -275,6 +274,7 @@ mod tests {
     use super::*;
     use crate::config::TemporalityPreference;
     use crate::metrics::config::Settings;
+    use std::sync::Arc;
     use otlp_proto::common::InstrumentationScope;
     use otlp_proto::metrics::{AggregationTemporality, MetricData, NumberValue, ScopeMetrics};
 
