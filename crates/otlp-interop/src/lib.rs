@@ -7,12 +7,15 @@
 //! - [`Collector`] and [`Jaeger`] start a peer on free loopback ports with a generated config,
 //!   wait (bounded) until it answers, and stop it when dropped (SIGTERM, then SIGKILL);
 //! - [`compare`] defines what "semantically equal" means for data that went through a peer;
-//! - [`prometheus`] parses what the Collector's Prometheus exporter serves.
+//! - [`prometheus`] parses what the Collector's Prometheus exporter serves;
+//! - [`metrics`] is the metrics workload of the Collector tests and what each exporter should
+//!   show of it.
 //!
 //! Every wait is bounded; every failure message carries the tail of the peer's log.
 
 pub mod compare;
 mod jaeger;
+pub mod metrics;
 pub mod prometheus;
 
 pub use jaeger::Jaeger;
