@@ -185,6 +185,8 @@ async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_promethe
         .await
         .expect("join");
     let mut sent: BTreeMap<String, Vec<ExportMetricsServiceRequest>> = BTreeMap::new();
+    // Kept until the file is read: a client's shutdown may export once more.
+    let mut clients = Vec::new();
     for protocol in PROTOCOLS {
         let case = format!("metrics-{protocol}-collected").replace('/', "-");
         let config = exporter_config(&collector, protocol);
@@ -201,10 +203,7 @@ async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_promethe
             assert!(!outcome.is_partial_success(), "{case}: {outcome:?}");
             sent.entry(case.clone()).or_default().push(request);
         }
-        client
-            .shutdown(Duration::from_secs(5))
-            .await
-            .expect("shutdown");
+        clients.push(client);
     }
 
     // 1. The file exporter: one line per export, in order per case, equal to what was sent and
@@ -227,6 +226,12 @@ async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_promethe
         }
     }
     check_cases(&got, &[]);
+    for client in clients {
+        client
+            .shutdown(Duration::from_secs(5))
+            .await
+            .expect("shutdown");
+    }
 
     // 2. The Prometheus exporter: names, types, help and values of every case.
     let cases: Vec<String> = sent.keys().cloned().collect();
