@@ -1,12 +1,14 @@
 //! [`Instrument`]: an instrument's description, its series, and its collection into one OTLP
 //! `Metric` per collection.
 
+use super::aggregate::point::ToNumberValue;
 use super::aggregate::point::{Aggregator, PointBase};
-use super::series::{Series, SeriesMap};
+use super::exemplar::{ExemplarFilter, Reservoir, exemplar_value};
+use super::series::{Pinned, Series, SeriesMap};
+use super::view::AttributeFilter;
 use otlp_proto::Str;
 use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{Metric, MetricData};
-use std::sync::Arc;
 
 /// The description of an instrument, as its metric carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,14 +18,125 @@ pub struct Descriptor {
     pub(crate) unit: Str,
 }
 
+thread_local! {
+    /// The attributes a filter kept, reused from one measurement to the next.
+    static KEPT: std::cell::RefCell<Vec<KeyValue>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with the attributes of `attributes` that `filter` keeps.
+fn filtered<R>(
+    filter: &AttributeFilter,
+    attributes: &[KeyValue],
+    f: impl FnOnce(&[KeyValue]) -> R,
+) -> R {
+    let kept = |into: &mut Vec<KeyValue>| {
+        into.clear();
+        into.extend(
+            attributes
+                .iter()
+                .filter(|kv| filter.keep(kv.key.as_str()))
+                .cloned(),
+        );
+    };
+    KEPT.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            kept(&mut buf);
+            let r = f(&buf);
+            buf.clear();
+            r
+        }
+        Err(_) => {
+            let mut own = Vec::new();
+            kept(&mut own);
+            f(&own)
+        }
+    })
+}
+
 /// An instrument's state: its series, each aggregating with `A`.
 pub(crate) struct Instrument<A: Aggregator> {
     descriptor: Descriptor,
+    filter: Option<AttributeFilter>,
     /// The metric data its points go into, empty: which variant, its temporality, monotonicity.
     template: MetricData,
     delta: bool,
-    series: SeriesMap<A>,
+    series: SeriesMap<Aggregate<A>>,
     make: Box<dyn Fn() -> A + Send + Sync>,
+    exemplars: Option<Exemplars>,
+}
+
+/// A series' aggregate and, when exemplars are on, its reservoir.
+#[derive(Debug)]
+pub(crate) struct Aggregate<A> {
+    pub(crate) value: A,
+    reservoir: Option<Reservoir>,
+}
+
+/// Which measurements an instrument offers its series' reservoirs, and how it makes them.
+struct Exemplars {
+    filter: ExemplarFilter,
+    reservoir: Box<dyn Fn() -> Reservoir + Send + Sync>,
+}
+
+/// A series bound by [`Instrument::bind`]: its aggregate, and what its exemplars need (the
+/// filter, and the attributes the stream's filter dropped, kept once at binding).
+pub(crate) struct BoundSeries<A> {
+    series: Pinned<Aggregate<A>>,
+    exemplars: Option<(ExemplarFilter, Box<[KeyValue]>)>,
+}
+
+impl<A: Aggregator> BoundSeries<A>
+where
+    A::Input: ToNumberValue,
+{
+    #[inline]
+    pub(crate) fn record(&self, v: A::Input) {
+        let aggregate = &self.series.aggregator;
+        aggregate.value.record(v);
+        if let (Some(reservoir), Some((filter, dropped))) = (&aggregate.reservoir, &self.exemplars)
+        {
+            offer(reservoir, *filter, v, dropped.iter());
+        }
+    }
+}
+
+/// Offers `v` to `reservoir` if `filter` lets it through now.
+#[inline]
+fn offer<'a, V: ToNumberValue>(
+    reservoir: &Reservoir,
+    filter: ExemplarFilter,
+    v: V,
+    dropped: impl IntoIterator<Item = &'a KeyValue>,
+) {
+    if let Some(eligible) = filter.eligible() {
+        reservoir.offer(
+            exemplar_value(v.to_number_value()),
+            crate::clock::now_unix_nanos(),
+            eligible.span,
+            dropped,
+        );
+    }
+}
+
+/// The exemplars of the last point of `data`.
+fn last_exemplars(data: &mut MetricData) -> Option<&mut Vec<otlp_proto::metrics::Exemplar>> {
+    match data {
+        MetricData::Sum(d) => d.data_points.last_mut().map(|p| &mut p.exemplars),
+        MetricData::Gauge(d) => d.data_points.last_mut().map(|p| &mut p.exemplars),
+        MetricData::Histogram(d) => d.data_points.last_mut().map(|p| &mut p.exemplars),
+        MetricData::ExponentialHistogram(d) => d.data_points.last_mut().map(|p| &mut p.exemplars),
+        MetricData::Summary(_) => None,
+    }
+}
+
+fn point_count(data: &MetricData) -> usize {
+    match data {
+        MetricData::Sum(d) => d.data_points.len(),
+        MetricData::Gauge(d) => d.data_points.len(),
+        MetricData::Histogram(d) => d.data_points.len(),
+        MetricData::ExponentialHistogram(d) => d.data_points.len(),
+        MetricData::Summary(d) => d.data_points.len(),
+    }
 }
 
 impl<A: Aggregator> Instrument<A> {
@@ -38,24 +151,92 @@ impl<A: Aggregator> Instrument<A> {
     ) -> Self {
         Instrument {
             descriptor,
+            filter: None,
             template,
             delta,
-            series: SeriesMap::new(cardinality_limit),
+            series: if delta {
+                SeriesMap::new_delta(cardinality_limit)
+            } else {
+                SeriesMap::new(cardinality_limit)
+            },
             make: Box::new(make),
+            exemplars: None,
         }
+    }
+
+    /// Offers measurements `filter` lets through to a reservoir per series, made by
+    /// `reservoir` (none with [`ExemplarFilter::AlwaysOff`]).
+    pub(crate) fn with_exemplars(
+        mut self,
+        filter: ExemplarFilter,
+        reservoir: impl Fn() -> Reservoir + Send + Sync + 'static,
+    ) -> Self {
+        self.exemplars = (filter != ExemplarFilter::AlwaysOff).then(|| Exemplars {
+            filter,
+            reservoir: Box::new(reservoir),
+        });
+        self
+    }
+
+    /// A new series' aggregate.
+    fn aggregate(&self) -> Aggregate<A> {
+        Aggregate {
+            value: (self.make)(),
+            reservoir: self.exemplars.as_ref().map(|e| (e.reservoir)()),
+        }
+    }
+
+    /// Keeps only the attributes `filter` keeps (`None`: all).
+    pub(crate) fn with_filter(mut self, filter: Option<AttributeFilter>) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Whether its points cover the interval since the previous collection.
+    pub(crate) fn is_delta(&self) -> bool {
+        self.delta
     }
 
     /// Records `v` in the series of `attributes`.
     #[inline]
-    pub(crate) fn record(&self, v: A::Input, attributes: &[KeyValue]) {
-        self.series.with(attributes, &*self.make, |series| {
-            series.aggregator.record(v)
-        });
+    pub(crate) fn record(&self, v: A::Input, attributes: &[KeyValue])
+    where
+        A::Input: ToNumberValue,
+    {
+        let make = || self.aggregate();
+        let record = |series: &Series<Aggregate<A>>| {
+            series.aggregator.value.record(v);
+            if let (Some(reservoir), Some(e)) = (&series.aggregator.reservoir, &self.exemplars) {
+                match &self.filter {
+                    None => offer(reservoir, e.filter, v, []),
+                    Some(f) => offer(reservoir, e.filter, v, f.dropped(attributes)),
+                }
+            }
+        };
+        match &self.filter {
+            None => self.series.with(attributes, make, record),
+            Some(filter) => filtered(filter, attributes, |kept| {
+                self.series.with(kept, make, record)
+            }),
+        }
     }
 
-    /// The series of `attributes`, to record into without looking it up again.
-    pub(crate) fn bind(&self, attributes: &[KeyValue]) -> Arc<Series<A>> {
-        self.series.get(attributes, &*self.make)
+    /// The series of `attributes`, to record into without looking it up again (kept while the
+    /// handle lives: a delta instrument does not forget it).
+    pub(crate) fn bind(&self, attributes: &[KeyValue]) -> BoundSeries<A> {
+        let make = || self.aggregate();
+        let series = match &self.filter {
+            None => self.series.pin(attributes, make),
+            Some(filter) => filtered(filter, attributes, |kept| self.series.pin(kept, make)),
+        };
+        let exemplars = self.exemplars.as_ref().map(|e| {
+            let dropped: Box<[KeyValue]> = match &self.filter {
+                None => Box::default(),
+                Some(f) => f.dropped(attributes).cloned().collect(),
+            };
+            (e.filter, dropped)
+        });
+        BoundSeries { series, exemplars }
     }
 
     /// The metric of every series' point at `now` (points of cumulative series start at
@@ -63,22 +244,32 @@ impl<A: Aggregator> Instrument<A> {
     /// `start`); `None` when no series has a point to report.
     pub(crate) fn collect(&self, start: u64, now: u64) -> Option<Metric> {
         let mut data = self.template.clone();
-        self.series.for_each(|attributes, aggregator| {
+        // Says whether the series had a point: under delta, series without are forgotten.
+        let mut collect = |attributes: &[KeyValue], aggregate: &Aggregate<A>| {
             let base = PointBase {
                 attributes,
                 start_time_unix_nano: start,
                 time_unix_nano: now,
             };
-            aggregator.collect(self.delta, base, &mut data);
-        });
-        let points = match &data {
-            MetricData::Sum(d) => d.data_points.len(),
-            MetricData::Gauge(d) => d.data_points.len(),
-            MetricData::Histogram(d) => d.data_points.len(),
-            MetricData::ExponentialHistogram(d) => d.data_points.len(),
-            MetricData::Summary(d) => d.data_points.len(),
+            let before = point_count(&data);
+            aggregate.value.collect(self.delta, base, &mut data);
+            let had_point = point_count(&data) > before;
+            if had_point
+                && let Some(reservoir) = &aggregate.reservoir
+                && let Some(exemplars) = last_exemplars(&mut data)
+            {
+                reservoir.collect(exemplars);
+            }
+            had_point
         };
-        (points > 0).then(|| Metric {
+        if self.delta {
+            self.series.for_each_delta(collect);
+        } else {
+            self.series.for_each(|attributes, aggregate| {
+                collect(attributes, aggregate);
+            });
+        }
+        (point_count(&data) > 0).then(|| Metric {
             name: self.descriptor.name.clone(),
             description: self.descriptor.description.clone(),
             unit: self.descriptor.unit.clone(),
@@ -153,7 +344,7 @@ mod tests {
         let put = [KeyValue::new("method", "PUT")];
         c.record(2, &get);
         c.record(3, &get);
-        c.bind(&put).aggregator.record(5);
+        c.bind(&put).record(5);
         let metric = c.collect(100, 200).expect("points");
         assert_eq!(metric.name, "requests");
         assert_eq!(metric.unit, "{request}");
@@ -193,7 +384,10 @@ mod tests {
             aggregation_temporality: AggregationTemporality::Cumulative as i32,
         });
         let h = Instrument::new(descriptor("latency"), template, false, None, || {
-            HistogramOf::<f64>::new(Histogram::new(Boundaries::default()))
+            HistogramOf::<f64>::new(
+                Histogram::new(Boundaries::default()),
+                crate::metrics::aggregate::point::Report::ALL,
+            )
         });
         for v in [1.0, 7.0, 7.5, 20000.0] {
             h.record(v, &[]);
@@ -208,5 +402,17 @@ mod tests {
         assert_eq!((point.min, point.max), (Some(1.0), Some(20000.0)));
         assert_eq!(&point.bucket_counts[..3], [0, 1, 2]);
         assert_eq!(point.bucket_counts[15], 1);
+    }
+
+    #[test]
+    fn a_filter_keeps_only_its_keys_and_merges_what_it_drops() {
+        let c =
+            counter(false).with_filter(Some(AttributeFilter::Only(vec!["method".into()].into())));
+        let get = KeyValue::new("method", "GET");
+        c.record(1, &[get.clone(), KeyValue::new("user", "a")]);
+        c.record(2, &[KeyValue::new("user", "b"), get.clone()]);
+        c.bind(&[get.clone(), KeyValue::new("user", "c")]).record(4);
+        let metric = c.collect(0, 1).expect("points");
+        assert_eq!(sums(&metric), [(vec![get], NumberValue::AsInt(7), 0, 1)]);
     }
 }

@@ -1,94 +1,184 @@
-//! [`Meter`] and its synchronous instruments: [`Counter`], [`UpDownCounter`], [`Histogram`] and
-//! [`Gauge`], each recording with attributes given per call or bound once.
-
-// Work in progress (issue 14): `client.meter()` and the readers that make and collect meters
-// land next.
-#![cfg_attr(not(test), allow(dead_code))]
+//! [`Meter`]: makes the instruments of one instrumentation scope, holds their callbacks, and
+//! collects them.
 
 use super::aggregate::buckets::Boundaries;
-use super::aggregate::histogram::{Histogram as HistogramAgg, Measurement};
-use super::aggregate::last_value::LastValue;
-use super::aggregate::point::{Aggregator, HistogramOf, ToNumberValue};
-use super::aggregate::sum::{Number, StripedSum};
+use super::aggregate::point::Aggregator;
+use super::config::{Settings, Temporality};
 use super::instrument::{Descriptor, Instrument};
-use super::series::Series;
-use super::validate;
-use otlp_proto::Str;
-use otlp_proto::common::{InstrumentationScope, KeyValue};
-use otlp_proto::metrics::{
-    AggregationTemporality, Gauge as GaugeData, Histogram as HistogramData, Metric, MetricData,
-    ScopeMetrics, Sum,
+use super::observable::{
+    AsObservable, FromObservable, InstrumentCallback, MeterCallback, ObservableBuilder,
+    ObservableCounter, ObservableGauge, ObservableState, ObservableUpDownCounter, ObservableValue,
+    Observations, Registration, Unregister,
 };
+use super::synchronous::{
+    Counter, Gauge, Histogram, InstrumentBuilder, InvalidInstrument, UpDownCounter,
+};
+use super::validate;
+use super::view::{
+    InstrumentInfo, InstrumentKind, Stream as ViewStream, StreamDefaults, View, ViewError, resolve,
+};
+use otlp_proto::Str;
+use otlp_proto::common::InstrumentationScope;
+use otlp_proto::metrics::Metric;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Whether each point covers everything since the instrument began, or only the interval since
-/// the previous collection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Temporality {
-    /// Since the start (the default).
-    #[default]
-    Cumulative,
-    /// Since the previous collection.
-    Delta,
-}
-
-/// The default cardinality limit: series per instrument besides the overflow series.
-const DEFAULT_CARDINALITY_LIMIT: usize = 2000;
-
-trait Collect: Send + Sync {
-    fn collect(&self, start: u64, now: u64) -> Option<Metric>;
+/// What a meter collects: a synchronous instrument or an observable one.
+pub(crate) trait Collect: Send + Sync {
+    /// The instrument's metric now; `created` starts cumulative points, `last` (the previous
+    /// collection) delta ones.
+    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric>;
 }
 
 impl<A: Aggregator> Collect for Instrument<A> {
-    fn collect(&self, start: u64, now: u64) -> Option<Metric> {
+    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric> {
+        let start = if self.is_delta() { last } else { created };
         Instrument::collect(self, start, now)
     }
 }
 
-struct MeterState {
+impl Collect for ObservableState {
+    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric> {
+        ObservableState::collect(self, created, last, now)
+    }
+}
+
+/// An observable instrument's streams and its own callbacks.
+struct Observed {
+    states: Vec<Arc<ObservableState>>,
+    callbacks: Vec<InstrumentCallback>,
+}
+
+pub(crate) struct MeterState {
     scope: InstrumentationScope,
-    temporality: Temporality,
+    schema_url: Str,
+    /// The scope's index in the client's table.
+    index: u32,
+    settings: Arc<Settings>,
     instruments: Mutex<Vec<Arc<dyn Collect>>>,
+    observed: Mutex<Vec<Observed>>,
+    callbacks: Mutex<Vec<(u64, MeterCallback)>>,
+    next_callback: AtomicU64,
+    /// The instruments made, by identity: making an identical one again returns the first, so
+    /// that both record into the same streams (the specification's duplicate registration).
+    made: Mutex<HashMap<Identity, Box<dyn Any + Send + Sync>>>,
     /// When the meter was made: the start of cumulative points.
     created: u64,
     /// When it was last collected: the start of delta points.
     last: AtomicU64,
 }
 
-/// Makes instruments for one instrumentation scope, and collects them.
-#[derive(Clone)]
-pub struct Meter {
-    state: Arc<MeterState>,
-}
-
-impl std::fmt::Debug for Meter {
+impl std::fmt::Debug for MeterState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Meter")
-            .field("scope", &self.state.scope.name)
-            .field("temporality", &self.state.temporality)
+            .field("scope", &self.scope.name)
+            .field("version", &self.scope.version)
+            .field("temporality", &self.settings.temporality)
             .finish_non_exhaustive()
     }
 }
 
+/// What makes two instruments of a meter the same instrument: the name (in any case), kind,
+/// number type, unit, description and histogram boundaries.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Identity {
+    name: String,
+    kind: InstrumentKind,
+    instrument: TypeId,
+    unit: String,
+    description: String,
+    boundaries: Option<Vec<u64>>,
+}
+
+impl Identity {
+    pub(crate) fn new<I: 'static>(
+        kind: InstrumentKind,
+        descriptor: &Descriptor,
+        boundaries: Option<&[f64]>,
+    ) -> Self {
+        Identity {
+            name: descriptor.name.to_ascii_lowercase(),
+            kind,
+            instrument: TypeId::of::<I>(),
+            unit: descriptor.unit.to_string(),
+            description: descriptor.description.to_string(),
+            boundaries: boundaries.map(|b| b.iter().map(|v| v.to_bits()).collect()),
+        }
+    }
+}
+
+impl Unregister for MeterState {
+    fn unregister(&self, id: u64) -> bool {
+        let mut callbacks = self
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let before = callbacks.len();
+        callbacks.retain(|(i, _)| *i != id);
+        callbacks.len() != before
+    }
+}
+
+/// Makes instruments for one instrumentation scope. Get one from
+/// [`OtlpClient::meter`](crate::OtlpClient::meter); clones share everything.
+///
+/// Synchronous instruments ([`Counter`], [`UpDownCounter`], [`Histogram`], [`Gauge`]) record
+/// as the program runs; observable ones ([`ObservableCounter`], [`ObservableUpDownCounter`],
+/// [`ObservableGauge`]) are read by callbacks at each collection.
+#[derive(Clone)]
+pub struct Meter {
+    pub(crate) state: Arc<MeterState>,
+}
+
+impl std::fmt::Debug for Meter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.state.fmt(f)
+    }
+}
+
 impl Meter {
-    /// A meter for `scope`, its sums and histograms collected with `temporality`.
-    pub(crate) fn new(scope: InstrumentationScope, temporality: Temporality) -> Self {
+    /// A meter for `scope` (index `index` in the client's table) under `settings`.
+    pub(crate) fn new(
+        scope: InstrumentationScope,
+        schema_url: Str,
+        index: u32,
+        settings: Arc<Settings>,
+    ) -> Self {
         let now = crate::clock::now_unix_nanos();
         Meter {
             state: Arc::new(MeterState {
                 scope,
-                temporality,
+                schema_url,
+                index,
+                settings,
                 instruments: Mutex::new(Vec::new()),
+                observed: Mutex::new(Vec::new()),
+                callbacks: Mutex::new(Vec::new()),
+                next_callback: AtomicU64::new(0),
+                made: Mutex::new(HashMap::new()),
                 created: now,
                 last: AtomicU64::new(now),
             }),
         }
     }
 
-    /// The name of the meter's instrumentation scope.
-    pub(crate) fn scope_name(&self) -> &Str {
-        &self.state.scope.name
+    /// The meter's instrumentation scope.
+    pub(crate) fn scope(&self) -> &InstrumentationScope {
+        &self.state.scope
+    }
+
+    /// The schema URL of the meter's telemetry.
+    pub(crate) fn schema_url(&self) -> &Str {
+        &self.state.schema_url
+    }
+
+    /// The index of the meter's scope in the client's table.
+    pub(crate) fn scope_index(&self) -> u32 {
+        self.state.index
     }
 
     /// A counter of `u64` increments.
@@ -134,30 +224,160 @@ impl Meter {
         InstrumentBuilder::new(self, name)
     }
 
-    /// Every instrument's metric now (a manual collection; readers call this).
-    pub(crate) fn collect(&self) -> ScopeMetrics {
+    /// An observable counter of `u64` totals.
+    pub fn u64_observable_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableCounter<u64>, u64> {
+        self.observable(name, InstrumentKind::ObservableCounter)
+    }
+    /// An observable counter of `f64` totals.
+    pub fn f64_observable_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableCounter<f64>, f64> {
+        self.observable(name, InstrumentKind::ObservableCounter)
+    }
+    /// An observable up-down counter of `i64` totals.
+    pub fn i64_observable_up_down_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableUpDownCounter<i64>, i64> {
+        self.observable(name, InstrumentKind::ObservableUpDownCounter)
+    }
+    /// An observable up-down counter of `f64` totals.
+    pub fn f64_observable_up_down_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableUpDownCounter<f64>, f64> {
+        self.observable(name, InstrumentKind::ObservableUpDownCounter)
+    }
+    /// An observable gauge of `i64` values.
+    pub fn i64_observable_gauge(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableGauge<i64>, i64> {
+        self.observable(name, InstrumentKind::ObservableGauge)
+    }
+    /// An observable gauge of `u64` values.
+    pub fn u64_observable_gauge(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableGauge<u64>, u64> {
+        self.observable(name, InstrumentKind::ObservableGauge)
+    }
+    /// An observable gauge of `f64` values.
+    pub fn f64_observable_gauge(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableGauge<f64>, f64> {
+        self.observable(name, InstrumentKind::ObservableGauge)
+    }
+
+    fn observable<I, T>(
+        &self,
+        name: impl Into<Str>,
+        kind: InstrumentKind,
+    ) -> ObservableBuilder<'_, I, T> {
+        ObservableBuilder {
+            meter: self,
+            name: name.into(),
+            description: Str::new(),
+            unit: Str::new(),
+            callbacks: Vec::new(),
+            kind,
+            _instrument: PhantomData,
+        }
+    }
+
+    /// Registers `callback`, which reports any of this meter's observable instruments through
+    /// [`Observations::observe`] at every collection, until the returned [`Registration`] is
+    /// [unregistered](Registration::unregister).
+    ///
+    /// ```
+    /// # fn demo(meter: otlp::metrics::Meter) {
+    /// use otlp::metrics::KeyValue;
+    /// let used = meter.u64_observable_gauge("pool.used").build();
+    /// let idle = meter.u64_observable_gauge("pool.idle").build();
+    /// let registration = meter.register_callback({
+    ///     let (used, idle) = (used.clone(), idle.clone());
+    ///     move |o| {
+    ///         o.observe(&used, 3, &[KeyValue::new("pool", "db")]);
+    ///         o.observe(&idle, 5, &[KeyValue::new("pool", "db")]);
+    ///     }
+    /// });
+    /// // Later, when the pool goes away:
+    /// registration.unregister();
+    /// # }
+    /// ```
+    pub fn register_callback(
+        &self,
+        callback: impl Fn(&Observations<'_>) + Send + Sync + 'static,
+    ) -> Registration {
+        let id = self.state.next_callback.fetch_add(1, Ordering::Relaxed);
+        self.state
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((id, Arc::new(callback)));
+        let state: Arc<dyn Unregister> = self.state.clone();
+        Registration {
+            meter: Arc::downgrade(&state),
+            id,
+        }
+    }
+
+    /// Every instrument's metric now: the callbacks run first (a panicking callback reports
+    /// nothing and does not stop the others), then every instrument is read.
+    pub(crate) fn collect(&self) -> Vec<Metric> {
         let now = crate::clock::now_unix_nanos();
-        let start = match self.state.temporality {
-            Temporality::Cumulative => self.state.created,
-            Temporality::Delta => self.state.last.swap(now, Ordering::Relaxed),
-        };
+        let last = self.state.last.swap(now, Ordering::Relaxed);
+        self.run_callbacks();
         let instruments = self
             .state
             .instruments
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        ScopeMetrics {
-            scope: Some(self.state.scope.clone()),
-            metrics: instruments
-                .iter()
-                .filter_map(|i| i.collect(start, now))
-                .collect(),
-            schema_url: Str::new(),
+        instruments
+            .iter()
+            .filter_map(|i| i.collect(self.state.created, last, now))
+            .collect()
+    }
+
+    fn run_callbacks(&self) {
+        let observed: Vec<(Vec<Arc<ObservableState>>, Vec<InstrumentCallback>)> = self
+            .state
+            .observed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|o| (o.states.clone(), o.callbacks.clone()))
+            .collect();
+        for (states, callbacks) in &observed {
+            for callback in callbacks {
+                let _ = catch_unwind(AssertUnwindSafe(|| callback(states)));
+            }
+        }
+        let callbacks: Vec<MeterCallback> = self
+            .state
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(_, c)| c.clone())
+            .collect();
+        if callbacks.is_empty() {
+            return;
+        }
+        let known: Vec<Arc<ObservableState>> = observed.into_iter().flat_map(|(s, _)| s).collect();
+        let observations = Observations { known: &known };
+        for callback in callbacks {
+            let _ = catch_unwind(AssertUnwindSafe(|| callback(&observations)));
         }
     }
 
-    fn register<A: Aggregator>(&self, instrument: Instrument<A>) -> Arc<Instrument<A>> {
+    pub(crate) fn register<A: Aggregator>(&self, instrument: Instrument<A>) -> Arc<Instrument<A>> {
         let instrument = Arc::new(instrument);
         self.state
             .instruments
@@ -167,460 +387,161 @@ impl Meter {
         instrument
     }
 
-    fn temporality(&self) -> AggregationTemporality {
-        match self.state.temporality {
-            Temporality::Cumulative => AggregationTemporality::Cumulative,
-            Temporality::Delta => AggregationTemporality::Delta,
+    /// The temporality of instruments of `kind` in this meter.
+    pub(crate) fn temporality_of(&self, kind: InstrumentKind) -> Temporality {
+        super::config::temporality_of(self.state.settings.temporality, kind)
+    }
+
+    /// The instrument of `identity` made before, or the one `make` makes now (kept for the next
+    /// time when made).
+    pub(crate) fn once<I: Clone + Send + Sync + 'static, E>(
+        &self,
+        identity: Identity,
+        make: impl FnOnce() -> Result<I, E>,
+    ) -> Result<I, E> {
+        let mut made = self
+            .state
+            .made
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = made.get(&identity).and_then(|i| i.downcast_ref::<I>()) {
+            return Ok(i.clone());
         }
+        let instrument = make()?;
+        made.insert(identity, Box::new(instrument.clone()));
+        Ok(instrument)
+    }
+
+    /// The streams of a new instrument of `kind` described by `descriptor`: one per view of the
+    /// client selecting it, or its default one; with `views` false, its default one.
+    pub(crate) fn streams_for(
+        &self,
+        kind: InstrumentKind,
+        descriptor: &Descriptor,
+        advisory_boundaries: Option<&Boundaries>,
+        views: bool,
+    ) -> Result<Vec<ViewStream>, ViewError> {
+        let settings = &self.state.settings;
+        let info = InstrumentInfo {
+            name: &descriptor.name,
+            kind,
+            unit: &descriptor.unit,
+            description: &descriptor.description,
+            meter_name: &self.state.scope.name,
+            meter_version: &self.state.scope.version,
+            meter_schema_url: &self.state.schema_url,
+            advisory_boundaries,
+        };
+        let defaults = StreamDefaults {
+            histogram: settings.histogram,
+            cardinality_limit: settings.cardinality_limit,
+        };
+        let views: &[View] = if views { &settings.views } else { &[] };
+        resolve(views, &info, &defaults)
+    }
+
+    /// Which measurements may become exemplars.
+    pub(crate) fn exemplar_filter(&self) -> super::exemplar::ExemplarFilter {
+        self.state.settings.exemplar_filter
     }
 }
 
-/// Why an instrument could not be made as asked: its name or unit (the instrument built from it
-/// anyway records nothing).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidInstrument(validate::Invalid);
-
-impl std::fmt::Display for InvalidInstrument {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for InvalidInstrument {}
-
-/// Describes an instrument before it is made: [`with_description`](Self::with_description),
-/// [`with_unit`](Self::with_unit), for histograms [`with_boundaries`](Self::with_boundaries).
-#[derive(Debug)]
-pub struct InstrumentBuilder<'a, I> {
-    meter: &'a Meter,
-    name: Str,
-    description: Str,
-    unit: Str,
-    boundaries: Option<Vec<f64>>,
-    _instrument: std::marker::PhantomData<I>,
-}
-
-/// An instrument an [`InstrumentBuilder`] makes.
-pub trait Buildable: Sized {
-    #[doc(hidden)]
-    fn build_in(meter: &Meter, descriptor: Descriptor, boundaries: Option<&[f64]>) -> Self;
-    #[doc(hidden)]
-    fn noop() -> Self;
-}
-
-impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
-    fn new(meter: &'a Meter, name: impl Into<Str>) -> Self {
-        InstrumentBuilder {
-            meter,
-            name: name.into(),
-            description: Str::new(),
-            unit: Str::new(),
-            boundaries: None,
-            _instrument: std::marker::PhantomData,
-        }
-    }
-
-    /// What the instrument measures, for people.
-    pub fn with_description(mut self, description: impl Into<Str>) -> Self {
-        self.description = description.into();
-        self
-    }
-
-    /// The unit, in UCUM (`ms`, `By`, `{request}`).
-    pub fn with_unit(mut self, unit: impl Into<Str>) -> Self {
-        self.unit = unit.into();
-        self
-    }
-
-    /// A histogram's bucket boundaries (default: the specification's, for milliseconds).
-    pub fn with_boundaries(mut self, boundaries: impl Into<Vec<f64>>) -> Self {
-        self.boundaries = Some(boundaries.into());
-        self
-    }
-
-    /// The instrument, or why its name or unit is not allowed.
+impl<I, T> ObservableBuilder<'_, I, T>
+where
+    I: FromObservable + AsObservable + Clone + Send + Sync + 'static,
+    T: ObservableValue,
+{
+    /// The instrument, or why it cannot be made as asked: its name or unit is not allowed, or a
+    /// view selecting it cannot apply to it.
     pub fn try_build(self) -> Result<I, InvalidInstrument> {
         validate::name(&self.name).map_err(InvalidInstrument)?;
         validate::unit(&self.unit).map_err(InvalidInstrument)?;
         let descriptor = Descriptor {
-            name: self.name,
-            description: self.description,
-            unit: self.unit,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            unit: self.unit.clone(),
         };
-        Ok(I::build_in(
-            self.meter,
-            descriptor,
-            self.boundaries.as_deref(),
-        ))
+        let identity = Identity::new::<I>(I::KIND, &descriptor, None);
+        let meter = self.meter;
+        let callbacks = self.callbacks.clone();
+        let instrument = meter.once(identity, || {
+            let streams = meter
+                .streams_for(I::KIND, &descriptor, None, true)
+                .map_err(|e| {
+                    InvalidInstrument(validate::Invalid::View {
+                        message: e.to_string(),
+                        retry: None,
+                    })
+                })?;
+            Ok(register::<I>(meter, streams))
+        })?;
+        meter.add_callbacks(instrument.observable_states(), callbacks);
+        Ok(instrument)
     }
 
-    /// The instrument; one whose name or unit is not allowed records nothing (use
+    /// The instrument. One whose name or unit is not allowed reports nothing; one a view cannot
+    /// apply to reports its default stream, as if no view selected it (use
     /// [`try_build`](Self::try_build) to learn why).
     pub fn build(self) -> I {
-        self.try_build().unwrap_or_else(|_| I::noop())
-    }
-}
-
-macro_rules! instrument {
-    ($(#[$m:meta])* $name:ident, $bound:ident, $method:ident) => {
-        $(#[$m])*
-        pub struct $name<T: InstrumentValue> {
-            inner: Option<Arc<Instrument<T::$bound>>>,
+        if validate::name(&self.name).is_err() || validate::unit(&self.unit).is_err() {
+            return I::from_states(Vec::new());
         }
-
-        impl<T: InstrumentValue> Clone for $name<T> {
-            fn clone(&self) -> Self {
-                $name { inner: self.inner.clone() }
-            }
-        }
-
-        impl<T: InstrumentValue> std::fmt::Debug for $name<T> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($name))
-                    .field("enabled", &self.inner.is_some())
-                    .finish()
-            }
-        }
-
-        impl<T: InstrumentValue> $name<T> {
-            /// Records `value` in the series of `attributes` (in any order; of a repeated key,
-            /// the last value counts).
-            #[inline]
-            pub fn $method(&self, value: T, attributes: &[KeyValue]) {
-                if let Some(inner) = &self.inner
-                    && T::$method(value)
-                {
-                    inner.record(value, attributes);
-                }
-            }
-
-            /// The series of `attributes`, bound: recording into it looks nothing up.
-            pub fn bind(&self, attributes: &[KeyValue]) -> Bound<T::$bound> {
-                Bound {
-                    series: self.inner.as_ref().map(|i| i.bind(attributes)),
-                    accept: T::$method,
-                }
-            }
-        }
-    };
-}
-
-/// One series of an instrument, bound by `bind`: records without looking the series up.
-pub struct Bound<A: Aggregator> {
-    series: Option<Arc<Series<A>>>,
-    accept: fn(A::Input) -> bool,
-}
-
-impl<A: Aggregator> std::fmt::Debug for Bound<A> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bound")
-            .field("enabled", &self.series.is_some())
-            .finish()
-    }
-}
-
-impl<A: Aggregator> Bound<A> {
-    /// Records `value` in the bound series.
-    #[inline]
-    pub fn record(&self, value: A::Input) {
-        if let Some(series) = &self.series
-            && (self.accept)(value)
-        {
-            series.aggregator.record(value);
-        }
-    }
-}
-
-/// The number types instruments record, and what each instrument accepts of them.
-pub trait InstrumentValue: Number + ToNumberValue + Measurement {
-    #[doc(hidden)]
-    type Sum: Aggregator<Input = Self>;
-    #[doc(hidden)]
-    type Histogram: Aggregator<Input = Self>;
-    #[doc(hidden)]
-    type Gauge: Aggregator<Input = Self>;
-    /// Whether a counter takes `v` (counters only go up: negative increments are dropped).
-    #[doc(hidden)]
-    fn add(v: Self) -> bool;
-    /// Whether a histogram takes `v` (negative values are dropped, as the specification asks).
-    #[doc(hidden)]
-    fn record(v: Self) -> bool;
-}
-
-macro_rules! value {
-    ($t:ty, $nonneg:expr) => {
-        impl InstrumentValue for $t {
-            type Sum = StripedSum<$t>;
-            type Histogram = HistogramOf<$t>;
-            type Gauge = LastValue<$t>;
-            #[inline]
-            fn add(v: $t) -> bool {
-                $nonneg(v)
-            }
-            #[inline]
-            fn record(v: $t) -> bool {
-                $nonneg(v)
-            }
-        }
-    };
-}
-value!(u64, |_| true);
-value!(i64, |v| v >= 0);
-value!(f64, |v: f64| v >= 0.0);
-
-instrument!(
-    /// A sum that only goes up: requests served, bytes sent.
-    Counter, Sum, add
-);
-instrument!(
-    /// A distribution of values: request durations, payload sizes.
-    Histogram, Histogram, record
-);
-
-/// A sum that goes up and down: items in a queue, connections open.
-pub struct UpDownCounter<T: InstrumentValue> {
-    inner: Option<Arc<Instrument<T::Sum>>>,
-}
-
-impl<T: InstrumentValue> std::fmt::Debug for UpDownCounter<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UpDownCounter")
-            .field("enabled", &self.inner.is_some())
-            .finish()
-    }
-}
-
-impl<T: InstrumentValue> UpDownCounter<T> {
-    /// Adds `value` (negative to subtract) to the series of `attributes`.
-    #[inline]
-    pub fn add(&self, value: T, attributes: &[KeyValue]) {
-        if let Some(inner) = &self.inner {
-            inner.record(value, attributes);
-        }
-    }
-}
-
-/// The current value of something sampled when it changes: a temperature, a setting.
-pub struct Gauge<T: InstrumentValue> {
-    inner: Option<Arc<Instrument<T::Gauge>>>,
-}
-
-impl<T: InstrumentValue> std::fmt::Debug for Gauge<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gauge")
-            .field("enabled", &self.inner.is_some())
-            .finish()
-    }
-}
-
-impl<T: InstrumentValue> Gauge<T> {
-    /// Records `value` as the series' current value.
-    #[inline]
-    pub fn record(&self, value: T, attributes: &[KeyValue]) {
-        if let Some(inner) = &self.inner {
-            inner.record(value, attributes);
-        }
-    }
-}
-
-fn sum_template(meter: &Meter, monotonic: bool) -> MetricData {
-    MetricData::Sum(Sum {
-        data_points: Vec::new(),
-        aggregation_temporality: meter.temporality() as i32,
-        is_monotonic: monotonic,
-    })
-}
-
-fn delta(meter: &Meter) -> bool {
-    meter.state.temporality == Temporality::Delta
-}
-
-impl<T: InstrumentValue<Sum = StripedSum<T>>> Buildable for Counter<T> {
-    fn build_in(meter: &Meter, descriptor: Descriptor, _: Option<&[f64]>) -> Self {
-        let instrument = Instrument::new(
-            descriptor,
-            sum_template(meter, true),
-            delta(meter),
-            Some(DEFAULT_CARDINALITY_LIMIT),
-            StripedSum::default,
-        );
-        Counter {
-            inner: Some(meter.register(instrument)),
-        }
-    }
-    fn noop() -> Self {
-        Counter { inner: None }
-    }
-}
-
-impl<T: InstrumentValue<Sum = StripedSum<T>>> Buildable for UpDownCounter<T> {
-    fn build_in(meter: &Meter, descriptor: Descriptor, _: Option<&[f64]>) -> Self {
-        // Up-down counters are cumulative under every preference but `delta`'s for monotonic
-        // sums; kept with the meter's choice until temporality preferences land.
-        let instrument = Instrument::new(
-            descriptor,
-            sum_template(meter, false),
-            delta(meter),
-            Some(DEFAULT_CARDINALITY_LIMIT),
-            StripedSum::default,
-        );
-        UpDownCounter {
-            inner: Some(meter.register(instrument)),
-        }
-    }
-    fn noop() -> Self {
-        UpDownCounter { inner: None }
-    }
-}
-
-impl<T: InstrumentValue<Histogram = HistogramOf<T>>> Buildable for Histogram<T> {
-    fn build_in(meter: &Meter, descriptor: Descriptor, boundaries: Option<&[f64]>) -> Self {
-        let boundaries = match boundaries.map(Boundaries::new) {
-            Some(Ok(b)) => b,
-            // Boundaries that cannot be used: the default ones (views will refuse them at
-            // configuration; here there is no error to return but the name's).
-            Some(Err(_)) | None => Boundaries::default(),
+        let descriptor = Descriptor {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            unit: self.unit.clone(),
         };
-        let template = MetricData::Histogram(HistogramData {
-            data_points: Vec::new(),
-            aggregation_temporality: meter.temporality() as i32,
+        let identity = Identity::new::<I>(I::KIND, &descriptor, None);
+        let meter = self.meter;
+        let made = meter.once(identity, || {
+            meter
+                .streams_for(I::KIND, &descriptor, None, true)
+                .map(|streams| register::<I>(meter, streams))
         });
-        let instrument = Instrument::new(
-            descriptor,
-            template,
-            delta(meter),
-            Some(DEFAULT_CARDINALITY_LIMIT),
-            move || HistogramOf::new(HistogramAgg::new(boundaries.clone())),
-        );
-        Histogram {
-            inner: Some(meter.register(instrument)),
-        }
-    }
-    fn noop() -> Self {
-        Histogram { inner: None }
-    }
-}
-
-impl<T: InstrumentValue<Gauge = LastValue<T>>> Buildable for Gauge<T> {
-    fn build_in(meter: &Meter, descriptor: Descriptor, _: Option<&[f64]>) -> Self {
-        let template = MetricData::Gauge(GaugeData {
-            data_points: Vec::new(),
+        let instrument = made.unwrap_or_else(|_| {
+            // A view that cannot apply: the default stream, not kept as the instrument.
+            let streams = meter
+                .streams_for(I::KIND, &descriptor, None, false)
+                .unwrap_or_default();
+            register::<I>(meter, streams)
         });
-        let instrument = Instrument::new(
-            descriptor,
-            template,
-            delta(meter),
-            Some(DEFAULT_CARDINALITY_LIMIT),
-            LastValue::default,
-        );
-        Gauge {
-            inner: Some(meter.register(instrument)),
-        }
-    }
-    fn noop() -> Self {
-        Gauge { inner: None }
+        meter.add_callbacks(instrument.observable_states(), self.callbacks);
+        instrument
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use otlp_proto::metrics::NumberValue;
-
-    fn meter(temporality: Temporality) -> Meter {
-        let scope = InstrumentationScope {
-            name: Str::from_static("checkout"),
-            ..InstrumentationScope::default()
-        };
-        Meter::new(scope, temporality)
+/// Makes the observable instrument of `streams` in `meter`, registered for collection.
+fn register<I: FromObservable>(meter: &Meter, streams: Vec<ViewStream>) -> I {
+    let temporality = meter.temporality_of(I::KIND);
+    let states: Vec<Arc<ObservableState>> = streams
+        .into_iter()
+        .map(|s| Arc::new(ObservableState::new(s, temporality)))
+        .collect();
+    let mut instruments = meter
+        .state
+        .instruments
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    for state in &states {
+        instruments.push(state.clone());
     }
+    drop(instruments);
+    // Known to the meter's multi-instrument callbacks even without callbacks of its own.
+    meter.add_callbacks(&states, Vec::new());
+    I::from_states(states)
+}
 
-    fn values(scope: &ScopeMetrics, name: &str) -> Vec<NumberValue> {
-        let metric = scope.metrics.iter().find(|m| m.name == name).expect(name);
-        let points = match &metric.data {
-            Some(MetricData::Sum(s)) => &s.data_points,
-            Some(MetricData::Gauge(g)) => &g.data_points,
-            other => panic!("{other:?}"),
-        };
-        points
-            .iter()
-            .map(|p| p.value.clone().expect("value"))
-            .collect()
-    }
-
-    #[test]
-    fn instruments_record_and_collect_into_their_scope() {
-        let m = meter(Temporality::Cumulative);
-        let requests = m.u64_counter("requests").with_unit("{request}").build();
-        let queue = m.i64_up_down_counter("queue.depth").build();
-        let temperature = m.f64_gauge("temperature").with_unit("Cel").build();
-        let latency = m
-            .f64_histogram("latency")
-            .with_boundaries([1.0, 10.0])
-            .build();
-        let route = [KeyValue::new("route", "/cart")];
-        requests.add(2, &route);
-        requests.bind(&route).record(3);
-        queue.add(5, &[]);
-        queue.add(-2, &[]);
-        temperature.record(21.5, &[]);
-        temperature.record(22.0, &[]);
-        latency.record(0.5, &[]);
-        latency.record(-1.0, &[]); // dropped: histograms take no negative values
-        latency.record(50.0, &[]);
-
-        let scope = m.collect();
-        assert_eq!(
-            scope.scope.as_ref().map(|s| s.name.as_str()),
-            Some("checkout")
-        );
-        assert_eq!(values(&scope, "requests"), [NumberValue::AsInt(5)]);
-        assert_eq!(values(&scope, "queue.depth"), [NumberValue::AsInt(3)]);
-        assert_eq!(values(&scope, "temperature"), [NumberValue::AsDouble(22.0)]);
-        let latency = scope.metrics.iter().find(|m| m.name == "latency").unwrap();
-        let Some(MetricData::Histogram(h)) = &latency.data else {
-            panic!("not a histogram");
-        };
-        assert_eq!(h.data_points[0].bucket_counts, [1, 0, 1]);
-        assert_eq!(h.data_points[0].explicit_bounds, [1.0, 10.0]);
-    }
-
-    #[test]
-    fn delta_meters_report_the_interval_and_start_where_the_last_ended() {
-        let m = meter(Temporality::Delta);
-        let c = m.f64_counter("bytes").build();
-        c.add(1.5, &[]);
-        c.add(-4.0, &[]); // dropped: counters only go up
-        let first = m.collect();
-        assert_eq!(values(&first, "bytes"), [NumberValue::AsDouble(1.5)]);
-        assert!(m.collect().metrics.is_empty(), "nothing since");
-        c.add(2.0, &[]);
-        let third = m.collect();
-        let Some(MetricData::Sum(sum)) = &third.metrics[0].data else {
-            panic!("not a sum");
-        };
-        assert_eq!(
-            sum.aggregation_temporality,
-            AggregationTemporality::Delta as i32
-        );
-        assert!(sum.is_monotonic);
-        let point = &sum.data_points[0];
-        assert!(point.start_time_unix_nano < point.time_unix_nano);
-    }
-
-    #[test]
-    fn an_invalid_name_is_an_error_and_the_instrument_records_nothing() {
-        let m = meter(Temporality::Cumulative);
-        let err = m.u64_counter("9 lives").try_build().unwrap_err();
-        assert!(err.to_string().contains("\"9 lives\""), "{err}");
-        let noop = m.u64_counter("bad name").build();
-        noop.add(1, &[]);
-        noop.bind(&[]).record(1);
-        let bad_unit = m.u64_counter("ok").with_unit("µs").try_build();
-        assert!(bad_unit.is_err());
-        assert!(
-            m.collect().metrics.is_empty(),
-            "nothing registered, nothing recorded"
-        );
+impl Meter {
+    /// Runs `callbacks` at each collection, reporting into `states` (which the meter's
+    /// multi-instrument callbacks may then report into too).
+    fn add_callbacks(&self, states: &[Arc<ObservableState>], callbacks: Vec<InstrumentCallback>) {
+        self.state
+            .observed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Observed {
+                states: states.to_vec(),
+                callbacks,
+            });
     }
 }

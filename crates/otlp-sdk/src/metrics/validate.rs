@@ -10,7 +10,7 @@ pub(crate) const MAX_NAME_LEN: usize = 255;
 pub(crate) const MAX_UNIT_LEN: usize = 63;
 
 /// Why an instrument's name or unit was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Invalid {
     /// The name is empty.
     EmptyName,
@@ -22,6 +22,14 @@ pub(crate) enum Invalid {
     NameCharacter(String, char),
     /// The unit is longer than [`MAX_UNIT_LEN`] bytes or not ASCII.
     Unit(String),
+    /// A histogram's boundaries cannot be used: the instrument's name and why.
+    Boundaries(String, String),
+    /// A view selecting the instrument cannot apply to it: why, and the instrument's default
+    /// streams, which [`build`](super::InstrumentBuilder::build) falls back to.
+    View {
+        message: String,
+        retry: Option<Box<[super::view::Stream]>>,
+    },
 }
 
 impl fmt::Display for Invalid {
@@ -42,6 +50,8 @@ impl fmt::Display for Invalid {
                 "instrument name {name:?} holds {c:?}: only ASCII letters, digits, '_', '.', '-' \
                  and '/' are allowed"
             ),
+            Invalid::Boundaries(name, why) => write!(f, "instrument {name:?}: {why}"),
+            Invalid::View { message, .. } => f.write_str(message),
             Invalid::Unit(unit) => write!(
                 f,
                 "instrument unit {unit:?} is not ASCII of at most {MAX_UNIT_LEN} characters"
@@ -63,13 +73,35 @@ pub(crate) fn name(name: &str) -> Result<(), Invalid> {
     if !first.is_ascii_alphabetic() {
         return Err(Invalid::NameStart(name.to_owned()));
     }
-    match name
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')))
-    {
+    match name.chars().find(|&c| !name_char(c)) {
         Some(c) => Err(Invalid::NameCharacter(name.to_owned(), c)),
         None => Ok(()),
     }
+}
+
+/// Whether `c` may appear in an instrument name.
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '/')
+}
+
+/// `name` made a valid instrument name, for bridges from systems that allow any name: each
+/// character not allowed becomes `_`; a name not starting with an ASCII letter (an empty one
+/// too) gets the prefix `metric_`; the result is cut at 255 bytes. A valid name is returned
+/// as is, without allocating.
+pub fn valid_instrument_name(name: &str) -> std::borrow::Cow<'_, str> {
+    const PREFIX: &str = "metric_";
+    let starts_well = name.starts_with(|c: char| c.is_ascii_alphabetic());
+    if starts_well && name.len() <= MAX_NAME_LEN && name.chars().all(name_char) {
+        return std::borrow::Cow::Borrowed(name);
+    }
+    let mut out = String::with_capacity(name.len() + PREFIX.len());
+    if !starts_well {
+        out.push_str(PREFIX);
+    }
+    out.extend(name.chars().map(|c| if name_char(c) { c } else { '_' }));
+    // Only ASCII is left: cutting at any byte is at a character boundary.
+    out.truncate(MAX_NAME_LEN);
+    std::borrow::Cow::Owned(out)
 }
 
 /// Checks an instrument unit (empty is allowed: no unit).

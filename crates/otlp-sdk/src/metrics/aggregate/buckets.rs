@@ -30,7 +30,7 @@ impl std::error::Error for BadBoundaries {}
 /// Strictly increasing finite boundaries; `n` of them make `n + 1` buckets, bucket `i` holding
 /// the values in `(b[i - 1], b[i]]` (the first from minus infinity, the last to infinity).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Boundaries(Box<[f64]>);
+pub struct Boundaries(Box<[f64]>);
 
 impl Boundaries {
     /// Checks `boundaries`.

@@ -248,6 +248,8 @@ pub(crate) struct ExponentialHistogram {
     max_size: u32,
     max_scale: i32,
     stripes: Box<[Stripe]>,
+    /// `stripes.len() - 1`.
+    mask: usize,
 }
 
 impl Default for ExponentialHistogram {
@@ -264,6 +266,7 @@ impl ExponentialHistogram {
         ExponentialHistogram {
             max_size: max_size.max(MIN_MAX_SIZE),
             max_scale,
+            mask: stripes() - 1,
             stripes: (0..stripes())
                 .map(|_| Stripe(Mutex::new(State::empty(max_scale))))
                 .collect(),
@@ -273,7 +276,7 @@ impl ExponentialHistogram {
     /// Records `value` (NaN and infinities are ignored).
     #[inline]
     pub(crate) fn record(&self, value: f64) {
-        self.stripes[stripe()]
+        self.stripes[stripe(self.mask)]
             .0
             .lock()
             // A panic while holding the lock leaves counts that are still consistent enough.

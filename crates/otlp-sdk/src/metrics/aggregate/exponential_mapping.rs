@@ -50,6 +50,7 @@ pub(crate) fn index(value: f64, scale: i32) -> i32 {
 }
 
 /// The lower end of bucket `index` at `scale` (exclusive: the bucket holds values above it).
+#[cfg(test)]
 pub(crate) fn lower_boundary(index: i32, scale: i32) -> f64 {
     if scale <= 0 {
         return pow2(i64::from(index) << -scale);
@@ -61,6 +62,7 @@ pub(crate) fn lower_boundary(index: i32, scale: i32) -> f64 {
 }
 
 /// `2^e` for any `e` a bucket boundary can have, subnormal and overflowing ones included.
+#[cfg(test)]
 fn pow2(e: i64) -> f64 {
     match e {
         e if e > 1023 => f64::INFINITY,

@@ -12,7 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use otlp_proto::metrics::HistogramDataPoint;
 
 use super::buckets::Boundaries;
-use super::sum::{stripe, stripes};
+use super::sum::{stripes, thread_number};
+use std::sync::{Mutex, PoisonError};
 
 /// A value a histogram can record.
 pub trait Measurement: Copy + Send + Sync + 'static {
@@ -111,21 +112,50 @@ fn extend_f64(cell: &AtomicU64, v: f64, lower: bool) {
 }
 
 /// An explicit-bucket histogram of one series.
+///
+/// The first [`stripes`] threads numbered have a stripe of their own, whose bucket counts they
+/// add to with a plain load and store (a count is an integer: an interval's is its value less
+/// the value at the last take, which the collector keeps); the sum, min and max stay atomic
+/// read-modify-writes, swapped by takes. Later threads share the other stripes.
 #[derive(Debug)]
 pub struct Histogram {
     boundaries: Boundaries,
+    /// `owned` stripes of one writer each, then the shared ones.
     stripes: Box<[Stripe]>,
+    owned: usize,
+    /// The number of shared stripes less one.
+    mask: usize,
+    /// The owned stripes' bucket counts at the last take, stripe after stripe.
+    taken: Mutex<Box<[u64]>>,
 }
 
 impl Histogram {
     /// An empty histogram over `boundaries`.
     pub(crate) fn new(boundaries: Boundaries) -> Self {
-        let stripes = (0..stripes())
+        Histogram::with_owned(boundaries, stripes())
+    }
+
+    /// A histogram whose threads numbered below `owned` have a stripe of their own.
+    fn with_owned(boundaries: Boundaries, owned: usize) -> Self {
+        let stripes: Box<[Stripe]> = (0..owned + stripes())
             .map(|_| Stripe::new(boundaries.buckets()))
             .collect();
         Histogram {
+            taken: Mutex::new(vec![0; owned * boundaries.buckets()].into_boxed_slice()),
             boundaries,
+            mask: stripes.len() - owned - 1,
+            owned,
             stripes,
+        }
+    }
+
+    /// The stripe this thread records into, and whether it is its own.
+    #[inline]
+    fn mine(&self) -> (&Stripe, bool) {
+        let n = thread_number();
+        match self.stripes.get(n) {
+            Some(own) if n < self.owned => (own, true),
+            _ => (&self.stripes[self.owned + (n & self.mask)], false),
         }
     }
 
@@ -137,15 +167,19 @@ impl Histogram {
         if v.is_nan() {
             return;
         }
-        let stripe = &self.stripes[stripe()];
+        let (stripe, own) = self.mine();
         add_f64(stripe.cell(SUM), v);
         extend_f64(stripe.cell(MIN), v, true);
         extend_f64(stripe.cell(MAX), v, false);
         // Last, and releasing: a collector that takes this count (acquiring) then finds the sum,
         // min and max above in the same take, so a counted value is never missing from them.
-        stripe
-            .cell(FIRST_BUCKET + self.boundaries.bucket(v))
-            .fetch_add(1, Ordering::Release);
+        let count = stripe.cell(FIRST_BUCKET + self.boundaries.bucket(v));
+        if own {
+            // The only writer of this cell: no other add can come between.
+            count.store(count.load(Ordering::Relaxed) + 1, Ordering::Release);
+        } else {
+            count.fetch_add(1, Ordering::Release);
+        }
     }
 
     /// Fills `point`'s count, sum, bucket counts, bounds, min and max with everything recorded
@@ -180,13 +214,26 @@ impl Histogram {
             .explicit_bounds
             .extend_from_slice(self.boundaries.as_slice());
         let (mut sum, mut min, mut max) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+        let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut taken = taken.chunks_exact_mut(self.boundaries.buckets());
         for stripe in &self.stripes {
             // Buckets first: see `record` (zero is all-zero bits, as a count and as a float).
+            // An owned stripe is only read: its interval is the difference from the last take.
+            let mut last = taken.next();
             for (i, count) in point.bucket_counts.iter_mut().enumerate() {
-                *count += if take {
-                    stripe.cell(FIRST_BUCKET + i).swap(0, Ordering::Acquire)
-                } else {
-                    stripe.cell(FIRST_BUCKET + i).load(Ordering::Acquire)
+                let cell = stripe.cell(FIRST_BUCKET + i);
+                *count += match last.as_deref_mut() {
+                    Some(last) => {
+                        let now = cell.load(Ordering::Acquire);
+                        let before = if take {
+                            std::mem::replace(&mut last[i], now)
+                        } else {
+                            last[i]
+                        };
+                        now.wrapping_sub(before)
+                    }
+                    None if take => cell.swap(0, Ordering::Acquire),
+                    None => cell.load(Ordering::Acquire),
                 };
             }
             sum += f64::from_bits(get(stripe.cell(SUM), 0.0));
@@ -305,7 +352,7 @@ mod tests {
         let h = histogram(&[1.0]);
         h.record(0.5);
         // As an earlier take would, had it come between this recording's min/max and its count.
-        let mine = &h.stripes[stripe()];
+        let (mine, _) = h.mine();
         mine.cell(MIN)
             .store(f64::INFINITY.to_bits(), Ordering::Relaxed);
         mine.cell(MAX)
@@ -319,7 +366,11 @@ mod tests {
         const THREADS: u64 = 4;
         const RECORDS: u64 = 100_000;
         // Values 0..8 over boundaries 1, 3, 5: buckets hold 2, 2, 2 and 2 values of every 8.
-        let h = Arc::new(histogram(&[1.0, 3.0, 5.0]));
+        // Every test thread has a stripe of its own (counts read, not swapped, by takes).
+        let h = Arc::new(Histogram::with_owned(
+            Boundaries::new(&[1.0, 3.0, 5.0]).unwrap(),
+            4096,
+        ));
         let done = Arc::new(AtomicBool::new(false));
         let collector = {
             let (h, done) = (h.clone(), done.clone());

@@ -100,13 +100,66 @@ impl<N: Number + ToNumberValue> Aggregator for LastValue<N> {
     }
 }
 
+/// What a histogram's points carry besides their buckets (a view may leave min and max out;
+/// the sum is left out for instruments whose values may be negative).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Report {
+    pub(crate) min_max: bool,
+    pub(crate) sum: bool,
+}
+
+impl Report {
+    /// Everything.
+    #[cfg(test)]
+    pub(crate) const ALL: Report = Report {
+        min_max: true,
+        sum: true,
+    };
+}
+
 /// An explicit-bucket histogram of `M` measurements.
 #[derive(Debug)]
-pub struct HistogramOf<M>(pub(crate) Histogram, std::marker::PhantomData<M>);
+pub struct HistogramOf<M>(pub(crate) Histogram, Report, std::marker::PhantomData<M>);
 
 impl<M> HistogramOf<M> {
-    pub(crate) fn new(histogram: Histogram) -> Self {
-        HistogramOf(histogram, std::marker::PhantomData)
+    pub(crate) fn new(histogram: Histogram, report: Report) -> Self {
+        HistogramOf(histogram, report, std::marker::PhantomData)
+    }
+}
+
+/// A base-2 exponential histogram of `M` measurements.
+#[derive(Debug)]
+pub struct ExponentialOf<M>(ExponentialHistogram, Report, std::marker::PhantomData<M>);
+
+impl<M> ExponentialOf<M> {
+    pub(crate) fn new(histogram: ExponentialHistogram, report: Report) -> Self {
+        ExponentialOf(histogram, report, std::marker::PhantomData)
+    }
+}
+
+impl<M: Measurement> Aggregator for ExponentialOf<M> {
+    type Input = M;
+    #[inline]
+    fn record(&self, v: M) {
+        self.0.record(v.as_f64());
+    }
+    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+        let before = match data {
+            MetricData::ExponentialHistogram(h) => h.data_points.len(),
+            _ => return,
+        };
+        self.0.collect(delta, base, data);
+        if let MetricData::ExponentialHistogram(h) = data
+            && let Some(point) = h.data_points.get_mut(before)
+        {
+            if !self.1.min_max {
+                point.min = None;
+                point.max = None;
+            }
+            if !self.1.sum {
+                point.sum = None;
+            }
+        }
     }
 }
 
@@ -133,6 +186,13 @@ impl<M: Measurement> Aggregator for HistogramOf<M> {
         }
         // A delta point of count 0 may still carry a sum that raced the last take: keep it.
         let empty = point.count == 0 && point.sum.is_none_or(|s| s == 0.0);
+        if !self.1.min_max {
+            point.min = None;
+            point.max = None;
+        }
+        if !self.1.sum {
+            point.sum = None;
+        }
         if !(delta && empty) {
             histogram.data_points.push(point);
         }
