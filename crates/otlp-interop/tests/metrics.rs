@@ -1,14 +1,20 @@
 //! Our metrics SDK -> the real OpenTelemetry Collector v0.148.0 (`peercol`), whose metrics
 //! pipeline ends in the file exporter and the contrib Prometheus exporter.
 //!
-//! One client per protocol (gRPC, HTTP/protobuf, HTTP/JSON) records every instrument kind of
-//! [`otlp_interop::metrics`] (u64 and f64 counters, i64 and f64 up-down counters, u64 and f64
-//! histograms with chosen boundaries, i64, u64 and f64 gauges), with attributes, in two
-//! collection cycles, and exports each cycle to the Collector. Then:
+//! Clients record every instrument kind of [`otlp_interop::metrics`] (u64 and f64 counters, i64
+//! and f64 up-down counters, u64 and f64 histograms with chosen boundaries, i64, u64 and f64
+//! gauges), with attributes, in two collection cycles, and export each cycle to the Collector:
 //!
-//! 1. each line the file exporter wrote equals, semantically ([`compare`]), the request we sent,
-//!    and holds the values recorded, computed by hand (sums, last values, buckets, min, max,
-//!    int or double, temporality, start and time ordering);
+//! - one client per protocol (gRPC, HTTP/protobuf, HTTP/JSON) collected by hand
+//!   (`collect_metrics`) and sent with an [`Exporter`], so that what was sent is known;
+//! - one client per protocol and temporality preference (cumulative, delta) exporting itself on
+//!   `force_flush`.
+//!
+//! Then:
+//!
+//! 1. each line the file exporter wrote holds the values recorded, computed by hand (sums, last
+//!    values, buckets, min, max, int or double, temporality, start and time ordering), and, for
+//!    the hand-collected clients, equals semantically ([`compare`]) the request we sent;
 //! 2. a scrape of the Prometheus exporter shows, under the names its translation gives (v0.148
 //!    defaults: see [`otlp_interop::metrics::INSTRUMENTS`]), the right `# TYPE` and `# HELP`,
 //!    and the totals, last values and histogram `_bucket{le=...}` (cumulative), `_sum` and
@@ -17,6 +23,7 @@
 //! Each client's resource is `service.name = <case>` alone, the exporter's `job` label, so one
 //! Collector serves every case.
 
+use otlp::metrics::{MetricsConfig, TemporalityPreference};
 use otlp::{ClientConfig, Exporter, ExporterConfig, OtlpClient, Protocol, RetryPolicy};
 use otlp_interop::metrics::{
     INSTRUMENTS, Instruments, SCOPE, Times, check_export, check_times, expected_samples,
@@ -49,7 +56,7 @@ fn exporter_config(collector: &Collector, protocol: Protocol) -> ExporterConfig 
 }
 
 /// A client whose resource is `service.name = case` alone.
-async fn client(case: &str, exporter: ExporterConfig) -> OtlpClient {
+async fn client(case: &str, exporter: ExporterConfig, metrics: MetricsConfig) -> OtlpClient {
     let resource = Resource {
         attributes: vec![KeyValue::new("service.name", case.to_owned())],
         ..Default::default()
@@ -58,7 +65,8 @@ async fn client(case: &str, exporter: ExporterConfig) -> OtlpClient {
         ClientConfig::new()
             .with_exporter(exporter)
             .with_resource(resource)
-            .with_resource_detection(false),
+            .with_resource_detection(false)
+            .with_metrics(metrics),
     )
     .await
     .expect("client")
@@ -125,7 +133,7 @@ fn assert_scrape(collector: &Collector, cases: &[String], timeout: Duration) -> 
         let problems: Vec<String> = cases
             .iter()
             .flat_map(|case| {
-                prometheus_differences(case, &scraped, &[])
+                prometheus_differences(case, &scraped)
                     .into_iter()
                     .map(move |p| format!("{case}: {p}"))
             })
@@ -190,7 +198,9 @@ async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_promethe
     for protocol in PROTOCOLS {
         let case = format!("metrics-{protocol}-collected").replace('/', "-");
         let config = exporter_config(&collector, protocol);
-        let client = client(&case, config.clone()).await;
+        // No periodic export: only what is collected here is sent.
+        let metrics = MetricsConfig::new().with_export_interval(None);
+        let client = client(&case, config.clone(), metrics).await;
         let instruments = Instruments::new(&client);
         let exporter = Exporter::new(config).expect("exporter");
         for cycle in [1, 2] {
@@ -239,6 +249,63 @@ async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_promethe
     assert_labels(&scraped, &cases[0]);
 }
 
+/// The client's own export path: its metrics reader collects and exports on `force_flush`,
+/// with the temporality preference of its [`MetricsConfig`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instrument_in_both_temporalities_flushed_by_the_client_comes_out_intact() {
+    let dir = temp_dir("collector-metrics-flush");
+    let collector = tokio::task::spawn_blocking(move || Collector::start_with_prometheus(&dir))
+        .await
+        .expect("join");
+    let preferences = [
+        ("cumulative", TemporalityPreference::Cumulative),
+        ("delta", TemporalityPreference::Delta),
+    ];
+    let (mut cases, mut delta, mut clients) = (Vec::new(), Vec::new(), Vec::new());
+    for protocol in PROTOCOLS {
+        for (name, preference) in preferences {
+            let case = format!("metrics-{protocol}-{name}").replace('/', "-");
+            // No periodic export: each cycle ends with one force_flush, one export.
+            let metrics = MetricsConfig::new()
+                .with_temporality(preference)
+                .with_export_interval(None);
+            let client = client(&case, exporter_config(&collector, protocol), metrics).await;
+            let instruments = Instruments::new(&client);
+            for cycle in [1, 2] {
+                instruments.record(cycle);
+                client
+                    .force_flush(Duration::from_secs(10))
+                    .await
+                    .unwrap_or_else(|e| panic!("{case}: {e}\nCollector log:\n{}", collector.log()));
+            }
+            if preference == TemporalityPreference::Delta {
+                delta.push(case.clone());
+            }
+            cases.push(case);
+            // Kept until the file is read: a client's shutdown may export once more.
+            clients.push(client);
+        }
+    }
+    let got = written_per_case(&collector, 2 * cases.len());
+    let mut sorted = cases.clone();
+    sorted.sort();
+    assert_eq!(
+        got.keys().cloned().collect::<Vec<_>>(),
+        sorted,
+        "cases written"
+    );
+    let delta: Vec<&str> = delta.iter().map(String::as_str).collect();
+    check_cases(&got, &delta);
+    for client in clients {
+        client
+            .shutdown(Duration::from_secs(5))
+            .await
+            .expect("shutdown");
+    }
+    let scraped = scrape_and_stop(collector, cases.clone()).await;
+    assert_labels(&scraped, &cases[0]);
+}
+
 /// The scrape check fails on a wrong total and on missing buckets.
 #[test]
 fn the_prometheus_check_fails_on_wrong_values() {
@@ -257,15 +324,12 @@ fn the_prometheus_check_fails_on_wrong_values() {
         ));
     }
     let good = Exposition::parse(&text).expect("parses");
-    assert_eq!(
-        prometheus_differences(job, &good, &[]),
-        Vec::<String>::new()
-    );
+    assert_eq!(prometheus_differences(job, &good), Vec::<String>::new());
     let total = "app_requests_total{http_route=\"/a\",http_response_status_code=\"200\",job=\"c\"}";
     let wrong = text.replace(&format!("{total} 12"), &format!("{total} 11"));
     assert_ne!(wrong, text);
     let wrong = Exposition::parse(&wrong).expect("parses");
-    assert_eq!(prometheus_differences(job, &wrong, &[]).len(), 1);
+    assert_eq!(prometheus_differences(job, &wrong).len(), 1);
     let missing: String = text
         .lines()
         .filter(|l| !l.contains("le=\"+Inf\""))
@@ -273,5 +337,5 @@ fn the_prometheus_check_fails_on_wrong_values() {
         .collect();
     let missing = Exposition::parse(&missing).expect("parses");
     // One +Inf bucket per histogram series: payload /a, latency /a and /b.
-    assert_eq!(prometheus_differences(job, &missing, &[]).len(), 3);
+    assert_eq!(prometheus_differences(job, &missing).len(), 3);
 }
