@@ -21,7 +21,7 @@ use bytes::Bytes;
 use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{Exemplar, ExemplarValue, NumberValue};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 /// The environment variable choosing the [`ExemplarFilter`].
@@ -153,7 +153,12 @@ impl Slot {
 /// Slots that fill as measurements come: memory grows with the exemplars kept, not with the
 /// reservoir's size.
 #[derive(Debug, Default)]
-struct Slots(Mutex<Vec<Option<Slot>>>);
+struct Slots {
+    slots: Mutex<Vec<Option<Slot>>>,
+    /// Whether a measurement was stored since the last drain: a collection of a series that
+    /// kept none takes no lock.
+    filled: AtomicBool,
+}
 
 impl Slots {
     /// Stores a measurement in slot `at`, unless another thread holds the slots (see the
@@ -166,7 +171,7 @@ impl Slots {
         span: Option<SpanIds>,
         filtered: impl IntoIterator<Item = &'a KeyValue>,
     ) {
-        let mut slots = match self.0.try_lock() {
+        let mut slots = match self.slots.try_lock() {
             Ok(slots) => slots,
             Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
             Err(TryLockError::WouldBlock) => return,
@@ -190,11 +195,15 @@ impl Slots {
             span,
             filtered_attributes,
         });
+        self.filled.store(true, Ordering::Release);
     }
 
     /// Waits for the slots: collection may wait for an offer's store, never the reverse.
-    fn lock(&self) -> MutexGuard<'_, Vec<Option<Slot>>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    /// `None` when nothing was stored since the last time.
+    fn lock_filled(&self) -> Option<MutexGuard<'_, Vec<Option<Slot>>>> {
+        self.filled
+            .swap(false, Ordering::Acquire)
+            .then(|| self.slots.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn drain_into(slots: &mut [Option<Slot>], into: &mut Vec<Exemplar>) {
@@ -253,9 +262,10 @@ impl SimpleFixedSize {
 
     /// Moves the kept measurements into `into` as exemplars, and starts over.
     pub(crate) fn collect(&self, into: &mut Vec<Exemplar>) {
-        let mut slots = self.slots.lock();
         self.seen.store(0, Ordering::Relaxed);
-        Slots::drain_into(&mut slots, into);
+        if let Some(mut slots) = self.slots.lock_filled() {
+            Slots::drain_into(&mut slots, into);
+        }
     }
 }
 
@@ -291,7 +301,9 @@ impl AlignedHistogramBucket {
 
     /// Moves the kept measurements into `into` as exemplars, in bucket order, and starts over.
     pub(crate) fn collect(&self, into: &mut Vec<Exemplar>) {
-        Slots::drain_into(&mut self.slots.lock(), into);
+        if let Some(mut slots) = self.slots.lock_filled() {
+            Slots::drain_into(&mut slots, into);
+        }
     }
 }
 

@@ -93,15 +93,25 @@ where
     pub(crate) fn record(&self, v: A::Input) {
         let aggregate = &self.series.aggregator;
         aggregate.value.record(v);
-        if let (Some(reservoir), Some((filter, dropped))) = (&aggregate.reservoir, &self.exemplars)
+        if let Some((filter, dropped)) = &self.exemplars
+            && may_offer(*filter)
+            && let Some(reservoir) = &aggregate.reservoir
         {
             offer(reservoir, *filter, v, dropped.iter());
         }
     }
 }
 
+/// Whether a measurement now might pass `filter`: the check that decides most measurements,
+/// inlined. With the default trace-based filter, no context current on this thread means no
+/// sampled span, and nothing to offer.
+#[inline(always)]
+fn may_offer(filter: ExemplarFilter) -> bool {
+    !(filter == ExemplarFilter::TraceBased && crate::context::is_empty())
+}
+
 /// Offers `v` to `reservoir` if `filter` lets it through now.
-#[inline]
+#[inline(never)]
 fn offer<'a, V: ToNumberValue>(
     reservoir: &Reservoir,
     filter: ExemplarFilter,
@@ -206,7 +216,12 @@ impl<A: Aggregator> Instrument<A> {
         let make = || self.aggregate();
         let record = |series: &Series<Aggregate<A>>| {
             series.aggregator.value.record(v);
-            if let (Some(reservoir), Some(e)) = (&series.aggregator.reservoir, &self.exemplars) {
+            // The instrument's filter first: the series' reservoir is on another cache line,
+            // touched only for a measurement that may become an exemplar.
+            if let Some(e) = &self.exemplars
+                && may_offer(e.filter)
+                && let Some(reservoir) = &series.aggregator.reservoir
+            {
                 match &self.filter {
                     None => offer(reservoir, e.filter, v, []),
                     Some(f) => offer(reservoir, e.filter, v, f.dropped(attributes)),
@@ -262,10 +277,17 @@ impl<A: Aggregator> Instrument<A> {
             }
             had_point
         };
+        // The series' attributes (copied into the point) and cells, fetched ahead.
+        let touch = |series: &Series<Aggregate<A>>| {
+            if let Some(first) = series.attributes.first() {
+                std::hint::black_box(first.key.as_bytes().first());
+            }
+            series.aggregator.value.touch();
+        };
         if self.delta {
-            self.series.for_each_delta(collect);
+            self.series.for_each_delta(touch, collect);
         } else {
-            self.series.for_each(|attributes, aggregate| {
+            self.series.for_each_ahead(touch, |attributes, aggregate| {
                 collect(attributes, aggregate);
             });
         }

@@ -83,6 +83,9 @@ pub(crate) struct SeriesMap<S> {
 
 const SHARDS: usize = 16;
 
+/// How many series ahead a collection touches the next one.
+const AHEAD: usize = 4;
+
 /// The shard a key lives in: the top bits of its hash (the map uses the low ones).
 #[inline]
 fn shard_of(hash: u64) -> usize {
@@ -224,10 +227,25 @@ impl<S> SeriesMap<S> {
     }
 
     /// Calls `f` on every series, the overflow one last.
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&[KeyValue], &S)) {
+    pub(crate) fn for_each(&self, f: impl FnMut(&[KeyValue], &S)) {
+        self.for_each_ahead(|_| {}, f);
+    }
+
+    /// [`for_each`](Self::for_each), calling `touch` on the series a few places ahead of the
+    /// one `f` collects: series live in allocations of their own, so a collection is bound by
+    /// the latency of fetching each; touching ahead fetches several at once.
+    pub(crate) fn for_each_ahead(
+        &self,
+        touch: impl Fn(&Series<S>),
+        mut f: impl FnMut(&[KeyValue], &S),
+    ) {
         for shard in self.shards.iter() {
             let map = shard.read().unwrap_or_else(PoisonError::into_inner);
+            let mut ahead = map.values().skip(AHEAD);
             for series in map.values() {
+                if let Some(next) = ahead.next() {
+                    touch(next);
+                }
                 f(&series.attributes, &series.aggregator);
             }
         }
@@ -241,12 +259,20 @@ impl<S> SeriesMap<S> {
     /// [`SeriesMap::new_delta`], series that had none and are not bound are forgotten (their
     /// cardinality freed). Recording is held up only while a stale series is checked again and
     /// removed, never while the others are collected.
-    pub(crate) fn for_each_delta(&self, mut f: impl FnMut(&[KeyValue], &S) -> bool) {
+    pub(crate) fn for_each_delta(
+        &self,
+        touch: impl Fn(&Series<S>),
+        mut f: impl FnMut(&[KeyValue], &S) -> bool,
+    ) {
         let mut stale: Vec<Arc<Series<S>>> = Vec::new();
         for shard in self.shards.iter() {
             {
                 let map = shard.read().unwrap_or_else(PoisonError::into_inner);
+                let mut ahead = map.values().skip(AHEAD);
                 for series in map.values() {
+                    if let Some(next) = ahead.next() {
+                        touch(next);
+                    }
                     let reported = f(&series.attributes, &series.aggregator);
                     if self.forgets && !reported && series.pins.load(Ordering::Relaxed) == 0 {
                         stale.push(series.clone());

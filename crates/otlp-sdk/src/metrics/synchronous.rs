@@ -168,14 +168,8 @@ impl InstrumentValue for f64 {
     }
 }
 
-/// Takes every value (up-down counters, gauges).
-#[inline]
-fn any<T>(_: T) -> bool {
-    true
-}
-
 macro_rules! instrument {
-    ($(#[$m:meta])* $name:ident, $kind:ident, $method:ident, $accept:expr, $verb:literal) => {
+    ($(#[$m:meta])* $name:ident, $kind:ident, $method:ident, $checked:literal, $verb:literal) => {
         $(#[$m])*
         pub struct $name<T: InstrumentValue> {
             streams: Arc<Streams<T>>,
@@ -202,7 +196,7 @@ macro_rules! instrument {
             /// repeated key, the last value counts).
             #[inline]
             pub fn $method(&self, value: T, attributes: &[KeyValue]) {
-                if $accept(value) {
+                if !$checked || T::non_negative(value) {
                     self.streams.record(value, attributes);
                 }
             }
@@ -211,7 +205,7 @@ macro_rules! instrument {
             pub fn bind(&self, attributes: &[KeyValue]) -> Bound<T> {
                 Bound {
                     series: self.streams.bind(attributes),
-                    accept: $accept,
+                    checked: $checked,
                 }
             }
         }
@@ -234,26 +228,27 @@ macro_rules! instrument {
 
 instrument!(
     /// A sum that only goes up: requests served, bytes sent. Negative increments are dropped.
-    Counter, Counter, add, T::non_negative, "Adds"
+    Counter, Counter, add, true, "Adds"
 );
 instrument!(
     /// A sum that goes up and down: items in a queue, connections open.
-    UpDownCounter, UpDownCounter, add, any, "Adds (negative to subtract)"
+    UpDownCounter, UpDownCounter, add, false, "Adds (negative to subtract)"
 );
 instrument!(
     /// A distribution of values: request durations, payload sizes. Negative values are
     /// dropped, as the specification asks.
-    Histogram, Histogram, record, T::non_negative, "Records"
+    Histogram, Histogram, record, true, "Records"
 );
 instrument!(
     /// The current value of something sampled when it changes: a temperature, a setting.
-    Gauge, Gauge, record, any, "Records"
+    Gauge, Gauge, record, false, "Records"
 );
 
 /// One series of an instrument, bound by `bind`: records without looking the series up.
 pub struct Bound<T: InstrumentValue> {
     series: BoundStreams<T>,
-    accept: fn(T) -> bool,
+    /// Whether negative values are dropped (counters, histograms).
+    checked: bool,
 }
 
 impl<T: InstrumentValue> std::fmt::Debug for Bound<T> {
@@ -269,7 +264,7 @@ impl<T: InstrumentValue> Bound<T> {
     /// gauges).
     #[inline]
     pub fn record(&self, value: T) {
-        if (self.accept)(value) {
+        if !self.checked || T::non_negative(value) {
             self.series.record(value);
         }
     }

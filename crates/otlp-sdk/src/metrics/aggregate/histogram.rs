@@ -113,10 +113,11 @@ fn extend_f64(cell: &AtomicU64, v: f64, lower: bool) {
 
 /// An explicit-bucket histogram of one series.
 ///
-/// The first [`stripes`] threads numbered have a stripe of their own, whose bucket counts they
-/// add to with a plain load and store (a count is an integer: an interval's is its value less
-/// the value at the last take, which the collector keeps); the sum, min and max stay atomic
-/// read-modify-writes, swapped by takes. Later threads share the other stripes.
+/// The first [`stripes`] threads numbered have a stripe of their own, whose bucket counts and
+/// sum they add to with a plain load and store (an interval's count or sum is the running
+/// value less the value at the last take, which the collector keeps); min and max stay atomic
+/// (written only when a value is beyond them), swapped by takes. Later threads share the
+/// other stripes.
 #[derive(Debug)]
 pub struct Histogram {
     boundaries: Boundaries,
@@ -141,7 +142,8 @@ impl Histogram {
             .map(|_| Stripe::new(boundaries.buckets()))
             .collect();
         Histogram {
-            taken: Mutex::new(vec![0; owned * boundaries.buckets()].into_boxed_slice()),
+            // Per owned stripe: its bucket counts and its sum at the last take.
+            taken: Mutex::new(vec![0; owned * (boundaries.buckets() + 1)].into_boxed_slice()),
             boundaries,
             mask: stripes.len() - owned - 1,
             owned,
@@ -168,7 +170,14 @@ impl Histogram {
             return;
         }
         let (stripe, own) = self.mine();
-        add_f64(stripe.cell(SUM), v);
+        if own {
+            // The only writer of its stripe: a plain add, no read-modify-write.
+            let sum = stripe.cell(SUM);
+            let total = f64::from_bits(sum.load(Ordering::Relaxed)) + v;
+            sum.store(total.to_bits(), Ordering::Relaxed);
+        } else {
+            add_f64(stripe.cell(SUM), v);
+        }
         extend_f64(stripe.cell(MIN), v, true);
         extend_f64(stripe.cell(MAX), v, false);
         // Last, and releasing: a collector that takes this count (acquiring) then finds the sum,
@@ -179,6 +188,14 @@ impl Histogram {
             count.store(count.load(Ordering::Relaxed) + 1, Ordering::Release);
         } else {
             count.fetch_add(1, Ordering::Release);
+        }
+    }
+
+    /// Loads each stripe's first line (see `Aggregator::touch`).
+    #[inline]
+    pub(crate) fn touch(&self) {
+        for stripe in self.stripes.iter() {
+            std::hint::black_box(stripe.cell(SUM).load(Ordering::Relaxed));
         }
     }
 
@@ -215,7 +232,8 @@ impl Histogram {
             .extend_from_slice(self.boundaries.as_slice());
         let (mut sum, mut min, mut max) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
         let mut taken = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut taken = taken.chunks_exact_mut(self.boundaries.buckets());
+        let buckets = self.boundaries.buckets();
+        let mut taken = taken.chunks_exact_mut(buckets + 1);
         for stripe in &self.stripes {
             // Buckets first: see `record` (zero is all-zero bits, as a count and as a float).
             // An owned stripe is only read: its interval is the difference from the last take.
@@ -236,7 +254,20 @@ impl Histogram {
                     None => cell.load(Ordering::Acquire),
                 };
             }
-            sum += f64::from_bits(get(stripe.cell(SUM), 0.0));
+            sum += match last {
+                // The owner's running total: the interval's sum is what it gained since the
+                // last take (a difference of two totals, exact to their last bit).
+                Some(last) => {
+                    let now = stripe.cell(SUM).load(Ordering::Acquire);
+                    let before = if take {
+                        std::mem::replace(&mut last[buckets], now)
+                    } else {
+                        last[buckets]
+                    };
+                    f64::from_bits(now) - f64::from_bits(before)
+                }
+                None => f64::from_bits(get(stripe.cell(SUM), 0.0)),
+            };
             min = min.min(f64::from_bits(get(stripe.cell(MIN), f64::INFINITY)));
             max = max.max(f64::from_bits(get(stripe.cell(MAX), f64::NEG_INFINITY)));
         }

@@ -49,6 +49,10 @@ pub trait Aggregator: Send + Sync + 'static {
     type Input: Copy;
     /// Records a measurement.
     fn record(&self, v: Self::Input);
+    /// Loads the cells a collection reads, so that they are on their way before it needs them
+    /// (see `SeriesMap::for_each_ahead`).
+    #[inline]
+    fn touch(&self) {}
     /// Adds this series' point to `data` (a variant made for this aggregation): everything so
     /// far, or, with `delta`, what came since the last delta collection (then nothing if the
     /// series saw nothing).
@@ -70,6 +74,10 @@ impl<N: Number + ToNumberValue> Aggregator for StripedSum<N> {
     #[inline]
     fn record(&self, v: N) {
         self.add(v);
+    }
+    #[inline]
+    fn touch(&self) {
+        StripedSum::touch(self);
     }
     fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
         let value = if delta { self.take() } else { self.value() };
@@ -168,6 +176,10 @@ impl<M: Measurement> Aggregator for HistogramOf<M> {
     #[inline]
     fn record(&self, v: M) {
         self.0.record(v);
+    }
+    #[inline]
+    fn touch(&self) {
+        self.0.touch();
     }
     fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
         let MetricData::Histogram(histogram) = data else {

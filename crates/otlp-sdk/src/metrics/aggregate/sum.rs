@@ -191,6 +191,14 @@ impl<N: Number> StripedSum<N> {
         }
     }
 
+    /// Loads each stripe's line (see `Aggregator::touch`).
+    #[inline]
+    pub(crate) fn touch(&self) {
+        for b in self.blocks.iter() {
+            std::hint::black_box(b.owned.load(Ordering::Relaxed));
+        }
+    }
+
     /// The sum so far, or since the last take if there was one (cumulative temporality).
     pub(crate) fn value(&self) -> N {
         self.collect(false)

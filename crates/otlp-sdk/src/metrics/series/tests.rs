@@ -100,13 +100,16 @@ fn the_thread_cache_finds_the_same_series_as_the_map() {
 /// A delta collection of `map`: the values taken, by attributes; a series reports if non-zero.
 fn take(map: &SeriesMap<AtomicU64>) -> Vec<(Vec<KeyValue>, u64)> {
     let mut taken = Vec::new();
-    map.for_each_delta(|attrs, n| {
-        let v = n.swap(0, Ordering::Relaxed);
-        if v > 0 {
-            taken.push((attrs.to_vec(), v));
-        }
-        v > 0
-    });
+    map.for_each_delta(
+        |_| {},
+        |attrs, n| {
+            let v = n.swap(0, Ordering::Relaxed);
+            if v > 0 {
+                taken.push((attrs.to_vec(), v));
+            }
+            v > 0
+        },
+    );
     taken
 }
 
