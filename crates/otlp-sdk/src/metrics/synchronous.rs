@@ -274,9 +274,9 @@ mod tests {
     use super::*;
     use crate::config::TemporalityPreference;
     use crate::metrics::config::Settings;
-    use std::sync::Arc;
     use otlp_proto::common::InstrumentationScope;
     use otlp_proto::metrics::{AggregationTemporality, MetricData, NumberValue, ScopeMetrics};
+    use std::sync::Arc;
 
     fn meter(temporality: TemporalityPreference) -> Meter {
         let scope = InstrumentationScope {
