@@ -181,7 +181,8 @@ async fn sdk_trace(
                 .with_temporality(TemporalityPreference::Cumulative)
                 .with_export_interval(None)
                 .with_export_timeout(timeout)
-                .with_cardinality_limit(Some(otlp::metrics::DEFAULT_CARDINALITY_LIMIT)),
+                .with_cardinality_limit(Some(otlp::metrics::DEFAULT_CARDINALITY_LIMIT))
+                .with_view(crate::demo_metrics::exponential_view()),
         )
         .with_self_metrics(false);
     let client = OtlpClient::new(config)

@@ -2,7 +2,7 @@
 //! meter, exported by its flush, and checked value by value at the receiver.
 
 use otlp::OtlpClient;
-use otlp::metrics::KeyValue;
+use otlp::metrics::{Aggregation, KeyValue, View};
 use otlp_proto::metrics::{Metric, MetricData, NumberValue};
 
 /// What the demo recorded that it cannot know ahead.
@@ -18,6 +18,14 @@ const AMOUNT: &str = "demo.payment.amount";
 const CART: &str = "demo.cart.items";
 const SESSIONS: &str = "demo.sessions.active";
 const CPUS: &str = "demo.cpus.available";
+
+/// The view making the payment amounts a base-2 exponential histogram (amounts have no natural
+/// bucket boundaries).
+pub(crate) fn exponential_view() -> View {
+    View::new()
+        .with_instrument_name(AMOUNT)
+        .with_aggregation(Aggregation::base2_exponential_histogram())
+}
 
 /// Records into one instrument of each kind (a counter, an explicit and an exponential
 /// histogram, a gauge, an up-down counter, an observable gauge).
@@ -100,20 +108,22 @@ pub(crate) fn check(recorded: &Recorded, metrics: &[Metric]) -> Result<String, S
         ));
     }
     let amount = find(AMOUNT)?;
-    let amount_count = match &amount.data {
-        Some(MetricData::Histogram(h)) => h.data_points.first().map(|p| p.count),
-        Some(MetricData::ExponentialHistogram(h)) => h.data_points.first().map(|p| p.count),
+    let amount_point = match &amount.data {
+        Some(MetricData::ExponentialHistogram(h)) => h.data_points.first(),
         _ => None,
     };
-    if amount_count != Some(3) {
-        return Err(format!("{AMOUNT:?} arrived as {amount:?}"));
+    if amount_point.map(|p| (p.count, p.sum)) != Some((3, Some(19.9 + 59.9 + 120.0))) {
+        return Err(format!(
+            "{AMOUNT:?} did not arrive as an exponential histogram of 3 amounts: {amount:?}"
+        ));
     }
     let mut names: Vec<&str> = metrics.iter().map(|m| m.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();
     Ok(format!(
         "sdk metrics: {} instruments recorded through OtlpClient over grpc arrived with their \
-         values: {REQUESTS}=3, {DURATION} count=3 buckets ok, {AMOUNT} count=3, {CART}=3, \
+         values: {REQUESTS}=3, {DURATION} count=3 buckets ok, {AMOUNT} exponential count=3, \
+         {CART}=3, \
          {SESSIONS}=2, {CPUS}={} (observable)",
         names.len(),
         recorded.cpus
