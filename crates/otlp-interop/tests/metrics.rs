@@ -3,7 +3,9 @@
 //!
 //! Clients record every instrument kind of [`otlp_interop::metrics`] (u64 and f64 counters, i64
 //! and f64 up-down counters, u64 and f64 histograms with chosen boundaries, i64, u64 and f64
-//! gauges), with attributes, in two collection cycles, and export each cycle to the Collector:
+//! gauges; observable u64 counter, i64 up-down counter and f64 gauge whose callbacks observe
+//! per-cycle values; an f64 histogram made a base-2 exponential histogram by a view), with
+//! attributes, in two collection cycles, and export each cycle to the Collector:
 //!
 //! - one client per protocol (gRPC, HTTP/protobuf, HTTP/JSON) collected by hand
 //!   (`collect_metrics`) and sent with an [`Exporter`], so that what was sent is known;
@@ -18,7 +20,9 @@
 //! 2. a scrape of the Prometheus exporter shows, under the names its translation gives (v0.148
 //!    defaults: see [`otlp_interop::metrics::INSTRUMENTS`]), the right `# TYPE` and `# HELP`,
 //!    and the totals, last values and histogram `_bucket{le=...}` (cumulative), `_sum` and
-//!    `_count` of what was recorded.
+//!    `_count` of what was recorded; the exponential histogram as a native histogram (in the
+//!    text format: `+Inf` bucket, `_sum`, `_count`), except a delta series the exporter fails to
+//!    merge (see [`otlp_interop::metrics::expected_samples`]).
 //!
 //! Each client's resource is `service.name = <case>` alone, the exporter's `job` label, so one
 //! Collector serves every case.
@@ -27,7 +31,7 @@ use otlp::metrics::{MetricsConfig, TemporalityPreference};
 use otlp::{ClientConfig, Exporter, ExporterConfig, OtlpClient, Protocol, RetryPolicy};
 use otlp_interop::metrics::{
     INSTRUMENTS, Instruments, SCOPE, Times, check_export, check_times, expected_samples,
-    prometheus_differences, prometheus_type,
+    metrics_config, prometheus_differences, prometheus_type,
 };
 use otlp_interop::prometheus::{Exposition, scrape};
 use otlp_interop::{Collector, compare, tail, temp_dir};
@@ -109,17 +113,28 @@ fn written_per_case(
 }
 
 /// Checks each case's two exports against the recorded values, and their times.
-fn check_cases(got: &BTreeMap<String, Vec<ExportMetricsServiceRequest>>, delta: &[&str]) {
+/// A case's preference: the last word of its name (`-collected`: cumulative).
+fn preference_of(case: &str) -> TemporalityPreference {
+    if case.ends_with("-delta") {
+        TemporalityPreference::Delta
+    } else if case.ends_with("-lowmemory") {
+        TemporalityPreference::LowMemory
+    } else {
+        TemporalityPreference::Cumulative
+    }
+}
+
+fn check_cases(got: &BTreeMap<String, Vec<ExportMetricsServiceRequest>>) {
     for (case, requests) in got {
-        let is_delta = delta.contains(&case.as_str());
+        let preference = preference_of(case);
         let times: Vec<Times> = (1..)
             .zip(requests)
-            .map(|(cycle, r)| check_export(&format!("{case} cycle {cycle}"), is_delta, cycle, r))
+            .map(|(cycle, r)| check_export(&format!("{case} cycle {cycle}"), preference, cycle, r))
             .collect();
         let [first, second] = &times[..] else {
             panic!("{case}: {} exports written, expected 2", times.len());
         };
-        check_times(case, is_delta, first, second);
+        check_times(case, preference, first, second);
     }
 }
 
@@ -133,7 +148,8 @@ fn assert_scrape(collector: &Collector, cases: &[String], timeout: Duration) -> 
         let problems: Vec<String> = cases
             .iter()
             .flat_map(|case| {
-                prometheus_differences(case, &scraped)
+                let delta = preference_of(case) != TemporalityPreference::Cumulative;
+                prometheus_differences(case, delta, &scraped)
                     .into_iter()
                     .map(move |p| format!("{case}: {p}"))
             })
@@ -152,12 +168,14 @@ fn assert_scrape(collector: &Collector, cases: &[String], timeout: Duration) -> 
     }
 }
 
-/// Scrapes (on a blocking thread: it polls with sleeps), then stops the Collector.
-async fn scrape_and_stop(collector: Collector, cases: Vec<String>) -> Exposition {
+/// Scrapes (on a blocking thread: it polls with sleeps), then stops the Collector; returns
+/// the scrape and the Collector's log.
+async fn scrape_and_stop(collector: Collector, cases: Vec<String>) -> (Exposition, String) {
     tokio::task::spawn_blocking(move || {
         let scraped = assert_scrape(&collector, &cases, Duration::from_secs(30));
+        let log = collector.log();
         drop(collector);
-        scraped
+        (scraped, log)
     })
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
@@ -199,7 +217,7 @@ async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_promethe
         let case = format!("metrics-{protocol}-collected").replace('/', "-");
         let config = exporter_config(&collector, protocol);
         // No periodic export: only what is collected here is sent.
-        let metrics = MetricsConfig::new().with_export_interval(None);
+        let metrics = metrics_config(MetricsConfig::new().with_export_interval(None));
         let client = client(&case, config.clone(), metrics).await;
         let instruments = Instruments::new(&client);
         let exporter = Exporter::new(config).expect("exporter");
@@ -235,7 +253,7 @@ async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_promethe
             );
         }
     }
-    check_cases(&got, &[]);
+    check_cases(&got);
     for client in clients {
         client
             .shutdown(Duration::from_secs(5))
@@ -245,8 +263,9 @@ async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_promethe
 
     // 2. The Prometheus exporter: names, types, help and values of every case.
     let cases: Vec<String> = sent.keys().cloned().collect();
-    let scraped = scrape_and_stop(collector, cases.clone()).await;
+    let (scraped, log) = scrape_and_stop(collector, cases.clone()).await;
     assert_labels(&scraped, &cases[0]);
+    assert!(!log.contains("failed to convert metric"), "{log}");
 }
 
 /// The client's own export path: its metrics reader collects and exports on `force_flush`,
@@ -260,17 +279,19 @@ async fn every_instrument_in_both_temporalities_flushed_by_the_client_comes_out_
     let preferences = [
         ("cumulative", TemporalityPreference::Cumulative),
         ("delta", TemporalityPreference::Delta),
-        // The same as delta for synchronous instruments, the only ones recorded here.
+        // Delta for counters and histograms, cumulative for observable counters.
         ("lowmemory", TemporalityPreference::LowMemory),
     ];
-    let (mut cases, mut delta, mut clients) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut cases, mut clients) = (Vec::new(), Vec::new());
     for protocol in PROTOCOLS {
         for (name, preference) in preferences {
             let case = format!("metrics-{protocol}-{name}").replace('/', "-");
             // No periodic export: each cycle ends with one force_flush, one export.
-            let metrics = MetricsConfig::new()
-                .with_temporality(preference)
-                .with_export_interval(None);
+            let metrics = metrics_config(
+                MetricsConfig::new()
+                    .with_temporality(preference)
+                    .with_export_interval(None),
+            );
             let client = client(&case, exporter_config(&collector, protocol), metrics).await;
             let instruments = Instruments::new(&client);
             for cycle in [1, 2] {
@@ -279,9 +300,6 @@ async fn every_instrument_in_both_temporalities_flushed_by_the_client_comes_out_
                     .force_flush(Duration::from_secs(10))
                     .await
                     .unwrap_or_else(|e| panic!("{case}: {e}\nCollector log:\n{}", collector.log()));
-            }
-            if preference != TemporalityPreference::Cumulative {
-                delta.push(case.clone());
             }
             cases.push(case);
             // Kept until the file is read: a client's shutdown may export once more.
@@ -296,16 +314,24 @@ async fn every_instrument_in_both_temporalities_flushed_by_the_client_comes_out_
         sorted,
         "cases written"
     );
-    let delta: Vec<&str> = delta.iter().map(String::as_str).collect();
-    check_cases(&got, &delta);
+    check_cases(&got);
     for client in clients {
         client
             .shutdown(Duration::from_secs(5))
             .await
             .expect("shutdown");
     }
-    let scraped = scrape_and_stop(collector, cases.clone()).await;
+    let (scraped, log) = scrape_and_stop(collector, cases.clone()).await;
     assert_labels(&scraped, &cases[0]);
+    // Why the delta exponential series is not served: see `expected_samples`.
+    assert!(
+        log.contains(
+            "failed to convert metric app.response.size: the sum of all bucket populations \
+             exceeds the count of observations"
+        ),
+        "{}",
+        tail(&log, 30)
+    );
 }
 
 /// The scrape check fails on a wrong total and on missing buckets.
@@ -313,7 +339,7 @@ async fn every_instrument_in_both_temporalities_flushed_by_the_client_comes_out_
 fn the_prometheus_check_fails_on_wrong_values() {
     let job = "c";
     let mut text = String::new();
-    for (name, labels, value) in expected_samples() {
+    for (name, labels, value) in expected_samples(false) {
         let mut pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
         pairs.push(format!("job=\"{job}\""));
         text.push_str(&format!("{name}{{{}}} {value}\n", pairs.join(",")));
@@ -326,18 +352,23 @@ fn the_prometheus_check_fails_on_wrong_values() {
         ));
     }
     let good = Exposition::parse(&text).expect("parses");
-    assert_eq!(prometheus_differences(job, &good), Vec::<String>::new());
+    assert_eq!(
+        prometheus_differences(job, false, &good),
+        Vec::<String>::new()
+    );
+    // Sent delta, the exponential histogram's /a series must be absent.
+    assert_eq!(prometheus_differences(job, true, &good).len(), 3);
     let total = "app_requests_total{http_route=\"/a\",http_response_status_code=\"200\",job=\"c\"}";
     let wrong = text.replace(&format!("{total} 12"), &format!("{total} 11"));
     assert_ne!(wrong, text);
     let wrong = Exposition::parse(&wrong).expect("parses");
-    assert_eq!(prometheus_differences(job, &wrong).len(), 1);
+    assert_eq!(prometheus_differences(job, false, &wrong).len(), 1);
     let missing: String = text
         .lines()
         .filter(|l| !l.contains("le=\"+Inf\""))
         .map(|l| format!("{l}\n"))
         .collect();
     let missing = Exposition::parse(&missing).expect("parses");
-    // One +Inf bucket per histogram series: payload /a, latency /a and /b.
-    assert_eq!(prometheus_differences(job, &missing).len(), 3);
+    // One +Inf bucket per histogram series: payload /a, latency /a and /b, response /a and /b.
+    assert_eq!(prometheus_differences(job, false, &missing).len(), 5);
 }

@@ -1,9 +1,11 @@
 //! The check of one cycle's export against the recorded values.
 
+use super::observed::{expected_exponential, expected_observed};
 use super::{A, B, INSTRUMENTS, Kind, SCOPE, Series, find, window};
+use otlp::metrics::TemporalityPreference;
 use otlp_proto::collector::ExportMetricsServiceRequest;
 use otlp_proto::common::{KeyValue, Value};
-use otlp_proto::metrics::{AggregationTemporality, MetricData, NumberValue};
+use otlp_proto::metrics::{AggregationTemporality, ExponentialHistogram, MetricData, NumberValue};
 use std::collections::BTreeMap;
 
 fn series_of(what: &str, attrs: &[KeyValue]) -> Series {
@@ -25,13 +27,21 @@ fn series_of(what: &str, attrs: &[KeyValue]) -> Series {
 /// Each point's (instrument, series) -> (start, time), for the ordering checks across cycles.
 pub type Times = BTreeMap<(&'static str, Series), (u64, u64)>;
 
+/// Whether a client of temporality preference `preference` exports `kind` as delta: counters
+/// and histograms under delta and lowmemory, observable counters under delta alone (up-down
+/// counters and gauges stay cumulative: the specification's preferences).
+pub fn is_delta(preference: TemporalityPreference, kind: Kind) -> bool {
+    use TemporalityPreference as P;
+    kind.is_delta(preference != P::Cumulative, preference == P::LowMemory)
+}
+
 /// Checks the export of cycle `cycle` (as the file exporter wrote it) against the values
-/// recorded, for a client whose counters and histograms are `delta` (up-down counters stay
-/// cumulative, as the specification's delta preference says). A delta series that recorded
-/// nothing in the cycle may be left out or be zero. Returns the points' times.
+/// recorded and observed, for a client of temporality preference `preference` ([`is_delta`]).
+/// A delta series that recorded nothing in the cycle may be left out or be zero. Returns the
+/// points' times.
 pub fn check_export(
     what: &str,
-    delta: bool,
+    preference: TemporalityPreference,
     cycle: u32,
     got: &ExportMetricsServiceRequest,
 ) -> Times {
@@ -54,7 +64,7 @@ pub fn check_export(
         let i = find(&m.name);
         let w = format!("{what}: {}", i.name);
         assert_eq!((&*m.unit, &*m.description), (i.unit, i.description), "{w}");
-        let is_delta = delta && matches!(i.kind, Kind::Counter | Kind::Histogram(_));
+        let is_delta = is_delta(preference, i.kind);
         let temporality = if is_delta {
             AggregationTemporality::Delta
         } else {
@@ -69,10 +79,15 @@ pub fn check_export(
             );
         };
         match (i.kind, m.data.as_ref()) {
-            (Kind::Counter | Kind::UpDown, Some(MetricData::Sum(s))) => {
+            (
+                Kind::Counter | Kind::UpDown | Kind::ObservedCounter | Kind::ObservedUpDown,
+                Some(MetricData::Sum(s)),
+            ) => {
+                let observed = matches!(i.kind, Kind::ObservedCounter | Kind::ObservedUpDown);
+                let monotonic = matches!(i.kind, Kind::Counter | Kind::ObservedCounter);
                 assert_eq!(
                     (s.is_monotonic, s.aggregation_temporality),
-                    (i.kind == Kind::Counter, temporality),
+                    (monotonic, temporality),
                     "{w}"
                 );
                 let mut got = BTreeMap::new();
@@ -81,9 +96,15 @@ pub fn check_export(
                     got.insert(series, number(&w, i.int, p.value.as_ref()));
                     note(series, p.start_time_unix_nano, p.time_unix_nano);
                 }
-                got.retain(|series, v| recorded.contains_key(series) || !(is_delta && *v == 0.0));
-                let want: BTreeMap<Series, f64> =
-                    recorded.iter().map(|(s, v)| (*s, v.iter().sum())).collect();
+                let want: BTreeMap<Series, f64> = if observed {
+                    // Only the series the callback observed in this cycle.
+                    expected_observed(i.name, cycle, is_delta)
+                } else {
+                    got.retain(|series, v| {
+                        recorded.contains_key(series) || !(is_delta && *v == 0.0)
+                    });
+                    recorded.iter().map(|(s, v)| (*s, v.iter().sum())).collect()
+                };
                 assert_eq!(got, want, "{w}");
             }
             (Kind::Gauge, Some(MetricData::Gauge(g))) => {
@@ -101,6 +122,28 @@ pub fn check_export(
                         "{w}: {series:?}"
                     );
                     note(series, p.start_time_unix_nano, p.time_unix_nano);
+                }
+                for series in recorded.keys() {
+                    assert!(
+                        times.contains_key(&(i.name, *series)),
+                        "{w}: {series:?} missing"
+                    );
+                }
+            }
+            (Kind::ObservedGauge, Some(MetricData::Gauge(g))) => {
+                let mut got = BTreeMap::new();
+                for p in &g.data_points {
+                    let series = series_of(&w, &p.attributes);
+                    got.insert(series, number(&w, i.int, p.value.as_ref()));
+                    note(series, p.start_time_unix_nano, p.time_unix_nano);
+                }
+                // Exactly the series the callback observed in this cycle.
+                assert_eq!(got, expected_observed(i.name, cycle, false), "{w}");
+            }
+            (Kind::Exponential, Some(MetricData::ExponentialHistogram(h))) => {
+                assert_eq!(h.aggregation_temporality, temporality, "{w}");
+                for series in check_exponential(&w, is_delta, cycle, h) {
+                    note(series.0, series.1, series.2);
                 }
                 for series in recorded.keys() {
                     assert!(
@@ -162,6 +205,49 @@ pub fn check_export(
     times
 }
 
+/// Checks each point of the exponential histogram against [`expected_exponential`]; returns
+/// each point's (series, start, time).
+fn check_exponential(
+    w: &str,
+    is_delta: bool,
+    cycle: u32,
+    h: &ExponentialHistogram,
+) -> Vec<(Series, u64, u64)> {
+    let mut out = Vec::new();
+    for p in &h.data_points {
+        let series = series_of(w, &p.attributes);
+        out.push((series, p.start_time_unix_nano, p.time_unix_nano));
+        let Some(want) = expected_exponential(series, cycle, is_delta) else {
+            assert!(
+                is_delta && p.count == 0,
+                "{w}: {series:?} recorded nothing: {p:?}"
+            );
+            continue;
+        };
+        let positive = p.positive.clone().unwrap_or_default();
+        let got = super::Exponential {
+            count: p.count,
+            sum: p.sum.unwrap_or(f64::NAN),
+            min: p.min.unwrap_or(f64::NAN),
+            max: p.max.unwrap_or(f64::NAN),
+            zero_count: p.zero_count,
+            scale: p.scale,
+            offset: positive.offset,
+            counts: positive.bucket_counts,
+        };
+        assert_eq!(got, want, "{w}: {series:?}");
+        assert!(
+            p.negative
+                .as_ref()
+                .is_none_or(|n| n.bucket_counts.is_empty()),
+            "{w}: {series:?}: negative buckets {:?}",
+            p.negative
+        );
+        assert_eq!(p.zero_threshold, 0.0, "{w}: {series:?}");
+    }
+    out
+}
+
 fn number(what: &str, int: bool, value: Option<&NumberValue>) -> f64 {
     match value {
         Some(NumberValue::AsInt(i)) if int => *i as f64,
@@ -175,7 +261,7 @@ fn number(what: &str, int: bool, value: Option<&NumberValue>) -> f64 {
 
 /// Checks the times of cycle 2 against cycle 1's: later, and starting where cycle 1 ended for
 /// delta points, where cycle 1 started for cumulative ones.
-pub fn check_times(what: &str, delta: bool, first: &Times, second: &Times) {
+pub fn check_times(what: &str, preference: TemporalityPreference, first: &Times, second: &Times) {
     for ((name, series), (start, time)) in second {
         let Some((start1, time1)) = first.get(&(*name, *series)) else {
             continue;
@@ -186,8 +272,8 @@ pub fn check_times(what: &str, delta: bool, first: &Times, second: &Times) {
         );
         let i = find(name);
         match i.kind {
-            Kind::Gauge => {}
-            Kind::Counter | Kind::Histogram(_) if delta => {
+            Kind::Gauge | Kind::ObservedGauge => {}
+            kind if is_delta(preference, kind) => {
                 assert_eq!(
                     start, time1,
                     "{what}: {name} {series:?}: a delta point starts where the last ended"

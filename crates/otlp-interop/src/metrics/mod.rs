@@ -3,20 +3,32 @@
 //!
 //! Every instrument kind of our SDK (u64 and f64 counters, i64 and f64 up-down counters, u64 and
 //! f64 histograms with chosen boundaries, i64, u64 and f64 gauges) records, with attributes, in
-//! two collection cycles ([`workload`]). [`check_export`] checks one cycle's export as the
+//! two collection cycles ([`workload`]); observable instruments (a u64 counter, an i64 up-down
+//! counter, an f64 gauge) report, with attributes, what their callbacks observe per cycle
+//! ([`observations`]); one f64 histogram is aggregated as a base-2 exponential histogram
+//! ([`EXPONENTIAL`]). [`check_export`] checks one cycle's export as the
 //! file exporter wrote it (kinds, temporality, values, buckets, times);
 //! [`prometheus_differences`] checks a scrape of the Prometheus exporter.
 
 mod export;
+mod observed;
 mod scrape;
 
 pub use export::{Times, check_export, check_times};
-pub use scrape::{ExpectedSample, expected_samples, prometheus_differences, prometheus_type};
+pub use observed::{EXPONENTIAL, Exponential, expected_exponential, metrics_config, observations};
+pub use scrape::{
+    DROPPED_DELTA, ExpectedSample, expected_samples, prometheus_differences, prometheus_type,
+};
 
 use otlp::OtlpClient;
-use otlp::metrics::{Counter, Gauge, Histogram, UpDownCounter};
+use otlp::metrics::{
+    Counter, Gauge, Histogram, ObservableCounter, ObservableGauge, ObservableUpDownCounter,
+    UpDownCounter,
+};
 use otlp_proto::common::KeyValue;
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// The boundaries of `app.payload.size`.
 pub const PAYLOAD_BOUNDS: [f64; 4] = [0.0, 100.0, 1000.0, 10000.0];
@@ -51,6 +63,26 @@ pub enum Kind {
     Gauge,
     /// A histogram with these boundaries.
     Histogram(&'static [f64]),
+    /// A base-2 exponential histogram; Prometheus: a native histogram.
+    Exponential,
+    /// An observable counter; as [`Kind::Counter`] of the totals observed.
+    ObservedCounter,
+    /// An observable up-down counter; as [`Kind::UpDown`] of the totals observed.
+    ObservedUpDown,
+    /// An observable gauge; as [`Kind::Gauge`].
+    ObservedGauge,
+}
+
+impl Kind {
+    /// Whether a delta (or lowmemory) preference makes it delta: counters and histograms,
+    /// and, under delta alone, observable counters.
+    pub fn is_delta(self, delta: bool, lowmemory: bool) -> bool {
+        match self {
+            Kind::Counter | Kind::Histogram(_) | Kind::Exponential => delta,
+            Kind::ObservedCounter => delta && !lowmemory,
+            _ => false,
+        }
+    }
 }
 
 /// One instrument of the workload.
@@ -92,7 +124,7 @@ const fn instrument(
 /// to `_`, the unit as a word (`By` -> `bytes`, `ms` -> `milliseconds`, `J` -> `joules`, `Cel`
 /// -> `celsius`), braced units (`{request}`) dropped, `_total` on monotonic sums, `_ratio` on
 /// gauges of unit `1`.
-pub const INSTRUMENTS: [Instrument; 9] = [
+pub const INSTRUMENTS: [Instrument; 13] = [
     instrument(
         "app.requests",
         "{request}",
@@ -165,6 +197,38 @@ pub const INSTRUMENTS: [Instrument; 9] = [
         Kind::Gauge,
         false,
     ),
+    instrument(
+        EXPONENTIAL,
+        "By",
+        "response size",
+        "app_response_size_bytes",
+        Kind::Exponential,
+        false,
+    ),
+    instrument(
+        "app.jobs.completed",
+        "{job}",
+        "jobs completed",
+        "app_jobs_completed_total",
+        Kind::ObservedCounter,
+        true,
+    ),
+    instrument(
+        "app.threads",
+        "{thread}",
+        "threads alive",
+        "app_threads",
+        Kind::ObservedUpDown,
+        true,
+    ),
+    instrument(
+        "app.fan.speed",
+        "{rpm}",
+        "fan speed",
+        "app_fan_speed",
+        Kind::ObservedGauge,
+        false,
+    ),
 ];
 
 fn find(name: &str) -> &'static Instrument {
@@ -198,6 +262,11 @@ pub fn workload(cycle: u32) -> Vec<(&'static str, Series, f64)> {
             ("app.temperature", A, -3.0),
             ("app.connections", A, 12.0),
             ("app.cpu.utilization", A, 0.75),
+            (EXPONENTIAL, A, 0.0),
+            (EXPONENTIAL, A, 1.0),
+            (EXPONENTIAL, A, 2.0),
+            (EXPONENTIAL, A, 4.0),
+            (EXPONENTIAL, B, 1024.0),
         ],
         _ => vec![
             ("app.requests", A, 5.0),
@@ -211,6 +280,7 @@ pub fn workload(cycle: u32) -> Vec<(&'static str, Series, f64)> {
             ("app.temperature", A, 19.0),
             ("app.connections", B, 4.0),
             ("app.cpu.utilization", A, 0.5),
+            (EXPONENTIAL, A, 8.0),
         ],
     }
 }
@@ -227,6 +297,20 @@ pub struct Instruments {
     temperature: Gauge<i64>,
     connections: Gauge<u64>,
     cpu: Gauge<f64>,
+    response: Histogram<f64>,
+    /// The cycle the callbacks report ([`observations`]).
+    cycle: Arc<AtomicU32>,
+    _jobs: ObservableCounter<u64>,
+    _threads: ObservableUpDownCounter<i64>,
+    _fan: ObservableGauge<f64>,
+}
+
+/// What `name`'s callback observes in the cycle `cycle` holds.
+fn observe_now(name: &'static str, cycle: &AtomicU32) -> Vec<([KeyValue; 2], f64)> {
+    observed::observed(name, cycle.load(Ordering::SeqCst))
+        .into_iter()
+        .map(|(series, v)| (attributes(series), v))
+        .collect()
 }
 
 impl Instruments {
@@ -242,7 +326,36 @@ impl Instruments {
                     .with_description(i.description)
             }};
         }
+        let cycle = Arc::new(AtomicU32::new(0));
+        let (c1, c2, c3) = (cycle.clone(), cycle.clone(), cycle.clone());
+        // The observed values are exact in every type they are observed as.
+        let jobs = build!(u64_observable_counter, "app.jobs.completed")
+            .with_callback(move |o| {
+                for (attrs, v) in observe_now("app.jobs.completed", &c1) {
+                    o.observe(v as u64, &attrs);
+                }
+            })
+            .build();
+        let threads = build!(i64_observable_up_down_counter, "app.threads")
+            .with_callback(move |o| {
+                for (attrs, v) in observe_now("app.threads", &c2) {
+                    o.observe(v as i64, &attrs);
+                }
+            })
+            .build();
+        let fan = build!(f64_observable_gauge, "app.fan.speed")
+            .with_callback(move |o| {
+                for (attrs, v) in observe_now("app.fan.speed", &c3) {
+                    o.observe(v, &attrs);
+                }
+            })
+            .build();
         Instruments {
+            response: build!(f64_histogram, "app.response.size").build(),
+            cycle,
+            _jobs: jobs,
+            _threads: threads,
+            _fan: fan,
             requests: build!(u64_counter, "app.requests").build(),
             energy: build!(f64_counter, "app.energy").build(),
             queue: build!(i64_up_down_counter, "app.queue.depth").build(),
@@ -259,8 +372,10 @@ impl Instruments {
         }
     }
 
-    /// Records cycle `cycle` of [`workload`].
+    /// Records cycle `cycle` of [`workload`], and makes the callbacks observe cycle `cycle` of
+    /// [`observations`].
     pub fn record(&self, cycle: u32) {
+        self.cycle.store(cycle, Ordering::SeqCst);
         for (name, series, v) in workload(cycle) {
             let attrs = attributes(series);
             // The workload's values are exact in every type they are recorded as.
@@ -274,6 +389,7 @@ impl Instruments {
                 "app.temperature" => self.temperature.record(v as i64, &attrs),
                 "app.connections" => self.connections.record(v as u64, &attrs),
                 "app.cpu.utilization" => self.cpu.record(v, &attrs),
+                EXPONENTIAL => self.response.record(v, &attrs),
                 other => panic!("unknown instrument {other}"),
             }
         }
