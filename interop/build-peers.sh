@@ -2,7 +2,7 @@
 # Builds the Go peers of the interoperability tests (crates/otlp-interop):
 #
 #   peercol  the OpenTelemetry Collector v0.148.0 (interop/collector: otlp and otelarrow receivers,
-#            debug, file, otlp_grpc and otlp_http exporters)
+#            debug, file, otlp_grpc, otlp_http and prometheus exporters)
 #   jaeger   Jaeger v2 (module github.com/jaegertracing/jaeger v1.76.0, interop/jaeger)
 #
 # into ${OTLP_PEERS_DIR:-<repo>/target/peers}/bin. Idempotent: a binary is rebuilt only when the

@@ -1,5 +1,6 @@
 // Command peercol is the OpenTelemetry Collector v0.148.0 that the interoperability tests run:
-// the OTLP and OTel-Arrow receivers, and the debug, file and OTLP (gRPC and HTTP) exporters.
+// the OTLP and OTel-Arrow receivers, and the debug, file, OTLP (gRPC and HTTP) and Prometheus
+// (a scrape endpoint, for the metrics tests) exporters.
 // It is built by interop/build-peers.sh and started by crates/otlp-interop.
 //
 // The contrib otelarrowexporter is not registered: v0.148.0 is not available from the Go
@@ -12,6 +13,7 @@ import (
 	"log"
 
 	fileexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
+	prometheusexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	otelarrowreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/otelarrowreceiver"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
@@ -43,6 +45,7 @@ func factories() (otelcol.Factories, error) {
 		fileexporter.NewFactory(),
 		otlpexporter.NewFactory(),
 		otlphttpexporter.NewFactory(),
+		prometheusexporter.NewFactory(),
 	)
 	return f, err
 }

@@ -6,6 +6,8 @@
 #   3. sdk_send.py over grpc and http/protobuf (none and gzip) with py-sdk,
 #      and http/json (none and gzip) with py-json; verify_received.py checks
 #      what the receiver recorded against each run's summary
+#      sdk_metrics.py (every instrument kind; cumulative and delta) exits 0
+#      with its two exports written, and 1 against a closed port
 #   4. verify_received.py extras: error statuses, zstd/deflate, JSON bodies,
 #      profiles
 #
@@ -105,6 +107,23 @@ timeout 60 "$PY_SDK" "$HERE/sdk_send.py" --endpoint http://127.0.0.1:9 --protoco
     --signals traces --timeout 2 >/dev/null 2>"$WORK/send-fail.err" || rc=$?
 [ "$rc" -eq 1 ] || die "sdk_send.py against a closed port exited $rc, expected 1"
 pass "sdk_send.py against a closed port exits 1 ($(grep -m1 'FAILED' "$WORK/send-fail.err"))"
+
+# sdk_metrics.py: every instrument kind, both temporalities, two exports each.
+for run in "$PY_SDK grpc $GRPC_PORT cumulative" "$PY_SDK http/protobuf $HTTP_PORT delta" \
+    "$PY_JSON http/json $HTTP_PORT delta"; do
+    read -r py protocol port temporality <<<"$run"
+    timeout 90 "$py" "$HERE/sdk_metrics.py" --endpoint "http://127.0.0.1:$port" --protocol "$protocol" \
+        --temporality "$temporality" --out "$WORK/metrics.json" >"$WORK/metrics.out" 2>"$WORK/metrics.err" ||
+        die "sdk_metrics.py --protocol $protocol --temporality $temporality: $(tail -n 5 "$WORK/metrics.err")"
+    "$PY_SDK" -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if len(d["exports"]) == 2 and d["recorded"] else 1)' \
+        "$WORK/metrics.json" || die "sdk_metrics.py --out lacks the two exports"
+    pass "sdk_metrics.py $protocol/$temporality: $(cat "$WORK/metrics.out")"
+done
+rc=0
+timeout 60 "$PY_SDK" "$HERE/sdk_metrics.py" --endpoint http://127.0.0.1:9 --protocol http/protobuf \
+    --timeout 2 --out "$WORK/metrics-fail.json" >/dev/null 2>"$WORK/metrics-fail.err" || rc=$?
+[ "$rc" -eq 1 ] || die "sdk_metrics.py against a closed port exited $rc, expected 1"
+pass "sdk_metrics.py against a closed port exits 1"
 
 # 4. receiver edge cases
 timeout 60 "$PY_SDK" "$HERE/verify_received.py" extras --out "$OUT" \

@@ -69,9 +69,14 @@ def parse_args() -> argparse.Namespace:
 # exporters
 
 
-def make_exporters(protocol: str, endpoint: str, compression: str, timeout: float):
-    """Return (span, metric, log) exporters for the protocol (lazy imports)."""
+def make_exporters(protocol: str, endpoint: str, compression: str, timeout: float, metric_options=None):
+    """Return (span, metric, log) exporters for the protocol (lazy imports).
+
+    ``metric_options``: extra keyword arguments of the metric exporter (e.g.
+    ``preferred_temporality``; used by sdk_metrics.py).
+    """
     gzip = compression == "gzip"
+    metric_options = metric_options or {}
     base = endpoint.rstrip("/")
     if protocol == "grpc":
         import grpc
@@ -86,7 +91,7 @@ def make_exporters(protocol: str, endpoint: str, compression: str, timeout: floa
             timeout=timeout,
             compression=grpc.Compression.Gzip if gzip else grpc.Compression.NoCompression,
         )
-        return OTLPSpanExporter(**kwargs), OTLPMetricExporter(**kwargs), OTLPLogExporter(**kwargs)
+        return OTLPSpanExporter(**kwargs), OTLPMetricExporter(**kwargs, **metric_options), OTLPLogExporter(**kwargs)
 
     if protocol == "http/protobuf":
         from opentelemetry.exporter.otlp.proto.http import Compression
@@ -106,7 +111,7 @@ def make_exporters(protocol: str, endpoint: str, compression: str, timeout: floa
     # The HTTP exporters' `endpoint` is the full per-signal URL.
     return (
         OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=timeout, compression=comp),
-        OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=timeout, compression=comp),
+        OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=timeout, compression=comp, **metric_options),
         OTLPLogExporter(endpoint=f"{base}/v1/logs", timeout=timeout, compression=comp),
     )
 

@@ -4,6 +4,7 @@
 use crate::error::{Failure, Result};
 use crate::summary::{self, DemoRow};
 use otlp::logs::{EventBuilder, LogBuilder, Severity};
+use otlp::metrics::{MetricsConfig, TemporalityPreference};
 use otlp::pipeline::AdaptiveBatchConfig;
 use otlp::trace::{Sampler, SpanKind, SpanLimits, Status};
 use otlp::{ClientConfig, Exporter, ExporterConfig, OtlpClient, Protocol, RetryPolicy};
@@ -25,7 +26,9 @@ protocol. Then it sends a small trace through the SDK API (an `OtlpClient` over 
 span \"GET /checkout\" with a \"db.query\" child and a failed \"payment.charge\" child) and
 checks that the spans arrived with the right parent links; with it, one log record (WARN, a
 structured body) and one event (\"order.created\", domain \"ecommerce\") sent through the same
-client inside the server span, checked to arrive once each, correlated with that span. First it prints the resource
+client inside the server span, checked to arrive once each, correlated with that span; and
+metrics recorded through the client's meter (a counter, histograms, a gauge, an up-down counter,
+an observable gauge), checked value by value. First it prints the resource
 detected for this process (`otlp::resource::detect()`,
 which reads OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the K8S_* variables); the exports
 themselves read no environment variables and need no network beyond loopback.
@@ -130,7 +133,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     }
     if let Err(problem) = sdk_trace {
         return Err(Failure::new(format!(
-            "the SDK trace did not arrive intact: {problem}"
+            "the SDK trace, logs or metrics did not arrive intact: {problem}"
         )));
     }
     summary::print_line(&format!(
@@ -157,7 +160,7 @@ async fn sdk_trace(
     sink: &MemorySink,
     resource: Resource,
     timeout: Duration,
-) -> std::result::Result<[String; 2], String> {
+) -> std::result::Result<[String; 3], String> {
     // Every setting given: nothing is read from the environment.
     let config = ClientConfig::new()
         .with_exporter(
@@ -172,7 +175,16 @@ async fn sdk_trace(
         .with_sampler(Sampler::AlwaysOn)
         .with_span_limits(SpanLimits::default())
         .with_traces_pipeline(AdaptiveBatchConfig::default())
-        .with_logs_pipeline(AdaptiveBatchConfig::default());
+        .with_logs_pipeline(AdaptiveBatchConfig::default())
+        .with_metrics(
+            MetricsConfig::new()
+                .with_temporality(TemporalityPreference::Cumulative)
+                .with_export_interval(None)
+                .with_export_timeout(timeout)
+                .with_cardinality_limit(Some(otlp::metrics::DEFAULT_CARDINALITY_LIMIT))
+                .with_view(crate::demo_metrics::exponential_view()),
+        )
+        .with_self_metrics(false);
     let client = OtlpClient::new(config)
         .await
         .map_err(|e| format!("cannot create the client: {e}"))?;
@@ -218,6 +230,7 @@ async fn sdk_trace(
     }
     server.set_attribute("http.response.status_code", 502i64);
     server.end();
+    let recorded = crate::demo_metrics::record(&client);
     let flushed = client.force_flush(timeout).await;
     let _ = client.shutdown(timeout).await;
     flushed.map_err(|e| format!("flush failed: {e}"))?;
@@ -225,6 +238,7 @@ async fn sdk_trace(
     let arrived = sink.requests().split_off(before.min(sink.len()));
     let mut spans: Vec<proto_trace::Span> = Vec::new();
     let mut records: Vec<LogRecord> = Vec::new();
+    let mut metrics: Vec<otlp_proto::metrics::Metric> = Vec::new();
     for r in arrived {
         match r.request {
             Request::Traces(t) => spans.extend(
@@ -239,11 +253,18 @@ async fn sdk_trace(
                     .flat_map(|rl| rl.scope_logs)
                     .flat_map(|sl| sl.log_records),
             ),
+            Request::Metrics(m) => metrics.extend(
+                m.resource_metrics
+                    .into_iter()
+                    .flat_map(|rm| rm.scope_metrics)
+                    .flat_map(|sm| sm.metrics),
+            ),
             _ => {}
         }
     }
     check_sdk_trace(&spans)?;
     check_sdk_logs(&records, &spans)?;
+    let metrics_line = crate::demo_metrics::check(&recorded, &metrics)?;
     Ok([
         format!(
             "sdk trace: {} spans sent through OtlpClient over grpc, {} received, parent links ok",
@@ -256,6 +277,7 @@ async fn sdk_trace(
             records.len(),
             SDK_SPANS[0].0
         ),
+        metrics_line,
     ])
 }
 

@@ -13,6 +13,7 @@
 #![allow(clippy::print_stdout)]
 
 mod demo;
+mod demo_metrics;
 mod error;
 mod send;
 mod serve;

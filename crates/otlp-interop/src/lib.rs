@@ -6,11 +6,19 @@
 //!   the script's output, it never skips);
 //! - [`Collector`] and [`Jaeger`] start a peer on free loopback ports with a generated config,
 //!   wait (bounded) until it answers, and stop it when dropped (SIGTERM, then SIGKILL);
-//! - [`compare`] defines what "semantically equal" means for data that went through a peer.
+//! - [`compare`] defines what "semantically equal" means for data that went through a peer;
+//! - [`prometheus`] parses what the Collector's Prometheus exporter serves;
+//! - [`metrics`] is the metrics workload of the Collector tests and what each exporter should
+//!   show of it.
 //!
 //! Every wait is bounded; every failure message carries the tail of the peer's log.
 
 pub mod compare;
+mod jaeger;
+pub mod metrics;
+pub mod prometheus;
+
+pub use jaeger::Jaeger;
 
 use bytes::Bytes;
 use otlp_proto::{Encoding, Request, Signal};
@@ -173,7 +181,8 @@ pub struct Forward {
 /// loopback ports; one pipeline per signal (profiles under the `service.profilesSupport` gate).
 /// Traces, metrics and logs go to the debug exporter (basic verbosity), a file exporter writing
 /// that signal's OTLP/JSON lines to `<dir>/out/<signal>.jsonl` (append mode, flushed every
-/// 100 ms) and the [`Forward`] exporters if any. Profiles go to their file exporter only, or,
+/// 100 ms) and the [`Forward`] exporters if any; metrics also to the Prometheus exporter when
+/// started with [`Collector::start_with_prometheus`]. Profiles go to their file exporter only, or,
 /// with [`Forward`], to one forwarding exporter per pipeline (see the note in the config
 /// generator: more than one exporter makes v0.148.0 panic). Stopped (SIGTERM, then SIGKILL)
 /// when dropped.
@@ -191,12 +200,26 @@ pub struct Collector {
     /// With [`Forward`]: a second OTLP gRPC receiver, whose profiles go to the `otlp_http`
     /// exporter (those sent to [`Collector::grpc`] go to `otlp_grpc`).
     pub profiles_http: SocketAddr,
+    /// With [`Collector::start_with_prometheus`]: the Prometheus exporter's scrape endpoint
+    /// (`GET /metrics`).
+    pub prometheus: Option<SocketAddr>,
 }
 
 impl Collector {
     /// Starts a Collector whose files go under `dir`; panics (with its log) if it does not
     /// become ready within 60 seconds. Retries with new ports if one was taken meanwhile.
     pub fn start(dir: &Path, forward: Option<Forward>) -> Collector {
+        Collector::start_inner(dir, forward, false)
+    }
+
+    /// Starts a Collector as [`Collector::start`] does without [`Forward`], whose metrics also
+    /// go to the contrib Prometheus exporter (default settings: metric suffixes added, names
+    /// and labels escaped to underscores), served at [`Collector::prometheus`].
+    pub fn start_with_prometheus(dir: &Path) -> Collector {
+        Collector::start_inner(dir, None, true)
+    }
+
+    fn start_inner(dir: &Path, forward: Option<Forward>, prometheus: bool) -> Collector {
         let peercol = &peers().peercol;
         let mut attempt = 0;
         loop {
@@ -211,6 +234,7 @@ impl Collector {
                 http: loopback(free_port()),
                 arrow: loopback(free_port()),
                 profiles_http: loopback(free_port()),
+                prometheus: prometheus.then(|| loopback(free_port())),
             };
             std::fs::write(&collector.config, collector.render_config(forward))
                 .expect("write the Collector config");
@@ -256,11 +280,19 @@ impl Collector {
             );
             forwarders = ", otlp_grpc, otlp_http";
         }
+        if let Some(addr) = self.prometheus {
+            let _ = writeln!(exporters, "  prometheus: {{endpoint: \"{addr}\"}}");
+        }
         let mut pipelines = String::new();
         for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+            let prometheus = if signal == Signal::Metrics && self.prometheus.is_some() {
+                ", prometheus"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 pipelines,
-                "    {name}: {{receivers: [otlp, otelarrow], exporters: [debug, file/{name}{forwarders}]}}",
+                "    {name}: {{receivers: [otlp, otelarrow], exporters: [debug, file/{name}{forwarders}{prometheus}]}}",
                 name = signal.name()
             );
         }
@@ -293,15 +325,20 @@ impl Collector {
         // Only what this run logs counts (a restart appends to the same log).
         let start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
         let mut process = Process::start("peercol", cmd, &log);
-        let http = self.http;
-        // Ready when it says so and its OTLP/HTTP receiver accepts an empty request.
+        let (http, prometheus) = (self.http, self.prometheus);
+        // Ready when it says so, its OTLP/HTTP receiver accepts an empty request and its
+        // Prometheus endpoint, if any, answers.
         let ready = wait_until(&mut process, Duration::from_secs(60), || {
             let log = process_log_since(&log, start);
             if !log.contains("Everything is ready") {
                 return None;
             }
             match http_request(http, "POST", "/v1/traces", "application/x-protobuf", b"") {
-                Ok((200, _)) => Some(()),
+                Ok((200, _)) => {}
+                _ => return None,
+            }
+            match prometheus.map(|addr| http_request(addr, "GET", "/metrics", "", b"")) {
+                None | Some(Ok((200, _))) => Some(()),
                 _ => None,
             }
         });
@@ -420,159 +457,6 @@ impl Drop for Collector {
                 self.dir.display(),
                 tail(&self.log(), 40)
             );
-        } else {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-// ------------------------------------------------------------------------------------------
-// Jaeger
-
-/// A running Jaeger v2 with in-memory storage, its OTLP receivers and its query HTTP API on free
-/// loopback ports (every other listener of the all-in-one default is left out). Stopped when
-/// dropped.
-#[derive(Debug)]
-pub struct Jaeger {
-    process: Process,
-    dir: PathBuf,
-    /// The OTLP gRPC receiver.
-    pub otlp_grpc: SocketAddr,
-    /// The OTLP/HTTP receiver.
-    pub otlp_http: SocketAddr,
-    /// The query service's HTTP API (`/api/v3/...`).
-    pub query: SocketAddr,
-}
-
-impl Jaeger {
-    /// Starts Jaeger with files under `dir`; panics (with its log) if it does not become ready
-    /// within 60 seconds. Retries with new ports if one was taken meanwhile.
-    pub fn start(dir: &Path) -> Jaeger {
-        let jaeger = &peers().jaeger;
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            // Inside the loop: a failed attempt's drop removes the directory.
-            std::fs::create_dir_all(dir).expect("create the Jaeger dir");
-            let (otlp_grpc, otlp_http, query, query_grpc) = (
-                loopback(free_port()),
-                loopback(free_port()),
-                loopback(free_port()),
-                loopback(free_port()),
-            );
-            let config = dir.join("jaeger.yaml");
-            // The all-in-one default config, cut down to OTLP in, memory storage, query out;
-            // the batch processor is left out so that a trace is queryable right away.
-            std::fs::write(
-                &config,
-                format!(
-                    "# Generated by crates/otlp-interop for one test run.\n\
-                     service:\n  extensions: [jaeger_storage, jaeger_query]\n  \
-                     pipelines:\n    traces: {{receivers: [otlp], exporters: [jaeger_storage_exporter]}}\n  \
-                     telemetry: {{metrics: {{level: none}}}}\n\
-                     extensions:\n  \
-                       jaeger_query:\n    storage: {{traces: memstore}}\n    \
-                       http: {{endpoint: \"{query}\"}}\n    grpc: {{endpoint: \"{query_grpc}\"}}\n  \
-                       jaeger_storage:\n    backends:\n      memstore: {{memory: {{max_traces: 10000}}}}\n\
-                     receivers:\n  otlp:\n    protocols:\n      grpc: {{endpoint: \"{otlp_grpc}\"}}\n      \
-                       http: {{endpoint: \"{otlp_http}\"}}\n\
-                     exporters:\n  jaeger_storage_exporter: {{trace_storage: memstore}}\n"
-                ),
-            )
-            .expect("write the Jaeger config");
-            let log = dir.join("jaeger.log");
-            let _ = std::fs::remove_file(&log);
-            let mut cmd = command(jaeger);
-            cmd.arg("--config").arg(&config);
-            let mut process = Process::start("jaeger", cmd, &log);
-            let ready = wait_until(&mut process, Duration::from_secs(60), || {
-                let services = http_request(query, "GET", "/api/v3/services", "", b"").ok()?;
-                let otlp = http_request(
-                    otlp_http,
-                    "POST",
-                    "/v1/traces",
-                    "application/x-protobuf",
-                    b"",
-                )
-                .ok()?;
-                (services.0 == 200 && otlp.0 == 200).then_some(())
-            });
-            match ready {
-                Ok(()) => {
-                    return Jaeger {
-                        process,
-                        dir: dir.to_owned(),
-                        otlp_grpc,
-                        otlp_http,
-                        query,
-                    };
-                }
-                Err(e) => {
-                    process.stop(Duration::from_secs(5));
-                    let log = process.log();
-                    if log.contains("address already in use") && attempt < 5 {
-                        eprintln!("jaeger: a port was taken, retrying with new ports");
-                        continue;
-                    }
-                    panic!("jaeger {e}; log tail:\n{}", tail(&log, 40));
-                }
-            }
-        }
-    }
-
-    /// `GET /api/v3/traces/{trace_id}`, polled every 200 ms until the trace holds `spans` spans
-    /// or `timeout` passes; returns the last response body parsed as JSON (`None` if the trace
-    /// never showed up).
-    pub fn trace(
-        &self,
-        trace_id: &str,
-        spans: usize,
-        timeout: Duration,
-    ) -> Option<serde_json::Value> {
-        let deadline = Instant::now() + timeout;
-        let mut last = None;
-        loop {
-            if let Ok((200, body)) = http_request(
-                self.query,
-                "GET",
-                &format!("/api/v3/traces/{trace_id}"),
-                "",
-                b"",
-            ) {
-                let json: serde_json::Value =
-                    serde_json::from_slice(&body).expect("Jaeger's answer is JSON");
-                let count = json["result"]["resourceSpans"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|rs| rs["scopeSpans"].as_array().into_iter().flatten())
-                    .map(|ss| ss["spans"].as_array().map_or(0, Vec::len))
-                    .sum::<usize>();
-                let done = count >= spans;
-                last = Some(json);
-                if done {
-                    return last;
-                }
-            }
-            if Instant::now() >= deadline {
-                return last;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Jaeger's log so far.
-    pub fn log(&self) -> String {
-        self.process.log()
-    }
-}
-
-impl Drop for Jaeger {
-    fn drop(&mut self) {
-        self.process.stop(Duration::from_secs(5));
-        // Keep the config and log of a failed test for inspection; clean up otherwise.
-        if std::thread::panicking() {
-            eprintln!("jaeger files kept in {}", self.dir.display());
         } else {
             let _ = std::fs::remove_dir_all(&self.dir);
         }

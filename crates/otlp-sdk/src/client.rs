@@ -5,6 +5,7 @@
 
 use crate::hub::{Component, join_all};
 use crate::logs::{Event, Logger, Logs};
+use crate::metrics::{Meter, MeterBuilder, Metrics};
 use crate::pipeline::{AdaptiveBatchConfig, DeferScope, Enqueued, Stats, drop_deadline};
 use crate::scopes::Scopes;
 use crate::trace::component::Traces;
@@ -34,8 +35,9 @@ pub struct ClientConfig {
     logs_pipeline: Option<AdaptiveBatchConfig>,
     propagator: Option<Arc<dyn TextMapPropagator>>,
     resource_detection: Option<bool>,
-    self_metrics: Option<Option<Duration>>,
+    self_metrics: Option<bool>,
     default_scope: Option<Str>,
+    metrics: Option<crate::metrics::MetricsConfig>,
 }
 
 impl ClientConfig {
@@ -108,18 +110,27 @@ impl ClientConfig {
         self
     }
 
-    /// Exports the SDK's own metrics every `interval` (`None`: never, the default). The
-    /// pipelines' [`Stats`] are sent as the `otel.sdk.*` semantic-convention metrics
+    /// Whether to export the SDK's own metrics (default `false`): the traces and logs
+    /// pipelines' [`Stats`] as the `otel.sdk.*` semantic-convention metrics
     /// ([`Stats::to_otlp_metrics`]), each data point with its `otel.component.type` and
-    /// `otel.component.name`, through a metrics pipeline of their own (never through the
-    /// pipelines they describe), on a thread of their own; [`OtlpClient::shutdown`] sends a
-    /// last snapshot.
+    /// `otel.component.name`. They are observable instruments of the meter `otlp`, exported
+    /// with the application's metrics ([`with_metrics`](ClientConfig::with_metrics): same
+    /// interval, same pipeline); [`OtlpClient::shutdown`] reads them once the other signals
+    /// have shut down.
     ///
-    /// Corresponding environment variable: `OTLP_SELF_METRICS_INTERVAL`, in milliseconds
-    /// (unset, empty or `0`: off; anything else than a whole number fails the build with an
-    /// error naming the variable).
-    pub fn with_self_metrics(mut self, interval: Option<Duration>) -> Self {
-        self.self_metrics = Some(interval.filter(|i| !i.is_zero()));
+    /// Corresponding environment variable: `OTLP_SELF_METRICS` (`true` or `false`; anything
+    /// else fails the build with an error naming the variable).
+    pub fn with_self_metrics(mut self, enabled: bool) -> Self {
+        self.self_metrics = Some(enabled);
+        self
+    }
+
+    /// How metrics are collected and exported (default [`MetricsConfig::new`]: every setting
+    /// from the `OTEL_*` environment, then the specification's defaults).
+    ///
+    /// [`MetricsConfig::new`]: crate::metrics::MetricsConfig::new
+    pub fn with_metrics(mut self, config: crate::metrics::MetricsConfig) -> Self {
+        self.metrics = Some(config);
         self
     }
 
@@ -154,7 +165,6 @@ struct ClientInner {
     exporter: Exporter,
     resource: Resource,
     propagator: Arc<dyn TextMapPropagator>,
-    self_metrics: Option<self_metrics::SelfMetrics>,
     traces: Traces,
     logs: Logs,
     /// Every signal the client carries, for flush, shutdown and statistics. A new signal
@@ -162,6 +172,7 @@ struct ClientInner {
     components: Vec<Arc<dyn Component>>,
     /// The logger of `send_log` and `send_event` ([`ClientConfig::with_default_scope`]).
     default_logger: Logger,
+    metrics: Metrics,
     /// Must stay the last field: fields are dropped in order, after `Drop::drop` opened the
     /// scope this closes (see there).
     drop_waits: DropWaits,
@@ -218,9 +229,9 @@ impl OtlpClient {
             Some(p) => p,
             None => Arc::new(propagators_from_env(process_env)?),
         };
-        let self_metrics_interval = match config.self_metrics {
-            Some(i) => i,
-            None => self_metrics::interval_from_env(process_env)?,
+        let self_metrics = match config.self_metrics {
+            Some(on) => on,
+            None => self_metrics::enabled_from_env(process_env)?,
         };
         let resource = match (config.resource, config.resource_detection.unwrap_or(true)) {
             (Some(r), true) => crate::resource::merge(&crate::resource::detect(), &r),
@@ -234,17 +245,12 @@ impl OtlpClient {
             None => AdaptiveBatchConfig::from_env(Signal::Logs)?,
         };
         logs_pipeline.validate()?;
+        let metrics_settings = config
+            .metrics
+            .unwrap_or_default()
+            .resolve(exporter.config(), process_env)?;
         // One scope table for every signal: tracers and loggers register into it.
         let scopes = Arc::new(Scopes::default());
-        let self_metrics = match self_metrics_interval {
-            Some(interval) => Some(self_metrics::SelfMetrics::new(
-                &exporter,
-                &resource,
-                &traces_pipeline,
-                interval,
-            )?),
-            None => None,
-        };
         let traces = Traces::new(
             exporter.clone(),
             resource.clone(),
@@ -253,7 +259,13 @@ impl OtlpClient {
             span_limits,
             traces_pipeline,
         );
-        let logs = Logs::new(exporter.clone(), resource.clone(), scopes, logs_pipeline);
+        let logs = Logs::new(
+            exporter.clone(),
+            resource.clone(),
+            scopes.clone(),
+            logs_pipeline,
+        );
+        let metrics = Metrics::new(exporter.clone(), resource.clone(), scopes, metrics_settings);
         let default_logger = match config.default_scope {
             Some(name) => logs.logger(name, None, None),
             None => match service_name(&resource) {
@@ -265,22 +277,32 @@ impl OtlpClient {
                 ),
             },
         };
-        let components = vec![traces.component(), logs.component()];
+        let components = vec![traces.component(), logs.component(), metrics.component()];
         let client = OtlpClient {
             inner: Arc::new(ClientInner {
                 exporter,
                 resource,
                 propagator,
-                self_metrics,
                 traces,
                 logs,
                 components,
                 default_logger,
+                metrics,
                 drop_waits: DropWaits(None),
             }),
         };
-        if let Some(m) = &client.inner.self_metrics {
-            m.start(Arc::downgrade(&client.inner))?;
+        if self_metrics {
+            let meter = client
+                .meter_builder("otlp")
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build();
+            let described: Vec<_> = client
+                .components()
+                .iter()
+                .filter(|c| c.signal() != Signal::Metrics)
+                .cloned()
+                .collect();
+            self_metrics::register(&meter, &described, &client.inner.exporter);
         }
         Ok(client)
     }
@@ -317,6 +339,38 @@ impl OtlpClient {
         schema_url: Option<Str>,
     ) -> Tracer {
         self.inner.traces.tracer(name, version, schema_url)
+    }
+
+    /// The meter of the instrumentation scope `name` (a crate or module name): the same meter
+    /// for the same name. See [`crate::metrics`].
+    pub fn meter(&self, name: impl Into<Str>) -> Meter {
+        self.meter_builder(name).build()
+    }
+
+    /// A meter of the instrumentation scope `name` with a version, schema URL or attributes.
+    pub fn meter_builder(&self, name: impl Into<Str>) -> MeterBuilder<'_> {
+        MeterBuilder {
+            metrics: &self.inner.metrics,
+            scope: otlp_proto::common::InstrumentationScope {
+                name: name.into(),
+                ..Default::default()
+            },
+            schema_url: Str::new(),
+        }
+    }
+
+    /// Every meter's metrics now, as one export request under the client's resource: a manual
+    /// reader, for tests and pull exporters. It shares the aggregation state of the periodic
+    /// export: with delta temporality, each collection (this, a periodic export, a flush)
+    /// reports what came since whichever was last.
+    pub fn collect_metrics(&self) -> otlp_proto::collector::ExportMetricsServiceRequest {
+        self.inner.metrics.collect_request()
+    }
+
+    /// The metrics pipeline's counters and gauges (its items are metrics, one per instrument
+    /// per collection); see [`stats_for`](OtlpClient::stats_for).
+    pub fn metrics_stats(&self) -> Stats {
+        self.stats_for(Signal::Metrics)
     }
 
     /// The signals this client carries.
@@ -365,21 +419,17 @@ impl OtlpClient {
     /// of new scopes made afterwards do not record.
     pub async fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
-        // The signals shut down side by side, each up to the same deadline.
-        let mut result = join_all(
-            self.components()
-                .iter()
-                .map(|c| c.shutdown(timeout))
-                .collect(),
-        )
-        .await;
-        if let Some(m) = &self.inner.self_metrics {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if let Err(e) = m.shutdown(self, left).await {
-                result = Err(e);
-            }
-        }
-        result
+        // The signals shut down side by side, each up to the same deadline; metrics last, so
+        // that their last collection reads the other pipelines' final counts (the SDK's own
+        // metrics describe them).
+        let (metrics, others): (Vec<_>, Vec<_>) = self
+            .components()
+            .iter()
+            .partition(|c| c.signal() == Signal::Metrics);
+        let first = join_all(others.iter().map(|c| c.shutdown(timeout)).collect()).await;
+        let left = deadline.saturating_duration_since(Instant::now());
+        let last = join_all(metrics.iter().map(|c| c.shutdown(left)).collect()).await;
+        first.and(last)
     }
 
     /// [`shutdown`](OtlpClient::shutdown), blocking the calling thread.

@@ -1,11 +1,12 @@
-//! The SDK's own metrics on a timer (`ClientConfig::with_self_metrics`): the pipelines' stats
-//! arrive at the receiver as `otel.sdk.*` metrics with their component attributes, through a
-//! metrics pipeline of their own, and a last snapshot is sent at shutdown.
+//! The SDK's own metrics (`ClientConfig::with_self_metrics`): the pipelines' stats arrive at the
+//! receiver as `otel.sdk.*` metrics with their component attributes, exported by the client's
+//! metrics reader at its interval, and read a last time at shutdown.
 
 mod common;
 
 use common::child::in_child;
 use common::pipeline::wait_until_async;
+use otlp::metrics::MetricsConfig;
 use otlp::pipeline::AdaptiveBatchConfig;
 use otlp::trace::Sampler;
 use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
@@ -26,7 +27,8 @@ async fn client(receiver: &RunningReceiver, interval: Duration) -> OtlpClient {
                     .with_max_queue_size(QUEUE)
                     .with_scheduled_delay(Duration::from_millis(20)),
             )
-            .with_self_metrics(Some(interval)),
+            .with_metrics(MetricsConfig::new().with_export_interval(Some(interval)))
+            .with_self_metrics(true),
     )
     .await
     .expect("client")
@@ -180,18 +182,18 @@ async fn shutdown_sends_a_last_snapshot_without_waiting_for_the_timer() {
 }
 
 #[test]
-fn a_bad_interval_variable_is_named() {
-    let vars = [("OTLP_SELF_METRICS_INTERVAL", "5s")];
-    if !in_child("a_bad_interval_variable_is_named", &vars) {
+fn a_bad_variable_is_named() {
+    let vars = [("OTLP_SELF_METRICS", "sometimes")];
+    if !in_child("a_bad_variable_is_named", &vars) {
         return;
     }
     let config =
         || ClientConfig::new().with_exporter(ExporterConfig::default().with_disabled(true));
-    let e = OtlpClient::new_blocking(config()).expect_err("5s is not milliseconds");
+    let e = OtlpClient::new_blocking(config()).expect_err("not a boolean");
     assert!(e.is_config(), "{e}");
-    assert!(e.to_string().contains("OTLP_SELF_METRICS_INTERVAL"), "{e}");
-    // Set in code, the interval wins over the variable.
-    assert!(OtlpClient::new_blocking(config().with_self_metrics(None)).is_ok());
+    assert!(e.to_string().contains("OTLP_SELF_METRICS"), "{e}");
+    // Set in code, the setting wins over the variable.
+    assert!(OtlpClient::new_blocking(config().with_self_metrics(false)).is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

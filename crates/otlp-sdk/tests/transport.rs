@@ -60,7 +60,7 @@ fn pipelines_and_direct_exports_share_one_lazily_started_transport() {
         ClientConfig::new()
             .with_exporter(config)
             .with_resource_detection(false)
-            .with_self_metrics(None),
+            .with_self_metrics(false),
     )
     .expect("client");
     assert_eq!(

@@ -1,6 +1,7 @@
 //! A [`tracing`] layer that records `tracing` spans as OTLP spans through an
 //! [`otlp_sdk::trace::Tracer`], and `tracing` events as span events or as OTLP log records
-//! correlated with those spans.
+//! correlated with those spans; events with `monotonic_counter.*`, `counter.*` and
+//! `histogram.*` fields record into metric instruments.
 //!
 //! [`OtlpLayer`] plugs into a [`tracing_subscriber::Registry`] (or any subscriber that implements
 //! [`LookupSpan`]):
@@ -29,7 +30,7 @@
 //! - [`OtlpSpanExt`] on a `tracing::Span` reads its OTLP context and sets what fields cannot:
 //!   a remote parent extracted from a request ([`OtlpSpanExt::set_parent`]), links,
 //!   attributes, the status;
-//! - events: see below.
+//! - events: see below, and [events as measurements](#events-as-measurements).
 //!
 //! [`Registry`]: tracing_subscriber::Registry
 //!
@@ -54,6 +55,43 @@
 //!
 //! [`EventMode::Ignore`] leaves events alone. The choice is made once per layer, so the same
 //! event never becomes both a span event and a log record.
+//!
+//! # Events as measurements
+//!
+//! Events can record measurements, with the field-name convention `tracing-opentelemetry`'s
+//! users know: a field named
+//!
+//! - `monotonic_counter.<name>` adds its value to the counter `<name>`: a `u64` (or an `i64`
+//!   that is not negative) to a `Counter<u64>`, an `f64` to a `Counter<f64>`;
+//! - `counter.<name>` adds its value to the up-down counter `<name>`: an `i64` (or a `u64` that
+//!   fits one) to an `UpDownCounter<i64>`, an `f64` to an `UpDownCounter<f64>`;
+//! - `histogram.<name>` records its value in the histogram `<name>`: a `u64` (or an `i64` that
+//!   is not negative) in a `Histogram<u64>`, an `f64` in a `Histogram<f64>`.
+//!
+//! The event's other fields, but for its `message`, are the measurement's attributes, typed as
+//! for spans (no `level` and no code location: series are per attribute set, and those would
+//! only multiply them). The instruments belong to the layer's meter: with
+//! [`OtlpLayer::from_client`], `client.meter(scope)`, the scope of the layer's spans and log
+//! records; otherwise the one given to [`OtlpLayer::with_meter`]. A layer without a meter, or
+//! with [`OtlpLayer::with_metrics`]`(false)`, records no measurements. Each instrument is made
+//! once per name and value type, on first use, and looked up under a read lock afterwards.
+//!
+//! ```
+//! # let bytes = 512u64; let elapsed_ms = 12.5;
+//! // Counter<u64> `requests` += 1, Histogram<f64> `latency` records 12.5, both with the
+//! // attribute route = "/cart".
+//! tracing::info!(monotonic_counter.requests = 1u64, histogram.latency = elapsed_ms, route = "/cart");
+//! // UpDownCounter<i64> `queue.depth` -= 1, and a log record (it has a message).
+//! tracing::info!(counter.queue.depth = -1, queue = "mail", "job taken");
+//! ```
+//!
+//! An event with metric fields is also exported as a log record or span event (per
+//! [`EventMode`], with all its fields as attributes, the metric ones included) **only when it
+//! has a message**; without one it is a measurement only. A metric field whose value does not
+//! fit its prefix (a string, a `bool`, a negative number for a monotonic counter or a
+//! histogram, a `u64` too large for an up-down counter) records nothing and is not an attribute
+//! either; the event's other metric fields still record. A name the specification does not
+//! allow for instruments (say `counter.9lives`) records nothing either.
 //!
 //! # No feedback loop
 //!
@@ -115,16 +153,19 @@
 mod dispatch;
 mod ext;
 mod fields;
+mod instruments;
 mod logs;
 
 pub use ext::OtlpSpanExt;
 
 use dispatch::Registered;
 use fields::{AttributeSink, EventFields, SpanFields, StatusCode, Visitor};
+use instruments::EventMetrics;
 use otlp_proto::Str;
 use otlp_sdk::OtlpClient;
 use otlp_sdk::context::{ContextGuard, attach_deferred, is_sdk_thread};
 use otlp_sdk::logs::Logger;
+use otlp_sdk::metrics::Meter;
 use otlp_sdk::trace::{Span, SpanContext, SpanKind, Status, Tracer};
 use otlp_semconv::attribute as semconv;
 use std::cell::RefCell;
@@ -161,6 +202,9 @@ pub struct OtlpLayer {
     event_mode: EventMode,
     location: bool,
     logger: Option<Logger>,
+    /// Where events with metric fields record, if anywhere.
+    metrics: Option<EventMetrics>,
+    metrics_enabled: bool,
     registered: Registered,
 }
 
@@ -173,15 +217,36 @@ impl OtlpLayer {
             event_mode: EventMode::default(),
             location: true,
             logger: None,
+            metrics: None,
+            metrics_enabled: true,
             registered: Registered::default(),
         }
     }
 
     /// A layer for `client` under the instrumentation scope `scope`: spans through
-    /// `client.tracer(scope)`, and events as log records through `client.logger(scope)`
-    /// ([`EventMode::Logs`]).
+    /// `client.tracer(scope)`, events as log records through `client.logger(scope)`
+    /// ([`EventMode::Logs`]), and events' metric fields into instruments of
+    /// `client.meter(scope)` (see [events as measurements](crate#events-as-measurements)).
     pub fn from_client(client: &OtlpClient, scope: &str) -> OtlpLayer {
-        OtlpLayer::new(client.tracer(scope.to_owned())).with_logger(client.logger(scope.to_owned()))
+        OtlpLayer::new(client.tracer(scope.to_owned()))
+            .with_logger(client.logger(scope.to_owned()))
+            .with_meter(client.meter(scope.to_owned()))
+    }
+
+    /// Records events' metric fields into instruments of `meter` (see
+    /// [events as measurements](crate#events-as-measurements)); a layer made with
+    /// [`OtlpLayer::from_client`] has its client's meter of the same scope.
+    pub fn with_meter(mut self, meter: Meter) -> Self {
+        self.metrics = Some(EventMetrics::new(meter));
+        self
+    }
+
+    /// Whether events with metric fields record into instruments (default on; it takes a
+    /// meter: [`OtlpLayer::from_client`] or [`with_meter`](OtlpLayer::with_meter)). Off, such
+    /// events are events like the others.
+    pub fn with_metrics(mut self, enabled: bool) -> Self {
+        self.metrics_enabled = enabled;
+        self
     }
 
     /// Sends events as log records through `logger`, and switches the event mode to
@@ -352,7 +417,21 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        if self.event_mode == EventMode::Ignore || ignored(event.metadata()) {
+        if ignored(event.metadata()) {
+            return;
+        }
+        if let Some(metrics) = &self.metrics
+            && self.metrics_enabled
+            && instruments::has_metric_fields(event.metadata())
+        {
+            metrics.record(event);
+            // A measurement is exported as a log record or span event only if it also says
+            // something.
+            if event.metadata().fields().field("message").is_none() {
+                return;
+            }
+        }
+        if self.event_mode == EventMode::Ignore {
             return;
         }
         if self.event_mode == EventMode::Logs {

@@ -23,7 +23,9 @@ fn subscriber(h: &Harness, layer: impl FnOnce(OtlpLayer) -> OtlpLayer) -> impl S
 
 /// Flushes, then returns every span and every log record received.
 async fn received(h: &Harness) -> (Vec<Span>, Vec<LogRecord>) {
-    let Exported { spans, log_records } = h.received().await;
+    let Exported {
+        spans, log_records, ..
+    } = h.received().await;
     let spans = spans.into_iter().map(|placed| {
         assert_eq!(placed.scope.expect("scope").name, "layer");
         placed.item

@@ -13,15 +13,32 @@
 //! | *(none)* | traces, logs and events, the export pipeline, the exporter (gRPC, HTTP/protobuf, HTTP/JSON; gzip, zstd; TLS and mTLS), propagation, resource detection |
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`). **Not built yet**: the module is empty until the profiler lands. |
 //! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
+//! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
 //! | `arrow` | `otlp::arrow`: OTLP/Arrow (OTAP) streaming. **Not built yet**: the module is empty until it lands. |
 //!
-//! Metrics will be `otlp::metrics` (no feature); the module is empty until the metrics SDK
-//! lands.
+//! Metrics are [`otlp::metrics`](metrics) (no feature): `client.meter("scope")` makes counters,
+//! up-down counters, histograms (explicit or base-2 exponential), gauges and observable
+//! instruments; views, exemplars, cardinality limits and a periodic reader exporting through the
+//! client's transport come with them:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), otlp::OtlpError> {
+//! use otlp::metrics::KeyValue;
+//! let client = otlp::OtlpClient::new(otlp::ClientConfig::new()).await?;
+//! let meter = client.meter("checkout");
+//! let orders = meter.u64_counter("orders").with_unit("{order}").build();
+//! orders.add(1, &[KeyValue::new("payment.method", "card")]);
+//! let latency = meter.f64_histogram("http.server.request.duration").with_unit("s").build();
+//! latency.record(0.042, &[KeyValue::new("http.route", "/cart")]);
+//! client.shutdown(std::time::Duration::from_secs(5)).await?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! # The crates behind it
 //!
 //! `otlp` re-exports `otlp-sdk` (the SDK core: everything above but the features) and, per
-//! feature, `otlp-profiler` and `otlp-tracing`; wire types and codecs are [`otlp_proto`].
+//! feature, `otlp-profiler`, `otlp-tracing` and `otlp-metrics-rs`; wire types and codecs are [`otlp_proto`].
 //! Depending on `otlp` alone is enough: the others are implementation crates.
 //!
 //!
@@ -134,8 +151,8 @@
 //!   [`Context::attach`](trace::propagation::Context::attach) makes current. The propagators
 //!   come from `OTEL_PROPAGATORS` unless [`ClientConfig::with_propagator`] sets them.
 //! - [`global`] holds one process-wide client for libraries to get tracers from.
-//! - [`ClientConfig::with_self_metrics`] exports the pipelines' own `otel.sdk.*` metrics on a
-//!   timer, through a metrics pipeline of their own.
+//! - [`ClientConfig::with_self_metrics`] exports the pipelines' own `otel.sdk.*` metrics as
+//!   observable instruments, with the application's metrics.
 //!
 //! # Configuration
 //!
@@ -197,11 +214,20 @@ pub mod profile {
 
 /// The [`tracing`](https://docs.rs/tracing) bridge (feature `tracing`): `OtlpLayer`, a
 /// `tracing_subscriber` layer that records `tracing` spans as OTLP spans and events as span
-/// events or log records. See the `otlp-tracing` crate.
+/// events, log records or measurements. See the `otlp-tracing` crate.
 #[cfg(feature = "tracing")]
 pub mod tracing {
     #[doc(inline)]
     pub use otlp_tracing::*;
+}
+
+/// The [`metrics`](https://docs.rs/metrics) bridge (feature `metrics-rs`): `OtlpRecorder`, a
+/// `metrics::Recorder` that records `metrics::counter!`, `gauge!` and `histogram!` into OTLP
+/// instruments. See the `otlp-metrics-rs` crate.
+#[cfg(feature = "metrics-rs")]
+pub mod metrics_rs {
+    #[doc(inline)]
+    pub use otlp_metrics_rs::*;
 }
 
 /// OTLP/Arrow (OTAP) streaming (feature `arrow`).

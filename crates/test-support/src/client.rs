@@ -20,6 +20,7 @@ use otlp::pipeline::AdaptiveBatchConfig;
 use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol, RetryPolicy};
 use otlp_proto::common::{InstrumentationScope, KeyValue};
 use otlp_proto::logs::LogRecord;
+use otlp_proto::metrics::Metric;
 use otlp_proto::resource::Resource;
 use otlp_proto::trace::Span;
 use otlp_proto::{Placed, Request};
@@ -79,23 +80,26 @@ impl<T: Clone> From<Placed<'_, T>> for Item<T> {
     }
 }
 
-/// The spans and the log records of some requests, in request order.
+/// The spans, log records and metrics of some requests, in request order.
 #[derive(Debug, Default)]
 pub struct Exported {
     /// Every span.
     pub spans: Vec<Item<Span>>,
     /// Every log record.
     pub log_records: Vec<Item<LogRecord>>,
+    /// Every metric (a flush collects and exports the client's metrics too).
+    pub metrics: Vec<Item<Metric>>,
 }
 
 impl Exported {
-    /// Flattens `requests`; panics on a request of another signal than traces and logs.
+    /// Flattens `requests`; panics on a request of profiles.
     pub fn of(requests: impl IntoIterator<Item = Request>) -> Exported {
         let mut out = Exported::default();
         for request in requests {
             match request {
                 Request::Traces(t) => out.spans.extend(t.spans().map(Item::from)),
                 Request::Logs(l) => out.log_records.extend(l.log_records().map(Item::from)),
+                Request::Metrics(m) => out.metrics.extend(m.metrics().map(Item::from)),
                 other => panic!("unexpected request {other:?}"),
             }
         }
@@ -203,6 +207,12 @@ impl Harness {
     /// Flushes, then returns every request received.
     pub async fn requests(&self) -> Vec<Request> {
         self.flush().await;
+        self.requests_so_far()
+    }
+
+    /// Every request received so far, without flushing (to see what the client sent on its
+    /// own, or after it shut down).
+    pub fn requests_so_far(&self) -> Vec<Request> {
         self.sink
             .requests()
             .into_iter()

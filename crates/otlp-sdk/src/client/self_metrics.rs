@@ -1,56 +1,45 @@
-//! The SDK's own metrics, exported on a timer ([`ClientConfig::with_self_metrics`]).
+//! The SDK's own metrics ([`ClientConfig::with_self_metrics`]): observable instruments of the
+//! meter `otlp`, read at each collection of the client's metrics, so they are exported by the
+//! same reader, at the same interval and through the same pipeline as the application's.
 //!
-//! A thread of its own wakes every interval, snapshots the client's pipelines' [`Stats`] and
-//! enqueues them, as the `otel.sdk.*` metrics of [`Stats::to_otlp_metrics`], into a metrics
-//! [`Pipeline`] of its own: the pipelines described never carry their own description, so
-//! there is no feedback loop. Each of the client's signals, once its pipeline started, is one
-//! processor component: `batching_span_processor` for traces, `batching_log_processor` for
-//! logs; for each signal the
-//! client's exporter is one exporter component (`otlp_grpc_span_exporter`,
-//! `otlp_http_log_exporter`, ...) whose metrics sum that signal's pipelines'. Component names are `<type>/<n>`, `n` counting the components of that
-//! type made in the process.
+//! They describe the traces and logs pipelines, never the metrics one, so that describing
+//! cannot feed itself. The values and names are those of [`Stats::to_otlp_metrics`] (the
+//! `otel.sdk.*` semantic conventions); each signal, once its pipeline started, is one
+//! processor component (`batching_span_processor`, `batching_log_processor`) and one exporter
+//! component (`otlp_grpc_span_exporter`, `otlp_http_log_exporter`, ...), named `<type>/<n>`,
+//! `n` counting the components of that type made in the process.
 //!
 //! [`ClientConfig::with_self_metrics`]: crate::ClientConfig::with_self_metrics
+//! [`Stats::to_otlp_metrics`]: crate::pipeline::Stats::to_otlp_metrics
 
-use super::{ClientInner, OtlpClient};
-use crate::clock::now_unix_nanos;
-use crate::pipeline::{AdaptiveBatchConfig, MetricEncoder, Pipeline, Stats};
+use crate::hub::Component;
+use crate::metrics::{Meter, ObservableCounter, ObservableUpDownCounter, Observations};
+use crate::pipeline::Stats;
 use crate::{Error, Exporter, Protocol, Signal};
-use otlp_proto::common::{InstrumentationScope, KeyValue};
-use otlp_proto::metrics::{Metric, MetricData};
-use otlp_proto::resource::Resource;
+use otlp_proto::common::KeyValue;
+use otlp_proto::metrics::{MetricData, NumberValue};
 use otlp_semconv::attribute::{OTEL_COMPONENT_NAME, OTEL_COMPONENT_TYPE, otel_component_type};
 use std::collections::HashMap;
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Mutex, PoisonError, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
 
-/// The environment variable giving the interval in milliseconds.
-pub(super) const ENV: &str = "OTLP_SELF_METRICS_INTERVAL";
+/// The environment variable turning them on.
+pub(super) const ENV: &str = "OTLP_SELF_METRICS";
 
-/// The longest the metrics pipeline holds a batch: the snapshots leave soon after they are
-/// taken.
-const MAX_DELAY: Duration = Duration::from_secs(1);
+/// The signals described.
+const DESCRIBED: [Signal; 2] = [Signal::Traces, Signal::Logs];
 
-/// `OTLP_SELF_METRICS_INTERVAL` in milliseconds: unset, empty or `0` is off.
-pub(super) fn interval_from_env(
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<Option<Duration>, Error> {
+/// `OTLP_SELF_METRICS`: `true`/`1` on, `false`/`0`/unset/empty off.
+pub(super) fn enabled_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<bool, Error> {
     let Some(raw) = lookup(ENV) else {
-        return Ok(None);
+        return Ok(false);
     };
-    let value = raw.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    match value.parse::<u64>() {
-        Ok(0) => Ok(None),
-        Ok(ms) => Ok(Some(Duration::from_millis(ms))),
-        Err(_) => Err(Error::env(
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "0" => Ok(false),
+        "true" | "1" => Ok(true),
+        _ => Err(Error::env(
             ENV,
             &raw,
-            "expected the interval between exports of the SDK's own metrics, in whole \
-             milliseconds (0 or unset: off)",
+            "expected `true` or `false` (whether to export the SDK's own metrics)",
         )),
     }
 }
@@ -68,163 +57,96 @@ fn component_name(component_type: &str) -> String {
     name
 }
 
-/// The self-metrics of one client: the pipeline they go through, the timer thread's stop
-/// signal, and the names of the components described.
-pub(super) struct SelfMetrics {
-    pipeline: Pipeline<Metric>,
-    interval: Duration,
-    start_time_unix_nano: u64,
-    exporter: Exporter,
-    /// Per signal: the names of its batching processors (one per pipeline, in order) and of
-    /// its exporter component, made when first described.
-    names: Mutex<HashMap<Signal, Names>>,
-    /// Dropping the sender wakes the timer thread and stops it.
-    stop: Mutex<Option<mpsc::Sender<()>>>,
-    wake: Mutex<Option<mpsc::Receiver<()>>>,
+/// An instrument of one `otel.sdk.*` metric.
+enum Instrument {
+    Counter(ObservableCounter<u64>),
+    UpDown(ObservableUpDownCounter<i64>),
 }
 
-impl SelfMetrics {
-    pub(super) fn new(
-        exporter: &Exporter,
-        resource: &Resource,
-        traces_pipeline: &AdaptiveBatchConfig,
-        interval: Duration,
-    ) -> Result<SelfMetrics, Error> {
-        let scope = InstrumentationScope {
-            name: "otlp".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            ..InstrumentationScope::default()
-        };
-        let config = AdaptiveBatchConfig::default()
-            .with_scheduled_delay(interval.min(MAX_DELAY))
-            .with_export_timeout(traces_pipeline.export_timeout());
-        let pipeline = Pipeline::new(
-            exporter.clone(),
-            MetricEncoder::new(Some(resource.clone()), Some(scope)),
-            config,
-        )?;
-        let (stop, wake) = mpsc::channel();
-        Ok(SelfMetrics {
-            pipeline,
-            interval,
-            start_time_unix_nano: now_unix_nanos(),
-            exporter: exporter.clone(),
-            names: Mutex::new(HashMap::new()),
-            stop: Mutex::new(Some(stop)),
-            wake: Mutex::new(Some(wake)),
+/// The components of one signal, named once.
+struct Described {
+    component: Arc<dyn Component>,
+    processor: (&'static str, String),
+    exporter: (&'static str, String),
+}
+
+/// Makes the `otel.sdk.*` instruments in `meter` and the callback that reads `components`
+/// (the client's traces and logs) into them.
+pub(super) fn register(meter: &Meter, components: &[Arc<dyn Component>], exporter: &Exporter) {
+    let mut instruments: HashMap<String, Instrument> = HashMap::new();
+    for signal in DESCRIBED {
+        for metric in Stats::new(signal, 0).to_otlp_metrics(0, 0, 0) {
+            let monotonic = matches!(&metric.data, Some(MetricData::Sum(s)) if s.is_monotonic);
+            let instrument = if monotonic {
+                Instrument::Counter(
+                    meter
+                        .u64_observable_counter(metric.name.clone())
+                        .with_unit(metric.unit.clone())
+                        .build(),
+                )
+            } else {
+                Instrument::UpDown(
+                    meter
+                        .i64_observable_up_down_counter(metric.name.clone())
+                        .with_unit(metric.unit.clone())
+                        .build(),
+                )
+            };
+            instruments.insert(metric.name.to_string(), instrument);
+        }
+    }
+    let described: Vec<Described> = components
+        .iter()
+        .filter_map(|c| {
+            let (processor, exporter) = component_types(c.signal(), exporter)?;
+            Some(Described {
+                component: c.clone(),
+                processor: (processor, component_name(processor)),
+                exporter: (exporter, component_name(exporter)),
+            })
         })
-    }
-
-    /// Starts the timer thread. It holds the client weakly: once the client is dropped, or
-    /// shut down, it stops.
-    pub(super) fn start(&self, client: Weak<ClientInner>) -> Result<(), Error> {
-        let Some(wake) = self
-            .wake
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        else {
-            return Ok(());
-        };
-        let interval = self.interval;
-        let _ = crate::thread::spawn("otlp-self-metrics".to_owned(), move || {
-            while let Err(RecvTimeoutError::Timeout) = wake.recv_timeout(interval) {
-                let Some(inner) = client.upgrade() else {
-                    return;
-                };
-                let client = OtlpClient { inner };
-                if let Some(m) = &client.inner.self_metrics {
-                    m.report(&client);
-                }
-            }
-        })?;
-        Ok(())
-    }
-
-    /// Enqueues one snapshot of `client`'s pipelines.
-    pub(super) fn report(&self, client: &OtlpClient) {
-        for metric in self.snapshot(client) {
-            let _ = self.pipeline.enqueue(metric);
+        .collect();
+    // Kept for as long as the client: nothing unregisters it.
+    let _ = meter.register_callback(move |o| {
+        for d in described.iter().filter(|d| d.component.is_started()) {
+            observe(o, &instruments, d);
         }
-    }
-
-    /// The metrics describing `client`'s pipelines and exporter now: each signal's pipeline
-    /// once it has started.
-    pub(super) fn snapshot(&self, client: &OtlpClient) -> Vec<Metric> {
-        let now = now_unix_nanos();
-        let mut out: Vec<Metric> = Vec::new();
-        for c in client.components().iter().filter(|c| c.is_started()) {
-            self.describe(&mut out, c.signal(), &[c.stats()], c.queue_capacity(), now);
-        }
-        out
-    }
-
-    /// Adds the processor metrics of each of `signal`'s pipelines (`stats`, in order), and the
-    /// exporter metrics summed over them.
-    fn describe(
-        &self,
-        out: &mut Vec<Metric>,
-        signal: Signal,
-        stats: &[Stats],
-        capacity: usize,
-        now: u64,
-    ) {
-        let Some((processor_type, exporter_type)) = component_types(signal, &self.exporter) else {
-            return;
-        };
-        let names = {
-            let mut all = self.names.lock().unwrap_or_else(PoisonError::into_inner);
-            let names = all.entry(signal).or_insert_with(|| Names {
-                processors: Vec::new(),
-                exporter: component_name(exporter_type),
-            });
-            while names.processors.len() < stats.len() {
-                names.processors.push(component_name(processor_type));
-            }
-            names.clone()
-        };
-        let mut total = Stats::new(signal, 0);
-        for (stats, name) in stats.iter().zip(&names.processors) {
-            total.add(stats);
-            let metrics = stats.to_otlp_metrics(capacity, self.start_time_unix_nano, now);
-            for metric in metrics
-                .into_iter()
-                .filter(|m| m.name.as_str().starts_with("otel.sdk.processor."))
-            {
-                merge_into(out, label(metric, None, name));
-            }
-        }
-        let metrics = total.to_otlp_metrics(capacity, self.start_time_unix_nano, now);
-        for metric in metrics
-            .into_iter()
-            .filter(|m| m.name.as_str().starts_with("otel.sdk.exporter."))
-        {
-            merge_into(out, label(metric, Some(exporter_type), &names.exporter));
-        }
-    }
-
-    /// Stops the timer, enqueues a last snapshot and shuts the metrics pipeline down within
-    /// `timeout`.
-    pub(super) async fn shutdown(
-        &self,
-        client: &OtlpClient,
-        timeout: Duration,
-    ) -> Result<(), Error> {
-        let _ = self
-            .stop
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        self.report(client);
-        self.pipeline.shutdown(timeout).await
-    }
+    });
 }
 
-/// The names of one signal's components.
-#[derive(Clone)]
-struct Names {
-    processors: Vec<String>,
-    exporter: String,
+/// Reports one signal's stats, each point labelled with its component.
+fn observe(o: &Observations<'_>, instruments: &HashMap<String, Instrument>, d: &Described) {
+    let c = &d.component;
+    for metric in c.stats().to_otlp_metrics(c.queue_capacity(), 0, 0) {
+        let Some(MetricData::Sum(sum)) = &metric.data else {
+            continue;
+        };
+        let Some(instrument) = instruments.get(metric.name.as_str()) else {
+            continue;
+        };
+        let (component_type, name) = if metric.name.as_str().starts_with("otel.sdk.exporter.") {
+            &d.exporter
+        } else {
+            &d.processor
+        };
+        for point in &sum.data_points {
+            let Some(NumberValue::AsInt(value)) = point.value else {
+                continue;
+            };
+            let mut attributes: Vec<KeyValue> = point
+                .attributes
+                .iter()
+                .filter(|kv| kv.key.as_str() != OTEL_COMPONENT_TYPE)
+                .cloned()
+                .collect();
+            attributes.push(KeyValue::new(OTEL_COMPONENT_TYPE, *component_type));
+            attributes.push(KeyValue::new(OTEL_COMPONENT_NAME, name.clone()));
+            match instrument {
+                Instrument::Counter(i) => o.observe(i, value.max(0) as u64, &attributes),
+                Instrument::UpDown(i) => o.observe(i, value, &attributes),
+            }
+        }
+    }
 }
 
 /// The semantic-convention component types of `signal`'s batching processor and exporter.
@@ -252,53 +174,23 @@ fn component_types(signal: Signal, exporter: &Exporter) -> Option<(&'static str,
     })
 }
 
-/// Gives every data point of `metric` the component name, and the component type when given.
-fn label(mut metric: Metric, component_type: Option<&'static str>, name: &str) -> Metric {
-    if let Some(MetricData::Sum(sum)) = &mut metric.data {
-        for point in &mut sum.data_points {
-            if let Some(t) = component_type {
-                point
-                    .attributes
-                    .retain(|kv| kv.key.as_str() != OTEL_COMPONENT_TYPE);
-                point.attributes.push(KeyValue::new(OTEL_COMPONENT_TYPE, t));
-            }
-            point
-                .attributes
-                .push(KeyValue::new(OTEL_COMPONENT_NAME, name.to_owned()));
-        }
-    }
-    metric
-}
-
-/// Adds `metric` to `out`, joining its data points to those of a metric with the same name.
-fn merge_into(out: &mut Vec<Metric>, metric: Metric) {
-    let existing = out.iter_mut().find(|m| m.name == metric.name);
-    match (existing, metric.data) {
-        (Some(m), Some(MetricData::Sum(sum))) => {
-            if let Some(MetricData::Sum(into)) = &mut m.data {
-                into.data_points.extend(sum.data_points);
-            }
-        }
-        (_, data) => out.push(Metric { data, ..metric }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn from(value: &str) -> Result<Option<Duration>, Error> {
+    fn from(value: &str) -> Result<bool, Error> {
         let value = value.to_owned();
-        interval_from_env(move |name| (name == ENV).then(|| value.clone()))
+        enabled_from_env(move |name| (name == ENV).then(|| value.clone()))
     }
 
     #[test]
-    fn interval_is_read_in_milliseconds() {
-        assert_eq!(interval_from_env(|_| None).expect("unset"), None);
-        assert_eq!(from(" ").expect("empty"), None);
-        assert_eq!(from("0").expect("zero"), None);
-        assert_eq!(from("250").expect("ms"), Some(Duration::from_millis(250)));
-        for bad in ["1s", "-5", "1.5", "ten"] {
+    fn the_variable_turns_them_on_or_is_named_when_malformed() {
+        assert!(!enabled_from_env(|_| None).expect("unset"));
+        assert!(!from(" ").expect("empty"));
+        assert!(!from("false").expect("false"));
+        assert!(from("TRUE").expect("true"));
+        assert!(from("1").expect("1"));
+        for bad in ["yes", "250", "on"] {
             let e = from(bad).expect_err(bad);
             assert!(e.is_config(), "{e}");
             assert!(e.to_string().contains(ENV), "{e}");

@@ -32,7 +32,7 @@ pub use deferred::{ResolveSpan, attach_deferred};
 pub use future::{FutureExt, WithSpanContext};
 pub use signal::{SpanIds, TrackingGuard, current_span_ids, track_current_span};
 pub use stack::ContextGuard;
-pub(crate) use stack::current_parent;
+pub(crate) use stack::{current_parent, is_empty};
 pub use thread::{is_sdk_thread, mark_sdk_thread};
 
 use crate::trace::SpanContext;

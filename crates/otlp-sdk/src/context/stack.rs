@@ -207,6 +207,12 @@ pub(super) fn current_span() -> Option<SpanContext> {
     None
 }
 
+/// Whether no context is current on this thread (one thread-local read): then no span is.
+#[inline]
+pub(crate) fn is_empty() -> bool {
+    DEPTH.get() == 0
+}
+
 /// The current span context if it is valid: the implicit parent of a new span.
 #[inline]
 pub(crate) fn current_parent() -> Option<SpanContext> {

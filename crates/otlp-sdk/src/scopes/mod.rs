@@ -41,7 +41,12 @@ impl Scopes {
             version: version.unwrap_or_default(),
             ..InstrumentationScope::default()
         };
-        let schema_url = schema_url.unwrap_or_default();
+        self.register_scope(scope, schema_url.unwrap_or_default())
+    }
+
+    /// The index of `scope` (with its attributes) and `schema_url`, registering them the first
+    /// time.
+    pub(crate) fn register_scope(&self, scope: InstrumentationScope, schema_url: Str) -> u32 {
         let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(i) = entries
             .iter()

@@ -1,8 +1,0 @@
-//! Metrics: instruments, aggregation, temporality, views and exemplars.
-//!
-//! **Not built yet: this module is empty.** The metrics SDK lands here, its instruments made
-//! by the [`OtlpClient`](crate::OtlpClient) and exported through a metrics pipeline like the
-//! other signals. Until then, metrics can be sent as ready-made requests with
-//! [`Exporter::export`](crate::Exporter::export) or through a
-//! [`Pipeline`](crate::pipeline::Pipeline) with a
-//! [`MetricEncoder`](crate::pipeline::MetricEncoder).

@@ -1,0 +1,547 @@
+//! [`Meter`]: makes the instruments of one instrumentation scope, holds their callbacks, and
+//! collects them.
+
+use super::aggregate::buckets::Boundaries;
+use super::aggregate::point::Aggregator;
+use super::config::{Settings, Temporality};
+use super::instrument::{Descriptor, Instrument};
+use super::observable::{
+    AsObservable, FromObservable, InstrumentCallback, MeterCallback, ObservableBuilder,
+    ObservableCounter, ObservableGauge, ObservableState, ObservableUpDownCounter, ObservableValue,
+    Observations, Registration, Unregister,
+};
+use super::synchronous::{
+    Counter, Gauge, Histogram, InstrumentBuilder, InvalidInstrument, UpDownCounter,
+};
+use super::validate;
+use super::view::{
+    InstrumentInfo, InstrumentKind, Stream as ViewStream, StreamDefaults, View, ViewError, resolve,
+};
+use otlp_proto::Str;
+use otlp_proto::common::InstrumentationScope;
+use otlp_proto::metrics::Metric;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// What a meter collects: a synchronous instrument or an observable one.
+pub(crate) trait Collect: Send + Sync {
+    /// The instrument's metric now; `created` starts cumulative points, `last` (the previous
+    /// collection) delta ones.
+    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric>;
+}
+
+impl<A: Aggregator> Collect for Instrument<A> {
+    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric> {
+        let start = if self.is_delta() { last } else { created };
+        Instrument::collect(self, start, now)
+    }
+}
+
+impl Collect for ObservableState {
+    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric> {
+        ObservableState::collect(self, created, last, now)
+    }
+}
+
+/// An observable instrument's streams and its own callbacks.
+struct Observed {
+    states: Vec<Arc<ObservableState>>,
+    callbacks: Vec<InstrumentCallback>,
+}
+
+pub(crate) struct MeterState {
+    scope: InstrumentationScope,
+    schema_url: Str,
+    /// The scope's index in the client's table.
+    index: u32,
+    settings: Arc<Settings>,
+    instruments: Mutex<Vec<Arc<dyn Collect>>>,
+    observed: Mutex<Vec<Observed>>,
+    callbacks: Mutex<Vec<(u64, MeterCallback)>>,
+    next_callback: AtomicU64,
+    /// The instruments made, by identity: making an identical one again returns the first, so
+    /// that both record into the same streams (the specification's duplicate registration).
+    made: Mutex<HashMap<Identity, Box<dyn Any + Send + Sync>>>,
+    /// When the meter was made: the start of cumulative points.
+    created: u64,
+    /// When it was last collected: the start of delta points.
+    last: AtomicU64,
+}
+
+impl std::fmt::Debug for MeterState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Meter")
+            .field("scope", &self.scope.name)
+            .field("version", &self.scope.version)
+            .field("temporality", &self.settings.temporality)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What makes two instruments of a meter the same instrument: the name (in any case), kind,
+/// number type, unit, description and histogram boundaries.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Identity {
+    name: String,
+    kind: InstrumentKind,
+    instrument: TypeId,
+    unit: String,
+    description: String,
+    boundaries: Option<Vec<u64>>,
+}
+
+impl Identity {
+    pub(crate) fn new<I: 'static>(
+        kind: InstrumentKind,
+        descriptor: &Descriptor,
+        boundaries: Option<&[f64]>,
+    ) -> Self {
+        Identity {
+            name: descriptor.name.to_ascii_lowercase(),
+            kind,
+            instrument: TypeId::of::<I>(),
+            unit: descriptor.unit.to_string(),
+            description: descriptor.description.to_string(),
+            boundaries: boundaries.map(|b| b.iter().map(|v| v.to_bits()).collect()),
+        }
+    }
+}
+
+impl Unregister for MeterState {
+    fn unregister(&self, id: u64) -> bool {
+        let mut callbacks = self
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let before = callbacks.len();
+        callbacks.retain(|(i, _)| *i != id);
+        callbacks.len() != before
+    }
+}
+
+/// Makes instruments for one instrumentation scope. Get one from
+/// [`OtlpClient::meter`](crate::OtlpClient::meter); clones share everything.
+///
+/// Synchronous instruments ([`Counter`], [`UpDownCounter`], [`Histogram`], [`Gauge`]) record
+/// as the program runs; observable ones ([`ObservableCounter`], [`ObservableUpDownCounter`],
+/// [`ObservableGauge`]) are read by callbacks at each collection.
+#[derive(Clone)]
+pub struct Meter {
+    pub(crate) state: Arc<MeterState>,
+}
+
+impl std::fmt::Debug for Meter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.state.fmt(f)
+    }
+}
+
+impl Meter {
+    /// A meter for `scope` (index `index` in the client's table) under `settings`.
+    pub(crate) fn new(
+        scope: InstrumentationScope,
+        schema_url: Str,
+        index: u32,
+        settings: Arc<Settings>,
+    ) -> Self {
+        let now = crate::clock::now_unix_nanos();
+        Meter {
+            state: Arc::new(MeterState {
+                scope,
+                schema_url,
+                index,
+                settings,
+                instruments: Mutex::new(Vec::new()),
+                observed: Mutex::new(Vec::new()),
+                callbacks: Mutex::new(Vec::new()),
+                next_callback: AtomicU64::new(0),
+                made: Mutex::new(HashMap::new()),
+                created: now,
+                last: AtomicU64::new(now),
+            }),
+        }
+    }
+
+    /// The meter's instrumentation scope.
+    pub(crate) fn scope(&self) -> &InstrumentationScope {
+        &self.state.scope
+    }
+
+    /// The schema URL of the meter's telemetry.
+    pub(crate) fn schema_url(&self) -> &Str {
+        &self.state.schema_url
+    }
+
+    /// The index of the meter's scope in the client's table.
+    pub(crate) fn scope_index(&self) -> u32 {
+        self.state.index
+    }
+
+    /// A counter of `u64` increments.
+    pub fn u64_counter(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Counter<u64>> {
+        InstrumentBuilder::new(self, name)
+    }
+    /// A counter of `f64` increments.
+    pub fn f64_counter(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Counter<f64>> {
+        InstrumentBuilder::new(self, name)
+    }
+    /// A sum that goes up and down, in `i64`.
+    pub fn i64_up_down_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> InstrumentBuilder<'_, UpDownCounter<i64>> {
+        InstrumentBuilder::new(self, name)
+    }
+    /// A sum that goes up and down, in `f64`.
+    pub fn f64_up_down_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> InstrumentBuilder<'_, UpDownCounter<f64>> {
+        InstrumentBuilder::new(self, name)
+    }
+    /// A histogram of `u64` values.
+    pub fn u64_histogram(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Histogram<u64>> {
+        InstrumentBuilder::new(self, name)
+    }
+    /// A histogram of `f64` values.
+    pub fn f64_histogram(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Histogram<f64>> {
+        InstrumentBuilder::new(self, name)
+    }
+    /// A gauge of `i64` values.
+    pub fn i64_gauge(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Gauge<i64>> {
+        InstrumentBuilder::new(self, name)
+    }
+    /// A gauge of `u64` values.
+    pub fn u64_gauge(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Gauge<u64>> {
+        InstrumentBuilder::new(self, name)
+    }
+    /// A gauge of `f64` values.
+    pub fn f64_gauge(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Gauge<f64>> {
+        InstrumentBuilder::new(self, name)
+    }
+
+    /// An observable counter of `u64` totals.
+    pub fn u64_observable_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableCounter<u64>, u64> {
+        self.observable(name, InstrumentKind::ObservableCounter)
+    }
+    /// An observable counter of `f64` totals.
+    pub fn f64_observable_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableCounter<f64>, f64> {
+        self.observable(name, InstrumentKind::ObservableCounter)
+    }
+    /// An observable up-down counter of `i64` totals.
+    pub fn i64_observable_up_down_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableUpDownCounter<i64>, i64> {
+        self.observable(name, InstrumentKind::ObservableUpDownCounter)
+    }
+    /// An observable up-down counter of `f64` totals.
+    pub fn f64_observable_up_down_counter(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableUpDownCounter<f64>, f64> {
+        self.observable(name, InstrumentKind::ObservableUpDownCounter)
+    }
+    /// An observable gauge of `i64` values.
+    pub fn i64_observable_gauge(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableGauge<i64>, i64> {
+        self.observable(name, InstrumentKind::ObservableGauge)
+    }
+    /// An observable gauge of `u64` values.
+    pub fn u64_observable_gauge(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableGauge<u64>, u64> {
+        self.observable(name, InstrumentKind::ObservableGauge)
+    }
+    /// An observable gauge of `f64` values.
+    pub fn f64_observable_gauge(
+        &self,
+        name: impl Into<Str>,
+    ) -> ObservableBuilder<'_, ObservableGauge<f64>, f64> {
+        self.observable(name, InstrumentKind::ObservableGauge)
+    }
+
+    fn observable<I, T>(
+        &self,
+        name: impl Into<Str>,
+        kind: InstrumentKind,
+    ) -> ObservableBuilder<'_, I, T> {
+        ObservableBuilder {
+            meter: self,
+            name: name.into(),
+            description: Str::new(),
+            unit: Str::new(),
+            callbacks: Vec::new(),
+            kind,
+            _instrument: PhantomData,
+        }
+    }
+
+    /// Registers `callback`, which reports any of this meter's observable instruments through
+    /// [`Observations::observe`] at every collection, until the returned [`Registration`] is
+    /// [unregistered](Registration::unregister).
+    ///
+    /// ```
+    /// # fn demo(meter: otlp::metrics::Meter) {
+    /// use otlp::metrics::KeyValue;
+    /// let used = meter.u64_observable_gauge("pool.used").build();
+    /// let idle = meter.u64_observable_gauge("pool.idle").build();
+    /// let registration = meter.register_callback({
+    ///     let (used, idle) = (used.clone(), idle.clone());
+    ///     move |o| {
+    ///         o.observe(&used, 3, &[KeyValue::new("pool", "db")]);
+    ///         o.observe(&idle, 5, &[KeyValue::new("pool", "db")]);
+    ///     }
+    /// });
+    /// // Later, when the pool goes away:
+    /// registration.unregister();
+    /// # }
+    /// ```
+    pub fn register_callback(
+        &self,
+        callback: impl Fn(&Observations<'_>) + Send + Sync + 'static,
+    ) -> Registration {
+        let id = self.state.next_callback.fetch_add(1, Ordering::Relaxed);
+        self.state
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((id, Arc::new(callback)));
+        let state: Arc<dyn Unregister> = self.state.clone();
+        Registration {
+            meter: Arc::downgrade(&state),
+            id,
+        }
+    }
+
+    /// Every instrument's metric now: the callbacks run first (a panicking callback reports
+    /// nothing and does not stop the others), then every instrument is read.
+    pub(crate) fn collect(&self) -> Vec<Metric> {
+        let now = crate::clock::now_unix_nanos();
+        let last = self.state.last.swap(now, Ordering::Relaxed);
+        self.run_callbacks();
+        let instruments = self
+            .state
+            .instruments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        instruments
+            .iter()
+            .filter_map(|i| i.collect(self.state.created, last, now))
+            .collect()
+    }
+
+    fn run_callbacks(&self) {
+        let observed: Vec<(Vec<Arc<ObservableState>>, Vec<InstrumentCallback>)> = self
+            .state
+            .observed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|o| (o.states.clone(), o.callbacks.clone()))
+            .collect();
+        for (states, callbacks) in &observed {
+            for callback in callbacks {
+                let _ = catch_unwind(AssertUnwindSafe(|| callback(states)));
+            }
+        }
+        let callbacks: Vec<MeterCallback> = self
+            .state
+            .callbacks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(_, c)| c.clone())
+            .collect();
+        if callbacks.is_empty() {
+            return;
+        }
+        let known: Vec<Arc<ObservableState>> = observed.into_iter().flat_map(|(s, _)| s).collect();
+        let observations = Observations { known: &known };
+        for callback in callbacks {
+            let _ = catch_unwind(AssertUnwindSafe(|| callback(&observations)));
+        }
+    }
+
+    pub(crate) fn register<A: Aggregator>(&self, instrument: Instrument<A>) -> Arc<Instrument<A>> {
+        let instrument = Arc::new(instrument);
+        self.state
+            .instruments
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(instrument.clone());
+        instrument
+    }
+
+    /// The temporality of instruments of `kind` in this meter.
+    pub(crate) fn temporality_of(&self, kind: InstrumentKind) -> Temporality {
+        super::config::temporality_of(self.state.settings.temporality, kind)
+    }
+
+    /// The instrument of `identity` made before, or the one `make` makes now (kept for the next
+    /// time when made).
+    pub(crate) fn once<I: Clone + Send + Sync + 'static, E>(
+        &self,
+        identity: Identity,
+        make: impl FnOnce() -> Result<I, E>,
+    ) -> Result<I, E> {
+        let mut made = self
+            .state
+            .made
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = made.get(&identity).and_then(|i| i.downcast_ref::<I>()) {
+            return Ok(i.clone());
+        }
+        let instrument = make()?;
+        made.insert(identity, Box::new(instrument.clone()));
+        Ok(instrument)
+    }
+
+    /// The streams of a new instrument of `kind` described by `descriptor`: one per view of the
+    /// client selecting it, or its default one; with `views` false, its default one.
+    pub(crate) fn streams_for(
+        &self,
+        kind: InstrumentKind,
+        descriptor: &Descriptor,
+        advisory_boundaries: Option<&Boundaries>,
+        views: bool,
+    ) -> Result<Vec<ViewStream>, ViewError> {
+        let settings = &self.state.settings;
+        let info = InstrumentInfo {
+            name: &descriptor.name,
+            kind,
+            unit: &descriptor.unit,
+            description: &descriptor.description,
+            meter_name: &self.state.scope.name,
+            meter_version: &self.state.scope.version,
+            meter_schema_url: &self.state.schema_url,
+            advisory_boundaries,
+        };
+        let defaults = StreamDefaults {
+            histogram: settings.histogram,
+            cardinality_limit: settings.cardinality_limit,
+        };
+        let views: &[View] = if views { &settings.views } else { &[] };
+        resolve(views, &info, &defaults)
+    }
+
+    /// Which measurements may become exemplars.
+    pub(crate) fn exemplar_filter(&self) -> super::exemplar::ExemplarFilter {
+        self.state.settings.exemplar_filter
+    }
+}
+
+impl<I, T> ObservableBuilder<'_, I, T>
+where
+    I: FromObservable + AsObservable + Clone + Send + Sync + 'static,
+    T: ObservableValue,
+{
+    /// The instrument, or why it cannot be made as asked: its name or unit is not allowed, or a
+    /// view selecting it cannot apply to it.
+    pub fn try_build(self) -> Result<I, InvalidInstrument> {
+        validate::name(&self.name).map_err(InvalidInstrument)?;
+        validate::unit(&self.unit).map_err(InvalidInstrument)?;
+        let descriptor = Descriptor {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            unit: self.unit.clone(),
+        };
+        let identity = Identity::new::<I>(I::KIND, &descriptor, None);
+        let meter = self.meter;
+        let callbacks = self.callbacks.clone();
+        let instrument = meter.once(identity, || {
+            let streams = meter
+                .streams_for(I::KIND, &descriptor, None, true)
+                .map_err(|e| {
+                    InvalidInstrument(validate::Invalid::View {
+                        message: e.to_string(),
+                        retry: None,
+                    })
+                })?;
+            Ok(register::<I>(meter, streams))
+        })?;
+        meter.add_callbacks(instrument.observable_states(), callbacks);
+        Ok(instrument)
+    }
+
+    /// The instrument. One whose name or unit is not allowed reports nothing; one a view cannot
+    /// apply to reports its default stream, as if no view selected it (use
+    /// [`try_build`](Self::try_build) to learn why).
+    pub fn build(self) -> I {
+        if validate::name(&self.name).is_err() || validate::unit(&self.unit).is_err() {
+            return I::from_states(Vec::new());
+        }
+        let descriptor = Descriptor {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            unit: self.unit.clone(),
+        };
+        let identity = Identity::new::<I>(I::KIND, &descriptor, None);
+        let meter = self.meter;
+        let made = meter.once(identity, || {
+            meter
+                .streams_for(I::KIND, &descriptor, None, true)
+                .map(|streams| register::<I>(meter, streams))
+        });
+        let instrument = made.unwrap_or_else(|_| {
+            // A view that cannot apply: the default stream, not kept as the instrument.
+            let streams = meter
+                .streams_for(I::KIND, &descriptor, None, false)
+                .unwrap_or_default();
+            register::<I>(meter, streams)
+        });
+        meter.add_callbacks(instrument.observable_states(), self.callbacks);
+        instrument
+    }
+}
+
+/// Makes the observable instrument of `streams` in `meter`, registered for collection.
+fn register<I: FromObservable>(meter: &Meter, streams: Vec<ViewStream>) -> I {
+    let temporality = meter.temporality_of(I::KIND);
+    let states: Vec<Arc<ObservableState>> = streams
+        .into_iter()
+        .map(|s| Arc::new(ObservableState::new(s, temporality)))
+        .collect();
+    let mut instruments = meter
+        .state
+        .instruments
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    for state in &states {
+        instruments.push(state.clone());
+    }
+    drop(instruments);
+    // Known to the meter's multi-instrument callbacks even without callbacks of its own.
+    meter.add_callbacks(&states, Vec::new());
+    I::from_states(states)
+}
+
+impl Meter {
+    /// Runs `callbacks` at each collection, reporting into `states` (which the meter's
+    /// multi-instrument callbacks may then report into too).
+    fn add_callbacks(&self, states: &[Arc<ObservableState>], callbacks: Vec<InstrumentCallback>) {
+        self.state
+            .observed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Observed {
+                states: states.to_vec(),
+                callbacks,
+            });
+    }
+}
