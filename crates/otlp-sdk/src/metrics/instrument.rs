@@ -9,6 +9,7 @@ use super::view::AttributeFilter;
 use otlp_proto::Str;
 use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{Metric, MetricData};
+use std::sync::{Arc, OnceLock};
 
 /// The description of an instrument, as its metric carries it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,14 +63,16 @@ pub(crate) struct Instrument<A: Aggregator> {
     delta: bool,
     series: SeriesMap<Aggregate<A>>,
     make: Box<dyn Fn() -> A + Send + Sync>,
-    exemplars: Option<Exemplars>,
+    exemplars: Option<Arc<Exemplars>>,
 }
 
-/// A series' aggregate and, when exemplars are on, its reservoir.
+/// A series' aggregate and its reservoir of exemplars, made by the first measurement offered
+/// (a series that never sees one, most of them outside sampled spans, costs a pointer, and
+/// its collection reads no more).
 #[derive(Debug)]
 pub(crate) struct Aggregate<A> {
     pub(crate) value: A,
-    reservoir: Option<Reservoir>,
+    reservoir: OnceLock<Box<Reservoir>>,
 }
 
 /// Which measurements an instrument offers its series' reservoirs, and how it makes them.
@@ -78,11 +81,33 @@ struct Exemplars {
     reservoir: Box<dyn Fn() -> Reservoir + Send + Sync>,
 }
 
+impl Exemplars {
+    /// Offers `v` to the reservoir in `cell` (made now if none yet) if the filter lets it
+    /// through now.
+    #[inline(never)]
+    fn offer<'a, V: ToNumberValue>(
+        &self,
+        cell: &OnceLock<Box<Reservoir>>,
+        v: V,
+        dropped: impl IntoIterator<Item = &'a KeyValue>,
+    ) {
+        if let Some(eligible) = self.filter.eligible() {
+            cell.get_or_init(|| Box::new((self.reservoir)())).offer(
+                exemplar_value(v.to_number_value()),
+                crate::clock::now_unix_nanos(),
+                eligible.span,
+                dropped,
+            );
+        }
+    }
+}
+
 /// A series bound by [`Instrument::bind`]: its aggregate, and what its exemplars need (the
-/// filter, and the attributes the stream's filter dropped, kept once at binding).
+/// instrument's filter and reservoir maker, and the attributes the stream's filter dropped,
+/// kept once at binding).
 pub(crate) struct BoundSeries<A> {
     series: Pinned<Aggregate<A>>,
-    exemplars: Option<(ExemplarFilter, Box<[KeyValue]>)>,
+    exemplars: Option<(Arc<Exemplars>, Box<[KeyValue]>)>,
 }
 
 impl<A: Aggregator> BoundSeries<A>
@@ -93,11 +118,10 @@ where
     pub(crate) fn record(&self, v: A::Input) {
         let aggregate = &self.series.aggregator;
         aggregate.value.record(v);
-        if let Some((filter, dropped)) = &self.exemplars
-            && may_offer(*filter)
-            && let Some(reservoir) = &aggregate.reservoir
+        if let Some((exemplars, dropped)) = &self.exemplars
+            && may_offer(exemplars.filter)
         {
-            offer(reservoir, *filter, v, dropped.iter());
+            exemplars.offer(&aggregate.reservoir, v, dropped.iter());
         }
     }
 }
@@ -108,24 +132,6 @@ where
 #[inline(always)]
 fn may_offer(filter: ExemplarFilter) -> bool {
     !(filter == ExemplarFilter::TraceBased && crate::context::is_empty())
-}
-
-/// Offers `v` to `reservoir` if `filter` lets it through now.
-#[inline(never)]
-fn offer<'a, V: ToNumberValue>(
-    reservoir: &Reservoir,
-    filter: ExemplarFilter,
-    v: V,
-    dropped: impl IntoIterator<Item = &'a KeyValue>,
-) {
-    if let Some(eligible) = filter.eligible() {
-        reservoir.offer(
-            exemplar_value(v.to_number_value()),
-            crate::clock::now_unix_nanos(),
-            eligible.span,
-            dropped,
-        );
-    }
 }
 
 /// The exemplars of the last point of `data`.
@@ -181,9 +187,11 @@ impl<A: Aggregator> Instrument<A> {
         filter: ExemplarFilter,
         reservoir: impl Fn() -> Reservoir + Send + Sync + 'static,
     ) -> Self {
-        self.exemplars = (filter != ExemplarFilter::AlwaysOff).then(|| Exemplars {
-            filter,
-            reservoir: Box::new(reservoir),
+        self.exemplars = (filter != ExemplarFilter::AlwaysOff).then(|| {
+            Arc::new(Exemplars {
+                filter,
+                reservoir: Box::new(reservoir),
+            })
         });
         self
     }
@@ -192,7 +200,7 @@ impl<A: Aggregator> Instrument<A> {
     fn aggregate(&self) -> Aggregate<A> {
         Aggregate {
             value: (self.make)(),
-            reservoir: self.exemplars.as_ref().map(|e| (e.reservoir)()),
+            reservoir: OnceLock::new(),
         }
     }
 
@@ -216,15 +224,15 @@ impl<A: Aggregator> Instrument<A> {
         let make = || self.aggregate();
         let record = |series: &Series<Aggregate<A>>| {
             series.aggregator.value.record(v);
-            // The instrument's filter first: the series' reservoir is on another cache line,
-            // touched only for a measurement that may become an exemplar.
+            // The instrument's filter first: the series' reservoir is touched only for a
+            // measurement that may become an exemplar.
             if let Some(e) = &self.exemplars
                 && may_offer(e.filter)
-                && let Some(reservoir) = &series.aggregator.reservoir
             {
+                let reservoir = &series.aggregator.reservoir;
                 match &self.filter {
-                    None => offer(reservoir, e.filter, v, []),
-                    Some(f) => offer(reservoir, e.filter, v, f.dropped(attributes)),
+                    None => e.offer(reservoir, v, []),
+                    Some(f) => e.offer(reservoir, v, f.dropped(attributes)),
                 }
             }
         };
@@ -249,7 +257,7 @@ impl<A: Aggregator> Instrument<A> {
                 None => Box::default(),
                 Some(f) => f.dropped(attributes).cloned().collect(),
             };
-            (e.filter, dropped)
+            (e.clone(), dropped)
         });
         BoundSeries { series, exemplars }
     }
@@ -270,7 +278,7 @@ impl<A: Aggregator> Instrument<A> {
             aggregate.value.collect(self.delta, base, &mut data);
             let had_point = point_count(&data) > before;
             if had_point
-                && let Some(reservoir) = &aggregate.reservoir
+                && let Some(reservoir) = aggregate.reservoir.get()
                 && let Some(exemplars) = last_exemplars(&mut data)
             {
                 reservoir.collect(exemplars);

@@ -22,7 +22,6 @@ use otlp_proto::common::InstrumentationScope;
 use otlp_proto::metrics::Metric;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -123,6 +122,16 @@ impl Unregister for MeterState {
     }
 }
 
+/// The meter's instrument constructors, one per kind and number type.
+macro_rules! constructors {
+    ($($(#[$m:meta])* $method:ident => $builder:ident<$($t:ty),+>;)*) => {$(
+        $(#[$m])*
+        pub fn $method(&self, name: impl Into<Str>) -> $builder<'_, $($t),+> {
+            $builder::start(self, name)
+        }
+    )*};
+}
+
 /// Makes instruments for one instrumentation scope. Get one from
 /// [`OtlpClient::meter`](crate::OtlpClient::meter); clones share everything.
 ///
@@ -181,113 +190,39 @@ impl Meter {
         self.state.index
     }
 
-    /// A counter of `u64` increments.
-    pub fn u64_counter(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Counter<u64>> {
-        InstrumentBuilder::new(self, name)
-    }
-    /// A counter of `f64` increments.
-    pub fn f64_counter(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Counter<f64>> {
-        InstrumentBuilder::new(self, name)
-    }
-    /// A sum that goes up and down, in `i64`.
-    pub fn i64_up_down_counter(
-        &self,
-        name: impl Into<Str>,
-    ) -> InstrumentBuilder<'_, UpDownCounter<i64>> {
-        InstrumentBuilder::new(self, name)
-    }
-    /// A sum that goes up and down, in `f64`.
-    pub fn f64_up_down_counter(
-        &self,
-        name: impl Into<Str>,
-    ) -> InstrumentBuilder<'_, UpDownCounter<f64>> {
-        InstrumentBuilder::new(self, name)
-    }
-    /// A histogram of `u64` values.
-    pub fn u64_histogram(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Histogram<u64>> {
-        InstrumentBuilder::new(self, name)
-    }
-    /// A histogram of `f64` values.
-    pub fn f64_histogram(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Histogram<f64>> {
-        InstrumentBuilder::new(self, name)
-    }
-    /// A gauge of `i64` values.
-    pub fn i64_gauge(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Gauge<i64>> {
-        InstrumentBuilder::new(self, name)
-    }
-    /// A gauge of `u64` values.
-    pub fn u64_gauge(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Gauge<u64>> {
-        InstrumentBuilder::new(self, name)
-    }
-    /// A gauge of `f64` values.
-    pub fn f64_gauge(&self, name: impl Into<Str>) -> InstrumentBuilder<'_, Gauge<f64>> {
-        InstrumentBuilder::new(self, name)
-    }
-
-    /// An observable counter of `u64` totals.
-    pub fn u64_observable_counter(
-        &self,
-        name: impl Into<Str>,
-    ) -> ObservableBuilder<'_, ObservableCounter<u64>, u64> {
-        self.observable(name, InstrumentKind::ObservableCounter)
-    }
-    /// An observable counter of `f64` totals.
-    pub fn f64_observable_counter(
-        &self,
-        name: impl Into<Str>,
-    ) -> ObservableBuilder<'_, ObservableCounter<f64>, f64> {
-        self.observable(name, InstrumentKind::ObservableCounter)
-    }
-    /// An observable up-down counter of `i64` totals.
-    pub fn i64_observable_up_down_counter(
-        &self,
-        name: impl Into<Str>,
-    ) -> ObservableBuilder<'_, ObservableUpDownCounter<i64>, i64> {
-        self.observable(name, InstrumentKind::ObservableUpDownCounter)
-    }
-    /// An observable up-down counter of `f64` totals.
-    pub fn f64_observable_up_down_counter(
-        &self,
-        name: impl Into<Str>,
-    ) -> ObservableBuilder<'_, ObservableUpDownCounter<f64>, f64> {
-        self.observable(name, InstrumentKind::ObservableUpDownCounter)
-    }
-    /// An observable gauge of `i64` values.
-    pub fn i64_observable_gauge(
-        &self,
-        name: impl Into<Str>,
-    ) -> ObservableBuilder<'_, ObservableGauge<i64>, i64> {
-        self.observable(name, InstrumentKind::ObservableGauge)
-    }
-    /// An observable gauge of `u64` values.
-    pub fn u64_observable_gauge(
-        &self,
-        name: impl Into<Str>,
-    ) -> ObservableBuilder<'_, ObservableGauge<u64>, u64> {
-        self.observable(name, InstrumentKind::ObservableGauge)
-    }
-    /// An observable gauge of `f64` values.
-    pub fn f64_observable_gauge(
-        &self,
-        name: impl Into<Str>,
-    ) -> ObservableBuilder<'_, ObservableGauge<f64>, f64> {
-        self.observable(name, InstrumentKind::ObservableGauge)
-    }
-
-    fn observable<I, T>(
-        &self,
-        name: impl Into<Str>,
-        kind: InstrumentKind,
-    ) -> ObservableBuilder<'_, I, T> {
-        ObservableBuilder {
-            meter: self,
-            name: name.into(),
-            description: Str::new(),
-            unit: Str::new(),
-            callbacks: Vec::new(),
-            kind,
-            _instrument: PhantomData,
-        }
+    constructors! {
+        /// A counter of `u64` increments.
+        u64_counter => InstrumentBuilder<Counter<u64>>;
+        /// A counter of `f64` increments.
+        f64_counter => InstrumentBuilder<Counter<f64>>;
+        /// A sum that goes up and down, in `i64`.
+        i64_up_down_counter => InstrumentBuilder<UpDownCounter<i64>>;
+        /// A sum that goes up and down, in `f64`.
+        f64_up_down_counter => InstrumentBuilder<UpDownCounter<f64>>;
+        /// A histogram of `u64` values.
+        u64_histogram => InstrumentBuilder<Histogram<u64>>;
+        /// A histogram of `f64` values.
+        f64_histogram => InstrumentBuilder<Histogram<f64>>;
+        /// A gauge of `i64` values.
+        i64_gauge => InstrumentBuilder<Gauge<i64>>;
+        /// A gauge of `u64` values.
+        u64_gauge => InstrumentBuilder<Gauge<u64>>;
+        /// A gauge of `f64` values.
+        f64_gauge => InstrumentBuilder<Gauge<f64>>;
+        /// An observable counter of `u64` totals.
+        u64_observable_counter => ObservableBuilder<ObservableCounter<u64>, u64>;
+        /// An observable counter of `f64` totals.
+        f64_observable_counter => ObservableBuilder<ObservableCounter<f64>, f64>;
+        /// An observable up-down counter of `i64` totals.
+        i64_observable_up_down_counter => ObservableBuilder<ObservableUpDownCounter<i64>, i64>;
+        /// An observable up-down counter of `f64` totals.
+        f64_observable_up_down_counter => ObservableBuilder<ObservableUpDownCounter<f64>, f64>;
+        /// An observable gauge of `i64` values.
+        i64_observable_gauge => ObservableBuilder<ObservableGauge<i64>, i64>;
+        /// An observable gauge of `u64` values.
+        u64_observable_gauge => ObservableBuilder<ObservableGauge<u64>, u64>;
+        /// An observable gauge of `f64` values.
+        f64_observable_gauge => ObservableBuilder<ObservableGauge<f64>, f64>;
     }
 
     /// Registers `callback`, which reports any of this meter's observable instruments through

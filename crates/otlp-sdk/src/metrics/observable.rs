@@ -378,6 +378,20 @@ impl<I, T> std::fmt::Debug for ObservableBuilder<'_, I, T> {
     }
 }
 
+impl<'a, I: FromObservable, T> ObservableBuilder<'a, I, T> {
+    pub(crate) fn start(meter: &'a super::Meter, name: impl Into<Str>) -> Self {
+        ObservableBuilder {
+            meter,
+            name: name.into(),
+            description: Str::new(),
+            unit: Str::new(),
+            callbacks: Vec::new(),
+            kind: I::KIND,
+            _instrument: PhantomData,
+        }
+    }
+}
+
 impl<I, T: ObservableValue> ObservableBuilder<'_, I, T> {
     /// What the instrument measures, for people.
     pub fn with_description(mut self, description: impl Into<Str>) -> Self {

@@ -48,7 +48,7 @@ pub trait Buildable: Sized + Clone + Send + Sync + 'static {
 }
 
 impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
-    pub(crate) fn new(meter: &'a Meter, name: impl Into<Str>) -> Self {
+    pub(crate) fn start(meter: &'a Meter, name: impl Into<Str>) -> Self {
         InstrumentBuilder {
             meter,
             name: name.into(),

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use otlp_proto::metrics::HistogramDataPoint;
 
 use super::buckets::Boundaries;
-use super::sum::{stripes, thread_number};
+use super::sum::{Number, stripes, thread_number};
 use std::sync::{Mutex, PoisonError};
 
 /// A value a histogram can record.
@@ -80,20 +80,6 @@ impl Stripe {
     #[inline]
     fn cell(&self, i: usize) -> &AtomicU64 {
         &self.0[i / PER_LINE].0[i % PER_LINE]
-    }
-}
-
-/// Adds `v` to a float cell: no atomic float add, so compare and swap (uncontended on a
-/// thread's own stripe).
-#[inline]
-fn add_f64(cell: &AtomicU64, v: f64) {
-    let mut bits = cell.load(Ordering::Relaxed);
-    loop {
-        let next = (f64::from_bits(bits) + v).to_bits();
-        match cell.compare_exchange_weak(bits, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return,
-            Err(actual) => bits = actual,
-        }
     }
 }
 
@@ -176,7 +162,7 @@ impl Histogram {
             let total = f64::from_bits(sum.load(Ordering::Relaxed)) + v;
             sum.store(total.to_bits(), Ordering::Relaxed);
         } else {
-            add_f64(stripe.cell(SUM), v);
+            <f64 as Number>::add_to(stripe.cell(SUM), v);
         }
         extend_f64(stripe.cell(MIN), v, true);
         extend_f64(stripe.cell(MAX), v, false);
