@@ -389,42 +389,27 @@ where
     /// The instrument, or why it cannot be made as asked: its name or unit is not allowed, or a
     /// view selecting it cannot apply to it.
     pub fn try_build(self) -> Result<I, InvalidInstrument> {
-        validate::name(&self.name).map_err(InvalidInstrument)?;
-        validate::unit(&self.unit).map_err(InvalidInstrument)?;
-        let descriptor = Descriptor {
-            name: self.name.clone(),
-            description: self.description.clone(),
-            unit: self.unit.clone(),
-        };
-        let identity = Identity::new::<I>(I::KIND, &descriptor, None);
-        let meter = self.meter;
-        let callbacks = self.callbacks.clone();
-        let instrument = meter.once(identity, || {
-            let streams = meter
-                .streams_for(I::KIND, &descriptor, None, true)
-                .map_err(|e| {
-                    InvalidInstrument(validate::Invalid::View {
-                        message: e.to_string(),
-                        retry: None,
-                    })
-                })?;
-            Ok(register::<I>(meter, streams))
-        })?;
-        meter.add_callbacks(instrument.observable_states(), callbacks);
-        Ok(instrument)
+        self.make(false).map_err(|(e, _)| e)
     }
 
     /// The instrument. One whose name or unit is not allowed reports nothing; one a view cannot
     /// apply to reports its default stream, as if no view selected it (use
     /// [`try_build`](Self::try_build) to learn why).
     pub fn build(self) -> I {
-        if validate::name(&self.name).is_err() || validate::unit(&self.unit).is_err() {
-            return I::from_states(Vec::new());
-        }
+        self.make(true)
+            .unwrap_or_else(|(_, fallback)| fallback.unwrap_or_else(|| I::from_states(Vec::new())))
+    }
+
+    /// The instrument, or why not, with (if `fallback`) what `build` gives instead when a view
+    /// cannot apply: the default stream, not kept as the instrument. A bad name or unit has
+    /// none (a no-op).
+    fn make(self, fallback: bool) -> Result<I, (InvalidInstrument, Option<I>)> {
+        validate::name(&self.name).map_err(|e| (InvalidInstrument(e), None))?;
+        validate::unit(&self.unit).map_err(|e| (InvalidInstrument(e), None))?;
         let descriptor = Descriptor {
-            name: self.name.clone(),
-            description: self.description.clone(),
-            unit: self.unit.clone(),
+            name: self.name,
+            description: self.description,
+            unit: self.unit,
         };
         let identity = Identity::new::<I>(I::KIND, &descriptor, None);
         let meter = self.meter;
@@ -433,15 +418,27 @@ where
                 .streams_for(I::KIND, &descriptor, None, true)
                 .map(|streams| register::<I>(meter, streams))
         });
-        let instrument = made.unwrap_or_else(|_| {
-            // A view that cannot apply: the default stream, not kept as the instrument.
-            let streams = meter
-                .streams_for(I::KIND, &descriptor, None, false)
-                .unwrap_or_default();
-            register::<I>(meter, streams)
-        });
-        meter.add_callbacks(instrument.observable_states(), self.callbacks);
-        instrument
+        match made {
+            Ok(instrument) => {
+                meter.add_callbacks(instrument.observable_states(), self.callbacks);
+                Ok(instrument)
+            }
+            Err(e) => {
+                let fallback = fallback.then(|| {
+                    let streams = meter
+                        .streams_for(I::KIND, &descriptor, None, false)
+                        .unwrap_or_default();
+                    let instrument = register::<I>(meter, streams);
+                    meter.add_callbacks(instrument.observable_states(), self.callbacks);
+                    instrument
+                });
+                let invalid = InvalidInstrument(validate::Invalid::View {
+                    message: e.to_string(),
+                    retry: None,
+                });
+                Err((invalid, fallback))
+            }
+        }
     }
 }
 
