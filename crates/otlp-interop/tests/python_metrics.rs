@@ -71,6 +71,13 @@ async fn python_sends(
         .args([
             "--temporality",
             temporality,
+            // The delta runs also check compressed bodies (the JSON exporter's run is plain).
+            "--compression",
+            if temporality == "delta" && protocol != "http/json" {
+                "gzip"
+            } else {
+                "none"
+            },
             "--timeout",
             "10",
             "--deadline",
