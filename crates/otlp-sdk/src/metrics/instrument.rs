@@ -54,6 +54,23 @@ fn filtered<R>(
     })
 }
 
+impl Descriptor {
+    /// The description of an instrument named `name`, if its name and unit are allowed.
+    pub(crate) fn checked(
+        name: Str,
+        description: Str,
+        unit: Str,
+    ) -> Result<Descriptor, super::validate::Invalid> {
+        super::validate::name(&name)?;
+        super::validate::unit(&unit)?;
+        Ok(Descriptor {
+            name,
+            description,
+            unit,
+        })
+    }
+}
+
 /// An instrument's state: its series, each aggregating with `A`.
 pub(crate) struct Instrument<A: Aggregator> {
     descriptor: Descriptor,

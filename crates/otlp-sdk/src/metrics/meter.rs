@@ -13,7 +13,6 @@ use super::observable::{
 use super::synchronous::{
     Counter, Gauge, Histogram, InstrumentBuilder, InvalidInstrument, UpDownCounter,
 };
-use super::validate;
 use super::view::{
     InstrumentInfo, InstrumentKind, Stream as ViewStream, StreamDefaults, View, ViewError, resolve,
 };
@@ -404,13 +403,8 @@ where
     /// cannot apply: the default stream, not kept as the instrument. A bad name or unit has
     /// none (a no-op).
     fn make(self, fallback: bool) -> Result<I, (InvalidInstrument, Option<I>)> {
-        validate::name(&self.name).map_err(|e| (InvalidInstrument(e), None))?;
-        validate::unit(&self.unit).map_err(|e| (InvalidInstrument(e), None))?;
-        let descriptor = Descriptor {
-            name: self.name,
-            description: self.description,
-            unit: self.unit,
-        };
+        let descriptor = Descriptor::checked(self.name, self.description, self.unit)
+            .map_err(|e| (InvalidInstrument(e), None))?;
         let identity = Identity::new::<I>(I::KIND, &descriptor, None);
         let meter = self.meter;
         let made = meter.once(identity, || {
@@ -432,11 +426,7 @@ where
                     meter.add_callbacks(instrument.observable_states(), self.callbacks);
                     instrument
                 });
-                let invalid = InvalidInstrument(validate::Invalid::View {
-                    message: e.to_string(),
-                    retry: None,
-                });
-                Err((invalid, fallback))
+                Err((InvalidInstrument::view(&e), fallback))
             }
         }
     }

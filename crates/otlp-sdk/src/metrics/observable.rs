@@ -364,15 +364,14 @@ pub struct ObservableBuilder<'a, I, T> {
     pub(crate) description: Str,
     pub(crate) unit: Str,
     pub(crate) callbacks: Vec<InstrumentCallback>,
-    pub(crate) kind: InstrumentKind,
     pub(crate) _instrument: PhantomData<fn() -> (I, T)>,
 }
 
-impl<I, T> std::fmt::Debug for ObservableBuilder<'_, I, T> {
+impl<I: FromObservable, T> std::fmt::Debug for ObservableBuilder<'_, I, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ObservableBuilder")
             .field("name", &self.name)
-            .field("kind", &self.kind)
+            .field("kind", &I::KIND)
             .field("callbacks", &self.callbacks.len())
             .finish()
     }
@@ -386,7 +385,6 @@ impl<'a, I: FromObservable, T> ObservableBuilder<'a, I, T> {
             description: Str::new(),
             unit: Str::new(),
             callbacks: Vec::new(),
-            kind: I::KIND,
             _instrument: PhantomData,
         }
     }

@@ -222,6 +222,7 @@ impl<S> SeriesMap<S> {
     }
 
     /// Series kept now, the overflow one not counted.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.series.load(Ordering::Relaxed)
     }
@@ -239,19 +240,11 @@ impl<S> SeriesMap<S> {
         touch: impl Fn(&Series<S>),
         mut f: impl FnMut(&[KeyValue], &S),
     ) {
-        for shard in self.shards.iter() {
-            let map = shard.read().unwrap_or_else(PoisonError::into_inner);
-            let mut ahead = map.values().skip(AHEAD);
-            for series in map.values() {
-                if let Some(next) = ahead.next() {
-                    touch(next);
-                }
-                f(&series.attributes, &series.aggregator);
-            }
-        }
-        if let Some(overflow) = self.overflow.get() {
-            f(&overflow.attributes, &overflow.aggregator);
-        }
+        // Every series reports: none is forgotten, whatever the map.
+        self.for_each_delta(touch, |attributes, aggregator| {
+            f(attributes, aggregator);
+            true
+        });
     }
 
     /// Calls `f` on every series, the overflow one last, as a delta collection does: `f` takes

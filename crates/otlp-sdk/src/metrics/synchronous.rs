@@ -16,7 +16,7 @@ use otlp_proto::common::KeyValue;
 
 /// Why an instrument could not be made as asked: its name or unit (the instrument built from it
 /// anyway records nothing).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidInstrument(pub(crate) validate::Invalid);
 
 impl std::fmt::Display for InvalidInstrument {
@@ -80,7 +80,7 @@ impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
     /// The instrument, or why it cannot be made as asked: its name, unit or boundaries are
     /// not allowed, or a view selecting it cannot apply to it.
     pub fn try_build(self) -> Result<I, InvalidInstrument> {
-        self.make(true)
+        self.make(false).map_err(|(e, _)| e)
     }
 
     /// The instrument. One whose name or unit is not allowed records nothing; one a view
@@ -88,54 +88,51 @@ impl<'a, I: Buildable> InstrumentBuilder<'a, I> {
     /// [`try_build`](Self::try_build) to learn why).
     pub fn build(self) -> I {
         let meter = self.meter;
-        match self.make(true) {
-            Ok(i) => i,
-            Err(InvalidInstrument(validate::Invalid::View {
-                retry: Some(retry), ..
-            })) => I::build_in(meter, retry.into_vec()),
-            Err(_) => I::build_in(meter, Vec::new()),
-        }
+        self.make(true).unwrap_or_else(|(_, fallback)| {
+            fallback.unwrap_or_else(|| I::build_in(meter, Vec::new()))
+        })
     }
 
-    fn make(self, views: bool) -> Result<I, InvalidInstrument> {
-        validate::name(&self.name).map_err(InvalidInstrument)?;
-        validate::unit(&self.unit).map_err(InvalidInstrument)?;
+    /// The instrument, or why not, with (if `fallback`) what `build` gives instead when a view
+    /// cannot apply: the default stream, not kept as the instrument. A bad name, unit or
+    /// boundaries have none (a no-op).
+    fn make(self, fallback: bool) -> Result<I, (InvalidInstrument, Option<I>)> {
+        let invalid = |e| (InvalidInstrument(e), None);
+        let descriptor =
+            Descriptor::checked(self.name, self.description, self.unit).map_err(invalid)?;
         let boundaries = match self.boundaries.as_deref().map(Boundaries::new) {
             None => None,
             Some(Ok(b)) => Some(b),
             Some(Err(e)) => {
-                return Err(InvalidInstrument(validate::Invalid::Boundaries(
-                    self.name.to_string(),
+                return Err(invalid(validate::Invalid::Boundaries(
+                    descriptor.name.to_string(),
                     e.to_string(),
                 )));
             }
-        };
-        let descriptor = Descriptor {
-            name: self.name,
-            description: self.description,
-            unit: self.unit,
         };
         let identity = Identity::new::<I>(I::KIND, &descriptor, self.boundaries.as_deref());
         let meter = self.meter;
         let made = meter.once(identity, || {
             meter
-                .streams_for(I::KIND, &descriptor, boundaries.as_ref(), views)
+                .streams_for(I::KIND, &descriptor, boundaries.as_ref(), true)
                 .map(|streams| I::build_in(meter, streams))
         });
-        match made {
-            Ok(instrument) => Ok(instrument),
-            Err(e) => {
-                let retry = self
-                    .meter
+        made.map_err(|e| {
+            let fallback = fallback.then(|| {
+                let streams = meter
                     .streams_for(I::KIND, &descriptor, boundaries.as_ref(), false)
-                    .ok()
-                    .map(Vec::into_boxed_slice);
-                Err(InvalidInstrument(validate::Invalid::View {
-                    message: e.to_string(),
-                    retry,
-                }))
-            }
-        }
+                    .unwrap_or_default();
+                I::build_in(meter, streams)
+            });
+            (InvalidInstrument::view(&e), fallback)
+        })
+    }
+}
+
+impl InvalidInstrument {
+    /// A view selecting the instrument cannot apply to it.
+    pub(crate) fn view(e: &super::view::ViewError) -> Self {
+        InvalidInstrument(validate::Invalid::View(e.to_string()))
     }
 }
 

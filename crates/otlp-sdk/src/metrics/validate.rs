@@ -10,7 +10,7 @@ pub(crate) const MAX_NAME_LEN: usize = 255;
 pub(crate) const MAX_UNIT_LEN: usize = 63;
 
 /// Why an instrument's name or unit was refused.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Invalid {
     /// The name is empty.
     EmptyName,
@@ -24,12 +24,8 @@ pub(crate) enum Invalid {
     Unit(String),
     /// A histogram's boundaries cannot be used: the instrument's name and why.
     Boundaries(String, String),
-    /// A view selecting the instrument cannot apply to it: why, and the instrument's default
-    /// streams, which [`build`](super::InstrumentBuilder::build) falls back to.
-    View {
-        message: String,
-        retry: Option<Box<[super::view::Stream]>>,
-    },
+    /// A view selecting the instrument cannot apply to it: why.
+    View(String),
 }
 
 impl fmt::Display for Invalid {
@@ -51,7 +47,7 @@ impl fmt::Display for Invalid {
                  and '/' are allowed"
             ),
             Invalid::Boundaries(name, why) => write!(f, "instrument {name:?}: {why}"),
-            Invalid::View { message, .. } => f.write_str(message),
+            Invalid::View(message) => f.write_str(message),
             Invalid::Unit(unit) => write!(
                 f,
                 "instrument unit {unit:?} is not ASCII of at most {MAX_UNIT_LEN} characters"
