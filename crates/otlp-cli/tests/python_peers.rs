@@ -16,7 +16,7 @@ use otlp_proto::logs::LogRecord;
 use otlp_proto::metrics::{AggregationTemporality, Metric, MetricData, NumberValue};
 use otlp_proto::trace::{Span, SpanKind, StatusCode};
 use otlp_proto::{Compression, Encoding, Request, Signal, sample};
-use otlp_receiver::{Received, Receiver, Transport};
+use otlp_receiver::{Received, Transport};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,15 +45,7 @@ fn hex(bytes: &[u8]) -> String {
 /// Runs `sdk_send.py` against a fresh in-process receiver; returns its JSON summary and what the
 /// receiver got.
 async fn python_sdk_sends(protocol: &str, compression: &str) -> (Json, Vec<Received>) {
-    let (receiver, sink) = Receiver::start_in_memory()
-        .await
-        .expect("start the receiver");
-    let addr = if protocol == "grpc" {
-        receiver.grpc_addr()
-    } else {
-        receiver.http_addr()
-    }
-    .expect("bound");
+    let (receiver, sink, addr) = test_support::client::receiver_for(protocol).await;
 
     let peers = peers();
     let python_path = if protocol == "http/json" {

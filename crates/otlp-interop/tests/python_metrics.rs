@@ -23,7 +23,7 @@ use otlp_proto::metrics::{
     NumberDataPoint, NumberValue,
 };
 use otlp_proto::{Encoding, Request};
-use otlp_receiver::{Receiver, Transport};
+use otlp_receiver::Transport;
 use serde_json::{Value as Json, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -38,15 +38,7 @@ async fn python_sends(
     protocol: &str,
     temporality: &str,
 ) -> (Json, Vec<ExportMetricsServiceRequest>) {
-    let (receiver, sink) = Receiver::start_in_memory()
-        .await
-        .expect("start the receiver");
-    let addr = if protocol == "grpc" {
-        receiver.grpc_addr()
-    } else {
-        receiver.http_addr()
-    }
-    .expect("bound");
+    let (receiver, sink, addr) = test_support::client::receiver_for(protocol).await;
     let dir = temp_dir(&format!(
         "python-metrics-{}-{temporality}",
         protocol.replace('/', "-")

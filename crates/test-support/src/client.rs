@@ -80,6 +80,22 @@ impl<T: Clone> From<Placed<'_, T>> for Item<T> {
     }
 }
 
+/// A fresh in-memory receiver, and the address a peer exporting with the OTLP protocol named
+/// `protocol` (`grpc`, `http/protobuf`, `http/json`, as `OTEL_EXPORTER_OTLP_PROTOCOL` names
+/// them) sends to.
+pub async fn receiver_for(protocol: &str) -> (RunningReceiver, MemorySink, std::net::SocketAddr) {
+    let (receiver, sink) = Receiver::start_in_memory()
+        .await
+        .expect("start the receiver");
+    let addr = if protocol == "grpc" {
+        receiver.grpc_addr()
+    } else {
+        receiver.http_addr()
+    }
+    .expect("bound");
+    (receiver, sink, addr)
+}
+
 /// The spans, log records and metrics of some requests, in request order.
 #[derive(Debug, Default)]
 pub struct Exported {
