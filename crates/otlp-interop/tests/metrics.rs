@@ -204,12 +204,18 @@ fn assert_labels(scraped: &Exposition, case: &str) {
 
 // --------------------------------------------------------------------------------------------
 
+/// The Collector with its file and Prometheus exporters, writing into a fresh directory named
+/// after `case` (started off the runtime's threads: it waits for the Collector to listen).
+async fn collector_with_prometheus(case: &str) -> Collector {
+    let dir = temp_dir(case);
+    tokio::task::spawn_blocking(move || Collector::start_with_prometheus(&dir))
+        .await
+        .expect("join")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_prometheus_exporters() {
-    let dir = temp_dir("collector-metrics");
-    let collector = tokio::task::spawn_blocking(move || Collector::start_with_prometheus(&dir))
-        .await
-        .expect("join");
+    let collector = collector_with_prometheus("collector-metrics").await;
     let mut sent: BTreeMap<String, Vec<ExportMetricsServiceRequest>> = BTreeMap::new();
     // Kept until the file is read: a client's shutdown may export once more.
     let mut clients = Vec::new();
@@ -272,10 +278,7 @@ async fn every_instrument_over_every_protocol_comes_out_of_the_file_and_promethe
 /// with the temporality preference of its [`MetricsConfig`].
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_instrument_in_both_temporalities_flushed_by_the_client_comes_out_intact() {
-    let dir = temp_dir("collector-metrics-flush");
-    let collector = tokio::task::spawn_blocking(move || Collector::start_with_prometheus(&dir))
-        .await
-        .expect("join");
+    let collector = collector_with_prometheus("collector-metrics-flush").await;
     let preferences = [
         ("cumulative", TemporalityPreference::Cumulative),
         ("delta", TemporalityPreference::Delta),
