@@ -13,7 +13,7 @@ use crate::trace::propagation::{
     Context, Extractor, Injector, TextMapPropagator, propagators_from_env,
 };
 use crate::trace::{Sampler, SpanLimits, Tracer};
-use crate::{Error, Exporter, ExporterConfig, Signal};
+use crate::{EncodedBody, Error, Exporter, ExporterConfig, Signal};
 use otlp_proto::Str;
 use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
@@ -365,6 +365,29 @@ impl OtlpClient {
     /// reports what came since whichever was last.
     pub fn collect_metrics(&self) -> otlp_proto::collector::ExportMetricsServiceRequest {
         self.inner.metrics.collect_request()
+    }
+
+    /// Every meter's metrics now, as [`collect_metrics`](OtlpClient::collect_metrics) collects
+    /// them, encoded the way the periodic export encodes them: for pull exporters that serve
+    /// or store OTLP bytes (the body [`Exporter::export_encoded`](crate::Exporter::export_encoded)
+    /// takes). Quicker than encoding [`collect_metrics`](OtlpClient::collect_metrics)'s request:
+    /// the points' attributes go from the series into the bytes as they are.
+    ///
+    /// ```
+    /// use otlp::{ClientConfig, ExporterConfig, OtlpClient};
+    /// use otlp_proto::collector::ExportMetricsServiceRequest;
+    /// use otlp_proto::{Encoding, Message};
+    ///
+    /// let config = ClientConfig::new().with_exporter(ExporterConfig::default().with_disabled(true));
+    /// let client = OtlpClient::new_blocking(config)?;
+    /// client.meter("shop").u64_counter("orders").build().add(1, &[]);
+    /// let body = client.collect_metrics_encoded(Encoding::Protobuf);
+    /// let request = ExportMetricsServiceRequest::decode(&body.message())?;
+    /// assert_eq!(request.resource_metrics[0].scope_metrics[0].metrics[0].name, "orders");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn collect_metrics_encoded(&self, encoding: otlp_proto::Encoding) -> EncodedBody {
+        self.inner.metrics.collect_encoded(encoding)
     }
 
     /// The metrics pipeline's counters and gauges (its items are metrics, one per instrument

@@ -4,6 +4,7 @@
 use super::aggregate::point::ToNumberValue;
 use super::aggregate::point::{Aggregator, PointBase};
 use super::exemplar::{ExemplarFilter, Reservoir, exemplar_value};
+use super::export::{Collected, PointAttributes, attributes_key};
 use super::series::{Pinned, Series, SeriesMap};
 use super::view::AttributeFilter;
 use otlp_proto::Str;
@@ -282,46 +283,47 @@ impl<A: Aggregator> Instrument<A> {
     /// The metric of every series' point at `now` (points of cumulative series start at
     /// `start`, those of delta series at the previous collection, which the caller passes as
     /// `start`); `None` when no series has a point to report.
-    pub(crate) fn collect(&self, start: u64, now: u64) -> Option<Metric> {
+    pub(crate) fn collect(&self, start: u64, now: u64) -> Option<Collected> {
         let mut data = self.template.clone();
+        let field_key = attributes_key(&data);
+        let mut attributes = PointAttributes::default();
+        let base = PointBase {
+            start_time_unix_nano: start,
+            time_unix_nano: now,
+        };
         // Says whether the series had a point: under delta, series without are forgotten.
-        let mut collect = |attributes: &[KeyValue], aggregate: &Aggregate<A>| {
-            let base = PointBase {
-                attributes,
-                start_time_unix_nano: start,
-                time_unix_nano: now,
-            };
+        let mut collect = |key: &[u8], aggregate: &Aggregate<A>| {
             let before = point_count(&data);
             aggregate.value.collect(self.delta, base, &mut data);
             let had_point = point_count(&data) > before;
-            if had_point
-                && let Some(reservoir) = aggregate.reservoir.get()
-                && let Some(exemplars) = last_exemplars(&mut data)
-            {
-                reservoir.collect(exemplars);
+            if had_point {
+                attributes.push(key, field_key);
+                if let Some(reservoir) = aggregate.reservoir.get()
+                    && let Some(exemplars) = last_exemplars(&mut data)
+                {
+                    reservoir.collect(exemplars);
+                }
             }
             had_point
         };
-        // The series' attributes (copied into the point) and cells, fetched ahead.
-        let touch = |series: &Series<Aggregate<A>>| {
-            if let Some(first) = series.attributes.first() {
-                std::hint::black_box(first.key.as_bytes().first());
-            }
-            series.aggregator.value.touch();
-        };
+        // The series' cells, fetched ahead.
+        let touch = |aggregate: &Aggregate<A>| aggregate.value.touch();
         if self.delta {
             self.series.for_each_delta(touch, collect);
         } else {
-            self.series.for_each_ahead(touch, |attributes, aggregate| {
-                collect(attributes, aggregate);
+            self.series.for_each_ahead(touch, |key, aggregate| {
+                collect(key, aggregate);
             });
         }
-        (point_count(&data) > 0).then(|| Metric {
-            name: self.descriptor.name.clone(),
-            description: self.descriptor.description.clone(),
-            unit: self.descriptor.unit.clone(),
-            data: Some(data),
-            metadata: Vec::new(),
+        (point_count(&data) > 0).then(|| Collected {
+            metric: Metric {
+                name: self.descriptor.name.clone(),
+                description: self.descriptor.description.clone(),
+                unit: self.descriptor.unit.clone(),
+                data: Some(data),
+                metadata: Vec::new(),
+            },
+            attributes,
         })
     }
 }
@@ -392,7 +394,10 @@ mod tests {
         c.record(2, &get);
         c.record(3, &get);
         c.bind(&put).record(5);
-        let metric = c.collect(100, 200).expect("points");
+        let metric = c
+            .collect(100, 200)
+            .map(crate::metrics::export::Collected::into_metric)
+            .expect("points");
         assert_eq!(metric.name, "requests");
         assert_eq!(metric.unit, "{request}");
         assert_eq!(
@@ -402,7 +407,10 @@ mod tests {
                 (put.to_vec(), NumberValue::AsInt(5), 100, 200),
             ]
         );
-        let again = c.collect(100, 300).expect("points");
+        let again = c
+            .collect(100, 300)
+            .map(crate::metrics::export::Collected::into_metric)
+            .expect("points");
         assert_eq!(sums(&again)[0].1, NumberValue::AsInt(5), "cumulative keeps");
     }
 
@@ -412,12 +420,25 @@ mod tests {
         let attrs = [KeyValue::new("route", "/a")];
         c.record(4, &attrs);
         assert_eq!(
-            sums(&c.collect(100, 200).expect("points"))[0].1,
+            sums(
+                &c.collect(100, 200)
+                    .map(crate::metrics::export::Collected::into_metric)
+                    .expect("points")
+            )[0]
+            .1,
             NumberValue::AsInt(4)
         );
-        assert!(c.collect(200, 300).is_none(), "nothing since");
+        assert!(
+            c.collect(200, 300)
+                .map(crate::metrics::export::Collected::into_metric)
+                .is_none(),
+            "nothing since"
+        );
         c.record(1, &attrs);
-        let next = c.collect(300, 400).expect("points");
+        let next = c
+            .collect(300, 400)
+            .map(crate::metrics::export::Collected::into_metric)
+            .expect("points");
         assert_eq!(
             sums(&next),
             [(attrs.to_vec(), NumberValue::AsInt(1), 300, 400)]
@@ -439,7 +460,10 @@ mod tests {
         for v in [1.0, 7.0, 7.5, 20000.0] {
             h.record(v, &[]);
         }
-        let metric = h.collect(0, 1).expect("points");
+        let metric = h
+            .collect(0, 1)
+            .map(crate::metrics::export::Collected::into_metric)
+            .expect("points");
         let Some(MetricData::Histogram(histogram)) = metric.data else {
             panic!("not a histogram");
         };
@@ -459,7 +483,10 @@ mod tests {
         c.record(1, &[get.clone(), KeyValue::new("user", "a")]);
         c.record(2, &[KeyValue::new("user", "b"), get.clone()]);
         c.bind(&[get.clone(), KeyValue::new("user", "c")]).record(4);
-        let metric = c.collect(0, 1).expect("points");
+        let metric = c
+            .collect(0, 1)
+            .map(crate::metrics::export::Collected::into_metric)
+            .expect("points");
         assert_eq!(sums(&metric), [(vec![get], NumberValue::AsInt(7), 0, 1)]);
     }
 }

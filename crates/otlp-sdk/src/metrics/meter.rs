@@ -4,6 +4,7 @@
 use super::aggregate::buckets::Boundaries;
 use super::aggregate::point::Aggregator;
 use super::config::{Settings, Temporality};
+use super::export::Collected;
 use super::instrument::{Descriptor, Instrument};
 use super::observable::{
     AsObservable, FromObservable, InstrumentCallback, MeterCallback, ObservableBuilder,
@@ -18,7 +19,6 @@ use super::view::{
 };
 use otlp_proto::Str;
 use otlp_proto::common::InstrumentationScope;
-use otlp_proto::metrics::Metric;
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -29,18 +29,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub(crate) trait Collect: Send + Sync {
     /// The instrument's metric now; `created` starts cumulative points, `last` (the previous
     /// collection) delta ones.
-    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric>;
+    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Collected>;
 }
 
 impl<A: Aggregator> Collect for Instrument<A> {
-    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric> {
+    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Collected> {
         let start = if self.is_delta() { last } else { created };
         Instrument::collect(self, start, now)
     }
 }
 
 impl Collect for ObservableState {
-    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric> {
+    fn collect(&self, created: u64, last: u64, now: u64) -> Option<Collected> {
         ObservableState::collect(self, created, last, now)
     }
 }
@@ -263,7 +263,7 @@ impl Meter {
 
     /// Every instrument's metric now: the callbacks run first (a panicking callback reports
     /// nothing and does not stop the others), then every instrument is read.
-    pub(crate) fn collect(&self) -> Vec<Metric> {
+    pub(crate) fn collect(&self) -> Vec<Collected> {
         let now = crate::clock::now_unix_nanos();
         let last = self.state.last.swap(now, Ordering::Relaxed);
         self.run_callbacks();

@@ -10,14 +10,15 @@
 
 use super::aggregate::point::ToNumberValue;
 use super::config::Temporality;
+use super::export::{Collected, NUMBER_ATTRIBUTES, PointAttributes};
 use super::instrument::Descriptor;
-use super::series::OVERFLOW_KEY;
+use super::series::{OVERFLOW_KEY, canonical_key};
 use super::view::{AttributeFilter, InstrumentKind, Stream as ViewStream, StreamAggregation};
-use otlp_proto::common::{KeyValue, KeyValueList};
+use otlp_proto::Str;
+use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{
     AggregationTemporality, Gauge, Metric, MetricData, NumberDataPoint, NumberValue, Sum,
 };
-use otlp_proto::{Message, Str};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,8 +33,8 @@ impl ObservableValue for f64 {}
 /// before (for deltas).
 #[derive(Debug, Default)]
 struct Round {
-    /// Canonical attribute key -> (attributes, value).
-    current: HashMap<Vec<u8>, (Vec<KeyValue>, NumberValue)>,
+    /// Canonical attribute key (as series are keyed) -> value.
+    current: HashMap<Vec<u8>, NumberValue>,
     previous: HashMap<Vec<u8>, NumberValue>,
 }
 
@@ -47,26 +48,6 @@ pub struct ObservableState {
     limit: Option<usize>,
     filter: Option<AttributeFilter>,
     round: Mutex<Round>,
-}
-
-/// The attributes sorted by key, the last of a repeated key kept, and their encoding as a key.
-fn canonical(attributes: &[KeyValue]) -> (Vec<KeyValue>, Vec<u8>) {
-    let mut sorted: Vec<KeyValue> = Vec::with_capacity(attributes.len());
-    let mut order: Vec<usize> = (0..attributes.len()).collect();
-    // Stable: of equal keys the later stays later, and is the one kept.
-    order.sort_by(|&a, &b| attributes[a].key.cmp(&attributes[b].key));
-    for i in order {
-        match sorted.last_mut() {
-            Some(last) if last.key == attributes[i].key => *last = attributes[i].clone(),
-            _ => sorted.push(attributes[i].clone()),
-        }
-    }
-    let key = KeyValueList {
-        values: sorted.clone(),
-    }
-    .encode_to_bytes()
-    .to_vec();
-    (sorted, key)
 }
 
 fn add(a: &NumberValue, b: &NumberValue) -> NumberValue {
@@ -119,9 +100,9 @@ impl ObservableState {
 
     /// Records one observation of the current collection.
     fn observe(&self, value: NumberValue, attributes: &[KeyValue]) {
-        let (attributes, key) = match &self.filter {
-            None => canonical(attributes),
-            Some(f) => canonical(&f.kept(attributes).cloned().collect::<Vec<_>>()),
+        let key = match &self.filter {
+            None => canonical_key(attributes),
+            Some(f) => canonical_key(&f.kept(attributes).cloned().collect::<Vec<_>>()),
         };
         let mut round = self.round.lock().unwrap_or_else(PoisonError::into_inner);
         let full = self
@@ -130,36 +111,37 @@ impl ObservableState {
         if full {
             // Past the limit, the overflow series takes the sum of the sets that did not fit
             // (for a gauge, the last of them).
-            let (attributes, key) = canonical(&[KeyValue::new(OVERFLOW_KEY, true)]);
+            let key = canonical_key(&[KeyValue::new(OVERFLOW_KEY, true)]);
             let summed = match (self.sum, round.current.get(&key)) {
                 (None, _) | (_, None) => value,
-                (Some(_), Some((_, before))) => add(before, &value),
+                (Some(_), Some(before)) => add(before, &value),
             };
-            round.current.insert(key, (attributes, summed));
+            round.current.insert(key, summed);
             return;
         }
-        round.current.insert(key, (attributes, value));
+        round.current.insert(key, value);
     }
 
     /// The metric of this collection's observations (`None` when nothing was observed), and
     /// the start of the next round.
-    pub(crate) fn collect(&self, created: u64, last: u64, now: u64) -> Option<Metric> {
+    pub(crate) fn collect(&self, created: u64, last: u64, now: u64) -> Option<Collected> {
         let mut round = self.round.lock().unwrap_or_else(PoisonError::into_inner);
         let current = std::mem::take(&mut round.current);
         let delta = self.temporality == Temporality::Delta;
         let start = if delta { last } else { created };
         let mut points = Vec::with_capacity(current.len());
+        let mut attributes = PointAttributes::default();
         let mut totals = HashMap::with_capacity(if delta { current.len() } else { 0 });
-        for (key, (attributes, value)) in current {
+        for (key, value) in current {
             let reported = match (delta, round.previous.get(&key)) {
                 (true, Some(before)) => sub(&value, before),
                 _ => value.clone(),
             };
+            attributes.push(&key, NUMBER_ATTRIBUTES);
             if delta {
                 totals.insert(key, value);
             }
             points.push(NumberDataPoint {
-                attributes,
                 start_time_unix_nano: start,
                 time_unix_nano: now,
                 value: Some(reported),
@@ -187,12 +169,15 @@ impl ObservableState {
                 is_monotonic: monotonic,
             }),
         };
-        Some(Metric {
-            name: self.descriptor.name.clone(),
-            description: self.descriptor.description.clone(),
-            unit: self.descriptor.unit.clone(),
-            data: Some(data),
-            metadata: Vec::new(),
+        Some(Collected {
+            metric: Metric {
+                name: self.descriptor.name.clone(),
+                description: self.descriptor.description.clone(),
+                unit: self.descriptor.unit.clone(),
+                data: Some(data),
+                metadata: Vec::new(),
+            },
+            attributes,
         })
     }
 }
@@ -467,7 +452,10 @@ mod tests {
         s.observe(NumberValue::AsDouble(1.0), &a);
         s.observe(NumberValue::AsDouble(2.0), &a);
         s.observe(NumberValue::AsDouble(5.0), &b);
-        let first = s.collect(0, 0, 10).expect("points");
+        let first = s
+            .collect(0, 0, 10)
+            .map(Collected::into_metric)
+            .expect("points");
         assert_eq!(
             points(&first),
             [
@@ -476,19 +464,31 @@ mod tests {
             ]
         );
         s.observe(NumberValue::AsDouble(3.0), &b);
-        let second = s.collect(0, 10, 20).expect("points");
+        let second = s
+            .collect(0, 10, 20)
+            .map(Collected::into_metric)
+            .expect("points");
         assert_eq!(points(&second), [(b.to_vec(), NumberValue::AsDouble(3.0))]);
-        assert!(s.collect(0, 20, 30).is_none(), "nothing observed");
+        assert!(
+            s.collect(0, 20, 30).map(Collected::into_metric).is_none(),
+            "nothing observed"
+        );
     }
 
     #[test]
     fn delta_counters_report_the_difference_from_the_previous_total() {
         let s = state(InstrumentKind::ObservableCounter, Temporality::Delta, None);
         s.observe(NumberValue::AsInt(10), &[]);
-        let first = s.collect(0, 0, 10).expect("points");
+        let first = s
+            .collect(0, 0, 10)
+            .map(Collected::into_metric)
+            .expect("points");
         assert_eq!(points(&first), [(vec![], NumberValue::AsInt(10))]);
         s.observe(NumberValue::AsInt(25), &[]);
-        let second = s.collect(0, 10, 20).expect("points");
+        let second = s
+            .collect(0, 10, 20)
+            .map(Collected::into_metric)
+            .expect("points");
         assert_eq!(points(&second), [(vec![], NumberValue::AsInt(15))]);
         let Some(MetricData::Sum(sum)) = &second.data else {
             panic!("a sum");
@@ -500,10 +500,14 @@ mod tests {
         );
         assert_eq!(sum.data_points[0].start_time_unix_nano, 10);
         // Not observed once: forgotten, so its next total counts from zero again.
-        assert!(s.collect(0, 20, 30).is_none());
+        assert!(s.collect(0, 20, 30).map(Collected::into_metric).is_none());
         s.observe(NumberValue::AsInt(30), &[]);
         assert_eq!(
-            points(&s.collect(0, 30, 40).expect("points")),
+            points(
+                &s.collect(0, 30, 40)
+                    .map(Collected::into_metric)
+                    .expect("points")
+            ),
             [(vec![], NumberValue::AsInt(30))]
         );
     }
@@ -518,7 +522,11 @@ mod tests {
         for i in 0..5i64 {
             s.observe(NumberValue::AsInt(i), &[KeyValue::new("i", i)]);
         }
-        let got = points(&s.collect(0, 0, 1).expect("points"));
+        let got = points(
+            &s.collect(0, 0, 1)
+                .map(Collected::into_metric)
+                .expect("points"),
+        );
         assert_eq!(got.len(), 3);
         let overflow = got
             .iter()
@@ -546,7 +554,11 @@ mod tests {
                 KeyValue::new("a", 1i64),
             ],
         );
-        let got = points(&s.collect(0, 0, 1).expect("points"));
+        let got = points(
+            &s.collect(0, 0, 1)
+                .map(Collected::into_metric)
+                .expect("points"),
+        );
         assert_eq!(
             got,
             [(

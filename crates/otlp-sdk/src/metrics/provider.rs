@@ -8,17 +8,18 @@
 //! retry, and the pipeline's accounting of items: here, metrics).
 
 use super::config::Settings;
-use super::export::{ScopedMetric, ScopedMetricEncoder};
+use super::export::{Collected, ScopedMetric, ScopedMetricEncoder};
 use super::meter::Meter;
+use crate::body::EncodedBody;
 use crate::hub::{BoxFuture, Component, SignalHub};
-use crate::pipeline::{AdaptiveBatchConfig, Pipeline, Stats};
+use crate::pipeline::{AdaptiveBatchConfig, BatchEncoder, Pipeline, Stats};
 use crate::scopes::Scopes;
 use crate::{Error, Exporter, Signal};
-use otlp_proto::Str;
 use otlp_proto::collector::ExportMetricsServiceRequest;
 use otlp_proto::common::{InstrumentationScope, KeyValue};
 use otlp_proto::metrics::{ResourceMetrics, ScopeMetrics};
 use otlp_proto::resource::Resource;
+use otlp_proto::{Encoding, Str};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
@@ -124,7 +125,7 @@ impl Metrics {
             .filter(|(_, metrics)| !metrics.is_empty())
             .map(|(meter, metrics)| ScopeMetrics {
                 scope: Some(meter.scope().clone()),
-                metrics,
+                metrics: metrics.into_iter().map(Collected::into_metric).collect(),
                 schema_url: meter.schema_url().clone(),
             })
             .collect();
@@ -135,6 +136,26 @@ impl Metrics {
                 ..ResourceMetrics::default()
             }],
         }
+    }
+}
+
+impl Metrics {
+    /// Every meter's metrics now, encoded as the pipeline's encoder encodes them.
+    pub(crate) fn collect_encoded(&self, encoding: Encoding) -> EncodedBody {
+        let mut batch: Vec<ScopedMetric> = self
+            .shared
+            .collect()
+            .into_iter()
+            .flat_map(|(meter, metrics)| {
+                let scope = meter.scope_index();
+                metrics
+                    .into_iter()
+                    .map(move |metric| ScopedMetric { scope, metric })
+            })
+            .collect();
+        let mut encoder =
+            ScopedMetricEncoder::new(self.shared.resource.clone(), self.shared.scopes.clone());
+        encoder.encode(&mut batch, encoding)
     }
 }
 
@@ -150,7 +171,7 @@ impl Drop for Metrics {
 
 impl Shared {
     /// Every meter with its metrics now.
-    fn collect(&self) -> Vec<(Meter, Vec<otlp_proto::metrics::Metric>)> {
+    fn collect(&self) -> Vec<(Meter, Vec<Collected>)> {
         let _one = self
             .collecting
             .lock()

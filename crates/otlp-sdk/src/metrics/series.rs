@@ -30,19 +30,18 @@ pub(crate) const OVERFLOW_KEY: &str = "otel.metric.overflow";
 
 type Shard<S> = RwLock<HashMap<Key, Arc<S>, BuildKeyHasher>>;
 
-/// One series: its attributes (canonical: sorted, one value per key) and its aggregator.
+/// One series: its aggregator. Its attributes are its key in the map (canonical: sorted, one
+/// value per key, encoded as protobuf), which a collection copies into the points as they are.
 #[derive(Debug)]
 pub(crate) struct Series<S> {
-    pub(crate) attributes: Vec<KeyValue>,
     pub(crate) aggregator: S,
     /// Bound handles ([`Pinned`]) to this series: it is not forgotten while there are any.
     pins: AtomicUsize,
 }
 
 impl<S> Series<S> {
-    fn new(attributes: Vec<KeyValue>, aggregator: S) -> Self {
+    fn new(aggregator: S) -> Self {
         Series {
-            attributes,
             aggregator,
             pins: AtomicUsize::new(0),
         }
@@ -76,12 +75,25 @@ pub(crate) struct SeriesMap<S> {
     shards: Box<[Shard<Series<S>>]>,
     series: AtomicUsize,
     limit: Option<usize>,
-    overflow: OnceLock<Arc<Series<S>>>,
+    /// The overflow series and its key.
+    overflow: OnceLock<(Key, Arc<Series<S>>)>,
     /// Whether stale series are forgotten (delta temporality): then no per-thread cache.
     forgets: bool,
 }
 
 const SHARDS: usize = 16;
+
+/// The canonical key of `attrs` (sorted by key, the last of a repeated key kept, encoded as
+/// the protobuf `values` of a `KeyValueList`): what the map keys series by, for those who
+/// keep sets of attributes elsewhere.
+pub(crate) fn canonical_key(attrs: &[KeyValue]) -> Vec<u8> {
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        let (order, buf) = &mut *scratch;
+        canonical(attrs, order, buf);
+        buf.as_slice().to_vec()
+    })
+}
 
 /// How many series ahead a collection touches the next one.
 const AHEAD: usize = 4;
@@ -155,15 +167,7 @@ impl<S> SeriesMap<S> {
                 return f(self.overflow(make));
             }
             self.series.fetch_add(1, Ordering::Relaxed);
-            // A new series (the rare path): keep its attributes as the key has them.
-            let mut attributes: Vec<KeyValue> = Vec::with_capacity(order.len());
-            for &i in order.iter().rev() {
-                if attributes.last().is_none_or(|k| k.key != attrs[i].key) {
-                    attributes.push(attrs[i].clone());
-                }
-            }
-            attributes.reverse();
-            let series = Arc::new(Series::new(attributes, make()));
+            let series = Arc::new(Series::new(make()));
             let stored = Key {
                 hash: probe.hash,
                 bytes: key.into(),
@@ -217,8 +221,22 @@ impl<S> SeriesMap<S> {
     }
 
     fn overflow(&self, make: impl FnOnce() -> S) -> &Arc<Series<S>> {
-        self.overflow
-            .get_or_init(|| Arc::new(Series::new(vec![KeyValue::new(OVERFLOW_KEY, true)], make())))
+        &self
+            .overflow
+            .get_or_init(|| {
+                let mut buf = otlp_proto::RevBuf::new();
+                canonical(
+                    &[KeyValue::new(OVERFLOW_KEY, true)],
+                    &mut Vec::new(),
+                    &mut buf,
+                );
+                let key = Key {
+                    hash: hash_key(buf.as_slice()),
+                    bytes: buf.as_slice().into(),
+                };
+                (key, Arc::new(Series::new(make())))
+            })
+            .1
     }
 
     /// Series kept now, the overflow one not counted.
@@ -227,22 +245,20 @@ impl<S> SeriesMap<S> {
         self.series.load(Ordering::Relaxed)
     }
 
-    /// Calls `f` on every series, the overflow one last.
-    pub(crate) fn for_each(&self, f: impl FnMut(&[KeyValue], &S)) {
+    /// Calls `f` on every series, with its key (the protobuf bytes of its attributes as
+    /// `KeyValueList.values`), the overflow one last.
+    pub(crate) fn for_each(&self, f: impl FnMut(&[u8], &S)) {
         self.for_each_ahead(|_| {}, f);
     }
 
     /// [`for_each`](Self::for_each), calling `touch` on the series a few places ahead of the
-    /// one `f` collects: series live in allocations of their own, so a collection is bound by
-    /// the latency of fetching each; touching ahead fetches several at once.
-    pub(crate) fn for_each_ahead(
-        &self,
-        touch: impl Fn(&Series<S>),
-        mut f: impl FnMut(&[KeyValue], &S),
-    ) {
+    /// one `f` collects (and loading its key): series live in allocations of their own, so a
+    /// collection is bound by the latency of fetching each; touching ahead fetches several at
+    /// once.
+    pub(crate) fn for_each_ahead(&self, touch: impl Fn(&S), mut f: impl FnMut(&[u8], &S)) {
         // Every series reports: none is forgotten, whatever the map.
-        self.for_each_delta(touch, |attributes, aggregator| {
-            f(attributes, aggregator);
+        self.for_each_delta(touch, |key, aggregator| {
+            f(key, aggregator);
             true
         });
     }
@@ -252,23 +268,20 @@ impl<S> SeriesMap<S> {
     /// [`SeriesMap::new_delta`], series that had none and are not bound are forgotten (their
     /// cardinality freed). Recording is held up only while a stale series is checked again and
     /// removed, never while the others are collected.
-    pub(crate) fn for_each_delta(
-        &self,
-        touch: impl Fn(&Series<S>),
-        mut f: impl FnMut(&[KeyValue], &S) -> bool,
-    ) {
-        let mut stale: Vec<Arc<Series<S>>> = Vec::new();
+    pub(crate) fn for_each_delta(&self, touch: impl Fn(&S), mut f: impl FnMut(&[u8], &S) -> bool) {
+        let mut stale: Vec<(Key, Arc<Series<S>>)> = Vec::new();
         for shard in self.shards.iter() {
             {
                 let map = shard.read().unwrap_or_else(PoisonError::into_inner);
-                let mut ahead = map.values().skip(AHEAD);
-                for series in map.values() {
-                    if let Some(next) = ahead.next() {
-                        touch(next);
+                let mut ahead = map.iter().skip(AHEAD);
+                for (key, series) in map.iter() {
+                    if let Some((next_key, next)) = ahead.next() {
+                        std::hint::black_box(next_key.bytes.first());
+                        touch(&next.aggregator);
                     }
-                    let reported = f(&series.attributes, &series.aggregator);
+                    let reported = f(&key.bytes, &series.aggregator);
                     if self.forgets && !reported && series.pins.load(Ordering::Relaxed) == 0 {
-                        stale.push(series.clone());
+                        stale.push((key.clone(), series.clone()));
                     }
                 }
             }
@@ -278,8 +291,8 @@ impl<S> SeriesMap<S> {
                 stale.clear();
             }
         }
-        if let Some(overflow) = self.overflow.get() {
-            f(&overflow.attributes, &overflow.aggregator);
+        if let Some((key, overflow)) = self.overflow.get() {
+            f(&key.bytes, &overflow.aggregator);
         }
     }
 
@@ -289,29 +302,38 @@ impl<S> SeriesMap<S> {
     fn forget(
         &self,
         map: &mut RwLockWriteGuard<'_, HashMap<Key, Arc<Series<S>>, BuildKeyHasher>>,
-        stale: &[Arc<Series<S>>],
-        f: &mut impl FnMut(&[KeyValue], &S) -> bool,
+        stale: &[(Key, Arc<Series<S>>)],
+        f: &mut impl FnMut(&[u8], &S) -> bool,
     ) {
-        SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            let (order, buf) = &mut *scratch;
-            for series in stale {
-                if series.pins.load(Ordering::Acquire) != 0
-                    || f(&series.attributes, &series.aggregator)
-                {
-                    continue;
-                }
-                // The attributes are canonical already: encoding them again gives the key.
-                canonical(&series.attributes, order, buf);
-                let key = buf.as_slice();
-                let probe = Probe {
-                    hash: hash_key(key),
-                    bytes: key,
-                };
-                if map.remove(&probe as &dyn KeyLike).is_some() {
-                    self.series.fetch_sub(1, Ordering::Relaxed);
-                }
+        for (key, series) in stale {
+            if series.pins.load(Ordering::Acquire) != 0 || f(&key.bytes, &series.aggregator) {
+                continue;
             }
-        });
+            if map.remove(key).is_some() {
+                self.series.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
     }
+
+    /// The attributes of `series`, found by a walk of the map.
+    #[cfg(test)]
+    pub(crate) fn attributes_of(&self, series: &Arc<Series<S>>) -> Option<Vec<KeyValue>> {
+        let found = self.shards.iter().find_map(|shard| {
+            let map = shard.read().unwrap_or_else(PoisonError::into_inner);
+            map.iter()
+                .find(|(_, s)| Arc::ptr_eq(s, series))
+                .map(|(key, _)| key.bytes.clone())
+        });
+        found.map(|key| decode_key(&key))
+    }
+}
+
+/// The attributes a key encodes (tests).
+#[cfg(test)]
+pub(crate) fn decode_key(key: &[u8]) -> Vec<KeyValue> {
+    use otlp_proto::Message as _;
+    let bytes = bytes::Bytes::copy_from_slice(key);
+    otlp_proto::common::KeyValueList::decode(&bytes)
+        .expect("a key decodes")
+        .values
 }

@@ -290,7 +290,11 @@ mod tests {
     fn collect(m: &Meter) -> ScopeMetrics {
         ScopeMetrics {
             scope: Some(m.scope().clone()),
-            metrics: m.collect(),
+            metrics: m
+                .collect()
+                .into_iter()
+                .map(crate::metrics::export::Collected::into_metric)
+                .collect(),
             schema_url: Str::new(),
         }
     }

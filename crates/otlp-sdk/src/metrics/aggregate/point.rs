@@ -5,7 +5,6 @@ use super::exponential::ExponentialHistogram;
 use super::histogram::{Histogram, Measurement};
 use super::last_value::LastValue;
 use super::sum::{Number, StripedSum};
-use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{
     ExponentialHistogramDataPoint, HistogramDataPoint, MetricData, NumberDataPoint, NumberValue,
 };
@@ -35,10 +34,10 @@ impl ToNumberValue for f64 {
     }
 }
 
-/// What a series' point carries besides its aggregate.
+/// What a series' point carries besides its aggregate and its attributes (which the
+/// collection keeps apart: `metrics::export::PointAttributes`).
 #[derive(Debug, Clone, Copy)]
-pub struct PointBase<'a> {
-    pub(crate) attributes: &'a [KeyValue],
+pub struct PointBase {
     pub(crate) start_time_unix_nano: u64,
     pub(crate) time_unix_nano: u64,
 }
@@ -56,12 +55,11 @@ pub trait Aggregator: Send + Sync + 'static {
     /// Adds this series' point to `data` (a variant made for this aggregation): everything so
     /// far, or, with `delta`, what came since the last delta collection (then nothing if the
     /// series saw nothing).
-    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData);
+    fn collect(&self, delta: bool, base: PointBase, data: &mut MetricData);
 }
 
-fn number_point(base: PointBase<'_>, value: NumberValue) -> NumberDataPoint {
+fn number_point(base: PointBase, value: NumberValue) -> NumberDataPoint {
     NumberDataPoint {
-        attributes: base.attributes.to_vec(),
         start_time_unix_nano: base.start_time_unix_nano,
         time_unix_nano: base.time_unix_nano,
         value: Some(value),
@@ -79,7 +77,7 @@ impl<N: Number + ToNumberValue> Aggregator for StripedSum<N> {
     fn touch(&self) {
         StripedSum::touch(self);
     }
-    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+    fn collect(&self, delta: bool, base: PointBase, data: &mut MetricData) {
         let value = if delta { self.take() } else { self.value() };
         // A delta of zero: nothing was added (or it cancelled out), nothing to report.
         if delta && value == N::default() {
@@ -98,7 +96,7 @@ impl<N: Number + ToNumberValue> Aggregator for LastValue<N> {
     fn record(&self, v: N) {
         LastValue::record(self, v);
     }
-    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+    fn collect(&self, delta: bool, base: PointBase, data: &mut MetricData) {
         let value = if delta { self.take() } else { self.value() };
         if let (Some(value), MetricData::Gauge(gauge)) = (value, data) {
             gauge
@@ -151,7 +149,7 @@ impl<M: Measurement> Aggregator for ExponentialOf<M> {
     fn record(&self, v: M) {
         self.0.record(v.as_f64());
     }
-    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+    fn collect(&self, delta: bool, base: PointBase, data: &mut MetricData) {
         let before = match data {
             MetricData::ExponentialHistogram(h) => h.data_points.len(),
             _ => return,
@@ -181,12 +179,11 @@ impl<M: Measurement> Aggregator for HistogramOf<M> {
     fn touch(&self) {
         self.0.touch();
     }
-    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+    fn collect(&self, delta: bool, base: PointBase, data: &mut MetricData) {
         let MetricData::Histogram(histogram) = data else {
             return;
         };
         let mut point = HistogramDataPoint {
-            attributes: base.attributes.to_vec(),
             start_time_unix_nano: base.start_time_unix_nano,
             time_unix_nano: base.time_unix_nano,
             ..HistogramDataPoint::default()
@@ -217,12 +214,11 @@ impl Aggregator for ExponentialHistogram {
     fn record(&self, v: f64) {
         ExponentialHistogram::record(self, v);
     }
-    fn collect(&self, delta: bool, base: PointBase<'_>, data: &mut MetricData) {
+    fn collect(&self, delta: bool, base: PointBase, data: &mut MetricData) {
         let MetricData::ExponentialHistogram(histogram) = data else {
             return;
         };
         let mut point = ExponentialHistogramDataPoint {
-            attributes: base.attributes.to_vec(),
             start_time_unix_nano: base.start_time_unix_nano,
             time_unix_nano: base.time_unix_nano,
             ..ExponentialHistogramDataPoint::default()

@@ -71,6 +71,7 @@ pub(super) fn hash_key(bytes: &[u8]) -> u64 {
 }
 
 /// A key as the map stores it: its canonical bytes and their hash.
+#[derive(Clone)]
 pub(super) struct Key {
     pub(super) hash: u64,
     pub(super) bytes: Box<[u8]>,

@@ -15,14 +15,14 @@ fn the_same_attributes_in_any_order_find_one_series() {
     let b = map.get(&[kv("c", 3), kv("a", 1), kv("b", 2)], AtomicU64::default);
     assert!(Arc::ptr_eq(&a, &b));
     assert_eq!(
-        a.attributes,
+        map.attributes_of(&a).unwrap(),
         [kv("a", 1), kv("b", 2), kv("c", 3)],
         "kept sorted"
     );
     let other = map.get(&[kv("a", 1), kv("b", 3), kv("c", 3)], AtomicU64::default);
     assert!(!Arc::ptr_eq(&a, &other));
     let empty = map.get(&[], AtomicU64::default);
-    assert!(empty.attributes.is_empty());
+    assert!(map.attributes_of(&empty).unwrap().is_empty());
     assert_eq!(map.len(), 3);
 }
 
@@ -30,7 +30,7 @@ fn the_same_attributes_in_any_order_find_one_series() {
 fn a_repeated_key_keeps_its_last_value() {
     let map = SeriesMap::<AtomicU64>::new(None);
     let s = map.get(&[kv("k", 1), kv("z", 0), kv("k", 2)], AtomicU64::default);
-    assert_eq!(s.attributes, [kv("k", 2), kv("z", 0)]);
+    assert_eq!(map.attributes_of(&s).unwrap(), [kv("k", 2), kv("z", 0)]);
     let same = map.get(&[kv("z", 0), kv("k", 2)], AtomicU64::default);
     assert!(Arc::ptr_eq(&s, &same));
 }
@@ -45,7 +45,7 @@ fn past_the_limit_measurements_go_to_the_overflow_series() {
     }
     assert_eq!(map.len(), 2);
     let mut seen = Vec::new();
-    map.for_each(|attrs, n| seen.push((attrs.to_vec(), n.load(Ordering::Relaxed))));
+    map.for_each(|key, n| seen.push((decode_key(key), n.load(Ordering::Relaxed))));
     assert_eq!(seen.len(), 3);
     assert_eq!(
         seen.last(),
@@ -54,7 +54,7 @@ fn past_the_limit_measurements_go_to_the_overflow_series() {
     );
     // Existing series are still found at the limit.
     let first = map.get(&[kv("v", 0)], AtomicU64::default);
-    assert_eq!(first.attributes, [kv("v", 0)]);
+    assert_eq!(map.attributes_of(&first).unwrap(), [kv("v", 0)]);
 }
 
 #[test]
@@ -102,10 +102,10 @@ fn take(map: &SeriesMap<AtomicU64>) -> Vec<(Vec<KeyValue>, u64)> {
     let mut taken = Vec::new();
     map.for_each_delta(
         |_| {},
-        |attrs, n| {
+        |key, n| {
             let v = n.swap(0, Ordering::Relaxed);
             if v > 0 {
-                taken.push((attrs.to_vec(), v));
+                taken.push((decode_key(key), v));
             }
             v > 0
         },
@@ -233,7 +233,11 @@ fn a_delta_instrument_forgets_its_quiet_series_but_not_its_bound_ones() {
         Some(2),
         StripedSum::<u64>::default,
     );
-    let points = |now| match counter.collect(0, now).and_then(|m| m.data) {
+    let points = |now| match counter
+        .collect(0, now)
+        .map(crate::metrics::export::Collected::into_metric)
+        .and_then(|m| m.data)
+    {
         Some(MetricData::Sum(sum)) => sum.data_points.len(),
         _ => 0,
     };
@@ -245,7 +249,10 @@ fn a_delta_instrument_forgets_its_quiet_series_but_not_its_bound_ones() {
     // "quiet" was forgotten: the limit of 2 has room for a new series again.
     counter.record(5, &[kv("new", 1)]);
     bound.record(2);
-    let metric = counter.collect(2, 3).and_then(|m| m.data);
+    let metric = counter
+        .collect(2, 3)
+        .map(crate::metrics::export::Collected::into_metric)
+        .and_then(|m| m.data);
     let Some(MetricData::Sum(sum)) = metric else {
         panic!("{metric:?}");
     };
