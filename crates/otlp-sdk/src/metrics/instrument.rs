@@ -56,6 +56,17 @@ fn filtered<R>(
 }
 
 impl Descriptor {
+    /// The metric of this name, description and unit with `data`.
+    pub(crate) fn metric(&self, data: MetricData) -> Metric {
+        Metric {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            unit: self.unit.clone(),
+            data: Some(data),
+            metadata: Vec::new(),
+        }
+    }
+
     /// The description of an instrument named `name`, if its name and unit are allowed.
     pub(crate) fn checked(
         name: Str,
@@ -316,13 +327,7 @@ impl<A: Aggregator> Instrument<A> {
             });
         }
         (point_count(&data) > 0).then(|| Collected {
-            metric: Metric {
-                name: self.descriptor.name.clone(),
-                description: self.descriptor.description.clone(),
-                unit: self.descriptor.unit.clone(),
-                data: Some(data),
-                metadata: Vec::new(),
-            },
+            metric: self.descriptor.metric(data),
             attributes,
         })
     }

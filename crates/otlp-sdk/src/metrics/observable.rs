@@ -17,7 +17,7 @@ use super::view::{AttributeFilter, InstrumentKind, Stream as ViewStream, StreamA
 use otlp_proto::Str;
 use otlp_proto::common::KeyValue;
 use otlp_proto::metrics::{
-    AggregationTemporality, Gauge, Metric, MetricData, NumberDataPoint, NumberValue, Sum,
+    AggregationTemporality, Gauge, MetricData, NumberDataPoint, NumberValue, Sum,
 };
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -170,13 +170,7 @@ impl ObservableState {
             }),
         };
         Some(Collected {
-            metric: Metric {
-                name: self.descriptor.name.clone(),
-                description: self.descriptor.description.clone(),
-                unit: self.descriptor.unit.clone(),
-                data: Some(data),
-                metadata: Vec::new(),
-            },
+            metric: self.descriptor.metric(data),
             attributes,
         })
     }
@@ -403,6 +397,7 @@ impl<I, T: ObservableValue> ObservableBuilder<'_, I, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use otlp_proto::metrics::Metric;
 
     fn state(
         kind: InstrumentKind,

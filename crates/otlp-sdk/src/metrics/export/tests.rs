@@ -78,6 +78,14 @@ fn encoded(metrics: Vec<Collected>, encoding: Encoding) -> Bytes {
     encoder.encode(&mut batch, encoding).message()
 }
 
+fn materialized(metrics: &[Collected]) -> Vec<Metric> {
+    metrics
+        .iter()
+        .cloned()
+        .map(Collected::into_metric)
+        .collect()
+}
+
 fn metrics_of(request: ExportMetricsServiceRequest) -> Vec<Metric> {
     request
         .resource_metrics
@@ -104,11 +112,7 @@ fn every_kind_of_metric_keeps_its_points_attributes_apart() {
 #[test]
 fn protobuf_carries_the_attributes_kept_apart() {
     let metrics = collected();
-    let expected: Vec<Metric> = metrics
-        .iter()
-        .cloned()
-        .map(Collected::into_metric)
-        .collect();
+    let expected = materialized(&metrics);
     // The materialized points carry the canonical attributes: sorted, the last of a key kept.
     let Some(MetricData::Sum(sum)) = &expected[0].data else {
         panic!("{:?}", expected[0]);
@@ -130,11 +134,7 @@ fn protobuf_carries_the_attributes_kept_apart() {
 #[test]
 fn json_carries_them_too() {
     let metrics = collected();
-    let expected: Vec<Metric> = metrics
-        .iter()
-        .cloned()
-        .map(Collected::into_metric)
-        .collect();
+    let expected = materialized(&metrics);
     let decoded =
         ExportMetricsServiceRequest::from_json(&encoded(metrics, Encoding::Json)).expect("decodes");
     assert_eq!(metrics_of(decoded), expected);
