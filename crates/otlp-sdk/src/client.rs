@@ -390,6 +390,29 @@ impl OtlpClient {
         self.inner.metrics.collect_encoded(encoding)
     }
 
+    /// Exports profiles now, under the client's resource, through the client's exporter
+    /// (protocol, compression, TLS and retries as for every signal), returning once the
+    /// receiver accepted them (a partial success is a success) or the export failed.
+    ///
+    /// `profile` is anything that makes a [`ProfilesPayload`](crate::profiles::ProfilesPayload):
+    /// the profiler's `Profile` (`otlp::profile`, feature `profiles`), or a payload built by hand.
+    pub async fn export_profile(
+        &self,
+        profile: impl Into<crate::profiles::ProfilesPayload>,
+    ) -> Result<crate::ExportOutcome, Error> {
+        let request = profile.into().into_request(self.inner.resource.clone());
+        self.inner.exporter.export(&request).await
+    }
+
+    /// [`export_profile`](OtlpClient::export_profile), waiting on the calling thread (no
+    /// runtime needed).
+    pub fn export_profile_blocking(
+        &self,
+        profile: impl Into<crate::profiles::ProfilesPayload>,
+    ) -> Result<crate::ExportOutcome, Error> {
+        crate::blocking::block_on(self.export_profile(profile))
+    }
+
     /// The metrics pipeline's counters and gauges (its items are metrics, one per instrument
     /// per collection); see [`stats_for`](OtlpClient::stats_for).
     pub fn metrics_stats(&self) -> Stats {

@@ -20,6 +20,7 @@ mod hub;
 pub mod logs;
 pub mod metrics;
 pub mod pipeline;
+pub mod profiles;
 pub mod resource;
 mod retry;
 mod scopes;
