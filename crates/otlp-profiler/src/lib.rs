@@ -9,12 +9,18 @@
 
 mod config;
 mod error;
+mod mappings;
+mod profile;
 mod sample;
+mod symbolize;
 
 pub use config::{
     DEFAULT_FREQUENCY, DEFAULT_PERIOD, DEFAULT_SAMPLING_RATE, ProfileConfig, ProfileType,
 };
 pub use error::{Error, Kind};
+#[doc(hidden)]
+pub use profile::testing as __testing;
+pub use profile::{FunctionShare, Profile, SCOPE_NAME};
 pub use sample::MAX_FRAMES;
 
 #[doc(no_inline)]
