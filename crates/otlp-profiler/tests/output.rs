@@ -257,7 +257,6 @@ fn go_tool_pprof_reads_the_pprof() {
     let out = std::process::Command::new("go")
         .args(["tool", "pprof", "-top", "-symbolize=none"])
         .arg(&file)
-        .env("HOME", &dir)
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).unwrap();

@@ -7,7 +7,7 @@ use crate::config::{ProfileConfig, ProfileType};
 use crate::sample::RawSample;
 use crate::symbolize::Symbolizer;
 use otlp_sdk::context::SpanIds;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A sample as a sampler would take it (see the crate's `RawSample`).
 #[derive(Debug, Clone, PartialEq)]
@@ -35,7 +35,10 @@ pub fn build_profile(
     start_unix_nano: u64,
     end_unix_nano: u64,
 ) -> Profile {
-    let mut builder = ProfileBuilder::new(config, start_unix_nano, Arc::new(Symbolizer::default()));
+    // One symbolizer for every profile of the process, as a collector keeps one.
+    static SYMBOLIZER: OnceLock<Arc<Symbolizer>> = OnceLock::new();
+    let symbolizer = SYMBOLIZER.get_or_init(Arc::default).clone();
+    let mut builder = ProfileBuilder::new(config, start_unix_nano, symbolizer);
     for s in samples {
         builder.add(RawSample {
             kind: s.kind,

@@ -116,6 +116,12 @@ impl DebugInfo {
         Ok(DebugInfo { dwarf, symbols })
     }
 
+    /// Whether it has DWARF.
+    #[cfg(test)]
+    pub(crate) fn has_dwarf(&self) -> bool {
+        self.dwarf.is_some()
+    }
+
     /// The frames at virtual address `vaddr`: inlined functions first, the caller last.
     pub(crate) fn frames(&self, vaddr: u64) -> Vec<super::Frame> {
         let mut out = Vec::new();

@@ -168,6 +168,47 @@ mod tests {
         assert!(!last.system_name.is_empty());
     }
 
+    #[inline(always)]
+    fn inlined_helper(x: u64) -> u64 {
+        std::hint::black_box(x).wrapping_mul(3)
+    }
+
+    #[inline(never)]
+    fn calls_an_inlined_helper(x: u64) -> u64 {
+        inlined_helper(x) + 1
+    }
+
+    #[test]
+    fn inlined_frames_come_first_and_the_caller_last() {
+        assert_eq!(calls_an_inlined_helper(2), 7);
+        let (path, start) = vaddr_in_test_binary(calls_an_inlined_helper as *const () as usize);
+        let s = Symbolizer::default();
+        let frames = (0..256)
+            .map(|i| s.symbolize(&path, start + i))
+            .find(|f| f.len() >= 2)
+            .expect("an address in the inlined helper");
+        assert!(frames[0].name.ends_with("inlined_helper"), "{frames:?}");
+        assert!(
+            frames[1].name.ends_with("calls_an_inlined_helper"),
+            "{frames:?}"
+        );
+    }
+
+    #[test]
+    fn the_symbol_table_names_functions_without_dwarf() {
+        let getpid = libc::getpid as *const () as usize;
+        let (path, vaddr) = vaddr_in_test_binary(getpid);
+        let has_dwarf = DebugInfo::load(&path).unwrap().has_dwarf();
+        if has_dwarf || path == std::env::current_exe().unwrap() {
+            println!("skipped: {} has DWARF or libc is linked in", path.display());
+            return;
+        }
+        let frames = Symbolizer::default().symbolize(&path, vaddr);
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert!(frames[0].name.contains("getpid"), "{frames:?}");
+        assert_eq!((frames[0].file.as_str(), frames[0].line), ("", 0));
+    }
+
     #[test]
     fn is_shared_between_threads() {
         fn send_sync<T: Send + Sync>() {}
