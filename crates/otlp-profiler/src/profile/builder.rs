@@ -190,3 +190,90 @@ fn random_id() -> bytes::Bytes {
         Err(_) => bytes::Bytes::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlp_sdk::context::SpanIds;
+    use otlp_sdk::profiles::ProfilesPayload;
+    use otlp_sdk::trace::{SpanId, TraceFlags, TraceId};
+
+    fn raw(kind: ProfileType, thread_name: Option<&str>, link: Option<u8>) -> RawSample {
+        RawSample {
+            kind,
+            frames: vec![0x10, 0x20],
+            values: [1, 5],
+            link: link.map(|b| SpanIds {
+                trace_id: TraceId::from_bytes([b; 16]),
+                span_id: SpanId::from_bytes([b; 8]),
+                trace_flags: TraceFlags::SAMPLED,
+            }),
+            thread_id: 1,
+            thread_name: thread_name.map(str::to_owned),
+            timestamp_unix_nano: 5,
+        }
+    }
+
+    fn string(p: &Profile, i: i32) -> &str {
+        p.dictionary.string_table[i as usize].as_str()
+    }
+
+    #[test]
+    fn each_type_has_its_period_and_sample_types() {
+        let mut config = ProfileConfig::new()
+            .with_sampling_frequency(250)
+            .with_sampling_rate(4096)
+            .with_mutex_sampling(3);
+        for kind in ProfileType::ALL {
+            config = config.with_profile_type(kind);
+        }
+        let p = ProfileBuilder::new(&config, 10, Arc::default()).finish(30);
+        assert_eq!(p.profile_types(), ProfileType::ALL);
+        let expected = [
+            (ProfileType::Cpu, "cpu", "nanoseconds", 4_000_000),
+            (ProfileType::Heap, "space", "bytes", 4096),
+            (ProfileType::HeapAlloc, "space", "bytes", 4096),
+            (ProfileType::Block, "delay", "nanoseconds", 4_000_000),
+            (ProfileType::Mutex, "contentions", "count", 3),
+            (ProfileType::Goroutine, "threads", "count", 1),
+        ];
+        for (kind, name, unit, period) in expected {
+            for (i, (t, u)) in kind.sample_types().iter().enumerate() {
+                let o = p.otlp_profile(kind, i).unwrap();
+                let st = o.sample_type.as_ref().unwrap();
+                assert_eq!(
+                    (string(&p, st.type_strindex), string(&p, st.unit_strindex)),
+                    (*t, *u)
+                );
+                let pt = o.period_type.as_ref().unwrap();
+                let got = (string(&p, pt.type_strindex), string(&p, pt.unit_strindex));
+                assert_eq!((got, o.period), ((name, unit), period), "{kind:?}");
+                assert_eq!((o.time_unix_nano, o.duration_nano), (10, 20));
+            }
+        }
+        // Block and Mutex share sample types: the period type tells them apart on reading.
+        let request = ProfilesPayload::from(p.clone()).into_request(Default::default());
+        assert_eq!(Profile::from_request(&request).unwrap(), [p]);
+    }
+
+    #[test]
+    fn only_identical_samples_aggregate() {
+        let config = ProfileConfig::new().with_profile_type(ProfileType::Heap);
+        let mut b = ProfileBuilder::new(&config, 0, Arc::default());
+        b.add(raw(ProfileType::Heap, Some("a"), None));
+        b.add(raw(ProfileType::Heap, Some("a"), None));
+        b.add(raw(ProfileType::Heap, Some("b"), None));
+        b.add(raw(ProfileType::Heap, Some("a"), Some(1)));
+        b.add(raw(ProfileType::Mutex, Some("a"), None));
+        let p = b.finish(1);
+        assert_eq!(p.profile_types(), [ProfileType::Heap, ProfileType::Mutex]);
+        let heap = p.otlp_profile(ProfileType::Heap, 1).unwrap();
+        let values: Vec<&[i64]> = heap.samples.iter().map(|s| &s.values[..]).collect();
+        assert_eq!(values, [&[5, 5][..], &[5], &[5]]);
+        assert_eq!(p.sample_count(ProfileType::Heap), 4);
+        assert_eq!(p.total(ProfileType::Heap, 0), 4);
+        assert_eq!(p.sample_count(ProfileType::Mutex), 1);
+        // The same stack in every sample: one stack entry besides the zero one.
+        assert_eq!(p.dictionary.stack_table.len(), 2);
+    }
+}
