@@ -99,7 +99,7 @@ fn samples_aggregate_and_symbolize() {
     );
     let line = leaf.lines.last().unwrap();
     let function = &d.function_table[line.function_index as usize];
-    assert!(d.string_table[function.filename_strindex as usize].ends_with("output.rs"));
+    assert!(d.string_table[function.filename_strindex as usize].ends_with("tests/common/mod.rs"));
     assert!(line.line > 0);
 }
 
