@@ -193,7 +193,6 @@ fn go_tool_pprof_reads_the_pprof() {
         .arg(&file)
         .output()
         .unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -204,6 +203,22 @@ fn go_tool_pprof_reads_the_pprof() {
         assert!(stdout.contains(f), "{f} missing from:\n{stdout}");
     }
     assert!(stdout.contains("30ms total"), "{stdout}");
+    let tags = std::process::Command::new("go")
+        .args(["tool", "pprof", "-tags", "-symbolize=none"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let tags = String::from_utf8_lossy(&tags.stdout);
+    for tag in [
+        "thread.name",
+        "worker",
+        "span_id",
+        &"bb".repeat(8),
+        "thread.id",
+    ] {
+        assert!(tags.contains(tag), "{tag} missing from:\n{tags}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

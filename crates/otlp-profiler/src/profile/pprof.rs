@@ -57,10 +57,49 @@ impl Enc {
     }
 }
 
+/// A pprof label's value.
+enum Label {
+    Str(String),
+    /// A string already in the pprof string table.
+    Index(i64),
+    Num(i64),
+}
+
 impl Profile {
+    /// The pprof labels of a sample: its string and integer attributes (`thread.id`,
+    /// `thread.name`), and its link as `trace_id` and `span_id` in hex, as Pyroscope names
+    /// them.
+    fn labels(&self, attributes: &[i32], link_index: i32) -> Vec<(String, Label)> {
+        use otlp_sdk::otlp_proto::common::Value;
+        let mut labels = Vec::new();
+        for a in attributes.iter().filter_map(|&a| {
+            self.dictionary
+                .attribute_table
+                .get(usize::try_from(a).ok()?)
+        }) {
+            let key = self.string(a.key_strindex).to_owned();
+            match a.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(Value::StringValue(s)) => labels.push((key, Label::Str(s.to_string()))),
+                Some(Value::IntValue(n)) => labels.push((key, Label::Num(*n))),
+                _ => {}
+            }
+        }
+        let link = usize::try_from(link_index)
+            .ok()
+            .filter(|&i| i > 0)
+            .and_then(|i| self.dictionary.link_table.get(i));
+        if let Some(link) = link {
+            let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+            labels.push(("trace_id".to_owned(), Label::Str(hex(&link.trace_id))));
+            labels.push(("span_id".to_owned(), Label::Str(hex(&link.span_id))));
+        }
+        labels
+    }
+
     /// `kind`'s samples as a gzipped pprof profile (`profile.proto`), as `go tool pprof`
     /// reads it: one value per sample type of `kind`, functions, files and lines as
-    /// symbolized, mappings with their GNU build id.
+    /// symbolized, mappings with their GNU build id, and the labels `thread.id`,
+    /// `thread.name`, `trace_id` and `span_id`.
     ///
     /// Fails when the profile has no samples of `kind`'s type or the compression fails.
     pub fn to_pprof(&self, kind: ProfileType) -> Result<Vec<u8>, Error> {
@@ -110,15 +149,34 @@ impl Profile {
         }
         let mut keys: Vec<_> = values.into_iter().collect();
         keys.sort_by(|a, b| a.0.cmp(&b.0));
-        for ((stack_index, _, _), vs) in &keys {
+        for ((stack_index, attributes, link_index), vs) in &keys {
             let locations: Vec<u64> = usize::try_from(*stack_index)
                 .ok()
                 .and_then(|i| self.dictionary.stack_table.get(i))
                 .map(|s| s.location_indices.iter().map(|&l| l as u64).collect())
                 .unwrap_or_default();
+            let mut labels: Vec<(i64, Label)> = Vec::new();
+            for (key, value) in self.labels(attributes, *link_index) {
+                let key = intern(&key, &mut strings);
+                let value = match value {
+                    Label::Str(s) => Label::Index(intern(&s, &mut strings)),
+                    other => other,
+                };
+                labels.push((key, value));
+            }
             out.msg(2, |m| {
                 m.packed(1, locations.into_iter());
                 m.packed(2, vs.iter().map(|&v| v as u64));
+                for (key, value) in labels {
+                    m.msg(3, |l| {
+                        l.int(1, key);
+                        match value {
+                            Label::Index(i) => l.int(2, i),
+                            Label::Num(n) => l.int(3, n),
+                            Label::Str(_) => {}
+                        }
+                    });
+                }
             });
         }
         for (id, mapping) in self.dictionary.mapping_table.iter().enumerate().skip(1) {
