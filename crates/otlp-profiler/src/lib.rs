@@ -70,6 +70,7 @@ mod cpu;
 mod error;
 mod heap;
 mod lock;
+mod mappings;
 mod profile;
 mod sample;
 mod source;
@@ -83,6 +84,9 @@ pub use config::{
 };
 pub use continuous::ContinuousProfiler;
 pub use error::{Error, Kind};
+#[doc(hidden)]
+pub use profile::testing as __testing;
+pub use profile::{FunctionShare, Profile, SCOPE_NAME};
 pub use sample::MAX_FRAMES;
 
 #[doc(no_inline)]

@@ -1,0 +1,279 @@
+//! [`ProfileBuilder`]: aggregates [`RawSample`]s, then symbolizes them into a [`Profile`].
+
+use super::dictionary::{AttrValue, Dictionary};
+use super::{Profile, TypedProfile};
+use crate::config::{ProfileConfig, ProfileType};
+use crate::mappings::Mappings;
+use crate::sample::RawSample;
+use crate::symbolize::Symbolizer;
+use otlp_sdk::otlp_proto::profiles::{Profile as OtlpProfile, Sample, ValueType};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What makes two samples the same sample: they aggregate.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    kind: ProfileType,
+    frames: Vec<u64>,
+    link: Option<([u8; 16], [u8; 8])>,
+    thread_id: u32,
+    thread_name: Option<String>,
+}
+
+/// One observation of a sample: its values and when it was taken.
+type Observation = ([i64; 2], u64);
+
+/// Collects the samples of one profiling window. Samples with the same kind, stack, span
+/// and thread aggregate into one OTLP sample keeping every observation's value and
+/// timestamp. Nothing is symbolized before [`finish`](ProfileBuilder::finish).
+pub(crate) struct ProfileBuilder {
+    types: Vec<ProfileType>,
+    frequency: u32,
+    sampling_rate: u64,
+    mutex_sampling: u32,
+    start_unix_nano: u64,
+    symbolizer: Arc<Symbolizer>,
+    index: HashMap<Key, usize>,
+    samples: Vec<(Key, Vec<Observation>)>,
+}
+
+impl ProfileBuilder {
+    /// A builder for a window starting at `start_unix_nano`, of `config`'s profile types.
+    pub(crate) fn new(
+        config: &ProfileConfig,
+        start_unix_nano: u64,
+        symbolizer: Arc<Symbolizer>,
+    ) -> Self {
+        ProfileBuilder {
+            types: config.profile_types(),
+            frequency: config.frequency.max(1),
+            sampling_rate: config.sampling_rate,
+            mutex_sampling: config.mutex_sampling.max(1),
+            start_unix_nano,
+            symbolizer,
+            index: HashMap::new(),
+            samples: Vec::new(),
+        }
+    }
+
+    /// Adds a sample, aggregating it with an identical one.
+    pub(crate) fn add(&mut self, sample: RawSample) {
+        let key = Key {
+            kind: sample.kind,
+            frames: sample.frames,
+            link: sample
+                .link
+                .map(|l| (l.trace_id.to_bytes(), l.span_id.to_bytes())),
+            thread_id: sample.thread_id,
+            thread_name: sample.thread_name,
+        };
+        let observation = (sample.values, sample.timestamp_unix_nano);
+        match self.index.get(&key) {
+            Some(&i) => self.samples[i].1.push(observation),
+            None => {
+                self.index.insert(key.clone(), self.samples.len());
+                self.samples.push((key, vec![observation]));
+            }
+        }
+        if !self.types.contains(&sample.kind) {
+            self.types.push(sample.kind);
+        }
+    }
+
+    /// The period type and period of `kind`'s profiles.
+    fn period(&self, kind: ProfileType) -> (&'static str, &'static str, i64) {
+        let per_second = 1_000_000_000 / i64::from(self.frequency);
+        match kind {
+            ProfileType::Cpu => ("cpu", "nanoseconds", per_second),
+            ProfileType::Heap | ProfileType::HeapAlloc => (
+                "space",
+                "bytes",
+                i64::try_from(self.sampling_rate).unwrap_or(i64::MAX),
+            ),
+            ProfileType::Mutex => ("contentions", "count", i64::from(self.mutex_sampling)),
+            ProfileType::Block => ("delay", "nanoseconds", per_second),
+            ProfileType::Goroutine => ("threads", "count", 1),
+        }
+    }
+
+    /// Symbolizes the samples and builds the profile of the window ending at `end_unix_nano`:
+    /// one OTLP profile per sample type of each profile type.
+    pub(crate) fn finish(self, end_unix_nano: u64) -> Profile {
+        // Without /proc (not Linux) every location is unmapped: raw addresses, no lines.
+        let mappings = Mappings::read_self_with(&self.symbolizer).unwrap_or_default();
+        let mut dict = Dictionary::new();
+        let mut stacks = Vec::with_capacity(self.samples.len());
+        for (key, _) in &self.samples {
+            let locations = key
+                .frames
+                .iter()
+                .enumerate()
+                .map(|(depth, &pc)| {
+                    // A return address follows the call: look up the call instruction.
+                    let addr = if depth == 0 { pc } else { pc.saturating_sub(1) };
+                    match mappings.find(addr) {
+                        Some(m) => {
+                            let mapping = dict.mapping(m);
+                            let vaddr = m.vaddr(addr);
+                            let frames = self.symbolizer.symbolize(&m.path, vaddr);
+                            dict.location(mapping, vaddr, &frames)
+                        }
+                        None => dict.location(0, addr, &[]),
+                    }
+                })
+                .collect();
+            let stack_index = dict.stack(locations);
+            let link_index = key.link.map_or(0, |(t, s)| dict.link(t, s));
+            let mut attribute_indices =
+                vec![dict.attribute("thread.id", AttrValue::Int(i64::from(key.thread_id)))];
+            if let Some(name) = &key.thread_name {
+                attribute_indices.push(dict.attribute("thread.name", AttrValue::Str(name.clone())));
+            }
+            attribute_indices.sort_unstable();
+            stacks.push((stack_index, link_index, attribute_indices));
+        }
+        let profile_id = random_id();
+        let mut profiles = Vec::new();
+        for &kind in &self.types {
+            let (period_name, period_unit, period) = self.period(kind);
+            let period_type = ValueType {
+                type_strindex: dict.string(period_name),
+                unit_strindex: dict.string(period_unit),
+            };
+            for (value_index, (name, unit)) in kind.sample_types().iter().enumerate() {
+                let sample_type = ValueType {
+                    type_strindex: dict.string(name),
+                    unit_strindex: dict.string(unit),
+                };
+                let samples = self
+                    .samples
+                    .iter()
+                    .zip(&stacks)
+                    .filter(|((key, _), _)| key.kind == kind)
+                    .map(|((_, obs), (stack_index, link_index, attrs))| Sample {
+                        stack_index: *stack_index,
+                        attribute_indices: attrs.clone(),
+                        link_index: *link_index,
+                        values: obs.iter().map(|(v, _)| v[value_index]).collect(),
+                        timestamps_unix_nano: obs.iter().map(|(_, t)| *t).collect(),
+                    })
+                    .collect();
+                profiles.push(TypedProfile {
+                    kind,
+                    value_index,
+                    profile: OtlpProfile {
+                        sample_type: Some(sample_type),
+                        samples,
+                        time_unix_nano: self.start_unix_nano,
+                        duration_nano: end_unix_nano.saturating_sub(self.start_unix_nano),
+                        period_type: Some(period_type.clone()),
+                        period,
+                        profile_id: profile_id.clone(),
+                        ..OtlpProfile::default()
+                    },
+                });
+            }
+        }
+        Profile {
+            dictionary: dict.finish(),
+            profiles,
+        }
+    }
+}
+
+/// 16 random bytes; empty (no id, which OTLP allows) if the system has no randomness.
+fn random_id() -> bytes::Bytes {
+    use ring::rand::SecureRandom;
+    let mut id = [0u8; 16];
+    match ring::rand::SystemRandom::new().fill(&mut id) {
+        Ok(()) => bytes::Bytes::copy_from_slice(&id),
+        Err(_) => bytes::Bytes::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use otlp_sdk::context::SpanIds;
+    use otlp_sdk::profiles::ProfilesPayload;
+    use otlp_sdk::trace::{SpanId, TraceFlags, TraceId};
+
+    fn raw(kind: ProfileType, thread_name: Option<&str>, link: Option<u8>) -> RawSample {
+        RawSample {
+            kind,
+            frames: vec![0x10, 0x20],
+            values: [1, 5],
+            link: link.map(|b| SpanIds {
+                trace_id: TraceId::from_bytes([b; 16]),
+                span_id: SpanId::from_bytes([b; 8]),
+                trace_flags: TraceFlags::SAMPLED,
+            }),
+            thread_id: 1,
+            thread_name: thread_name.map(str::to_owned),
+            timestamp_unix_nano: 5,
+        }
+    }
+
+    fn string(p: &Profile, i: i32) -> &str {
+        p.dictionary.string_table[i as usize].as_str()
+    }
+
+    #[test]
+    fn each_type_has_its_period_and_sample_types() {
+        let mut config = ProfileConfig::new()
+            .with_sampling_frequency(250)
+            .with_sampling_rate(4096)
+            .with_mutex_sampling(3);
+        for kind in ProfileType::ALL {
+            config = config.with_profile_type(kind);
+        }
+        let p = ProfileBuilder::new(&config, 10, Arc::default()).finish(30);
+        assert_eq!(p.profile_types(), ProfileType::ALL);
+        let expected = [
+            (ProfileType::Cpu, "cpu", "nanoseconds", 4_000_000),
+            (ProfileType::Heap, "space", "bytes", 4096),
+            (ProfileType::HeapAlloc, "space", "bytes", 4096),
+            (ProfileType::Block, "delay", "nanoseconds", 4_000_000),
+            (ProfileType::Mutex, "contentions", "count", 3),
+            (ProfileType::Goroutine, "threads", "count", 1),
+        ];
+        for (kind, name, unit, period) in expected {
+            for (i, (t, u)) in kind.sample_types().iter().enumerate() {
+                let o = p.otlp_profile(kind, i).unwrap();
+                let st = o.sample_type.as_ref().unwrap();
+                assert_eq!(
+                    (string(&p, st.type_strindex), string(&p, st.unit_strindex)),
+                    (*t, *u)
+                );
+                let pt = o.period_type.as_ref().unwrap();
+                let got = (string(&p, pt.type_strindex), string(&p, pt.unit_strindex));
+                assert_eq!((got, o.period), ((name, unit), period), "{kind:?}");
+                assert_eq!((o.time_unix_nano, o.duration_nano), (10, 20));
+            }
+        }
+        // Block and Mutex share sample types: the period type tells them apart on reading.
+        let request = ProfilesPayload::from(p.clone()).into_request(Default::default());
+        assert_eq!(Profile::from_request(&request).unwrap(), [p]);
+    }
+
+    #[test]
+    fn only_identical_samples_aggregate() {
+        let config = ProfileConfig::new().with_profile_type(ProfileType::Heap);
+        let mut b = ProfileBuilder::new(&config, 0, Arc::default());
+        b.add(raw(ProfileType::Heap, Some("a"), None));
+        b.add(raw(ProfileType::Heap, Some("a"), None));
+        b.add(raw(ProfileType::Heap, Some("b"), None));
+        b.add(raw(ProfileType::Heap, Some("a"), Some(1)));
+        b.add(raw(ProfileType::Mutex, Some("a"), None));
+        let p = b.finish(1);
+        assert_eq!(p.profile_types(), [ProfileType::Heap, ProfileType::Mutex]);
+        let heap = p.otlp_profile(ProfileType::Heap, 1).unwrap();
+        let values: Vec<&[i64]> = heap.samples.iter().map(|s| &s.values[..]).collect();
+        assert_eq!(values, [&[5, 5][..], &[5], &[5]]);
+        assert_eq!(p.sample_count(ProfileType::Heap), 4);
+        assert_eq!(p.total(ProfileType::Heap, 0), 4);
+        assert_eq!(p.sample_count(ProfileType::Mutex), 1);
+        // The same stack in every sample: one stack entry besides the zero one.
+        assert_eq!(p.dictionary.stack_table.len(), 2);
+    }
+}
