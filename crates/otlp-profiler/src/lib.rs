@@ -11,11 +11,20 @@ mod config;
 mod error;
 mod sample;
 
+mod block;
+mod cpu;
+mod threads;
+mod unwind;
+
 pub use config::{
     DEFAULT_FREQUENCY, DEFAULT_PERIOD, DEFAULT_SAMPLING_RATE, ProfileConfig, ProfileType,
 };
 pub use error::{Error, Kind};
 pub use sample::MAX_FRAMES;
+
+/// Test hooks for the samplers (not a supported API).
+#[doc(hidden)]
+pub use cpu::probe as __probe;
 
 #[doc(no_inline)]
 pub use otlp_sdk::otlp_proto::profiles;
