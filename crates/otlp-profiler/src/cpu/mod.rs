@@ -14,6 +14,8 @@ pub(crate) mod signal;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) mod slot;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod stack;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod timer;
 
 pub mod probe;

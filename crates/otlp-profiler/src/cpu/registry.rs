@@ -74,7 +74,14 @@ impl Registry {
             if tid == skip || self.threads.contains_key(&tid) {
                 continue;
             }
-            let slot = self.free.pop().unwrap_or_else(Slot::new);
+            let slot = match self.free.pop() {
+                Some(slot) => slot,
+                None => match Slot::new() {
+                    Ok(slot) => slot,
+                    // Out of memory or mappings: this thread goes unsampled for now.
+                    Err(_) => continue,
+                },
+            };
             match arm(tid, &slot) {
                 Ok(timer) => {
                     let name = crate::threads::name(tid);
@@ -109,7 +116,7 @@ impl Registry {
             let sample = RawSample {
                 kind,
                 frames: entry.frames[..entry.len.min(entry.frames.len())].to_vec(),
-                values,
+                values: values.map(|v| v.saturating_mul(i64::from(entry.weight.max(1)))),
                 link: entry.link,
                 thread_id: tid,
                 thread_name: tracked.name.clone(),

@@ -45,7 +45,7 @@ extern "C" fn on_signal(
         let slot = info.si_value().sival_ptr.cast::<Slot>().cast_const();
         if ours && !slot.is_null() && !context.is_null() {
             let (ip, sp, bp) = registers(context);
-            (*slot).record(ip, sp, bp);
+            (*slot).record(ip, sp, bp, weight(info, signal));
             if signal != libc::SIGPROF {
                 (*slot).outstanding.fetch_sub(1, Ordering::Release);
             }
@@ -54,6 +54,19 @@ extern "C" fn on_signal(
     IN_HANDLER.fetch_sub(1, Ordering::SeqCst);
     // SAFETY: as above.
     unsafe { *libc::__errno_location() = errno };
+}
+
+/// Periods a signal stands for: 1, plus the overruns of a timer's signal.
+///
+/// # Safety
+/// `info` is the siginfo the kernel gave the handler.
+unsafe fn weight(info: &libc::siginfo_t, signal: libc::c_int) -> u32 {
+    if signal != libc::SIGPROF {
+        return 1;
+    }
+    // SAFETY: the caller checked SI_TIMER, whose siginfo holds the overrun count.
+    let overrun = unsafe { info.si_overrun() };
+    u32::try_from(overrun).unwrap_or(0).saturating_add(1)
 }
 
 /// The interrupted instruction, stack and frame pointers.

@@ -4,6 +4,8 @@
 // Signals, timers and raw memory reads: the unsafe this module exists for.
 #![allow(unsafe_code)]
 
+use super::stack::WalkStack;
+use crate::error::Error;
 use crate::sample::MAX_FRAMES;
 use crate::unwind::UnwindCache;
 use otlp_sdk::context::SpanIds;
@@ -22,12 +24,16 @@ pub(crate) struct Entry {
     pub(crate) link: Option<SpanIds>,
     /// The state the sender saw (thread sampler), as [`Slot::set_state`] stored it.
     pub(crate) state: u8,
+    /// Periods this sample stands for: 1 plus the timer's overruns (the kernel checks CPU
+    /// timers at its tick, so a period shorter than the tick fires once for several).
+    pub(crate) weight: u32,
     pub(crate) frames: [u64; MAX_FRAMES],
 }
 
 /// A thread's buffer: a fixed ring of entries and the unwinder's scratch state.
 pub(crate) struct Slot {
     magic: AtomicU64,
+    stack: WalkStack,
     cache: UnsafeCell<UnwindCache>,
     entries: Box<[UnsafeCell<Entry>]>,
     head: AtomicUsize,
@@ -47,7 +53,7 @@ unsafe impl Send for Slot {}
 
 impl Slot {
     /// A slot, all of it allocated now.
-    pub(crate) fn new() -> Box<Slot> {
+    pub(crate) fn new() -> Result<Box<Slot>, Error> {
         let entries = (0..RING)
             .map(|_| {
                 UnsafeCell::new(Entry {
@@ -55,12 +61,14 @@ impl Slot {
                     timestamp: 0,
                     link: None,
                     state: 0,
+                    weight: 0,
                     frames: [0; MAX_FRAMES],
                 })
             })
             .collect();
-        Box::new(Slot {
+        Ok(Box::new(Slot {
             magic: AtomicU64::new(MAGIC),
+            stack: WalkStack::new()?,
             cache: UnsafeCell::new(UnwindCache::new()),
             entries,
             head: AtomicUsize::new(0),
@@ -68,7 +76,7 @@ impl Slot {
             dropped: AtomicU64::new(0),
             outstanding: AtomicU32::new(0),
             state: AtomicU8::new(0),
-        })
+        }))
     }
 
     /// Stores the state the next sample records.
@@ -76,11 +84,30 @@ impl Slot {
         self.state.store(state, Ordering::Relaxed);
     }
 
-    /// Takes a sample of the thread stopped at `ip`/`sp`/`bp`. Async-signal-safe.
+    /// Takes a sample of the thread stopped at `ip`/`sp`/`bp`, on the slot's own stack.
+    /// Async-signal-safe.
     ///
     /// # Safety
     /// Only the handler running on this slot's thread may call it, never nested.
-    pub(crate) unsafe fn record(&self, ip: u64, sp: u64, bp: u64) {
+    pub(crate) unsafe fn record(&self, ip: u64, sp: u64, bp: u64, weight: u32) {
+        let mut call = Call {
+            slot: self,
+            regs: [ip, sp, bp],
+            weight,
+        };
+        // SAFETY: the walk stack is this slot's, used only here (see the contract); `on_stack`
+        // does not unwind (nothing in it panics: slices are bounded by their lengths).
+        unsafe {
+            self.stack
+                .run(on_stack, (&raw mut call).cast::<libc::c_void>());
+        }
+    }
+
+    /// The body of [`record`](Self::record).
+    ///
+    /// # Safety
+    /// As `record`.
+    unsafe fn record_here(&self, ip: u64, sp: u64, bp: u64, weight: u32) {
         if self.magic.load(Ordering::Relaxed) != MAGIC {
             return;
         }
@@ -102,6 +129,7 @@ impl Slot {
         entry.timestamp = otlp_sdk::clock::now_signal_safe();
         entry.link = otlp_sdk::context::current_span_ids();
         entry.state = self.state.load(Ordering::Relaxed);
+        entry.weight = weight;
         self.head.store(head.wrapping_add(1), Ordering::Release);
     }
 
@@ -121,6 +149,23 @@ impl Slot {
     /// Samples lost to a full ring since the last call.
     pub(crate) fn take_dropped(&self) -> u64 {
         self.dropped.swap(0, Ordering::Relaxed)
+    }
+}
+
+/// What `record` passes across the stack switch.
+struct Call<'a> {
+    slot: &'a Slot,
+    regs: [u64; 3],
+    weight: u32,
+}
+
+extern "C" fn on_stack(arg: *mut libc::c_void) {
+    // SAFETY: `arg` is the `Call` on the handler's stack, alive for the switch; the contract
+    // of `record` holds for `record_here`.
+    unsafe {
+        let call = &*arg.cast::<Call<'_>>();
+        let [ip, sp, bp] = call.regs;
+        call.slot.record_here(ip, sp, bp, call.weight);
     }
 }
 
