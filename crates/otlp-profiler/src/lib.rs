@@ -89,5 +89,9 @@ pub use profile::testing as __testing;
 pub use profile::{FunctionShare, Profile, SCOPE_NAME};
 pub use sample::MAX_FRAMES;
 
+/// Test hooks for the samplers (not a supported API).
+#[doc(hidden)]
+pub use cpu::probe as __probe;
+
 #[doc(no_inline)]
 pub use otlp_sdk::otlp_proto::profiles;

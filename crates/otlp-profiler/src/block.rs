@@ -1,0 +1,235 @@
+//! [`BlockSampler`] (off-CPU) and [`ThreadSampler`] (every thread's stack and state): a
+//! wall-clock ticker thread that signals threads with a realtime signal, handled by the CPU
+//! sampler's machinery (slot in the signal's value, unwinding in the handler).
+//!
+//! Signalling a thread blocked in a system call interrupts it; with SA_RESTART most calls
+//! resume, and the rest (sleeps, some waits) return `EINTR`, which std retries.
+
+use crate::error::Error;
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+use crate::error::Kind;
+use crate::sample::RawSample;
+use crate::threads::ThreadState;
+
+/// Off-CPU sampling: at each tick, threads found not running are signalled and report where
+/// they wait (kind Block, values `[1, period_ns]`).
+#[derive(Debug)]
+pub(crate) struct BlockSampler {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    runner: crate::cpu::runner::Runner,
+}
+
+/// Thread snapshots: every period, every thread's stack and state (kind Goroutine, values
+/// `[1, 0]`; the state goes in the `thread.state` attribute, see [`ThreadSampler::drain_with_state`]).
+#[derive(Debug)]
+pub(crate) struct ThreadSampler {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    runner: crate::cpu::runner::Runner,
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[allow(unsafe_code)] // sending signals to threads
+mod imp {
+    use crate::config::ProfileType;
+    use crate::cpu::registry::Registry;
+    use crate::cpu::runner::Runner;
+    use crate::cpu::signal;
+    use crate::cpu::slot::Slot;
+    use crate::error::Error;
+    use crate::threads::{self, ThreadState};
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    /// Starts a wall-clock sampler of `kind`; `all` signals running threads too.
+    pub(super) fn start(
+        kind: ProfileType,
+        period: u64,
+        values: [i64; 2],
+        all: bool,
+    ) -> Result<Runner, Error> {
+        crate::unwind::refresh()?;
+        let sig = signal::wall_signal();
+        signal::install(sig)?;
+        let registry = Registry::new(kind, values);
+        let tick = move |registry: &mut Registry, me: u32| {
+            let tids = threads::list();
+            if tids
+                .iter()
+                .any(|t| *t != me && !registry.threads.contains_key(t))
+            {
+                let _ = crate::unwind::refresh();
+            }
+            registry.sync(&tids, me, |_, _| Ok::<_, ()>(None));
+            for (&tid, tracked) in &registry.threads {
+                let Some(state) = threads::state(tid) else {
+                    continue;
+                };
+                if (state == ThreadState::Running && !all)
+                    || tracked.slot.outstanding.load(Ordering::Acquire) != 0
+                {
+                    continue;
+                }
+                tracked.slot.set_state(encode(state));
+                tracked.slot.outstanding.fetch_add(1, Ordering::AcqRel);
+                if !send(tid, sig, &tracked.slot) {
+                    tracked.slot.outstanding.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
+            registry.collect();
+        };
+        let name = if all {
+            "otlp-prof-threads"
+        } else {
+            "otlp-prof-block"
+        };
+        let runner = Runner::start(name, sig, registry, Duration::from_nanos(period), tick);
+        if runner.is_err() {
+            signal::uninstall(sig);
+        }
+        runner
+    }
+
+    /// The kernel's siginfo for `rt_tgsigqueueinfo`, queue layout (128 bytes).
+    #[repr(C)]
+    struct QueueInfo {
+        signo: libc::c_int,
+        errno: libc::c_int,
+        code: libc::c_int,
+        _pad: libc::c_int,
+        pid: libc::pid_t,
+        uid: libc::uid_t,
+        value: *mut libc::c_void,
+        _rest: [u64; 12],
+    }
+
+    /// Queues `sig` at thread `tid` with `slot` as its value.
+    fn send(tid: u32, sig: libc::c_int, slot: &Slot) -> bool {
+        // SAFETY: getpid and getuid have no preconditions.
+        let (pid, uid) = unsafe { (libc::getpid(), libc::getuid()) };
+        let info = QueueInfo {
+            signo: sig,
+            errno: 0,
+            code: libc::SI_QUEUE,
+            _pad: 0,
+            pid,
+            uid,
+            value: std::ptr::from_ref(slot).cast_mut().cast(),
+            _rest: [0; 12],
+        };
+        let Ok(tid) = libc::pid_t::try_from(tid) else {
+            return false;
+        };
+        // SAFETY: `info` is a valid 128-byte siginfo for the call; the target is a thread of
+        // this process.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_tgsigqueueinfo,
+                pid,
+                tid,
+                sig,
+                std::ptr::from_ref(&info),
+            )
+        };
+        rc == 0
+    }
+
+    pub(super) fn encode(state: ThreadState) -> u8 {
+        state as u8 + 1
+    }
+}
+
+/// The state a sample's byte names (0: none recorded).
+#[allow(dead_code)]
+fn decode(byte: u8) -> Option<ThreadState> {
+    [
+        ThreadState::Running,
+        ThreadState::Sleeping,
+        ThreadState::DiskWait,
+        ThreadState::Stopped,
+        ThreadState::Other,
+    ]
+    .into_iter()
+    .find(|s| *s as u8 + 1 == byte)
+}
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+fn unsupported() -> Error {
+    Error::new(
+        Kind::Unsupported,
+        "off-CPU and thread sampling need Linux on x86_64",
+    )
+}
+
+impl BlockSampler {
+    /// Starts looking at every thread `frequency_hz` times per second of wall time.
+    pub(crate) fn start(frequency_hz: u32) -> Result<Self, Error> {
+        let period = crate::cpu::period_ns(frequency_hz)?;
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        {
+            let value = i64::try_from(period).unwrap_or(i64::MAX);
+            let runner = imp::start(crate::config::ProfileType::Block, period, [1, value], false)?;
+            Ok(BlockSampler { runner })
+        }
+        #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+        {
+            let _ = period;
+            Err(unsupported())
+        }
+    }
+
+    /// Hands every sample taken since the last call to `sink`.
+    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        self.runner.drain(&mut |sample, _| sink(sample));
+        #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+        let _ = sink;
+    }
+
+    /// Stops sampling; what was sampled stays for the next [`drain`](Self::drain).
+    pub(crate) fn stop(&mut self) {
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        self.runner.stop();
+    }
+}
+
+impl ThreadSampler {
+    /// Starts taking every thread's stack and state `frequency_hz` times per second.
+    pub(crate) fn start(frequency_hz: u32) -> Result<Self, Error> {
+        let period = crate::cpu::period_ns(frequency_hz)?;
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        {
+            let runner = imp::start(crate::config::ProfileType::Goroutine, period, [1, 0], true)?;
+            Ok(ThreadSampler { runner })
+        }
+        #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+        {
+            let _ = period;
+            Err(unsupported())
+        }
+    }
+
+    /// Hands every sample taken since the last call to `sink`.
+    #[allow(dead_code)] // the profile builder (integration) calls it
+    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
+        self.drain_with_state(&mut |sample, _| sink(sample));
+    }
+
+    /// As [`drain`](Self::drain), with the thread's state when it was signalled (the value of
+    /// the `thread.state` attribute: [`ThreadState::name`]).
+    pub(crate) fn drain_with_state(
+        &mut self,
+        sink: &mut dyn FnMut(RawSample, Option<ThreadState>),
+    ) {
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        self.runner
+            .drain(&mut |sample, state| sink(sample, decode(state)));
+        #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+        let _ = sink;
+    }
+
+    /// Stops sampling; what was sampled stays for the next [`drain`](Self::drain).
+    pub(crate) fn stop(&mut self) {
+        #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+        self.runner.stop();
+    }
+}
