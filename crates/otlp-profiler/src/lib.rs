@@ -9,12 +9,20 @@
 
 mod config;
 mod error;
+mod heap;
+mod lock;
 mod sample;
 
 pub use config::{
     DEFAULT_FREQUENCY, DEFAULT_PERIOD, DEFAULT_SAMPLING_RATE, ProfileConfig, ProfileType,
 };
 pub use error::{Error, Kind};
+pub use heap::SamplingAllocator;
+#[doc(hidden)]
+pub use heap::testing as heap_testing;
+#[doc(hidden)]
+pub use lock::testing as lock_testing;
+pub use lock::{Mutex, MutexGuard, RawMutex, RawRwLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use sample::MAX_FRAMES;
 
 #[doc(no_inline)]
