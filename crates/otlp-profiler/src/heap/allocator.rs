@@ -86,8 +86,7 @@ fn slow_path(t: &ThreadState, state: u32, address: usize, size: usize) {
         return;
     }
     if t.busy.get() {
-        // The profiler's own allocation, made while sampling: not sampled, and the countdown
-        // left where it is (below zero: the next allocation outside samples).
+        // The profiler's own allocation: not sampled (the countdown is restored on leaving).
         return;
     }
     if t.epoch.get() != state {
@@ -100,11 +99,9 @@ fn slow_path(t: &ThreadState, state: u32, address: usize, size: usize) {
             return;
         }
     }
-    t.guarded(|| {
-        let rate = RATE.load(Ordering::Relaxed).max(1);
-        t.redraw(state);
-        sample(address, size as u64, rate);
-    });
+    let rate = RATE.load(Ordering::Relaxed).max(1);
+    t.guarded(|| sample(address, size as u64, rate));
+    t.redraw(state);
 }
 
 /// Captures the stack and records one sampled allocation (the thread is guarded).

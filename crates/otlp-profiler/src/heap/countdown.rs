@@ -70,21 +70,44 @@ impl ThreadState {
         ((out >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 
-    /// Runs `f` with this thread's allocations passing through unsampled.
+    /// Marks the thread busy: its allocations pass through unsampled, and do not count down
+    /// (the countdown is restored by [`leave`](Self::leave)), so the profiler's own
+    /// allocations neither recurse nor bring the next sample closer.
+    pub(crate) fn enter(&self) -> Saved {
+        Saved {
+            busy: self.busy.replace(true),
+            remaining: self.remaining.get(),
+        }
+    }
+
+    /// Undoes [`enter`](Self::enter).
+    pub(crate) fn leave(&self, saved: Saved) {
+        self.remaining.set(saved.remaining);
+        self.busy.set(saved.busy);
+    }
+
+    /// Runs `f` with this thread marked busy.
     pub(crate) fn guarded<R>(&self, f: impl FnOnce() -> R) -> R {
-        let was = self.busy.replace(true);
+        let saved = self.enter();
         let out = f();
-        self.busy.set(was);
+        self.leave(saved);
         out
     }
 }
 
+/// What [`ThreadState::enter`] saved.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Saved {
+    busy: bool,
+    remaining: i64,
+}
+
 /// Runs `f` on the calling thread with its allocations unsampled (the profiler's own work).
 pub(crate) fn unsampled<R>(f: impl FnOnce() -> R) -> R {
-    let was = THREAD.try_with(|t| t.busy.replace(true));
+    let saved = THREAD.try_with(ThreadState::enter);
     let out = f();
-    if let Ok(was) = was {
-        let _ = THREAD.try_with(|t| t.busy.set(was));
+    if let Ok(saved) = saved {
+        let _ = THREAD.try_with(|t| t.leave(saved));
     }
     out
 }

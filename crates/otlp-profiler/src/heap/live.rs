@@ -2,7 +2,7 @@
 //! live (address -> stack, size, weights), with a counting filter that lets a free skip the
 //! lock when its address was never sampled.
 
-use super::countdown::THREAD;
+use super::countdown::{Saved, THREAD, ThreadState};
 use otlp_sdk::context::SpanIds;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -61,31 +61,32 @@ pub(crate) fn may_be_live(address: usize) -> bool {
 /// own memory, allocated unsampled) skips the table instead of taking the lock again.
 struct Locked {
     tables: MutexGuard<'static, Tables>,
-    was_busy: bool,
+    saved: Option<Saved>,
 }
 
 impl Locked {
     fn acquire() -> Locked {
-        let was_busy = THREAD
+        let saved = THREAD
             .try_with(|t| {
                 t.in_table.set(true);
-                t.busy.replace(true)
+                ThreadState::enter(t)
             })
-            .unwrap_or(false);
+            .ok();
         Locked {
             tables: TABLES.lock().unwrap_or_else(PoisonError::into_inner),
-            was_busy,
+            saved,
         }
     }
 }
 
 impl Drop for Locked {
     fn drop(&mut self) {
-        let was_busy = self.was_busy;
-        let _ = THREAD.try_with(|t| {
-            t.in_table.set(false);
-            t.busy.set(was_busy);
-        });
+        if let Some(saved) = self.saved {
+            let _ = THREAD.try_with(|t| {
+                t.in_table.set(false);
+                t.leave(saved);
+            });
+        }
     }
 }
 

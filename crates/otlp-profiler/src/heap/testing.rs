@@ -71,3 +71,8 @@ impl HeapSession {
 pub fn capture(buf: &mut [u64]) -> usize {
     super::stack::capture(buf)
 }
+
+/// The calling thread's kernel id, as samples carry it.
+pub fn thread_id() -> u32 {
+    super::stack::thread_id()
+}
