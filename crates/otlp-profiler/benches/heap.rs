@@ -1,6 +1,9 @@
 //! 64-byte alloc + free: the system allocator against `SamplingAllocator`, sampling off and
 //! sampling on at 512 KiB. Prints the per-pair ratio and nanosecond difference (the target is
-//! a fast path at most 10 ns over the system allocator).
+//! a fast path at most 10 ns over the system allocator). Run:
+//! `RUSTFLAGS="-C force-frame-pointers=yes" cargo bench -p otlp-profiler --bench heap`.
+
+#![allow(clippy::print_stdout)]
 
 use criterion::{Criterion, criterion_group};
 use otlp_profiler::SamplingAllocator;

@@ -130,3 +130,20 @@ fn raw(kind: ProfileType, sampled: &Sampled) -> RawSample {
         timestamp_unix_nano: sampled.time,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The library's own test binary keeps the system allocator: starting must say so.
+    #[test]
+    fn start_without_the_sampling_allocator_is_unsupported() {
+        let err = HeapSource::start(1024).map(drop).err();
+        let err = err.unwrap_or_else(|| panic!("started without the sampling allocator"));
+        assert_eq!(err.kind(), Kind::Unsupported);
+        assert!(err.to_string().contains("#[global_allocator]"), "{err}");
+        // And it left nothing running.
+        assert_eq!(STATE.load(Ordering::Relaxed), OFF);
+        assert!(!RUNNING.load(Ordering::Relaxed));
+    }
+}

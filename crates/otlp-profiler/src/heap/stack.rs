@@ -106,7 +106,7 @@ fn walk(buf: &mut [u64]) -> usize {
     let word = std::mem::size_of::<usize>();
     let mut n = 0;
     while n < buf.len() {
-        if fp < low || fp % word != 0 || fp.saturating_add(2 * word) > high {
+        if fp < low || !fp.is_multiple_of(word) || fp.saturating_add(2 * word) > high {
             break;
         }
         // SAFETY: fp and fp + word lie inside [low, high), the mapped part of this thread's
