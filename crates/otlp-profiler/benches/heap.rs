@@ -76,13 +76,13 @@ fn report() {
     println!("64-byte alloc+free, median of {rounds} x {n}:");
     println!("  system              {system:8.2} ns");
     println!(
-        "  sampling off        {off:8.2} ns  ratio {:.2}  +{:.2} ns",
+        "  sampling off        {off:8.2} ns  ratio {:.2}  {:+.2} ns",
         off / system,
         off - system
     );
     if let Some(on) = on {
         println!(
-            "  sampling on, 512KiB {on:8.2} ns  ratio {:.2}  +{:.2} ns",
+            "  sampling on, 512KiB {on:8.2} ns  ratio {:.2}  {:+.2} ns",
             on / system,
             on - system
         );

@@ -110,13 +110,16 @@ fn sample(address: usize, size: u64, rate: u64) {
     let n = stack::capture(&mut frames);
     let (objects, bytes) = weights(size, rate);
     let thread_id = stack::thread_id();
+    // Taken before the table's lock, so that it is held only for the table's own work.
+    let link = otlp_sdk::context::current_span_ids();
+    let time = otlp_sdk::clock::now_unix_nanos();
     live::record(address, &frames[..n], |stack: Arc<[u64]>| live::Sampled {
         stack,
         objects,
         bytes,
         thread_id,
-        link: otlp_sdk::context::current_span_ids(),
-        time: otlp_sdk::clock::now_unix_nanos(),
+        link,
+        time,
     });
 }
 
@@ -172,7 +175,8 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for SamplingAllocator<A> {
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // Forgotten before the inner call: once it returns, another thread may be handed the
-        // same address.
+        // same address. (Should the inner realloc fail, the old block stays allocated but is
+        // no longer tracked: a sample lost, never a wrong one.)
         let state = STATE.load(Ordering::Relaxed);
         if state != OFF {
             on_free(state, ptr);
