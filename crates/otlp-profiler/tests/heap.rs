@@ -177,7 +177,11 @@ fn in_use_counts_what_is_kept_and_alloc_counts_everything() {
     drop(kept);
     let (_, after) = thread_totals(&session.live(), keeper);
     assert_eq!(after, 0, "all freed, still live");
-    assert!(session.drain().is_empty() || thread_totals(&session.live(), keeper).1 == 0);
+    assert_eq!(
+        thread_totals(&session.drain(), keeper),
+        (0, 0),
+        "frees are not allocations"
+    );
     session.stop();
 }
 
@@ -235,6 +239,32 @@ fn allocations_made_while_sampling_pass_through() {
     if walkable {
         assert!(on_thread.iter().all(|s| s.frames.contains(&marker)));
     }
+}
+
+#[test]
+fn a_reallocated_block_is_live_once_at_its_new_size() {
+    let _serial = serial();
+    // Every allocation sampled, each growth a realloc: the old block must leave the live
+    // table as the new one enters it.
+    let mut session = start(1);
+    let mut v: Vec<u8> = Vec::with_capacity(16);
+    for _ in 0..12 {
+        v.reserve_exact(v.capacity() * 2 - v.len());
+        v.extend(std::iter::repeat_n(1u8, v.capacity() - v.len()));
+    }
+    let tid = thread_id();
+    let live: Vec<Sample> = session
+        .live()
+        .into_iter()
+        .filter(|s| s.thread_id == tid)
+        .collect();
+    let allocated = thread_totals(&session.drain(), tid);
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(live[0].values, [1, v.capacity() as i64]);
+    assert_eq!(allocated.0, 13, "one allocation and twelve reallocations");
+    drop(v);
+    assert!(session.live().iter().all(|s| s.thread_id != tid));
+    session.stop();
 }
 
 #[test]
