@@ -199,3 +199,26 @@ fn nothing_is_recorded_while_no_session_runs() {
     );
     again.stop();
 }
+
+#[test]
+fn a_timed_wait_that_gives_up_is_recorded() {
+    let _serial = serial();
+    let m = Mutex::new(0u64);
+    let mut session = start(1);
+    let held = m.lock();
+    let tid = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                assert!(m.try_lock_for(Duration::from_millis(20)).is_none());
+                thread_id()
+            })
+            .join()
+    });
+    MutexGuard::unlock_fair(held);
+    let tid = tid.unwrap_or_else(|_| panic!("the waiting thread panicked"));
+    let samples = session.drain();
+    session.stop();
+    let mine = on_thread(&samples, tid);
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].values[1] >= 19_000_000, "{:?}", mine[0].values);
+}

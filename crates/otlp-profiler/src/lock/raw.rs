@@ -5,6 +5,7 @@
 
 use super::record::contended;
 use lock_api::{GuardNoSend, RawMutex as _, RawRwLock as _};
+use std::time::{Duration, Instant};
 
 /// The raw lock under [`Mutex`](crate::Mutex).
 pub struct RawMutex {
@@ -41,6 +42,37 @@ unsafe impl lock_api::RawMutex for RawMutex {
     #[inline]
     fn is_locked(&self) -> bool {
         self.inner.is_locked()
+    }
+}
+
+// SAFETY: as for `RawMutex`: the inner lock's fair unlock, under the same contract.
+unsafe impl lock_api::RawMutexFair for RawMutex {
+    #[inline]
+    unsafe fn unlock_fair(&self) {
+        // SAFETY: the caller holds the lock, as `unlock_fair` requires.
+        unsafe { self.inner.unlock_fair() }
+    }
+
+    #[inline]
+    unsafe fn bump(&self) {
+        // SAFETY: the caller holds the lock, as `bump` requires.
+        unsafe { self.inner.bump() }
+    }
+}
+
+// SAFETY: as for `RawMutex`: the inner lock's timed acquisitions, the contended ones timed.
+unsafe impl lock_api::RawMutexTimed for RawMutex {
+    type Duration = Duration;
+    type Instant = Instant;
+
+    #[inline]
+    fn try_lock_for(&self, timeout: Duration) -> bool {
+        self.inner.try_lock() || contended(|| self.inner.try_lock_for(timeout))
+    }
+
+    #[inline]
+    fn try_lock_until(&self, timeout: Instant) -> bool {
+        self.inner.try_lock() || contended(|| self.inner.try_lock_until(timeout))
     }
 }
 
@@ -102,6 +134,30 @@ unsafe impl lock_api::RawRwLock for RawRwLock {
     #[inline]
     fn is_locked_exclusive(&self) -> bool {
         self.inner.is_locked_exclusive()
+    }
+}
+
+// SAFETY: as for `RawRwLock`: the inner lock's fair unlocks, under the same contracts.
+unsafe impl lock_api::RawRwLockFair for RawRwLock {
+    #[inline]
+    unsafe fn unlock_shared_fair(&self) {
+        // SAFETY: the caller holds a shared lock.
+        unsafe { self.inner.unlock_shared_fair() }
+    }
+
+    #[inline]
+    unsafe fn unlock_exclusive_fair(&self) {
+        // SAFETY: the caller holds the exclusive lock.
+        unsafe { self.inner.unlock_exclusive_fair() }
+    }
+}
+
+// SAFETY: as for `RawRwLock`: the inner lock's downgrade, under the same contract.
+unsafe impl lock_api::RawRwLockDowngrade for RawRwLock {
+    #[inline]
+    unsafe fn downgrade(&self) {
+        // SAFETY: the caller holds the exclusive lock, as `downgrade` requires.
+        unsafe { self.inner.downgrade() }
     }
 }
 

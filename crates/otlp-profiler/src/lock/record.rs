@@ -44,16 +44,15 @@ thread_local! {
 }
 
 /// Acquires through `lock` after a failed try-lock, timing and sampling the wait when a
-/// [`MutexSource`] runs.
+/// [`MutexSource`] runs (a timed acquisition that gives up counts too: it waited).
 #[cold]
 #[inline(never)]
-pub(crate) fn contended(lock: impl FnOnce()) {
+pub(crate) fn contended<R>(lock: impl FnOnce() -> R) -> R {
     if !ENABLED.load(Ordering::Relaxed) {
-        lock();
-        return;
+        return lock();
     }
     let start = Instant::now();
-    lock();
+    let out = lock();
     let delay = start.elapsed();
     let every = EVERY.load(Ordering::Relaxed).max(1);
     let sampled = SKIP
@@ -71,6 +70,7 @@ pub(crate) fn contended(lock: impl FnOnce()) {
     if sampled {
         record(u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX), every);
     }
+    out
 }
 
 fn record(delay_ns: u64, every: u32) {
