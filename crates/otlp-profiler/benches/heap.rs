@@ -38,7 +38,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("sampling_off", |b| b.iter(|| pair(&GLOBAL)));
     if let Ok(session) = start_heap(512 * 1024) {
         group.bench_function("sampling_on_512k", |b| b.iter(|| pair(&GLOBAL)));
-        session.stop();
+        session.end();
     }
     group.finish();
 }
@@ -65,7 +65,7 @@ fn report() {
     let on = match start_heap(512 * 1024) {
         Ok(session) => {
             let on = median_ns(rounds, n, || pair(&GLOBAL));
-            session.stop();
+            session.end();
             Some(on)
         }
         Err(e) => {

@@ -106,8 +106,11 @@ fn two_sites_are_attributed_three_to_one() {
     let mut session = start(8 * 1024);
     site_a(&sizes_a, None, &mut ma);
     site_b(&sizes_b, None, &mut mb);
-    let samples = session.drain();
+    // Stopped first, drained after: what was sampled stays, nothing more is.
     session.stop();
+    site_a(&sizes_a, None, &mut ma);
+    let samples = session.drain();
+    session.end();
     let (_, on_thread) = thread_totals(&samples, thread_id());
     assert!(
         within(on_thread, 80_000_000, 0.10),
@@ -182,7 +185,7 @@ fn in_use_counts_what_is_kept_and_alloc_counts_everything() {
         (0, 0),
         "frees are not allocations"
     );
-    session.stop();
+    session.end();
 }
 
 #[test]
@@ -208,7 +211,7 @@ fn weights_are_unbiased_over_many_sizes() {
     let mut session = start(32 * 1024);
     site_a(&sizes, None, &mut marker);
     let samples = session.drain();
-    session.stop();
+    session.end();
     let (objects, bytes) = thread_totals(&samples, thread_id());
     assert!(
         within(bytes, true_bytes, 0.10),
@@ -231,7 +234,7 @@ fn allocations_made_while_sampling_pass_through() {
     let mut session = start(1);
     site_a(&sizes, None, &mut marker);
     let samples = session.drain();
-    session.stop();
+    session.end();
     let tid = thread_id();
     let on_thread: Vec<&Sample> = samples.iter().filter(|s| s.thread_id == tid).collect();
     assert_eq!(on_thread.len(), sizes.len());
@@ -264,7 +267,7 @@ fn a_reallocated_block_is_live_once_at_its_new_size() {
     assert_eq!(allocated.0, 13, "one allocation and twelve reallocations");
     drop(v);
     assert!(session.live().iter().all(|s| s.thread_id != tid));
-    session.stop();
+    session.end();
 }
 
 #[test]
@@ -291,7 +294,7 @@ fn many_threads_are_sampled_each_on_its_own() {
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
     let samples = session.drain();
-    session.stop();
+    session.end();
     assert_eq!(tids.len(), threads);
     for tid in tids {
         let (_, bytes) = thread_totals(&samples, tid);
@@ -305,7 +308,7 @@ fn a_second_session_is_refused_and_a_zero_rate_too() {
     let session = start(1024);
     let again = start_heap(1024).map(drop);
     assert_eq!(again.map_err(|e| e.kind()), Err(otlp_profiler::Kind::State));
-    session.stop();
+    session.end();
     assert_eq!(
         start_heap(0).map(drop).map_err(|e| e.kind()),
         Err(otlp_profiler::Kind::Config)

@@ -100,8 +100,11 @@ fn contention_is_timed_and_attributed_to_its_site() {
     let mut session = start(1);
     let rounds = 10;
     let (waited, tid) = contend(&m, rounds, Duration::from_millis(20), &mut wait_marker);
-    let samples = session.drain();
+    // Stopped first, drained after: what was sampled stays, nothing more is.
     session.stop();
+    contend(&m, 2, Duration::from_millis(5), &mut wait_marker);
+    let samples = session.drain();
+    session.end();
     let mine = on_thread(&samples, tid);
     assert_eq!(mine.len(), rounds, "one sample per contention");
     let delay: i64 = mine.iter().map(|s| s.values[1]).sum();
@@ -128,7 +131,7 @@ fn one_in_n_is_sampled_and_scaled() {
     let rounds = 16;
     let (waited, tid) = contend(&m, rounds, Duration::from_millis(5), &mut marker);
     let samples = session.drain();
-    session.stop();
+    session.end();
     let mine = on_thread(&samples, tid);
     assert_eq!(mine.len(), rounds / 4);
     assert!(mine.iter().all(|s| s.values[0] == 4));
@@ -153,7 +156,7 @@ fn uncontended_locking_records_nothing() {
         let _ = *rw.read();
     }
     let samples = session.drain();
-    session.stop();
+    session.end();
     assert_eq!(*m.lock(), 100_000);
     assert!(samples.is_empty(), "{} samples", samples.len());
 }
@@ -176,7 +179,7 @@ fn a_contended_rwlock_is_recorded() {
         thread_id()
     });
     let samples = session.drain();
-    session.stop();
+    session.end();
     let mine = on_thread(&samples, tid);
     assert_eq!(mine.len(), 1);
     assert!(mine[0].values[1] >= 10_000_000, "{:?}", mine[0].values);
@@ -190,14 +193,14 @@ fn nothing_is_recorded_while_no_session_runs() {
     contend(&m, 2, Duration::from_millis(5), &mut marker);
     let mut session = start(1);
     let samples = session.drain();
-    session.stop();
+    session.end();
     assert!(samples.is_empty());
     let again = start(1);
     assert_eq!(
         start_mutex(1).map(drop).map_err(|e| e.kind()),
         Err(otlp_profiler::Kind::State)
     );
-    again.stop();
+    again.end();
 }
 
 #[test]
@@ -217,7 +220,7 @@ fn a_timed_wait_that_gives_up_is_recorded() {
     MutexGuard::unlock_fair(held);
     let tid = tid.unwrap_or_else(|_| panic!("the waiting thread panicked"));
     let samples = session.drain();
-    session.stop();
+    session.end();
     let mine = on_thread(&samples, tid);
     assert_eq!(mine.len(), 1);
     assert!(mine[0].values[1] >= 19_000_000, "{:?}", mine[0].values);

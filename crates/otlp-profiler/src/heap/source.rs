@@ -95,9 +95,10 @@ impl HeapSource {
         self.dropped
     }
 
-    /// Stops sampling and forgets every sample.
-    pub(crate) fn stop(self) {
-        drop(self);
+    /// Stops sampling; what was sampled stays to be drained until this is dropped (which
+    /// forgets it and lets another source start).
+    pub(crate) fn stop(&mut self) {
+        STATE.store(OFF, Ordering::Release);
     }
 }
 

@@ -11,8 +11,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-/// Whether a [`MutexSource`] runs: the one load a contended acquisition makes when none does.
+/// Whether a [`MutexSource`] samples: the one load a contended acquisition makes when none
+/// does.
 static ENABLED: AtomicBool = AtomicBool::new(false);
+/// Whether a [`MutexSource`] exists (stopped or not): one at a time.
+static RUNNING: AtomicBool = AtomicBool::new(false);
 /// One contention in this many is sampled.
 static EVERY: AtomicU32 = AtomicU32::new(1);
 
@@ -103,7 +106,7 @@ impl MutexSource {
     ///
     /// Errors: [`Kind::State`] if lock sampling already runs.
     pub(crate) fn start(every: u32) -> Result<Self, Error> {
-        if ENABLED
+        if RUNNING
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
@@ -113,6 +116,7 @@ impl MutexSource {
             ));
         }
         EVERY.store(every.max(1), Ordering::Relaxed);
+        ENABLED.store(true, Ordering::Release);
         Ok(MutexSource { dropped: 0 })
     }
 
@@ -156,18 +160,20 @@ impl MutexSource {
         self.dropped
     }
 
-    /// Stops sampling and forgets what was not drained.
-    pub(crate) fn stop(self) {
-        drop(self);
+    /// Stops sampling; what was sampled stays to be drained until this is dropped (which
+    /// forgets it and lets another source start).
+    pub(crate) fn stop(&mut self) {
+        ENABLED.store(false, Ordering::Release);
     }
 }
 
 impl Drop for MutexSource {
     fn drop(&mut self) {
+        ENABLED.store(false, Ordering::Release);
         let mut pending = PENDING.lock().unwrap_or_else(PoisonError::into_inner);
         pending.events.clear();
         pending.dropped = 0;
         drop(pending);
-        ENABLED.store(false, Ordering::Release);
+        RUNNING.store(false, Ordering::Release);
     }
 }

@@ -32,8 +32,13 @@ impl MutexSession {
         self.0.dropped()
     }
 
-    /// Stops sampling.
-    pub fn stop(self) {
+    /// Stops sampling (what was sampled can still be drained).
+    pub fn stop(&mut self) {
         self.0.stop();
+    }
+
+    /// Stops sampling and forgets every sample.
+    pub fn end(self) {
+        drop(self);
     }
 }
