@@ -1,0 +1,150 @@
+//! [`HeapSource`]: how a collector starts and stops heap sampling and takes its samples.
+
+use super::allocator::SEEN;
+use super::countdown::{FIRST_EPOCH, OFF, PROBING, RATE, STATE, unsampled};
+use super::live::{self, Sampled};
+use crate::config::ProfileType;
+use crate::error::{Error, Kind};
+use crate::sample::RawSample;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// Whether a [`HeapSource`] exists: heap sampling is process-wide, one at a time.
+static RUNNING: AtomicBool = AtomicBool::new(false);
+/// The last epoch handed out.
+static EPOCH: AtomicU32 = AtomicU32::new(FIRST_EPOCH - 1);
+
+/// Heap sampling, on while this exists: samples of `heap_alloc` ([`drain`](Self::drain)) and
+/// `heap` ([`live`](Self::live)).
+#[derive(Debug)]
+pub(crate) struct HeapSource {
+    dropped: u64,
+}
+
+impl HeapSource {
+    /// Starts sampling, one allocation per `rate` bytes on average.
+    ///
+    /// Errors: [`Kind::Config`] for a zero rate, [`Kind::State`] if heap sampling already
+    /// runs, [`Kind::Unsupported`] if [`SamplingAllocator`](crate::SamplingAllocator) is not
+    /// the global allocator.
+    pub(crate) fn start(rate: u64) -> Result<Self, Error> {
+        if rate == 0 {
+            return Err(Error::new(
+                Kind::Config,
+                "the heap sampling rate is 0 bytes; it must be at least 1",
+            ));
+        }
+        if RUNNING
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(Error::new(
+                Kind::State,
+                "heap sampling is already running (one heap profile at a time)",
+            ));
+        }
+        if !installed() {
+            RUNNING.store(false, Ordering::Release);
+            return Err(Error::new(
+                Kind::Unsupported,
+                "heap profiles need the sampling allocator: install it with \
+                 `#[global_allocator] static A: otlp_profiler::SamplingAllocator = \
+                 otlp_profiler::SamplingAllocator::system();`",
+            ));
+        }
+        live::clear();
+        RATE.store(rate, Ordering::Relaxed);
+        let mut epoch = EPOCH.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        if epoch < FIRST_EPOCH {
+            // Wrapped around (after four billion starts): skip the reserved values.
+            epoch = FIRST_EPOCH;
+            EPOCH.store(epoch, Ordering::Relaxed);
+        }
+        STATE.store(epoch, Ordering::Release);
+        Ok(HeapSource { dropped: 0 })
+    }
+
+    /// Changes the mean bytes between samples (0 is taken as 1).
+    pub(crate) fn set_rate(&self, rate: u64) {
+        RATE.store(rate.max(1), Ordering::Relaxed);
+    }
+
+    /// Hands `sink` a `HeapAlloc` sample (values: weighted objects, weighted bytes) for each
+    /// allocation sampled since the last drain.
+    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
+        unsampled(|| {
+            let (pending, dropped) = live::take_pending();
+            self.dropped += dropped;
+            for sampled in &pending {
+                sink(raw(ProfileType::HeapAlloc, sampled));
+            }
+        });
+    }
+
+    /// Hands `sink` a `Heap` sample (values: weighted objects, weighted bytes) for each sampled
+    /// allocation not yet freed.
+    pub(crate) fn live(&self, sink: &mut dyn FnMut(RawSample)) {
+        unsampled(|| {
+            for sampled in &live::snapshot_live() {
+                sink(raw(ProfileType::Heap, sampled));
+            }
+        });
+    }
+
+    /// Samples dropped so far because too many piled up between two drains.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Stops sampling; what was sampled stays to be drained until this is dropped (which
+    /// forgets it and lets another source start).
+    pub(crate) fn stop(&mut self) {
+        STATE.store(OFF, Ordering::Release);
+    }
+}
+
+impl Drop for HeapSource {
+    fn drop(&mut self) {
+        STATE.store(OFF, Ordering::Release);
+        live::clear();
+        RUNNING.store(false, Ordering::Release);
+    }
+}
+
+/// Whether allocations go through the sampling allocator: one is made while probing.
+fn installed() -> bool {
+    SEEN.store(false, Ordering::Relaxed);
+    STATE.store(PROBING, Ordering::SeqCst);
+    let probe = std::hint::black_box(Box::new(std::hint::black_box(0u64)));
+    drop(probe);
+    STATE.store(OFF, Ordering::SeqCst);
+    SEEN.load(Ordering::Relaxed)
+}
+
+fn raw(kind: ProfileType, sampled: &Sampled) -> RawSample {
+    RawSample {
+        kind,
+        frames: sampled.stack.to_vec(),
+        values: [sampled.objects.round() as i64, sampled.bytes.round() as i64],
+        link: sampled.link,
+        thread_id: sampled.thread_id,
+        thread_name: None,
+        timestamp_unix_nano: sampled.time,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The library's own test binary keeps the system allocator: starting must say so.
+    #[test]
+    fn start_without_the_sampling_allocator_is_unsupported() {
+        let err = HeapSource::start(1024).map(drop).err();
+        let err = err.unwrap_or_else(|| panic!("started without the sampling allocator"));
+        assert_eq!(err.kind(), Kind::Unsupported);
+        assert!(err.to_string().contains("#[global_allocator]"), "{err}");
+        // And it left nothing running.
+        assert_eq!(STATE.load(Ordering::Relaxed), OFF);
+        assert!(!RUNNING.load(Ordering::Relaxed));
+    }
+}

@@ -1,0 +1,227 @@
+//! The profiled locks: contention is timed and attributed to where it happened; uncontended
+//! locking records nothing.
+
+use otlp_profiler::heap_testing::{Sample, capture, thread_id};
+use otlp_profiler::lock_testing::{MutexSession, start_mutex};
+use otlp_profiler::{Mutex, MutexGuard, RwLock};
+use std::sync::{Barrier, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Lock sampling is process-wide: one test at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn start(every: u32) -> MutexSession {
+    match start_mutex(every) {
+        Ok(session) => session,
+        Err(e) => panic!("lock sampling did not start: {e}"),
+    }
+}
+
+/// Locks `m`. On its first call it stores in `marker` its return address into its caller:
+/// the address a contention stack shows for that caller.
+#[inline(never)]
+fn lock_via<'a>(m: &'a Mutex<u64>, marker: &mut u64) -> MutexGuard<'a, u64> {
+    if *marker == 0 {
+        let mut frames = [0u64; 4];
+        if capture(&mut frames) > 1 {
+            *marker = frames[1];
+        }
+    }
+    m.lock()
+}
+
+/// The contended site: waits for `m` and returns how long that took.
+#[inline(never)]
+fn wait_site(m: &Mutex<u64>, marker: &mut u64) -> Duration {
+    let start = Instant::now();
+    let mut guard = lock_via(m, marker);
+    let waited = start.elapsed();
+    *guard += 1;
+    waited
+}
+
+/// Another site, never contended.
+#[inline(never)]
+fn other_site(m: &Mutex<u64>, marker: &mut u64) {
+    *lock_via(m, marker) += 1;
+}
+
+/// `rounds` times: a holder takes the lock, then the waiter waits `hold` for it at
+/// [`wait_site`]. Returns the waiter's total measured wait and thread id.
+fn contend(m: &Mutex<u64>, rounds: usize, hold: Duration, marker: &mut u64) -> (Duration, u32) {
+    let barrier = Barrier::new(2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..rounds {
+                let guard = m.lock();
+                barrier.wait();
+                std::thread::sleep(hold);
+                drop(guard);
+                // The waiter takes it before the next round.
+                barrier.wait();
+            }
+        });
+        let mut total = Duration::ZERO;
+        for _ in 0..rounds {
+            barrier.wait();
+            total += wait_site(m, marker);
+            barrier.wait();
+        }
+        (total, thread_id())
+    })
+}
+
+fn markers(m: &Mutex<u64>) -> (u64, u64, bool) {
+    let (mut wait, mut other) = (0, 0);
+    wait_site(m, &mut wait);
+    other_site(m, &mut other);
+    let walkable = wait != 0 && other != 0 && wait != other;
+    if !walkable {
+        eprintln!(
+            "stacks unwalkable: by-stack checks need RUSTFLAGS=\"-C force-frame-pointers=yes\""
+        );
+    }
+    (wait, other, walkable)
+}
+
+fn on_thread(samples: &[Sample], tid: u32) -> Vec<&Sample> {
+    samples.iter().filter(|s| s.thread_id == tid).collect()
+}
+
+#[test]
+fn contention_is_timed_and_attributed_to_its_site() {
+    let _serial = serial();
+    let m = Mutex::new(0);
+    let (mut wait_marker, other_marker, walkable) = markers(&m);
+    let mut session = start(1);
+    let rounds = 10;
+    let (waited, tid) = contend(&m, rounds, Duration::from_millis(20), &mut wait_marker);
+    // Stopped first, drained after: what was sampled stays, nothing more is.
+    session.stop();
+    contend(&m, 2, Duration::from_millis(5), &mut wait_marker);
+    let samples = session.drain();
+    session.end();
+    let mine = on_thread(&samples, tid);
+    assert_eq!(mine.len(), rounds, "one sample per contention");
+    let delay: i64 = mine.iter().map(|s| s.values[1]).sum();
+    let contentions: i64 = mine.iter().map(|s| s.values[0]).sum();
+    assert_eq!(contentions, rounds as i64);
+    let measured = waited.as_nanos() as f64;
+    assert!(
+        (delay as f64 - measured).abs() <= measured * 0.10,
+        "recorded {delay} ns, measured {measured} ns"
+    );
+    assert!(delay >= (rounds as i64) * 15_000_000, "recorded {delay} ns");
+    if walkable {
+        assert!(mine.iter().all(|s| s.frames.contains(&wait_marker)));
+        assert!(samples.iter().all(|s| !s.frames.contains(&other_marker)));
+    }
+}
+
+#[test]
+fn one_in_n_is_sampled_and_scaled() {
+    let _serial = serial();
+    let m = Mutex::new(0);
+    let (mut marker, _, _) = markers(&m);
+    let mut session = start(4);
+    let rounds = 16;
+    let (waited, tid) = contend(&m, rounds, Duration::from_millis(5), &mut marker);
+    let samples = session.drain();
+    session.end();
+    let mine = on_thread(&samples, tid);
+    assert_eq!(mine.len(), rounds / 4);
+    assert!(mine.iter().all(|s| s.values[0] == 4));
+    // Scaled by 4, the sampled delays estimate the total; each round waits about as long.
+    let delay: i64 = mine.iter().map(|s| s.values[1]).sum();
+    let measured = waited.as_nanos() as f64;
+    assert!(
+        (delay as f64 - measured).abs() <= measured * 0.25,
+        "estimated {delay} ns, measured {measured} ns"
+    );
+}
+
+#[test]
+fn uncontended_locking_records_nothing() {
+    let _serial = serial();
+    let m = Mutex::new(0u64);
+    let rw = RwLock::new(0u64);
+    let mut session = start(1);
+    for _ in 0..100_000 {
+        *m.lock() += 1;
+        *rw.write() += 1;
+        let _ = *rw.read();
+    }
+    let samples = session.drain();
+    session.end();
+    assert_eq!(*m.lock(), 100_000);
+    assert!(samples.is_empty(), "{} samples", samples.len());
+}
+
+#[test]
+fn a_contended_rwlock_is_recorded() {
+    let _serial = serial();
+    let rw = RwLock::new(0u64);
+    let barrier = Barrier::new(2);
+    let mut session = start(1);
+    let tid = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let guard = rw.write();
+            barrier.wait();
+            std::thread::sleep(Duration::from_millis(20));
+            drop(guard);
+        });
+        barrier.wait();
+        let _ = *rw.read();
+        thread_id()
+    });
+    let samples = session.drain();
+    session.end();
+    let mine = on_thread(&samples, tid);
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].values[1] >= 10_000_000, "{:?}", mine[0].values);
+}
+
+#[test]
+fn nothing_is_recorded_while_no_session_runs() {
+    let _serial = serial();
+    let m = Mutex::new(0);
+    let mut marker = 0;
+    contend(&m, 2, Duration::from_millis(5), &mut marker);
+    let mut session = start(1);
+    let samples = session.drain();
+    session.end();
+    assert!(samples.is_empty());
+    let again = start(1);
+    assert_eq!(
+        start_mutex(1).map(drop).map_err(|e| e.kind()),
+        Err(otlp_profiler::Kind::State)
+    );
+    again.end();
+}
+
+#[test]
+fn a_timed_wait_that_gives_up_is_recorded() {
+    let _serial = serial();
+    let m = Mutex::new(0u64);
+    let mut session = start(1);
+    let held = m.lock();
+    let tid = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                assert!(m.try_lock_for(Duration::from_millis(20)).is_none());
+                thread_id()
+            })
+            .join()
+    });
+    MutexGuard::unlock_fair(held);
+    let tid = tid.unwrap_or_else(|_| panic!("the waiting thread panicked"));
+    let samples = session.drain();
+    session.end();
+    let mine = on_thread(&samples, tid);
+    assert_eq!(mine.len(), 1);
+    assert!(mine[0].values[1] >= 19_000_000, "{:?}", mine[0].values);
+}
