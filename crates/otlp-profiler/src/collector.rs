@@ -4,7 +4,8 @@
 
 use crate::config::{ProfileConfig, ProfileType};
 use crate::error::{Error, Kind};
-use crate::profile::{Profile, ProfileBuilder};
+use crate::profile::Profile;
+use crate::profile::builder::ProfileBuilder;
 use crate::sample::RawSample;
 use crate::source::Sources;
 use crate::symbolize::Symbolizer;
@@ -71,7 +72,7 @@ impl ProfileCollector {
         check(&config)?;
         Ok(ProfileCollector {
             config,
-            symbolizer: Arc::new(Symbolizer::new()),
+            symbolizer: Arc::new(Symbolizer::default()),
             state: Mutex::new(State::Idle),
         })
     }

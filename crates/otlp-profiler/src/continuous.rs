@@ -58,7 +58,7 @@ impl ContinuousProfiler {
         let thread = std::thread::Builder::new()
             .name("otlp-profiler".to_owned())
             .spawn(move || {
-                let symbolizer = Arc::new(Symbolizer::new());
+                let symbolizer = Arc::new(Symbolizer::default());
                 run(
                     config,
                     symbolizer,

@@ -24,6 +24,8 @@ pub(crate) struct RawSample {
     /// The thread (kernel id), and its name if known.
     pub(crate) thread_id: u32,
     pub(crate) thread_name: Option<String>,
+    /// The thread's state when sampled (`thread.state`: thread snapshots only).
+    pub(crate) thread_state: Option<&'static str>,
     /// When it was taken.
     pub(crate) timestamp_unix_nano: u64,
 }

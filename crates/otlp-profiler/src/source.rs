@@ -1,7 +1,7 @@
 //! [`Sources`]: the samplers one collector runs, one per kind of evidence, each drained into
 //! [`RawSample`]s the same way.
 
-use crate::block::BlockSampler;
+use crate::block::{BlockSampler, ThreadSampler};
 use crate::collector::wants;
 use crate::config::{ProfileConfig, ProfileType};
 use crate::cpu::CpuSampler;
@@ -9,7 +9,10 @@ use crate::error::Error;
 use crate::heap::HeapSource;
 use crate::lock::MutexSource;
 use crate::sample::RawSample;
-use crate::threads::ThreadSampler;
+use otlp_sdk::context::{TrackingGuard, track_current_span};
+
+/// How often every thread's stack and state is taken for the thread profile.
+const THREAD_SNAPSHOTS_HZ: u32 = 1;
 
 /// The samplers a configuration asks for.
 #[derive(Debug, Default)]
@@ -23,13 +26,18 @@ pub(crate) struct Sources {
     live_heap: bool,
     alloc_heap: bool,
     mutex: Option<MutexSource>,
+    /// Keeps every thread's current span where a signal handler can read it, while sampling.
+    tracking: Option<TrackingGuard>,
 }
 
 impl Sources {
     /// Starts every sampler `config` needs; if one fails, those started are stopped and the
     /// error names the one that failed.
     pub(crate) fn start(config: &ProfileConfig) -> Result<Sources, Error> {
-        let mut sources = Sources::default();
+        let mut sources = Sources {
+            tracking: Some(track_current_span()),
+            ..Sources::default()
+        };
         if let Err(e) = sources.start_all(config) {
             sources.stop();
             return Err(e);
@@ -53,7 +61,7 @@ impl Sources {
             self.block = Some(BlockSampler::start(config.frequency)?);
         }
         if wants(config, ProfileType::Goroutine) {
-            self.threads = Some(ThreadSampler::start(config.period)?);
+            self.threads = Some(ThreadSampler::start(THREAD_SNAPSHOTS_HZ)?);
         }
         Ok(())
     }
@@ -67,7 +75,10 @@ impl Sources {
             block.drain(sink);
         }
         if let Some(threads) = &mut self.threads {
-            threads.drain(sink);
+            threads.drain_with_state(&mut |mut sample, state| {
+                sample.thread_state = state.map(|s| s.name());
+                sink(sample)
+            });
         }
         if let Some(heap) = &mut self.heap {
             if self.alloc_heap {
@@ -99,6 +110,7 @@ impl Sources {
         if let Some(heap) = &mut self.heap {
             heap.stop();
         }
+        self.tracking = None;
     }
 
     /// What is reported as a snapshot at the end of a profile: the live heap.

@@ -120,6 +120,7 @@ impl Registry {
                 link: entry.link,
                 thread_id: tid,
                 thread_name: tracked.name.clone(),
+                thread_state: None,
                 timestamp_unix_nano: entry.timestamp,
             };
             samples.push((sample, entry.state));

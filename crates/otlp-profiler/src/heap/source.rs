@@ -128,6 +128,7 @@ fn raw(kind: ProfileType, sampled: &Sampled) -> RawSample {
         link: sampled.link,
         thread_id: sampled.thread_id,
         thread_name: None,
+        thread_state: None,
         timestamp_unix_nano: sampled.time,
     }
 }

@@ -150,6 +150,7 @@ impl MutexSource {
                 link: event.link,
                 thread_id: event.thread_id,
                 thread_name: None,
+                thread_state: None,
                 timestamp_unix_nano: event.time,
             });
         }

@@ -18,6 +18,7 @@ struct Key {
     link: Option<([u8; 16], [u8; 8])>,
     thread_id: u32,
     thread_name: Option<String>,
+    thread_state: Option<&'static str>,
 }
 
 /// One observation of a sample: its values and when it was taken.
@@ -66,6 +67,7 @@ impl ProfileBuilder {
                 .map(|l| (l.trace_id.to_bytes(), l.span_id.to_bytes())),
             thread_id: sample.thread_id,
             thread_name: sample.thread_name,
+            thread_state: sample.thread_state,
         };
         let observation = (sample.values, sample.timestamp_unix_nano);
         match self.index.get(&key) {
@@ -128,6 +130,9 @@ impl ProfileBuilder {
                 vec![dict.attribute("thread.id", AttrValue::Int(i64::from(key.thread_id)))];
             if let Some(name) = &key.thread_name {
                 attribute_indices.push(dict.attribute("thread.name", AttrValue::Str(name.clone())));
+            }
+            if let Some(state) = key.thread_state {
+                attribute_indices.push(dict.attribute("thread.state", AttrValue::Str(state.to_owned())));
             }
             attribute_indices.sort_unstable();
             stacks.push((stack_index, link_index, attribute_indices));
@@ -210,6 +215,7 @@ mod tests {
             }),
             thread_id: 1,
             thread_name: thread_name.map(str::to_owned),
+            thread_state: None,
             timestamp_unix_nano: 5,
         }
     }

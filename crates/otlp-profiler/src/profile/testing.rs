@@ -47,6 +47,7 @@ pub fn build_profile(
             link: s.link,
             thread_id: s.thread_id,
             thread_name: s.thread_name,
+            thread_state: None,
             timestamp_unix_nano: s.timestamp_unix_nano,
         });
     }
