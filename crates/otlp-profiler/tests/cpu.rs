@@ -2,6 +2,7 @@
 //! started late, the share of due samples delivered, span links, and complete stacks down to
 //! std's thread start, on whatever profile the tests are built with (no frame pointers).
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use object::{Object, ObjectSymbol};
 use otlp_profiler::__probe::{Probe, Sampled};

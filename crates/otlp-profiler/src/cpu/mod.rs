@@ -74,7 +74,7 @@ impl CpuSampler {
         let mut ticks = 0u64;
         let tick = move |registry: &mut registry::Registry, me: u32| {
             // Threads every 100 ms; slots every 10 ms (64 entries last 64 ms at 1 kHz).
-            if ticks % 10 == 0 {
+            if ticks.is_multiple_of(10) {
                 rescan(registry, me, period);
             }
             ticks += 1;

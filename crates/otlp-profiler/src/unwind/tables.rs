@@ -31,6 +31,7 @@ static READERS: AtomicUsize = AtomicUsize::new(0);
 struct Builder {
     loaded: Vec<Loaded>,
     unwinder: Tables64,
+    #[allow(clippy::vec_box)] // walks may hold a retired snapshot's address: it must not move
     retired: Vec<Box<Snapshot>>,
 }
 
@@ -158,7 +159,10 @@ fn walk(
         return 1;
     };
     let mut read_stack = |address: u64| {
-        if address < low || address % 8 != 0 || address.checked_add(8).is_none_or(|e| e > high) {
+        if address < low
+            || !address.is_multiple_of(8)
+            || address.checked_add(8).is_none_or(|e| e > high)
+        {
             return Err(());
         }
         // SAFETY: [low, high) is a mapping of the snapshot holding the interrupted thread's
