@@ -75,7 +75,8 @@ impl CpuSampler {
         let tick = move |registry: &mut registry::Registry, me: u32| {
             // Threads every 100 ms; slots every 10 ms (64 entries last 64 ms at 1 kHz).
             if ticks.is_multiple_of(10) {
-                rescan(registry, me, period);
+                // Every second, the tables even without new threads (objects dlopen'ed since).
+                rescan(registry, me, period, ticks.is_multiple_of(100));
             }
             ticks += 1;
             registry.collect();
@@ -140,11 +141,12 @@ impl Drop for CpuSampler {
 /// Follows new threads (arming their timers after the tables know their stacks) and forgets
 /// exited ones.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-fn rescan(registry: &mut registry::Registry, me: u32, period: u64) {
+fn rescan(registry: &mut registry::Registry, me: u32, period: u64, refresh: bool) {
     let tids = crate::threads::list();
-    if tids
-        .iter()
-        .any(|t| *t != me && !registry.threads.contains_key(t))
+    if refresh
+        || tids
+            .iter()
+            .any(|t| *t != me && !registry.threads.contains_key(t))
     {
         // A failed refresh keeps the old tables: new threads then get one-frame stacks.
         let _ = crate::unwind::refresh();

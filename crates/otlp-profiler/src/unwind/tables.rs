@@ -93,8 +93,15 @@ pub(crate) fn refresh() -> Result<(), Error> {
         // it is freed below only once no walk can hold it.
         builder.retired.push(unsafe { Box::from_raw(old) });
     }
-    if READERS.load(Ordering::SeqCst) == 0 {
-        builder.retired.clear();
+    // Walks are short: a few retired snapshots wait for a quiet instant; past a bound, wait
+    // for one here (bounded too) rather than let them pile up.
+    let patience = if builder.retired.len() > 16 { 200 } else { 1 };
+    for _ in 0..patience {
+        if READERS.load(Ordering::SeqCst) == 0 {
+            builder.retired.clear();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
     }
     for slot in &CAPTURE_POOL {
         if slot.load(Ordering::Acquire).is_null() {
