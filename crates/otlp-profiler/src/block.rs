@@ -87,11 +87,8 @@ mod imp {
         } else {
             "otlp-prof-block"
         };
-        let runner = Runner::start(name, sig, registry, Duration::from_nanos(period), tick);
-        if runner.is_err() {
-            signal::uninstall(sig);
-        }
-        runner
+        // On failure the runner has already dropped its use of the signal.
+        Runner::start(name, sig, registry, Duration::from_nanos(period), tick)
     }
 
     /// The kernel's siginfo for `rt_tgsigqueueinfo`, queue layout (128 bytes).

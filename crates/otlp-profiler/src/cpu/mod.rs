@@ -38,6 +38,9 @@ pub(crate) fn period_ns(frequency_hz: u32) -> Result<u64, Error> {
 }
 
 /// The CPU sampler. At most one runs at a time (it owns SIGPROF).
+///
+/// Each sampled thread costs one slot: a ring of 64 samples, the unwinder's scratch state,
+/// and a 256 KiB walk stack mapped without reserve (only touched pages count).
 #[derive(Debug)]
 pub(crate) struct CpuSampler {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
