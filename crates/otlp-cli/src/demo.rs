@@ -28,7 +28,9 @@ checks that the spans arrived with the right parent links; with it, one log reco
 structured body) and one event (\"order.created\", domain \"ecommerce\") sent through the same
 client inside the server span, checked to arrive once each, correlated with that span; and
 metrics recorded through the client's meter (a counter, histograms, a gauge, an up-down counter,
-an observable gauge), checked value by value. First it prints the resource
+an observable gauge), checked value by value; and a CPU and heap profile of a small workload
+(1 kHz, one allocation sampled in every 64 KiB) exported through the same client, checked to
+arrive, with its top functions printed. First it prints the resource
 detected for this process (`otlp::resource::detect()`,
 which reads OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES and the K8S_* variables); the exports
 themselves read no environment variables and need no network beyond loopback.
@@ -160,7 +162,7 @@ async fn sdk_trace(
     sink: &MemorySink,
     resource: Resource,
     timeout: Duration,
-) -> std::result::Result<[String; 3], String> {
+) -> std::result::Result<Vec<String>, String> {
     // Every setting given: nothing is read from the environment.
     let config = ClientConfig::new()
         .with_exporter(
@@ -230,6 +232,7 @@ async fn sdk_trace(
     }
     server.set_attribute("http.response.status_code", 502i64);
     server.end();
+    let profile = crate::demo_profiles::profile(&client, &tracer).await?;
     let recorded = crate::demo_metrics::record(&client);
     let flushed = client.force_flush(timeout).await;
     let _ = client.shutdown(timeout).await;
@@ -239,6 +242,7 @@ async fn sdk_trace(
     let mut spans: Vec<proto_trace::Span> = Vec::new();
     let mut records: Vec<LogRecord> = Vec::new();
     let mut metrics: Vec<otlp_proto::metrics::Metric> = Vec::new();
+    let mut profiles = 0;
     for r in arrived {
         match r.request {
             Request::Traces(t) => spans.extend(
@@ -259,13 +263,21 @@ async fn sdk_trace(
                     .flat_map(|rm| rm.scope_metrics)
                     .flat_map(|sm| sm.metrics),
             ),
-            _ => {}
+            Request::Profiles(p) => {
+                profiles += p
+                    .resource_profiles
+                    .iter()
+                    .flat_map(|rp| &rp.scope_profiles)
+                    .map(|sp| sp.profiles.len())
+                    .sum::<usize>();
+            }
         }
     }
     check_sdk_trace(&spans)?;
     check_sdk_logs(&records, &spans)?;
     let metrics_line = crate::demo_metrics::check(&recorded, &metrics)?;
-    Ok([
+    let profile_lines = crate::demo_profiles::summary(&profile, profiles)?;
+    let mut lines = vec![
         format!(
             "sdk trace: {} spans sent through OtlpClient over grpc, {} received, parent links ok",
             SDK_SPANS.len(),
@@ -278,7 +290,9 @@ async fn sdk_trace(
             SDK_SPANS[0].0
         ),
         metrics_line,
-    ])
+    ];
+    lines.extend(profile_lines);
+    Ok(lines)
 }
 
 /// The name of the demo's event.

@@ -14,12 +14,18 @@
 
 mod demo;
 mod demo_metrics;
+mod demo_profiles;
 mod error;
 mod send;
 mod serve;
 mod summary;
 
 use clap::{Parser, Subcommand};
+
+/// Heap profiles (`otlp demo`) need the sampling allocator; while no profiler runs it costs
+/// one relaxed load per allocation.
+#[global_allocator]
+static ALLOCATOR: otlp::profile::SamplingAllocator = otlp::profile::SamplingAllocator::system();
 use std::process::ExitCode;
 
 /// The command line.

@@ -51,11 +51,16 @@ mod imp {
         let sig = signal::wall_signal();
         signal::install(sig)?;
         let registry = Registry::new(kind, values);
+        // Ticks per second: the tables are refreshed at least that often (dlopen).
+        let per_second = (1_000_000_000 / period.max(1)).max(1);
+        let mut ticks = 0u64;
         let tick = move |registry: &mut Registry, me: u32| {
             let tids = threads::list();
-            if tids
-                .iter()
-                .any(|t| *t != me && !registry.threads.contains_key(t))
+            ticks += 1;
+            if ticks.is_multiple_of(per_second)
+                || tids
+                    .iter()
+                    .any(|t| *t != me && !registry.threads.contains_key(t))
             {
                 let _ = crate::unwind::refresh();
             }
@@ -82,11 +87,8 @@ mod imp {
         } else {
             "otlp-prof-block"
         };
-        let runner = Runner::start(name, sig, registry, Duration::from_nanos(period), tick);
-        if runner.is_err() {
-            signal::uninstall(sig);
-        }
-        runner
+        // On failure the runner has already dropped its use of the signal.
+        Runner::start(name, sig, registry, Duration::from_nanos(period), tick)
     }
 
     /// The kernel's siginfo for `rt_tgsigqueueinfo`, queue layout (128 bytes).

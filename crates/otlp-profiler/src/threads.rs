@@ -1,5 +1,11 @@
 //! The process's threads from `/proc/self/task`: their ids, names and scheduler states.
 
+// Only the samplers use it, and they need Linux on x86_64.
+#![cfg_attr(
+    not(all(target_os = "linux", target_arch = "x86_64")),
+    allow(dead_code)
+)]
+
 /// A thread's scheduler state, as `/proc/<pid>/task/<tid>/stat` gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ThreadState {

@@ -2,6 +2,7 @@
 //! started late, the share of due samples delivered, span links, and complete stacks down to
 //! std's thread start, on whatever profile the tests are built with (no frame pointers).
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use object::{Object, ObjectSymbol};
 use otlp_profiler::__probe::{Probe, Sampled};
@@ -336,4 +337,21 @@ fn capture_here_sees_its_callers() {
             .any(|n| n.contains("capture_here_sees_its_callers")),
         "{names:?}"
     );
+}
+
+extern "C" fn foreign_handler(_: libc::c_int) {}
+
+#[test]
+#[allow(unsafe_code)]
+fn another_sigprof_handler_is_refused_with_a_clear_error() {
+    let _turn = turn();
+    // SAFETY: installs and then restores a do-nothing SIGPROF handler; no timer fires meanwhile.
+    let previous = unsafe { libc::signal(libc::SIGPROF, foreign_handler as *const () as usize) };
+    let refused = Probe::cpu(100);
+    // SAFETY: as above.
+    unsafe { libc::signal(libc::SIGPROF, previous) };
+    let error = refused.unwrap_err();
+    assert_eq!(error.kind(), otlp_profiler::Kind::State);
+    assert!(error.to_string().contains("another handler"), "{error}");
+    Probe::cpu(100).unwrap().stop();
 }

@@ -3,6 +3,7 @@
 //! every frame inside an executable mapping. `OTLP_PROFILER_STRESS_SECS` sets the duration
 //! (default 10 s). And a thread sleeping in a known function shows in the off-CPU sampler.
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use otlp_profiler::__probe::{self, Probe, Sampled};
 use std::hint::black_box;
@@ -34,14 +35,14 @@ fn churn(shared: &Mutex<Vec<u64>>, stop: &AtomicBool, seed: u64) -> u64 {
                 g.clear();
             }
         }
-        if rounds % 64 == 0 {
+        if rounds.is_multiple_of(64) {
             std::thread::spawn(move || {
                 black_box((0..10_000u64).fold(x, |a, i| a.rotate_left(5) ^ i))
             })
             .join()
             .unwrap();
         }
-        if rounds % 256 == 0 {
+        if rounds.is_multiple_of(256) {
             std::thread::sleep(Duration::from_micros(200));
         }
         rounds += 1;

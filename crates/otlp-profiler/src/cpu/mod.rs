@@ -38,6 +38,9 @@ pub(crate) fn period_ns(frequency_hz: u32) -> Result<u64, Error> {
 }
 
 /// The CPU sampler. At most one runs at a time (it owns SIGPROF).
+///
+/// Each sampled thread costs one slot: a ring of 64 samples, the unwinder's scratch state,
+/// and a 256 KiB walk stack mapped without reserve (only touched pages count).
 #[derive(Debug)]
 pub(crate) struct CpuSampler {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -74,8 +77,9 @@ impl CpuSampler {
         let mut ticks = 0u64;
         let tick = move |registry: &mut registry::Registry, me: u32| {
             // Threads every 100 ms; slots every 10 ms (64 entries last 64 ms at 1 kHz).
-            if ticks % 10 == 0 {
-                rescan(registry, me, period);
+            if ticks.is_multiple_of(10) {
+                // Every second, the tables even without new threads (objects dlopen'ed since).
+                rescan(registry, me, period, ticks.is_multiple_of(100));
             }
             ticks += 1;
             registry.collect();
@@ -140,11 +144,12 @@ impl Drop for CpuSampler {
 /// Follows new threads (arming their timers after the tables know their stacks) and forgets
 /// exited ones.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-fn rescan(registry: &mut registry::Registry, me: u32, period: u64) {
+fn rescan(registry: &mut registry::Registry, me: u32, period: u64, refresh: bool) {
     let tids = crate::threads::list();
-    if tids
-        .iter()
-        .any(|t| *t != me && !registry.threads.contains_key(t))
+    if refresh
+        || tids
+            .iter()
+            .any(|t| *t != me && !registry.threads.contains_key(t))
     {
         // A failed refresh keeps the old tables: new threads then get one-frame stacks.
         let _ = crate::unwind::refresh();

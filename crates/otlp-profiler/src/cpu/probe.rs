@@ -98,8 +98,8 @@ impl Probe {
     }
 }
 
-/// `unwind::capture_here` (leaf first, from the caller of this function's caller... see
-/// there): builds the tables first.
+/// The calling thread's stack, leaf first, from the return address into the caller of this
+/// function (the crate's `capture_here`, after building the unwind tables).
 pub fn capture_here(buf: &mut [u64]) -> usize {
     let _ = crate::unwind::refresh();
     crate::unwind::capture_here(buf)

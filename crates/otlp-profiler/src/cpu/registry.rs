@@ -23,6 +23,7 @@ pub(crate) struct Registry {
     pub(crate) threads: HashMap<u32, Tracked>,
     /// Slots of exited threads, reused for new ones (never freed while the sampler runs,
     /// so a late signal never finds freed memory).
+    #[allow(clippy::vec_box)] // handlers hold slot addresses: a slot must never move
     free: Vec<Box<Slot>>,
     pub(crate) samples: Vec<(RawSample, u8)>,
     pub(crate) dropped: u64,
@@ -144,6 +145,7 @@ impl Registry {
 
     /// Stops following every thread; returns the slots, to be freed once no signal can
     /// carry them.
+    #[allow(clippy::vec_box)] // handlers hold slot addresses: a slot must never move
     pub(crate) fn clear(&mut self) -> Vec<Box<Slot>> {
         let mut slots: Vec<Box<Slot>> = std::mem::take(&mut self.free);
         let tids: Vec<u32> = self.threads.keys().copied().collect();

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// Handlers running now, on any thread.
 static IN_HANDLER: AtomicUsize = AtomicUsize::new(0);
 /// Users of each installed signal: (signal, count, the action it replaced).
-static INSTALLED: Mutex<Vec<(libc::c_int, usize)>> = Mutex::new(Vec::new());
+static INSTALLED: Mutex<Vec<(libc::c_int, usize, libc::sighandler_t)>> = Mutex::new(Vec::new());
 
 /// The realtime signal the off-CPU and thread samplers send.
 pub(crate) fn wall_signal() -> libc::c_int {
@@ -86,7 +86,7 @@ unsafe fn registers(context: *mut libc::c_void) -> (u64, u64, u64) {
 /// handler is installed: the samplers chain to no one.
 pub(crate) fn install(signal: libc::c_int) -> Result<(), Error> {
     let mut users = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(entry) = users.iter_mut().find(|(s, _)| *s == signal) {
+    if let Some(entry) = users.iter_mut().find(|(s, _, _)| *s == signal) {
         entry.1 += 1;
         return Ok(());
     }
@@ -122,27 +122,34 @@ pub(crate) fn install(signal: libc::c_int) -> Result<(), Error> {
     if unsafe { libc::sigaction(signal, &action, std::ptr::null_mut()) } != 0 {
         return Err(Error::last_os("sigaction"));
     }
-    users.push((signal, 1));
+    // The default or ignored disposition found, restored by the last `uninstall`.
+    let previous = if old.sa_sigaction == handler {
+        libc::SIG_DFL
+    } else {
+        old.sa_sigaction
+    };
+    users.push((signal, 1, previous));
     Ok(())
 }
 
 /// Drops a user of `signal`. The last one sets it to ignored, which discards signals still
-/// pending on every thread, waits for running handlers, then restores the default action:
+/// pending on every thread, waits for running handlers, then restores the action found by
+/// `install` (default or ignored):
 /// after this returns no handler holds or will get a slot pointer sent with `signal`.
 /// Returns whether this was the last user.
 pub(crate) fn uninstall(signal: libc::c_int) -> bool {
     let mut users = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(index) = users.iter().position(|(s, _)| *s == signal) else {
+    let Some(index) = users.iter().position(|(s, _, _)| *s == signal) else {
         return false;
     };
     users[index].1 -= 1;
     if users[index].1 > 0 {
         return false;
     }
-    users.remove(index);
+    let (_, _, previous) = users.remove(index);
     set_action(signal, libc::SIG_IGN);
     wait_for_handlers();
-    set_action(signal, libc::SIG_DFL);
+    set_action(signal, previous);
     true
 }
 

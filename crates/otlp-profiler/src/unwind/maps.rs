@@ -1,7 +1,7 @@
 //! The process's mappings from `/proc/self/maps`: where stacks may be read, and which
 //! addresses are executable.
 
-use crate::error::Error;
+use crate::error::{Error, Kind};
 
 /// One mapping, `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub(crate) struct Maps {
 /// Reads `/proc/self/maps`.
 pub(crate) fn read() -> Result<Maps, Error> {
     let text = std::fs::read_to_string("/proc/self/maps")
-        .map_err(|e| Error::last_os("reading /proc/self/maps").with_source(e))?;
+        .map_err(|e| Error::new(Kind::System, "reading /proc/self/maps failed").with_source(e))?;
     Ok(parse(&text))
 }
 

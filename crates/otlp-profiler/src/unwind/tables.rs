@@ -31,6 +31,7 @@ static READERS: AtomicUsize = AtomicUsize::new(0);
 struct Builder {
     loaded: Vec<Loaded>,
     unwinder: Tables64,
+    #[allow(clippy::vec_box)] // walks may hold a retired snapshot's address: it must not move
     retired: Vec<Box<Snapshot>>,
 }
 
@@ -92,8 +93,15 @@ pub(crate) fn refresh() -> Result<(), Error> {
         // it is freed below only once no walk can hold it.
         builder.retired.push(unsafe { Box::from_raw(old) });
     }
-    if READERS.load(Ordering::SeqCst) == 0 {
-        builder.retired.clear();
+    // Walks are short: a few retired snapshots wait for a quiet instant; past a bound, wait
+    // for one here (bounded too) rather than let them pile up.
+    let patience = if builder.retired.len() > 16 { 200 } else { 1 };
+    for _ in 0..patience {
+        if READERS.load(Ordering::SeqCst) == 0 {
+            builder.retired.clear();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(50));
     }
     for slot in &CAPTURE_POOL {
         if slot.load(Ordering::Acquire).is_null() {
@@ -158,7 +166,10 @@ fn walk(
         return 1;
     };
     let mut read_stack = |address: u64| {
-        if address < low || address % 8 != 0 || address.checked_add(8).is_none_or(|e| e > high) {
+        if address < low
+            || !address.is_multiple_of(8)
+            || address.checked_add(8).is_none_or(|e| e > high)
+        {
             return Err(());
         }
         // SAFETY: [low, high) is a mapping of the snapshot holding the interrupted thread's
