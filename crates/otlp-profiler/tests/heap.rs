@@ -16,25 +16,31 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Allocates `size` bytes. On its first call from a site it stores in `marker` its return
-/// address into that site: the same address a sampled stack shows for the site's allocations.
+/// The stack seen from inside [`alloc_in`], taken once.
+#[derive(Default)]
+struct Probe {
+    frames: [u64; 16],
+    taken: bool,
+}
+
+/// Allocates `size` bytes, capturing the stack into `probe` first if not yet done: it holds,
+/// at the index where two sites' probes first differ, the return address into the site, the
+/// same address a sampled stack shows for the site's allocations.
 #[inline(never)]
-fn alloc_in(size: usize, marker: &mut u64) -> Vec<u8> {
-    if *marker == 0 {
-        let mut frames = [0u64; 4];
-        if capture(&mut frames) > 1 {
-            *marker = frames[1];
-        }
+fn alloc_in(size: usize, probe: &mut Probe) -> Vec<u8> {
+    if !probe.taken {
+        capture(&mut probe.frames);
+        probe.taken = true;
     }
     black_box(Vec::with_capacity(size))
 }
 
 /// Site A: allocates each size, keeping them if `keep`.
 #[inline(never)]
-fn site_a(sizes: &[usize], keep: Option<&mut Vec<Vec<u8>>>, marker: &mut u64) {
+fn site_a(sizes: &[usize], keep: Option<&mut Vec<Vec<u8>>>, probe: &mut Probe) {
     let mut keep = keep;
     for &size in sizes {
-        let v = alloc_in(size, marker);
+        let v = alloc_in(size, probe);
         if let Some(keep) = keep.as_deref_mut() {
             keep.push(v);
         }
@@ -43,10 +49,10 @@ fn site_a(sizes: &[usize], keep: Option<&mut Vec<Vec<u8>>>, marker: &mut u64) {
 
 /// Site B: the same as site A, from elsewhere.
 #[inline(never)]
-fn site_b(sizes: &[usize], keep: Option<&mut Vec<Vec<u8>>>, marker: &mut u64) {
+fn site_b(sizes: &[usize], keep: Option<&mut Vec<Vec<u8>>>, probe: &mut Probe) {
     let mut keep = keep;
     for &size in sizes {
-        let v = alloc_in(size, marker);
+        let v = alloc_in(size, probe);
         if let Some(keep) = keep.as_deref_mut() {
             keep.push(v);
         }
@@ -78,10 +84,20 @@ fn within(estimate: i64, truth: usize, tolerance: f64) -> bool {
 /// The two sites' markers, and whether stacks can be walked: without frame pointers the
 /// walk stops early or reads garbage, and the two markers come out alike or zero.
 fn markers() -> (u64, u64, bool) {
-    let (mut ma, mut mb) = (0, 0);
-    site_a(&[1], None, &mut ma);
-    site_b(&[1], None, &mut mb);
-    let walkable = ma != 0 && mb != 0 && ma != mb;
+    let (mut pa, mut pb) = (Probe::default(), Probe::default());
+    site_a(&[1], None, &mut pa);
+    site_b(&[1], None, &mut pb);
+    let (ma, mb) = pa
+        .frames
+        .iter()
+        .zip(&pb.frames)
+        .find(|(a, b)| a != b)
+        .map_or((0, 0), |(&a, &b)| (a, b));
+    // Each inside its site's code (a small function), not garbage.
+    let inside =
+        |marker: u64, site: usize| (1..4096).contains(&(marker as usize).wrapping_sub(site));
+    let walkable =
+        inside(ma, site_a as *const () as usize) && inside(mb, site_b as *const () as usize);
     if !walkable {
         eprintln!(
             "stacks unwalkable: by-stack checks need RUSTFLAGS=\"-C force-frame-pointers=yes\""
@@ -100,15 +116,15 @@ fn start(rate: u64) -> HeapSession {
 #[test]
 fn two_sites_are_attributed_three_to_one() {
     let _serial = serial();
-    let (mut ma, mut mb, walkable) = markers();
+    let (ma, mb, walkable) = markers();
     let sizes_a = vec![3000usize; 20_000];
     let sizes_b = vec![1000usize; 20_000];
     let mut session = start(8 * 1024);
-    site_a(&sizes_a, None, &mut ma);
-    site_b(&sizes_b, None, &mut mb);
+    site_a(&sizes_a, None, &mut Probe::default());
+    site_b(&sizes_b, None, &mut Probe::default());
     // Stopped first, drained after: what was sampled stays, nothing more is.
     session.stop();
-    site_a(&sizes_a, None, &mut ma);
+    site_a(&sizes_a, None, &mut Probe::default());
     let samples = session.drain();
     session.end();
     let (_, on_thread) = thread_totals(&samples, thread_id());
@@ -138,17 +154,17 @@ fn two_sites_are_attributed_three_to_one() {
 #[test]
 fn in_use_counts_what_is_kept_and_alloc_counts_everything() {
     let _serial = serial();
-    let (mut ma, mut mb, walkable) = markers();
+    let (ma, mb, walkable) = markers();
     let sizes = vec![2048usize; 20_000];
     let mut kept = Vec::with_capacity(sizes.len());
     let mut session = start(8 * 1024);
     // Kept on this thread, freed at once on another: thread ids tell them apart even
     // without frame pointers.
-    site_a(&sizes, Some(&mut kept), &mut ma);
+    site_a(&sizes, Some(&mut kept), &mut Probe::default());
     let freer = std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                site_b(&sizes, None, &mut mb);
+                site_b(&sizes, None, &mut Probe::default());
                 thread_id()
             })
             .join()
@@ -191,8 +207,6 @@ fn in_use_counts_what_is_kept_and_alloc_counts_everything() {
 #[test]
 fn weights_are_unbiased_over_many_sizes() {
     let _serial = serial();
-    let mut marker = 0;
-    site_a(&[1], None, &mut marker);
     // Mostly small sizes, some medium, a few larger than the rate.
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let sizes: Vec<usize> = (0..300_000)
@@ -209,7 +223,7 @@ fn weights_are_unbiased_over_many_sizes() {
         .collect();
     let true_bytes: usize = sizes.iter().sum();
     let mut session = start(32 * 1024);
-    site_a(&sizes, None, &mut marker);
+    site_a(&sizes, None, &mut Probe::default());
     let samples = session.drain();
     session.end();
     let (objects, bytes) = thread_totals(&samples, thread_id());
@@ -227,12 +241,12 @@ fn weights_are_unbiased_over_many_sizes() {
 #[test]
 fn allocations_made_while_sampling_pass_through() {
     let _serial = serial();
-    let (mut marker, _, walkable) = markers();
+    let (marker, _, walkable) = markers();
     let sizes = vec![24usize; 5_000];
     // A rate of one byte samples every allocation: were the sampler's own allocations sampled
     // in turn, this would recurse without end or deadlock, or count more than the site made.
     let mut session = start(1);
-    site_a(&sizes, None, &mut marker);
+    site_a(&sizes, None, &mut Probe::default());
     let samples = session.drain();
     session.end();
     let tid = thread_id();
@@ -280,12 +294,11 @@ fn many_threads_are_sampled_each_on_its_own() {
         let handles: Vec<_> = (0..threads)
             .map(|i| {
                 scope.spawn(move || {
-                    let (mut ma, mut mb) = (0, 0);
                     let sizes = vec![1536usize; 10_000];
                     if i % 2 == 0 {
-                        site_a(&sizes, None, &mut ma);
+                        site_a(&sizes, None, &mut Probe::default());
                     } else {
-                        site_b(&sizes, None, &mut mb);
+                        site_b(&sizes, None, &mut Probe::default());
                     }
                     thread_id()
                 })

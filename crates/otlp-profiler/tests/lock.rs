@@ -21,24 +21,30 @@ fn start(every: u32) -> MutexSession {
     }
 }
 
-/// Locks `m`. On its first call it stores in `marker` its return address into its caller:
-/// the address a contention stack shows for that caller.
+/// The stack seen from inside [`lock_via`], taken once.
+#[derive(Default)]
+struct Probe {
+    frames: [u64; 16],
+    taken: bool,
+}
+
+/// Locks `m`, capturing the stack into `probe` first if not yet done: where two callers'
+/// probes first differ is the return address into the caller, the address a contention
+/// stack shows for it.
 #[inline(never)]
-fn lock_via<'a>(m: &'a Mutex<u64>, marker: &mut u64) -> MutexGuard<'a, u64> {
-    if *marker == 0 {
-        let mut frames = [0u64; 4];
-        if capture(&mut frames) > 1 {
-            *marker = frames[1];
-        }
+fn lock_via<'a>(m: &'a Mutex<u64>, probe: &mut Probe) -> MutexGuard<'a, u64> {
+    if !probe.taken {
+        capture(&mut probe.frames);
+        probe.taken = true;
     }
     m.lock()
 }
 
 /// The contended site: waits for `m` and returns how long that took.
 #[inline(never)]
-fn wait_site(m: &Mutex<u64>, marker: &mut u64) -> Duration {
+fn wait_site(m: &Mutex<u64>, probe: &mut Probe) -> Duration {
     let start = Instant::now();
-    let mut guard = lock_via(m, marker);
+    let mut guard = lock_via(m, probe);
     let waited = start.elapsed();
     *guard += 1;
     waited
@@ -46,13 +52,13 @@ fn wait_site(m: &Mutex<u64>, marker: &mut u64) -> Duration {
 
 /// Another site, never contended.
 #[inline(never)]
-fn other_site(m: &Mutex<u64>, marker: &mut u64) {
-    *lock_via(m, marker) += 1;
+fn other_site(m: &Mutex<u64>, probe: &mut Probe) {
+    *lock_via(m, probe) += 1;
 }
 
 /// `rounds` times: a holder takes the lock, then the waiter waits `hold` for it at
 /// [`wait_site`]. Returns the waiter's total measured wait and thread id.
-fn contend(m: &Mutex<u64>, rounds: usize, hold: Duration, marker: &mut u64) -> (Duration, u32) {
+fn contend(m: &Mutex<u64>, rounds: usize, hold: Duration) -> (Duration, u32) {
     let barrier = Barrier::new(2);
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -68,7 +74,7 @@ fn contend(m: &Mutex<u64>, rounds: usize, hold: Duration, marker: &mut u64) -> (
         let mut total = Duration::ZERO;
         for _ in 0..rounds {
             barrier.wait();
-            total += wait_site(m, marker);
+            total += wait_site(m, &mut Probe::default());
             barrier.wait();
         }
         (total, thread_id())
@@ -76,10 +82,20 @@ fn contend(m: &Mutex<u64>, rounds: usize, hold: Duration, marker: &mut u64) -> (
 }
 
 fn markers(m: &Mutex<u64>) -> (u64, u64, bool) {
-    let (mut wait, mut other) = (0, 0);
-    wait_site(m, &mut wait);
-    other_site(m, &mut other);
-    let walkable = wait != 0 && other != 0 && wait != other;
+    let (mut pw, mut po) = (Probe::default(), Probe::default());
+    wait_site(m, &mut pw);
+    other_site(m, &mut po);
+    let (wait, other) = pw
+        .frames
+        .iter()
+        .zip(&po.frames)
+        .find(|(a, b)| a != b)
+        .map_or((0, 0), |(&a, &b)| (a, b));
+    // Each inside its caller's code (a small function), not garbage.
+    let inside =
+        |marker: u64, site: usize| (1..4096).contains(&(marker as usize).wrapping_sub(site));
+    let walkable = inside(wait, wait_site as *const () as usize)
+        && inside(other, other_site as *const () as usize);
     if !walkable {
         eprintln!(
             "stacks unwalkable: by-stack checks need RUSTFLAGS=\"-C force-frame-pointers=yes\""
@@ -96,13 +112,13 @@ fn on_thread(samples: &[Sample], tid: u32) -> Vec<&Sample> {
 fn contention_is_timed_and_attributed_to_its_site() {
     let _serial = serial();
     let m = Mutex::new(0);
-    let (mut wait_marker, other_marker, walkable) = markers(&m);
+    let (wait_marker, other_marker, walkable) = markers(&m);
     let mut session = start(1);
     let rounds = 10;
-    let (waited, tid) = contend(&m, rounds, Duration::from_millis(20), &mut wait_marker);
+    let (waited, tid) = contend(&m, rounds, Duration::from_millis(20));
     // Stopped first, drained after: what was sampled stays, nothing more is.
     session.stop();
-    contend(&m, 2, Duration::from_millis(5), &mut wait_marker);
+    contend(&m, 2, Duration::from_millis(5));
     let samples = session.drain();
     session.end();
     let mine = on_thread(&samples, tid);
@@ -126,10 +142,10 @@ fn contention_is_timed_and_attributed_to_its_site() {
 fn one_in_n_is_sampled_and_scaled() {
     let _serial = serial();
     let m = Mutex::new(0);
-    let (mut marker, _, _) = markers(&m);
+
     let mut session = start(4);
     let rounds = 16;
-    let (waited, tid) = contend(&m, rounds, Duration::from_millis(5), &mut marker);
+    let (waited, tid) = contend(&m, rounds, Duration::from_millis(5));
     let samples = session.drain();
     session.end();
     let mine = on_thread(&samples, tid);
@@ -189,8 +205,7 @@ fn a_contended_rwlock_is_recorded() {
 fn nothing_is_recorded_while_no_session_runs() {
     let _serial = serial();
     let m = Mutex::new(0);
-    let mut marker = 0;
-    contend(&m, 2, Duration::from_millis(5), &mut marker);
+    contend(&m, 2, Duration::from_millis(5));
     let mut session = start(1);
     let samples = session.drain();
     session.end();
