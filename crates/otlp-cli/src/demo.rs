@@ -147,10 +147,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 }
 
 /// The spans of the SDK trace: name and parent name (`None` for the root).
-const SDK_SPANS: [(&str, Option<&str>); 3] = [
+const SDK_SPANS: [(&str, Option<&str>); 4] = [
     ("GET /checkout", None),
     ("db.query", Some("GET /checkout")),
     ("payment.charge", Some("GET /checkout")),
+    (crate::demo_profiles::PROFILED_SPAN, Some("GET /checkout")),
 ];
 
 /// Sends a small trace through an [`OtlpClient`] (gRPC) to the receiver at `grpc`: a server
@@ -230,9 +231,9 @@ async fn sdk_trace(
                 .build(),
         );
     }
+    let profile = crate::demo_profiles::profile(&client, &tracer, server.span_context()).await?;
     server.set_attribute("http.response.status_code", 502i64);
     server.end();
-    let profile = crate::demo_profiles::profile(&client, &tracer).await?;
     let recorded = crate::demo_metrics::record(&client);
     let flushed = client.force_flush(timeout).await;
     let _ = client.shutdown(timeout).await;

@@ -4,7 +4,7 @@
 
 use otlp::OtlpClient;
 use otlp::profile::{Profile, ProfileCollector, ProfileConfig, ProfileType};
-use otlp::trace::Tracer;
+use otlp::trace::{SpanContext, Tracer};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -43,8 +43,12 @@ fn demo_render(lines: usize) -> Vec<String> {
 }
 
 /// Profiles the workload (CPU at 1 kHz, allocations and the live heap) under a span of
-/// `tracer`, exports the profile through `client`, and gives it with what it had to say.
-pub(crate) async fn profile(client: &OtlpClient, tracer: &Tracer) -> Result<Profile, String> {
+/// `tracer`, child of `parent`, exports the profile through `client`, and gives it.
+pub(crate) async fn profile(
+    client: &OtlpClient,
+    tracer: &Tracer,
+    parent: &SpanContext,
+) -> Result<Profile, String> {
     let config = ProfileConfig::new()
         .with_profile_type(ProfileType::Cpu)
         .with_profile_type(ProfileType::HeapAlloc)
@@ -59,7 +63,10 @@ pub(crate) async fn profile(client: &OtlpClient, tracer: &Tracer) -> Result<Prof
         .await
         .map_err(|e| format!("cannot start the profiler: {e}"))?;
     let kept = {
-        let span = tracer.start(PROFILED_SPAN);
+        let span = tracer
+            .span_builder(PROFILED_SPAN)
+            .with_parent(parent)
+            .start();
         let _entered = span.enter();
         demo_checksum(Duration::from_millis(300));
         demo_render(20_000)
@@ -87,7 +94,7 @@ pub(crate) fn summary(profile: &Profile, received: usize) -> Result<Vec<String>,
     }
     let mut lines = vec![format!(
         "sdk profiles: {sent} profiles (CPU, allocations, live heap) sent through OtlpClient \
-         over grpc, {received} received; {} CPU samples, {} linked to {PROFILED_SPAN:?}",
+         over grpc, {received} received; {} CPU samples, {} ms of them in {PROFILED_SPAN:?}",
         profile.sample_count(ProfileType::Cpu),
         profile
             .value_by_span(ProfileType::Cpu)
@@ -100,14 +107,24 @@ pub(crate) fn summary(profile: &Profile, received: usize) -> Result<Vec<String>,
         (ProfileType::Cpu, "ms", "demo_checksum"),
         (ProfileType::HeapAlloc, "KiB", "demo_render"),
     ] {
-        let top = profile.top_functions(kind, 5);
-        if !top.iter().any(|f| f.name.contains(wanted)) {
-            return Err(format!("{wanted} is not among the top {} functions: {top:?}", kind.name()));
-        }
-        lines.push(format!("  top {} functions (total {unit}):", kind.name()));
+        let all = profile.top_functions(kind, usize::MAX);
+        let Some(ours) = all.iter().find(|f| f.name.contains(wanted)) else {
+            return Err(format!("{wanted} is not in the {} profile", kind.name()));
+        };
+        let whole: i64 = all.iter().map(|f| f.self_value).sum();
         let scale = if unit == "ms" { 1_000_000 } else { 1024 };
-        for f in top {
-            lines.push(format!("    {:>8}  {}", f.total_value / scale, short(&f.name)));
+        lines.push(format!(
+            "  {}: {} {unit} in all, {} {unit} under {wanted}; top functions by self {unit}:",
+            kind.name(),
+            whole / scale,
+            ours.total_value / scale
+        ));
+        for f in all.iter().take(5) {
+            lines.push(format!(
+                "    {:>8}  {}",
+                f.self_value / scale,
+                short(&f.name)
+            ));
         }
     }
     Ok(lines)

@@ -213,7 +213,9 @@ fn collect(
     stopped: &mpsc::Receiver<()>,
 ) -> Result<Profile, Error> {
     let mut last = None;
-    run(config, symbolizer, sources, stopped, None, &mut |p| last = Some(p));
+    run(config, symbolizer, sources, stopped, None, &mut |p| {
+        last = Some(p)
+    });
     last.ok_or_else(|| Error::new(Kind::System, "the profiler finished without a profile"))
 }
 
@@ -229,8 +231,13 @@ pub(crate) fn run(
 ) {
     let started = Instant::now();
     let deadline = config.duration.map(|d| started + d);
-    let new_builder =
-        || ProfileBuilder::new(&config, otlp_sdk::clock::now_unix_nanos(), symbolizer.clone());
+    let new_builder = || {
+        ProfileBuilder::new(
+            &config,
+            otlp_sdk::clock::now_unix_nanos(),
+            symbolizer.clone(),
+        )
+    };
     let mut builder = new_builder();
     let mut period_end = period.map(|p| started + p);
     loop {

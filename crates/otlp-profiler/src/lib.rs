@@ -84,15 +84,15 @@ pub use config::{
 };
 pub use continuous::ContinuousProfiler;
 pub use error::{Error, Kind};
-#[doc(hidden)]
-pub use profile::testing as __testing;
-pub use profile::{FunctionShare, Profile, SCOPE_NAME};
 pub use heap::SamplingAllocator;
 #[doc(hidden)]
 pub use heap::testing as heap_testing;
 #[doc(hidden)]
 pub use lock::testing as lock_testing;
 pub use lock::{Mutex, MutexGuard, RawMutex, RawRwLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+#[doc(hidden)]
+pub use profile::testing as __testing;
+pub use profile::{FunctionShare, Profile, SCOPE_NAME};
 pub use sample::MAX_FRAMES;
 
 /// Test hooks for the samplers (not a supported API).

@@ -10,6 +10,7 @@ use crate::heap::HeapSource;
 use crate::lock::MutexSource;
 use crate::sample::RawSample;
 use otlp_sdk::context::{TrackingGuard, track_current_span};
+use std::time::{Duration, Instant};
 
 /// How often every thread's stack and state is taken for the thread profile.
 const THREAD_SNAPSHOTS_HZ: u32 = 1;
@@ -28,7 +29,14 @@ pub(crate) struct Sources {
     mutex: Option<MutexSource>,
     /// Keeps every thread's current span where a signal handler can read it, while sampling.
     tracking: Option<TrackingGuard>,
+    /// When the unwind tables were last rebuilt for the heap and lock samplers (the CPU
+    /// sampler's own thread keeps them current when it runs).
+    unwind_refreshed: Option<Instant>,
 }
+
+/// How often the unwind tables are rebuilt for the heap and lock samplers, so that threads
+/// and libraries that came since unwind fully.
+const UNWIND_REFRESH: Duration = Duration::from_secs(1);
 
 impl Sources {
     /// Starts every sampler `config` needs; if one fails, those started are stopped and the
@@ -46,6 +54,18 @@ impl Sources {
     }
 
     fn start_all(&mut self, config: &ProfileConfig) -> Result<(), Error> {
+        if [
+            ProfileType::Heap,
+            ProfileType::HeapAlloc,
+            ProfileType::Mutex,
+        ]
+        .iter()
+        .any(|&k| wants(config, k))
+        {
+            // Built before the first sample; off Linux x86_64 stacks come from frame pointers.
+            let _ = crate::unwind::refresh();
+            self.unwind_refreshed = Some(Instant::now());
+        }
         if wants(config, ProfileType::Heap) || wants(config, ProfileType::HeapAlloc) {
             self.heap = Some(HeapSource::start(config.sampling_rate)?);
             self.live_heap = wants(config, ProfileType::Heap);
@@ -68,6 +88,13 @@ impl Sources {
 
     /// Hands every sample taken since the last drain to `sink`.
     pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
+        if self.cpu.is_none()
+            && let Some(at) = self.unwind_refreshed
+            && at.elapsed() >= UNWIND_REFRESH
+        {
+            let _ = crate::unwind::refresh();
+            self.unwind_refreshed = Some(Instant::now());
+        }
         if let Some(cpu) = &mut self.cpu {
             cpu.drain(sink);
         }

@@ -27,7 +27,8 @@ fn spin(ms: u64, seed: u64) -> u64 {
 /// One CPU sampler per process: the tests take turns.
 fn turn() -> std::sync::MutexGuard<'static, ()> {
     static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[allow(unsafe_code)]

@@ -1,8 +1,7 @@
-//! Stack capture for the heap sampler and the lock wrappers: [`capture`], a frame-pointer walk
-//! bounded by the current thread's stack, and [`thread_id`].
-//!
-//! [`capture`] is the one function to point at the crate's shared unwinder once it exists; both
-//! the allocator's sampled path and the contended-lock path call only it.
+//! Stack capture for the heap sampler and the lock wrappers: [`capture`], the crate's unwinder
+//! (`unwind::capture_here`) with a frame-pointer walk bounded by the current thread's stack as
+//! its fallback, and [`thread_id`]. Both the allocator's sampled path and the contended-lock
+//! path call only [`capture`].
 
 #![allow(unsafe_code)]
 
@@ -17,10 +16,16 @@ use std::cell::Cell;
 /// stack, so frames built without frame pointers end the walk early rather than fault.
 #[inline(never)]
 pub(crate) fn capture(buf: &mut [u64]) -> usize {
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    {
+        // The unwind tables give complete stacks on any build; the frame-pointer walk is the
+        // fallback while they are being built or all walk buffers are busy.
+        match crate::unwind::capture_here(buf) {
+            0 => walk(buf),
+            n => n,
+        }
+    }
+    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
     {
         walk(buf)
     }

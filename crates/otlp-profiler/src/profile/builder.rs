@@ -3,9 +3,9 @@
 use super::dictionary::{AttrValue, Dictionary};
 use super::{Profile, TypedProfile};
 use crate::config::{ProfileConfig, ProfileType};
-use crate::mappings::Mappings;
+use crate::mappings::{Mapped, Mappings};
 use crate::sample::RawSample;
-use crate::symbolize::Symbolizer;
+use crate::symbolize::{Frame, Symbolizer};
 use otlp_sdk::otlp_proto::profiles::{Profile as OtlpProfile, Sample, ValueType};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +19,42 @@ struct Key {
     thread_id: u32,
     thread_name: Option<String>,
     thread_state: Option<&'static str>,
+}
+
+/// Whether a function is part of how heap and lock samples are taken (the profiler's own
+/// code, the global allocator's shims, `lock_api`'s wrappers), not of the program sampled.
+fn is_sampling_machinery(name: &str) -> bool {
+    let name = name.trim_start_matches('<');
+    name.starts_with("otlp_profiler::")
+        || name.starts_with("lock_api::")
+        || name.starts_with("__rust_alloc")
+        || name.starts_with("__rust_realloc")
+        || name.starts_with("__rustc::__rust_")
+}
+
+/// How many leaf frames of a heap or lock sample are the sampling itself: from the leaf,
+/// through the profiler's code and the library code it calls (`std`, `core`, `alloc`), up to
+/// and with the outermost frame of the profiler or the allocator shims; never the whole stack.
+/// The last frame of a location is the function the others were inlined into.
+fn own_frames(resolved: &[(Option<&Mapped>, u64, Arc<[Frame]>)]) -> usize {
+    let mut own = 0;
+    for (i, (_, _, frames)) in resolved.iter().enumerate() {
+        let Some(outer) = frames.last() else { break };
+        if is_sampling_machinery(&outer.name) {
+            own = i + 1;
+        } else if !is_library(&outer.name) {
+            break;
+        }
+    }
+    own.min(resolved.len().saturating_sub(1))
+}
+
+/// Whether a function is of Rust's standard libraries.
+fn is_library(name: &str) -> bool {
+    let name = name.trim_start_matches('<');
+    ["std::", "core::", "alloc::"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// One observation of a sample: its values and when it was taken.
@@ -106,7 +142,7 @@ impl ProfileBuilder {
         let mut dict = Dictionary::new();
         let mut stacks = Vec::with_capacity(self.samples.len());
         for (key, _) in &self.samples {
-            let locations = key
+            let resolved: Vec<_> = key
                 .frames
                 .iter()
                 .enumerate()
@@ -115,13 +151,29 @@ impl ProfileBuilder {
                     let addr = if depth == 0 { pc } else { pc.saturating_sub(1) };
                     match mappings.find(addr) {
                         Some(m) => {
-                            let mapping = dict.mapping(m);
                             let vaddr = m.vaddr(addr);
-                            let frames = self.symbolizer.symbolize(&m.path, vaddr);
-                            dict.location(mapping, vaddr, &frames)
+                            (Some(m), vaddr, self.symbolizer.symbolize(&m.path, vaddr))
                         }
-                        None => dict.location(0, addr, &[]),
+                        None => (None, addr, Arc::from(Vec::new())),
                     }
+                })
+                .collect();
+            // Heap and lock samples are taken inside the profiler: their leaf frames are its
+            // own (and the allocator shims); the stack starts where the program called.
+            let own = match key.kind {
+                ProfileType::Heap | ProfileType::HeapAlloc | ProfileType::Mutex => {
+                    own_frames(&resolved)
+                }
+                _ => 0,
+            };
+            let locations = resolved[own..]
+                .iter()
+                .map(|(m, vaddr, frames)| match m {
+                    Some(m) => {
+                        let mapping = dict.mapping(m);
+                        dict.location(mapping, *vaddr, frames)
+                    }
+                    None => dict.location(0, *vaddr, &[]),
                 })
                 .collect();
             let stack_index = dict.stack(locations);
@@ -132,7 +184,8 @@ impl ProfileBuilder {
                 attribute_indices.push(dict.attribute("thread.name", AttrValue::Str(name.clone())));
             }
             if let Some(state) = key.thread_state {
-                attribute_indices.push(dict.attribute("thread.state", AttrValue::Str(state.to_owned())));
+                attribute_indices
+                    .push(dict.attribute("thread.state", AttrValue::Str(state.to_owned())));
             }
             attribute_indices.sort_unstable();
             stacks.push((stack_index, link_index, attribute_indices));
