@@ -37,6 +37,7 @@ fn workload() {
     });
 }
 
+#[allow(unsafe_code)]
 fn process_cpu() -> Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,

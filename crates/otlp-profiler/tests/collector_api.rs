@@ -52,6 +52,14 @@ fn busy_one_quarter(ms: u64) -> u64 {
     black_box(spin(ms, 5))
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
 fn cpu(hz: u32) -> ProfileConfig {
     ProfileConfig::new()
         .with_profile_type(ProfileType::Cpu)
@@ -155,51 +163,55 @@ fn samples_in_a_span_carry_its_ids_and_others_none() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_profile_is_exported_through_the_client() {
+#[test]
+fn a_profile_is_exported_through_the_client() {
     let _turn = turn();
-    let (receiver, sink, _) = receiver_for("grpc").await;
-    let client = OtlpClient::new(
-        ClientConfig::new().with_exporter(exporter_config(&receiver, Protocol::Grpc)),
-    )
-    .await
-    .unwrap();
-    let collector = ProfileCollector::new(cpu(1000)).await.unwrap();
-    collector.start().await.unwrap();
-    busy_three_quarters(100);
-    let profile = collector.stop().await.unwrap();
-    let samples = profile.sample_count(ProfileType::Cpu);
-    assert!(samples > 0);
-    client.export_profile(profile).await.unwrap();
-    assert!(sink.wait_for_items(Signal::Profiles, 1, WAIT).await);
-    client.shutdown(WAIT).await.unwrap();
+    runtime().block_on(async {
+        let (receiver, sink, _) = receiver_for("grpc").await;
+        let client = OtlpClient::new(
+            ClientConfig::new().with_exporter(exporter_config(&receiver, Protocol::Grpc)),
+        )
+        .await
+        .unwrap();
+        let collector = ProfileCollector::new(cpu(1000)).await.unwrap();
+        collector.start().await.unwrap();
+        busy_three_quarters(100);
+        let profile = collector.stop().await.unwrap();
+        let samples = profile.sample_count(ProfileType::Cpu);
+        assert!(samples > 0);
+        client.export_profile(profile).await.unwrap();
+        assert!(sink.wait_for_items(Signal::Profiles, 1, WAIT).await);
+        client.shutdown(WAIT).await.unwrap();
+    });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_continuous_mode_exports_every_period_and_at_the_stop() {
+#[test]
+fn the_continuous_mode_exports_every_period_and_at_the_stop() {
     let _turn = turn();
-    let (receiver, sink, _) = receiver_for("http/protobuf").await;
-    let client = OtlpClient::new(
-        ClientConfig::new().with_exporter(exporter_config(&receiver, Protocol::HttpProtobuf)),
-    )
-    .await
-    .unwrap();
-    let profiler = ContinuousProfiler::start(
-        client.clone(),
-        cpu(200).with_period(Duration::from_millis(300)),
-    )
-    .await
-    .unwrap();
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_millis(1000) {
-        busy_one_quarter(20);
-    }
-    profiler.stop().await.unwrap();
-    // Three periods at least, and the last profile at the stop.
-    assert!(
-        sink.wait_for_items(Signal::Profiles, 4, WAIT).await,
-        "{} profiles arrived",
-        sink.item_count(Signal::Profiles)
-    );
-    client.shutdown(WAIT).await.unwrap();
+    runtime().block_on(async {
+        let (receiver, sink, _) = receiver_for("http/protobuf").await;
+        let client = OtlpClient::new(
+            ClientConfig::new().with_exporter(exporter_config(&receiver, Protocol::HttpProtobuf)),
+        )
+        .await
+        .unwrap();
+        let profiler = ContinuousProfiler::start(
+            client.clone(),
+            cpu(200).with_period(Duration::from_millis(300)),
+        )
+        .await
+        .unwrap();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(1000) {
+            busy_one_quarter(20);
+        }
+        profiler.stop().await.unwrap();
+        // Three periods at least, and the last profile at the stop.
+        assert!(
+            sink.wait_for_items(Signal::Profiles, 4, WAIT).await,
+            "{} profiles arrived",
+            sink.item_count(Signal::Profiles)
+        );
+        client.shutdown(WAIT).await.unwrap();
+    });
 }

@@ -32,11 +32,14 @@ fn is_sampling_machinery(name: &str) -> bool {
         || name.starts_with("__rustc::__rust_")
 }
 
+/// A frame's mapping (if any), address (virtual in its file) and symbols.
+type Resolved<'a> = (Option<&'a Mapped>, u64, Arc<[Frame]>);
+
 /// How many leaf frames of a heap or lock sample are the sampling itself: from the leaf,
 /// through the profiler's code and the library code it calls (`std`, `core`, `alloc`), up to
 /// and with the outermost frame of the profiler or the allocator shims; never the whole stack.
 /// The last frame of a location is the function the others were inlined into.
-fn own_frames(resolved: &[(Option<&Mapped>, u64, Arc<[Frame]>)]) -> usize {
+fn own_frames(resolved: &[Resolved<'_>]) -> usize {
     let mut own = 0;
     for (i, (_, _, frames)) in resolved.iter().enumerate() {
         let Some(outer) = frames.last() else { break };
@@ -142,7 +145,7 @@ impl ProfileBuilder {
         let mut dict = Dictionary::new();
         let mut stacks = Vec::with_capacity(self.samples.len());
         for (key, _) in &self.samples {
-            let resolved: Vec<_> = key
+            let resolved: Vec<Resolved<'_>> = key
                 .frames
                 .iter()
                 .enumerate()
