@@ -39,8 +39,26 @@ fn demo_sends_every_signal_through_every_protocol() {
         .unwrap_or_else(|| panic!("no sdk trace line in\n{}", done.stdout));
     assert_eq!(
         sdk,
-        "sdk trace: 3 spans sent through OtlpClient over grpc, 3 received, parent links ok"
+        "sdk trace: 4 spans sent through OtlpClient over grpc, 4 received, parent links ok"
     );
+    let profiles = done
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("sdk profiles:"))
+        .unwrap_or_else(|| panic!("no sdk profiles line in\n{}", done.stdout));
+    assert!(
+        profiles.contains(
+            "6 profiles (CPU, allocations, live heap) sent through OtlpClient over grpc, 6 received"
+        ),
+        "{profiles}"
+    );
+    for line in ["  cpu: ", "  heap_alloc: "] {
+        assert!(
+            done.stdout.contains(line),
+            "no {line:?} summary in\n{}",
+            done.stdout
+        );
+    }
     let logs = done
         .stdout
         .lines()

@@ -34,7 +34,7 @@ const DRAIN_EVERY: Duration = Duration::from_millis(50);
 /// // ... the work to profile ...
 /// let profile = collector.stop().await?;
 /// for f in profile.top_functions(ProfileType::Cpu, 5) {
-///     println!("{f}");
+///     println!("{:>12} ns  {}", f.self_value, f.name);
 /// }
 /// # Ok(()) }
 /// ```
