@@ -1,8 +1,9 @@
 //! The CPU profiler's cost and yield against pprof-rs 0.15 in the same run: a CPU-bound
 //! workload on two threads, timed with no profiler, with ours and with pprof-rs at 100 Hz and
-//! at 1,000 Hz (each configuration in turn, several rounds, medians): the process CPU time
-//! and wall time over the unprofiled run's, and the samples delivered over the samples due
-//! (CPU seconds times the frequency).
+//! at 1,000 Hz (each configuration in turn, several rounds, medians): the workload's process
+//! CPU time and wall time over the unprofiled run's (the profilers' threads included, their
+//! start and stop not), and the samples delivered over the samples due (CPU seconds times the
+//! frequency). The workload's threads start after the profiler, as a service's new threads do.
 //!
 //! `cargo bench -p otlp-profiler --bench cpu` (`-- --rounds N` for more rounds).
 
@@ -13,8 +14,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 const THREADS: usize = 2;
-/// Work per thread per run: about a second of CPU on the machine the figures come from.
-const ITERATIONS: u64 = 150_000_000;
+/// Work per thread per run: about two seconds of CPU on the machine the figures come from.
+const ITERATIONS: u64 = 1_200_000_000;
 
 #[inline(never)]
 fn burn(n: u64, seed: u64) -> u64 {
@@ -66,14 +67,22 @@ impl Config {
     }
 }
 
-/// One run: (CPU time, wall time, samples delivered).
+/// One run: the workload's CPU time and wall time (the profiler's own threads included, its
+/// start and its stop, which symbolizes, not), and the samples delivered.
 fn run(config: Config) -> (f64, f64, f64) {
-    let cpu0 = process_cpu();
-    let wall0 = Instant::now();
-    let samples = match config {
+    let timed = || {
+        let cpu0 = process_cpu();
+        let wall0 = Instant::now();
+        workload();
+        (
+            (process_cpu() - cpu0).as_secs_f64(),
+            wall0.elapsed().as_secs_f64(),
+        )
+    };
+    match config {
         Config::None => {
-            workload();
-            0.0
+            let (cpu, wall) = timed();
+            (cpu, wall, 0.0)
         }
         Config::Ours(hz) => {
             let collector = ProfileCollector::new_blocking(
@@ -83,9 +92,9 @@ fn run(config: Config) -> (f64, f64, f64) {
             )
             .expect("collector");
             collector.start_blocking().expect("start");
-            workload();
+            let (cpu, wall) = timed();
             let profile = collector.stop_blocking().expect("profile");
-            profile.total(ProfileType::Cpu, 0) as f64
+            (cpu, wall, profile.total(ProfileType::Cpu, 0) as f64)
         }
         Config::Pprof(hz) => {
             let guard = pprof::ProfilerGuardBuilder::default()
@@ -93,14 +102,11 @@ fn run(config: Config) -> (f64, f64, f64) {
                 .blocklist(&["libc", "libgcc", "pthread", "vdso"])
                 .build()
                 .expect("pprof");
-            workload();
+            let (cpu, wall) = timed();
             let report = guard.report().build().expect("report");
-            report.data.values().map(|&n| n as f64).sum()
+            (cpu, wall, report.data.values().map(|&n| n as f64).sum())
         }
-    };
-    let wall = wall0.elapsed().as_secs_f64();
-    let cpu = (process_cpu() - cpu0).as_secs_f64();
-    (cpu, wall, samples)
+    }
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

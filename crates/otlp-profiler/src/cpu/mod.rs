@@ -76,8 +76,9 @@ impl CpuSampler {
         let registry = registry::Registry::new(ProfileType::Cpu, [1, period_i64]);
         let mut ticks = 0u64;
         let tick = move |registry: &mut registry::Registry, me: u32| {
-            // Threads every 100 ms; slots every 10 ms (64 entries last 64 ms at 1 kHz).
-            if ticks.is_multiple_of(10) {
+            // Threads every 20 ms (a new thread's CPU before its timer is armed is not
+            // sampled); slots every 10 ms (64 entries last 64 ms at 1 kHz).
+            if ticks.is_multiple_of(2) {
                 // Every second, the tables even without new threads (objects dlopen'ed since).
                 rescan(registry, me, period, ticks.is_multiple_of(100));
             }
