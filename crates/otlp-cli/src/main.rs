@@ -16,6 +16,7 @@ mod demo;
 mod demo_metrics;
 mod demo_profiles;
 mod error;
+mod flames;
 mod send;
 mod serve;
 mod summary;

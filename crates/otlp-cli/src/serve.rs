@@ -1,9 +1,10 @@
 //! `otlp serve`: an OTLP receiver that prints one line per request and can record them to files.
 
 use crate::error::{Failure, Result};
+use crate::flames::FlameGraphSink;
 use crate::send::parse_secs;
 use crate::summary;
-use otlp_receiver::{JsonLinesSink, Receiver};
+use otlp_receiver::{Ack, JsonLinesSink, Received, Receiver, Refusal, Sink};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,6 +33,11 @@ pub struct ServeArgs {
     /// logs.jsonl or profiles.jsonl (DIR is created if needed). `otlp send` replays these files.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+
+    /// Also write a flame graph (SVG) of every profile received, one per profile type, to
+    /// DIR/profiles-<request>-<profile>-<type>.svg (DIR is created if needed).
+    #[arg(long, value_name = "DIR")]
+    flamegraphs: Option<PathBuf>,
 
     /// Largest request accepted, both as received and once decompressed (bytes, or with a
     /// KiB, MiB or GiB suffix) [default: 16MiB].
@@ -156,11 +162,21 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         }
         builder = builder.with_max_connections(max);
     }
-    if let Some(dir) = &args.out {
-        let sink = JsonLinesSink::create(dir)
-            .map_err(|e| Failure::with_cause("cannot record requests (--out)", e))?;
-        builder = builder.with_sink(sink);
-    }
+    let jsonl = match &args.out {
+        Some(dir) => Some(
+            JsonLinesSink::create(dir)
+                .map_err(|e| Failure::with_cause("cannot record requests (--out)", e))?,
+        ),
+        None => None,
+    };
+    builder = match (jsonl, &args.flamegraphs) {
+        (jsonl, Some(dir)) => builder
+            .with_sink(FlameGraphSink::new(dir, OptionalSink(jsonl)).map_err(|e| {
+                Failure::with_cause("cannot write flame graphs (--flamegraphs)", e)
+            })?),
+        (Some(jsonl), None) => builder.with_sink(jsonl),
+        (None, None) => builder,
+    };
     // Listen for the signals before announcing the addresses: a script that reads the
     // `listening` line and stops the server at once must get a clean shutdown.
     let stop = shutdown_signal()?;
@@ -176,6 +192,18 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     receiver.shutdown().await;
     summary::print_line(&summary::stopped_line(requests.load(Ordering::Relaxed)));
     Ok(())
+}
+
+/// A sink or none: what `--out` gives the flame graphs to pass requests on to.
+struct OptionalSink<S>(Option<S>);
+
+impl<S: Sink> Sink for OptionalSink<S> {
+    fn consume(&self, received: Received) -> std::result::Result<Ack, Refusal> {
+        match &self.0 {
+            Some(sink) => sink.consume(received),
+            None => Ok(Ack::ok()),
+        }
+    }
 }
 
 /// Registers for SIGINT and SIGTERM; the future completes when either arrives.

@@ -193,6 +193,7 @@ impl ProfileBuilder {
             attribute_indices.sort_unstable();
             stacks.push((stack_index, link_index, attribute_indices));
         }
+        self.symbolizer.release_files();
         let profile_id = random_id();
         let mut profiles = Vec::new();
         for &kind in &self.types {

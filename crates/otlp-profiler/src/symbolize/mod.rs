@@ -132,6 +132,13 @@ impl Symbolizer {
         frames
     }
 
+    /// Unloads every file's debug information (the resolved addresses stay cached): a
+    /// profile's symbolization loads what it needs, and the memory goes back between
+    /// profiles rather than staying for the next window.
+    pub(crate) fn release_files(&self) {
+        self.state().objects.clear();
+    }
+
     /// How many files are loaded and how many addresses cached.
     pub(crate) fn cache_sizes(&self) -> (usize, usize) {
         let state = self.state();

@@ -1,0 +1,128 @@
+//! The profiler's memory over time: a small service-like workload (one thread computing, one
+//! allocating and freeing, one sleeping) runs alone for a while, then under the continuous
+//! profiler (CPU at 100 Hz, allocations and live heap at 512 KiB, a profile every window,
+//! symbolized in process and handed to a client whose exporter is disabled), printing the
+//! process's resident memory every 30 seconds.
+//!
+//! `cargo run --release -p otlp-profiler --example profiler_memory -- [MINUTES] [WINDOW_SECS]`
+//! (default 10 minutes, 60-second windows). The figures go in `docs/benchmarks.md`.
+
+#![allow(clippy::print_stdout)]
+
+use otlp_profiler::{ContinuousProfiler, ProfileConfig, ProfileType, SamplingAllocator};
+use otlp_sdk::{ClientConfig, ExporterConfig, OtlpClient};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static ALLOCATOR: SamplingAllocator = SamplingAllocator::system();
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[inline(never)]
+fn compute(stop: &AtomicBool) -> u64 {
+    let mut x = 1u64;
+    while !stop.load(Ordering::Relaxed) {
+        for i in 0..100_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x = x.wrapping_add(i);
+        }
+    }
+    x
+}
+
+#[inline(never)]
+fn churn(stop: &AtomicBool) -> usize {
+    let mut live: Vec<String> = Vec::new();
+    let mut n = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        live.push(format!("{n:>10} {}", "payload ".repeat(16)));
+        if live.len() > 10_000 {
+            live.drain(..5_000);
+        }
+        n += 1;
+        if n.is_multiple_of(1000) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    black_box(live.len())
+}
+
+fn report(start: Instant, what: &str) {
+    println!(
+        "t={:>5}s  rss={:>7.1} MiB  {what}",
+        start.elapsed().as_secs(),
+        rss_kib() as f64 / 1024.0
+    );
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let minutes = args.first().copied().unwrap_or(10);
+    let window = Duration::from_secs(args.get(1).copied().unwrap_or(60));
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = [0, 1, 2]
+        .into_iter()
+        .map(|i| {
+            let stop = stop.clone();
+            std::thread::spawn(move || match i {
+                0 => black_box(compute(&stop)) as usize,
+                1 => churn(&stop),
+                _ => {
+                    while !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    0
+                }
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    std::thread::sleep(Duration::from_secs(30));
+    report(start, "workload alone (baseline)");
+    let client = OtlpClient::new_blocking(
+        ClientConfig::new()
+            .with_exporter(ExporterConfig::default().with_disabled(true))
+            .with_self_metrics(false),
+    )?;
+    let profiler = ContinuousProfiler::start_blocking(
+        client,
+        ProfileConfig::new()
+            .with_profile_type(ProfileType::Cpu)
+            .with_profile_type(ProfileType::HeapAlloc)
+            .with_profile_type(ProfileType::Heap)
+            .with_period(window),
+    )?;
+    let end = start + Duration::from_secs(30 + 60 * minutes);
+    while Instant::now() < end {
+        std::thread::sleep(Duration::from_secs(30));
+        report(
+            start,
+            &format!("profiling; {} profiles so far", profiler.exported()),
+        );
+    }
+    profiler.stop_blocking()?;
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.join();
+    }
+    report(start, "stopped");
+    Ok(())
+}
