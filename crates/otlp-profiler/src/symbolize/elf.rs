@@ -1,16 +1,18 @@
 //! What the profiler reads from an ELF file: [`ElfInfo`] (load segments and build ids, for
 //! mappings) and [`DebugInfo`] (DWARF and the symbol table, for names and lines).
 
+use super::map::{FileMap, MapSlice};
 use crate::error::{Error, Kind};
 use object::elf::PF_X;
 use object::{Object, ObjectSection, ObjectSegment, ReadCache, SegmentFlags};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-/// A DWARF reader over section bytes copied out of the file (the file itself is not kept).
-pub(crate) type Reader = gimli::EndianArcSlice<gimli::RunTimeEndian>;
+/// A DWARF reader over section bytes where they lie in the mapped file.
+pub(crate) type Reader = gimli::EndianReader<gimli::RunTimeEndian, MapSlice>;
 
 /// A file's load segments and build ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,15 +69,23 @@ impl ElfInfo {
 /// Names and lines of one ELF file: its DWARF if any, and its symbol table.
 pub(crate) struct DebugInfo {
     dwarf: Option<addr2line::Context<Reader>>,
-    /// `(address, size, mangled name)`, sorted by address.
-    symbols: Vec<(u64, u64, Arc<str>)>,
+    /// `(address, size, where the mangled name lies in the file)`, sorted by address.
+    symbols: Vec<(u64, u64, Range<usize>)>,
+    map: Arc<FileMap>,
 }
 
 impl DebugInfo {
-    /// Loads `path`'s DWARF sections and symbol table.
+    /// Maps `path` and reads its DWARF (where it lies, not copied; compressed sections are
+    /// the exception) and its symbol table.
     pub(crate) fn load(path: &Path) -> Result<DebugInfo, Error> {
-        let cache = ReadCache::new(open(path)?);
-        let obj = parse(&cache, path)?;
+        let map = Arc::new(FileMap::open(path)?);
+        let obj = object::File::parse(map.bytes()).map_err(|e| {
+            Error::new(
+                Kind::Output,
+                format!("{} is not a readable ELF file", path.display()),
+            )
+            .with_source(e)
+        })?;
         let endian = if obj.is_little_endian() {
             gimli::RunTimeEndian::Little
         } else {
@@ -88,7 +98,14 @@ impl DebugInfo {
                     .section_by_name(id.name())
                     .and_then(|s| s.uncompressed_data().ok())
                     .unwrap_or_default();
-                Ok(Reader::new(Arc::from(&*data), endian))
+                let slice = match &data {
+                    std::borrow::Cow::Borrowed(bytes) => map
+                        .range_of(bytes)
+                        .map(|range| MapSlice::new(map.clone(), range)),
+                    // Compressed in the file: the one copy, of what was decompressed.
+                    std::borrow::Cow::Owned(bytes) => Some(MapSlice::owned(bytes)),
+                };
+                Ok(Reader::new(slice.unwrap_or_else(MapSlice::empty), endian))
             };
             // Unreadable DWARF falls back to the symbol table rather than failing the file.
             gimli::Dwarf::load(load)
@@ -97,11 +114,11 @@ impl DebugInfo {
         } else {
             None
         };
-        let mut symbols: Vec<(u64, u64, Arc<str>)> = obj
+        let mut symbols: Vec<(u64, u64, Range<usize>)> = obj
             .symbol_map()
             .symbols()
             .iter()
-            .map(|s| (s.address(), 0, Arc::from(s.name())))
+            .filter_map(|s| Some((s.address(), 0, map.range_of(s.name().as_bytes())?)))
             .collect();
         symbols.sort_by_key(|s| s.0);
         // The symbol map has no sizes: a symbol ends where the next one starts.
@@ -113,7 +130,12 @@ impl DebugInfo {
         for (s, size) in symbols.iter_mut().zip(sizes) {
             s.1 = size;
         }
-        Ok(DebugInfo { dwarf, symbols })
+        drop(obj);
+        Ok(DebugInfo {
+            dwarf,
+            symbols,
+            map,
+        })
     }
 
     /// Whether it has DWARF.
@@ -158,7 +180,10 @@ impl DebugInfo {
             .partition_point(|s| s.0 <= vaddr)
             .checked_sub(1)?;
         let (start, size, name) = &self.symbols[i];
-        (vaddr - start < *size).then_some(&**name)
+        let name = self.map.bytes().get(name.clone())?;
+        (vaddr - start < *size)
+            .then(|| std::str::from_utf8(name).ok())
+            .flatten()
     }
 }
 

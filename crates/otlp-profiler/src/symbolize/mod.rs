@@ -11,6 +11,7 @@
 
 mod elf;
 mod lru;
+mod map;
 
 pub(crate) use elf::ElfInfo;
 
