@@ -32,7 +32,14 @@ pub struct HeapSession(HeapSource);
 
 /// Starts heap sampling at `rate` bytes.
 pub fn start_heap(rate: u64) -> Result<HeapSession, Error> {
+    prepare_unwinding();
     HeapSource::start(rate).map(HeapSession)
+}
+
+/// Builds the unwind tables the samplers' stack capture reads (the collector does this when
+/// it starts heap or lock sampling); without them captures fall back to frame pointers.
+pub fn prepare_unwinding() {
+    let _ = crate::unwind::refresh();
 }
 
 impl HeapSession {

@@ -11,6 +11,7 @@ pub struct MutexSession(MutexSource);
 
 /// Starts sampling one contention in `every`.
 pub fn start_mutex(every: u32) -> Result<MutexSession, Error> {
+    crate::heap::testing::prepare_unwinding();
     MutexSource::start(every).map(MutexSession)
 }
 
