@@ -392,10 +392,9 @@ impl OtlpClient {
 
     /// Exports profiles now, under the client's resource, through the client's exporter
     /// (protocol, compression, TLS and retries as for every signal), returning once the
-    /// receiver accepted them (a partial success is a success) or the export failed.
-    ///
-    /// `profile` is anything that makes a [`ProfilesPayload`](crate::profiles::ProfilesPayload):
-    /// the profiler's `Profile` (`otlp::profile`, feature `profiles`), or a payload built by hand.
+    /// receiver accepted them (a partial success is a success) or the export failed. `profile`
+    /// makes a [`ProfilesPayload`](crate::profiles::ProfilesPayload): the profiler's `Profile`
+    /// (`otlp::profile`, feature `profiles`), or a payload built by hand.
     pub async fn export_profile(
         &self,
         profile: impl Into<crate::profiles::ProfilesPayload>,
