@@ -178,15 +178,21 @@ where
 {
     let deadline = Instant::now() + timeout;
     let mut n = 0;
+    let mut last: Option<Error> = None;
     loop {
         n += 1;
         let err = match tokio::time::timeout_at(deadline, attempt(n, deadline)).await {
             Ok(Ok(v)) => return (Ok(v), n),
             Ok(Err(e)) => e,
-            Err(_) => {
-                let msg = format!("no answer within the {timeout:?} export deadline");
-                return (Err(Error::new(crate::error::Kind::Timeout, msg)), n);
-            }
+            // Cut short by the deadline: an earlier attempt's failure is the cause worth
+            // reporting (the receiver refusing connections, say), not the cut.
+            Err(_) => match last {
+                Some(e) => return (Err(e.gave_up(GaveUp::Deadline(timeout))), n),
+                None => {
+                    let msg = format!("no answer within the {timeout:?} export deadline");
+                    return (Err(Error::new(crate::error::Kind::Timeout, msg)), n);
+                }
+            },
         };
         if !err.is_retryable() {
             return (Err(err), n);
@@ -203,6 +209,7 @@ where
             return (Err(err.gave_up(GaveUp::Deadline(timeout))), n);
         }
         tokio::time::sleep(delay).await;
+        last = Some(err);
     }
 }
 
@@ -411,5 +418,28 @@ mod tests {
         let err = res.expect_err("times out");
         assert_eq!(n, 1);
         assert!(err.is_timeout() && !err.is_retryable_exhausted());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_cutting_a_retry_short_reports_the_earlier_failure() {
+        let calls = Cell::new(0);
+        let policy = RetryPolicy::default().with_initial_backoff(Duration::from_millis(100));
+        let (res, n) = run(&policy, Duration::from_secs(5), |_, _| {
+            calls.set(calls.get() + 1);
+            let first = calls.get() == 1;
+            async move {
+                if first {
+                    return Err(transient());
+                }
+                // The retry hangs until the deadline cuts it.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(())
+            }
+        })
+        .await;
+        let err = res.expect_err("cut by the deadline");
+        assert_eq!(n, 2);
+        assert!(err.is_connect(), "the cause is kept: {err:?}");
+        assert!(err.is_timeout() && err.is_retryable_exhausted(), "{err:?}");
     }
 }
