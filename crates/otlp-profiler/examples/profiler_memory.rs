@@ -2,7 +2,7 @@
 //! allocating and freeing, one sleeping) runs alone for a while, then under the continuous
 //! profiler (CPU at 100 Hz, allocations and live heap at 512 KiB, a profile every window,
 //! symbolized in process and handed to a client whose exporter is disabled), printing the
-//! process's resident memory every 30 seconds.
+//! process's resident memory (now, and its peak so far) every 30 seconds.
 //!
 //! `cargo run --release -p otlp-profiler --example profiler_memory -- [MINUTES] [WINDOW_SECS]`
 //! (default 10 minutes, 60-second windows). The figures go in `docs/benchmarks.md`.
@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOCATOR: SamplingAllocator = SamplingAllocator::system();
 
-fn rss_kib() -> u64 {
+/// A `/proc/self/status` figure in KiB (`VmRSS`: resident now, `VmHWM`: the peak so far).
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|v| v.parse().ok())
         })
@@ -64,9 +65,10 @@ fn churn(stop: &AtomicBool) -> usize {
 
 fn report(start: Instant, what: &str) {
     println!(
-        "t={:>5}s  rss={:>7.1} MiB  {what}",
+        "t={:>5}s  rss={:>7.1} MiB  peak={:>7.1} MiB  {what}",
         start.elapsed().as_secs(),
-        rss_kib() as f64 / 1024.0
+        status_kib("VmRSS:") as f64 / 1024.0,
+        status_kib("VmHWM:") as f64 / 1024.0
     );
 }
 
