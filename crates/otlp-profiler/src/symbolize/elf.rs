@@ -165,10 +165,18 @@ impl DebugInfo {
                 out.push(super::Frame::new(&name, file, i64::from(line)));
             }
         }
-        if out.is_empty()
-            && let Some(name) = self.symbol(vaddr)
-        {
-            out.push(super::Frame::new(name, "", 0));
+        match (out.last_mut(), self.symbol(vaddr)) {
+            (None, Some(name)) => out.push(super::Frame::new(name, "", 0)),
+            // Line tables alone name functions without their path (`capture`, not
+            // `otlp_profiler::heap::stack::capture`); the symbol table names the function the
+            // others were inlined into in full, keeping DWARF's file and line.
+            (Some(outer), Some(name)) if !outer.name.contains("::") => {
+                let full = super::Frame::new(name, &outer.file, outer.line);
+                if full.name.contains("::") {
+                    *outer = full;
+                }
+            }
+            _ => {}
         }
         out
     }
