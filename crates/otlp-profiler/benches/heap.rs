@@ -7,7 +7,7 @@
 
 use criterion::{Criterion, criterion_group};
 use otlp_profiler::SamplingAllocator;
-use otlp_profiler::heap_testing::start_heap;
+use otlp_profiler::testing::start_heap;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::time::Instant;

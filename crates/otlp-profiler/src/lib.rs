@@ -75,6 +75,8 @@ mod profile;
 mod sample;
 mod source;
 mod symbolize;
+#[doc(hidden)]
+pub mod testing;
 mod threads;
 mod unwind;
 
@@ -85,19 +87,9 @@ pub use config::{
 pub use continuous::ContinuousProfiler;
 pub use error::{Error, Kind};
 pub use heap::SamplingAllocator;
-#[doc(hidden)]
-pub use heap::testing as heap_testing;
-#[doc(hidden)]
-pub use lock::testing as lock_testing;
 pub use lock::{Mutex, MutexGuard, RawMutex, RawRwLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
-#[doc(hidden)]
-pub use profile::testing as __testing;
 pub use profile::{FunctionShare, Profile, SCOPE_NAME};
 pub use sample::MAX_FRAMES;
-
-/// Test hooks for the samplers (not a supported API).
-#[doc(hidden)]
-pub use cpu::probe as __probe;
 
 #[doc(no_inline)]
 pub use otlp_sdk::otlp_proto::profiles;

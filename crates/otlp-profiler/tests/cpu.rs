@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use object::{Object, ObjectSymbol};
-use otlp_profiler::__probe::{Probe, Sampled};
+use otlp_profiler::testing::{Probe, Sampled};
 use std::hint::black_box;
 use std::sync::{Mutex, MutexGuard, OnceLock, mpsc};
 use std::time::Duration;
@@ -321,7 +321,7 @@ fn a_second_sampler_is_refused_and_bad_frequencies_named() {
 fn capture_here_sees_its_callers() {
     #[inline(never)]
     fn outer_frame(buf: &mut [u64]) -> usize {
-        black_box(otlp_profiler::__probe::capture_here(buf))
+        black_box(otlp_profiler::testing::capture_here(buf))
     }
     let mut buf = [0u64; 64];
     let n = outer_frame(&mut buf);

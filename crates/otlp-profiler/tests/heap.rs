@@ -2,7 +2,7 @@
 //! in-use against allocated, unbiased weights, reentrancy, many threads.
 
 use otlp_profiler::SamplingAllocator;
-use otlp_profiler::heap_testing::{HeapSession, Sample, capture, start_heap, thread_id};
+use otlp_profiler::testing::{HeapSession, Sample, capture, start_heap, thread_id};
 use std::hint::black_box;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -84,7 +84,7 @@ fn within(estimate: i64, truth: usize, tolerance: f64) -> bool {
 /// The two sites' markers, and whether stacks can be walked: without frame pointers the
 /// walk stops early or reads garbage, and the two markers come out alike or zero.
 fn markers() -> (u64, u64, bool) {
-    otlp_profiler::heap_testing::prepare_unwinding();
+    otlp_profiler::testing::prepare_unwinding();
     let (mut pa, mut pb) = (Probe::default(), Probe::default());
     site_a(&[1], None, &mut pa);
     site_b(&[1], None, &mut pb);

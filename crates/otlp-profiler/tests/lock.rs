@@ -1,8 +1,8 @@
 //! The profiled locks: contention is timed and attributed to where it happened; uncontended
 //! locking records nothing.
 
-use otlp_profiler::heap_testing::{Sample, capture, thread_id};
-use otlp_profiler::lock_testing::{MutexSession, start_mutex};
+use otlp_profiler::testing::{MutexSession, start_mutex};
+use otlp_profiler::testing::{Sample, capture, thread_id};
 use otlp_profiler::{Mutex, MutexGuard, RwLock};
 use std::sync::{Barrier, PoisonError};
 use std::time::{Duration, Instant};
@@ -82,7 +82,7 @@ fn contend(m: &Mutex<u64>, rounds: usize, hold: Duration) -> (Duration, u32) {
 }
 
 fn markers(m: &Mutex<u64>) -> (u64, u64, bool) {
-    otlp_profiler::heap_testing::prepare_unwinding();
+    otlp_profiler::testing::prepare_unwinding();
     let (mut pw, mut po) = (Probe::default(), Probe::default());
     wait_site(m, &mut pw);
     other_site(m, &mut po);

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{MS10, cpu_profile, sample, span};
-use otlp_profiler::__testing::build_profile;
 use otlp_profiler::profiles::Sample;
+use otlp_profiler::testing::build_profile;
 use otlp_profiler::{Profile, ProfileConfig, ProfileType};
 use otlp_sdk::otlp_proto::common::Value;
 

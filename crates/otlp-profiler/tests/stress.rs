@@ -5,7 +5,7 @@
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use otlp_profiler::__probe::{self, Probe, Sampled};
+use otlp_profiler::testing::{self, Probe, Sampled};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -94,7 +94,7 @@ fn sixteen_busy_threads_under_every_sampler() {
     samples.extend(cpu.drain());
     samples.extend(block.drain());
     samples.extend(threads.drain());
-    let regions = __probe::executable_regions();
+    let regions = testing::executable_regions();
     assert!(samples.len() > 1000, "{} samples", samples.len());
     let outside: Vec<_> = samples
         .iter()

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // Each test binary uses a part.
 
-use otlp_profiler::__testing::{SyntheticSample, build_profile};
+use otlp_profiler::testing::{SyntheticSample, build_profile};
 use otlp_profiler::{Profile, ProfileConfig, ProfileType};
 use otlp_sdk::context::SpanIds;
 use otlp_sdk::trace::{SpanId, TraceFlags, TraceId};
