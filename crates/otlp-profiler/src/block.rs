@@ -20,7 +20,7 @@ pub(crate) struct BlockSampler {
 }
 
 /// Thread snapshots: every period, every thread's stack and state (kind Goroutine, values
-/// `[1, 0]`; the state goes in the `thread.state` attribute, see [`ThreadSampler::drain_with_state`]).
+/// `[1, 0]`; the state goes in the `thread.state` attribute, see [`ThreadSampler::drain`]).
 #[derive(Debug)]
 pub(crate) struct ThreadSampler {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -210,21 +210,14 @@ impl ThreadSampler {
         }
     }
 
-    /// Hands every sample taken since the last call to `sink`.
-    #[allow(dead_code)] // the profile builder (integration) calls it
+    /// Hands every sample taken since the last call to `sink`, each with the thread's state
+    /// when it was signalled (`thread_state`: [`ThreadState::name`]).
     pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
-        self.drain_with_state(&mut |sample, _| sink(sample));
-    }
-
-    /// As [`drain`](Self::drain), with the thread's state when it was signalled (the value of
-    /// the `thread.state` attribute: [`ThreadState::name`]).
-    pub(crate) fn drain_with_state(
-        &mut self,
-        sink: &mut dyn FnMut(RawSample, Option<ThreadState>),
-    ) {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-        self.runner
-            .drain(&mut |sample, state| sink(sample, decode(state)));
+        self.runner.drain(&mut |mut sample, state| {
+            sample.thread_state = decode(state).map(ThreadState::name);
+            sink(sample)
+        });
         #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
         let _ = sink;
     }

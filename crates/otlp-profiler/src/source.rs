@@ -102,10 +102,7 @@ impl Sources {
             block.drain(sink);
         }
         if let Some(threads) = &mut self.threads {
-            threads.drain_with_state(&mut |mut sample, state| {
-                sample.thread_state = state.map(|s| s.name());
-                sink(sample)
-            });
+            threads.drain(sink);
         }
         if let Some(heap) = &mut self.heap {
             if self.alloc_heap {

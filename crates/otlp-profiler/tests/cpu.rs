@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use object::{Object, ObjectSymbol};
-use otlp_profiler::testing::{Probe, Sampled};
+use otlp_profiler::testing::{Probe, Sample};
 use std::hint::black_box;
 use std::sync::{Mutex, MutexGuard, OnceLock, mpsc};
 use std::time::Duration;
@@ -94,7 +94,7 @@ impl Symbols {
 
 /// The names of a sample's frames (`?` outside the test binary), return addresses looked up
 /// at their call instruction.
-fn names(sample: &Sampled) -> Vec<String> {
+fn names(sample: &Sample) -> Vec<String> {
     let symbols = symbols();
     sample
         .frames
@@ -107,11 +107,11 @@ fn names(sample: &Sampled) -> Vec<String> {
         .collect()
 }
 
-fn in_fn(sample: &Sampled, name: &str) -> bool {
+fn in_fn(sample: &Sample, name: &str) -> bool {
     names(sample).iter().any(|n| n.contains(name))
 }
 
-fn sample(hz: u32, work: impl FnOnce()) -> Vec<Sampled> {
+fn sample(hz: u32, work: impl FnOnce()) -> Vec<Sample> {
     symbols();
     let mut probe = Probe::cpu(hz).unwrap();
     work();
@@ -125,7 +125,7 @@ fn sample_threads(
     hz: u32,
     threads: usize,
     work: impl Fn(usize) + Send + Sync + 'static,
-) -> Vec<Sampled> {
+) -> Vec<Sample> {
     let work = std::sync::Arc::new(work);
     let gate = std::sync::Arc::new(std::sync::Barrier::new(threads + 1));
     let workers: Vec<_> = (0..threads)

@@ -5,7 +5,7 @@
 #![cfg(all(target_os = "linux", target_arch = "x86_64"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use otlp_profiler::testing::{self, Probe, Sampled};
+use otlp_profiler::testing::{self, Probe, Sample};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -74,7 +74,7 @@ fn sixteen_busy_threads_under_every_sampler() {
         });
     }
     let secs = seconds();
-    let mut samples: Vec<Sampled> = Vec::new();
+    let mut samples: Vec<Sample> = Vec::new();
     let end = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < end {
         std::thread::sleep(Duration::from_millis(250));
@@ -107,8 +107,8 @@ fn sixteen_busy_threads_under_every_sampler() {
         samples.len(),
         outside.first().map(|s| &s.frames)
     );
-    assert!(samples.iter().any(|s| s.state == Some("sleeping")));
-    assert!(samples.iter().any(|s| s.state == Some("running")));
+    assert!(samples.iter().any(|s| s.thread_state == Some("sleeping")));
+    assert!(samples.iter().any(|s| s.thread_state == Some("running")));
 }
 
 #[inline(never)]

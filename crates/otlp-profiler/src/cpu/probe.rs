@@ -3,26 +3,7 @@
 
 use crate::block::{BlockSampler, ThreadSampler};
 use crate::error::Error;
-use otlp_sdk::context::SpanIds;
-
-/// One sample, as a test sees it.
-#[derive(Debug, Clone)]
-pub struct Sampled {
-    /// Frames, leaf first (the first a program counter, the others return addresses).
-    pub frames: Vec<u64>,
-    /// The sample's values.
-    pub values: [i64; 2],
-    /// The span the thread was in.
-    pub link: Option<SpanIds>,
-    /// The thread's kernel id.
-    pub thread_id: u32,
-    /// The thread's name.
-    pub thread_name: Option<String>,
-    /// When it was taken (unix nanoseconds).
-    pub timestamp_unix_nano: u64,
-    /// The thread's state (thread sampler only).
-    pub state: Option<&'static str>,
-}
+use crate::testing::Sample;
 
 enum Inner {
     Cpu(super::CpuSampler),
@@ -36,18 +17,6 @@ pub struct Probe(Inner);
 impl std::fmt::Debug for Probe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Probe")
-    }
-}
-
-fn sampled(s: crate::sample::RawSample, state: Option<&'static str>) -> Sampled {
-    Sampled {
-        frames: s.frames,
-        values: s.values,
-        link: s.link,
-        thread_id: s.thread_id,
-        thread_name: s.thread_name,
-        timestamp_unix_nano: s.timestamp_unix_nano,
-        state,
     }
 }
 
@@ -68,14 +37,12 @@ impl Probe {
     }
 
     /// The samples taken since the last call.
-    pub fn drain(&mut self) -> Vec<Sampled> {
+    pub fn drain(&mut self) -> Vec<Sample> {
         let mut out = Vec::new();
         match &mut self.0 {
-            Inner::Cpu(s) => s.drain(&mut |r| out.push(sampled(r, None))),
-            Inner::Block(s) => s.drain(&mut |r| out.push(sampled(r, None))),
-            Inner::Threads(s) => {
-                s.drain_with_state(&mut |r, st| out.push(sampled(r, st.map(|s| s.name()))))
-            }
+            Inner::Cpu(s) => s.drain(&mut |r| out.push(Sample::from(r))),
+            Inner::Block(s) => s.drain(&mut |r| out.push(Sample::from(r))),
+            Inner::Threads(s) => s.drain(&mut |r| out.push(Sample::from(r))),
         }
         out
     }

@@ -3,28 +3,7 @@
 
 use super::source::HeapSource;
 use crate::error::Error;
-use crate::sample::RawSample;
-
-/// A sample as the tests see it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    /// Return addresses, leaf first.
-    pub frames: Vec<u64>,
-    /// The sample's two values.
-    pub values: [i64; 2],
-    /// The sampled thread's kernel id.
-    pub thread_id: u32,
-}
-
-impl From<RawSample> for Sample {
-    fn from(raw: RawSample) -> Self {
-        Sample {
-            frames: raw.frames,
-            values: raw.values,
-            thread_id: raw.thread_id,
-        }
-    }
-}
+use crate::testing::Sample;
 
 /// Heap sampling, on while this exists.
 #[derive(Debug)]

@@ -3,7 +3,7 @@
 
 use super::record::MutexSource;
 use crate::error::Error;
-use crate::heap::testing::Sample;
+use crate::testing::Sample;
 
 /// Lock contention sampling, on while this exists.
 #[derive(Debug)]

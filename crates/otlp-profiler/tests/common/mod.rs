@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // Each test binary uses a part.
 
-use otlp_profiler::testing::{SyntheticSample, build_profile};
+use otlp_profiler::testing::{Sample, build_profile};
 use otlp_profiler::{Profile, ProfileConfig, ProfileType};
 use otlp_sdk::context::SpanIds;
 use otlp_sdk::trace::{SpanId, TraceFlags, TraceId};
@@ -38,14 +38,15 @@ pub fn span() -> SpanIds {
     }
 }
 
-pub fn sample(frames: Vec<u64>, t: u64, link: Option<SpanIds>, thread: u32) -> SyntheticSample {
-    SyntheticSample {
+pub fn sample(frames: Vec<u64>, t: u64, link: Option<SpanIds>, thread: u32) -> Sample {
+    Sample {
         kind: ProfileType::Cpu,
         frames,
         values: [1, MS10],
         link,
         thread_id: thread,
         thread_name: (thread == 7).then(|| "worker".to_owned()),
+        thread_state: None,
         timestamp_unix_nano: t,
     }
 }
