@@ -102,12 +102,9 @@ impl ProfileCollector {
         let (stop, stopped) = mpsc::channel();
         let config = self.config.clone();
         let symbolizer = self.symbolizer.clone();
-        let thread = std::thread::Builder::new()
-            .name("otlp-profiler".to_owned())
-            .spawn(move || collect(config, symbolizer, sources, &stopped))
-            .map_err(|e| {
-                Error::new(Kind::System, "starting the profiler's thread failed").with_source(e)
-            })?;
+        let thread = spawn("otlp-profiler", move || {
+            collect(config, symbolizer, sources, &stopped)
+        })?;
         *state = State::Running(Running { stop, thread });
         Ok(())
     }
@@ -116,22 +113,14 @@ impl ProfileCollector {
     /// [`start`](ProfileCollector::start) (or until its configured duration ran out).
     pub async fn stop(&self) -> Result<Profile, Error> {
         let running = self.take_running()?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        // The last drain and symbolization may take a while: not on the caller's executor.
-        std::thread::Builder::new()
-            .name("otlp-profiler-stop".to_owned())
-            .spawn(move || {
-                let _ = tx.send(finish(running));
+        off_executor(move || finish(running))
+            .await?
+            .unwrap_or_else(|| {
+                Err(Error::new(
+                    Kind::System,
+                    "the profiler's thread ended without a profile",
+                ))
             })
-            .map_err(|e| {
-                Error::new(Kind::System, "starting the profiler's thread failed").with_source(e)
-            })?;
-        rx.await.unwrap_or_else(|_| {
-            Err(Error::new(
-                Kind::System,
-                "the profiler's thread ended without a profile",
-            ))
-        })
     }
 
     /// [`stop`](ProfileCollector::stop) without a runtime.
@@ -176,6 +165,32 @@ fn finish(running: Running) -> Result<Profile, Error> {
             "the profiler's thread panicked; no profile",
         ))
     })
+}
+
+/// Starts a profiler thread named `name` running `f`.
+pub(crate) fn spawn<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<JoinHandle<T>, Error> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map_err(|e| {
+            Error::new(Kind::System, "starting the profiler's thread failed").with_source(e)
+        })
+}
+
+/// Runs `f` on a thread of its own and waits for it without blocking the caller's executor (a
+/// stop's last drain, symbolization or export take a while); `None` if the thread ended
+/// without an answer.
+pub(crate) async fn off_executor<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<Option<T>, Error> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    spawn("otlp-profiler-stop", move || {
+        let _ = tx.send(f());
+    })?;
+    Ok(rx.await.ok())
 }
 
 /// Checks what can be checked before anything starts.

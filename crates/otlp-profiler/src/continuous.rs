@@ -1,7 +1,7 @@
 //! [`ContinuousProfiler`]: profiling that never stops, a profile exported through the client
 //! every period.
 
-use crate::collector::{check, run};
+use crate::collector::{check, off_executor, run, spawn};
 use crate::config::ProfileConfig;
 use crate::error::{Error, Kind};
 use crate::source::Sources;
@@ -55,28 +55,23 @@ impl ContinuousProfiler {
         let counts = Arc::new(Counts::default());
         let thread_counts = counts.clone();
         let period = config.period;
-        let thread = std::thread::Builder::new()
-            .name("otlp-profiler".to_owned())
-            .spawn(move || {
-                let symbolizer = Arc::new(Symbolizer::default());
-                run(
-                    config,
-                    symbolizer,
-                    sources,
-                    &stopped,
-                    Some(period),
-                    &mut |profile| {
-                        let counter = match client.export_profile_blocking(profile) {
-                            Ok(_) => &thread_counts.exported,
-                            Err(_) => &thread_counts.failed,
-                        };
-                        counter.fetch_add(1, Ordering::Relaxed);
-                    },
-                )
-            })
-            .map_err(|e| {
-                Error::new(Kind::System, "starting the profiler's thread failed").with_source(e)
-            })?;
+        let thread = spawn("otlp-profiler", move || {
+            let symbolizer = Arc::new(Symbolizer::default());
+            run(
+                config,
+                symbolizer,
+                sources,
+                &stopped,
+                Some(period),
+                &mut |profile| {
+                    let counter = match client.export_profile_blocking(profile) {
+                        Ok(_) => &thread_counts.exported,
+                        Err(_) => &thread_counts.failed,
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                },
+            )
+        })?;
         Ok(ContinuousProfiler {
             stop,
             thread: Some(thread),
@@ -96,21 +91,7 @@ impl ContinuousProfiler {
 
     /// Stops sampling and exports the last profile, returning once it is exported.
     pub async fn stop(mut self) -> Result<(), Error> {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let _ = self.stop.send(());
-        let thread = self.thread.take();
-        std::thread::Builder::new()
-            .name("otlp-profiler-stop".to_owned())
-            .spawn(move || {
-                let _ = tx.send(thread.map(JoinHandle::join));
-            })
-            .map_err(|e| {
-                Error::new(Kind::System, "starting the profiler's thread failed").with_source(e)
-            })?;
-        match rx.await {
-            Ok(Some(Err(_))) => Err(Error::new(Kind::System, "the profiler's thread panicked")),
-            _ => Ok(()),
-        }
+        off_executor(move || self.finish()).await?.unwrap_or(Ok(()))
     }
 
     /// [`stop`](ContinuousProfiler::stop) without a runtime.
