@@ -1,7 +1,7 @@
 //! `otlp serve --flamegraphs DIR`: a flame graph (SVG) of every profile received, written by a
 //! thread of its own so that the receiver's tasks only hand requests over.
 
-use otlp::profile::{Profile, ProfileType};
+use otlp::profile::Profile;
 use otlp_proto::Request;
 use otlp_proto::collector::ExportProfilesServiceRequest;
 use otlp_receiver::{Ack, Received, Refusal, Sink};
@@ -52,16 +52,12 @@ pub(crate) fn write(
     for (n, profile) in profiles.iter().enumerate() {
         for kind in profile.profile_types() {
             let svg = profile.flamegraph_svg(kind).map_err(|e| e.to_string())?;
-            let path = dir.join(format!("profiles-{seq}-{n}-{}.svg", name(kind)));
+            let path = dir.join(format!("profiles-{seq}-{n}-{}.svg", kind.name()));
             std::fs::write(&path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
             written.push(path);
         }
     }
     Ok(written)
-}
-
-fn name(kind: ProfileType) -> &'static str {
-    kind.name()
 }
 
 impl<S: Sink> Sink for FlameGraphSink<S> {
