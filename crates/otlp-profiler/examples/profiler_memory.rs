@@ -4,8 +4,8 @@
 //! symbolized in process and handed to a client whose exporter is disabled), printing the
 //! process's resident memory (now, and its peak so far) every 30 seconds.
 //!
-//! `cargo run --release -p otlp-profiler --example profiler_memory -- [MINUTES] [WINDOW_SECS]`
-//! (default 10 minutes, 60-second windows). The figures go in `docs/benchmarks.md`.
+//! `cargo run --release -p otlp-profiler --example profiler_memory -- [MINUTES] [WINDOW_SECS] [REPORT_SECS]`
+//! (default 10 minutes, 60-second windows, a line every 30 seconds). The figures go in `docs/benchmarks.md`.
 
 #![allow(clippy::print_stdout)]
 
@@ -63,12 +63,28 @@ fn churn(stop: &AtomicBool) -> usize {
     black_box(live.len())
 }
 
+/// Bytes the C allocator has handed out and not had back (its heap in use).
+fn heap_in_use_mib() -> f64 {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code)]
+    // SAFETY: `mallinfo2` reads the C allocator's statistics under its own locks and returns
+    // them by value.
+    let bytes = unsafe { libc::mallinfo2() }.uordblks;
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let bytes = 0usize;
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
 fn report(start: Instant, what: &str) {
+    let mib = |field| status_kib(field) as f64 / 1024.0;
     println!(
-        "t={:>5}s  rss={:>7.1} MiB  peak={:>7.1} MiB  {what}",
+        "t={:>5}s  rss={:>6.1} MiB (anon {:>6.1}, files {:>5.1})  peak={:>6.1} MiB  heap in use={:>6.1} MiB  {what}",
         start.elapsed().as_secs(),
-        status_kib("VmRSS:") as f64 / 1024.0,
-        status_kib("VmHWM:") as f64 / 1024.0
+        mib("VmRSS:"),
+        mib("RssAnon:"),
+        mib("RssFile:"),
+        mib("VmHWM:"),
+        heap_in_use_mib(),
     );
 }
 
@@ -79,6 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let minutes = args.first().copied().unwrap_or(10);
     let window = Duration::from_secs(args.get(1).copied().unwrap_or(60));
+    let every = Duration::from_secs(args.get(2).copied().unwrap_or(30));
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = [0, 1, 2]
         .into_iter()
@@ -97,7 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     let start = Instant::now();
-    std::thread::sleep(Duration::from_secs(30));
+    std::thread::sleep(every);
     report(start, "workload alone (baseline)");
     let client = OtlpClient::new_blocking(
         ClientConfig::new()
@@ -112,9 +129,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_profile_type(ProfileType::Heap)
             .with_period(window),
     )?;
-    let end = start + Duration::from_secs(30 + 60 * minutes);
+    let end = Instant::now() + Duration::from_secs(60 * minutes);
     while Instant::now() < end {
-        std::thread::sleep(Duration::from_secs(30));
+        std::thread::sleep(every);
         report(
             start,
             &format!("profiling; {} profiles so far", profiler.exported()),

@@ -142,6 +142,7 @@ impl ProfileBuilder {
     pub(crate) fn finish(self, end_unix_nano: u64) -> Profile {
         // Without /proc (not Linux) every location is unmapped: raw addresses, no lines.
         let mappings = Mappings::read_self_with(&self.symbolizer).unwrap_or_default();
+        let symbols = self.symbolize(&mappings);
         let mut dict = Dictionary::new();
         let mut stacks = Vec::with_capacity(self.samples.len());
         for (key, _) in &self.samples {
@@ -150,12 +151,11 @@ impl ProfileBuilder {
                 .iter()
                 .enumerate()
                 .map(|(depth, &pc)| {
-                    // A return address follows the call: look up the call instruction.
-                    let addr = if depth == 0 { pc } else { pc.saturating_sub(1) };
+                    let addr = call_address(depth, pc);
                     match mappings.find(addr) {
                         Some(m) => {
                             let vaddr = m.vaddr(addr);
-                            (Some(m), vaddr, self.symbolizer.symbolize(&m.path, vaddr))
+                            (Some(m), vaddr, symbols.frames(&m.path, vaddr))
                         }
                         None => (None, addr, Arc::from(Vec::new())),
                     }
@@ -193,7 +193,7 @@ impl ProfileBuilder {
             attribute_indices.sort_unstable();
             stacks.push((stack_index, link_index, attribute_indices));
         }
-        self.symbolizer.release_files();
+        drop(symbols);
         let profile_id = random_id();
         let mut profiles = Vec::new();
         for &kind in &self.types {
@@ -236,10 +236,58 @@ impl ProfileBuilder {
                 });
             }
         }
-        Profile {
+        let profile = Profile {
             dictionary: dict.finish(),
             profiles,
+        };
+        self.symbolizer.release_memory();
+        profile
+    }
+
+    /// The frames of every address in the window's stacks, resolved a file at a time.
+    fn symbolize(&self, mappings: &Mappings) -> Symbols {
+        let mut by_file: HashMap<&std::path::Path, Vec<u64>> = HashMap::new();
+        for (key, _) in &self.samples {
+            for (depth, &pc) in key.frames.iter().enumerate() {
+                let addr = call_address(depth, pc);
+                if let Some(m) = mappings.find(addr) {
+                    by_file.entry(&m.path).or_default().push(m.vaddr(addr));
+                }
+            }
         }
+        let files = by_file
+            .into_iter()
+            .map(|(path, mut vaddrs)| {
+                vaddrs.sort_unstable();
+                vaddrs.dedup();
+                let frames = self.symbolizer.symbolize_all(path, &vaddrs);
+                (path.to_path_buf(), (vaddrs, frames))
+            })
+            .collect();
+        Symbols { files }
+    }
+}
+
+/// The address to symbolize for frame `depth` at `pc`: a return address follows its call,
+/// so callers' frames look up the call instruction.
+fn call_address(depth: usize, pc: u64) -> u64 {
+    if depth == 0 { pc } else { pc.saturating_sub(1) }
+}
+
+/// A file's addresses (sorted) and the frames of each.
+type FileSymbols = (Vec<u64>, Vec<Arc<[Frame]>>);
+
+/// A window's addresses and their frames, per file.
+struct Symbols {
+    files: HashMap<std::path::PathBuf, FileSymbols>,
+}
+
+impl Symbols {
+    fn frames(&self, path: &std::path::Path, vaddr: u64) -> Arc<[Frame]> {
+        self.files
+            .get(path)
+            .and_then(|(vaddrs, frames)| frames.get(vaddrs.binary_search(&vaddr).ok()?).cloned())
+            .unwrap_or_else(|| Arc::from(Vec::new()))
     }
 }
 

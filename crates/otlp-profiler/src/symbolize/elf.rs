@@ -1,13 +1,13 @@
 //! What the profiler reads from an ELF file: [`ElfInfo`] (load segments and build ids, for
 //! mappings) and [`DebugInfo`] (DWARF and the symbol table, for names and lines).
 
+use super::dwarf::RawFrame;
 use super::map::{FileMap, MapSlice};
 use crate::error::{Error, Kind};
 use object::elf::PF_X;
-use object::{Object, ObjectSection, ObjectSegment, ReadCache, SegmentFlags};
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, ReadCache, SegmentFlags};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -66,17 +66,19 @@ impl ElfInfo {
     }
 }
 
-/// Names and lines of one ELF file: its DWARF if any, and its symbol table.
+/// How often the file's pages read are released while reading its symbol table.
+const RELEASE_EVERY_SYMBOLS: usize = 4096;
+
+/// Names and lines of one ELF file: its DWARF sections if any (read where they lie, nothing
+/// parsed ahead) and its symbol table.
 pub(crate) struct DebugInfo {
-    dwarf: Option<addr2line::Context<Reader>>,
-    /// `(address, size, where the mangled name lies in the file)`, sorted by address.
-    symbols: Vec<(u64, u64, Range<usize>)>,
+    dwarf: Option<gimli::Dwarf<Reader>>,
     map: Arc<FileMap>,
 }
 
 impl DebugInfo {
-    /// Maps `path` and reads its DWARF (where it lies, not copied; compressed sections are
-    /// the exception) and its symbol table.
+    /// Maps `path` and finds its DWARF sections (where they lie, not copied; compressed
+    /// sections are the exception).
     pub(crate) fn load(path: &Path) -> Result<DebugInfo, Error> {
         let map = Arc::new(FileMap::open(path)?);
         let obj = object::File::parse(map.bytes()).map_err(|e| {
@@ -108,34 +110,12 @@ impl DebugInfo {
                 Ok(Reader::new(slice.unwrap_or_else(MapSlice::empty), endian))
             };
             // Unreadable DWARF falls back to the symbol table rather than failing the file.
-            gimli::Dwarf::load(load)
-                .ok()
-                .and_then(|d| addr2line::Context::from_dwarf(d).ok())
+            gimli::Dwarf::load(load).ok()
         } else {
             None
         };
-        let mut symbols: Vec<(u64, u64, Range<usize>)> = obj
-            .symbol_map()
-            .symbols()
-            .iter()
-            .filter_map(|s| Some((s.address(), 0, map.range_of(s.name().as_bytes())?)))
-            .collect();
-        symbols.sort_by_key(|s| s.0);
-        // The symbol map has no sizes: a symbol ends where the next one starts.
-        let sizes: Vec<u64> = symbols
-            .windows(2)
-            .map(|w| w[1].0.saturating_sub(w[0].0))
-            .chain(std::iter::once(u64::MAX))
-            .collect();
-        for (s, size) in symbols.iter_mut().zip(sizes) {
-            s.1 = size;
-        }
         drop(obj);
-        Ok(DebugInfo {
-            dwarf,
-            symbols,
-            map,
-        })
+        Ok(DebugInfo { dwarf, map })
     }
 
     /// Whether it has DWARF.
@@ -144,55 +124,112 @@ impl DebugInfo {
         self.dwarf.is_some()
     }
 
-    /// The frames at virtual address `vaddr`: inlined functions first, the caller last.
-    pub(crate) fn frames(&self, vaddr: u64) -> Vec<super::Frame> {
-        let mut out = Vec::new();
-        if let Some(ctx) = &self.dwarf
-            && let Ok(mut iter) = ctx.find_frames(vaddr).skip_all_loads()
-        {
-            while let Ok(Some(frame)) = iter.next() {
-                let Some(function) = &frame.function else {
-                    continue;
-                };
-                let Ok(name) = function.raw_name() else {
-                    continue;
-                };
-                let (file, line) = frame
-                    .location
-                    .as_ref()
-                    .map(|l| (l.file.unwrap_or(""), l.line.unwrap_or(0)))
-                    .unwrap_or(("", 0));
-                out.push(super::Frame::new(&name, file, i64::from(line)));
-            }
-        }
-        match (out.last_mut(), self.symbol(vaddr)) {
-            (None, Some(name)) => out.push(super::Frame::new(name, "", 0)),
-            // Line tables alone name functions without their path (`capture`, not
-            // `otlp_profiler::heap::stack::capture`); the symbol table names the function the
-            // others were inlined into in full, keeping DWARF's file and line.
-            (Some(outer), Some(name)) if !outer.name.contains("::") => {
-                let full = super::Frame::new(name, &outer.file, outer.line);
-                if full.name.contains("::") {
-                    *outer = full;
-                }
-            }
-            _ => {}
-        }
-        out
+    /// Its DWARF sections.
+    #[cfg(test)]
+    pub(crate) fn dwarf(&self) -> Option<&gimli::Dwarf<Reader>> {
+        self.dwarf.as_ref()
     }
 
-    /// The symbol-table name covering `vaddr`.
-    fn symbol(&self, vaddr: u64) -> Option<&str> {
-        let i = self
-            .symbols
-            .partition_point(|s| s.0 <= vaddr)
-            .checked_sub(1)?;
-        let (start, size, name) = &self.symbols[i];
-        let name = self.map.bytes().get(name.clone())?;
-        (vaddr - start < *size)
-            .then(|| std::str::from_utf8(name).ok())
-            .flatten()
+    /// Its DWARF sections, owned.
+    #[cfg(test)]
+    pub(crate) fn into_dwarf(self) -> Option<gimli::Dwarf<Reader>> {
+        self.dwarf
     }
+
+    /// The frames at each of the virtual addresses `addrs` (sorted, without duplicates):
+    /// inlined functions first, the caller last; empty where nothing resolves. The file's
+    /// pages read on the way are dropped from memory before this returns.
+    pub(crate) fn resolve(&self, addrs: &[u64]) -> Vec<Vec<super::Frame>> {
+        let dwarf = match &self.dwarf {
+            Some(d) => super::dwarf::resolve(d, addrs, &mut || self.map.release_pages()),
+            None => vec![Vec::new(); addrs.len()],
+        };
+        let symbols = self.symbols_at(addrs);
+        let frames = dwarf
+            .into_iter()
+            .zip(symbols)
+            .map(|(raw, symbol)| combine(raw, symbol))
+            .collect();
+        self.map.release_pages();
+        frames
+    }
+
+    /// The symbol-table name covering each of `addrs` (sorted): one pass over the table,
+    /// nothing kept but the answers. Symbols without a size are skipped; the dynamic table
+    /// serves a file without a static one.
+    fn symbols_at(&self, addrs: &[u64]) -> Vec<Option<String>> {
+        let mut best: Vec<Option<(u64, &str)>> = vec![None; addrs.len()];
+        if let Ok(obj) = object::File::parse(self.map.bytes()) {
+            let mut read = 0usize;
+            let mut any = false;
+            for symbol in obj.symbols() {
+                any = true;
+                closest_symbol(&symbol, addrs, &mut best);
+                read += 1;
+                // A large program's symbol and string tables are megabytes of pages.
+                if read.is_multiple_of(RELEASE_EVERY_SYMBOLS) {
+                    self.map.release_pages();
+                }
+            }
+            if !any {
+                for symbol in obj.dynamic_symbols() {
+                    closest_symbol(&symbol, addrs, &mut best);
+                }
+            }
+        }
+        best.into_iter()
+            .map(|b| b.map(|(_, name)| name.to_owned()))
+            .collect()
+    }
+}
+
+/// Notes `symbol` as the name of the addresses (sorted) it covers, where no symbol starting
+/// later covers them.
+fn closest_symbol<'data>(
+    symbol: &impl ObjectSymbol<'data>,
+    addrs: &[u64],
+    best: &mut [Option<(u64, &'data str)>],
+) {
+    let (start, size) = (symbol.address(), symbol.size());
+    if symbol.kind() != object::SymbolKind::Text || size == 0 || start == 0 {
+        return;
+    }
+    let Ok(name) = symbol.name() else { return };
+    let lo = addrs.partition_point(|a| *a < start);
+    let hi = addrs.partition_point(|a| *a < start.saturating_add(size));
+    for b in &mut best[lo..hi] {
+        // Nested symbols: the innermost (latest starting) names the address.
+        if b.is_none_or(|(s, _)| start > s) {
+            *b = Some((start, name));
+        }
+    }
+}
+
+/// An address's frames from its DWARF frames and its symbol-table name.
+fn combine(raw: Vec<RawFrame>, symbol: Option<String>) -> Vec<super::Frame> {
+    let mut out = Vec::with_capacity(raw.len().max(1));
+    // A line without a function: the symbol table names it.
+    let mut unnamed = ("".to_owned(), 0);
+    for frame in raw {
+        match frame.name {
+            Some(name) => out.push(super::Frame::new(&name, &frame.file, i64::from(frame.line))),
+            None => unnamed = (frame.file, i64::from(frame.line)),
+        }
+    }
+    match (out.last_mut(), symbol) {
+        (None, Some(name)) => out.push(super::Frame::new(&name, &unnamed.0, unnamed.1)),
+        // Line tables alone name functions without their path (`capture`, not
+        // `otlp_profiler::heap::stack::capture`); the symbol table names the function the
+        // others were inlined into in full, keeping DWARF's file and line.
+        (Some(outer), Some(name)) if !outer.name.contains("::") => {
+            let full = super::Frame::new(&name, &outer.file, outer.line);
+            if full.name.contains("::") {
+                *outer = full;
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 fn open(path: &Path) -> Result<File, Error> {

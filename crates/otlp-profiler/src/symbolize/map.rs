@@ -94,6 +94,23 @@ impl FileMap {
     }
 }
 
+impl FileMap {
+    /// Drops the file's pages from the process's resident set (they stay in the page cache,
+    /// and are read again if touched): reading a large file's debug information should not
+    /// leave it all resident.
+    pub(crate) fn release_pages(&self) {
+        #[cfg(unix)]
+        if self.len > 0 {
+            // SAFETY: `MADV_DONTNEED` on the private read-only file mapping made in `open`,
+            // which is never written: the next read of a page loads the same bytes from the
+            // file, so every slice into the mapping keeps its contents.
+            unsafe {
+                libc::madvise(self.ptr.cast_mut().cast(), self.len, libc::MADV_DONTNEED);
+            }
+        }
+    }
+}
+
 impl Drop for FileMap {
     fn drop(&mut self) {
         #[cfg(unix)]

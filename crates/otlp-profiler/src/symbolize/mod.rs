@@ -1,14 +1,18 @@
 //! [`Symbolizer`]: addresses to function names, files and lines, on the collector thread
 //! (never in a signal handler: it allocates, locks and reads files).
 //!
-//! DWARF through `addr2line` when the file has it, else the ELF symbol table; an address that
-//! resolves to nothing gets no frames (its location keeps its mapping and address).
+//! DWARF (read with `gimli`, one compilation unit at a time: [`dwarf`]) when the file has
+//! it, and the ELF symbol table; an address that resolves to nothing gets no frames (its
+//! location keeps its mapping and address).
 //!
-//! **Bounds.** The symbolizer keeps at most `max_objects` files' debug information loaded
-//! (default [`DEFAULT_MAX_OBJECTS`]) and at most `max_addresses` resolved addresses (default
-//! [`DEFAULT_MAX_ADDRESSES`]), each evicting the least recently used; the small per-file
-//! headers (segments, build ids) are kept for at most [`MAX_ELF_INFOS`] files.
+//! **Bounds.** Addresses are resolved in batches, a file at a time: the file is mapped, read
+//! and unmapped within the call, and its pages are dropped from memory as it is read, so no
+//! file's debug information stays loaded between profiles. The symbolizer keeps at most
+//! `max_addresses` resolved addresses (default [`DEFAULT_MAX_ADDRESSES`], the least recently
+//! used evicted) and the small per-file headers (segments, build ids) of at most
+//! [`MAX_ELF_INFOS`] files.
 
+mod dwarf;
 mod elf;
 mod lru;
 mod map;
@@ -20,10 +24,8 @@ use lru::Lru;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Files whose debug information stays loaded, by default.
-pub(crate) const DEFAULT_MAX_OBJECTS: usize = 8;
 /// Resolved addresses cached, by default.
-pub(crate) const DEFAULT_MAX_ADDRESSES: usize = 64 * 1024;
+pub(crate) const DEFAULT_MAX_ADDRESSES: usize = 4096;
 /// Files whose headers stay cached.
 pub(crate) const MAX_ELF_INFOS: usize = 1024;
 
@@ -59,33 +61,29 @@ pub(crate) struct Symbolizer {
 
 struct State {
     infos: Lru<PathBuf, Option<Arc<ElfInfo>>>,
-    objects: Lru<PathBuf, Option<DebugInfo>>,
     addresses: Lru<(PathBuf, u64), Arc<[Frame]>>,
 }
 
 impl std::fmt::Debug for Symbolizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (objects, addresses) = self.cache_sizes();
         f.debug_struct("Symbolizer")
-            .field("objects", &objects)
-            .field("addresses", &addresses)
+            .field("addresses", &self.cached_addresses())
             .finish()
     }
 }
 
 impl Default for Symbolizer {
     fn default() -> Self {
-        Symbolizer::new(DEFAULT_MAX_OBJECTS, DEFAULT_MAX_ADDRESSES)
+        Symbolizer::new(DEFAULT_MAX_ADDRESSES)
     }
 }
 
 impl Symbolizer {
-    /// A symbolizer keeping at most `max_objects` files loaded and `max_addresses` addresses.
-    pub(crate) fn new(max_objects: usize, max_addresses: usize) -> Self {
+    /// A symbolizer keeping at most `max_addresses` resolved addresses.
+    pub(crate) fn new(max_addresses: usize) -> Self {
         Symbolizer {
             state: Mutex::new(State {
                 infos: Lru::new(MAX_ELF_INFOS),
-                objects: Lru::new(max_objects),
                 addresses: Lru::new(max_addresses),
             }),
         }
@@ -110,41 +108,71 @@ impl Symbolizer {
 
     /// The frames at ELF virtual address `vaddr` of `path`: inlined functions first, the
     /// caller last; empty when nothing resolves.
+    #[cfg(test)]
     pub(crate) fn symbolize(&self, path: &Path, vaddr: u64) -> Arc<[Frame]> {
-        let key = (path.to_path_buf(), vaddr);
-        // Lookups run under the lock: DWARF contexts fill caches lazily and are not `Sync`.
-        // Only the collector thread symbolizes, so the lock is not contended.
-        let mut state = self.state();
-        if let Some(frames) = state.addresses.get(&key) {
-            return frames.clone();
-        }
-        if state.objects.get(&key.0).is_none() {
-            let loaded = DebugInfo::load(path).ok();
-            state.objects.insert(key.0.clone(), loaded);
-        }
-        let frames: Arc<[Frame]> = state
-            .objects
-            .get(&key.0)
-            .and_then(Option::as_ref)
-            .map(|o| o.frames(vaddr))
-            .unwrap_or_default()
-            .into();
-        state.addresses.insert(key, frames.clone());
-        frames
+        self.symbolize_all(path, &[vaddr])
+            .pop()
+            .unwrap_or_else(|| Arc::from(Vec::new()))
     }
 
-    /// Unloads every file's debug information (the resolved addresses stay cached): a
-    /// profile's symbolization loads what it needs, and the memory goes back between
-    /// profiles rather than staying for the next window.
-    pub(crate) fn release_files(&self) {
-        self.state().objects.clear();
+    /// The frames at each of the ELF virtual addresses `vaddrs` of `path` (any order,
+    /// repeats allowed), in the same order: what the cache lacks is resolved in one pass
+    /// over the file.
+    pub(crate) fn symbolize_all(&self, path: &Path, vaddrs: &[u64]) -> Vec<Arc<[Frame]>> {
+        let key = path.to_path_buf();
+        let mut found: Vec<Option<Arc<[Frame]>>> = {
+            let mut state = self.state();
+            vaddrs
+                .iter()
+                .map(|&v| state.addresses.get(&(key.clone(), v)).cloned())
+                .collect()
+        };
+        let mut missing: Vec<u64> = vaddrs
+            .iter()
+            .zip(&found)
+            .filter(|(_, f)| f.is_none())
+            .map(|(&v, _)| v)
+            .collect();
+        if missing.is_empty() {
+            return found.into_iter().flatten().collect();
+        }
+        missing.sort_unstable();
+        missing.dedup();
+        // File I/O and parsing, without the lock.
+        let resolved: Vec<Arc<[Frame]>> = match DebugInfo::load(path) {
+            Ok(info) => info.resolve(&missing).into_iter().map(Arc::from).collect(),
+            // An unreadable file resolves to nothing.
+            Err(_) => vec![Arc::from(Vec::new()); missing.len()],
+        };
+        {
+            let mut state = self.state();
+            for (&v, frames) in missing.iter().zip(&resolved) {
+                state.addresses.insert((key.clone(), v), frames.clone());
+            }
+        }
+        for (f, &v) in found.iter_mut().zip(vaddrs) {
+            if f.is_none() {
+                *f = missing
+                    .binary_search(&v)
+                    .ok()
+                    .and_then(|i| resolved.get(i).cloned());
+            }
+        }
+        found
+            .into_iter()
+            .map(|f| f.unwrap_or_else(|| Arc::from(Vec::new())))
+            .collect()
+    }
+
+    /// Hands memory freed by a profile's symbolization back to the system: call once a
+    /// profile is built.
+    pub(crate) fn release_memory(&self) {
         give_back_freed_memory();
     }
 
-    /// How many files are loaded and how many addresses cached.
-    pub(crate) fn cache_sizes(&self) -> (usize, usize) {
-        let state = self.state();
-        (state.objects.len(), state.addresses.len())
+    /// How many addresses are cached.
+    pub(crate) fn cached_addresses(&self) -> usize {
+        self.state().addresses.len()
     }
 }
 
@@ -241,12 +269,12 @@ mod tests {
     #[test]
     fn caches_stay_bounded() {
         let (path, vaddr) = vaddr_in_test_binary(a_function_to_find as *const () as usize);
-        let s = Symbolizer::new(1, 16);
+        let s = Symbolizer::new(16);
         for i in 0..100 {
             s.symbolize(&path, vaddr + i);
         }
         s.symbolize(Path::new("/nonexistent/lib.so"), 1);
-        assert_eq!(s.cache_sizes(), (1, 16));
+        assert_eq!(s.cached_addresses(), 16);
         // An unreadable file resolves to nothing.
         assert!(s.symbolize(Path::new("/nonexistent/lib.so"), 2).is_empty());
     }

@@ -1,0 +1,480 @@
+//! Addresses to frames from DWARF, one compilation unit at a time.
+//!
+//! A general-purpose DWARF index (`addr2line`'s) parses and keeps every unit it touches:
+//! each one's whole line table as rows and each one's whole function tree, until the index is
+//! dropped. A profile asks for a few thousand addresses at once, so this module reads each
+//! unit once per request instead and keeps only the answers: it walks the units' address
+//! ranges, and for a unit holding some of the addresses runs its line program and walks its
+//! entries, noting the rows and the functions (and inlined calls) that cover those addresses;
+//! the unit's parsed state is dropped before the next. Memory is then the answers plus one
+//! unit's abbreviations, whatever the size of the debug information.
+//!
+//! The frames are the ones a DWARF symbolizer gives: the innermost inlined call first, at the
+//! line the line table gives for the address; each caller after it, at the line its inlined
+//! callee was called from (`DW_AT_call_file`, `DW_AT_call_line`); the function the calls were
+//! inlined into last.
+
+use super::elf::Reader;
+use gimli::{AttributeValue, Reader as _, UnitRef};
+use std::collections::HashMap;
+
+/// One frame as DWARF gives it, before demangling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RawFrame {
+    /// The function's linkage (mangled) name, else its plain name; `None` when the address has
+    /// a line but no function.
+    pub(crate) name: Option<String>,
+    /// The source file, empty when unknown.
+    pub(crate) file: String,
+    /// The line, 0 when unknown.
+    pub(crate) line: u32,
+}
+
+/// How deep `DW_AT_abstract_origin`/`DW_AT_specification` chains are followed for a name.
+const NAME_DEPTH: usize = 8;
+
+/// How often pages read are released: every this many unit headers, line rows, entries. Each
+/// unit's header touches a few pages in several sections, and the kernel maps the pages
+/// around each one touched too, so a full pass would otherwise leave megabytes resident.
+const RELEASE_EVERY_UNITS: usize = 8;
+const RELEASE_EVERY_ROWS: usize = 1 << 14;
+const RELEASE_EVERY_ENTRIES: usize = 1 << 12;
+
+/// The frames of each of `addrs` (sorted, without duplicates), innermost first; empty for an
+/// address no unit covers. `release` runs every so often while reading (to drop the pages read
+/// from memory), and after each unit that held some of the addresses.
+pub(crate) fn resolve(
+    dwarf: &gimli::Dwarf<Reader>,
+    addrs: &[u64],
+    release: &mut dyn FnMut(),
+) -> Vec<Vec<RawFrame>> {
+    let mut out = vec![Vec::new(); addrs.len()];
+    let mut pending = addrs.len();
+    let mut resolved = vec![false; addrs.len()];
+    let mut units = dwarf.units();
+    let mut headers_read = 0usize;
+    while pending > 0 {
+        let Ok(Some(header)) = units.next() else {
+            break;
+        };
+        headers_read += 1;
+        if headers_read.is_multiple_of(RELEASE_EVERY_UNITS) {
+            release();
+        }
+        let Ok(unit) = dwarf.unit(header) else {
+            continue;
+        };
+        let unit = unit.unit_ref(dwarf);
+        let targets = targets_in(unit, addrs, &resolved);
+        if targets.is_empty() {
+            continue;
+        }
+        let frames = resolve_in_unit(unit, addrs, &targets, release);
+        for (&t, frames) in targets.iter().zip(frames) {
+            out[t] = frames;
+            resolved[t] = true;
+            pending -= 1;
+        }
+        release();
+    }
+    out
+}
+
+/// The indices of the addresses not yet resolved that `unit`'s ranges cover, ascending.
+fn targets_in(unit: UnitRef<'_, Reader>, addrs: &[u64], resolved: &[bool]) -> Vec<usize> {
+    let mut targets = Vec::new();
+    let Ok(mut ranges) = unit.unit_ranges() else {
+        return targets;
+    };
+    while let Ok(Some(r)) = ranges.next() {
+        // A range at 0 is code the linker removed (its addresses were zeroed).
+        if r.begin == 0 || r.begin >= r.end {
+            continue;
+        }
+        let lo = addrs.partition_point(|a| *a < r.begin);
+        let hi = addrs.partition_point(|a| *a < r.end);
+        targets.extend((lo..hi).filter(|&i| !resolved[i]));
+    }
+    targets.sort_unstable();
+    targets.dedup();
+    targets
+}
+
+/// A function or inlined call covering a target.
+#[derive(Clone)]
+struct Scope {
+    depth: isize,
+    name: Option<String>,
+    call_file: Option<u64>,
+    call_line: u32,
+}
+
+/// The frames of `addrs[targets[i]]` for each `i`, from one unit.
+fn resolve_in_unit(
+    unit: UnitRef<'_, Reader>,
+    addrs: &[u64],
+    targets: &[usize],
+    release: &mut dyn FnMut(),
+) -> Vec<Vec<RawFrame>> {
+    let wanted: Vec<u64> = targets.iter().map(|&i| addrs[i]).collect();
+    let mut files = FileNames::default();
+    let locations = line_locations(unit, &wanted, &mut files, release);
+    let scopes = scopes_covering(unit, &wanted, release);
+    scopes
+        .into_iter()
+        .zip(locations)
+        .map(|(chain, (file, line))| {
+            let mut frames = Vec::with_capacity(chain.len().max(1));
+            let mut at = (files.name(unit, file), line);
+            for scope in chain.iter().rev() {
+                frames.push(RawFrame {
+                    name: scope.name.clone(),
+                    file: at.0,
+                    line: at.1,
+                });
+                at = (files.name(unit, scope.call_file), scope.call_line);
+            }
+            if frames.is_empty() && (!at.0.is_empty() || at.1 != 0) {
+                frames.push(RawFrame {
+                    name: None,
+                    file: at.0,
+                    line: at.1,
+                });
+            }
+            frames
+        })
+        .collect()
+}
+
+/// The line table's `(file index, line)` of each of `wanted` (sorted): the row at or before
+/// the address in its sequence.
+fn line_locations(
+    unit: UnitRef<'_, Reader>,
+    wanted: &[u64],
+    files: &mut FileNames,
+    release: &mut dyn FnMut(),
+) -> Vec<(Option<u64>, u32)> {
+    let mut locations = vec![(None, 0); wanted.len()];
+    let Some(program) = unit.line_program.clone() else {
+        return locations;
+    };
+    let mut rows = program.rows();
+    // The row that starts the address range being read: (address, file, line).
+    let mut open: Option<(u64, u64, u32)> = None;
+    let mut read = 0usize;
+    while let Ok(Some((_, row))) = rows.next_row() {
+        read += 1;
+        if read.is_multiple_of(RELEASE_EVERY_ROWS) {
+            release();
+        }
+        let address = row.address();
+        if let Some((start, file, line)) = open
+            && address > start
+        {
+            let lo = wanted.partition_point(|a| *a < start);
+            let hi = wanted.partition_point(|a| *a < address);
+            for l in &mut locations[lo..hi] {
+                *l = (Some(file), line);
+            }
+        }
+        open = (!row.end_sequence()).then(|| {
+            let line = row
+                .line()
+                .map_or(0, |l| u32::try_from(l.get()).unwrap_or(0));
+            (address, row.file_index(), line)
+        });
+    }
+    files.header = Some(rows.header().clone());
+    locations
+}
+
+/// For each of `wanted` (sorted), the function covering it and the inlined calls within it
+/// that also cover it, outermost first.
+fn scopes_covering(
+    unit: UnitRef<'_, Reader>,
+    wanted: &[u64],
+    release: &mut dyn FnMut(),
+) -> Vec<Vec<Scope>> {
+    let mut chains: Vec<Vec<Scope>> = vec![Vec::new(); wanted.len()];
+    let mut entries = unit.entries();
+    let mut covered = Vec::new();
+    let mut read = 0usize;
+    while let Ok(Some(entry)) = entries.next_dfs() {
+        read += 1;
+        if read.is_multiple_of(RELEASE_EVERY_ENTRIES) {
+            release();
+        }
+        let tag = entry.tag();
+        let inlined = tag == gimli::DW_TAG_inlined_subroutine;
+        if !inlined && tag != gimli::DW_TAG_subprogram {
+            continue;
+        }
+        covered.clear();
+        let Ok(mut ranges) = unit.die_ranges(entry) else {
+            continue;
+        };
+        while let Ok(Some(r)) = ranges.next() {
+            if r.begin == 0 || r.begin >= r.end {
+                continue;
+            }
+            let lo = wanted.partition_point(|a| *a < r.begin);
+            let hi = wanted.partition_point(|a| *a < r.end);
+            covered.extend(lo..hi);
+        }
+        if covered.is_empty() {
+            continue;
+        }
+        let scope = scope_of(unit, entry);
+        for &i in &covered {
+            let chain = &mut chains[i];
+            // Entries come parents first: a scope at this depth or deeper already noted was a
+            // sibling's, which this one replaces.
+            chain.retain(|s| s.depth < scope.depth);
+            if !inlined {
+                chain.clear();
+            } else if chain.is_empty() {
+                continue;
+            }
+            chain.push(scope.clone());
+        }
+    }
+    chains
+}
+
+/// The name, call site and depth of a function or inlined-call entry.
+fn scope_of(unit: UnitRef<'_, Reader>, entry: &gimli::DebuggingInformationEntry<Reader>) -> Scope {
+    let mut call_file = None;
+    let mut call_line = 0;
+    for attr in entry.attrs() {
+        match attr.name() {
+            gimli::DW_AT_call_file => {
+                // Before DWARF 5, file 0 meant "no file"; from 5 on it is the unit's first.
+                if let AttributeValue::FileIndex(f) = attr.value()
+                    && (f > 0 || unit.header.version() >= 5)
+                {
+                    call_file = Some(f);
+                }
+            }
+            gimli::DW_AT_call_line => {
+                call_line = attr
+                    .udata_value()
+                    .and_then(|l| u32::try_from(l).ok())
+                    .unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    Scope {
+        depth: entry.depth(),
+        name: name_of(unit, entry, NAME_DEPTH),
+        call_file,
+        call_line,
+    }
+}
+
+/// An entry's linkage name, else its name, else its abstract origin's or specification's.
+fn name_of(
+    unit: UnitRef<'_, Reader>,
+    entry: &gimli::DebuggingInformationEntry<Reader>,
+    depth: usize,
+) -> Option<String> {
+    let string = |value| {
+        unit.attr_string(value)
+            .ok()
+            .and_then(|s| s.to_string_lossy().ok().map(|s| s.into_owned()))
+    };
+    for at in [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name] {
+        if let Some(name) = entry.attr_value(at).and_then(string) {
+            return Some(name);
+        }
+    }
+    if let Some(name) = entry.attr_value(gimli::DW_AT_name).and_then(string) {
+        return Some(name);
+    }
+    let origin = entry
+        .attr_value(gimli::DW_AT_abstract_origin)
+        .or_else(|| entry.attr_value(gimli::DW_AT_specification))?;
+    let depth = depth.checked_sub(1)?;
+    match origin {
+        AttributeValue::UnitRef(offset) => {
+            let origin = unit.entry(offset).ok()?;
+            name_of(unit, &origin, depth)
+        }
+        AttributeValue::DebugInfoRef(offset) => {
+            // Another unit's entry (cross-unit inlining, as under LTO): find that unit.
+            let dwarf = unit.dwarf;
+            let mut headers = dwarf.units();
+            while let Ok(Some(header)) = headers.next() {
+                let Some(local) = offset.to_unit_offset(&header) else {
+                    continue;
+                };
+                let other = dwarf.unit(header).ok()?;
+                let other = other.unit_ref(dwarf);
+                let origin = other.entry(local).ok()?;
+                return name_of(other, &origin, depth);
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// A unit's line-table file names, rendered once each.
+#[derive(Default)]
+struct FileNames {
+    header: Option<gimli::LineProgramHeader<Reader>>,
+    names: HashMap<u64, String>,
+}
+
+impl FileNames {
+    /// The path of file `index` of the unit's line table: the compilation directory, the
+    /// file's directory and its name joined (an absolute part replacing what came before).
+    fn name(&mut self, unit: UnitRef<'_, Reader>, index: Option<u64>) -> String {
+        let (Some(index), Some(header)) = (index, &self.header) else {
+            return String::new();
+        };
+        self.names
+            .entry(index)
+            .or_insert_with(|| render(unit, header, index))
+            .clone()
+    }
+}
+
+fn render(
+    unit: UnitRef<'_, Reader>,
+    header: &gimli::LineProgramHeader<Reader>,
+    index: u64,
+) -> String {
+    let Some(file) = header.file(index) else {
+        return String::new();
+    };
+    let string = |value| {
+        unit.attr_string(value)
+            .ok()
+            .and_then(|s| s.to_string_lossy().ok().map(|s| s.into_owned()))
+    };
+    let mut path = unit
+        .comp_dir
+        .as_ref()
+        .and_then(|d| d.to_string_lossy().ok().map(|s| s.into_owned()))
+        .unwrap_or_default();
+    // Directory 0 is the compilation directory itself.
+    if file.directory_index() != 0
+        && let Some(dir) = file.directory(header).and_then(string)
+    {
+        push_path(&mut path, &dir);
+    }
+    if let Some(name) = string(file.path_name()) {
+        push_path(&mut path, &name);
+    }
+    path
+}
+
+fn push_path(path: &mut String, part: &str) {
+    let absolute = part.starts_with('/') || part.starts_with('\\') || part.get(1..3) == Some(":\\");
+    if absolute {
+        *path = part.to_owned();
+        return;
+    }
+    let separator = if path.starts_with('\\') || path.get(1..3) == Some(":\\") {
+        '\\'
+    } else {
+        '/'
+    };
+    if !path.is_empty() && !path.ends_with(separator) {
+        path.push(separator);
+    }
+    path.push_str(part);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbolize::elf::DebugInfo;
+    use object::{Object, ObjectSymbol};
+
+    /// Addresses across the test binary's own functions: each function's start and points
+    /// inside it, sorted and without repeats.
+    fn addresses_of_this_binary(limit: usize) -> Vec<u64> {
+        let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let obj = object::File::parse(&*bytes).unwrap();
+        let mut addrs: Vec<u64> = obj
+            .symbols()
+            .filter(|s| s.kind() == object::SymbolKind::Text && s.size() > 8)
+            .filter(|s| s.name().is_ok_and(|n| n.contains("otlp_profiler")))
+            .flat_map(|s| [0, s.size() / 3, s.size() / 2, s.size() - 1].map(|o| s.address() + o))
+            .take(limit)
+            .collect();
+        addrs.sort_unstable();
+        addrs.dedup();
+        addrs
+    }
+
+    #[test]
+    fn answers_as_addr2line_does() {
+        let exe = std::env::current_exe().unwrap();
+        let info = DebugInfo::load(&exe).unwrap();
+        let Some(dwarf) = info.dwarf() else {
+            println!("skipped: the test binary has no DWARF");
+            return;
+        };
+        let addrs = addresses_of_this_binary(4000);
+        assert!(addrs.len() > 500, "{}", addrs.len());
+        let mut releases = 0;
+        let ours = resolve(dwarf, &addrs, &mut || releases += 1);
+        assert!(releases > 0);
+        // The reference reads the same sections.
+        let reference = DebugInfo::load(&exe).unwrap();
+        let context = addr2line::Context::from_dwarf(reference.into_dwarf().unwrap()).unwrap();
+        let mut compared = 0;
+        let mut inlined = 0;
+        for (addr, ours) in addrs.iter().zip(&ours) {
+            let mut expected = Vec::new();
+            let mut frames = context.find_frames(*addr).skip_all_loads().unwrap();
+            while let Some(frame) = frames.next().unwrap() {
+                let (file, line) = frame
+                    .location
+                    .as_ref()
+                    .map(|l| (l.file.unwrap_or("").to_owned(), l.line.unwrap_or(0)))
+                    .unwrap_or_default();
+                let name = frame
+                    .function
+                    .as_ref()
+                    .map(|f| f.raw_name().unwrap().into_owned());
+                expected.push(RawFrame { name, file, line });
+            }
+            if expected.iter().all(|f| f.name.is_some()) && !expected.is_empty() {
+                assert_eq!(ours, &expected, "at {addr:#x}");
+                compared += 1;
+                inlined += usize::from(expected.len() > 1);
+            }
+        }
+        assert!(
+            compared * 10 > addrs.len() * 9,
+            "{compared} of {}",
+            addrs.len()
+        );
+        assert!(inlined > 10, "{inlined} addresses with inlined frames");
+    }
+
+    #[test]
+    fn addresses_outside_every_unit_resolve_to_nothing() {
+        let exe = std::env::current_exe().unwrap();
+        let info = DebugInfo::load(&exe).unwrap();
+        let Some(dwarf) = info.dwarf() else { return };
+        let out = resolve(dwarf, &[1, 2, u64::MAX - 1], &mut || {});
+        assert!(out.iter().all(Vec::is_empty), "{out:?}");
+    }
+
+    #[test]
+    fn paths_join_as_dwarf_means() {
+        let mut p = "/src".to_owned();
+        push_path(&mut p, "crate/lib.rs");
+        assert_eq!(p, "/src/crate/lib.rs");
+        push_path(&mut p, "/abs/x.rs");
+        assert_eq!(p, "/abs/x.rs");
+        let mut empty = String::new();
+        push_path(&mut empty, "a.rs");
+        assert_eq!(empty, "a.rs");
+    }
+}
