@@ -7,8 +7,8 @@
 use crate::hub::{Component, join_all};
 use crate::logs::{Event, Logger, Logs};
 use crate::metrics::{Meter, MeterBuilder, Metrics};
-use crate::profiles::Profiles;
 use crate::pipeline::{AdaptiveBatchConfig, DeferScope, Enqueued, Stats, drop_deadline};
+use crate::profiles::Profiles;
 use crate::scopes::Scopes;
 use crate::trace::component::Traces;
 use crate::trace::propagation::{

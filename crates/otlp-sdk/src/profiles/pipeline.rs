@@ -15,6 +15,9 @@ use std::sync::Arc;
 /// (a minute by default): a few cover a receiver's short outage without holding much memory.
 pub const DEFAULT_QUEUE_SIZE: usize = 4;
 
+// Profiles are big: the default queue stays small.
+const _: () = assert!(DEFAULT_QUEUE_SIZE <= 8);
+
 /// The profiles pipeline's configuration when
 /// [`ClientConfig::with_profiles_pipeline`](crate::ClientConfig::with_profiles_pipeline) is not
 /// given: [`AdaptiveBatchConfig::default`] with a queue of [`DEFAULT_QUEUE_SIZE`] profiles and
@@ -103,7 +106,6 @@ mod tests {
         let config = default_pipeline();
         config.validate().expect("valid");
         assert_eq!(config.max_queue_size(), DEFAULT_QUEUE_SIZE);
-        assert!(DEFAULT_QUEUE_SIZE <= 8, "profiles are big: a small queue");
         assert_eq!((config.min_batch_size(), config.max_batch_size()), (1, 1));
     }
 
@@ -117,7 +119,10 @@ mod tests {
         let component = profiles.component();
         assert!(!component.is_started());
         let request = profiles.request(ProfilesPayload::default());
-        assert_eq!(request.resource_profiles[0].resource.as_ref(), Some(&resource));
+        assert_eq!(
+            request.resource_profiles[0].resource.as_ref(),
+            Some(&resource)
+        );
         assert!(profiles.send(ProfilesPayload::default()).is_queued());
         assert!(component.is_started());
         crate::blocking::block_on(profiles.flush()).expect("flushed");
