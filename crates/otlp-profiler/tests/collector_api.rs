@@ -218,12 +218,8 @@ fn profile_requests(sink: &MemorySink) -> u64 {
 /// many.
 fn exported_through_the_pipeline(client: &OtlpClient, sink: &MemorySink) -> u64 {
     let s = client.profiles_stats();
+    // accepted == exported + dropped + rejected + queued
     assert!(s.is_consistent(), "{s:?}");
-    assert_eq!(
-        s.accepted,
-        s.exported + s.dropped.total() + s.rejected + s.queued,
-        "{s:?}"
-    );
     assert_eq!((s.exported, s.queued), (s.accepted, 0), "{s:?}");
     assert_eq!(profile_requests(sink), s.exported, "{s:?}");
     s.exported
