@@ -4,8 +4,12 @@
 //! A [`ProfileCollector`] samples what its [`ProfileConfig`] asks for between `start` and
 //! `stop`, and gives a [`Profile`]: OTLP profiles (one per sample type, sharing one
 //! dictionary), each sample linked to the span it ran under. Export it with
-//! `client.export_profile(profile).await?`, write it as pprof or as a flame graph, or ask it
-//! for its top functions. A [`ContinuousProfiler`] exports a profile every period instead.
+//! `client.export_profile(profile).await?` (now, returning the outcome) or hand it to the
+//! client's profiles pipeline with `client.send_profile(profile)` (queued, never waiting),
+//! write it as pprof or as a flame graph, or ask it for its top functions. A
+//! [`ContinuousProfiler`] sends a profile through the client's profiles pipeline every period
+//! instead (its retries, its accounting in `client.profiles_stats()`), and flushes that
+//! pipeline at its stop.
 //!
 //! ```no_run
 //! use otlp_profiler::{ProfileCollector, ProfileConfig, ProfileType};

@@ -1,12 +1,14 @@
 //! The client: one place to configure and start the SDK, and to get tracers from.
 //!
-//! Traces, then logs and events ([`crate::logs`]); metrics and profiles will get their own
-//! methods on [`OtlpClient`] and settings on [`ClientConfig`] next to these.
+//! Traces, logs and events ([`crate::logs`]), metrics ([`crate::metrics`]) and profiles
+//! ([`crate::profiles`]): each signal's entry points on [`OtlpClient`] and its settings on
+//! [`ClientConfig`].
 
 use crate::hub::{Component, join_all};
 use crate::logs::{Event, Logger, Logs};
 use crate::metrics::{Meter, MeterBuilder, Metrics};
 use crate::pipeline::{AdaptiveBatchConfig, DeferScope, Enqueued, Stats, drop_deadline};
+use crate::profiles::Profiles;
 use crate::scopes::Scopes;
 use crate::trace::component::Traces;
 use crate::trace::propagation::{
@@ -21,6 +23,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod profiles;
 mod self_metrics;
 
 /// How to build an [`OtlpClient`]. Every setting left unset takes its default when the client
@@ -33,6 +36,7 @@ pub struct ClientConfig {
     span_limits: Option<SpanLimits>,
     traces_pipeline: Option<AdaptiveBatchConfig>,
     logs_pipeline: Option<AdaptiveBatchConfig>,
+    profiles_pipeline: Option<AdaptiveBatchConfig>,
     propagator: Option<Arc<dyn TextMapPropagator>>,
     resource_detection: Option<bool>,
     self_metrics: Option<bool>,
@@ -88,6 +92,14 @@ impl ClientConfig {
     /// logs, which reads `OTEL_BLRP_*`).
     pub fn with_logs_pipeline(mut self, config: AdaptiveBatchConfig) -> Self {
         self.logs_pipeline = Some(config);
+        self
+    }
+
+    /// The queueing of profiles sent with [`OtlpClient::send_profile`] (default
+    /// [`profiles::default_pipeline`](crate::profiles::default_pipeline): a queue of
+    /// [`DEFAULT_QUEUE_SIZE`](crate::profiles::DEFAULT_QUEUE_SIZE) profiles, one per request).
+    pub fn with_profiles_pipeline(mut self, config: AdaptiveBatchConfig) -> Self {
+        self.profiles_pipeline = Some(config);
         self
     }
 
@@ -167,6 +179,7 @@ struct ClientInner {
     propagator: Arc<dyn TextMapPropagator>,
     traces: Traces,
     logs: Logs,
+    profiles: Profiles,
     /// Every signal the client carries, for flush, shutdown and statistics. A new signal
     /// registers here, in `build`.
     components: Vec<Arc<dyn Component>>,
@@ -245,6 +258,10 @@ impl OtlpClient {
             None => AdaptiveBatchConfig::from_env(Signal::Logs)?,
         };
         logs_pipeline.validate()?;
+        let profiles_pipeline = config
+            .profiles_pipeline
+            .unwrap_or_else(crate::profiles::default_pipeline);
+        profiles_pipeline.validate()?;
         let metrics_settings = config
             .metrics
             .unwrap_or_default()
@@ -266,9 +283,10 @@ impl OtlpClient {
             logs_pipeline,
         );
         let metrics = Metrics::new(exporter.clone(), resource.clone(), scopes, metrics_settings);
+        let profiles = Profiles::new(exporter.clone(), resource.clone(), profiles_pipeline);
         let default_logger = match config.default_scope {
             Some(name) => logs.logger(name, None, None),
-            None => match service_name(&resource) {
+            None => match crate::resource::service_name(&resource) {
                 Some(name) => logs.logger(Str::from(name.to_owned()), None, None),
                 None => logs.logger(
                     Str::from(crate::logs::DEFAULT_SCOPE),
@@ -277,7 +295,12 @@ impl OtlpClient {
                 ),
             },
         };
-        let components = vec![traces.component(), logs.component(), metrics.component()];
+        let components = vec![
+            traces.component(),
+            logs.component(),
+            metrics.component(),
+            profiles.component(),
+        ];
         let client = OtlpClient {
             inner: Arc::new(ClientInner {
                 exporter,
@@ -285,6 +308,7 @@ impl OtlpClient {
                 propagator,
                 traces,
                 logs,
+                profiles,
                 components,
                 default_logger,
                 metrics,
@@ -390,28 +414,6 @@ impl OtlpClient {
         self.inner.metrics.collect_encoded(encoding)
     }
 
-    /// Exports profiles now, under the client's resource, through the client's exporter
-    /// (protocol, compression, TLS and retries as for every signal), returning once the
-    /// receiver accepted them (a partial success is a success) or the export failed. `profile`
-    /// makes a [`ProfilesPayload`](crate::profiles::ProfilesPayload): the profiler's `Profile`
-    /// (`otlp::profile`, feature `profiles`), or a payload built by hand.
-    pub async fn export_profile(
-        &self,
-        profile: impl Into<crate::profiles::ProfilesPayload>,
-    ) -> Result<crate::ExportOutcome, Error> {
-        let request = profile.into().into_request(self.inner.resource.clone());
-        self.inner.exporter.export(&request).await
-    }
-
-    /// [`export_profile`](OtlpClient::export_profile), waiting on the calling thread (no
-    /// runtime needed).
-    pub fn export_profile_blocking(
-        &self,
-        profile: impl Into<crate::profiles::ProfilesPayload>,
-    ) -> Result<crate::ExportOutcome, Error> {
-        crate::blocking::block_on(self.export_profile(profile))
-    }
-
     /// The metrics pipeline's counters and gauges (its items are metrics, one per instrument
     /// per collection); see [`stats_for`](OtlpClient::stats_for).
     pub fn metrics_stats(&self) -> Stats {
@@ -441,9 +443,9 @@ impl OtlpClient {
         total
     }
 
-    /// Exports every span ended and every log record sent before the call, waiting up to
-    /// `timeout` for it to settle. The signals flush side by side, each up to the same
-    /// deadline.
+    /// Exports everything sent before the call (spans ended, log records, profiles, and the
+    /// metrics collected now), waiting up to `timeout` for it to settle. The signals flush side
+    /// by side, each up to the same deadline.
     pub async fn force_flush(&self, timeout: Duration) -> Result<(), Error> {
         join_all(
             self.components()
@@ -459,9 +461,9 @@ impl OtlpClient {
         crate::blocking::block_on(self.force_flush(timeout))
     }
 
-    /// Exports what is queued and stops every pipeline (traces and logs), waiting up to
-    /// `timeout`. Spans ended and log records sent afterwards are dropped and counted; tracers
-    /// of new scopes made afterwards do not record.
+    /// Exports what is queued and stops every pipeline (traces, logs, profiles, then metrics),
+    /// waiting up to `timeout`. Spans ended, log records and profiles sent afterwards are
+    /// dropped and counted; tracers of new scopes made afterwards do not record.
     pub async fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
         // The signals shut down side by side, each up to the same deadline; metrics last, so
@@ -576,17 +578,6 @@ impl OtlpClient {
     pub fn logs_stats(&self) -> Stats {
         self.stats_for(Signal::Logs)
     }
-}
-
-/// The resource's `service.name`, if it has a non-empty one.
-fn service_name(resource: &Resource) -> Option<&str> {
-    resource
-        .attributes
-        .iter()
-        .rev()
-        .find(|kv| kv.key.as_str() == otlp_semconv::attribute::SERVICE_NAME)
-        .and_then(|kv| kv.value.as_ref()?.as_str())
-        .filter(|name| !name.is_empty())
 }
 
 impl fmt::Debug for OtlpClient {

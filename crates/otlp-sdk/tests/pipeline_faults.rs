@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::pipeline::{PATIENCE, Watch, check, span, span_set, wait_until_async};
+use common::pipeline::{
+    PATIENCE, Watch, check, resetting_server, span, span_set, wait_until_async,
+};
 use common::{config, receiver};
 use otlp::pipeline::{AdaptiveBatchConfig, DropPolicy, Pipeline, SpanEncoder};
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
@@ -13,8 +15,7 @@ use otlp_proto::Signal;
 use otlp_proto::trace::Span;
 use otlp_receiver::{MemorySink, Receiver, Refusal, ScriptedSink};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 fn batches_of(n: usize) -> AdaptiveBatchConfig {
@@ -39,23 +40,6 @@ fn dead_endpoint(addr: SocketAddr, retry: RetryPolicy) -> ExporterConfig {
         .with_endpoint(format!("http://{addr}"))
         .with_timeout(Duration::from_secs(20))
         .with_retry(retry)
-}
-
-/// A server on `addr` that accepts connections and resets them (closing with unread data sends
-/// RST); returns a counter of connections and the task, which owns the listener.
-fn resetting_server(
-    listener: tokio::net::TcpListener,
-) -> (Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
-    let count = Arc::new(AtomicUsize::new(0));
-    let n = count.clone();
-    let task = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = n.fetch_add(1, Ordering::SeqCst);
-            let _ = stream.readable().await;
-            drop(stream);
-        }
-    });
-    (count, task)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

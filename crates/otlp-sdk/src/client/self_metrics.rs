@@ -3,7 +3,9 @@
 //! same reader, at the same interval and through the same pipeline as the application's.
 //!
 //! They describe the traces and logs pipelines, never the metrics one, so that describing
-//! cannot feed itself. The values and names are those of [`Stats::to_otlp_metrics`] (the
+//! cannot feed itself. The profiles pipeline is registered like every component but has no
+//! `otel.sdk.*` conventions to report under: its counts are
+//! [`OtlpClient::profiles_stats`](crate::OtlpClient::profiles_stats). The values and names are those of [`Stats::to_otlp_metrics`] (the
 //! `otel.sdk.*` semantic conventions); each signal, once its pipeline started, is one
 //! processor component (`batching_span_processor`, `batching_log_processor`) and one exporter
 //! component (`otlp_grpc_span_exporter`, `otlp_http_log_exporter`, ...), named `<type>/<n>`,

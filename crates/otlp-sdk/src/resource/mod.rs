@@ -54,6 +54,7 @@ pub use k8s::{K8sDetector, NAMESPACE_FILE};
 pub use merge::merge;
 pub use process::ProcessDetector;
 pub use service::ServiceDetector;
+pub(crate) use service::service_name;
 pub use source::Source;
 
 use otlp_proto::common::{KeyValue, Value};

@@ -2,6 +2,7 @@
 
 use super::{Detector, Source};
 use otlp_proto::common::KeyValue;
+use otlp_proto::resource::Resource;
 use otlp_semconv::attribute as a;
 use std::sync::OnceLock;
 
@@ -47,4 +48,15 @@ pub fn instance_id() -> &'static str {
             &hex[20..]
         )
     })
+}
+
+/// The resource's `service.name`, if it has a non-empty one.
+pub(crate) fn service_name(resource: &Resource) -> Option<&str> {
+    resource
+        .attributes
+        .iter()
+        .rev()
+        .find(|kv| kv.key.as_str() == a::SERVICE_NAME)
+        .and_then(|kv| kv.value.as_ref()?.as_str())
+        .filter(|name| !name.is_empty())
 }

@@ -67,6 +67,23 @@ pub async fn wait_until_async(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// A server on `listener` that accepts connections and resets them (closing with unread data
+/// sends RST); returns a counter of connections and the task, which owns the listener.
+pub fn resetting_server(
+    listener: tokio::net::TcpListener,
+) -> (Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let n = count.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let _ = n.fetch_add(1, Ordering::SeqCst);
+            let _ = stream.readable().await;
+            drop(stream);
+        }
+    });
+    (count, task)
+}
+
 /// A sink that holds each request in `consume` until [`Gate::open`], counting how many it holds
 /// at once. It blocks a receiver thread: use it with a multi-thread runtime with a worker per
 /// held request and one more, and wait with [`wait_until`] (a blocked worker can stall the

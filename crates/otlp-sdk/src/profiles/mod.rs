@@ -1,9 +1,27 @@
 //! Profiles as the client exports them: [`ProfilesPayload`], what a profiler (the
-//! `otlp-profiler` crate, `otlp::profile`) hands [`OtlpClient::export_profile`](crate::OtlpClient::export_profile).
+//! `otlp-profiler` crate, `otlp::profile`) hands the client, and the profiles pipeline's
+//! defaults ([`default_pipeline`]).
 //!
 //! A profile brings its own dictionary (strings, functions, locations, mappings, stacks, links
 //! and attributes, shared by its profiles), so each export is one request: the client adds its
 //! resource and the payload's scope.
+//!
+//! Two ways out, both under the client's resource, through its exporter:
+//!
+//! - [`OtlpClient::send_profile`](crate::OtlpClient::send_profile) hands the profile to the
+//!   client's profiles pipeline and returns at once: queued (a small queue,
+//!   [`DEFAULT_QUEUE_SIZE`]), exported by the pipeline's thread with the pipeline's retries and
+//!   export timeout, counted in [`OtlpClient::profiles_stats`](crate::OtlpClient::profiles_stats),
+//!   and flushed and shut down with the other signals. For profiles made all the time (a
+//!   continuous profiler).
+//! - [`OtlpClient::export_profile`](crate::OtlpClient::export_profile) exports one profile now
+//!   and returns its outcome: no queue, no pipeline accounting. For a one-off profile whose
+//!   caller wants to know it arrived.
+
+mod pipeline;
+
+pub(crate) use pipeline::Profiles;
+pub use pipeline::{DEFAULT_QUEUE_SIZE, default_pipeline};
 
 use otlp_proto::Str;
 use otlp_proto::collector::ExportProfilesServiceRequest;
