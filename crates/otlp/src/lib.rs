@@ -11,7 +11,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | *(none)* | traces, logs and events, the export pipeline, the exporter (gRPC, HTTP/protobuf, HTTP/JSON; gzip, zstd; TLS and mTLS), propagation, resource detection |
-//! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)`, pprof and flame graphs |
+//! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)` (now) or `client.send_profile(profile)` (through the profiles pipeline), `ContinuousProfiler`, pprof and flame graphs |
 //! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
 //! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
 //! | `arrow` | `otlp::arrow`: OTLP/Arrow (OTAP) streaming. **Not built yet**: the module is empty until it lands. |

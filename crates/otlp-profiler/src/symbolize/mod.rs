@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Resolved addresses cached, by default.
-pub(crate) const DEFAULT_MAX_ADDRESSES: usize = 4096;
+pub(crate) const DEFAULT_MAX_ADDRESSES: usize = 1024;
 /// Files whose headers stay cached.
 pub(crate) const MAX_ELF_INFOS: usize = 1024;
 

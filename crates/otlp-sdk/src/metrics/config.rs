@@ -47,7 +47,9 @@ pub fn temporality_of(preference: TemporalityPreference, kind: InstrumentKind) -
 }
 
 /// How a client collects and exports metrics. Every setting left unset is read from the
-/// environment when the client is built ([`from_env`](MetricsConfig::from_env) for the rules).
+/// environment when the client is built: `OTEL_METRIC_EXPORT_INTERVAL`,
+/// `OTEL_METRIC_EXPORT_TIMEOUT` (milliseconds) and `OTEL_METRICS_EXEMPLAR_FILTER` (see each
+/// `with_*` method), a malformed value an error naming the variable.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsConfig {
     temporality: Option<TemporalityPreference>,

@@ -34,8 +34,8 @@ use tokio::sync::Notify;
 /// # }
 /// ```
 ///
-/// The `Ok` of the awaited form means *queued*, not exported: [`OtlpClient::force_flush`]
-/// (crate::OtlpClient::force_flush) waits for the export.
+/// The `Ok` of the awaited form means *queued*, not exported:
+/// [`OtlpClient::force_flush`](crate::OtlpClient::force_flush) waits for the export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Enqueued {
