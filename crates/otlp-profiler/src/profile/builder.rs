@@ -73,8 +73,10 @@ pub(crate) struct ProfileBuilder {
     mutex_sampling: u32,
     start_unix_nano: u64,
     symbolizer: Arc<Symbolizer>,
+    /// Each distinct sample and its place in `observations` (the key kept once: a window's
+    /// stacks are most of its memory).
     index: HashMap<Key, usize>,
-    samples: Vec<(Key, Vec<Observation>)>,
+    observations: Vec<Vec<Observation>>,
 }
 
 impl ProfileBuilder {
@@ -92,7 +94,7 @@ impl ProfileBuilder {
             start_unix_nano,
             symbolizer,
             index: HashMap::new(),
-            samples: Vec::new(),
+            observations: Vec::new(),
         }
     }
 
@@ -110,10 +112,10 @@ impl ProfileBuilder {
         };
         let observation = (sample.values, sample.timestamp_unix_nano);
         match self.index.get(&key) {
-            Some(&i) => self.samples[i].1.push(observation),
+            Some(&i) => self.observations[i].push(observation),
             None => {
-                self.index.insert(key.clone(), self.samples.len());
-                self.samples.push((key, vec![observation]));
+                self.index.insert(key, self.observations.len());
+                self.observations.push(vec![observation]);
             }
         }
         if !self.types.contains(&sample.kind) {
@@ -139,13 +141,21 @@ impl ProfileBuilder {
 
     /// Symbolizes the samples and builds the profile of the window ending at `end_unix_nano`:
     /// one OTLP profile per sample type of each profile type.
-    pub(crate) fn finish(self, end_unix_nano: u64) -> Profile {
+    pub(crate) fn finish(mut self, end_unix_nano: u64) -> Profile {
+        // The samples in the order they first came.
+        let mut keys: Vec<(Key, usize)> = std::mem::take(&mut self.index).into_iter().collect();
+        keys.sort_unstable_by_key(|(_, i)| *i);
+        let samples: Vec<(Key, Vec<Observation>)> = keys
+            .into_iter()
+            .map(|(key, _)| key)
+            .zip(std::mem::take(&mut self.observations))
+            .collect();
         // Without /proc (not Linux) every location is unmapped: raw addresses, no lines.
         let mappings = Mappings::read_self_with(&self.symbolizer).unwrap_or_default();
-        let symbols = self.symbolize(&mappings);
+        let symbols = self.symbolize(&samples, &mappings);
         let mut dict = Dictionary::new();
-        let mut stacks = Vec::with_capacity(self.samples.len());
-        for (key, _) in &self.samples {
+        let mut stacks = Vec::with_capacity(samples.len());
+        for (key, _) in &samples {
             let resolved: Vec<Resolved<'_>> = key
                 .frames
                 .iter()
@@ -207,8 +217,7 @@ impl ProfileBuilder {
                     type_strindex: dict.string(name),
                     unit_strindex: dict.string(unit),
                 };
-                let samples = self
-                    .samples
+                let otlp_samples = samples
                     .iter()
                     .zip(&stacks)
                     .filter(|((key, _), _)| key.kind == kind)
@@ -225,7 +234,7 @@ impl ProfileBuilder {
                     value_index,
                     profile: OtlpProfile {
                         sample_type: Some(sample_type),
-                        samples,
+                        samples: otlp_samples,
                         time_unix_nano: self.start_unix_nano,
                         duration_nano: end_unix_nano.saturating_sub(self.start_unix_nano),
                         period_type: Some(period_type.clone()),
@@ -245,9 +254,9 @@ impl ProfileBuilder {
     }
 
     /// The frames of every address in the window's stacks, resolved a file at a time.
-    fn symbolize(&self, mappings: &Mappings) -> Symbols {
+    fn symbolize(&self, samples: &[(Key, Vec<Observation>)], mappings: &Mappings) -> Symbols {
         let mut by_file: HashMap<&std::path::Path, Vec<u64>> = HashMap::new();
-        for (key, _) in &self.samples {
+        for (key, _) in samples {
             for (depth, &pc) in key.frames.iter().enumerate() {
                 let addr = call_address(depth, pc);
                 if let Some(m) = mappings.find(addr) {
