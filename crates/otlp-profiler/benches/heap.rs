@@ -7,7 +7,7 @@
 
 use criterion::{Criterion, criterion_group};
 use otlp_profiler::SamplingAllocator;
-use otlp_profiler::testing::start_heap;
+use otlp_profiler::testing::Probe;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::time::Instant;
@@ -36,7 +36,7 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc_free_64");
     group.bench_function("system", |b| b.iter(|| pair(&System)));
     group.bench_function("sampling_off", |b| b.iter(|| pair(&GLOBAL)));
-    if let Ok(session) = start_heap(512 * 1024) {
+    if let Ok(session) = Probe::heap(512 * 1024) {
         group.bench_function("sampling_on_512k", |b| b.iter(|| pair(&GLOBAL)));
         session.end();
     }
@@ -62,7 +62,7 @@ fn report() {
     let (rounds, n) = (31, 200_000);
     let system = median_ns(rounds, n, || pair(&System));
     let off = median_ns(rounds, n, || pair(&GLOBAL));
-    let on = match start_heap(512 * 1024) {
+    let on = match Probe::heap(512 * 1024) {
         Ok(session) => {
             let on = median_ns(rounds, n, || pair(&GLOBAL));
             session.end();

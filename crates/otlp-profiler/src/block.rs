@@ -8,7 +8,7 @@
 use crate::error::Error;
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 use crate::error::Kind;
-use crate::sample::RawSample;
+use crate::sample::{RawSample, Sampler};
 use crate::threads::ThreadState;
 
 /// Off-CPU sampling: at each tick, threads found not running are signalled and report where
@@ -178,17 +178,17 @@ impl BlockSampler {
             Err(unsupported())
         }
     }
+}
 
-    /// Hands every sample taken since the last call to `sink`.
-    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
+impl Sampler for BlockSampler {
+    fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         self.runner.drain(&mut |sample, _| sink(sample));
         #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
         let _ = sink;
     }
 
-    /// Stops sampling; what was sampled stays for the next [`drain`](Self::drain).
-    pub(crate) fn stop(&mut self) {
+    fn stop(&mut self) {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         self.runner.stop();
     }
@@ -209,10 +209,12 @@ impl ThreadSampler {
             Err(unsupported())
         }
     }
+}
 
-    /// Hands every sample taken since the last call to `sink`, each with the thread's state
-    /// when it was signalled (`thread_state`: [`ThreadState::name`]).
-    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
+/// Each sample carries the thread's state when it was signalled (`thread_state`:
+/// [`ThreadState::name`]).
+impl Sampler for ThreadSampler {
+    fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         self.runner.drain(&mut |mut sample, state| {
             sample.thread_state = decode(state).map(ThreadState::name);
@@ -222,8 +224,7 @@ impl ThreadSampler {
         let _ = sink;
     }
 
-    /// Stops sampling; what was sampled stays for the next [`drain`](Self::drain).
-    pub(crate) fn stop(&mut self) {
+    fn stop(&mut self) {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         self.runner.stop();
     }

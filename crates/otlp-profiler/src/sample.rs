@@ -8,6 +8,20 @@ use otlp_sdk::context::SpanIds;
 /// How many frames a stack keeps at most (deeper stacks keep their leaf-most frames).
 pub const MAX_FRAMES: usize = 128;
 
+/// A source of samples, whatever it samples: what the collector drains and stops.
+pub(crate) trait Sampler: Send {
+    /// Hands every sample taken since the last call to `sink`.
+    fn drain(&mut self, sink: &mut dyn FnMut(RawSample));
+
+    /// Stops sampling; what was sampled stays for the next [`drain`](Self::drain).
+    fn stop(&mut self);
+
+    /// Samples lost so far for want of room between two drains.
+    fn dropped(&self) -> u64 {
+        0
+    }
+}
+
 /// One sample, unsymbolized.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RawSample {

@@ -2,13 +2,17 @@
 //! samplers and profile builder: not part of the supported API (hidden from the docs; it may
 //! change in any release). One module, so the hooks live in one place.
 
+use crate::block::{BlockSampler, ThreadSampler};
 use crate::config::ProfileType;
-use crate::sample::RawSample;
+use crate::cpu::CpuSampler;
+use crate::error::Error;
+use crate::heap::HeapSource;
+use crate::lock::MutexSource;
+use crate::sample::{RawSample, Sampler};
 use otlp_sdk::context::SpanIds;
 
 pub use crate::cpu::probe::*;
 pub use crate::heap::testing::*;
-pub use crate::lock::testing::*;
 pub use crate::profile::testing::*;
 
 /// A sample as the samplers take it and the profile builder reads it (the crate's internal
@@ -60,5 +64,66 @@ impl From<Sample> for RawSample {
             thread_state: s.thread_state,
             timestamp_unix_nano: s.timestamp_unix_nano,
         }
+    }
+}
+
+/// A running sampler, any of the five (started alone, without a collector).
+pub struct Probe(Box<dyn Sampler>);
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Probe")
+    }
+}
+
+impl Probe {
+    /// The CPU sampler at `hz`.
+    pub fn cpu(hz: u32) -> Result<Probe, Error> {
+        Ok(Probe(Box::new(CpuSampler::start(hz)?)))
+    }
+
+    /// The off-CPU sampler at `hz`.
+    pub fn block(hz: u32) -> Result<Probe, Error> {
+        Ok(Probe(Box::new(BlockSampler::start(hz)?)))
+    }
+
+    /// The thread sampler at `hz`.
+    pub fn threads(hz: u32) -> Result<Probe, Error> {
+        Ok(Probe(Box::new(ThreadSampler::start(hz)?)))
+    }
+
+    /// Heap sampling at `rate` bytes (its drains are the allocations; [`live_heap`] the live
+    /// ones), after building the unwind tables as the collector does.
+    pub fn heap(rate: u64) -> Result<Probe, Error> {
+        prepare_unwinding();
+        Ok(Probe(crate::heap::boxed(HeapSource::start(rate)?)))
+    }
+
+    /// Lock contention sampling, one contention in `every`, after building the unwind tables.
+    pub fn mutex(every: u32) -> Result<Probe, Error> {
+        prepare_unwinding();
+        Ok(Probe(Box::new(MutexSource::start(every)?)))
+    }
+
+    /// The samples taken since the last call.
+    pub fn drain(&mut self) -> Vec<Sample> {
+        let mut out = Vec::new();
+        self.0.drain(&mut |r| out.push(Sample::from(r)));
+        out
+    }
+
+    /// Samples the sampler lost for want of room.
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped()
+    }
+
+    /// Stops the sampler (samples stay for [`drain`](Probe::drain)).
+    pub fn stop(&mut self) {
+        self.0.stop();
+    }
+
+    /// Stops the sampler and forgets its samples.
+    pub fn end(self) {
+        drop(self);
     }
 }

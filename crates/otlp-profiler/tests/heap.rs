@@ -2,7 +2,7 @@
 //! in-use against allocated, unbiased weights, reentrancy, many threads.
 
 use otlp_profiler::SamplingAllocator;
-use otlp_profiler::testing::{HeapSession, Sample, capture, start_heap, thread_id};
+use otlp_profiler::testing::{Probe as Sampling, Sample, capture, live_heap, thread_id};
 use std::hint::black_box;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -111,8 +111,8 @@ fn markers() -> (u64, u64, bool) {
     (ma, mb, walkable)
 }
 
-fn start(rate: u64) -> HeapSession {
-    match start_heap(rate) {
+fn start(rate: u64) -> Sampling {
+    match Sampling::heap(rate) {
         Ok(session) => session,
         Err(e) => panic!("heap sampling did not start: {e}"),
     }
@@ -176,7 +176,7 @@ fn in_use_counts_what_is_kept_and_alloc_counts_everything() {
     });
     let freer = freer.unwrap_or_else(|_| panic!("the freeing thread panicked"));
     let keeper = thread_id();
-    let live = session.live();
+    let live = live_heap();
     let allocated = session.drain();
     let (_, live_kept) = thread_totals(&live, keeper);
     let (_, live_freed) = thread_totals(&live, freer);
@@ -199,7 +199,7 @@ fn in_use_counts_what_is_kept_and_alloc_counts_everything() {
     }
 
     drop(kept);
-    let (_, after) = thread_totals(&session.live(), keeper);
+    let (_, after) = thread_totals(&live_heap(), keeper);
     assert_eq!(after, 0, "all freed, still live");
     assert_eq!(
         thread_totals(&session.drain(), keeper),
@@ -275,8 +275,7 @@ fn a_reallocated_block_is_live_once_at_its_new_size() {
         v.extend(std::iter::repeat_n(1u8, v.capacity() - v.len()));
     }
     let tid = thread_id();
-    let live: Vec<Sample> = session
-        .live()
+    let live: Vec<Sample> = live_heap()
         .into_iter()
         .filter(|s| s.thread_id == tid)
         .collect();
@@ -285,7 +284,7 @@ fn a_reallocated_block_is_live_once_at_its_new_size() {
     assert_eq!(live[0].values, [1, v.capacity() as i64]);
     assert_eq!(allocated.0, 13, "one allocation and twelve reallocations");
     drop(v);
-    assert!(session.live().iter().all(|s| s.thread_id != tid));
+    assert!(live_heap().iter().all(|s| s.thread_id != tid));
     session.end();
 }
 
@@ -324,11 +323,11 @@ fn many_threads_are_sampled_each_on_its_own() {
 fn a_second_session_is_refused_and_a_zero_rate_too() {
     let _serial = serial();
     let session = start(1024);
-    let again = start_heap(1024).map(drop);
+    let again = Sampling::heap(1024).map(drop);
     assert_eq!(again.map_err(|e| e.kind()), Err(otlp_profiler::Kind::State));
     session.end();
     assert_eq!(
-        start_heap(0).map(drop).map_err(|e| e.kind()),
+        Sampling::heap(0).map(drop).map_err(|e| e.kind()),
         Err(otlp_profiler::Kind::Config)
     );
 }

@@ -1,7 +1,7 @@
 //! The profiled locks: contention is timed and attributed to where it happened; uncontended
 //! locking records nothing.
 
-use otlp_profiler::testing::{MutexSession, start_mutex};
+use otlp_profiler::testing::Probe as Sampling;
 use otlp_profiler::testing::{Sample, capture, thread_id};
 use otlp_profiler::{Mutex, MutexGuard, RwLock};
 use std::sync::{Barrier, PoisonError};
@@ -14,8 +14,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn start(every: u32) -> MutexSession {
-    match start_mutex(every) {
+fn start(every: u32) -> Sampling {
+    match Sampling::mutex(every) {
         Ok(session) => session,
         Err(e) => panic!("lock sampling did not start: {e}"),
     }
@@ -217,7 +217,7 @@ fn nothing_is_recorded_while_no_session_runs() {
     assert!(samples.is_empty());
     let again = start(1);
     assert_eq!(
-        start_mutex(1).map(drop).map_err(|e| e.kind()),
+        Sampling::mutex(1).map(drop).map_err(|e| e.kind()),
         Err(otlp_profiler::Kind::State)
     );
     again.end();

@@ -21,7 +21,7 @@ mod timer;
 pub mod probe;
 
 use crate::error::{Error, Kind};
-use crate::sample::RawSample;
+use crate::sample::{RawSample, Sampler};
 
 /// The accepted sampling frequencies, per second.
 pub(crate) const FREQUENCIES: std::ops::RangeInclusive<u32> = 1..=10_000;
@@ -107,26 +107,26 @@ impl CpuSampler {
             "CPU sampling needs per-thread CPU timers and an unwinder: Linux on x86_64 only",
         ))
     }
+}
 
-    /// Hands every sample taken since the last call to `sink` (kind Cpu, values
-    /// `[1, period_ns]`).
-    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
+/// Samples of kind Cpu, values `[1, period_ns]`; `dropped`: a thread's ring full between two
+/// collections.
+impl Sampler for CpuSampler {
+    fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         self.runner.drain(&mut |sample, _| sink(sample));
         #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
         let _ = sink;
     }
 
-    /// Samples lost so far (a thread's ring full between two collections).
-    pub(crate) fn dropped(&self) -> u64 {
+    fn dropped(&self) -> u64 {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         return self.runner.dropped();
         #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
         0
     }
 
-    /// Stops sampling; what was sampled stays for the next [`drain`](Self::drain).
-    pub(crate) fn stop(&mut self) {
+    fn stop(&mut self) {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         {
             if self.runner.stop() {

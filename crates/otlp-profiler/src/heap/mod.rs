@@ -10,4 +10,4 @@ pub mod testing;
 
 pub use allocator::SamplingAllocator;
 #[allow(unused_imports)]
-pub(crate) use source::HeapSource;
+pub(crate) use source::{HeapSource, boxed};

@@ -5,7 +5,7 @@ use super::countdown::{FIRST_EPOCH, OFF, PROBING, RATE, STATE, unsampled};
 use super::live::{self, Sampled};
 use crate::config::ProfileType;
 use crate::error::{Error, Kind};
-use crate::sample::RawSample;
+use crate::sample::{RawSample, Sampler};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Whether a [`HeapSource`] exists: heap sampling is process-wide, one at a time.
@@ -63,14 +63,22 @@ impl HeapSource {
         Ok(HeapSource { dropped: 0 })
     }
 
-    /// Changes the mean bytes between samples (0 is taken as 1).
-    pub(crate) fn set_rate(&self, rate: u64) {
-        RATE.store(rate.max(1), Ordering::Relaxed);
+    /// Hands `sink` a `Heap` sample (values: weighted objects, weighted bytes) for each sampled
+    /// allocation not yet freed (none while no heap sampling runs).
+    pub(crate) fn live(sink: &mut dyn FnMut(RawSample)) {
+        unsampled(|| {
+            for sampled in &live::snapshot_live() {
+                sink(raw(ProfileType::Heap, sampled));
+            }
+        });
     }
+}
 
-    /// Hands `sink` a `HeapAlloc` sample (values: weighted objects, weighted bytes) for each
-    /// allocation sampled since the last drain.
-    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
+/// `HeapAlloc` samples (values: weighted objects, weighted bytes), one per allocation sampled
+/// since the last drain. Stopping keeps what was sampled until the source is dropped (which
+/// forgets it and lets another source start).
+impl Sampler for HeapSource {
+    fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
         unsampled(|| {
             let (pending, dropped) = live::take_pending();
             self.dropped += dropped;
@@ -80,26 +88,19 @@ impl HeapSource {
         });
     }
 
-    /// Hands `sink` a `Heap` sample (values: weighted objects, weighted bytes) for each sampled
-    /// allocation not yet freed.
-    pub(crate) fn live(&self, sink: &mut dyn FnMut(RawSample)) {
-        unsampled(|| {
-            for sampled in &live::snapshot_live() {
-                sink(raw(ProfileType::Heap, sampled));
-            }
-        });
-    }
-
-    /// Samples dropped so far because too many piled up between two drains.
-    pub(crate) fn dropped(&self) -> u64 {
+    fn dropped(&self) -> u64 {
         self.dropped
     }
 
-    /// Stops sampling; what was sampled stays to be drained until this is dropped (which
-    /// forgets it and lets another source start).
-    pub(crate) fn stop(&mut self) {
+    fn stop(&mut self) {
         STATE.store(OFF, Ordering::Release);
     }
+}
+
+/// Boxes a heap sampler (or a wrapper of one) for a list of samplers, the box itself
+/// unsampled: started, the sampler would otherwise record its own box as the program's.
+pub(crate) fn boxed(sampler: impl Sampler + 'static) -> Box<dyn Sampler> {
+    unsampled(|| Box::new(sampler))
 }
 
 impl Drop for HeapSource {

@@ -4,7 +4,6 @@
 
 mod raw;
 mod record;
-pub mod testing;
 
 pub use raw::{RawMutex, RawRwLock};
 #[allow(unused_imports)]

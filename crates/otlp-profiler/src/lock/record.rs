@@ -4,7 +4,7 @@
 use crate::config::ProfileType;
 use crate::error::{Error, Kind};
 use crate::heap::stack;
-use crate::sample::{MAX_FRAMES, RawSample};
+use crate::sample::{MAX_FRAMES, RawSample, Sampler};
 use otlp_sdk::context::SpanIds;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -119,15 +119,13 @@ impl MutexSource {
         ENABLED.store(true, Ordering::Release);
         Ok(MutexSource { dropped: 0 })
     }
+}
 
-    /// Changes how many contentions go to one sample (0 is taken as 1).
-    pub(crate) fn set_every(&self, every: u32) {
-        EVERY.store(every.max(1), Ordering::Relaxed);
-    }
-
-    /// Hands `sink` a `Mutex` sample for each contention sampled since the last drain, its
-    /// values (contentions, delay in nanoseconds) scaled by the sampling ratio.
-    pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
+/// `Mutex` samples, one per contention sampled since the last drain, their values
+/// (contentions, delay in nanoseconds) scaled by the sampling ratio. Stopping keeps what was
+/// sampled until the source is dropped (which forgets it and lets another source start).
+impl Sampler for MutexSource {
+    fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
         let (events, dropped) = {
             let mut pending = PENDING.lock().unwrap_or_else(PoisonError::into_inner);
             (
@@ -156,14 +154,11 @@ impl MutexSource {
         }
     }
 
-    /// Contentions dropped so far because too many piled up between two drains.
-    pub(crate) fn dropped(&self) -> u64 {
+    fn dropped(&self) -> u64 {
         self.dropped
     }
 
-    /// Stops sampling; what was sampled stays to be drained until this is dropped (which
-    /// forgets it and lets another source start).
-    pub(crate) fn stop(&mut self) {
+    fn stop(&mut self) {
         ENABLED.store(false, Ordering::Release);
     }
 }
