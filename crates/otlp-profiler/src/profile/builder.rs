@@ -1,6 +1,7 @@
 //! [`ProfileBuilder`]: aggregates [`RawSample`]s, then symbolizes them into a [`Profile`].
 
 use super::dictionary::{AttrValue, Dictionary};
+use super::window::{Collected, Window, call_address};
 use super::{Profile, TypedProfile};
 use crate::config::{ProfileConfig, ProfileType};
 use crate::mappings::{Mapped, Mappings};
@@ -9,17 +10,6 @@ use crate::symbolize::{Frame, Symbolizer};
 use otlp_sdk::otlp_proto::profiles::{Profile as OtlpProfile, Sample, ValueType};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// What makes two samples the same sample: they aggregate.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
-    kind: ProfileType,
-    frames: Vec<u64>,
-    link: Option<([u8; 16], [u8; 8])>,
-    thread_id: u32,
-    thread_name: Option<String>,
-    thread_state: Option<&'static str>,
-}
 
 /// Whether a function is part of how heap and lock samples are taken (the profiler's own
 /// code, the global allocator's shims, `lock_api`'s wrappers), not of the program sampled.
@@ -60,9 +50,6 @@ fn is_library(name: &str) -> bool {
         .any(|p| name.starts_with(p))
 }
 
-/// One observation of a sample: its values and when it was taken.
-type Observation = ([i64; 2], u64);
-
 /// Collects the samples of one profiling window. Samples with the same kind, stack, span
 /// and thread aggregate into one OTLP sample keeping every observation's value and
 /// timestamp. Nothing is symbolized before [`finish`](ProfileBuilder::finish).
@@ -73,10 +60,7 @@ pub(crate) struct ProfileBuilder {
     mutex_sampling: u32,
     start_unix_nano: u64,
     symbolizer: Arc<Symbolizer>,
-    /// Each distinct sample and its place in `observations` (the key kept once: a window's
-    /// stacks are most of its memory).
-    index: HashMap<Key, usize>,
-    observations: Vec<Vec<Observation>>,
+    window: Window,
 }
 
 impl ProfileBuilder {
@@ -93,33 +77,16 @@ impl ProfileBuilder {
             mutex_sampling: config.mutex_sampling.max(1),
             start_unix_nano,
             symbolizer,
-            index: HashMap::new(),
-            observations: Vec::new(),
+            window: Window::default(),
         }
     }
 
     /// Adds a sample, aggregating it with an identical one.
     pub(crate) fn add(&mut self, sample: RawSample) {
-        let key = Key {
-            kind: sample.kind,
-            frames: sample.frames,
-            link: sample
-                .link
-                .map(|l| (l.trace_id.to_bytes(), l.span_id.to_bytes())),
-            thread_id: sample.thread_id,
-            thread_name: sample.thread_name,
-            thread_state: sample.thread_state,
-        };
-        let observation = (sample.values, sample.timestamp_unix_nano);
-        match self.index.get(&key) {
-            Some(&i) => self.observations[i].push(observation),
-            None => {
-                self.index.insert(key, self.observations.len());
-                self.observations.push(vec![observation]);
-            }
-        }
-        if !self.types.contains(&sample.kind) {
-            self.types.push(sample.kind);
+        let kind = sample.kind;
+        self.window.add(sample);
+        if !self.types.contains(&kind) {
+            self.types.push(kind);
         }
     }
 
@@ -142,25 +109,17 @@ impl ProfileBuilder {
     /// Symbolizes the samples and builds the profile of the window ending at `end_unix_nano`:
     /// one OTLP profile per sample type of each profile type.
     pub(crate) fn finish(mut self, end_unix_nano: u64) -> Profile {
-        // The samples in the order they first came.
-        let mut keys: Vec<(Key, usize)> = std::mem::take(&mut self.index).into_iter().collect();
-        keys.sort_unstable_by_key(|(_, i)| *i);
-        let samples: Vec<(Key, Vec<Observation>)> = keys
-            .into_iter()
-            .map(|(key, _)| key)
-            .zip(std::mem::take(&mut self.observations))
-            .collect();
+        let samples = std::mem::take(&mut self.window).finish();
         // Without /proc (not Linux) every location is unmapped: raw addresses, no lines.
         let mappings = Mappings::read_self_with(&self.symbolizer).unwrap_or_default();
         let symbols = self.symbolize(&samples, &mappings);
         let mut dict = Dictionary::new();
-        let mut stacks = Vec::with_capacity(samples.len());
-        for (key, _) in &samples {
-            let resolved: Vec<Resolved<'_>> = key
-                .frames
-                .iter()
+        let mut stacks = Vec::with_capacity(samples.keys().len());
+        for key in samples.keys() {
+            let resolved: Vec<Resolved<'_>> = samples
+                .frames(key)
                 .enumerate()
-                .map(|(depth, &pc)| {
+                .map(|(depth, pc)| {
                     let addr = call_address(depth, pc);
                     match mappings.find(addr) {
                         Some(m) => {
@@ -193,8 +152,9 @@ impl ProfileBuilder {
             let link_index = key.link.map_or(0, |(t, s)| dict.link(t, s));
             let mut attribute_indices =
                 vec![dict.attribute("thread.id", AttrValue::Int(i64::from(key.thread_id)))];
-            if let Some(name) = &key.thread_name {
-                attribute_indices.push(dict.attribute("thread.name", AttrValue::Str(name.clone())));
+            if let Some(name) = samples.thread_name(key) {
+                attribute_indices
+                    .push(dict.attribute("thread.name", AttrValue::Str(name.to_owned())));
             }
             if let Some(state) = key.thread_state {
                 attribute_indices
@@ -218,15 +178,20 @@ impl ProfileBuilder {
                     unit_strindex: dict.string(unit),
                 };
                 let otlp_samples = samples
+                    .keys()
                     .iter()
+                    .enumerate()
                     .zip(&stacks)
-                    .filter(|((key, _), _)| key.kind == kind)
-                    .map(|((_, obs), (stack_index, link_index, attrs))| Sample {
-                        stack_index: *stack_index,
-                        attribute_indices: attrs.clone(),
-                        link_index: *link_index,
-                        values: obs.iter().map(|(v, _)| v[value_index]).collect(),
-                        timestamps_unix_nano: obs.iter().map(|(_, t)| *t).collect(),
+                    .filter(|((_, key), _)| key.kind == kind)
+                    .map(|((i, _), (stack_index, link_index, attrs))| {
+                        let obs = samples.observations(i);
+                        Sample {
+                            stack_index: *stack_index,
+                            attribute_indices: attrs.clone(),
+                            link_index: *link_index,
+                            values: obs.iter().map(|(v, _)| v[value_index]).collect(),
+                            timestamps_unix_nano: obs.iter().map(|(_, t)| *t).collect(),
+                        }
                     })
                     .collect();
                 profiles.push(TypedProfile {
@@ -254,14 +219,11 @@ impl ProfileBuilder {
     }
 
     /// The frames of every address in the window's stacks, resolved a file at a time.
-    fn symbolize(&self, samples: &[(Key, Vec<Observation>)], mappings: &Mappings) -> Symbols {
+    fn symbolize(&self, samples: &Collected, mappings: &Mappings) -> Symbols {
         let mut by_file: HashMap<&std::path::Path, Vec<u64>> = HashMap::new();
-        for (key, _) in samples {
-            for (depth, &pc) in key.frames.iter().enumerate() {
-                let addr = call_address(depth, pc);
-                if let Some(m) = mappings.find(addr) {
-                    by_file.entry(&m.path).or_default().push(m.vaddr(addr));
-                }
+        for addr in samples.call_addresses() {
+            if let Some(m) = mappings.find(addr) {
+                by_file.entry(&m.path).or_default().push(m.vaddr(addr));
             }
         }
         let files = by_file
@@ -275,12 +237,6 @@ impl ProfileBuilder {
             .collect();
         Symbols { files }
     }
-}
-
-/// The address to symbolize for frame `depth` at `pc`: a return address follows its call,
-/// so callers' frames look up the call instruction.
-fn call_address(depth: usize, pc: u64) -> u64 {
-    if depth == 0 { pc } else { pc.saturating_sub(1) }
 }
 
 /// A file's addresses (sorted) and the frames of each.

@@ -8,6 +8,7 @@ mod pprof;
 mod query;
 #[doc(hidden)]
 pub mod testing;
+mod window;
 
 pub use query::FunctionShare;
 
