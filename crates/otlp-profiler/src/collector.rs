@@ -236,6 +236,9 @@ fn collect(
 
 /// Drains `sources` until told to stop (or the configured duration runs out), handing a
 /// profile to `done` every `period` if one is given, and always at the end.
+/// How long after a profile is handed over its memory is given back to the system.
+const GIVE_BACK_AFTER: Duration = Duration::from_secs(5);
+
 pub(crate) fn run(
     config: ProfileConfig,
     symbolizer: Arc<Symbolizer>,
@@ -255,6 +258,9 @@ pub(crate) fn run(
     };
     let mut builder = new_builder();
     let mut period_end = period.map(|p| started + p);
+    // When to hand memory back to the system after a profile went out: by then its export
+    // has freed the request (on the pipeline's thread, into this thread's heap).
+    let mut give_back_at: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let wait = [deadline, period_end]
@@ -272,12 +278,17 @@ pub(crate) fn run(
         if deadline.is_some_and(|d| now >= d) {
             break;
         }
+        if give_back_at.is_some_and(|t| now >= t) {
+            symbolizer.release_memory();
+            give_back_at = None;
+        }
         if let (Some(end), Some(p)) = (period_end, period)
             && now >= end
         {
             sources.snapshot(&mut |s: RawSample| builder.add(s));
             let finished = std::mem::replace(&mut builder, new_builder());
             done(finished.finish(otlp_sdk::clock::now_unix_nanos()));
+            give_back_at = Some(now + GIVE_BACK_AFTER);
             period_end = Some(end + p);
         }
     }

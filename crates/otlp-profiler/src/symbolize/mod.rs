@@ -164,8 +164,8 @@ impl Symbolizer {
             .collect()
     }
 
-    /// Hands memory freed by a profile's symbolization back to the system: call once a
-    /// profile is built.
+    /// Hands memory the C allocator keeps after frees back to the system: once a profile is
+    /// built (its symbolization's), and once its export freed it.
     pub(crate) fn release_memory(&self) {
         give_back_freed_memory();
     }
