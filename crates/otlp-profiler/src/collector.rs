@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How often the collector thread drains the samplers' buffers.
-const DRAIN_EVERY: Duration = Duration::from_millis(50);
+/// How often the collector thread drains the samplers' buffers (each holds far more than
+/// this long's samples; a stop or a period's end wakes it at once).
+const DRAIN_EVERY: Duration = Duration::from_millis(250);
 
 /// Samples the profile types of its [`ProfileConfig`] between [`start`](ProfileCollector::start)
 /// and [`stop`](ProfileCollector::stop).

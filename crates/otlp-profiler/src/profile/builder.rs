@@ -1,7 +1,7 @@
 //! [`ProfileBuilder`]: aggregates [`RawSample`]s, then symbolizes them into a [`Profile`].
 
 use super::dictionary::{AttrValue, Dictionary};
-use super::window::{Collected, Window, call_address};
+use super::window::{Collected, Window, call_address, is_summed};
 use super::{Profile, TypedProfile};
 use crate::config::{ProfileConfig, ProfileType};
 use crate::mappings::{Mapped, Mappings};
@@ -190,7 +190,11 @@ impl ProfileBuilder {
                             attribute_indices: attrs.clone(),
                             link_index: *link_index,
                             values: obs.iter().map(|(v, _)| v[value_index]).collect(),
-                            timestamps_unix_nano: obs.iter().map(|(_, t)| *t).collect(),
+                            timestamps_unix_nano: if is_summed(kind) {
+                                Vec::new()
+                            } else {
+                                obs.iter().map(|(_, t)| *t).collect()
+                            },
                         }
                     })
                     .collect();
@@ -334,21 +338,34 @@ mod tests {
 
     #[test]
     fn only_identical_samples_aggregate() {
-        let config = ProfileConfig::new().with_profile_type(ProfileType::Heap);
+        let config = ProfileConfig::new().with_profile_type(ProfileType::Mutex);
         let mut b = ProfileBuilder::new(&config, 0, Arc::default());
+        b.add(raw(ProfileType::Mutex, Some("a"), None));
+        b.add(raw(ProfileType::Mutex, Some("a"), None));
+        b.add(raw(ProfileType::Mutex, Some("b"), None));
+        b.add(raw(ProfileType::Mutex, Some("a"), Some(1)));
         b.add(raw(ProfileType::Heap, Some("a"), None));
         b.add(raw(ProfileType::Heap, Some("a"), None));
         b.add(raw(ProfileType::Heap, Some("b"), None));
-        b.add(raw(ProfileType::Heap, Some("a"), Some(1)));
-        b.add(raw(ProfileType::Mutex, Some("a"), None));
         let p = b.finish(1);
-        assert_eq!(p.profile_types(), [ProfileType::Heap, ProfileType::Mutex]);
+        assert_eq!(p.profile_types(), [ProfileType::Mutex, ProfileType::Heap]);
+        // Kept one by one, with their times.
+        let mutex = p.otlp_profile(ProfileType::Mutex, 1).unwrap();
+        let values: Vec<&[i64]> = mutex.samples.iter().map(|s| &s.values[..]).collect();
+        assert_eq!(values, [&[5, 5][..], &[5], &[5]]);
+        assert_eq!(mutex.samples[0].timestamps_unix_nano, [5, 5]);
+        assert_eq!(p.sample_count(ProfileType::Mutex), 4);
+        assert_eq!(p.total(ProfileType::Mutex, 0), 4);
+        // Heap samples summed: one value per distinct sample, no times.
         let heap = p.otlp_profile(ProfileType::Heap, 1).unwrap();
         let values: Vec<&[i64]> = heap.samples.iter().map(|s| &s.values[..]).collect();
-        assert_eq!(values, [&[5, 5][..], &[5], &[5]]);
-        assert_eq!(p.sample_count(ProfileType::Heap), 4);
-        assert_eq!(p.total(ProfileType::Heap, 0), 4);
-        assert_eq!(p.sample_count(ProfileType::Mutex), 1);
+        assert_eq!(values, [&[10][..], &[5]]);
+        assert!(
+            heap.samples
+                .iter()
+                .all(|s| s.timestamps_unix_nano.is_empty())
+        );
+        assert_eq!(p.total(ProfileType::Heap, 0), 3);
         // The same stack in every sample: one stack entry besides the zero one.
         assert_eq!(p.dictionary.stack_table.len(), 2);
     }
