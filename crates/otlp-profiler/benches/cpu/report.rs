@@ -163,11 +163,12 @@ pub fn print(cells: &[(Shape, Profiler)], results: &[Vec<Run>], rounds: usize) {
     derived(&figures);
 }
 
-/// The overhead at 100 Hz from the cost per sample at 1,000 Hz, ours against pprof-rs's: the
-/// loop's stall per sample (the tick, the signal, the handler: an upper bound of what the
-/// workload thread pays) times 100 samples per CPU second, plus the profiler's threads' CPU
-/// per wall second measured at 100 Hz shared over the workload's threads (as if each had a
-/// core: this machine's preemptions stretch the wall time, not the work).
+/// The overhead at 100 Hz, ours against pprof-rs's: the loop's stall per sample at 100 Hz (the
+/// tick, the signal, the handler: what a sample costs the workload thread at most; a sample
+/// costs more at 100 Hz than at 1,000 Hz, the handler's code and tables colder between
+/// samples) times 100 samples per CPU second, plus the profiler's threads' CPU per wall second
+/// at 100 Hz shared over the workload's threads (as if each had a core: preemption on a shared
+/// machine stretches the wall time, not the work). The 1,000 Hz figures beside.
 fn derived(figures: &[(Shape, Profiler, PerSample)]) {
     let find = |shape: Shape, p: Profiler| {
         figures
@@ -176,15 +177,17 @@ fn derived(figures: &[(Shape, Profiler, PerSample)]) {
             .map(|f| &f.2)
     };
     println!(
-        "\n{:<8} {:>12} {:>12} {:>12} {:>12} {:>12} {:>14} {:>14}",
-        "100 Hz",
-        "ours handler",
+        "\n{:<9} {:>16} {:>16} {:>7} {:>16} {:>16} {:>7} {:>14} {:>14} {:>7}",
+        "at 100 Hz",
+        "ours handler us",
         "pprof-rs",
-        "ours stall",
+        "ratio",
+        "ours stall us",
         "pprof-rs",
         "ratio",
         "ours overhead",
-        "pprof-rs"
+        "pprof-rs",
+        "ratio"
     );
     let mut shapes: Vec<Shape> = Vec::new();
     for f in figures {
@@ -202,19 +205,23 @@ fn derived(figures: &[(Shape, Profiler, PerSample)]) {
             continue;
         };
         // Percent of the workload's CPU: its threads busy, THREADS CPU seconds a second.
-        let overhead = |per: &PerSample, at100: &PerSample| {
-            100.0 * (100.0 * per.stall.0 / 1e6 + at100.threads.0 / 1e3 / super::THREADS as f64)
+        let overhead = |at100: &PerSample| {
+            100.0 * (100.0 * at100.stall.0 / 1e6 + at100.threads.0 / 1e3 / super::THREADS as f64)
         };
+        let (o, t) = (overhead(ours100), overhead(theirs100));
+        let pair = |a: f64, b: f64| format!("{a:.2} ({b:.2})");
         println!(
-            "{:<8} {:>12.2} {:>12.2} {:>12.2} {:>12.2} {:>12.2} {:>13.3}% {:>13.3}%",
+            "{:<9} {:>16} {:>16} {:>7.2} {:>16} {:>16} {:>7.2} {:>13.3}% {:>13.3}% {:>7.2}",
             format!("{shape:?}").split(' ').next().unwrap_or(""),
-            ours.handler.0,
-            theirs.handler.0,
-            ours.stall.0,
-            theirs.stall.0,
-            ours.stall.0 / theirs.stall.0,
-            overhead(ours, ours100),
-            overhead(theirs, theirs100),
+            pair(ours100.handler.0, ours.handler.0),
+            pair(theirs100.handler.0, theirs.handler.0),
+            ours100.handler.0 / theirs100.handler.0,
+            pair(ours100.stall.0, ours.stall.0),
+            pair(theirs100.stall.0, theirs.stall.0),
+            ours100.stall.0 / theirs100.stall.0,
+            o,
+            t,
+            o / t,
         );
     }
 }
