@@ -28,10 +28,11 @@
 //!
 //! The kernel checks CPU timers at its tick (`CONFIG_HZ`), so neither profiler runs its
 //! handler more than once per tick and thread: past the tick rate a higher frequency adds
-//! weight (ours) or loses samples (pprof-rs), not handler runs. The per-sample cost is
-//! measured at 1,000 Hz, where there are most samples. The overhead at 100 Hz is derived from
-//! it: the stall per sample times 100 samples per CPU second, plus the profiler's threads' CPU
-//! per wall second at 100 Hz shared over the workload's two threads (as if each had a core:
+//! weight (ours) or loses samples (pprof-rs), not handler runs. The overhead at 100 Hz is
+//! derived from the 100 Hz figures (a sample costs more at a lower frequency, the handler's
+//! code and tables colder; the 1,000 Hz ones, with more samples, are printed beside): the
+//! stall per sample times 100 samples per CPU second, plus the profiler's threads' CPU per
+//! wall second shared over the workload's two threads (as if each had a core:
 //! preemption on a shared machine stretches the wall time, not the work).
 //!
 //! `cargo bench -p otlp-profiler --bench cpu -- --rounds N --seconds S` (S: about the CPU
@@ -52,7 +53,7 @@ use workload::Shape;
 const THREADS: usize = 2;
 /// How long the profiler's threads are watched with nothing to sample.
 const IDLE: Duration = Duration::from_millis(300);
-/// Frames the deep workload's chain adds per level (three functions and a closure).
+/// Levels of the deep workload's chain (three functions and a closure each).
 const DEEP_LEVELS: u32 = 12;
 
 /// Who samples, at what frequency.

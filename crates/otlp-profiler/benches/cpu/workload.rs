@@ -19,7 +19,7 @@ pub enum Shape {
 }
 
 /// xorshift rounds between two clock reads: a few hundred nanoseconds of work, so a stall of
-/// a microsecond stands out and the clock reads cost about 5% of the loop.
+/// a microsecond stands out and the clock reads are a small part of the loop.
 const CHUNK: u64 = 256;
 /// Stalls noted per thread at most (a run has a few thousand).
 const MAX_GAPS: usize = 1 << 16;

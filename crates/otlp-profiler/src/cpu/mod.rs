@@ -73,16 +73,17 @@ impl CpuSampler {
     fn start_inner(period: u64) -> Result<Self, Error> {
         use crate::config::ProfileType;
         crate::unwind::refresh()?;
+        // Before the handler goes in: a failure here leaves nothing to undo.
+        let mut tasks = tasks::TaskDir::open()?;
         signal::install(libc::SIGPROF)?;
         let period_i64 = i64::try_from(period).unwrap_or(i64::MAX);
         let registry = registry::Registry::new(ProfileType::Cpu, [1, period_i64]);
-        let mut tasks = tasks::TaskDir::open()?;
         let mut tids = Vec::new();
         let mut ticks = 0u64;
         // Every tick: new threads (a thread's CPU before its timer is armed is not sampled)
         // and the slots (a slot's 64 entries last 64 ms at the fastest a timer fires, once
-        // per kernel tick at 1,000 Hz). Waking less often is most of what the sampler's
-        // thread costs; the open task directory makes the listing cheap.
+        // per kernel tick at 1,000 Hz). Waking and listing are most of what this thread
+        // costs, hence no more often; the open task directory makes the listing cheaper.
         let tick = move |registry: &mut registry::Registry, me: u32| {
             tasks.list(&mut tids);
             // Every second, the tables even without new threads (objects dlopen'ed since).
