@@ -16,6 +16,8 @@ pub(crate) mod slot;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod stack;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod tasks;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod timer;
 
 pub mod probe;
@@ -52,7 +54,7 @@ static RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 
 impl CpuSampler {
     /// Starts sampling every thread of the process `frequency_hz` times per second of its CPU
-    /// time, threads started later included (found within 100 ms).
+    /// time, threads started later included (found within 20 ms).
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     pub(crate) fn start(frequency_hz: u32) -> Result<Self, Error> {
         use std::sync::atomic::Ordering;
@@ -71,17 +73,21 @@ impl CpuSampler {
     fn start_inner(period: u64) -> Result<Self, Error> {
         use crate::config::ProfileType;
         crate::unwind::refresh()?;
+        // Before the handler goes in: a failure here leaves nothing to undo.
+        let mut tasks = tasks::TaskDir::open()?;
         signal::install(libc::SIGPROF)?;
         let period_i64 = i64::try_from(period).unwrap_or(i64::MAX);
         let registry = registry::Registry::new(ProfileType::Cpu, [1, period_i64]);
+        let mut tids = Vec::new();
         let mut ticks = 0u64;
+        // Every tick: new threads (a thread's CPU before its timer is armed is not sampled)
+        // and the slots (a slot's 64 entries last 64 ms at the fastest a timer fires, once
+        // per kernel tick at 1,000 Hz). Waking and listing are most of what this thread
+        // costs, hence no more often; the open task directory makes the listing cheaper.
         let tick = move |registry: &mut registry::Registry, me: u32| {
-            // Threads every 20 ms (a new thread's CPU before its timer is armed is not
-            // sampled); slots every 10 ms (64 entries last 64 ms at 1 kHz).
-            if ticks.is_multiple_of(2) {
-                // Every second, the tables even without new threads (objects dlopen'ed since).
-                rescan(registry, me, period, ticks.is_multiple_of(100));
-            }
+            tasks.list(&mut tids);
+            // Every second, the tables even without new threads (objects dlopen'ed since).
+            rescan(registry, &tids, me, period, ticks.is_multiple_of(50));
             ticks += 1;
             registry.collect();
         };
@@ -89,7 +95,7 @@ impl CpuSampler {
             "otlp-prof-cpu",
             libc::SIGPROF,
             registry,
-            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(20),
             tick,
         );
         match runner {
@@ -145,8 +151,7 @@ impl Drop for CpuSampler {
 /// Follows new threads (arming their timers after the tables know their stacks) and forgets
 /// exited ones.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-fn rescan(registry: &mut registry::Registry, me: u32, period: u64, refresh: bool) {
-    let tids = crate::threads::list();
+fn rescan(registry: &mut registry::Registry, tids: &[u32], me: u32, period: u64, refresh: bool) {
     if refresh
         || tids
             .iter()
@@ -155,7 +160,7 @@ fn rescan(registry: &mut registry::Registry, me: u32, period: u64, refresh: bool
         // A failed refresh keeps the old tables: new threads then get one-frame stacks.
         let _ = crate::unwind::refresh();
     }
-    registry.sync(&tids, me, |tid, slot| {
+    registry.sync(tids, me, |tid, slot| {
         timer::Timer::arm(tid, period, libc::SIGPROF, slot).map(Some)
     });
 }
