@@ -75,6 +75,8 @@ impl CpuSampler {
         crate::unwind::refresh()?;
         // Before the handler goes in: a failure here leaves nothing to undo.
         let mut tasks = tasks::TaskDir::open()?;
+        let count = tasks::ThreadCount::open()?;
+        let mut counted = None;
         signal::install(libc::SIGPROF)?;
         let period_i64 = i64::try_from(period).unwrap_or(i64::MAX);
         let registry = registry::Registry::new(ProfileType::Cpu, [1, period_i64]);
@@ -83,11 +85,16 @@ impl CpuSampler {
         // Every tick: new threads (a thread's CPU before its timer is armed is not sampled)
         // and the slots (a slot's 64 entries last 64 ms at the fastest a timer fires, once
         // per kernel tick at 1,000 Hz). Waking and listing are most of what this thread
-        // costs, hence no more often; the open task directory makes the listing cheaper.
+        // costs, hence no more often; threads are listed when their count moved, and every
+        // 100 ms all the same (one ending as another starts leaves the count as it was).
         let tick = move |registry: &mut registry::Registry, me: u32| {
-            tasks.list(&mut tids);
-            // Every second, the tables even without new threads (objects dlopen'ed since).
-            rescan(registry, &tids, me, period, ticks.is_multiple_of(50));
+            let now = count.now();
+            if now.is_none() || now != counted || ticks.is_multiple_of(5) {
+                tasks.list(&mut tids);
+                counted = now;
+                // Every second, the tables even without new threads (objects dlopen'ed since).
+                rescan(registry, &tids, me, period, ticks.is_multiple_of(50));
+            }
             ticks += 1;
             registry.collect();
         };
