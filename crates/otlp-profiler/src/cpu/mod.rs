@@ -75,7 +75,6 @@ impl CpuSampler {
         crate::unwind::refresh()?;
         // Before the handler goes in: a failure here leaves nothing to undo.
         let mut tasks = tasks::TaskDir::open()?;
-        let count = tasks::ThreadCount::open()?;
         let mut counted = None;
         signal::install(libc::SIGPROF)?;
         let period_i64 = i64::try_from(period).unwrap_or(i64::MAX);
@@ -88,7 +87,7 @@ impl CpuSampler {
         // costs, hence no more often; threads are listed when their count moved, and every
         // 100 ms all the same (one ending as another starts leaves the count as it was).
         let tick = move |registry: &mut registry::Registry, me: u32| {
-            let now = count.now();
+            let now = tasks.count();
             if now.is_none() || now != counted || ticks.is_multiple_of(5) {
                 tasks.list(&mut tids);
                 counted = now;

@@ -1,8 +1,7 @@
 //! [`TaskDir`]: `/proc/self/task` kept open, for a sampler that lists the process's threads
 //! every few milliseconds: rewinding an open directory lists the live threads again without
-//! the path lookup and open that otherwise cost most of a listing. [`ThreadCount`]: the
-//! process's thread count from `/proc/self/stat`, kept open, one read: cheaper still, to
-//! list only when the count moved.
+//! the path lookup and open that otherwise cost most of a listing; and its link count, the
+//! number of threads, cheaper still, to list only when the count moved.
 
 // A directory stream through libc: the unsafe this module exists for.
 #![allow(unsafe_code)]
@@ -33,6 +32,21 @@ impl TaskDir {
             .ok_or_else(|| Error::last_os("opendir of /proc/self/task"))
     }
 
+    /// The number of threads now, from the directory's link count (two plus one per thread,
+    /// as procfs counts it): one `fstat`, much cheaper than a listing; `None` if it fails.
+    pub(crate) fn count(&self) -> Option<u64> {
+        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+        // SAFETY: the stream is open, so its descriptor is valid; fstat fills `st` when it
+        // returns 0, and `st` is read only then.
+        let st = unsafe {
+            let fd = libc::dirfd(self.0.as_ptr());
+            (libc::fstat(fd, st.as_mut_ptr()) == 0).then(|| st.assume_init())
+        }?;
+        // `st_nlink`'s width differs between targets.
+        #[allow(clippy::useless_conversion)]
+        u64::from(st.st_nlink).checked_sub(2)
+    }
+
     /// The ids of the process's threads now, sorted, into `out` (cleared first).
     pub(crate) fn list(&mut self, out: &mut Vec<u32>) {
         out.clear();
@@ -53,31 +67,6 @@ impl TaskDir {
             }
         }
         out.sort_unstable();
-    }
-}
-
-/// `/proc/self/stat` kept open: the process's thread count in one read.
-#[derive(Debug)]
-pub(crate) struct ThreadCount(std::fs::File);
-
-impl ThreadCount {
-    /// Opens `/proc/self/stat`.
-    pub(crate) fn open() -> Result<ThreadCount, Error> {
-        std::fs::File::open("/proc/self/stat")
-            .map(ThreadCount)
-            .map_err(|e| Error::last_os(&format!("opening /proc/self/stat ({e})")))
-    }
-
-    /// The number of threads now; `None` if it cannot be read.
-    pub(crate) fn now(&self) -> Option<u32> {
-        use std::os::unix::fs::FileExt;
-        let mut buf = [0u8; 1024];
-        let n = self.0.read_at(&mut buf, 0).ok()?;
-        let stat = std::str::from_utf8(buf.get(..n)?).ok()?;
-        // The name, in parentheses, may hold anything: the fields start after the last `)`,
-        // with the state (field 3); the thread count is field 20.
-        let fields = stat.get(stat.rfind(')')? + 1..)?;
-        fields.split_ascii_whitespace().nth(17)?.parse().ok()
     }
 }
 
@@ -117,11 +106,11 @@ mod tests {
 
     #[test]
     fn counts_threads_as_they_come_and_go() {
-        let count = ThreadCount::open().expect("open /proc/self/stat");
+        let count = TaskDir::open().expect("open /proc/self/task");
         // Other tests start and end threads meanwhile: the count agrees with a listing taken
         // right after it, give or take a retry.
         let agrees = || {
-            (0..50).any(|_| count.now().map(|n| n as usize) == Some(crate::threads::list().len()))
+            (0..50).any(|_| count.count().map(|n| n as usize) == Some(crate::threads::list().len()))
         };
         assert!(agrees());
         let stop = std::sync::mpsc::channel::<()>();
@@ -131,7 +120,7 @@ mod tests {
             stop.1.recv().expect("wait to end");
         });
         up.recv().expect("started");
-        assert!(count.now().is_some_and(|n| n >= 2));
+        assert!(count.count().is_some_and(|n| n >= 2));
         assert!(agrees());
         stop.0.send(()).expect("tell it to end");
         handle.join().expect("join");
