@@ -1,0 +1,66 @@
+//! The form of a request that survives OTAP unchanged (see the crate docs, "What comes back").
+
+use crate::attrs::table_order;
+use otlp_proto::collector::ExportTraceServiceRequest;
+use otlp_proto::common::{AnyValue, KeyValue, Value};
+
+/// `request` as decoding its OTAP encoding gives it back: resources and scopes without spans
+/// dropped, default resources, scopes and statuses absent, attributes in table order (type,
+/// key, value), values without a value empty, and the profile-only fields dropped.
+///
+/// ```
+/// use otlp_otap::{decode_traces, encode_traces, normalize_traces};
+/// use otlp_proto::Message;
+/// let request = otlp_proto::sample::traces();
+/// let back = decode_traces(&encode_traces(&request).unwrap()).unwrap();
+/// assert_eq!(back.encode_to_bytes(), normalize_traces(request).encode_to_bytes());
+/// ```
+pub fn normalize_traces(mut request: ExportTraceServiceRequest) -> ExportTraceServiceRequest {
+    request.resource_spans.retain_mut(|rs| {
+        rs.scope_spans.retain(|ss| !ss.spans.is_empty());
+        if let Some(r) = &mut rs.resource {
+            r.entity_refs.clear();
+            attributes(&mut r.attributes);
+        }
+        rs.resource = rs.resource.take().filter(|r| *r != Default::default());
+        for ss in &mut rs.scope_spans {
+            if let Some(s) = &mut ss.scope {
+                attributes(&mut s.attributes);
+            }
+            ss.scope = ss.scope.take().filter(|s| *s != Default::default());
+            for span in &mut ss.spans {
+                attributes(&mut span.attributes);
+                span.events
+                    .iter_mut()
+                    .for_each(|e| attributes(&mut e.attributes));
+                span.links
+                    .iter_mut()
+                    .for_each(|l| attributes(&mut l.attributes));
+                span.status = span.status.take().filter(|s| *s != Default::default());
+            }
+        }
+        !rs.scope_spans.is_empty()
+    });
+    request
+}
+
+fn attributes(kvs: &mut [KeyValue]) {
+    kvs.iter_mut().for_each(key_value);
+    kvs.sort_by(table_order);
+}
+
+fn key_value(kv: &mut KeyValue) {
+    kv.key_strindex = 0;
+    let v = kv.value.get_or_insert_with(AnyValue::default);
+    value(v);
+}
+
+fn value(v: &mut AnyValue) {
+    match &mut v.value {
+        Some(Value::StringValueStrindex(_)) => v.value = None,
+        Some(Value::ArrayValue(a)) => a.values.iter_mut().for_each(value),
+        // Inside a map, entries keep their order (CBOR maps are written in order).
+        Some(Value::KvlistValue(m)) => m.values.iter_mut().for_each(key_value),
+        _ => {}
+    }
+}

@@ -1,0 +1,355 @@
+//! The traces tables as the encoder builds them: SPANS (the root), SPAN_EVENTS and SPAN_LINKS.
+//! Their attribute tables are [`AttrsTable`](crate::attrs::AttrsTable)s.
+
+use crate::dict::{Full, StrColumn};
+use crate::stream::Table;
+use crate::{ArrowPayloadType, Error, Result};
+use arrow_array::builder::FixedSizeBinaryBuilder;
+use arrow_array::{
+    ArrayRef, DurationNanosecondArray, Int32Array, RecordBatch, StringArray, StructArray,
+    TimestampNanosecondArray, UInt16Array, UInt32Array,
+};
+use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use otlp_proto::common::InstrumentationScope;
+use otlp_proto::resource::Resource;
+use otlp_proto::trace::{Event, Link, Span};
+use std::sync::Arc;
+
+pub(crate) fn timestamp() -> DataType {
+    DataType::Timestamp(TimeUnit::Nanosecond, None)
+}
+
+fn resource_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("id", DataType::UInt16, true),
+        Field::new("schema_url", DataType::Utf8, true),
+        Field::new("dropped_attributes_count", DataType::UInt32, true),
+    ])
+}
+
+fn scope_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("id", DataType::UInt16, true),
+        Field::new("name", DataType::Utf8, true),
+        Field::new("version", DataType::Utf8, true),
+        Field::new("dropped_attributes_count", DataType::UInt32, true),
+    ])
+}
+
+fn status_fields() -> Fields {
+    Fields::from(vec![
+        Field::new("code", DataType::Int32, true),
+        Field::new("status_message", DataType::Utf8, true),
+    ])
+}
+
+/// A column of ids of `size` bytes; an empty id is a null.
+fn ids<'a>(size: i32, values: impl Iterator<Item = &'a [u8]>, what: &str) -> Result<ArrayRef> {
+    let mut b = FixedSizeBinaryBuilder::new(size);
+    for v in values {
+        if v.is_empty() {
+            b.append_null();
+        } else {
+            b.append_value(v).map_err(|_| Error::Value {
+                table: ArrowPayloadType::Spans,
+                problem: format!("{what} of {} bytes (must be {size}, or empty)", v.len()),
+            })?;
+        }
+    }
+    Ok(Arc::new(b.finish()))
+}
+
+/// A delta-encoded id column for rows numbered 0, 1, 2, ...: 0 then 1s.
+fn sequential_u16(n: usize) -> ArrayRef {
+    Arc::new(UInt16Array::from_iter_values(
+        (0..n).map(|i| u16::from(i > 0)),
+    ))
+}
+
+fn sequential_u32(n: usize) -> ArrayRef {
+    Arc::new(UInt32Array::from_iter_values(
+        (0..n).map(|i| u32::from(i > 0)),
+    ))
+}
+
+/// `values` delta-encoded (wrapping at 16 bits).
+fn delta_u16(values: impl Iterator<Item = u16>) -> ArrayRef {
+    let mut prev = 0u16;
+    Arc::new(UInt16Array::from_iter_values(values.map(|v| {
+        let d = v.wrapping_sub(prev);
+        prev = v;
+        d
+    })))
+}
+
+fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
+    Arc::new(UInt32Array::from_iter_values(values))
+}
+
+fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(values))
+}
+
+/// One span and where it belongs.
+pub(crate) struct SpanRow<'a> {
+    pub(crate) resource_id: u16,
+    pub(crate) resource: Option<&'a Resource>,
+    pub(crate) resource_schema_url: &'a str,
+    pub(crate) scope_id: u16,
+    pub(crate) scope: Option<&'a InstrumentationScope>,
+    pub(crate) scope_schema_url: &'a str,
+    pub(crate) span: &'a Span,
+}
+
+/// The SPANS table: one row per span, in request order, grouped by resource and scope.
+#[derive(Default)]
+pub(crate) struct SpansTable<'a> {
+    pub(crate) rows: Vec<SpanRow<'a>>,
+}
+
+impl Table for SpansTable<'_> {
+    /// `name`, `schema_url`.
+    const STR_COLUMNS: usize = 2;
+
+    fn kind(&self) -> ArrowPayloadType {
+        ArrowPayloadType::Spans
+    }
+
+    fn schema(&self, dictionary: bool) -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::UInt16, true),
+            Field::new("resource", DataType::Struct(resource_fields()), true),
+            Field::new("scope", DataType::Struct(scope_fields()), true),
+            Field::new("schema_url", StrColumn::data_type(dictionary), true),
+            Field::new("start_time_unix_nano", timestamp(), false),
+            Field::new(
+                "duration_time_unix_nano",
+                DataType::Duration(TimeUnit::Nanosecond),
+                false,
+            ),
+            Field::new("trace_id", DataType::FixedSizeBinary(16), true),
+            Field::new("span_id", DataType::FixedSizeBinary(8), true),
+            Field::new("trace_state", DataType::Utf8, true),
+            Field::new("parent_span_id", DataType::FixedSizeBinary(8), true),
+            Field::new("flags", DataType::UInt32, true),
+            Field::new("name", StrColumn::data_type(dictionary), false),
+            Field::new("kind", DataType::Int32, true),
+            Field::new("dropped_attributes_count", DataType::UInt32, true),
+            Field::new("dropped_events_count", DataType::UInt32, true),
+            Field::new("dropped_links_count", DataType::UInt32, true),
+            Field::new("status", DataType::Struct(status_fields()), true),
+        ]))
+    }
+
+    fn build(
+        &self,
+        strs: &mut [StrColumn],
+        max_bytes: usize,
+    ) -> std::result::Result<Result<RecordBatch>, Full> {
+        let [names, schema_urls] = strs else {
+            return Ok(Err(Error::TooLarge(
+                "spans table needs two string columns".into(),
+            )));
+        };
+        for r in &self.rows {
+            names.append(&r.span.name, max_bytes)?;
+            schema_urls.append(r.scope_schema_url, max_bytes)?;
+        }
+        let dictionary = names.is_dictionary();
+        Ok(self.finish(names.finish(), schema_urls.finish(), dictionary))
+    }
+}
+
+impl SpansTable<'_> {
+    fn finish(
+        &self,
+        names: ArrayRef,
+        schema_urls: ArrayRef,
+        dictionary: bool,
+    ) -> Result<RecordBatch> {
+        let rows = &self.rows;
+        let n = rows.len();
+        let spans = || rows.iter().map(|r| r.span);
+        let resource = StructArray::try_new(
+            resource_fields(),
+            vec![
+                delta_u16(rows.iter().map(|r| r.resource_id)),
+                strings(rows.iter().map(|r| r.resource_schema_url)),
+                u32s(
+                    rows.iter()
+                        .map(|r| r.resource.map_or(0, |x| x.dropped_attributes_count)),
+                ),
+            ],
+            None,
+        )?;
+        let scope = StructArray::try_new(
+            scope_fields(),
+            vec![
+                delta_u16(rows.iter().map(|r| r.scope_id)),
+                strings(rows.iter().map(|r| r.scope.map_or("", |s| &s.name))),
+                strings(rows.iter().map(|r| r.scope.map_or("", |s| &s.version))),
+                u32s(
+                    rows.iter()
+                        .map(|r| r.scope.map_or(0, |s| s.dropped_attributes_count)),
+                ),
+            ],
+            None,
+        )?;
+        let status = StructArray::try_new(
+            status_fields(),
+            vec![
+                Arc::new(Int32Array::from_iter_values(
+                    spans().map(|s| s.status.as_ref().map_or(0, |s| s.code)),
+                )),
+                strings(spans().map(|s| s.status.as_ref().map_or("", |s| &s.message))),
+            ],
+            None,
+        )?;
+        // Times are u64 on the wire and i64 in Arrow: the bits carry over both ways.
+        let columns: Vec<ArrayRef> = vec![
+            sequential_u16(n),
+            Arc::new(resource),
+            Arc::new(scope),
+            schema_urls,
+            Arc::new(TimestampNanosecondArray::from_iter_values(
+                spans().map(|s| s.start_time_unix_nano as i64),
+            )),
+            Arc::new(DurationNanosecondArray::from_iter_values(spans().map(
+                |s| s.end_time_unix_nano.wrapping_sub(s.start_time_unix_nano) as i64,
+            ))),
+            ids(16, spans().map(|s| &s.trace_id[..]), "trace_id")?,
+            ids(8, spans().map(|s| &s.span_id[..]), "span_id")?,
+            strings(spans().map(|s| &*s.trace_state)),
+            ids(8, spans().map(|s| &s.parent_span_id[..]), "parent_span_id")?,
+            u32s(spans().map(|s| s.flags)),
+            names,
+            Arc::new(Int32Array::from_iter_values(spans().map(|s| s.kind))),
+            u32s(spans().map(|s| s.dropped_attributes_count)),
+            u32s(spans().map(|s| s.dropped_events_count)),
+            u32s(spans().map(|s| s.dropped_links_count)),
+            Arc::new(status),
+        ];
+        Ok(RecordBatch::try_new(self.schema(dictionary), columns)?)
+    }
+}
+
+/// The SPAN_EVENTS table: `(span id, event)` rows in request order.
+#[derive(Default)]
+pub(crate) struct EventsTable<'a> {
+    pub(crate) rows: Vec<(u16, &'a Event)>,
+}
+
+impl Table for EventsTable<'_> {
+    /// `name`.
+    const STR_COLUMNS: usize = 1;
+
+    fn kind(&self) -> ArrowPayloadType {
+        ArrowPayloadType::SpanEvents
+    }
+
+    fn schema(&self, dictionary: bool) -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::UInt32, true),
+            Field::new("parent_id", DataType::UInt16, false),
+            Field::new("time_unix_nano", timestamp(), true),
+            Field::new("name", StrColumn::data_type(dictionary), false),
+            Field::new("dropped_attributes_count", DataType::UInt32, true),
+        ]))
+    }
+
+    fn build(
+        &self,
+        strs: &mut [StrColumn],
+        max_bytes: usize,
+    ) -> std::result::Result<Result<RecordBatch>, Full> {
+        let [names] = strs else {
+            return Ok(Err(Error::TooLarge(
+                "events table needs one string column".into(),
+            )));
+        };
+        for (_, e) in &self.rows {
+            names.append(&e.name, max_bytes)?;
+        }
+        let dictionary = names.is_dictionary();
+        // parent_id is quasi-delta encoded against `name`: a delta after an equal name.
+        let mut prev: Option<(u16, &str)> = None;
+        let parents = UInt16Array::from_iter_values(self.rows.iter().map(|(parent, e)| {
+            let v = match prev {
+                Some((p, name)) if name == &*e.name => parent.wrapping_sub(p),
+                _ => *parent,
+            };
+            prev = Some((*parent, &e.name));
+            v
+        }));
+        let columns: Vec<ArrayRef> = vec![
+            sequential_u32(self.rows.len()),
+            Arc::new(parents),
+            Arc::new(TimestampNanosecondArray::from_iter_values(
+                self.rows.iter().map(|(_, e)| e.time_unix_nano as i64),
+            )),
+            names.finish(),
+            u32s(self.rows.iter().map(|(_, e)| e.dropped_attributes_count)),
+        ];
+        Ok(RecordBatch::try_new(self.schema(dictionary), columns).map_err(Error::from))
+    }
+}
+
+/// The SPAN_LINKS table: `(span id, link)` rows in request order.
+#[derive(Default)]
+pub(crate) struct LinksTable<'a> {
+    pub(crate) rows: Vec<(u16, &'a Link)>,
+}
+
+impl Table for LinksTable<'_> {
+    const STR_COLUMNS: usize = 0;
+
+    fn kind(&self) -> ArrowPayloadType {
+        ArrowPayloadType::SpanLinks
+    }
+
+    fn schema(&self, _dictionary: bool) -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("id", DataType::UInt32, true),
+            Field::new("parent_id", DataType::UInt16, false),
+            Field::new("trace_id", DataType::FixedSizeBinary(16), true),
+            Field::new("span_id", DataType::FixedSizeBinary(8), true),
+            Field::new("trace_state", DataType::Utf8, true),
+            Field::new("dropped_attributes_count", DataType::UInt32, true),
+            Field::new("flags", DataType::UInt32, true),
+        ]))
+    }
+
+    fn build(
+        &self,
+        _strs: &mut [StrColumn],
+        _max_bytes: usize,
+    ) -> std::result::Result<Result<RecordBatch>, Full> {
+        Ok(self.finish())
+    }
+}
+
+impl LinksTable<'_> {
+    fn finish(&self) -> Result<RecordBatch> {
+        let links = || self.rows.iter().map(|(_, l)| *l);
+        // parent_id is quasi-delta encoded against `trace_id` (an empty id equals an empty id).
+        let mut prev: Option<(u16, &[u8])> = None;
+        let parents = UInt16Array::from_iter_values(self.rows.iter().map(|(parent, l)| {
+            let v = match prev {
+                Some((p, trace_id)) if trace_id == &l.trace_id[..] => parent.wrapping_sub(p),
+                _ => *parent,
+            };
+            prev = Some((*parent, &l.trace_id));
+            v
+        }));
+        let columns: Vec<ArrayRef> = vec![
+            sequential_u32(self.rows.len()),
+            Arc::new(parents),
+            ids(16, links().map(|l| &l.trace_id[..]), "link trace_id")?,
+            ids(8, links().map(|l| &l.span_id[..]), "link span_id")?,
+            strings(links().map(|l| &*l.trace_state)),
+            u32s(links().map(|l| l.dropped_attributes_count)),
+            u32s(links().map(|l| l.flags)),
+        ];
+        Ok(RecordBatch::try_new(self.schema(false), columns)?)
+    }
+}
