@@ -49,6 +49,8 @@
 //! - attributes come back sorted by type, key and value within each resource, scope, span,
 //!   event and link (the encoder sorts attribute tables so that equal values sit together);
 //! - resources and scopes without spans are left out;
+//! - an empty trace or span id of a span or link is sent as zeros (otel-arrow's decoders
+//!   require these ids), and comes back so;
 //! - an absent resource, scope or span status and one with every field at its default are
 //!   the same (the decoder gives `None`); an attribute without a value is an empty value;
 //! - what only profiles use is dropped: `Resource::entity_refs`, `KeyValue::key_strindex`, and

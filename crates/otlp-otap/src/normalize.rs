@@ -5,8 +5,9 @@ use otlp_proto::collector::ExportTraceServiceRequest;
 use otlp_proto::common::{AnyValue, KeyValue, Value};
 
 /// `request` as decoding its OTAP encoding gives it back: resources and scopes without spans
-/// dropped, default resources, scopes and statuses absent, attributes in table order (type,
-/// key, value), values without a value empty, and the profile-only fields dropped.
+/// dropped, default resources, scopes and statuses absent, empty span and link ids all zeros,
+/// attributes in table order (type, key, value), values without a value empty, and the
+/// profile-only fields dropped.
 ///
 /// ```
 /// use otlp_otap::{decode_traces, encode_traces, normalize_traces};
@@ -29,6 +30,12 @@ pub fn normalize_traces(mut request: ExportTraceServiceRequest) -> ExportTraceSe
             }
             ss.scope = ss.scope.take().filter(|s| *s != Default::default());
             for span in &mut ss.spans {
+                zeros_if_empty(&mut span.trace_id, 16);
+                zeros_if_empty(&mut span.span_id, 8);
+                for l in &mut span.links {
+                    zeros_if_empty(&mut l.trace_id, 16);
+                    zeros_if_empty(&mut l.span_id, 8);
+                }
                 attributes(&mut span.attributes);
                 span.events
                     .iter_mut()
@@ -42,6 +49,12 @@ pub fn normalize_traces(mut request: ExportTraceServiceRequest) -> ExportTraceSe
         !rs.scope_spans.is_empty()
     });
     request
+}
+
+fn zeros_if_empty(id: &mut bytes::Bytes, size: usize) {
+    if id.is_empty() {
+        *id = bytes::Bytes::from(vec![0; size]);
+    }
 }
 
 fn attributes(kvs: &mut [KeyValue]) {

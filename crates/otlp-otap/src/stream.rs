@@ -224,13 +224,13 @@ impl Readers {
         let mut buffer = Buffer::from(payload.record.to_vec());
         let mut batch = None;
         while !buffer.is_empty() {
-            if let Some(b) = stream.decoder.decode(&mut buffer)? {
-                if batch.replace(b).is_some() {
-                    return Err(Error::Payloads(format!(
-                        "a {} payload holds more than one record batch",
-                        kind.as_str_name()
-                    )));
-                }
+            if let Some(b) = guarded(|| stream.decoder.decode(&mut buffer))??
+                && batch.replace(b).is_some()
+            {
+                return Err(Error::Payloads(format!(
+                    "a {} payload holds more than one record batch",
+                    kind.as_str_name()
+                )));
             }
         }
         let Some(batch) = batch else {
@@ -272,4 +272,17 @@ fn schema_bytes(schema: &SchemaRef) -> usize {
         .iter()
         .map(|f| 64 + f.name().len())
         .sum()
+}
+
+/// Runs a step of arrow-rs on untrusted bytes, turning a panic into an error.
+///
+/// arrow-rs's IPC reader checks message headers but, reading damaged buffers, can still panic
+/// (a boolean or offset buffer shorter than its array says) before it validates the arrays.
+/// Such a panic leaves nothing shared half-updated: the stream it happened in is dropped with
+/// the error. (Under `panic = "abort"` it aborts instead; the preflight check stops the most
+/// likely cases first.)
+pub(crate) fn guarded<T>(step: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).map_err(|_| {
+        Error::Payloads("IPC payload: damaged buffers (arrow-rs could not read them)".into())
+    })
 }

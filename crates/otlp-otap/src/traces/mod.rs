@@ -265,7 +265,8 @@ impl TracesDecoder {
     }
 
     /// Decodes one batch. Payloads may come in any order (the Go receiver wants the root
-    /// first; this decoder does not); each type at most once, all of them traces tables.
+    /// first; this decoder does not); each type at most once, all of them traces tables, the
+    /// root among them (a batch without any payload is an empty request).
     pub fn decode(&mut self, batch: &BatchArrowRecords) -> Result<ExportTraceServiceRequest> {
         let mut spans = None;
         let mut others = HashMap::new();
@@ -289,8 +290,15 @@ impl TracesDecoder {
                 others.insert(kind, record);
             }
         }
-        let spans = spans.ok_or_else(|| Error::Payloads("no SPANS payload".into()))?;
-        decode::decode(&decode::Tables { spans, others })
+        let Some(spans) = spans else {
+            // otel-arrow's producer sends an empty request as a batch without payloads.
+            if batch.arrow_payloads.is_empty() {
+                return Ok(ExportTraceServiceRequest::default());
+            }
+            return Err(Error::Payloads("no SPANS payload".into()));
+        };
+        // The tables passed arrow-rs's validation; the guard is for what it may have missed.
+        crate::stream::guarded(|| decode::decode(&decode::Tables { spans, others }))?
     }
 }
 

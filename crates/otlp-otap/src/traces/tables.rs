@@ -43,11 +43,28 @@ fn status_fields() -> Fields {
     ])
 }
 
-/// A column of ids of `size` bytes; an empty id is a null.
-fn ids<'a>(size: i32, values: impl Iterator<Item = &'a [u8]>, what: &str) -> Result<ArrayRef> {
+/// The all-zero (invalid) id that stands for an empty one where the id column is required.
+const ZEROS: [u8; 16] = [0; 16];
+
+/// An id as a required id column holds it: an empty id as zeros.
+fn required_id(id: &[u8], size: usize) -> &[u8] {
+    if id.is_empty() { &ZEROS[..size] } else { id }
+}
+
+/// A column of ids of `size` bytes. An empty id is a null, or zeros if the column is
+/// `required` (otel-arrow's decoders refuse nulls in span and link ids).
+fn ids<'a>(
+    size: i32,
+    required: bool,
+    values: impl Iterator<Item = &'a [u8]>,
+    what: &str,
+) -> Result<ArrayRef> {
     let mut b = FixedSizeBinaryBuilder::new(size);
     for v in values {
-        if v.is_empty() {
+        if v.is_empty() && required {
+            b.append_value(&ZEROS[..size as usize])
+                .map_err(Error::from)?;
+        } else if v.is_empty() {
             b.append_null();
         } else {
             b.append_value(v).map_err(|_| Error::Value {
@@ -217,10 +234,15 @@ impl SpansTable<'_> {
             Arc::new(DurationNanosecondArray::from_iter_values(spans().map(
                 |s| s.end_time_unix_nano.wrapping_sub(s.start_time_unix_nano) as i64,
             ))),
-            ids(16, spans().map(|s| &s.trace_id[..]), "trace_id")?,
-            ids(8, spans().map(|s| &s.span_id[..]), "span_id")?,
+            ids(16, true, spans().map(|s| &s.trace_id[..]), "trace_id")?,
+            ids(8, true, spans().map(|s| &s.span_id[..]), "span_id")?,
             strings(spans().map(|s| &*s.trace_state)),
-            ids(8, spans().map(|s| &s.parent_span_id[..]), "parent_span_id")?,
+            ids(
+                8,
+                false,
+                spans().map(|s| &s.parent_span_id[..]),
+                "parent_span_id",
+            )?,
             u32s(spans().map(|s| s.flags)),
             names,
             Arc::new(Int32Array::from_iter_values(spans().map(|s| s.kind))),
@@ -331,21 +353,22 @@ impl Table for LinksTable<'_> {
 impl LinksTable<'_> {
     fn finish(&self) -> Result<RecordBatch> {
         let links = || self.rows.iter().map(|(_, l)| *l);
-        // parent_id is quasi-delta encoded against `trace_id` (an empty id equals an empty id).
+        // parent_id is quasi-delta encoded against `trace_id` as written.
         let mut prev: Option<(u16, &[u8])> = None;
         let parents = UInt16Array::from_iter_values(self.rows.iter().map(|(parent, l)| {
+            let trace_id = required_id(&l.trace_id, 16);
             let v = match prev {
-                Some((p, trace_id)) if trace_id == &l.trace_id[..] => parent.wrapping_sub(p),
+                Some((p, prev_id)) if prev_id == trace_id => parent.wrapping_sub(p),
                 _ => *parent,
             };
-            prev = Some((*parent, &l.trace_id));
+            prev = Some((*parent, trace_id));
             v
         }));
         let columns: Vec<ArrayRef> = vec![
             sequential_u32(self.rows.len()),
             Arc::new(parents),
-            ids(16, links().map(|l| &l.trace_id[..]), "link trace_id")?,
-            ids(8, links().map(|l| &l.span_id[..]), "link span_id")?,
+            ids(16, true, links().map(|l| &l.trace_id[..]), "link trace_id")?,
+            ids(8, true, links().map(|l| &l.span_id[..]), "link span_id")?,
             strings(links().map(|l| &*l.trace_state)),
             u32s(links().map(|l| l.dropped_attributes_count)),
             u32s(links().map(|l| l.flags)),
