@@ -13,6 +13,8 @@ use otlp_proto::collector::ExportTraceServiceRequest;
 use proptest::prelude::*;
 use prost::Message as _;
 
+mod support;
+
 #[path = "../../otlp-proto/tests/support/strategies/mod.rs"]
 #[allow(clippy::all, missing_docs, unused)]
 mod strategies;
@@ -122,7 +124,12 @@ fn same(got: ExportTraceServiceRequest, sent: &ExportTraceServiceRequest) -> Res
 
 #[test]
 fn otel_arrow_decodes_our_stream_of_the_sample() {
-    let request = otlp_proto::sample::traces();
+    for request in [otlp_proto::sample::traces(), support::repetitive()] {
+        otel_arrow_decodes_our_stream_of(request);
+    }
+}
+
+fn otel_arrow_decodes_our_stream_of(request: ExportTraceServiceRequest) {
     let mut encoder = TracesEncoder::new();
     let mut consumer = Consumer::default();
     for _ in 0..3 {
@@ -134,7 +141,12 @@ fn otel_arrow_decodes_our_stream_of_the_sample() {
 
 #[test]
 fn we_decode_otel_arrows_stream_of_the_sample() {
-    let request = otlp_proto::sample::traces();
+    for request in [otlp_proto::sample::traces(), support::repetitive()] {
+        we_decode_otel_arrows_stream_of(request);
+    }
+}
+
+fn we_decode_otel_arrows_stream_of(request: ExportTraceServiceRequest) {
     let mut producer = Producer::new();
     let mut decoder = TracesDecoder::new();
     for _ in 0..3 {
@@ -186,7 +198,10 @@ proptest! {
     #[test]
     fn generated_traces_cross_both_ways(
         requests in proptest::collection::vec(
-            strategies::collector::trace_request().prop_map(realistic),
+            prop_oneof![
+                strategies::collector::trace_request().prop_map(realistic),
+                support::pooled_request(),
+            ],
             1..3,
         ),
     ) {

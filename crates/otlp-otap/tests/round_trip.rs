@@ -12,6 +12,8 @@ use otlp_proto::Message;
 use otlp_proto::collector::ExportTraceServiceRequest;
 use proptest::prelude::*;
 
+mod support;
+
 #[path = "../../otlp-proto/tests/support/strategies/mod.rs"]
 #[allow(clippy::all, missing_docs, unused)]
 mod strategies;
@@ -56,6 +58,17 @@ fn the_sample_round_trips_and_the_root_payload_comes_first() {
         back,
         "the decoder's output is normalized"
     );
+}
+
+#[test]
+fn repeated_rows_round_trip_through_the_delta_encodings() {
+    let request = support::repetitive();
+    let mut encoder = TracesEncoder::new();
+    let mut decoder = TracesDecoder::new();
+    for _ in 0..2 {
+        let batch = encoder.encode(&request).expect("encodes");
+        assert_round_trip(&request, &decoder.decode(&batch).expect("decodes"));
+    }
 }
 
 #[test]
@@ -194,6 +207,19 @@ proptest! {
             let batch = encoder.encode(request).expect("encodes");
             let wire = BatchArrowRecords::decode(&batch.encode_to_bytes()).expect("protobuf");
             let back = decoder.decode(&wire).expect("decodes");
+            let want = normalize_traces(request.clone());
+            prop_assert_eq!(back.encode_to_bytes(), want.encode_to_bytes());
+        }
+    }
+
+    #[test]
+    fn pooled_traces_round_trip_on_one_stream(
+        requests in proptest::collection::vec(support::pooled_request(), 1..4),
+    ) {
+        let mut encoder = TracesEncoder::new();
+        let mut decoder = TracesDecoder::new();
+        for request in &requests {
+            let back = decoder.decode(&encoder.encode(request).expect("encodes")).expect("decodes");
             let want = normalize_traces(request.clone());
             prop_assert_eq!(back.encode_to_bytes(), want.encode_to_bytes());
         }
