@@ -38,15 +38,15 @@ fn trace_id(i: u8) -> Bytes {
     Bytes::from(vec![i; 16])
 }
 
-fn span_of(
-    (name, attributes, events, links): (
-        &'static str,
-        Vec<KeyValue>,
-        Vec<(&'static str, Vec<KeyValue>)>,
-        Vec<(u8, Vec<KeyValue>)>,
-    ),
-    i: usize,
-) -> Span {
+/// A span drawn from the pools: its name, attributes, events and links (by trace id byte).
+type SpanParts = (
+    &'static str,
+    Vec<KeyValue>,
+    Vec<(&'static str, Vec<KeyValue>)>,
+    Vec<(u8, Vec<KeyValue>)>,
+);
+
+fn span_of((name, attributes, events, links): SpanParts, i: usize) -> Span {
     Span {
         trace_id: trace_id(1),
         span_id: Bytes::from(vec![i as u8 + 1; 8]),
