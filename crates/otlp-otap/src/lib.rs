@@ -76,6 +76,7 @@ mod normalize;
 mod preflight;
 mod stream;
 mod traces;
+mod values;
 mod wire;
 
 pub use error::{Error, Result};
