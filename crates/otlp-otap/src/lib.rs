@@ -74,6 +74,7 @@ mod dict;
 mod error;
 mod normalize;
 mod preflight;
+mod root;
 mod stream;
 mod traces;
 mod values;

@@ -2,14 +2,14 @@
 
 use crate::attrs::{self, ids};
 use crate::columns::{Column, Columns, Typed, column, read, required, struct_column};
-use crate::{ArrowPayloadType as T, Error, Result};
+use crate::root::{Grouping, Start};
+use crate::{ArrowPayloadType as T, Result};
 use arrow_array::types::{DurationNanosecondType, Int32Type, TimestampNanosecondType, UInt32Type};
 use arrow_array::{FixedSizeBinaryArray, PrimitiveArray, RecordBatch, StringArray, StructArray};
 use bytes::Bytes;
 use otlp_proto::Str;
 use otlp_proto::collector::ExportTraceServiceRequest;
-use otlp_proto::common::{InstrumentationScope, KeyValue};
-use otlp_proto::resource::Resource;
+use otlp_proto::common::KeyValue;
 use otlp_proto::trace::{Event, Link, ResourceSpans, ScopeSpans, Span, Status};
 use std::collections::HashMap;
 
@@ -137,31 +137,16 @@ fn spans(
 ) -> Result<ExportTraceServiceRequest> {
     let b: &dyn Columns = &tables.spans;
     let k = T::Spans;
-    let resource_attrs = attrs_of(tables, T::ResourceAttrs)?;
-    let scope_attrs = attrs_of(tables, T::ScopeAttrs)?;
     let mut span_attrs = attrs_of(tables, T::SpanAttrs)?;
-
-    let span_ids_own = ids(b, k, "id")?.map(|i| i.undelta());
-    let resource = struct_column(b, k, "resource")?;
-    let scope = struct_column(b, k, "scope")?;
+    let mut grouping = Grouping::new(
+        b,
+        k,
+        attrs_of(tables, T::ResourceAttrs)?,
+        attrs_of(tables, T::ScopeAttrs)?,
+    )?;
     let status = struct_column(b, k, "status")?;
-    let struct_ids = |s: Option<&StructArray>| -> Result<Option<Vec<Option<u32>>>> {
-        Ok(match s {
-            Some(s) => ids(s, k, "id")?.map(|i| i.undelta()),
-            None => None,
-        })
-    };
-    let resource_ids = struct_ids(resource)?;
-    let scope_ids = struct_ids(scope)?;
-    let r_schema = child::<StringArray>(resource, "schema_url")?;
-    let r_dropped = child::<PrimitiveArray<UInt32Type>>(resource, "dropped_attributes_count")?;
-    let s_name = child::<StringArray>(scope, "name")?;
-    let s_version = child::<StringArray>(scope, "version")?;
-    let s_dropped = child::<PrimitiveArray<UInt32Type>>(scope, "dropped_attributes_count")?;
     let st_code = child::<PrimitiveArray<Int32Type>>(status, "code")?;
     let st_message = child::<StringArray>(status, "status_message")?;
-
-    let schema_url = column::<StringArray>(b, k, "schema_url")?;
     let start = column::<PrimitiveArray<TimestampNanosecondType>>(b, k, "start_time_unix_nano")?;
     let duration =
         column::<PrimitiveArray<DurationNanosecondType>>(b, k, "duration_time_unix_nano")?;
@@ -176,53 +161,28 @@ fn spans(
     let dropped_events = column::<PrimitiveArray<UInt32Type>>(b, k, "dropped_events_count")?;
     let dropped_links = column::<PrimitiveArray<UInt32Type>>(b, k, "dropped_links_count")?;
 
-    let at = |v: &Option<Vec<Option<u32>>>, i: usize| {
-        v.as_ref().and_then(|v| v.get(i).copied().flatten())
-    };
     let mut out = ExportTraceServiceRequest::default();
-    let mut current: Option<(Option<u32>, Option<u32>)> = None;
     for i in 0..tables.spans.num_rows() {
-        let (rid, sid) = (at(&resource_ids, i), at(&scope_ids, i));
-        let new_resource = current.is_none_or(|(r, _)| r != rid);
-        if new_resource {
-            let attributes = rid
-                .and_then(|r| resource_attrs.get(&r).cloned())
-                .unwrap_or_default();
-            let res = Resource {
-                attributes,
-                dropped_attributes_count: read(&r_dropped, i),
-                entity_refs: Vec::new(),
-            };
-            out.resource_spans.push(ResourceSpans {
-                resource: (res != Resource::default()).then_some(res),
-                scope_spans: Vec::new(),
-                schema_url: Str::copy_from(read(&r_schema, i)),
-            });
+        for start in grouping.starts(i) {
+            match start {
+                Start::Resource(resource, schema_url) => out.resource_spans.push(ResourceSpans {
+                    resource,
+                    scope_spans: Vec::new(),
+                    schema_url,
+                }),
+                Start::Scope(scope, schema_url) => out
+                    .resource_spans
+                    .last_mut()
+                    .ok_or_else(|| grouping.orphan())?
+                    .scope_spans
+                    .push(ScopeSpans {
+                        scope,
+                        spans: Vec::new(),
+                        schema_url,
+                    }),
+            }
         }
-        if new_resource || current.is_some_and(|(_, s)| s != sid) {
-            let attributes = sid
-                .and_then(|s| scope_attrs.get(&s).cloned())
-                .unwrap_or_default();
-            let sc = InstrumentationScope {
-                name: Str::copy_from(read(&s_name, i)),
-                version: Str::copy_from(read(&s_version, i)),
-                attributes,
-                dropped_attributes_count: read(&s_dropped, i),
-            };
-            let Some(rs) = out.resource_spans.last_mut() else {
-                return Err(Error::Value {
-                    table: k,
-                    problem: "no resource".into(),
-                });
-            };
-            rs.scope_spans.push(ScopeSpans {
-                scope: (sc != InstrumentationScope::default()).then_some(sc),
-                spans: Vec::new(),
-                schema_url: Str::copy_from(read(&schema_url, i)),
-            });
-        }
-        current = Some((rid, sid));
-        let own = at(&span_ids_own, i);
+        let own = grouping.id(i);
         let start_ns = read(&start, i) as u64;
         let st = Status {
             message: Str::copy_from(read(&st_message, i)),
@@ -246,19 +206,18 @@ fn spans(
             status: (st != Status::default()).then_some(st),
             flags: read(&flags, i),
         };
-        if let Some(ss) = out
-            .resource_spans
+        out.resource_spans
             .last_mut()
             .and_then(|r| r.scope_spans.last_mut())
-        {
-            ss.spans.push(span);
-        }
+            .ok_or_else(|| grouping.orphan())?
+            .spans
+            .push(span);
     }
     Ok(out)
 }
 
 /// The children of the row with id `own` (none for a row without an id).
-fn take<C>(by_parent: &mut HashMap<u32, Vec<C>>, own: Option<u32>) -> Vec<C> {
+pub(crate) fn take<C>(by_parent: &mut HashMap<u32, Vec<C>>, own: Option<u32>) -> Vec<C> {
     own.and_then(|id| by_parent.remove(&id)).unwrap_or_default()
 }
 

@@ -21,6 +21,7 @@ mod decode;
 mod tables;
 
 use crate::attrs::AttrsTable;
+use crate::root::{Numbering, Place};
 use crate::stream::{ReadLimits, Readers, Writers};
 use crate::{ArrowPayloadType, BatchArrowRecords, Error, Result};
 use otlp_proto::collector::ExportTraceServiceRequest;
@@ -139,26 +140,29 @@ impl TracesEncoder {
                 t.add(parent, a);
             }
         };
-        let too_many =
-            |what: &str| Error::TooLarge(format!("more than 65,536 {what} in one batch"));
-        let (mut resources, mut scopes) = (0u32, 0u32);
+        let mut numbering = Numbering::default();
         for rs in &request.resource_spans {
             if rs.scope_spans.iter().all(|ss| ss.spans.is_empty()) {
                 continue;
             }
-            let resource_id = u16::try_from(resources).map_err(|_| too_many("resources"))?;
-            resources += 1;
+            let resource_id = numbering.resource()?;
             if let Some(r) = &rs.resource {
                 add(P::ResourceAttrs, u32::from(resource_id), &r.attributes);
             }
             for ss in rs.scope_spans.iter().filter(|ss| !ss.spans.is_empty()) {
-                let scope_id = u16::try_from(scopes).map_err(|_| too_many("scopes"))?;
-                scopes += 1;
+                let scope_id = numbering.scope()?;
                 if let Some(s) = &ss.scope {
                     add(P::ScopeAttrs, u32::from(scope_id), &s.attributes);
                 }
+                let place = Place {
+                    resource_id,
+                    resource: rs.resource.as_ref(),
+                    resource_schema_url: &rs.schema_url,
+                    scope_id,
+                    scope: ss.scope.as_ref(),
+                };
                 for span in &ss.spans {
-                    let span_id = u16::try_from(spans.rows.len()).map_err(|_| too_many("spans"))?;
+                    let span_id = numbering.row("spans")?;
                     add(P::SpanAttrs, u32::from(span_id), &span.attributes);
                     for e in &span.events {
                         let event_id = u32::try_from(events.rows.len())
@@ -173,11 +177,7 @@ impl TracesEncoder {
                         links.rows.push((span_id, l));
                     }
                     spans.rows.push(SpanRow {
-                        resource_id,
-                        resource: rs.resource.as_ref(),
-                        resource_schema_url: &rs.schema_url,
-                        scope_id,
-                        scope: ss.scope.as_ref(),
+                        place,
                         scope_schema_url: &ss.schema_url,
                         span,
                     });

@@ -2,6 +2,7 @@
 //! Their attribute tables are [`AttrsTable`](crate::attrs::AttrsTable)s.
 
 use crate::dict::{Full, StrColumn};
+use crate::root::{self, Place};
 use crate::stream::Table;
 use crate::{ArrowPayloadType, Error, Result};
 use arrow_array::builder::FixedSizeBinaryBuilder;
@@ -10,30 +11,11 @@ use arrow_array::{
     TimestampNanosecondArray, UInt16Array, UInt32Array,
 };
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
-use otlp_proto::common::InstrumentationScope;
-use otlp_proto::resource::Resource;
 use otlp_proto::trace::{Event, Link, Span};
 use std::sync::Arc;
 
 pub(crate) fn timestamp() -> DataType {
     DataType::Timestamp(TimeUnit::Nanosecond, None)
-}
-
-fn resource_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("id", DataType::UInt16, true),
-        Field::new("schema_url", DataType::Utf8, true),
-        Field::new("dropped_attributes_count", DataType::UInt32, true),
-    ])
-}
-
-fn scope_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("id", DataType::UInt16, true),
-        Field::new("name", DataType::Utf8, true),
-        Field::new("version", DataType::Utf8, true),
-        Field::new("dropped_attributes_count", DataType::UInt32, true),
-    ])
 }
 
 fn status_fields() -> Fields {
@@ -76,27 +58,10 @@ fn ids<'a>(
     Ok(Arc::new(b.finish()))
 }
 
-/// A delta-encoded id column for rows numbered 0, 1, 2, ...: 0 then 1s.
-fn sequential_u16(n: usize) -> ArrayRef {
-    Arc::new(UInt16Array::from_iter_values(
-        (0..n).map(|i| u16::from(i > 0)),
-    ))
-}
-
 fn sequential_u32(n: usize) -> ArrayRef {
     Arc::new(UInt32Array::from_iter_values(
         (0..n).map(|i| u32::from(i > 0)),
     ))
-}
-
-/// `values` delta-encoded (wrapping at 16 bits).
-fn delta_u16(values: impl Iterator<Item = u16>) -> ArrayRef {
-    let mut prev = 0u16;
-    Arc::new(UInt16Array::from_iter_values(values.map(|v| {
-        let d = v.wrapping_sub(prev);
-        prev = v;
-        d
-    })))
 }
 
 fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
@@ -109,11 +74,7 @@ fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
 
 /// One span and where it belongs.
 pub(crate) struct SpanRow<'a> {
-    pub(crate) resource_id: u16,
-    pub(crate) resource: Option<&'a Resource>,
-    pub(crate) resource_schema_url: &'a str,
-    pub(crate) scope_id: u16,
-    pub(crate) scope: Option<&'a InstrumentationScope>,
+    pub(crate) place: Place<'a>,
     pub(crate) scope_schema_url: &'a str,
     pub(crate) span: &'a Span,
 }
@@ -133,10 +94,11 @@ impl Table for SpansTable<'_> {
     }
 
     fn schema(&self, dictionary: bool) -> SchemaRef {
+        let [id, resource, scope] = root::fields();
         Arc::new(Schema::new(vec![
-            Field::new("id", DataType::UInt16, true),
-            Field::new("resource", DataType::Struct(resource_fields()), true),
-            Field::new("scope", DataType::Struct(scope_fields()), true),
+            id,
+            resource,
+            scope,
             Field::new("schema_url", StrColumn::data_type(dictionary), true),
             Field::new("start_time_unix_nano", timestamp(), false),
             Field::new(
@@ -185,33 +147,9 @@ impl SpansTable<'_> {
         dictionary: bool,
     ) -> Result<RecordBatch> {
         let rows = &self.rows;
-        let n = rows.len();
         let spans = || rows.iter().map(|r| r.span);
-        let resource = StructArray::try_new(
-            resource_fields(),
-            vec![
-                delta_u16(rows.iter().map(|r| r.resource_id)),
-                strings(rows.iter().map(|r| r.resource_schema_url)),
-                u32s(
-                    rows.iter()
-                        .map(|r| r.resource.map_or(0, |x| x.dropped_attributes_count)),
-                ),
-            ],
-            None,
-        )?;
-        let scope = StructArray::try_new(
-            scope_fields(),
-            vec![
-                delta_u16(rows.iter().map(|r| r.scope_id)),
-                strings(rows.iter().map(|r| r.scope.map_or("", |s| &s.name))),
-                strings(rows.iter().map(|r| r.scope.map_or("", |s| &s.version))),
-                u32s(
-                    rows.iter()
-                        .map(|r| r.scope.map_or(0, |s| s.dropped_attributes_count)),
-                ),
-            ],
-            None,
-        )?;
+        let places: Vec<Place<'_>> = rows.iter().map(|r| r.place).collect();
+        let [ids_column, resource, scope] = root::columns(&places)?;
         let status = StructArray::try_new(
             status_fields(),
             vec![
@@ -224,9 +162,9 @@ impl SpansTable<'_> {
         )?;
         // Times are u64 on the wire and i64 in Arrow: the bits carry over both ways.
         let columns: Vec<ArrayRef> = vec![
-            sequential_u16(n),
-            Arc::new(resource),
-            Arc::new(scope),
+            ids_column,
+            resource,
+            scope,
             schema_urls,
             Arc::new(TimestampNanosecondArray::from_iter_values(
                 spans().map(|s| s.start_time_unix_nano as i64),
