@@ -68,7 +68,9 @@
 #![deny(missing_docs)]
 
 mod attrs;
+mod build;
 mod cbor;
+mod coder;
 mod columns;
 mod dict;
 mod error;
@@ -80,6 +82,7 @@ mod traces;
 mod values;
 mod wire;
 
+pub use coder::{Decoder, Encoder, Logs, Signal, Traces};
 pub use error::{Error, Result};
 pub use normalize::normalize_traces;
 pub use traces::{TRACES_PAYLOADS, TracesDecoder, TracesEncoder, decode_traces, encode_traces};

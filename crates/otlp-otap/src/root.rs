@@ -6,10 +6,11 @@
 //! resource (scope) wherever `resource.id` (`scope.id`) changes.
 
 use crate::attrs::ids;
+use crate::build::{strings, u32s};
 use crate::columns::{Column, Columns, Typed, column, read, struct_column};
 use crate::{ArrowPayloadType, Error, Result};
 use arrow_array::types::UInt32Type;
-use arrow_array::{ArrayRef, PrimitiveArray, StringArray, StructArray, UInt16Array, UInt32Array};
+use arrow_array::{ArrayRef, PrimitiveArray, StringArray, StructArray, UInt16Array};
 use arrow_schema::{DataType, Field, Fields};
 use otlp_proto::Str;
 use otlp_proto::common::{InstrumentationScope, KeyValue};
@@ -94,14 +95,6 @@ fn delta_u16(values: impl Iterator<Item = u16>) -> ArrayRef {
         prev = v;
         d
     })))
-}
-
-fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(values))
-}
-
-fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
-    Arc::new(UInt32Array::from_iter_values(values))
 }
 
 /// The `id`, `resource` and `scope` columns of rows at `places` (rows numbered 0, 1, ...).

@@ -54,7 +54,7 @@ impl std::fmt::Debug for WriteStream {
 
 /// The writing side: one IPC stream per payload type.
 #[derive(Debug)]
-pub(crate) struct Writers {
+pub struct Writers {
     streams: HashMap<ArrowPayloadType, WriteStream>,
     next_schema_id: u64,
     /// Dictionary bytes one stream may hold, over all its dictionary columns.

@@ -1,6 +1,7 @@
 //! Traces tables back to an `ExportTraceServiceRequest`.
 
 use crate::attrs::{self, ids};
+use crate::coder::Tables;
 use crate::columns::{Column, Columns, Typed, column, read, required, struct_column};
 use crate::root::{Grouping, Start};
 use crate::{ArrowPayloadType as T, Result};
@@ -12,12 +13,6 @@ use otlp_proto::collector::ExportTraceServiceRequest;
 use otlp_proto::common::KeyValue;
 use otlp_proto::trace::{Event, Link, ResourceSpans, ScopeSpans, Span, Status};
 use std::collections::HashMap;
-
-/// The decoded tables of one batch, by payload type.
-pub(crate) struct Tables {
-    pub(crate) spans: RecordBatch,
-    pub(crate) others: HashMap<T, RecordBatch>,
-}
 
 type Attrs = HashMap<u32, Vec<KeyValue>>;
 
@@ -135,7 +130,7 @@ fn spans(
     mut events: HashMap<u32, Vec<Event>>,
     mut links: HashMap<u32, Vec<Link>>,
 ) -> Result<ExportTraceServiceRequest> {
-    let b: &dyn Columns = &tables.spans;
+    let b: &dyn Columns = &tables.root;
     let k = T::Spans;
     let mut span_attrs = attrs_of(tables, T::SpanAttrs)?;
     let mut grouping = Grouping::new(
@@ -162,7 +157,7 @@ fn spans(
     let dropped_links = column::<PrimitiveArray<UInt32Type>>(b, k, "dropped_links_count")?;
 
     let mut out = ExportTraceServiceRequest::default();
-    for i in 0..tables.spans.num_rows() {
+    for i in 0..tables.root.num_rows() {
         for start in grouping.starts(i) {
             match start {
                 Start::Resource(resource, schema_url) => out.resource_spans.push(ResourceSpans {

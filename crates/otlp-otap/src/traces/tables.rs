@@ -1,75 +1,24 @@
 //! The traces tables as the encoder builds them: SPANS (the root), SPAN_EVENTS and SPAN_LINKS.
 //! Their attribute tables are [`AttrsTable`](crate::attrs::AttrsTable)s.
 
+use crate::build::{ids, required_id, sequential_u32, strings, timestamp, u32s};
 use crate::dict::{Full, StrColumn};
 use crate::root::{self, Place};
 use crate::stream::Table;
 use crate::{ArrowPayloadType, Error, Result};
-use arrow_array::builder::FixedSizeBinaryBuilder;
 use arrow_array::{
-    ArrayRef, DurationNanosecondArray, Int32Array, RecordBatch, StringArray, StructArray,
-    TimestampNanosecondArray, UInt16Array, UInt32Array,
+    ArrayRef, DurationNanosecondArray, Int32Array, RecordBatch, StructArray,
+    TimestampNanosecondArray, UInt16Array,
 };
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use otlp_proto::trace::{Event, Link, Span};
 use std::sync::Arc;
-
-pub(crate) fn timestamp() -> DataType {
-    DataType::Timestamp(TimeUnit::Nanosecond, None)
-}
 
 fn status_fields() -> Fields {
     Fields::from(vec![
         Field::new("code", DataType::Int32, true),
         Field::new("status_message", DataType::Utf8, true),
     ])
-}
-
-/// The all-zero (invalid) id that stands for an empty one where the id column is required.
-const ZEROS: [u8; 16] = [0; 16];
-
-/// An id as a required id column holds it: an empty id as zeros.
-fn required_id(id: &[u8], size: usize) -> &[u8] {
-    if id.is_empty() { &ZEROS[..size] } else { id }
-}
-
-/// A column of ids of `size` bytes. An empty id is a null, or zeros if the column is
-/// `required` (otel-arrow's decoders refuse nulls in span and link ids).
-fn ids<'a>(
-    size: i32,
-    required: bool,
-    values: impl Iterator<Item = &'a [u8]>,
-    what: &str,
-) -> Result<ArrayRef> {
-    let mut b = FixedSizeBinaryBuilder::new(size);
-    for v in values {
-        if v.is_empty() && required {
-            b.append_value(&ZEROS[..size as usize])
-                .map_err(Error::from)?;
-        } else if v.is_empty() {
-            b.append_null();
-        } else {
-            b.append_value(v).map_err(|_| Error::Value {
-                table: ArrowPayloadType::Spans,
-                problem: format!("{what} of {} bytes (must be {size}, or empty)", v.len()),
-            })?;
-        }
-    }
-    Ok(Arc::new(b.finish()))
-}
-
-fn sequential_u32(n: usize) -> ArrayRef {
-    Arc::new(UInt32Array::from_iter_values(
-        (0..n).map(|i| u32::from(i > 0)),
-    ))
-}
-
-fn u32s(values: impl Iterator<Item = u32>) -> ArrayRef {
-    Arc::new(UInt32Array::from_iter_values(values))
-}
-
-fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(values))
 }
 
 /// One span and where it belongs.
@@ -172,10 +121,23 @@ impl SpansTable<'_> {
             Arc::new(DurationNanosecondArray::from_iter_values(spans().map(
                 |s| s.end_time_unix_nano.wrapping_sub(s.start_time_unix_nano) as i64,
             ))),
-            ids(16, true, spans().map(|s| &s.trace_id[..]), "trace_id")?,
-            ids(8, true, spans().map(|s| &s.span_id[..]), "span_id")?,
+            ids(
+                ArrowPayloadType::Spans,
+                16,
+                true,
+                spans().map(|s| &s.trace_id[..]),
+                "trace_id",
+            )?,
+            ids(
+                ArrowPayloadType::Spans,
+                8,
+                true,
+                spans().map(|s| &s.span_id[..]),
+                "span_id",
+            )?,
             strings(spans().map(|s| &*s.trace_state)),
             ids(
+                ArrowPayloadType::Spans,
                 8,
                 false,
                 spans().map(|s| &s.parent_span_id[..]),
@@ -305,8 +267,20 @@ impl LinksTable<'_> {
         let columns: Vec<ArrayRef> = vec![
             sequential_u32(self.rows.len()),
             Arc::new(parents),
-            ids(16, true, links().map(|l| &l.trace_id[..]), "link trace_id")?,
-            ids(8, true, links().map(|l| &l.span_id[..]), "link span_id")?,
+            ids(
+                ArrowPayloadType::SpanLinks,
+                16,
+                true,
+                links().map(|l| &l.trace_id[..]),
+                "link trace_id",
+            )?,
+            ids(
+                ArrowPayloadType::SpanLinks,
+                8,
+                true,
+                links().map(|l| &l.span_id[..]),
+                "link span_id",
+            )?,
             strings(links().map(|l| &*l.trace_state)),
             u32s(links().map(|l| l.dropped_attributes_count)),
             u32s(links().map(|l| l.flags)),
