@@ -15,8 +15,10 @@
 //!   table: a schema id, an [`ArrowPayloadType`] and IPC bytes) and [`BatchStatus`] (the
 //!   receiver's answer, a [`StatusCode`]), all with `otlp-proto`'s protobuf codec
 //!   ([`otlp_proto::Message`]);
-//! - traces: [`TracesEncoder`] and [`TracesDecoder`], stateful like the streams they serve, and
-//!   the one-shot [`encode_traces`] and [`decode_traces`].
+//! - traces and logs: [`TracesEncoder`]/[`TracesDecoder`] and [`LogsEncoder`]/[`LogsDecoder`]
+//!   (forms of one [`Encoder`] and [`Decoder`]), stateful like the streams they serve, and the
+//!   one-shot [`encode_traces`], [`decode_traces`], [`encode_logs`] and [`decode_logs`]. Metrics
+//!   are not done yet.
 //!
 //! # Example
 //!
@@ -44,15 +46,16 @@
 //! # What comes back
 //!
 //! Decoding gives the request that was encoded, up to what OTAP does not carry
-//! ([`normalize_traces`] makes a request into that form):
+//! ([`normalize_traces`] and [`normalize_logs`] make a request into that form):
 //!
 //! - attributes come back sorted by type, key and value within each resource, scope, span,
 //!   event and link (the encoder sorts attribute tables so that equal values sit together);
-//! - resources and scopes without spans are left out;
+//! - resources and scopes without spans (log records) are left out;
 //! - an empty trace or span id of a span or link is sent as zeros (otel-arrow's decoders
 //!   require these ids), and comes back so;
 //! - an absent resource, scope or span status and one with every field at its default are
-//!   the same (the decoder gives `None`); an attribute without a value is an empty value;
+//!   the same (the decoder gives `None`), and so are an absent log body and an empty one; an
+//!   attribute without a value is an empty value;
 //! - what only profiles use is dropped: `Resource::entity_refs`, `KeyValue::key_strindex`, and
 //!   string-table values (`StringValueStrindex`, which become empty values).
 //!
@@ -74,6 +77,7 @@ mod coder;
 mod columns;
 mod dict;
 mod error;
+mod logs;
 mod normalize;
 mod preflight;
 mod root;
@@ -84,6 +88,7 @@ mod wire;
 
 pub use coder::{Decoder, Encoder, Logs, Signal, Traces};
 pub use error::{Error, Result};
-pub use normalize::normalize_traces;
+pub use logs::{LOGS_PAYLOADS, LogsDecoder, LogsEncoder, decode_logs, encode_logs};
+pub use normalize::{normalize_logs, normalize_traces};
 pub use traces::{TRACES_PAYLOADS, TracesDecoder, TracesEncoder, decode_traces, encode_traces};
 pub use wire::{ArrowPayload, ArrowPayloadType, BatchArrowRecords, BatchStatus, StatusCode};

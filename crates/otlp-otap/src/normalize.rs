@@ -1,7 +1,7 @@
 //! The form of a request that survives OTAP unchanged (see the crate docs, "What comes back").
 
 use crate::attrs::table_order;
-use otlp_proto::collector::ExportTraceServiceRequest;
+use otlp_proto::collector::{ExportLogsServiceRequest, ExportTraceServiceRequest};
 use otlp_proto::common::{AnyValue, KeyValue, Value};
 
 /// `request` as decoding its OTAP encoding gives it back: resources and scopes without spans
@@ -47,6 +47,44 @@ pub fn normalize_traces(mut request: ExportTraceServiceRequest) -> ExportTraceSe
             }
         }
         !rs.scope_spans.is_empty()
+    });
+    request
+}
+
+/// `request` as decoding its OTAP encoding gives it back: resources and scopes without log
+/// records dropped, default resources and scopes absent, an empty body absent, attributes in
+/// table order (type, key, value), values without a value empty, and the profile-only fields
+/// dropped.
+///
+/// ```
+/// use otlp_otap::{decode_logs, encode_logs, normalize_logs};
+/// use otlp_proto::Message;
+/// let request = otlp_proto::sample::logs();
+/// let back = decode_logs(&encode_logs(&request).unwrap()).unwrap();
+/// assert_eq!(back.encode_to_bytes(), normalize_logs(request).encode_to_bytes());
+/// ```
+pub fn normalize_logs(mut request: ExportLogsServiceRequest) -> ExportLogsServiceRequest {
+    request.resource_logs.retain_mut(|rl| {
+        rl.scope_logs.retain(|sl| !sl.log_records.is_empty());
+        if let Some(r) = &mut rl.resource {
+            r.entity_refs.clear();
+            attributes(&mut r.attributes);
+        }
+        rl.resource = rl.resource.take().filter(|r| *r != Default::default());
+        for sl in &mut rl.scope_logs {
+            if let Some(s) = &mut sl.scope {
+                attributes(&mut s.attributes);
+            }
+            sl.scope = sl.scope.take().filter(|s| *s != Default::default());
+            for record in &mut sl.log_records {
+                attributes(&mut record.attributes);
+                if let Some(body) = &mut record.body {
+                    value(body);
+                }
+                record.body = record.body.take().filter(|b| b.value.is_some());
+            }
+        }
+        !rl.scope_logs.is_empty()
     });
     request
 }

@@ -1,9 +1,10 @@
-//! Decoding damaged input never panics: random bytes as a batch, and valid batches with their
+//! Decoding damaged input never panics: random bytes as a batch, and valid batches (traces,
+//! logs) with their
 //! IPC payloads truncated, flipped, overwritten or replaced, on a fresh stream and mid-stream.
 //! Every outcome is an `Ok` or an `Err`; a panic fails the property.
 
 use bytes::Bytes;
-use otlp_otap::{BatchArrowRecords, TracesDecoder, TracesEncoder};
+use otlp_otap::{BatchArrowRecords, LogsDecoder, LogsEncoder, TracesDecoder, TracesEncoder};
 use otlp_proto::Message;
 use proptest::prelude::*;
 
@@ -85,6 +86,23 @@ proptest! {
         let mut victim = if mid_stream {
             decoder.decode(&first).expect("the undamaged first batch decodes");
             second
+        } else {
+            first
+        };
+        let i = which % victim.arrow_payloads.len();
+        victim.arrow_payloads[i].record = apply(&victim.arrow_payloads[i].record, &d);
+        let _ = decoder.decode(&victim);
+    }
+
+    #[test]
+    fn damaged_logs_payloads(which in any::<usize>(), d in damage(), mid_stream in any::<bool>()) {
+        let request = otlp_proto::sample::logs();
+        let mut encoder = LogsEncoder::new();
+        let first = encoder.encode(&request).expect("encodes");
+        let mut decoder = LogsDecoder::new();
+        let mut victim = if mid_stream {
+            decoder.decode(&first).expect("the undamaged first batch decodes");
+            encoder.encode(&request).expect("encodes")
         } else {
             first
         };
