@@ -261,3 +261,49 @@ pub(crate) fn ids(
         mask: u32::MAX,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use otlp_proto::common::AnyValue;
+
+    /// The SPAN_ATTRS `parent_id` column the encoder writes for `(parent, key, value)` rows.
+    fn parents(rows: &[(u32, KeyValue)]) -> Vec<u16> {
+        let mut table = AttrsTable::new(ArrowPayloadType::SpanAttrs);
+        for (parent, kv) in rows {
+            table.add(*parent, std::slice::from_ref(kv));
+        }
+        table.sort();
+        let mut strs = [StrColumn::new(true), StrColumn::new(true)];
+        let batch = table
+            .build(&mut strs, usize::MAX)
+            .map_err(|_| "full")
+            .and_then(|b| b.map_err(|_| "arrow"))
+            .expect("builds");
+        let column = batch.column_by_name("parent_id").expect("has parent_id");
+        column.as_primitive::<UInt16Type>().values().to_vec()
+    }
+
+    #[test]
+    fn parent_ids_are_deltas_after_an_equal_key_and_value_as_go_compares_them() {
+        let kv = |v: AnyValue| KeyValue::new("k", v);
+        // Equal strings: the second is a delta. Another key starts over.
+        let rows = [
+            (3, kv("a".into())),
+            (7, kv("a".into())),
+            (9, KeyValue::new("z", "a")),
+        ];
+        assert_eq!(parents(&rows), [3, 4, 9]);
+        // -0.0 == 0.0 for Go (a delta), NaN != NaN (absolute).
+        let rows = [(5, kv((-0.0f64).into())), (8, kv(0.0f64.into()))];
+        assert_eq!(parents(&rows), [5, 3]);
+        let rows = [(2, kv(f64::NAN.into())), (6, kv(f64::NAN.into()))];
+        assert_eq!(parents(&rows), [2, 6]);
+        // Maps, arrays and empty values never continue a run.
+        let map = || kv(AnyValue::from(vec![KeyValue::new("x", 1i64)]));
+        assert_eq!(parents(&[(1, map()), (4, map())]), [1, 4]);
+        let empty = || kv(AnyValue { value: None });
+        assert_eq!(parents(&[(1, empty()), (4, empty())]), [1, 4]);
+    }
+}

@@ -59,10 +59,12 @@ impl Val<'_> {
     }
 
     /// Whether a row with this value continues a run of the previous row's (same key and
-    /// type): scalars only, doubles by their bits (as Arrow compares them).
+    /// type): scalars only, doubles by IEEE `==` as the Go decoder compares them (NaN never
+    /// equal, -0.0 equal to 0.0; arrow-rs's kernels, which otel-arrow's Rust decoder uses,
+    /// compare bits instead, so the two disagree there: the Collector is the peer that counts).
     pub(crate) fn continues(&self, prev: &Self) -> bool {
         match (self, prev) {
-            (Val::Double(a), Val::Double(b)) => a.to_bits() == b.to_bits(),
+            (Val::Double(a), Val::Double(b)) => a == b,
             (Val::Empty, _) | (Val::Ser(_), _) => false,
             (a, b) => a == b,
         }
