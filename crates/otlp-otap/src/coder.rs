@@ -149,9 +149,10 @@ impl<S: Signal> Encoder<S> {
 ///
 /// It keeps an IPC reader per schema id, with its schema and dictionaries, for the batches
 /// that follow. What it holds is bounded: at most [`with_max_state_bytes`](Self::with_max_state_bytes)
-/// (default 64 MiB) of dictionaries and schemas, which also caps what one payload may declare
-/// it decompresses to, and at most [`with_max_streams`](Self::with_max_streams) (default 32)
-/// IPC streams. Past a limit, [`decode`](Self::decode) returns [`Error::StateLimit`]. After
+/// (default 64 MiB) of dictionaries and schemas and at most
+/// [`with_max_streams`](Self::with_max_streams) (default 32) IPC streams; and a payload may
+/// declare at most [`with_max_payload_bytes`](Self::with_max_payload_bytes) (default 64 MiB)
+/// of decompressed buffers. Past a limit, [`decode`](Self::decode) returns [`Error::StateLimit`]. After
 /// any error the stream's state is unreliable: end the gRPC stream (the Go receiver does),
 /// or [`reset`](Self::reset).
 #[derive(Debug)]
@@ -173,6 +174,7 @@ impl<S: Signal> Decoder<S> {
             readers: Readers::new(ReadLimits {
                 max_state_bytes: 64 << 20,
                 max_streams: 32,
+                max_payload_bytes: 64 << 20,
             }),
             signal: PhantomData,
         }
@@ -181,6 +183,13 @@ impl<S: Signal> Decoder<S> {
     /// Caps the dictionary and schema bytes held across batches (default 64 MiB).
     pub fn with_max_state_bytes(mut self, bytes: usize) -> Self {
         self.readers.limits.max_state_bytes = bytes;
+        self
+    }
+
+    /// Caps what the compressed buffers of one payload may declare they decompress to
+    /// (default 64 MiB), checked before decompressing.
+    pub fn with_max_payload_bytes(mut self, bytes: usize) -> Self {
+        self.readers.limits.max_payload_bytes = bytes;
         self
     }
 

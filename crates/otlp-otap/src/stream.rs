@@ -152,6 +152,8 @@ pub(crate) struct ReadLimits {
     pub(crate) max_state_bytes: usize,
     /// Open IPC streams.
     pub(crate) max_streams: usize,
+    /// Bytes the compressed buffers of one payload may declare they decompress to.
+    pub(crate) max_payload_bytes: usize,
 }
 
 #[derive(Debug)]
@@ -220,7 +222,7 @@ impl Readers {
                 }
             }
         };
-        crate::preflight::check(&payload.record, self.limits.max_state_bytes)?;
+        crate::preflight::check(&payload.record, self.limits.max_payload_bytes)?;
         let mut buffer = Buffer::from(payload.record.to_vec());
         let mut batch = None;
         while !buffer.is_empty() {

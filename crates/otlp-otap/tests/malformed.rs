@@ -135,4 +135,10 @@ fn a_payload_that_declares_a_huge_decompressed_size_is_refused_before_allocating
     batch.arrow_payloads[0].record = Bytes::from(huge);
     let err = TracesDecoder::new().decode(&batch).expect_err("refused");
     assert!(err.to_string().contains("decompressed"), "{err}");
+    // The same limit, set low, refuses the undamaged batch too.
+    let err = TracesDecoder::new()
+        .with_max_payload_bytes(64)
+        .decode(&first)
+        .expect_err("over the payload limit");
+    assert!(err.to_string().contains("decompressed"), "{err}");
 }
