@@ -109,14 +109,17 @@ impl Writers {
     pub(crate) fn payload<T: Table>(&mut self, table: &T) -> Result<ArrowPayload> {
         let kind = table.kind();
         let per_column = self.max_dictionary_bytes / T::STR_COLUMNS.max(1);
-        // Existing stream, then a fresh one with dictionaries, then one without.
-        for attempt in 0..3 {
-            let stream = match (attempt, self.streams.remove(&kind)) {
-                (0, Some(s)) => s,
-                (0 | 1, _) => self.open(table.schema(true), true, T::STR_COLUMNS)?,
-                _ => self.open(table.schema(false), false, T::STR_COLUMNS)?,
+        // The stream as it is, then a fresh one with dictionaries, then one without.
+        let mut fresh_tried = false;
+        for _ in 0..3 {
+            let mut stream = match self.streams.remove(&kind) {
+                Some(s) => s,
+                None if !fresh_tried => {
+                    fresh_tried = true;
+                    self.open(table.schema(true), true, T::STR_COLUMNS)?
+                }
+                None => self.open(table.schema(false), false, T::STR_COLUMNS)?,
             };
-            let mut stream = stream;
             match table.build(&mut stream.strs, per_column) {
                 Ok(batch) => {
                     let batch = batch?;
