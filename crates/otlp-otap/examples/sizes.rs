@@ -4,7 +4,8 @@
 //! synthetic and very repetitive (copies of three spans): a smoke check of sizes, not the
 //! benchmark of the issue.
 //!
-//! `cargo run --release -p otlp-otap --example sizes`
+//! `cargo run -p otlp-otap --example sizes` (sizes do not depend on the profile; a release
+//! build would also build the crate's heavy dev-dependency, otel-arrow-dfe-pdata, in release)
 
 // The table is the output.
 #![allow(clippy::print_stdout)]
