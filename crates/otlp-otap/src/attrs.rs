@@ -1,0 +1,309 @@
+//! Attribute tables (`*_ATTRS`): one row per attribute, keyed by the `parent_id` of the row
+//! (resource, scope, span, event, link or log record) it belongs to.
+//!
+//! Columns: `parent_id` (`UInt16` for resources, scopes, spans and log records, `UInt32` for
+//! events and links), `key`, and the [value columns](crate::values) (`type`, `str`, `int`,
+//! `double`, `bool`, `bytes`, `ser`). `key` and `str` are `Dictionary(UInt16, Utf8)` columns
+//! (see [`dict`](crate::dict)).
+//!
+//! Rows are sorted by type, key, value and parent, and `parent_id` is quasi-delta encoded: a
+//! row whose type, key and (non-null, scalar) value equal the previous row's stores the
+//! difference from the previous row's parent; any other row stores its parent as is.
+
+use crate::columns::{Columns, column, read, required};
+use crate::dict::{Full, StrColumn};
+use crate::stream::Table;
+use crate::values::{self, Val, ValueBuilder, ValueReader};
+use crate::{ArrowPayloadType, Error, Result};
+use arrow_array::types::{UInt8Type, UInt16Type, UInt32Type};
+use arrow_array::{
+    Array, ArrayRef, PrimitiveArray, RecordBatch, StringArray, UInt16Array, UInt32Array,
+};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use otlp_proto::Str;
+use otlp_proto::common::KeyValue;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The order of attributes in a table (for one parent): by type, key, then value.
+pub(crate) fn table_order(a: &KeyValue, b: &KeyValue) -> Ordering {
+    let ((ta, va), (tb, vb)) = (values::of(a.value.as_ref()), values::of(b.value.as_ref()));
+    (ta, &*a.key).cmp(&(tb, &*b.key)).then_with(|| va.cmp(&vb))
+}
+
+struct Row<'a> {
+    parent: u32,
+    key: &'a str,
+    ty: u8,
+    val: Val<'a>,
+}
+
+/// An attribute table to encode: `(parent id, attribute)` pairs of one payload type.
+pub(crate) struct AttrsTable<'a> {
+    kind: ArrowPayloadType,
+    rows: Vec<Row<'a>>,
+}
+
+/// Whether a table's `parent_id` is `UInt32` (event and link attributes) rather than `UInt16`.
+fn wide(kind: ArrowPayloadType) -> bool {
+    matches!(
+        kind,
+        ArrowPayloadType::SpanEventAttrs | ArrowPayloadType::SpanLinkAttrs
+    )
+}
+
+impl<'a> AttrsTable<'a> {
+    /// An empty table of `kind`.
+    pub(crate) fn new(kind: ArrowPayloadType) -> Self {
+        AttrsTable {
+            kind,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds the attributes of the row `parent`.
+    pub(crate) fn add(&mut self, parent: u32, attributes: &'a [KeyValue]) {
+        for kv in attributes {
+            let (ty, val) = values::of(kv.value.as_ref());
+            self.rows.push(Row {
+                parent,
+                key: &kv.key,
+                ty,
+                val,
+            });
+        }
+    }
+
+    /// Whether no attribute was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Sorts the rows as the quasi-delta encoding wants them.
+    pub(crate) fn sort(&mut self) {
+        self.rows.sort_by(|a, b| {
+            (a.ty, a.key)
+                .cmp(&(b.ty, b.key))
+                .then_with(|| a.val.cmp(&b.val))
+                .then(a.parent.cmp(&b.parent))
+        });
+    }
+}
+
+impl Table for AttrsTable<'_> {
+    /// `key`, `str`.
+    const STR_COLUMNS: usize = 2;
+
+    fn kind(&self) -> ArrowPayloadType {
+        self.kind
+    }
+
+    fn schema(&self, dictionary: bool) -> SchemaRef {
+        let parent = if wide(self.kind) {
+            DataType::UInt32
+        } else {
+            DataType::UInt16
+        };
+        let mut fields = vec![
+            Field::new("parent_id", parent, false),
+            Field::new("key", StrColumn::data_type(dictionary), false),
+        ];
+        fields.extend(values::fields(StrColumn::data_type(dictionary)));
+        Arc::new(Schema::new(fields))
+    }
+
+    fn build(
+        &self,
+        strs: &mut [StrColumn],
+        max_bytes: usize,
+    ) -> std::result::Result<Result<RecordBatch>, Full> {
+        let [keys, strings] = strs else {
+            return Ok(Err(Error::TooLarge(
+                "attribute table needs two string columns".into(),
+            )));
+        };
+        let mut parents = Vec::with_capacity(self.rows.len());
+        let mut values = ValueBuilder::default();
+        let mut prev: Option<&Row<'_>> = None;
+        for row in &self.rows {
+            let delta = prev
+                .is_some_and(|p| p.ty == row.ty && p.key == row.key && row.val.continues(&p.val));
+            parents.push(match prev {
+                Some(p) if delta => row.parent.wrapping_sub(p.parent),
+                _ => row.parent,
+            });
+            prev = Some(row);
+            keys.append(row.key, max_bytes)?;
+            values.append(row.ty, &row.val, strings, max_bytes)?;
+        }
+        let parent_ids: ArrayRef = if wide(self.kind) {
+            Arc::new(UInt32Array::from(parents))
+        } else {
+            // Ids of u16 tables fit by construction (the encoder numbers at most 65,536 rows).
+            Arc::new(UInt16Array::from_iter_values(
+                parents.into_iter().map(|p| p as u16),
+            ))
+        };
+        let dictionary = keys.is_dictionary();
+        let mut columns: Vec<ArrayRef> = vec![parent_ids, keys.finish()];
+        columns.extend(values.finish(strings.finish()));
+        Ok(RecordBatch::try_new(self.schema(dictionary), columns).map_err(Error::from))
+    }
+}
+
+/// Decodes an attribute table: each parent id's attributes, in table order.
+pub(crate) fn decode(
+    batch: &RecordBatch,
+    kind: ArrowPayloadType,
+) -> Result<HashMap<u32, Vec<KeyValue>>> {
+    let cols: &dyn Columns = batch;
+    let parents = parent_ids(cols, kind)?;
+    let keys = Some(required::<StringArray>(cols, kind, "key")?);
+    required::<PrimitiveArray<UInt8Type>>(cols, kind, "type")?;
+    let values = ValueReader::new(cols, kind)?;
+    let bad = |problem: String| Error::Value {
+        table: kind,
+        problem,
+    };
+
+    let mut out: HashMap<u32, Vec<KeyValue>> = HashMap::new();
+    let mut prev: Option<(u8, &str, Val<'_>, u32)> = None;
+    for (i, encoded) in parents.values.iter().enumerate() {
+        let encoded = encoded.unwrap_or(0);
+        let key = read(&keys, i);
+        let (ty, val) = values.val(i).map_err(bad)?;
+        let parent = match &prev {
+            Some((pty, pkey, pval, pparent))
+                if *pty == ty && *pkey == key && val.continues(pval) =>
+            {
+                parents.add(*pparent, encoded)
+            }
+            _ => encoded,
+        };
+        let value = values::to_any(ty, &val).map_err(|p| bad(format!("row {i}: {p}")))?;
+        out.entry(parent).or_default().push(KeyValue {
+            key: Str::copy_from(key),
+            value: Some(value),
+            key_strindex: 0,
+        });
+        prev = Some((ty, key, val, parent));
+    }
+    Ok(out)
+}
+
+/// An id column as read: each row's value (`None` where null), and the column's width.
+#[derive(Debug)]
+pub(crate) struct Ids {
+    /// The values as stored.
+    pub(crate) values: Vec<Option<u32>>,
+    /// `u16::MAX` or `u32::MAX`: sums wrap at the column's width.
+    pub(crate) mask: u32,
+}
+
+impl Ids {
+    /// `a + b` in the column's width.
+    pub(crate) fn add(&self, a: u32, b: u32) -> u32 {
+        a.wrapping_add(b) & self.mask
+    }
+
+    /// The delta-encoded column decoded: a running sum over the non-null rows.
+    pub(crate) fn undelta(&self) -> Vec<Option<u32>> {
+        let mut acc = 0u32;
+        self.values
+            .iter()
+            .map(|v| {
+                v.map(|d| {
+                    acc = self.add(acc, d);
+                    acc
+                })
+            })
+            .collect()
+    }
+}
+
+/// The `parent_id` column, `UInt16` or `UInt32` (either is accepted in any attribute table).
+pub(crate) fn parent_ids(cols: &dyn Columns, kind: ArrowPayloadType) -> Result<Ids> {
+    ids(cols, kind, "parent_id")?.ok_or(Error::Column {
+        table: kind,
+        column: "parent_id",
+        problem: "missing".into(),
+    })
+}
+
+/// An id column of `UInt16` or `UInt32` values (plain or dictionary-encoded).
+pub(crate) fn ids(
+    cols: &dyn Columns,
+    kind: ArrowPayloadType,
+    name: &'static str,
+) -> Result<Option<Ids>> {
+    let Some(array) = cols.get(name) else {
+        return Ok(None);
+    };
+    let len = array.len();
+    if let Ok(Some(c)) = column::<PrimitiveArray<UInt16Type>>(cols, kind, name) {
+        let values = (0..len)
+            .map(|i| c.at(i).map(|j| u32::from(c.values().value(j))))
+            .collect();
+        return Ok(Some(Ids {
+            values,
+            mask: u32::from(u16::MAX),
+        }));
+    }
+    let Some(c) = column::<PrimitiveArray<UInt32Type>>(cols, kind, name)? else {
+        return Ok(None);
+    };
+    let values = (0..len)
+        .map(|i| c.at(i).map(|j| c.values().value(j)))
+        .collect();
+    Ok(Some(Ids {
+        values,
+        mask: u32::MAX,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use otlp_proto::common::AnyValue;
+
+    /// The SPAN_ATTRS `parent_id` column the encoder writes for `(parent, key, value)` rows.
+    fn parents(rows: &[(u32, KeyValue)]) -> Vec<u16> {
+        let mut table = AttrsTable::new(ArrowPayloadType::SpanAttrs);
+        for (parent, kv) in rows {
+            table.add(*parent, std::slice::from_ref(kv));
+        }
+        table.sort();
+        let mut strs = [StrColumn::new(true), StrColumn::new(true)];
+        let batch = table
+            .build(&mut strs, usize::MAX)
+            .map_err(|_| "full")
+            .and_then(|b| b.map_err(|_| "arrow"))
+            .expect("builds");
+        let column = batch.column_by_name("parent_id").expect("has parent_id");
+        column.as_primitive::<UInt16Type>().values().to_vec()
+    }
+
+    #[test]
+    fn parent_ids_are_deltas_after_an_equal_key_and_value_as_go_compares_them() {
+        let kv = |v: AnyValue| KeyValue::new("k", v);
+        // Equal strings: the second is a delta. Another key starts over.
+        let rows = [
+            (3, kv("a".into())),
+            (7, kv("a".into())),
+            (9, KeyValue::new("z", "a")),
+        ];
+        assert_eq!(parents(&rows), [3, 4, 9]);
+        // -0.0 == 0.0 for Go (a delta), NaN != NaN (absolute).
+        let rows = [(5, kv((-0.0f64).into())), (8, kv(0.0f64.into()))];
+        assert_eq!(parents(&rows), [5, 3]);
+        let rows = [(2, kv(f64::NAN.into())), (6, kv(f64::NAN.into()))];
+        assert_eq!(parents(&rows), [2, 6]);
+        // Maps, arrays and empty values never continue a run.
+        let map = || kv(AnyValue::from(vec![KeyValue::new("x", 1i64)]));
+        assert_eq!(parents(&[(1, map()), (4, map())]), [1, 4]);
+        let empty = || kv(AnyValue { value: None });
+        assert_eq!(parents(&[(1, empty()), (4, empty())]), [1, 4]);
+    }
+}

@@ -1,0 +1,293 @@
+//! The Arrow IPC streams of one OTAP stream: one per table (payload type), named by a schema id.
+//!
+//! The writer side ([`Writers`]) keeps, per payload type, an arrow-rs `StreamWriter` and its
+//! dictionary columns: the first payload of a stream carries its schema, later ones only
+//! (delta) dictionary batches and the record batch. The reader side ([`Readers`]) keeps one
+//! `StreamDecoder` per schema id and counts what it holds against its limits.
+
+use crate::dict::{Full, StrColumn};
+use crate::{ArrowPayload, ArrowPayloadType, Error, Result};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_buffer::Buffer;
+use arrow_ipc::CompressionType;
+use arrow_ipc::reader::StreamDecoder;
+use arrow_ipc::writer::{DictionaryHandling, IpcWriteOptions, StreamWriter};
+use arrow_schema::{DataType, SchemaRef};
+use bytes::Bytes;
+use otlp_proto::Str;
+use std::collections::HashMap;
+
+/// The encoder's limit on the dictionary bytes of one table stream, by default.
+pub(crate) const DEFAULT_MAX_DICTIONARY_BYTES: usize = 4 << 20;
+
+/// How a table is laid out and built, for [`Writers::payload`].
+pub(crate) trait Table {
+    /// How many dictionary-encodable string columns the builder uses.
+    const STR_COLUMNS: usize;
+    /// Its payload type.
+    fn kind(&self) -> ArrowPayloadType;
+    /// The schema, with dictionary string columns or plain ones.
+    fn schema(&self, dictionary: bool) -> SchemaRef;
+    /// Builds the batch, taking string columns from `strs` (appending with `max_bytes`).
+    fn build(
+        &self,
+        strs: &mut [StrColumn],
+        max_bytes: usize,
+    ) -> std::result::Result<Result<RecordBatch>, Full>;
+}
+
+struct WriteStream {
+    schema_id: Str,
+    writer: StreamWriter<Vec<u8>>,
+    strs: Vec<StrColumn>,
+}
+
+impl std::fmt::Debug for WriteStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriteStream")
+            .field("schema_id", &self.schema_id)
+            .field("strs", &self.strs)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The writing side: one IPC stream per payload type.
+#[derive(Debug)]
+pub struct Writers {
+    streams: HashMap<ArrowPayloadType, WriteStream>,
+    next_schema_id: u64,
+    /// Dictionary bytes one stream may hold, over all its dictionary columns.
+    pub(crate) max_dictionary_bytes: usize,
+    /// zstd level of the IPC body compression, or `None` for none.
+    pub(crate) zstd_level: Option<i32>,
+}
+
+impl Writers {
+    pub(crate) fn new() -> Self {
+        Writers {
+            streams: HashMap::new(),
+            next_schema_id: 0,
+            max_dictionary_bytes: DEFAULT_MAX_DICTIONARY_BYTES,
+            zstd_level: Some(3),
+        }
+    }
+
+    /// Forgets every stream: the next payloads start new ones, schemas first.
+    pub(crate) fn reset(&mut self) {
+        self.streams.clear();
+    }
+
+    fn open(
+        &mut self,
+        schema: SchemaRef,
+        dictionary: bool,
+        str_columns: usize,
+    ) -> Result<WriteStream> {
+        let mut options =
+            IpcWriteOptions::default().with_dictionary_handling(DictionaryHandling::Delta);
+        if let Some(level) = self.zstd_level {
+            options = options
+                .try_with_compression(Some(CompressionType::ZSTD))?
+                .try_with_compression_level(Some(level))?;
+        }
+        let writer = StreamWriter::try_new_with_options(Vec::new(), &schema, options)?;
+        // Schema ids are unique across payload types: the Go receiver keys its readers by id.
+        let schema_id = Str::from(self.next_schema_id.to_string());
+        self.next_schema_id += 1;
+        Ok(WriteStream {
+            schema_id,
+            writer,
+            strs: (0..str_columns)
+                .map(|_| StrColumn::new(dictionary))
+                .collect(),
+        })
+    }
+
+    /// Encodes `table` as the next payload of its stream, starting the stream over (fresh
+    /// dictionaries) or with plain strings when a dictionary is full.
+    pub(crate) fn payload<T: Table>(&mut self, table: &T) -> Result<ArrowPayload> {
+        let kind = table.kind();
+        let per_column = self.max_dictionary_bytes / T::STR_COLUMNS.max(1);
+        // The stream as it is, then a fresh one with dictionaries, then one without.
+        let mut fresh_tried = false;
+        for _ in 0..3 {
+            let mut stream = match self.streams.remove(&kind) {
+                Some(s) => s,
+                None if !fresh_tried => {
+                    fresh_tried = true;
+                    self.open(table.schema(true), true, T::STR_COLUMNS)?
+                }
+                None => self.open(table.schema(false), false, T::STR_COLUMNS)?,
+            };
+            match table.build(&mut stream.strs, per_column) {
+                Ok(batch) => {
+                    let batch = batch?;
+                    stream.writer.write(&batch)?;
+                    let record = Bytes::from(std::mem::take(stream.writer.get_mut()));
+                    let payload = ArrowPayload::new(stream.schema_id.clone(), kind, record);
+                    self.streams.insert(kind, stream);
+                    return Ok(payload);
+                }
+                Err(Full) => stream.strs.iter_mut().for_each(StrColumn::discard_batch),
+            }
+        }
+        Err(Error::TooLarge(format!(
+            "{} does not fit even plain string columns",
+            kind.as_str_name()
+        )))
+    }
+
+    /// Dictionary bytes the streams hold.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.streams
+            .values()
+            .flat_map(|s| s.strs.iter())
+            .map(StrColumn::held_bytes)
+            .sum()
+    }
+}
+
+/// Limits on what a decoder holds between batches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReadLimits {
+    /// Bytes of dictionaries (and schemas) held by all streams together.
+    pub(crate) max_state_bytes: usize,
+    /// Open IPC streams.
+    pub(crate) max_streams: usize,
+    /// Bytes the compressed buffers of one payload may declare they decompress to.
+    pub(crate) max_payload_bytes: usize,
+}
+
+#[derive(Debug)]
+struct ReadStream {
+    kind: ArrowPayloadType,
+    decoder: StreamDecoder,
+    held: usize,
+}
+
+/// The reading side: one IPC stream per schema id.
+#[derive(Debug)]
+pub(crate) struct Readers {
+    streams: HashMap<Str, ReadStream>,
+    pub(crate) limits: ReadLimits,
+}
+
+impl Readers {
+    pub(crate) fn new(limits: ReadLimits) -> Self {
+        Readers {
+            streams: HashMap::new(),
+            limits,
+        }
+    }
+
+    /// Forgets every stream.
+    pub(crate) fn reset(&mut self) {
+        self.streams.clear();
+    }
+
+    /// What the streams hold, in bytes.
+    pub(crate) fn held_bytes(&self) -> usize {
+        self.streams.values().map(|s| s.held).sum()
+    }
+
+    /// Decodes the one record batch `payload` carries. On error the payload's stream is
+    /// dropped (its state is no longer known); the caller should end the OTAP stream.
+    pub(crate) fn read(
+        &mut self,
+        payload: &ArrowPayload,
+        kind: ArrowPayloadType,
+    ) -> Result<RecordBatch> {
+        let id = &payload.schema_id;
+        let mut stream = match self.streams.remove(id) {
+            Some(s) if s.kind == kind => s,
+            Some(s) => {
+                return Err(Error::Payloads(format!(
+                    "schema id {id:?} names a {} stream, not {}",
+                    s.kind.as_str_name(),
+                    kind.as_str_name()
+                )));
+            }
+            None => {
+                // A new schema id for a payload type replaces that type's stream.
+                self.streams.retain(|_, s| s.kind != kind);
+                if self.streams.len() >= self.limits.max_streams {
+                    return Err(Error::StateLimit {
+                        would_hold: self.streams.len() + 1,
+                        limit: self.limits.max_streams,
+                        what: "IPC streams",
+                    });
+                }
+                ReadStream {
+                    kind,
+                    decoder: StreamDecoder::new(),
+                    held: 0,
+                }
+            }
+        };
+        crate::preflight::check(&payload.record, self.limits.max_payload_bytes)?;
+        let mut buffer = Buffer::from(payload.record.to_vec());
+        let mut batch = None;
+        while !buffer.is_empty() {
+            if let Some(b) = guarded(|| stream.decoder.decode(&mut buffer))??
+                && batch.replace(b).is_some()
+            {
+                return Err(Error::Payloads(format!(
+                    "a {} payload holds more than one record batch",
+                    kind.as_str_name()
+                )));
+            }
+        }
+        let Some(batch) = batch else {
+            return Err(Error::Payloads(format!(
+                "a {} payload holds no record batch",
+                kind.as_str_name()
+            )));
+        };
+        stream.held = dictionary_bytes(batch.columns()) + schema_bytes(&batch.schema());
+        let total = self.held_bytes() + stream.held;
+        if total > self.limits.max_state_bytes {
+            return Err(Error::StateLimit {
+                would_hold: total,
+                limit: self.limits.max_state_bytes,
+                what: "dictionary and schema bytes",
+            });
+        }
+        self.streams.insert(id.clone(), stream);
+        Ok(batch)
+    }
+}
+
+/// Bytes of the dictionaries behind `columns` (what the IPC reader keeps for later batches).
+fn dictionary_bytes(columns: &[ArrayRef]) -> usize {
+    columns
+        .iter()
+        .map(|c| match c.data_type() {
+            DataType::Dictionary(..) => c.as_any_dictionary().values().get_array_memory_size(),
+            DataType::Struct(_) => dictionary_bytes(c.as_struct().columns()),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// A rough size of a schema as held in memory.
+fn schema_bytes(schema: &SchemaRef) -> usize {
+    schema
+        .flattened_fields()
+        .iter()
+        .map(|f| 64 + f.name().len())
+        .sum()
+}
+
+/// Runs a step of arrow-rs on untrusted bytes, turning a panic into an error.
+///
+/// arrow-rs's IPC reader checks message headers but, reading damaged buffers, can still panic
+/// (a boolean or offset buffer shorter than its array says) before it validates the arrays.
+/// Such a panic leaves nothing shared half-updated: the stream it happened in is dropped with
+/// the error. (Under `panic = "abort"` it aborts instead; the preflight check stops the most
+/// likely cases first.)
+pub(crate) fn guarded<T>(step: impl FnOnce() -> T) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)).map_err(|_| {
+        Error::Payloads("IPC payload: damaged buffers (arrow-rs could not read them)".into())
+    })
+}

@@ -1,0 +1,235 @@
+//! Values of any type in columns: the `type`, `str`, `int`, `double`, `bool`, `bytes` and
+//! `ser` columns that attribute tables and the log body share.
+//!
+//! `type` is the pcommon value type; the column of that type holds the value and the others
+//! are null. Maps and arrays are serialized into `ser` as [CBOR](crate::cbor).
+
+use crate::columns::{Column, Columns, column, present, read};
+use crate::dict::{Full, StrColumn};
+use crate::{ArrowPayloadType, Result, cbor};
+use arrow_array::builder::{
+    BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, UInt8Builder,
+};
+use arrow_array::types::{Float64Type, Int64Type, UInt8Type};
+use arrow_array::{ArrayRef, BinaryArray, BooleanArray, PrimitiveArray, StringArray};
+use arrow_schema::{DataType, Field};
+use bytes::Bytes;
+use otlp_proto::Str;
+use otlp_proto::common::{AnyValue, Value};
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+/// The pcommon value types, as the `type` column numbers them.
+pub(crate) mod vt {
+    pub(crate) const EMPTY: u8 = 0;
+    pub(crate) const STR: u8 = 1;
+    pub(crate) const INT: u8 = 2;
+    pub(crate) const DOUBLE: u8 = 3;
+    pub(crate) const BOOL: u8 = 4;
+    pub(crate) const MAP: u8 = 5;
+    pub(crate) const SLICE: u8 = 6;
+    pub(crate) const BYTES: u8 = 7;
+}
+
+/// One value, as its columns hold it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val<'a> {
+    Empty,
+    Str(&'a str),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+    Bytes(&'a [u8]),
+    /// A map or array, serialized.
+    Ser(Vec<u8>),
+}
+
+impl Val<'_> {
+    /// The order of values of one type (maps and arrays by their serialization).
+    pub(crate) fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Val::Str(a), Val::Str(b)) => a.cmp(b),
+            (Val::Int(a), Val::Int(b)) => a.cmp(b),
+            (Val::Double(a), Val::Double(b)) => a.total_cmp(b),
+            (Val::Bool(a), Val::Bool(b)) => a.cmp(b),
+            (Val::Bytes(a), Val::Bytes(b)) => a.cmp(b),
+            (Val::Ser(a), Val::Ser(b)) => a.cmp(b),
+            _ => Ordering::Equal,
+        }
+    }
+
+    /// Whether a row with this value continues a run of the previous row's (same key and
+    /// type): scalars only, doubles by IEEE `==` as the Go decoder compares them (NaN never
+    /// equal, -0.0 equal to 0.0; arrow-rs's kernels, which otel-arrow's Rust decoder uses,
+    /// compare bits instead, so the two disagree there: the Collector is the peer that counts).
+    pub(crate) fn continues(&self, prev: &Self) -> bool {
+        match (self, prev) {
+            (Val::Double(a), Val::Double(b)) => a == b,
+            (Val::Empty, _) | (Val::Ser(_), _) => false,
+            (a, b) => a == b,
+        }
+    }
+}
+
+/// A value's type code and columns.
+pub(crate) fn of(v: Option<&AnyValue>) -> (u8, Val<'_>) {
+    match v.and_then(|v| v.value.as_ref()) {
+        // A string-table index (profiles only) has no OTAP form: it is an empty value.
+        None | Some(Value::StringValueStrindex(_)) => (vt::EMPTY, Val::Empty),
+        Some(Value::StringValue(s)) => (vt::STR, Val::Str(s)),
+        Some(Value::IntValue(i)) => (vt::INT, Val::Int(*i)),
+        Some(Value::DoubleValue(d)) => (vt::DOUBLE, Val::Double(*d)),
+        Some(Value::BoolValue(b)) => (vt::BOOL, Val::Bool(*b)),
+        Some(Value::BytesValue(b)) => (vt::BYTES, Val::Bytes(b)),
+        Some(Value::KvlistValue(m)) => {
+            let mut out = Vec::new();
+            cbor::write_map(&m.values, &mut out);
+            (vt::MAP, Val::Ser(out))
+        }
+        Some(Value::ArrayValue(a)) => {
+            let mut out = Vec::new();
+            cbor::write_array(&a.values, &mut out);
+            (vt::SLICE, Val::Ser(out))
+        }
+    }
+}
+
+/// The value columns' fields, `str` of type `str_type`.
+pub(crate) fn fields(str_type: DataType) -> Vec<Field> {
+    vec![
+        Field::new("type", DataType::UInt8, false),
+        Field::new("str", str_type, true),
+        Field::new("int", DataType::Int64, true),
+        Field::new("double", DataType::Float64, true),
+        Field::new("bool", DataType::Boolean, true),
+        Field::new("bytes", DataType::Binary, true),
+        Field::new("ser", DataType::Binary, true),
+    ]
+}
+
+/// Builds the value columns (but `str`, a stream's [`StrColumn`]).
+#[derive(Default)]
+pub(crate) struct ValueBuilder {
+    types: UInt8Builder,
+    ints: Int64Builder,
+    doubles: Float64Builder,
+    bools: BooleanBuilder,
+    bytes: BinaryBuilder,
+    sers: BinaryBuilder,
+}
+
+impl ValueBuilder {
+    /// Appends one value, its string (if any) to `strs`.
+    pub(crate) fn append(
+        &mut self,
+        ty: u8,
+        val: &Val<'_>,
+        strs: &mut StrColumn,
+        max_bytes: usize,
+    ) -> std::result::Result<(), Full> {
+        self.types.append_value(ty);
+        match val {
+            Val::Str(s) => strs.append(s, max_bytes)?,
+            _ => strs.append_null(),
+        }
+        self.ints.append_option(match val {
+            Val::Int(i) => Some(*i),
+            _ => None,
+        });
+        self.doubles.append_option(match val {
+            Val::Double(d) => Some(*d),
+            _ => None,
+        });
+        self.bools.append_option(match val {
+            Val::Bool(b) => Some(*b),
+            _ => None,
+        });
+        self.bytes.append_option(match val {
+            Val::Bytes(b) => Some(*b),
+            _ => None,
+        });
+        self.sers.append_option(match val {
+            Val::Ser(s) => Some(s.as_slice()),
+            _ => None,
+        });
+        Ok(())
+    }
+
+    /// The columns in [`fields`] order, with `strs` as `str`.
+    pub(crate) fn finish(mut self, strs: ArrayRef) -> Vec<ArrayRef> {
+        vec![
+            Arc::new(self.types.finish()),
+            strs,
+            Arc::new(self.ints.finish()),
+            Arc::new(self.doubles.finish()),
+            Arc::new(self.bools.finish()),
+            Arc::new(self.bytes.finish()),
+            Arc::new(self.sers.finish()),
+        ]
+    }
+}
+
+/// Reads the value columns of a table or struct.
+pub(crate) struct ValueReader<'a> {
+    types: Option<Column<'a, PrimitiveArray<UInt8Type>>>,
+    strs: Option<Column<'a, StringArray>>,
+    ints: Option<Column<'a, PrimitiveArray<Int64Type>>>,
+    doubles: Option<Column<'a, PrimitiveArray<Float64Type>>>,
+    bools: Option<Column<'a, BooleanArray>>,
+    bytes: Option<Column<'a, BinaryArray>>,
+    sers: Option<Column<'a, BinaryArray>>,
+}
+
+impl<'a> ValueReader<'a> {
+    pub(crate) fn new(cols: &'a dyn Columns, kind: ArrowPayloadType) -> Result<Self> {
+        Ok(ValueReader {
+            types: column(cols, kind, "type")?,
+            strs: column(cols, kind, "str")?,
+            ints: column(cols, kind, "int")?,
+            doubles: column(cols, kind, "double")?,
+            bools: column(cols, kind, "bool")?,
+            bytes: column(cols, kind, "bytes")?,
+            sers: column(cols, kind, "ser")?,
+        })
+    }
+
+    /// Row `i`'s type and value. A scalar type whose value is null reads as `Empty` (its
+    /// zero value, see [`to_any`]), which never continues a run.
+    pub(crate) fn val(&self, i: usize) -> std::result::Result<(u8, Val<'a>), String> {
+        let ty = read(&self.types, i);
+        let val = match ty {
+            vt::EMPTY => Val::Empty,
+            vt::STR if present(&self.strs, i) => Val::Str(read(&self.strs, i)),
+            vt::INT if present(&self.ints, i) => Val::Int(read(&self.ints, i)),
+            vt::DOUBLE if present(&self.doubles, i) => Val::Double(read(&self.doubles, i)),
+            vt::BOOL if present(&self.bools, i) => Val::Bool(read(&self.bools, i)),
+            vt::BYTES if present(&self.bytes, i) => Val::Bytes(read(&self.bytes, i)),
+            vt::MAP | vt::SLICE => Val::Ser(read(&self.sers, i).to_vec()),
+            vt::STR | vt::INT | vt::DOUBLE | vt::BOOL | vt::BYTES => Val::Empty,
+            other => return Err(format!("unknown value type {other} in row {i}")),
+        };
+        Ok((ty, val))
+    }
+}
+
+/// The value a row holds.
+pub(crate) fn to_any(ty: u8, val: &Val<'_>) -> std::result::Result<AnyValue, String> {
+    let value = match (val, ty) {
+        (Val::Empty, vt::STR) => Value::StringValue(Str::new()),
+        (Val::Empty, vt::INT) => Value::IntValue(0),
+        (Val::Empty, vt::DOUBLE) => Value::DoubleValue(0.0),
+        (Val::Empty, vt::BOOL) => Value::BoolValue(false),
+        (Val::Empty, vt::BYTES) => Value::BytesValue(Bytes::new()),
+        (Val::Empty, _) => return Ok(AnyValue { value: None }),
+        (Val::Str(s), _) => Value::StringValue(Str::copy_from(s)),
+        (Val::Int(v), _) => Value::IntValue(*v),
+        (Val::Double(v), _) => Value::DoubleValue(*v),
+        (Val::Bool(v), _) => Value::BoolValue(*v),
+        (Val::Bytes(b), _) => Value::BytesValue(Bytes::copy_from_slice(b)),
+        // An absent serialization: an empty map or array.
+        (Val::Ser(s), vt::MAP) if s.is_empty() => Value::KvlistValue(Default::default()),
+        (Val::Ser(s), _) if s.is_empty() => Value::ArrayValue(Default::default()),
+        (Val::Ser(s), ty) => return cbor::read(s, ty == vt::MAP),
+    };
+    Ok(AnyValue::new(value))
+}
