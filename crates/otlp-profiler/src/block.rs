@@ -48,6 +48,9 @@ mod imp {
         all: bool,
     ) -> Result<Runner, Error> {
         crate::unwind::refresh()?;
+        // Before the handler goes in: a failure here leaves nothing to undo.
+        let mut tasks = crate::cpu::tasks::TaskDir::open()?;
+        let mut tids = Vec::new();
         let sig = signal::wall_signal();
         signal::install(sig)?;
         let registry = Registry::new(kind, values);
@@ -55,7 +58,7 @@ mod imp {
         let per_second = (1_000_000_000 / period.max(1)).max(1);
         let mut ticks = 0u64;
         let tick = move |registry: &mut Registry, me: u32| {
-            let tids = threads::list();
+            tasks.list(&mut tids);
             ticks += 1;
             if ticks.is_multiple_of(per_second)
                 || tids

@@ -44,7 +44,9 @@ impl ThreadState {
     }
 }
 
-/// The ids of the process's threads (empty off Linux or if `/proc` cannot be read).
+/// The ids of the process's threads (empty off Linux or if `/proc` cannot be read): the
+/// reference the samplers' kept-open listing (`cpu::tasks`) is checked against.
+#[cfg(test)]
 pub(crate) fn list() -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();

@@ -16,7 +16,7 @@ pub(crate) mod slot;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod stack;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-mod tasks;
+pub(crate) mod tasks;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod timer;
 
