@@ -51,8 +51,6 @@
 //! - attributes come back sorted by type, key and value within each resource, scope, span,
 //!   event and link (the encoder sorts attribute tables so that equal values sit together);
 //! - resources and scopes without spans (log records) are left out;
-//! - within a scope, spans come back ordered by trace id, then start time (the encoder sorts
-//!   them so that the spans of a trace sit together, which OTAP allows);
 //! - an empty trace or span id of a span or link is sent as zeros (otel-arrow's decoders
 //!   require these ids), and comes back so;
 //! - an absent resource, scope or span status and one with every field at its default are

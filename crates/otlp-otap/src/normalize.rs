@@ -1,12 +1,11 @@
 //! The form of a request that survives OTAP unchanged (see the crate docs, "What comes back").
 
 use crate::attrs::table_order;
-use crate::traces::span_order;
 use otlp_proto::collector::{ExportLogsServiceRequest, ExportTraceServiceRequest};
 use otlp_proto::common::{AnyValue, KeyValue, Value};
 
 /// `request` as decoding its OTAP encoding gives it back: resources and scopes without spans
-/// dropped, each scope's spans in wire order (by trace id, then start time), default resources, scopes and statuses absent, empty span and link ids all zeros,
+/// dropped, default resources, scopes and statuses absent, empty span and link ids all zeros,
 /// attributes in table order (type, key, value), values without a value empty, and the
 /// profile-only fields dropped.
 ///
@@ -30,7 +29,6 @@ pub fn normalize_traces(mut request: ExportTraceServiceRequest) -> ExportTraceSe
                 attributes(&mut s.attributes);
             }
             ss.scope = ss.scope.take().filter(|s| *s != Default::default());
-            ss.spans.sort_by(span_order);
             for span in &mut ss.spans {
                 zeros_if_empty(&mut span.trace_id, 16);
                 zeros_if_empty(&mut span.span_id, 8);

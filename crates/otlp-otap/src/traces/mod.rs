@@ -14,9 +14,8 @@
 //! | `SPAN_LINKS` | link | `id` u32 (delta), `parent_id` u16 = span `id` (quasi-delta on `trace_id`) |
 //! | `SPAN_LINK_ATTRS` | link attribute | `parent_id` u32 = link `id` |
 //!
-//! Empty tables are left out. Spans are grouped as the request groups them and, within a
-//! scope, ordered by trace id and start time ([`span_order`]): the decoder starts a new
-//! resource (scope) where `resource.id` (`scope.id`) changes.
+//! Empty tables are left out. Spans keep the request's order, grouped as the request groups
+//! them: the decoder starts a new resource (scope) where `resource.id` (`scope.id`) changes.
 
 mod decode;
 mod tables;
@@ -28,8 +27,6 @@ use crate::root::{Numbering, Place};
 use crate::stream::Writers;
 use crate::{ArrowPayload, ArrowPayloadType, BatchArrowRecords, Error, Result};
 use otlp_proto::collector::ExportTraceServiceRequest;
-use otlp_proto::trace::Span;
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use tables::{EventsTable, LinksTable, SpanRow, SpansTable};
 
@@ -107,9 +104,7 @@ impl Sealed for Traces {
                     scope_id,
                     scope: ss.scope.as_ref(),
                 };
-                let mut ordered: Vec<&Span> = ss.spans.iter().collect();
-                ordered.sort_by(|a, b| span_order(a, b));
-                for span in ordered {
+                for span in &ss.spans {
                     let span_id = numbering.row("spans")?;
                     add(P::SpanAttrs, u32::from(span_id), &span.attributes);
                     for e in &span.events {
@@ -151,12 +146,6 @@ impl Sealed for Traces {
         }
         Ok(payloads)
     }
-}
-
-/// The order of spans within a scope on the wire: spans of a trace side by side, so that the
-/// trace id, parent id and time columns repeat or barely change from row to row.
-pub(crate) fn span_order(a: &Span, b: &Span) -> Ordering {
-    (&a.trace_id, a.start_time_unix_nano).cmp(&(&b.trace_id, b.start_time_unix_nano))
 }
 
 /// Encodes one request as a stream's first batch (a fresh [`TracesEncoder`]).
