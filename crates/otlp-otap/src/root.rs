@@ -3,7 +3,9 @@
 //!
 //! `resource.id` and `scope.id` number the request's resources and scopes (those with rows)
 //! in order and are delta encoded, as is `id` (0, 1, 1, ...): the decoder starts a new
-//! resource (scope) wherever `resource.id` (`scope.id`) changes.
+//! resource (scope) wherever `resource.id` (`scope.id`) changes. Their strings
+//! (`resource.schema_url`, `scope.name`, `scope.version`) are the table stream's first
+//! dictionary columns ([`STR_COLUMNS`]): the same few values on every row.
 
 use crate::attrs::ids;
 use crate::build::u32s;
