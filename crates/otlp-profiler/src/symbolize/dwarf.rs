@@ -48,36 +48,101 @@ pub(crate) fn resolve(
     addrs: &[u64],
     release: &mut dyn FnMut(),
 ) -> Vec<Vec<RawFrame>> {
-    let mut out = vec![Vec::new(); addrs.len()];
-    let mut pending = addrs.len();
-    let mut resolved = vec![false; addrs.len()];
+    let mut found = Found {
+        out: vec![Vec::new(); addrs.len()],
+        resolved: vec![false; addrs.len()],
+        pending: addrs.len(),
+    };
+    // The address index first: only the units it names are read. Whatever it does not place
+    // (no index, or an incomplete one) is looked for unit by unit.
+    let mut read = Vec::new();
+    for offset in units_in_aranges(dwarf, addrs) {
+        if let Ok(header) = dwarf.debug_info.header_from_offset(offset) {
+            found.read_unit(dwarf, header, addrs, release);
+        }
+        read.push(offset);
+    }
     let mut units = dwarf.units();
     let mut headers_read = 0usize;
-    while pending > 0 {
+    while found.pending > 0 {
         let Ok(Some(header)) = units.next() else {
             break;
         };
+        // Units from `units()` are `.debug_info`'s.
+        if read
+            .binary_search(&gimli::DebugInfoOffset(header.offset().0))
+            .is_ok()
+        {
+            continue;
+        }
         headers_read += 1;
         if headers_read.is_multiple_of(RELEASE_EVERY_UNITS) {
             release();
         }
+        found.read_unit(dwarf, header, addrs, release);
+    }
+    found.out
+}
+
+/// What [`resolve`] has found so far.
+struct Found {
+    out: Vec<Vec<RawFrame>>,
+    resolved: Vec<bool>,
+    pending: usize,
+}
+
+impl Found {
+    /// Resolves the addresses not yet resolved that the unit of `header` covers.
+    fn read_unit(
+        &mut self,
+        dwarf: &gimli::Dwarf<Reader>,
+        header: gimli::UnitHeader<Reader>,
+        addrs: &[u64],
+        release: &mut dyn FnMut(),
+    ) {
         let Ok(unit) = dwarf.unit(header) else {
-            continue;
+            return;
         };
         let unit = unit.unit_ref(dwarf);
-        let targets = targets_in(unit, addrs, &resolved);
+        let targets = targets_in(unit, addrs, &self.resolved);
         if targets.is_empty() {
-            continue;
+            return;
         }
         let frames = resolve_in_unit(unit, addrs, &targets, release);
         for (&t, frames) in targets.iter().zip(frames) {
-            out[t] = frames;
-            resolved[t] = true;
-            pending -= 1;
+            self.out[t] = frames;
+            self.resolved[t] = true;
+            self.pending -= 1;
         }
         release();
     }
-    out
+}
+
+/// The units `.debug_aranges` says hold some of `addrs` (sorted), ascending; none without
+/// the section. One small section read instead of every unit's header.
+fn units_in_aranges(
+    dwarf: &gimli::Dwarf<Reader>,
+    addrs: &[u64],
+) -> Vec<gimli::DebugInfoOffset<usize>> {
+    let mut units = Vec::new();
+    let mut headers = dwarf.debug_aranges.headers();
+    while let Ok(Some(header)) = headers.next() {
+        let mut entries = header.entries();
+        while let Ok(Some(entry)) = entries.next() {
+            let r = entry.range();
+            if r.begin == 0 || r.begin >= r.end {
+                continue;
+            }
+            let lo = addrs.partition_point(|a| *a < r.begin);
+            if addrs.get(lo).is_some_and(|a| *a < r.end) {
+                units.push(header.debug_info_offset());
+                break;
+            }
+        }
+    }
+    units.sort_unstable();
+    units.dedup();
+    units
 }
 
 /// The indices of the addresses not yet resolved that `unit`'s ranges cover, ascending.
@@ -455,6 +520,30 @@ mod tests {
             addrs.len()
         );
         assert!(inlined > 10, "{inlined} addresses with inlined frames");
+    }
+
+    #[test]
+    fn the_address_index_and_the_unit_scan_agree() {
+        let exe = std::env::current_exe().unwrap();
+        let Some(mut dwarf) = DebugInfo::load(&exe).unwrap().into_dwarf() else {
+            return;
+        };
+        let addrs = addresses_of_this_binary(1000);
+        assert!(
+            !units_in_aranges(&dwarf, &addrs).is_empty(),
+            "the test binary has .debug_aranges"
+        );
+        let indexed = resolve(&dwarf, &addrs, &mut || {});
+        // Without the index every unit is scanned.
+        let endian = gimli::RunTimeEndian::Little;
+        dwarf.debug_aranges = gimli::DebugAranges::from(Reader::new(
+            crate::symbolize::map::MapSlice::empty(),
+            endian,
+        ));
+        assert!(units_in_aranges(&dwarf, &addrs).is_empty());
+        let scanned = resolve(&dwarf, &addrs, &mut || {});
+        assert_eq!(indexed, scanned);
+        assert!(indexed.iter().filter(|f| !f.is_empty()).count() * 10 > addrs.len() * 9);
     }
 
     #[test]
