@@ -95,7 +95,8 @@ fn zeros_if_empty(id: &mut bytes::Bytes, size: usize) {
     }
 }
 
-fn attributes(kvs: &mut [KeyValue]) {
+/// Sorts `kvs` into table order, normalizing their values.
+pub(crate) fn attributes(kvs: &mut [KeyValue]) {
     kvs.iter_mut().for_each(key_value);
     kvs.sort_by(table_order);
 }
