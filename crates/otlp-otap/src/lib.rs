@@ -58,7 +58,8 @@
 //! - an empty trace or span id of a span or link is sent as zeros (otel-arrow's decoders
 //!   require these ids), and comes back so;
 //! - an absent resource, scope or span status and one with every field at its default are
-//!   the same (the decoder gives `None`), and so are an absent log body and an empty one; an
+//!   the same (the decoder gives `None`), and so are an absent log body and an empty one, and
+//!   absent and empty exponential histogram buckets; an
 //!   attribute without a value is an empty value;
 //! - what only profiles use is dropped: `Resource::entity_refs`, `KeyValue::key_strindex`, and
 //!   string-table values (`StringValueStrindex`, which become empty values).

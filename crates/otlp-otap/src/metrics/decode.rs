@@ -229,7 +229,7 @@ impl<'a> BucketsColumn<'a> {
         let Some(c) = this.as_ref().filter(|c| c.s.is_valid(i)) else {
             return Ok(None);
         };
-        Ok(Some(Buckets {
+        let buckets = Buckets {
             offset: read(&c.offset, i),
             bucket_counts: primitives::<UInt64Type>(
                 &c.counts,
@@ -237,7 +237,9 @@ impl<'a> BucketsColumn<'a> {
                 T::ExpHistogramDataPoints,
                 "bucket_counts",
             )?,
-        }))
+        };
+        // Empty buckets and none are the same (pmetric always has them).
+        Ok((buckets != Buckets::default()).then_some(buckets))
     }
 }
 

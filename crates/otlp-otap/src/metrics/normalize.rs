@@ -5,7 +5,8 @@ use otlp_proto::collector::ExportMetricsServiceRequest;
 use otlp_proto::metrics::{Metric, MetricData};
 
 /// `request` as decoding its OTAP encoding gives it back: resources and scopes without
-/// metrics dropped, default resources and scopes absent, metric `metadata` dropped (OTAP's
+/// metrics dropped, default resources, scopes and exponential histogram buckets absent,
+/// metric `metadata` dropped (OTAP's
 /// METRIC_ATTRS is not sent), attributes (of resources, scopes, points and exemplars) in table
 /// order (type, key, value), values without a value empty, and the profile-only fields
 /// dropped.
@@ -55,7 +56,14 @@ fn metric(m: &mut Metric) {
         Some(MetricData::Gauge(g)) => points!(g.data_points),
         Some(MetricData::Sum(s)) => points!(s.data_points),
         Some(MetricData::Histogram(h)) => points!(h.data_points),
-        Some(MetricData::ExponentialHistogram(h)) => points!(h.data_points),
+        Some(MetricData::ExponentialHistogram(h)) => {
+            points!(h.data_points);
+            for p in &mut h.data_points {
+                for b in [&mut p.positive, &mut p.negative] {
+                    *b = b.take().filter(|b| *b != Default::default());
+                }
+            }
+        }
         Some(MetricData::Summary(s)) => s
             .data_points
             .iter_mut()
