@@ -55,8 +55,10 @@
 //!   values sit together);
 //! - resources and scopes without spans (log records, metrics) are left out;
 //! - a metric's `metadata` is dropped (the Go receiver rejects OTAP's METRIC_ATTRS table);
-//! - an empty trace or span id of a span or link is sent as zeros (otel-arrow's decoders
-//!   require these ids), and comes back so;
+//! - an empty trace or span id of a span, link or exemplar is sent as zeros (otel-arrow's
+//!   decoders require these ids), and comes back so;
+//! - within a data point, exemplars without a value come first (the order in which the Go
+//!   decoder's and otel-arrow's Rust decoder's parent ids agree);
 //! - an absent resource, scope or span status and one with every field at its default are
 //!   the same (the decoder gives `None`), and so are an absent log body and an empty one, and
 //!   absent and empty exponential histogram buckets; an

@@ -89,7 +89,8 @@ pub fn normalize_logs(mut request: ExportLogsServiceRequest) -> ExportLogsServic
     request
 }
 
-fn zeros_if_empty(id: &mut bytes::Bytes, size: usize) {
+/// `id` as the required id columns carry it: empty as zeros.
+pub(crate) fn zeros_if_empty(id: &mut bytes::Bytes, size: usize) {
     if id.is_empty() {
         *id = bytes::Bytes::from(vec![0; size]);
     }

@@ -1,7 +1,7 @@
 //! Metrics tables back to an `ExportMetricsServiceRequest`.
 
 use super::lists::{items, primitives};
-use super::tables::{ExemplarValueColumns, continues, metric_type};
+use super::tables::{ExemplarParents, metric_type};
 use crate::attrs::{self, ids};
 use crate::coder::Tables;
 use crate::columns::{Column, Columns, column, present, read, required, struct_column};
@@ -63,26 +63,20 @@ fn exemplars(tables: &Tables, kind: T, attrs_kind: T) -> Result<HashMap<u32, Vec
     let span_ids = column::<FixedSizeBinaryArray>(cols, kind, "span_id")?;
     let trace_ids = column::<FixedSizeBinaryArray>(cols, kind, "trace_id")?;
     let mut out: HashMap<u32, Vec<Exemplar>> = HashMap::new();
-    let mut prev: Option<(u32, ExemplarValueColumns)> = None;
+    let mut encoding = ExemplarParents::default();
     for i in 0..b.num_rows() {
-        let value = (
-            present(&ints, i).then(|| read(&ints, i)),
-            opt_f64(&doubles, i),
-        );
-        let encoded = parents.values.get(i).copied().flatten().unwrap_or(0);
-        let parent = match prev {
-            Some((p, pv)) if continues(pv, value) => parents.add(p, encoded),
-            _ => encoded,
+        // As the Go decoder reads it: an int value wins over a double one.
+        let value = if present(&ints, i) {
+            Some(ExemplarValue::AsInt(read(&ints, i)))
+        } else {
+            opt_f64(&doubles, i).map(ExemplarValue::AsDouble)
         };
-        prev = Some((parent, value));
+        let stored = parents.values.get(i).copied().flatten().unwrap_or(0);
+        let parent = encoding.decode(stored, value.clone());
         let own_id = own.as_ref().and_then(|o| o.get(i).copied().flatten());
         out.entry(parent).or_default().push(Exemplar {
             time_unix_nano: read(&times, i) as u64,
-            value: match value {
-                (Some(v), _) => Some(ExemplarValue::AsInt(v)),
-                (None, Some(v)) => Some(ExemplarValue::AsDouble(v)),
-                (None, None) => None,
-            },
+            value,
             span_id: Bytes::copy_from_slice(read(&span_ids, i)),
             trace_id: Bytes::copy_from_slice(read(&trace_ids, i)),
             filtered_attributes: take(&mut attrs, own_id),

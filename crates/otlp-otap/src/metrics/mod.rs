@@ -107,19 +107,39 @@ impl<'a> Children<'a> {
         for p in points {
             let id = u32::try_from(table(self).rows.len()).map_err(|_| too_many("points"))?;
             self.attrs(P::ATTRS).add(id, p.attributes());
-            if let Some((kind, attrs_kind)) = P::EXEMPLARS {
-                for e in p.exemplars() {
-                    let exemplars = self.exemplars.entry(kind).or_insert(ExemplarsTable {
-                        kind,
-                        rows: Vec::new(),
-                    });
-                    let eid =
-                        u32::try_from(exemplars.rows.len()).map_err(|_| too_many("exemplars"))?;
-                    exemplars.rows.push((id, e));
-                    self.attrs(attrs_kind).add(eid, &e.filtered_attributes);
-                }
+            if let Some((kind, _)) = P::EXEMPLARS
+                && !p.exemplars().is_empty()
+            {
+                let exemplars = self.exemplars.entry(kind).or_insert(ExemplarsTable {
+                    kind,
+                    rows: Vec::new(),
+                });
+                exemplars.rows.extend(p.exemplars().iter().map(|e| (id, e)));
             }
             table(self).rows.push((metric, p));
+        }
+        Ok(())
+    }
+
+    /// Puts the exemplar tables in table order and adds their attributes, keyed by the ids
+    /// that order gives them.
+    fn order_exemplars(&mut self) -> Result<()> {
+        use ArrowPayloadType as P;
+        for (kind, attrs_kind) in [
+            (P::NumberDpExemplars, P::NumberDpExemplarAttrs),
+            (P::HistogramDpExemplars, P::HistogramDpExemplarAttrs),
+            (P::ExpHistogramDpExemplars, P::ExpHistogramDpExemplarAttrs),
+        ] {
+            let Some(mut table) = self.exemplars.remove(&kind) else {
+                continue;
+            };
+            table.order();
+            u32::try_from(table.rows.len()).map_err(|_| too_many("exemplars"))?;
+            let attrs = self.attrs(attrs_kind);
+            for (id, (_, e)) in (0u32..).zip(&table.rows) {
+                attrs.add(id, &e.filtered_attributes);
+            }
+            self.exemplars.insert(kind, table);
         }
         Ok(())
     }
@@ -226,6 +246,7 @@ impl Sealed for Metrics {
                 }
             }
         }
+        children.order_exemplars()?;
         // The root payload first: the Go receiver dispatches on the first payload's type. It
         // is sent even when empty, so that every batch has one.
         let mut payloads = vec![writers.payload(&metrics)?];

@@ -1,15 +1,15 @@
 //! The form of a metrics request that survives OTAP unchanged.
 
-use crate::normalize::attributes;
+use crate::normalize::{attributes, zeros_if_empty};
 use otlp_proto::collector::ExportMetricsServiceRequest;
-use otlp_proto::metrics::{Metric, MetricData};
+use otlp_proto::metrics::{Exemplar, Metric, MetricData};
 
 /// `request` as decoding its OTAP encoding gives it back: resources and scopes without
 /// metrics dropped, default resources, scopes and exponential histogram buckets absent,
-/// metric `metadata` dropped (OTAP's
-/// METRIC_ATTRS is not sent), attributes (of resources, scopes, points and exemplars) in table
-/// order (type, key, value), values without a value empty, and the profile-only fields
-/// dropped.
+/// metric `metadata` dropped (OTAP's METRIC_ATTRS is not sent), exemplars without a value
+/// first within their point, empty exemplar ids all zeros, attributes (of resources, scopes,
+/// points and exemplars) in table order (type, key, value), values without a value empty, and
+/// the profile-only fields dropped.
 ///
 /// ```
 /// use otlp_otap::{decode_metrics, encode_metrics, normalize_metrics};
@@ -38,16 +38,25 @@ pub fn normalize_metrics(mut request: ExportMetricsServiceRequest) -> ExportMetr
     request
 }
 
-/// Sorts the attributes of each point (`$points`) and of its exemplars.
+/// Sorts the attributes of each point (`$points`) and normalizes its exemplars.
 macro_rules! points {
     ($points:expr) => {
         for p in $points.iter_mut() {
             attributes(&mut p.attributes);
-            for e in &mut p.exemplars {
-                attributes(&mut e.filtered_attributes);
-            }
+            exemplars(&mut p.exemplars);
         }
     };
+}
+
+/// Exemplars without a value first (the encoder's table order), attributes sorted, empty
+/// ids as zeros.
+fn exemplars(exemplars: &mut [Exemplar]) {
+    exemplars.sort_by_key(|e| e.value.is_some());
+    for e in exemplars {
+        attributes(&mut e.filtered_attributes);
+        zeros_if_empty(&mut e.trace_id, 16);
+        zeros_if_empty(&mut e.span_id, 8);
+    }
 }
 
 fn metric(m: &mut Metric) {

@@ -6,8 +6,9 @@
 //! `description`, `unit`, `aggregation_temporality` (`Int32`) and `is_monotonic`.
 //!
 //! Exemplar columns: `id` (`UInt32`, delta), `parent_id` (`UInt32`, the point's `id`,
-//! quasi-delta on the value: a delta after a row with the same `int_value` and
-//! `double_value`), `time_unix_nano`, `int_value`, `double_value`, `span_id`, `trace_id`.
+//! quasi-delta on the value, see [`ExemplarParents`]), `time_unix_nano`, `int_value`,
+//! `double_value`, `span_id` and `trace_id` (an empty id as zeros: the Go decoder refuses
+//! other lengths).
 
 use crate::build::{ids, sequential_u32, timestamp};
 use crate::dict::{Full, StrColumn};
@@ -143,28 +144,69 @@ impl MetricsTable<'_> {
     }
 }
 
-/// An exemplar's value as its `int_value` and `double_value` columns hold it.
-pub(crate) type ExemplarValueColumns = (Option<i64>, Option<f64>);
+/// The quasi-delta encoding of exemplar `parent_id`s, as the Go decoder undoes it: a row
+/// without a value always stores the difference from the previous row's parent; a row with a
+/// value stores it when the last row with a value had the same one (same type, and equal as
+/// Go's `==` compares doubles), and its parent as is otherwise.
+///
+/// otel-arrow's Rust decoder compares each row with the one just before instead; the two agree
+/// when the rows without a value come first, which is how the encoder orders them.
+#[derive(Default)]
+pub(crate) struct ExemplarParents {
+    prev_parent: u32,
+    last_value: Option<ExemplarValue>,
+}
 
-/// An exemplar's value as its two columns hold it.
-pub(crate) fn exemplar_value(e: &Exemplar) -> ExemplarValueColumns {
-    match e.value {
-        Some(ExemplarValue::AsInt(v)) => (Some(v), None),
-        Some(ExemplarValue::AsDouble(v)) => (None, Some(v)),
-        None => (None, None),
+impl ExemplarParents {
+    /// Whether a row with `value` stores a delta; the row becomes the previous one.
+    fn is_delta(&mut self, value: Option<ExemplarValue>) -> bool {
+        let Some(value) = value else {
+            return true;
+        };
+        let delta = match (&self.last_value, &value) {
+            (Some(ExemplarValue::AsInt(a)), ExemplarValue::AsInt(b)) => a == b,
+            (Some(ExemplarValue::AsDouble(a)), ExemplarValue::AsDouble(b)) => a == b,
+            _ => false,
+        };
+        self.last_value = Some(value);
+        delta
+    }
+
+    /// The `parent_id` to store for the next row, of `parent` and `value`.
+    pub(crate) fn encode(&mut self, parent: u32, value: Option<ExemplarValue>) -> u32 {
+        let stored = if self.is_delta(value) {
+            parent.wrapping_sub(self.prev_parent)
+        } else {
+            parent
+        };
+        self.prev_parent = parent;
+        stored
+    }
+
+    /// The parent of the next row, which stores `stored` and has `value`.
+    pub(crate) fn decode(&mut self, stored: u32, value: Option<ExemplarValue>) -> u32 {
+        let parent = if self.is_delta(value) {
+            self.prev_parent.wrapping_add(stored)
+        } else {
+            stored
+        };
+        self.prev_parent = parent;
+        parent
     }
 }
 
-/// Whether an exemplar row's `parent_id` is a delta: its value columns equal the previous
-/// row's (null equal to null; doubles compared as Go's `==` does them).
-pub(crate) fn continues(prev: ExemplarValueColumns, row: ExemplarValueColumns) -> bool {
-    prev == row
-}
-
-/// An exemplar table: `(point id, exemplar)` rows in request order.
+/// An exemplar table: `(point id, exemplar)` rows, those without a value first (see
+/// [`ExemplarParents`]), otherwise in request order; a row's exemplar id is its index.
 pub(crate) struct ExemplarsTable<'a> {
     pub(crate) kind: ArrowPayloadType,
     pub(crate) rows: Vec<(u32, &'a Exemplar)>,
+}
+
+impl ExemplarsTable<'_> {
+    /// Puts the rows in table order (a stable partition: those without a value first).
+    pub(crate) fn order(&mut self) {
+        self.rows.sort_by_key(|(_, e)| e.value.is_some());
+    }
 }
 
 impl Table for ExemplarsTable<'_> {
@@ -198,33 +240,66 @@ impl Table for ExemplarsTable<'_> {
 impl ExemplarsTable<'_> {
     fn finish(&self) -> Result<RecordBatch> {
         let ex = || self.rows.iter().map(|(_, e)| *e);
-        let mut prev: Option<(u32, ExemplarValueColumns)> = None;
-        let parents = UInt32Array::from_iter_values(self.rows.iter().map(|(parent, e)| {
-            let value = exemplar_value(e);
-            let v = match prev {
-                Some((p, pv)) if continues(pv, value) => parent.wrapping_sub(p),
-                _ => *parent,
-            };
-            prev = Some((*parent, value));
-            v
-        }));
+        let mut encoding = ExemplarParents::default();
+        let parents = UInt32Array::from_iter_values(
+            self.rows
+                .iter()
+                .map(|(parent, e)| encoding.encode(*parent, e.value.clone())),
+        );
+        let value = |e: &Exemplar| match e.value {
+            Some(ExemplarValue::AsInt(v)) => (Some(v), None),
+            Some(ExemplarValue::AsDouble(v)) => (None, Some(v)),
+            None => (None, None),
+        };
         let columns: Vec<ArrayRef> = vec![
             sequential_u32(self.rows.len()),
             Arc::new(parents),
             Arc::new(TimestampNanosecondArray::from_iter_values(
                 ex().map(|e| e.time_unix_nano as i64),
             )),
-            Arc::new(Int64Array::from_iter(ex().map(|e| exemplar_value(e).0))),
-            Arc::new(Float64Array::from_iter(ex().map(|e| exemplar_value(e).1))),
-            ids(self.kind, 8, false, ex().map(|e| &e.span_id[..]), "span_id")?,
+            Arc::new(Int64Array::from_iter(ex().map(|e| value(e).0))),
+            Arc::new(Float64Array::from_iter(ex().map(|e| value(e).1))),
+            ids(self.kind, 8, true, ex().map(|e| &e.span_id[..]), "span_id")?,
             ids(
                 self.kind,
                 16,
-                false,
+                true,
                 ex().map(|e| &e.trace_id[..]),
                 "trace_id",
             )?,
         ];
         Ok(RecordBatch::try_new(self.schema(false), columns)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exemplar_parent_ids_follow_the_go_decoder() {
+        use ExemplarValue::{AsDouble, AsInt};
+        // (parent, value, what the Go decoder expects stored).
+        let rows = [
+            (3, Some(AsInt(5)), 3),
+            (4, None, 1),                // no value: always a delta
+            (4, Some(AsInt(5)), 0),      // equal to the last value (the row between has none)
+            (6, Some(AsDouble(5.0)), 6), // another type
+            (7, Some(AsDouble(5.0)), 1),
+            (9, Some(AsDouble(f64::NAN)), 9),
+            (9, Some(AsDouble(f64::NAN)), 9), // NaN != NaN
+            (2, Some(AsDouble(-0.0)), 2),
+            (5, Some(AsDouble(0.0)), 3), // -0.0 == 0.0
+        ];
+        let mut encoding = ExemplarParents::default();
+        let mut decoding = ExemplarParents::default();
+        for (parent, value, stored) in rows {
+            assert_eq!(
+                encoding.encode(parent, value.clone()),
+                stored,
+                "{parent} {value:?}"
+            );
+            assert_eq!(decoding.decode(stored, value), parent);
+        }
     }
 }

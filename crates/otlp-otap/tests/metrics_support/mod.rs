@@ -16,12 +16,12 @@ fn exemplars(n: u64) -> Vec<Exemplar> {
     let exemplar = |i: u64, value| Exemplar {
         time_unix_nano: 1_700_000_000_000_000_000 + i,
         value,
-        span_id: if i % 2 == 0 {
+        span_id: if i.is_multiple_of(2) {
             Bytes::from(vec![i as u8 + 1; 8])
         } else {
             Bytes::new()
         },
-        trace_id: if i % 3 == 0 {
+        trace_id: if i.is_multiple_of(3) {
             Bytes::from(vec![i as u8 + 7; 16])
         } else {
             Bytes::new()
