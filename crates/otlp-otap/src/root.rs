@@ -3,11 +3,14 @@
 //!
 //! `resource.id` and `scope.id` number the request's resources and scopes (those with rows)
 //! in order and are delta encoded, as is `id` (0, 1, 1, ...): the decoder starts a new
-//! resource (scope) wherever `resource.id` (`scope.id`) changes.
+//! resource (scope) wherever `resource.id` (`scope.id`) changes. Their strings
+//! (`resource.schema_url`, `scope.name`, `scope.version`) are the table stream's first
+//! dictionary columns ([`STR_COLUMNS`]): the same few values on every row.
 
 use crate::attrs::ids;
-use crate::build::{strings, u32s};
+use crate::build::u32s;
 use crate::columns::{Column, Columns, Typed, column, read, struct_column};
+use crate::dict::{Full, StrColumn};
 use crate::{ArrowPayloadType, Error, Result};
 use arrow_array::types::UInt32Type;
 use arrow_array::{ArrayRef, PrimitiveArray, StringArray, StructArray, UInt16Array};
@@ -61,30 +64,56 @@ pub(crate) struct Place<'a> {
     pub(crate) scope: Option<&'a InstrumentationScope>,
 }
 
-pub(crate) fn resource_fields() -> Fields {
+/// How many string columns of the table's stream the grouping uses: `resource.schema_url`,
+/// `scope.name`, `scope.version` (the first of [`Table::STR_COLUMNS`](crate::stream::Table)).
+/// Dictionary-encoded, a repeated value costs a key; plain, each row adds an offset.
+pub(crate) const STR_COLUMNS: usize = 3;
+
+pub(crate) fn resource_fields(dictionary: bool) -> Fields {
     Fields::from(vec![
         Field::new("id", DataType::UInt16, true),
-        Field::new("schema_url", DataType::Utf8, true),
+        Field::new("schema_url", StrColumn::data_type(dictionary), true),
         Field::new("dropped_attributes_count", DataType::UInt32, true),
     ])
 }
 
-pub(crate) fn scope_fields() -> Fields {
+pub(crate) fn scope_fields(dictionary: bool) -> Fields {
     Fields::from(vec![
         Field::new("id", DataType::UInt16, true),
-        Field::new("name", DataType::Utf8, true),
-        Field::new("version", DataType::Utf8, true),
+        Field::new("name", StrColumn::data_type(dictionary), true),
+        Field::new("version", StrColumn::data_type(dictionary), true),
         Field::new("dropped_attributes_count", DataType::UInt32, true),
     ])
 }
 
 /// The `id` field (then `resource`, `scope`) of a root table.
-pub(crate) fn fields() -> [Field; 3] {
+pub(crate) fn fields(dictionary: bool) -> [Field; 3] {
     [
         Field::new("id", DataType::UInt16, true),
-        Field::new("resource", DataType::Struct(resource_fields()), true),
-        Field::new("scope", DataType::Struct(scope_fields()), true),
+        Field::new(
+            "resource",
+            DataType::Struct(resource_fields(dictionary)),
+            true,
+        ),
+        Field::new("scope", DataType::Struct(scope_fields(dictionary)), true),
     ]
+}
+
+/// Appends the grouping's strings of rows at `places` to `strs` (see [`STR_COLUMNS`]).
+pub(crate) fn append<'a>(
+    places: impl Iterator<Item = Place<'a>>,
+    strs: &mut [StrColumn],
+    max_bytes: usize,
+) -> std::result::Result<(), Full> {
+    let [schema_urls, names, versions] = strs else {
+        return Err(Full);
+    };
+    for p in places {
+        schema_urls.append(p.resource_schema_url, max_bytes)?;
+        names.append(p.scope.map_or("", |s| &s.name), max_bytes)?;
+        versions.append(p.scope.map_or("", |s| &s.version), max_bytes)?;
+    }
+    Ok(())
 }
 
 /// `values` delta-encoded (wrapping at 16 bits).
@@ -97,24 +126,31 @@ fn delta_u16(values: impl Iterator<Item = u16>) -> ArrayRef {
     })))
 }
 
-/// The `id`, `resource` and `scope` columns of rows at `places` (rows numbered 0, 1, ...).
-pub(crate) fn columns(places: &[Place<'_>]) -> Result<[ArrayRef; 3]> {
+/// The `id`, `resource` and `scope` columns of rows at `places` (rows numbered 0, 1, ...),
+/// their strings finished from `strs` (after [`append`]).
+pub(crate) fn columns(places: &[Place<'_>], strs: &mut [StrColumn]) -> Result<[ArrayRef; 3]> {
+    let [schema_urls, names, versions] = strs else {
+        return Err(Error::TooLarge(
+            "the grouping needs three string columns".into(),
+        ));
+    };
+    let dictionary = schema_urls.is_dictionary();
     let p = || places.iter();
     let resource = StructArray::try_new(
-        resource_fields(),
+        resource_fields(dictionary),
         vec![
             delta_u16(p().map(|r| r.resource_id)),
-            strings(p().map(|r| r.resource_schema_url)),
+            schema_urls.finish(),
             u32s(p().map(|r| r.resource.map_or(0, |x| x.dropped_attributes_count))),
         ],
         None,
     )?;
     let scope = StructArray::try_new(
-        scope_fields(),
+        scope_fields(dictionary),
         vec![
             delta_u16(p().map(|r| r.scope_id)),
-            strings(p().map(|r| r.scope.map_or("", |s| &s.name))),
-            strings(p().map(|r| r.scope.map_or("", |s| &s.version))),
+            names.finish(),
+            versions.finish(),
             u32s(p().map(|r| r.scope.map_or(0, |s| s.dropped_attributes_count))),
         ],
         None,

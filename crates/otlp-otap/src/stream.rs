@@ -10,9 +10,9 @@ use crate::{ArrowPayload, ArrowPayloadType, Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_buffer::Buffer;
-use arrow_ipc::CompressionType;
 use arrow_ipc::reader::StreamDecoder;
 use arrow_ipc::writer::{DictionaryHandling, IpcWriteOptions, StreamWriter};
+use arrow_ipc::{CompressionType, MetadataVersion};
 use arrow_schema::{DataType, SchemaRef};
 use bytes::Bytes;
 use otlp_proto::Str;
@@ -84,8 +84,10 @@ impl Writers {
         dictionary: bool,
         str_columns: usize,
     ) -> Result<WriteStream> {
-        let mut options =
-            IpcWriteOptions::default().with_dictionary_handling(DictionaryHandling::Delta);
+        // Buffers aligned to 8 bytes (what the Arrow format requires), not arrow-rs's default
+        // of 64: a table has dozens of buffers, most of them small, and padding is bytes sent.
+        let mut options = IpcWriteOptions::try_new(8, false, MetadataVersion::V5)?
+            .with_dictionary_handling(DictionaryHandling::Delta);
         if let Some(level) = self.zstd_level {
             options = options
                 .try_with_compression(Some(CompressionType::ZSTD))?

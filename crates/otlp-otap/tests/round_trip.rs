@@ -225,3 +225,30 @@ proptest! {
         }
     }
 }
+
+/// The grouping's strings repeat on every row of a root table: they are dictionary columns (a
+/// plain column pays an offset per row, which compresses poorly).
+#[test]
+fn grouping_strings_are_dictionary_columns() {
+    use arrow_schema::DataType;
+    let batch = encode_traces(&otlp_proto::sample::traces()).expect("encodes");
+    let record = std::io::Cursor::new(batch.arrow_payloads[0].record.to_vec());
+    let reader = arrow_ipc::reader::StreamReader::try_new(record, None).expect("an IPC stream");
+    let schema = reader.schema();
+    for (parent, child) in [
+        ("resource", "schema_url"),
+        ("scope", "name"),
+        ("scope", "version"),
+    ] {
+        let field = schema.field_with_name(parent).expect("a grouping column");
+        let DataType::Struct(fields) = field.data_type() else {
+            unreachable!("{parent} is a struct: {field:?}")
+        };
+        let (_, f) = fields.find(child).expect("a grouping child");
+        assert!(
+            matches!(f.data_type(), DataType::Dictionary(..)),
+            "{parent}.{child}: {:?}",
+            f.data_type()
+        );
+    }
+}

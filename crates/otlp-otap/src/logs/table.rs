@@ -45,15 +45,15 @@ fn body_fields() -> Fields {
 }
 
 impl Table for LogsTable<'_> {
-    /// `schema_url`, `severity_text`, `event_name`.
-    const STR_COLUMNS: usize = 3;
+    /// The grouping's ([`root::STR_COLUMNS`]), `schema_url`, `severity_text`, `event_name`.
+    const STR_COLUMNS: usize = root::STR_COLUMNS + 3;
 
     fn kind(&self) -> T {
         T::Logs
     }
 
     fn schema(&self, dictionary: bool) -> SchemaRef {
-        let [id, resource, scope] = root::fields();
+        let [id, resource, scope] = root::fields(dictionary);
         let text = StrColumn::data_type(dictionary);
         Arc::new(Schema::new(vec![
             id,
@@ -78,6 +78,7 @@ impl Table for LogsTable<'_> {
         strs: &mut [StrColumn],
         max_bytes: usize,
     ) -> std::result::Result<Result<RecordBatch>, Full> {
+        let (grouping, strs) = strs.split_at_mut(root::STR_COLUMNS.min(strs.len()));
         let [schema_urls, severities, event_names] = strs else {
             return Ok(Err(Error::TooLarge(
                 "logs table needs three string columns".into(),
@@ -86,6 +87,7 @@ impl Table for LogsTable<'_> {
         // Bodies are mostly distinct: their strings stay plain.
         let mut body_strs = StrColumn::new(false);
         let mut body = ValueBuilder::default();
+        root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
         for r in &self.rows {
             schema_urls.append(r.scope_schema_url, max_bytes)?;
             severities.append(&r.record.severity_text, max_bytes)?;
@@ -95,6 +97,7 @@ impl Table for LogsTable<'_> {
         }
         let dictionary = schema_urls.is_dictionary();
         Ok(self.finish(
+            grouping,
             [
                 schema_urls.finish(),
                 severities.finish(),
@@ -109,12 +112,13 @@ impl Table for LogsTable<'_> {
 impl LogsTable<'_> {
     fn finish(
         &self,
+        grouping: &mut [StrColumn],
         [schema_urls, severities, event_names]: [ArrayRef; 3],
         body: Vec<ArrayRef>,
         dictionary: bool,
     ) -> Result<RecordBatch> {
         let places: Vec<Place<'_>> = self.rows.iter().map(|r| r.place).collect();
-        let [id, resource, scope] = root::columns(&places)?;
+        let [id, resource, scope] = root::columns(&places, grouping)?;
         let logs = || self.rows.iter().map(|r| r.record);
         let body = StructArray::try_new(body_fields(), body, None)?;
         // Times are u64 on the wire and i64 in Arrow: the bits carry over both ways.

@@ -35,15 +35,15 @@ pub(crate) struct SpansTable<'a> {
 }
 
 impl Table for SpansTable<'_> {
-    /// `name`, `schema_url`.
-    const STR_COLUMNS: usize = 2;
+    /// The grouping's ([`root::STR_COLUMNS`]), `name`, `schema_url`.
+    const STR_COLUMNS: usize = root::STR_COLUMNS + 2;
 
     fn kind(&self) -> ArrowPayloadType {
         ArrowPayloadType::Spans
     }
 
     fn schema(&self, dictionary: bool) -> SchemaRef {
-        let [id, resource, scope] = root::fields();
+        let [id, resource, scope] = root::fields(dictionary);
         Arc::new(Schema::new(vec![
             id,
             resource,
@@ -74,23 +74,26 @@ impl Table for SpansTable<'_> {
         strs: &mut [StrColumn],
         max_bytes: usize,
     ) -> std::result::Result<Result<RecordBatch>, Full> {
+        let (grouping, strs) = strs.split_at_mut(root::STR_COLUMNS.min(strs.len()));
         let [names, schema_urls] = strs else {
             return Ok(Err(Error::TooLarge(
                 "spans table needs two string columns".into(),
             )));
         };
+        root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
         for r in &self.rows {
             names.append(&r.span.name, max_bytes)?;
             schema_urls.append(r.scope_schema_url, max_bytes)?;
         }
         let dictionary = names.is_dictionary();
-        Ok(self.finish(names.finish(), schema_urls.finish(), dictionary))
+        Ok(self.finish(grouping, names.finish(), schema_urls.finish(), dictionary))
     }
 }
 
 impl SpansTable<'_> {
     fn finish(
         &self,
+        grouping: &mut [StrColumn],
         names: ArrayRef,
         schema_urls: ArrayRef,
         dictionary: bool,
@@ -98,7 +101,7 @@ impl SpansTable<'_> {
         let rows = &self.rows;
         let spans = || rows.iter().map(|r| r.span);
         let places: Vec<Place<'_>> = rows.iter().map(|r| r.place).collect();
-        let [ids_column, resource, scope] = root::columns(&places)?;
+        let [ids_column, resource, scope] = root::columns(&places, grouping)?;
         let status = StructArray::try_new(
             status_fields(),
             vec![
