@@ -68,15 +68,15 @@ pub(crate) struct MetricsTable<'a> {
 }
 
 impl Table for MetricsTable<'_> {
-    /// `schema_url`, `name`, `description`, `unit`.
-    const STR_COLUMNS: usize = 4;
+    /// The grouping's ([`root::STR_COLUMNS`]), `schema_url`, `name`, `description`, `unit`.
+    const STR_COLUMNS: usize = root::STR_COLUMNS + 4;
 
     fn kind(&self) -> ArrowPayloadType {
         ArrowPayloadType::UnivariateMetrics
     }
 
     fn schema(&self, dictionary: bool) -> SchemaRef {
-        let [id, resource, scope] = root::fields();
+        let [id, resource, scope] = root::fields(dictionary);
         let text = StrColumn::data_type(dictionary);
         Arc::new(Schema::new(vec![
             id,
@@ -97,11 +97,13 @@ impl Table for MetricsTable<'_> {
         strs: &mut [StrColumn],
         max_bytes: usize,
     ) -> std::result::Result<Result<RecordBatch>, Full> {
+        let (grouping, strs) = strs.split_at_mut(root::STR_COLUMNS.min(strs.len()));
         let [schema_urls, names, descriptions, units] = strs else {
             return Ok(Err(Error::TooLarge(
                 "metrics table needs four string columns".into(),
             )));
         };
+        root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
         for r in &self.rows {
             schema_urls.append(r.scope_schema_url, max_bytes)?;
             names.append(&r.metric.name, max_bytes)?;
@@ -115,18 +117,19 @@ impl Table for MetricsTable<'_> {
             descriptions.finish(),
             units.finish(),
         ];
-        Ok(self.finish(strs, dictionary))
+        Ok(self.finish(grouping, strs, dictionary))
     }
 }
 
 impl MetricsTable<'_> {
     fn finish(
         &self,
+        grouping: &mut [StrColumn],
         [schema_urls, names, descriptions, units]: [ArrayRef; 4],
         dictionary: bool,
     ) -> Result<RecordBatch> {
         let places: Vec<Place<'_>> = self.rows.iter().map(|r| r.place).collect();
-        let [id, resource, scope] = root::columns(&places)?;
+        let [id, resource, scope] = root::columns(&places, grouping)?;
         let kinds: Vec<_> = self.rows.iter().map(|r| kind_of(r.metric)).collect();
         let columns: Vec<ArrayRef> = vec![
             id,
