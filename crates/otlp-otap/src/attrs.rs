@@ -45,11 +45,13 @@ pub(crate) struct AttrsTable<'a> {
     rows: Vec<Row<'a>>,
 }
 
-/// Whether a table's `parent_id` is `UInt32` (event and link attributes) rather than `UInt16`.
+/// Whether a table's `parent_id` is `UInt32` (event, link, data point and exemplar
+/// attributes) rather than `UInt16` (those of the root tables' rows, resources and scopes).
 fn wide(kind: ArrowPayloadType) -> bool {
-    matches!(
+    use ArrowPayloadType as P;
+    !matches!(
         kind,
-        ArrowPayloadType::SpanEventAttrs | ArrowPayloadType::SpanLinkAttrs
+        P::ResourceAttrs | P::ScopeAttrs | P::SpanAttrs | P::LogAttrs | P::MetricAttrs
     )
 }
 

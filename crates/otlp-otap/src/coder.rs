@@ -30,8 +30,8 @@ pub(crate) mod sealed {
     }
 }
 
-/// A signal OTAP carries: its export request and its tables. Implemented by [`Traces`] and
-/// [`Logs`] only.
+/// A signal OTAP carries: its export request and its tables. Implemented by [`Traces`],
+/// [`Logs`] and [`Metrics`](crate::Metrics) only.
 pub trait Signal: sealed::Sealed<Req = Self::Request> + Debug + 'static {
     /// The OTLP export request.
     type Request: Default;

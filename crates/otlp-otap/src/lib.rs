@@ -15,10 +15,11 @@
 //!   table: a schema id, an [`ArrowPayloadType`] and IPC bytes) and [`BatchStatus`] (the
 //!   receiver's answer, a [`StatusCode`]), all with `otlp-proto`'s protobuf codec
 //!   ([`otlp_proto::Message`]);
-//! - traces and logs: [`TracesEncoder`]/[`TracesDecoder`] and [`LogsEncoder`]/[`LogsDecoder`]
-//!   (forms of one [`Encoder`] and [`Decoder`]), stateful like the streams they serve, and the
-//!   one-shot [`encode_traces`], [`decode_traces`], [`encode_logs`] and [`decode_logs`]. Metrics
-//!   are not done yet.
+//! - traces, logs and metrics: [`TracesEncoder`]/[`TracesDecoder`],
+//!   [`LogsEncoder`]/[`LogsDecoder`] and [`MetricsEncoder`]/[`MetricsDecoder`] (forms of one
+//!   [`Encoder`] and [`Decoder`]), stateful like the streams they serve, and the one-shot
+//!   [`encode_traces`], [`decode_traces`], [`encode_logs`], [`decode_logs`],
+//!   [`encode_metrics`] and [`decode_metrics`].
 //!
 //! # Example
 //!
@@ -46,15 +47,21 @@
 //! # What comes back
 //!
 //! Decoding gives the request that was encoded, up to what OTAP does not carry
-//! ([`normalize_traces`] and [`normalize_logs`] make a request into that form):
+//! ([`normalize_traces`], [`normalize_logs`] and [`normalize_metrics`] make a request into
+//! that form):
 //!
 //! - attributes come back sorted by type, key and value within each resource, scope, span,
-//!   event and link (the encoder sorts attribute tables so that equal values sit together);
-//! - resources and scopes without spans (log records) are left out;
-//! - an empty trace or span id of a span or link is sent as zeros (otel-arrow's decoders
-//!   require these ids), and comes back so;
+//!   event, link, data point and exemplar (the encoder sorts attribute tables so that equal
+//!   values sit together);
+//! - resources and scopes without spans (log records, metrics) are left out;
+//! - a metric's `metadata` is dropped (the Go receiver rejects OTAP's METRIC_ATTRS table);
+//! - an empty trace or span id of a span, link or exemplar is sent as zeros (otel-arrow's
+//!   decoders require these ids), and comes back so;
+//! - within a data point, exemplars without a value come first (the order in which the Go
+//!   decoder's and otel-arrow's Rust decoder's parent ids agree);
 //! - an absent resource, scope or span status and one with every field at its default are
-//!   the same (the decoder gives `None`), and so are an absent log body and an empty one; an
+//!   the same (the decoder gives `None`), and so are an absent log body and an empty one, and
+//!   absent and empty exponential histogram buckets; an
 //!   attribute without a value is an empty value;
 //! - what only profiles use is dropped: `Resource::entity_refs`, `KeyValue::key_strindex`, and
 //!   string-table values (`StringValueStrindex`, which become empty values).
@@ -78,6 +85,7 @@ mod columns;
 mod dict;
 mod error;
 mod logs;
+mod metrics;
 mod normalize;
 mod preflight;
 mod root;
@@ -89,6 +97,10 @@ mod wire;
 pub use coder::{Decoder, Encoder, Logs, Signal, Traces};
 pub use error::{Error, Result};
 pub use logs::{LOGS_PAYLOADS, LogsDecoder, LogsEncoder, decode_logs, encode_logs};
+pub use metrics::{
+    METRICS_PAYLOADS, Metrics, MetricsDecoder, MetricsEncoder, decode_metrics, encode_metrics,
+    normalize_metrics,
+};
 pub use normalize::{normalize_logs, normalize_traces};
 pub use traces::{TRACES_PAYLOADS, TracesDecoder, TracesEncoder, decode_traces, encode_traces};
 pub use wire::{ArrowPayload, ArrowPayloadType, BatchArrowRecords, BatchStatus, StatusCode};

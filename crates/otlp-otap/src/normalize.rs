@@ -89,13 +89,15 @@ pub fn normalize_logs(mut request: ExportLogsServiceRequest) -> ExportLogsServic
     request
 }
 
-fn zeros_if_empty(id: &mut bytes::Bytes, size: usize) {
+/// `id` as the required id columns carry it: empty as zeros.
+pub(crate) fn zeros_if_empty(id: &mut bytes::Bytes, size: usize) {
     if id.is_empty() {
         *id = bytes::Bytes::from(vec![0; size]);
     }
 }
 
-fn attributes(kvs: &mut [KeyValue]) {
+/// Sorts `kvs` into table order, normalizing their values.
+pub(crate) fn attributes(kvs: &mut [KeyValue]) {
     kvs.iter_mut().for_each(key_value);
     kvs.sort_by(table_order);
 }

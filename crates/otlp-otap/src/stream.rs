@@ -150,6 +150,9 @@ impl Writers {
     }
 }
 
+/// An IPC end-of-stream marker: continuation, then a zero length.
+const END_OF_STREAM: [u8; 8] = [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0];
+
 /// Limits on what a decoder holds between batches.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReadLimits {
@@ -239,6 +242,14 @@ impl Readers {
                     kind.as_str_name()
                 )));
             }
+        }
+        if batch.is_none() {
+            // arrow-rs's decoder reads a message's body on its next pass over bytes, so a last
+            // record batch with an empty body (no rows, no buffers) waits for bytes that never
+            // come. Bytes after it let it finish; they are not consumed (it returns the batch
+            // first) and are dropped here, so the stream reads on as before.
+            let mut nudge = Buffer::from(END_OF_STREAM.to_vec());
+            batch = guarded(|| stream.decoder.decode(&mut nudge))??;
         }
         let Some(batch) = batch else {
             return Err(Error::Payloads(format!(

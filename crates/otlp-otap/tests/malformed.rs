@@ -1,12 +1,17 @@
 //! Decoding damaged input never panics: random bytes as a batch, and valid batches (traces,
-//! logs) with their
+//! logs, metrics) with their
 //! IPC payloads truncated, flipped, overwritten or replaced, on a fresh stream and mid-stream.
 //! Every outcome is an `Ok` or an `Err`; a panic fails the property.
 
 use bytes::Bytes;
-use otlp_otap::{BatchArrowRecords, LogsDecoder, LogsEncoder, TracesDecoder, TracesEncoder};
+use otlp_otap::{
+    BatchArrowRecords, LogsDecoder, LogsEncoder, MetricsDecoder, MetricsEncoder, TracesDecoder,
+    TracesEncoder,
+};
 use otlp_proto::Message;
 use proptest::prelude::*;
+
+mod metrics_support;
 
 /// What to do to one payload's IPC bytes.
 #[derive(Debug, Clone)]
@@ -76,6 +81,7 @@ proptest! {
     fn random_bytes_as_a_batch(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(batch) = BatchArrowRecords::decode(&Bytes::from(bytes)) {
             let _ = TracesDecoder::new().decode(&batch);
+            let _ = MetricsDecoder::new().decode(&batch);
         }
     }
 
@@ -100,6 +106,24 @@ proptest! {
         let mut encoder = LogsEncoder::new();
         let first = encoder.encode(&request).expect("encodes");
         let mut decoder = LogsDecoder::new();
+        let mut victim = if mid_stream {
+            decoder.decode(&first).expect("the undamaged first batch decodes");
+            encoder.encode(&request).expect("encodes")
+        } else {
+            first
+        };
+        let i = which % victim.arrow_payloads.len();
+        victim.arrow_payloads[i].record = apply(&victim.arrow_payloads[i].record, &d);
+        let _ = decoder.decode(&victim);
+    }
+
+    #[test]
+    fn damaged_metrics_payloads(which in any::<usize>(), d in damage(), mid_stream in any::<bool>()) {
+        // Every metrics table, so that each gets damaged.
+        let request = metrics_support::every_kind();
+        let mut encoder = MetricsEncoder::new();
+        let first = encoder.encode(&request).expect("encodes");
+        let mut decoder = MetricsDecoder::new();
         let mut victim = if mid_stream {
             decoder.decode(&first).expect("the undamaged first batch decodes");
             encoder.encode(&request).expect("encodes")
