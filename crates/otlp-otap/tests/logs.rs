@@ -53,11 +53,7 @@ fn a_traces_batch_is_not_a_logs_batch() {
 }
 
 fn cases() -> ProptestConfig {
-    let cases = std::env::var("OTLP_PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(64);
-    ProptestConfig::with_cases(cases)
+    ProptestConfig::with_cases(strategies::cases(64))
 }
 
 proptest! {

@@ -12,6 +12,9 @@ use otlp_proto::Message;
 use proptest::prelude::*;
 
 mod metrics_support;
+#[path = "../../otlp-proto/tests/support/strategies/mod.rs"]
+#[allow(clippy::all, missing_docs, unused)]
+mod strategies;
 
 /// What to do to one payload's IPC bytes.
 #[derive(Debug, Clone)]
@@ -67,11 +70,7 @@ fn stream() -> [BatchArrowRecords; 2] {
 }
 
 fn cases() -> ProptestConfig {
-    let cases = std::env::var("OTLP_PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(512);
-    ProptestConfig::with_cases(cases)
+    ProptestConfig::with_cases(strategies::cases(512))
 }
 
 proptest! {

@@ -109,11 +109,7 @@ fn other_signals_batches_are_not_metrics_batches() {
 }
 
 fn cases() -> ProptestConfig {
-    let cases = std::env::var("OTLP_PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(64);
-    ProptestConfig::with_cases(cases)
+    ProptestConfig::with_cases(strategies::cases(64))
 }
 
 proptest! {

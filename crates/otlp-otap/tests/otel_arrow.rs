@@ -235,11 +235,7 @@ fn realistic(mut request: ExportTraceServiceRequest) -> ExportTraceServiceReques
 }
 
 fn cases() -> ProptestConfig {
-    let cases = std::env::var("OTLP_PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(48);
-    ProptestConfig::with_cases(cases)
+    ProptestConfig::with_cases(strategies::cases(48))
 }
 
 proptest! {

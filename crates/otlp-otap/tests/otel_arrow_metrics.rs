@@ -284,11 +284,7 @@ fn comparable(mut request: ExportMetricsServiceRequest) -> ExportMetricsServiceR
 }
 
 fn cases() -> ProptestConfig {
-    let cases = std::env::var("OTLP_PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(48);
-    ProptestConfig::with_cases(cases)
+    ProptestConfig::with_cases(strategies::cases(48))
 }
 
 proptest! {

@@ -187,11 +187,7 @@ fn batches_that_are_not_traces_batches_are_refused() {
 }
 
 fn cases() -> ProptestConfig {
-    let cases = std::env::var("OTLP_PROPTEST_CASES")
-        .ok()
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(64);
-    ProptestConfig::with_cases(cases)
+    ProptestConfig::with_cases(strategies::cases(64))
 }
 
 proptest! {

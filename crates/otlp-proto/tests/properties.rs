@@ -41,17 +41,9 @@ use support::strategies::{self as s, collector::request};
 use support::to_prost::ToProst;
 use support::{json_variants, mutate};
 
-/// Cases per property: `OTLP_PROPTEST_CASES` if set, else `default`.
-fn cases(default: u32) -> u32 {
-    std::env::var("OTLP_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn config(default: u32) -> ProptestConfig {
     ProptestConfig {
-        cases: cases(default),
+        cases: s::cases(default),
         // Shrinking a nested request can take many steps; stop after a minute with what it has.
         max_shrink_time: 60_000,
         ..ProptestConfig::default()

@@ -18,6 +18,15 @@
 
 #![allow(dead_code)]
 
+/// Cases per property: `OTLP_PROPTEST_CASES` if set, else `default` (every crate's property
+/// tests read the same variable).
+pub fn cases(default: u32) -> u32 {
+    std::env::var("OTLP_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub mod collector;
 pub mod common;
 pub mod logs;
