@@ -235,11 +235,11 @@ fn collect(
     last.ok_or_else(|| Error::new(Kind::System, "the profiler finished without a profile"))
 }
 
-/// Drains `sources` until told to stop (or the configured duration runs out), handing a
-/// profile to `done` every `period` if one is given, and always at the end.
 /// How long after a profile is handed over its memory is given back to the system.
 const GIVE_BACK_AFTER: Duration = Duration::from_secs(5);
 
+/// Drains `sources` until told to stop (or the configured duration runs out), handing a
+/// profile to `done` every `period` if one is given, and always at the end.
 pub(crate) fn run(
     config: ProfileConfig,
     symbolizer: Arc<Symbolizer>,
