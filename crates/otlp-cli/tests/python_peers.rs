@@ -436,7 +436,7 @@ async fn rust_exporter_to_python_stub_receiver() {
                 },
                 encoding: compression.encoding_token().unwrap_or("identity"),
                 content_type: match protocol {
-                    Protocol::Grpc => "application/grpc",
+                    Protocol::Grpc | Protocol::Otap => "application/grpc",
                     Protocol::HttpProtobuf => "application/x-protobuf",
                     Protocol::HttpJson => "application/json",
                 },

@@ -148,7 +148,7 @@ impl EncodedBody {
         compression: Compression,
     ) -> Result<Bytes, Error> {
         let body = self.transcode(signal, protocol.encoding())?;
-        let grpc = protocol == Protocol::Grpc;
+        let grpc = protocol.is_grpc();
         match (grpc, compression) {
             (true, Compression::None) if body.framed => Ok(body.bytes),
             (false, Compression::None) => Ok(body.message()),

@@ -33,7 +33,7 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// `scheme://addr` of the receiver's listener for `protocol`.
 pub fn base_url(receiver: &RunningReceiver, protocol: Protocol, scheme: &str) -> String {
     let addr = match protocol {
-        Protocol::Grpc => receiver.grpc_addr(),
+        Protocol::Grpc | Protocol::Otap => receiver.grpc_addr(),
         Protocol::HttpProtobuf | Protocol::HttpJson => receiver.http_addr(),
     };
     format!("{scheme}://{}", addr.expect("listener is on"))

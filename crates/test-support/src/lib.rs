@@ -11,6 +11,8 @@
 //! - [`clients`]: hyper clients for OTLP/HTTP and OTLP/gRPC that send anything, raw bodies and
 //!   hand-framed gRPC messages included;
 //! - [`hostile`]: requests built to hurt a receiver (decode amplification);
+//! - [`otap`]: a scripted OTLP/Arrow server (acks in or out of order, error statuses, stream
+//!   resets, `UNIMPLEMENTED`, going away and coming back);
 //! - [`client::Harness`]: an `OtlpClient` exporting to an in-process receiver, and the spans
 //!   and log records it received, flushed first (the end-to-end tests' set-up);
 //! - [`temp_dir`], [`free_port`], [`tail`], [`repo_root`]: the small things every harness
@@ -25,6 +27,7 @@ pub mod alloc;
 pub mod client;
 pub mod clients;
 pub mod hostile;
+pub mod otap;
 mod process;
 
 pub use process::{Finished, Process, Spawned, run};

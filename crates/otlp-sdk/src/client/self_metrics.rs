@@ -159,7 +159,8 @@ fn component_types(signal: Signal, exporter: &Exporter) -> Option<(&'static str,
         Signal::Traces => (
             t::BATCHING_SPAN_PROCESSOR,
             match protocol {
-                Protocol::Grpc => t::OTLP_GRPC_SPAN_EXPORTER,
+                // No convention names an OTAP exporter yet: it is gRPC.
+                Protocol::Grpc | Protocol::Otap => t::OTLP_GRPC_SPAN_EXPORTER,
                 Protocol::HttpProtobuf => t::OTLP_HTTP_SPAN_EXPORTER,
                 Protocol::HttpJson => t::OTLP_HTTP_JSON_SPAN_EXPORTER,
             },
@@ -167,7 +168,7 @@ fn component_types(signal: Signal, exporter: &Exporter) -> Option<(&'static str,
         Signal::Logs => (
             t::BATCHING_LOG_PROCESSOR,
             match protocol {
-                Protocol::Grpc => t::OTLP_GRPC_LOG_EXPORTER,
+                Protocol::Grpc | Protocol::Otap => t::OTLP_GRPC_LOG_EXPORTER,
                 Protocol::HttpProtobuf => t::OTLP_HTTP_LOG_EXPORTER,
                 Protocol::HttpJson => t::OTLP_HTTP_JSON_LOG_EXPORTER,
             },

@@ -72,7 +72,7 @@ fn read_settings(prefix: &str, get: &dyn Fn(&str) -> Option<String>) -> Result<S
             get,
             &name("PROTOCOL"),
             |v| v.parse::<Protocol>().ok(),
-            "expected grpc, http/protobuf or http/json",
+            "expected grpc, http/protobuf, http/json or otap",
         )?,
         compression: parse_var(
             get,
@@ -317,7 +317,7 @@ mod tests {
             (
                 "OTEL_EXPORTER_OTLP_PROTOCOL",
                 "http",
-                "expected grpc, http/protobuf or http/json",
+                "expected grpc, http/protobuf, http/json or otap",
             ),
             (
                 "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",

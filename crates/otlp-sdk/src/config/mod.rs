@@ -71,22 +71,35 @@ pub enum Protocol {
     HttpProtobuf,
     /// OTLP/HTTP with OTLP/JSON bodies (`http/json`).
     HttpJson,
+    /// OTLP/Arrow (`otap`): traces, logs and metrics as Arrow IPC batches on long-lived gRPC
+    /// streams (`ArrowTracesService/ArrowTraces` and its siblings), on the gRPC endpoint
+    /// (default `http://localhost:4317`). Needs the `arrow` feature (`otlp`'s `arrow`).
+    ///
+    /// OTAP has no profiles: they go as OTLP/gRPC to the same endpoint. A server that answers
+    /// the Arrow method with `UNIMPLEMENTED` (a plain OTLP receiver) gets that signal as
+    /// OTLP/gRPC from then on. A pipeline's batches are streamed; a single export through
+    /// [`Exporter::export`](crate::Exporter::export) is one request, sent as OTLP/gRPC.
+    /// Streams: [`ExporterConfig::with_otap_streams`] and
+    /// [`ExporterConfig::with_otap_max_stream_lifetime`].
+    Otap,
 }
 
 impl Protocol {
-    /// The name used by `OTEL_EXPORTER_OTLP_PROTOCOL`: `grpc`, `http/protobuf` or `http/json`.
+    /// The name used by `OTEL_EXPORTER_OTLP_PROTOCOL`: `grpc`, `http/protobuf`, `http/json`
+    /// or `otap`.
     pub const fn name(self) -> &'static str {
         match self {
             Protocol::Grpc => "grpc",
             Protocol::HttpProtobuf => "http/protobuf",
             Protocol::HttpJson => "http/json",
+            Protocol::Otap => "otap",
         }
     }
 
-    /// How request bodies are encoded.
+    /// How request bodies are encoded (before OTAP turns a batch into Arrow: protobuf).
     pub const fn encoding(self) -> Encoding {
         match self {
-            Protocol::Grpc | Protocol::HttpProtobuf => Encoding::Protobuf,
+            Protocol::Grpc | Protocol::HttpProtobuf | Protocol::Otap => Encoding::Protobuf,
             Protocol::HttpJson => Encoding::Json,
         }
     }
@@ -94,9 +107,14 @@ impl Protocol {
     /// The endpoint used when none is configured.
     pub const fn default_endpoint(self) -> &'static str {
         match self {
-            Protocol::Grpc => "http://localhost:4317",
+            Protocol::Grpc | Protocol::Otap => "http://localhost:4317",
             Protocol::HttpProtobuf | Protocol::HttpJson => "http://localhost:4318",
         }
+    }
+
+    /// Whether it is carried by gRPC over HTTP/2 (OTLP/gRPC and OTAP).
+    pub const fn is_grpc(self) -> bool {
+        matches!(self, Protocol::Grpc | Protocol::Otap)
     }
 }
 
@@ -109,14 +127,16 @@ impl fmt::Display for Protocol {
 impl FromStr for Protocol {
     type Err = Error;
 
-    /// Parses `grpc`, `http/protobuf` or `http/json` (ASCII case and surrounding blanks ignored).
+    /// Parses `grpc`, `http/protobuf`, `http/json` or `otap` (ASCII case and surrounding
+    /// blanks ignored).
     fn from_str(s: &str) -> Result<Self, Error> {
         match s.trim().to_ascii_lowercase().as_str() {
             "grpc" => Ok(Protocol::Grpc),
             "http/protobuf" => Ok(Protocol::HttpProtobuf),
             "http/json" => Ok(Protocol::HttpJson),
+            "otap" => Ok(Protocol::Otap),
             _ => Err(Error::config(format!(
-                "unknown protocol {s:?} (expected grpc, http/protobuf or http/json)"
+                "unknown protocol {s:?} (expected grpc, http/protobuf, http/json or otap)"
             ))),
         }
     }
@@ -194,6 +214,27 @@ pub struct ExporterConfig {
     code: Layer,
     env: Layer,
     retry: RetryPolicy,
+    otap: OtapStreams,
+}
+
+/// How [`Protocol::Otap`] uses its gRPC streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OtapStreams {
+    /// Streams per signal, at least 1.
+    pub(crate) streams: usize,
+    /// How long a stream takes new batches before it is closed (its acks drained) and replaced.
+    pub(crate) max_lifetime: Duration,
+}
+
+impl Default for OtapStreams {
+    fn default() -> Self {
+        OtapStreams {
+            streams: 1,
+            // The Go exporter's `max_stream_lifetime` default: below the Collector's keepalive
+            // `max_connection_age_grace`.
+            max_lifetime: Duration::from_secs(30),
+        }
+    }
 }
 
 impl ExporterConfig {
@@ -374,6 +415,23 @@ impl ExporterConfig {
         self
     }
 
+    /// How many gRPC streams [`Protocol::Otap`] opens per signal. Default: 1 (each stream has
+    /// its own Arrow dictionaries: one stream compresses best, and carries several batches
+    /// awaiting their acknowledgement at once). At least 1. No environment variable.
+    pub fn with_otap_streams(mut self, streams: usize) -> Self {
+        self.otap.streams = streams.max(1);
+        self
+    }
+
+    /// How long a [`Protocol::Otap`] stream takes new batches; then it is closed once its
+    /// batches are acknowledged, and a new stream (with fresh Arrow state) takes its place, as
+    /// the Go exporter's `max_stream_lifetime`. Default: 30 s; keep it below the receiver's
+    /// `max_connection_age_grace`. No environment variable.
+    pub fn with_otap_max_stream_lifetime(mut self, lifetime: Duration) -> Self {
+        self.otap.max_lifetime = lifetime;
+        self
+    }
+
     /// Disables exporting: every export succeeds at once without sending anything, and says so
     /// ([`ExportOutcome::is_disabled`](crate::ExportOutcome::is_disabled)). Default: `false`.
     /// Env: `OTEL_SDK_DISABLED`.
@@ -406,6 +464,20 @@ impl ExporterConfig {
     /// The retry policy.
     pub fn retry(&self) -> &RetryPolicy {
         &self.retry
+    }
+
+    /// The [`Protocol::Otap`] streams per signal.
+    pub fn otap_streams(&self) -> usize {
+        self.otap.streams
+    }
+
+    /// The [`Protocol::Otap`] stream lifetime.
+    pub fn otap_max_stream_lifetime(&self) -> Duration {
+        self.otap.max_lifetime
+    }
+
+    pub(crate) fn otap(&self) -> OtapStreams {
+        self.otap
     }
 
     /// The metrics temporality preference.

@@ -153,8 +153,8 @@ fn endpoint_uri(
         Some("http") => Scheme::HTTP,
         Some("https") => Scheme::HTTPS,
         // The specification's `insecure` only matters for a gRPC endpoint without a scheme.
-        None if protocol == Protocol::Grpc && !insecure => Scheme::HTTPS,
-        None if protocol == Protocol::Grpc => Scheme::HTTP,
+        None if protocol.is_grpc() && !insecure => Scheme::HTTPS,
+        None if protocol.is_grpc() => Scheme::HTTP,
         None => return Err(bad("expected a URL starting with http:// or https://")),
         Some(other) => {
             return Err(bad(&format!(
@@ -166,7 +166,8 @@ fn endpoint_uri(
         return Err(bad("the URL has no host"));
     };
     let path = match protocol {
-        Protocol::Grpc => PathAndQuery::from_static(signal.grpc_path()),
+        // OTAP: the OTLP path, for the unary fallback; streams name their own method.
+        Protocol::Grpc | Protocol::Otap => PathAndQuery::from_static(signal.grpc_path()),
         Protocol::HttpProtobuf | Protocol::HttpJson if per_signal => uri
             .path_and_query()
             .cloned()

@@ -81,7 +81,7 @@ pub(super) async fn read_response(
 }
 
 /// The gRPC code for a non-200 HTTP status, per gRPC's "HTTP to gRPC status code mapping".
-fn http_status_error(status: StatusCode) -> Error {
+pub(super) fn http_status_error(status: StatusCode) -> Error {
     let c = match status.as_u16() {
         400 => code::INTERNAL,
         401 => code::UNAUTHENTICATED,
@@ -107,14 +107,14 @@ fn http_status_error(status: StatusCode) -> Error {
 
 /// `grpc-status`, `grpc-message` and `grpc-status-details-bin`.
 #[derive(Debug)]
-struct GrpcStatus {
-    code: i32,
+pub(super) struct GrpcStatus {
+    pub(super) code: i32,
     message: Option<String>,
     details: Option<rpc::Status>,
 }
 
 impl GrpcStatus {
-    fn from_headers(map: &HeaderMap) -> Option<GrpcStatus> {
+    pub(super) fn from_headers(map: &HeaderMap) -> Option<GrpcStatus> {
         let code = map.get("grpc-status")?.to_str().ok()?.trim().parse().ok()?;
         let message = map
             .get("grpc-message")
@@ -130,7 +130,7 @@ impl GrpcStatus {
         })
     }
 
-    fn into_result(self) -> Result<(), Error> {
+    pub(super) fn into_result(self) -> Result<(), Error> {
         if self.code == code::OK {
             return Ok(());
         }

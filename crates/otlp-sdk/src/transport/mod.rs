@@ -18,6 +18,8 @@ mod connect;
 mod grpc;
 mod http;
 mod io_thread;
+#[cfg(feature = "arrow")]
+mod otap;
 mod outcome;
 mod route;
 mod stream;

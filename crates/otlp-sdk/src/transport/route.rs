@@ -31,14 +31,17 @@ pub(super) type HttpClient = Client<Connector, RequestBody>;
 pub(super) struct RouteSpec {
     pub(super) signal: Signal,
     pub(super) protocol: Protocol,
-    compression: Compression,
+    pub(super) compression: Compression,
     pub(super) uri: Uri,
-    timeout: Duration,
-    retry: RetryPolicy,
+    pub(super) timeout: Duration,
+    pub(super) retry: RetryPolicy,
     /// Every header but `grpc-timeout`, built once.
     pub(super) headers: HeaderMap,
     /// Index of the route's client in [`RouteTable::clients`].
     client: usize,
+    /// How OTAP uses its streams (for an OTAP route).
+    #[cfg_attr(not(feature = "arrow"), allow(dead_code))]
+    pub(super) otap: crate::config::OtapStreams,
 }
 
 /// How to make one client: signals with the same TLS files and transport share one, so they
@@ -68,7 +71,14 @@ impl RouteTable {
         let mut clients = Vec::new();
         let mut routes = Vec::with_capacity(signals.len());
         for sc in signals {
-            let grpc = sc.protocol() == Protocol::Grpc;
+            #[cfg(not(feature = "arrow"))]
+            if sc.protocol() == Protocol::Otap {
+                return Err(Error::config(format!(
+                    "{} protocol otap: this build has no OTLP/Arrow (enable the `arrow` feature of `otlp`)",
+                    sc.signal()
+                )));
+            }
+            let grpc = sc.protocol().is_grpc();
             let key = (sc.is_tls().then(|| sc.tls.clone()), grpc);
             let client = match keys.iter().position(|k| *k == key) {
                 Some(i) => i,
@@ -94,7 +104,7 @@ impl RouteTable {
                 }
             };
             let headers = match sc.protocol() {
-                Protocol::Grpc => grpc::headers(sc),
+                Protocol::Grpc | Protocol::Otap => grpc::headers(sc),
                 Protocol::HttpProtobuf | Protocol::HttpJson => http::headers(sc),
             };
             routes.push(RouteSpec {
@@ -106,12 +116,13 @@ impl RouteTable {
                 retry: config.retry().clone(),
                 headers,
                 client,
+                otap: config.otap(),
             });
         }
         Ok(RouteTable { routes, clients })
     }
 
-    fn spec(&self, signal: Signal) -> &RouteSpec {
+    pub(super) fn spec(&self, signal: Signal) -> &RouteSpec {
         // Built from every signal's configuration, in index order: never out of range.
         &self.routes[signal.index()]
     }
@@ -140,6 +151,9 @@ struct ConnectionsInner {
     table: Arc<RouteTable>,
     /// Indexed like [`RouteTable::clients`].
     clients: Vec<HttpClient>,
+    /// The OTAP streams of this runtime, per signal.
+    #[cfg(feature = "arrow")]
+    otap: super::otap::Streams,
 }
 
 impl Connections {
@@ -158,7 +172,12 @@ impl Connections {
             })
             .collect();
         Connections {
-            inner: Arc::new(ConnectionsInner { table, clients }),
+            inner: Arc::new(ConnectionsInner {
+                table,
+                clients,
+                #[cfg(feature = "arrow")]
+                otap: super::otap::Streams::default(),
+            }),
         }
     }
 
@@ -171,13 +190,34 @@ impl Connections {
         }
     }
 
+    /// The table and the client of `signal`'s route, for a task that outlives this handle.
+    #[cfg(feature = "arrow")]
+    pub(super) fn route_parts(&self, signal: Signal) -> (Arc<RouteTable>, HttpClient) {
+        let spec = self.inner.table.spec(signal);
+        (
+            self.inner.table.clone(),
+            self.inner.clients[spec.client].clone(),
+        )
+    }
+
+    /// The OTAP streams of this runtime.
+    #[cfg(feature = "arrow")]
+    pub(super) fn otap(&self) -> &super::otap::Streams {
+        &self.inner.otap
+    }
+
     /// Prepares `body` for the wire (encoding, compression, framing) and sends it, from the
-    /// calling task.
+    /// calling task. On an OTAP route (but for profiles, which OTAP does not carry), the body
+    /// goes as the next batch of one of the signal's Arrow streams.
     pub(crate) async fn export_encoded(
         &self,
         signal: Signal,
         body: EncodedBody,
     ) -> Result<ExportOutcome, Error> {
+        #[cfg(feature = "arrow")]
+        if self.inner.table.spec(signal).protocol == Protocol::Otap && signal != Signal::Profiles {
+            return super::otap::export(self, signal, body).await;
+        }
         let wire = self.inner.table.wire(signal, body)?;
         self.route(signal).export(wire).await
     }
@@ -218,12 +258,12 @@ impl Route<'_> {
         *request.method_mut() = Method::POST;
         *request.uri_mut() = spec.uri.clone();
         *request.headers_mut() = spec.headers.clone();
-        if spec.protocol == Protocol::Grpc {
+        if spec.protocol.is_grpc() {
             grpc::set_timeout(request.headers_mut(), deadline);
         }
         let response = self.client.request(request).await.map_err(request_error)?;
         match spec.protocol {
-            Protocol::Grpc => grpc::read_response(spec.signal, response).await,
+            Protocol::Grpc | Protocol::Otap => grpc::read_response(spec.signal, response).await,
             Protocol::HttpProtobuf | Protocol::HttpJson => {
                 http::read_response(spec.signal, spec.protocol.encoding(), response).await
             }

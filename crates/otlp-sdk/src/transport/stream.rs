@@ -9,6 +9,7 @@ use ::http::{Method, Request, Response, Uri};
 use bytes::Bytes;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use std::convert::Infallible;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::sync::mpsc;
@@ -59,33 +60,43 @@ impl Body for RequestBody {
     }
 }
 
+/// The server's answer to a stream's request: its headers and the body of its messages.
+pub(crate) type ResponseFuture =
+    Pin<Box<dyn Future<Output = Result<Response<Incoming>, Error>> + Send>>;
+
 /// An open gRPC stream: frames go out through `frames` (each a gRPC length-prefixed message,
-/// as [`otlp_proto::grpc::encode_frame`] writes it); dropping it ends the request. The
-/// response's body carries the server's messages as they come, and its trailers the status.
-#[derive(Debug)]
-#[cfg_attr(not(test), allow(dead_code))]
+/// as [`otlp_proto::grpc::encode_frame`] writes it); dropping it ends the request. `response`
+/// resolves to the server's answer (its body carries the server's messages as they come, its
+/// trailers the status). The request goes out when `response` is first polled, and frames
+/// may be sent before the server answers: a gRPC server may send its headers only with its
+/// first message.
+#[cfg_attr(not(any(test, feature = "arrow")), allow(dead_code))]
 pub(crate) struct GrpcStream {
     pub(crate) frames: mpsc::Sender<Bytes>,
-    pub(crate) response: Response<Incoming>,
+    pub(crate) response: ResponseFuture,
+}
+
+impl std::fmt::Debug for GrpcStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcStream").finish_non_exhaustive()
+    }
 }
 
 impl Route<'_> {
     /// Opens a gRPC call of method `path` (for example
     /// `/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces`) to this
     /// route's server, with the route's headers, on the route's client: an HTTP/2 stream beside
-    /// the unary exports, on the same connections. Returns once the server answered with its
-    /// headers; up to `buffer` frames wait to be sent.
+    /// the unary exports, on the same connections. Up to `buffer` frames wait to be sent.
     ///
     /// Not for OTLP/HTTP routes, whose connections may be HTTP/1.1.
-    // Unused until OTLP/Arrow is implemented; its test keeps it working.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) async fn open_stream(
+    #[cfg_attr(not(any(test, feature = "arrow")), allow(dead_code))]
+    pub(crate) fn open_stream(
         self,
         path: &'static str,
         buffer: usize,
     ) -> Result<GrpcStream, Error> {
         let spec = self.spec;
-        if spec.protocol != crate::config::Protocol::Grpc {
+        if !spec.protocol.is_grpc() {
             return Err(Error::new(
                 Kind::InvalidInput,
                 format!(
@@ -107,7 +118,9 @@ impl Route<'_> {
         *request.method_mut() = Method::POST;
         *request.uri_mut() = uri;
         *request.headers_mut() = spec.headers.clone();
-        let response = self.client.request(request).await.map_err(request_error)?;
+        let pending = self.client.request(request);
+        let response: ResponseFuture =
+            Box::pin(async move { pending.await.map_err(request_error) });
         Ok(GrpcStream { frames, response })
     }
 }
@@ -174,17 +187,12 @@ mod tests {
             .expect("valid");
         let transport = Transport::new(&config, &signals).expect("transport");
         let connections = transport.connect();
-        let stream = connections
+        let GrpcStream { frames, response } = connections
             .route(Signal::Traces)
             .open_stream(METHOD, 4)
-            .await
             .expect("opens");
-        assert_eq!(
-            stream.response.status(),
-            200,
-            "the method path reached the server"
-        );
-        let GrpcStream { frames, response } = stream;
+        let response = response.await.expect("answered");
+        assert_eq!(response.status(), 200, "the method path reached the server");
         let mut replies = response.into_body();
         // Each frame comes back before the next is sent: the two directions are live together.
         for i in 0..3u8 {
@@ -229,7 +237,6 @@ mod tests {
             .connect()
             .route(Signal::Logs)
             .open_stream(METHOD, 1)
-            .await
             .expect_err("not gRPC");
         assert!(err.is_invalid_input(), "{err}");
     }

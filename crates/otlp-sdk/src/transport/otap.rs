@@ -1,0 +1,632 @@
+//! OTLP/Arrow (OTAP) on a route's gRPC streams: [`export`] sends a pipeline's batch as the
+//! next `BatchArrowRecords` of one of the signal's streams and returns when its `BatchStatus`
+//! came back, so the pipeline settles the batch's items exactly as for a unary export.
+//!
+//! - Each stream is a task of the runtime ([`run`]) that owns its `otlp-otap` encoder (IPC
+//!   state lives and dies with the stream), numbers its batches and matches the statuses,
+//!   which may come in any order, to the batches waiting for them.
+//! - A batch's body (the OTLP request, protobuf) is kept by its export until the batch is
+//!   acknowledged: when a stream breaks, the batches it had not acknowledged are encoded
+//!   again for another stream (fresh IPC state) by the retry loop of the route, within the
+//!   route's retry policy and deadline. The bodies are what the pipeline holds in flight
+//!   anyway: no memory beyond its bounds.
+//! - A stream takes new batches for the route's `max_lifetime`, then closes its side and
+//!   drains its acknowledgements while a new stream takes the next batches.
+//! - A server that does not implement the Arrow method (`UNIMPLEMENTED`, or HTTP 404) gets
+//!   the signal as OTLP/gRPC unary requests from then on, the same bodies: nothing is lost.
+
+use super::grpc::{GrpcStatus, http_status_error};
+use super::outcome::ExportOutcome;
+use super::route::{Connections, HttpClient, Route, RouteTable};
+use super::stream::GrpcStream;
+use crate::body::EncodedBody;
+use crate::config::Protocol;
+use crate::error::{Error, Kind, Status};
+use crate::retry;
+use bytes::{Buf, Bytes, BytesMut};
+use http_body_util::BodyExt;
+use hyper::body::{Frame, Incoming};
+use otlp_otap::{BatchArrowRecords, BatchStatus, LogsEncoder, MetricsEncoder, TracesEncoder};
+use otlp_proto::grpc::{FRAME_HEADER_LEN, code};
+use otlp_proto::{Compression, Encoding, Message, Request, Signal};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+/// Batches waiting to be encoded by a stream's task: a few, so that a stream that broke
+/// leaves few to hand back.
+const SUBMIT_BUFFER: usize = 8;
+
+/// Frames waiting to be sent on a stream: more than the batches a pipeline has in flight.
+const FRAME_BUFFER: usize = 64;
+
+/// The largest `BatchStatus` message read; they are a few bytes.
+const MAX_STATUS: usize = 1 << 20;
+
+/// The gRPC method of `signal`'s Arrow service.
+fn method(signal: Signal) -> Option<&'static str> {
+    match signal {
+        Signal::Traces => {
+            Some("/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces")
+        }
+        Signal::Logs => {
+            Some("/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
+        }
+        Signal::Metrics => {
+            Some("/opentelemetry.proto.experimental.arrow.v1.ArrowMetricsService/ArrowMetrics")
+        }
+        _ => None,
+    }
+}
+
+/// The OTAP streams of one runtime's [`Connections`], per signal.
+#[derive(Debug, Default)]
+pub(crate) struct Streams {
+    signals: [SignalStreams; 4],
+}
+
+/// One signal's streams.
+#[derive(Debug, Default)]
+struct SignalStreams {
+    pool: Mutex<Vec<Handle>>,
+    /// Round robin over the streams.
+    next: std::sync::atomic::AtomicUsize,
+    /// The server does not implement the Arrow method: send OTLP/gRPC instead.
+    fallback: Arc<AtomicBool>,
+}
+
+/// A stream's task, as the exports see it.
+#[derive(Debug)]
+struct Handle {
+    submits: mpsc::Sender<Submit>,
+    /// Cleared when the stream stops taking batches (lifetime over, broken).
+    accepting: Arc<AtomicBool>,
+}
+
+/// A batch handed to a stream, and where its answer goes.
+struct Submit {
+    body: EncodedBody,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// What became of a submitted batch.
+#[derive(Debug)]
+enum Answer {
+    /// The server's status for the batch; and the bytes the batch took on the wire.
+    Status(BatchStatus, usize),
+    /// Never sent: the stream stopped taking batches first. Another stream takes it.
+    NotSent,
+    /// The stream failed before the batch's status came back.
+    Failed(Error),
+}
+
+impl Streams {
+    /// A stream of `signal` to submit a batch to: a new one while there are fewer than the
+    /// route's count, else the next in turn. Streams that stopped taking batches are forgotten.
+    fn stream(&self, connections: &Connections, signal: Signal) -> mpsc::Sender<Submit> {
+        let streams = &self.signals[signal.index()];
+        let mut pool = streams.pool.lock().unwrap_or_else(PoisonError::into_inner);
+        pool.retain(|h| h.accepting.load(Ordering::Acquire) && !h.submits.is_closed());
+        let (table, client) = connections.route_parts(signal);
+        if pool.len() < table.spec(signal).otap.streams {
+            let (submits, rx) = mpsc::channel(SUBMIT_BUFFER);
+            let accepting = Arc::new(AtomicBool::new(true));
+            let stream = Stream {
+                table,
+                client,
+                signal,
+                accepting: accepting.clone(),
+                fallback: streams.fallback.clone(),
+            };
+            drop(tokio::spawn(run(stream, rx)));
+            pool.push(Handle {
+                submits: submits.clone(),
+                accepting,
+            });
+            return submits;
+        }
+        let i = streams.next.fetch_add(1, Ordering::Relaxed) % pool.len();
+        pool[i].submits.clone()
+    }
+
+    fn fallback(&self, signal: Signal) -> bool {
+        self.signals[signal.index()]
+            .fallback
+            .load(Ordering::Acquire)
+    }
+}
+
+/// Sends `body` as a batch of one of `signal`'s OTAP streams, with the route's retries: a
+/// retryable status (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`, ...) or a broken stream sends it
+/// again (on a new stream, encoded afresh); another status fails the export for good.
+pub(super) async fn export(
+    connections: &Connections,
+    signal: Signal,
+    body: EncodedBody,
+) -> Result<ExportOutcome, Error> {
+    let route = connections.route(signal);
+    let spec = route.spec;
+    let streams = connections.otap();
+    if !streams.fallback(signal) {
+        let (result, attempts) = retry::run(&spec.retry, spec.timeout, |_, _| {
+            attempt(connections, streams, signal, &body)
+        })
+        .await;
+        match result {
+            Ok(wire_bytes) => {
+                return Ok(ExportOutcome {
+                    rejected: 0,
+                    message: None,
+                    attempts,
+                    wire_bytes,
+                    disabled: false,
+                });
+            }
+            // Found out on this export: it goes unary like the ones after it.
+            Err(_) if streams.fallback(signal) => {}
+            Err(e) => return Err(e.during_export(signal, &spec.uri.to_string(), attempts)),
+        }
+    }
+    let wire = body.into_wire(signal, Protocol::Grpc, spec.compression)?;
+    route.export(wire).await
+}
+
+/// One attempt: submits the batch to a stream taking batches and waits for its status.
+async fn attempt(
+    connections: &Connections,
+    streams: &Streams,
+    signal: Signal,
+    body: &EncodedBody,
+) -> Result<usize, Error> {
+    loop {
+        if streams.fallback(signal) {
+            return Err(Error::new(
+                Kind::Status,
+                "the server does not implement OTLP/Arrow",
+            ));
+        }
+        let submits = streams.stream(connections, signal);
+        let (reply, answer) = oneshot::channel();
+        let submit = Submit {
+            body: body.clone(),
+            reply,
+        };
+        if submits.send(submit).await.is_err() {
+            // The stream ended meanwhile: the next one takes the batch.
+            continue;
+        }
+        match answer.await {
+            Ok(Answer::Status(status, bytes)) => return status_result(&status).map(|()| bytes),
+            Ok(Answer::NotSent) => continue,
+            Ok(Answer::Failed(e)) => return Err(e),
+            Err(_) => {
+                return Err(
+                    Error::new(Kind::Transport, "the OTAP stream ended before answering")
+                        .retryable(),
+                );
+            }
+        }
+    }
+}
+
+/// A batch's status as an export result: OK, a retryable failure (the codes the Go exporter
+/// retries, with the OTLP specification's), or a permanent one.
+fn status_result(status: &BatchStatus) -> Result<(), Error> {
+    let c = status.status_code;
+    if c == code::OK {
+        return Ok(());
+    }
+    let message = (!status.status_message.is_empty()).then(|| status.status_message.to_string());
+    let err = Error::new(
+        Kind::Status,
+        format!(
+            "the OTAP receiver answered the batch with {}",
+            Status::Grpc(c)
+        ),
+    )
+    .with_status(Status::Grpc(c), message);
+    // RESOURCE_EXHAUSTED from an OTAP receiver is its memory limiter: transient.
+    if c == code::RESOURCE_EXHAUSTED || retry::is_retryable_grpc(c, false) {
+        Err(err.retryable())
+    } else {
+        Err(err)
+    }
+}
+
+/// What a stream's task owns.
+struct Stream {
+    table: Arc<RouteTable>,
+    client: HttpClient,
+    signal: Signal,
+    accepting: Arc<AtomicBool>,
+    fallback: Arc<AtomicBool>,
+}
+
+/// A stream's encoder: one Arrow IPC state per stream.
+enum Encoder {
+    Traces(TracesEncoder),
+    Logs(LogsEncoder),
+    Metrics(MetricsEncoder),
+}
+
+impl Encoder {
+    fn new(signal: Signal) -> Option<Self> {
+        match signal {
+            Signal::Traces => Some(Encoder::Traces(TracesEncoder::new())),
+            Signal::Logs => Some(Encoder::Logs(LogsEncoder::new())),
+            Signal::Metrics => Some(Encoder::Metrics(MetricsEncoder::new())),
+            _ => None,
+        }
+    }
+
+    /// The OTLP request in `body` as the stream's next batch.
+    ///
+    /// The pipeline's encoder writes the request as protobuf; it is read back here, as the
+    /// Arrow encoder takes requests. The body is also what a retry on a new stream and the
+    /// OTLP fallback send.
+    fn encode(&mut self, signal: Signal, body: &EncodedBody) -> Result<BatchArrowRecords, Error> {
+        let request = Request::decode(signal, body.encoding(), &body.message()).map_err(|e| {
+            Error::new(
+                Kind::InvalidInput,
+                format!("the {signal} body does not decode: {e}"),
+            )
+        })?;
+        let encoded = match (self, request) {
+            (Encoder::Traces(e), Request::Traces(r)) => e.encode(&r),
+            (Encoder::Logs(e), Request::Logs(r)) => e.encode(&r),
+            (Encoder::Metrics(e), Request::Metrics(r)) => e.encode(&r),
+            _ => {
+                return Err(Error::new(
+                    Kind::InvalidInput,
+                    format!("OTAP carries no {signal} on this stream"),
+                ));
+            }
+        };
+        encoded.map_err(|e| {
+            Error::new(
+                Kind::InvalidInput,
+                format!("the {signal} batch cannot be encoded as OTAP: {e}"),
+            )
+        })
+    }
+}
+
+/// Awaits `f` if there is one; never completes otherwise.
+async fn maybe<F: Future + Unpin>(f: &mut Option<F>) -> F::Output {
+    match f {
+        Some(f) => f.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next frame of the response body, if the body has arrived; never completes otherwise.
+async fn next_frame(body: &mut Option<Incoming>) -> Option<Result<Frame<Bytes>, hyper::Error>> {
+    match body {
+        Some(b) => b.frame().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Why a stream ends, for the batches still waiting.
+enum End {
+    /// Every batch sent was answered, and no more are taken.
+    Drained,
+    /// The stream failed: the batches waiting may be sent again.
+    Failed(Error),
+}
+
+/// A stream's task: opens the gRPC call, encodes and sends what is submitted, matches the
+/// statuses to the batches, closes its side at the end of its lifetime, and answers every
+/// batch it took before it returns.
+async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
+    let signal = stream.signal;
+    let spec = stream.table.spec(signal);
+    let route = Route {
+        spec,
+        client: &stream.client,
+    };
+    let opened = match (method(signal), Encoder::new(signal)) {
+        (Some(path), Some(encoder)) => route.open_stream(path, FRAME_BUFFER).map(|s| (s, encoder)),
+        _ => Err(Error::new(
+            Kind::InvalidInput,
+            format!("OTAP carries no {signal}"),
+        )),
+    };
+    let (GrpcStream { frames, response }, mut encoder) = match opened {
+        Ok(o) => o,
+        Err(e) => {
+            stream.accepting.store(false, Ordering::Release);
+            submits.close();
+            while let Ok(s) = submits.try_recv() {
+                let _ = s.reply.send(Answer::Failed(copy_error(&e)));
+            }
+            return;
+        }
+    };
+    let mut frames = Some(frames);
+    let mut response = Some(response);
+    let mut body: Option<Incoming> = None;
+    let mut inbound = BytesMut::new();
+    let mut response_compression = Compression::None;
+    let mut waiting: HashMap<i64, (oneshot::Sender<Answer>, usize)> = HashMap::new();
+    let mut taking = true;
+    let mut sent_any = false;
+    let close_at = Instant::now() + spec.otap.max_lifetime;
+
+    let end = loop {
+        if !taking && waiting.is_empty() {
+            break End::Drained;
+        }
+        tokio::select! {
+            submit = submits.recv(), if taking => match submit {
+                Some(s) => {
+                    let batch = match encoder.encode(signal, &s.body) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            let _ = s.reply.send(Answer::Failed(e));
+                            // The encoder started its IPC streams over: not on this stream.
+                            taking = false;
+                            frames = None;
+                            continue;
+                        }
+                    };
+                    let id = batch.batch_id;
+                    let wire = match EncodedBody::encode(&batch, Encoding::Protobuf)
+                        .into_wire(signal, Protocol::Grpc, spec.compression)
+                    {
+                        Ok(w) => w,
+                        Err(e) => {
+                            let _ = s.reply.send(Answer::Failed(e));
+                            taking = false;
+                            frames = None;
+                            continue;
+                        }
+                    };
+                    let len = wire.len();
+                    let sent = frames.as_ref().is_some_and(|f| f.try_send(wire).is_ok());
+                    if sent {
+                        sent_any = true;
+                        let _ = waiting.insert(id, (s.reply, len));
+                    } else {
+                        let _ = s.reply.send(Answer::NotSent);
+                        taking = false;
+                        frames = None;
+                    }
+                }
+                // Every handle is gone: finish what was sent.
+                None => {
+                    taking = false;
+                    frames = None;
+                }
+            },
+            () = tokio::time::sleep_until(close_at), if taking && sent_any => {
+                // Closing our side tells the server no more batches come; it answers the
+                // ones it has, then ends the call.
+                taking = false;
+                frames = None;
+            }
+            answered = maybe(&mut response) => {
+                response = None;
+                let r = match answered {
+                    Ok(r) => r,
+                    Err(e) => break End::Failed(e),
+                };
+                // Trailers-only: the call ended at once, with its status in the headers.
+                if let Some(status) = GrpcStatus::from_headers(r.headers()) {
+                    break End::Failed(call_failed(&stream, status.code, status.into_result()));
+                }
+                if r.status() != http::StatusCode::OK {
+                    let c = if r.status() == http::StatusCode::NOT_FOUND { code::UNIMPLEMENTED } else { code::UNKNOWN };
+                    break End::Failed(call_failed(&stream, c, Err(http_status_error(r.status()))));
+                }
+                response_compression = r
+                    .headers()
+                    .get("grpc-encoding")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Compression::from_encoding_token)
+                    .unwrap_or(Compression::None);
+                body = Some(r.into_body());
+            }
+            frame = next_frame(&mut body) => match frame {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        inbound.extend_from_slice(&data);
+                        if let Err(e) = answer_statuses(&mut inbound, response_compression, &mut waiting) {
+                            break End::Failed(e);
+                        }
+                    }
+                    Err(frame) => {
+                        let status = frame
+                            .trailers_ref()
+                            .and_then(GrpcStatus::from_headers);
+                        let e = match status {
+                            Some(s) => call_failed(&stream, s.code, s.into_result()),
+                            None => Error::new(Kind::Protocol, "OTAP stream ended without grpc-status"),
+                        };
+                        break End::Failed(e);
+                    }
+                },
+                Some(Err(e)) => {
+                    let msg = format!("the OTAP stream broke: {e}");
+                    break End::Failed(Error::new(Kind::Transport, msg).retryable().with_source(e));
+                }
+                None => break End::Failed(Error::new(Kind::Protocol, "OTAP stream ended without grpc-status")),
+            },
+        }
+    };
+    stream.accepting.store(false, Ordering::Release);
+    drop(frames);
+    submits.close();
+    let failed = match end {
+        End::Drained => None,
+        End::Failed(e) => Some(e),
+    };
+    for (_, (reply, _)) in waiting.drain() {
+        let e = match &failed {
+            Some(e) => copy_error(e),
+            None => Error::new(Kind::Transport, "the OTAP stream ended").retryable(),
+        };
+        let _ = reply.send(Answer::Failed(e));
+    }
+    while let Ok(s) = submits.try_recv() {
+        let _ = s.reply.send(Answer::NotSent);
+    }
+}
+
+/// `e` again, for each batch it fails: its message, status and whether it may be retried.
+fn copy_error(e: &Error) -> Error {
+    let mut copy = Error::new(Kind::Transport, e.to_string());
+    if let Some(s) = e.status() {
+        copy = copy.with_status(s, e.server_message().map(str::to_owned));
+    }
+    if e.is_retryable() {
+        copy.retryable()
+    } else {
+        copy
+    }
+}
+
+/// The error of a call the server ended with `code`; `UNIMPLEMENTED` switches the signal to
+/// OTLP/gRPC (said once).
+fn call_failed(stream: &Stream, c: i32, result: Result<(), Error>) -> Error {
+    if c == code::UNIMPLEMENTED {
+        if !stream.fallback.swap(true, Ordering::AcqRel) {
+            eprintln!(
+                "otlp: {} does not implement OTLP/Arrow for {}: sending them as OTLP/gRPC",
+                stream
+                    .table
+                    .spec(stream.signal)
+                    .uri
+                    .authority()
+                    .map_or("the server", |a| a.as_str()),
+                stream.signal
+            );
+        }
+        return Error::new(Kind::Status, "the server does not implement OTLP/Arrow")
+            .with_status(Status::Grpc(c), None);
+    }
+    match result {
+        // A call that ends OK while batches wait: they were not answered.
+        Ok(()) => Error::new(Kind::Transport, "the OTAP stream ended before answering").retryable(),
+        // The call's status says nothing of the batches: they may be sent again.
+        Err(e) if e.is_retryable() => e,
+        Err(e) => Error::new(Kind::Transport, format!("the OTAP stream ended: {e}")).retryable(),
+    }
+}
+
+/// Reads the complete gRPC messages at the front of `inbound` as statuses and answers their
+/// batches; what remains is the start of the next message.
+fn answer_statuses(
+    inbound: &mut BytesMut,
+    compression: Compression,
+    waiting: &mut HashMap<i64, (oneshot::Sender<Answer>, usize)>,
+) -> Result<(), Error> {
+    let bad = |why: String| Error::new(Kind::Protocol, format!("invalid OTAP status: {why}"));
+    while inbound.len() >= FRAME_HEADER_LEN {
+        let len = u32::from_be_bytes([inbound[1], inbound[2], inbound[3], inbound[4]]) as usize;
+        if len > MAX_STATUS {
+            return Err(bad(format!("a message of {len} bytes")));
+        }
+        if inbound.len() < FRAME_HEADER_LEN + len {
+            break;
+        }
+        let compressed = inbound[0];
+        inbound.advance(FRAME_HEADER_LEN);
+        let mut message = inbound.split_to(len).freeze();
+        match compressed {
+            0 => {}
+            1 if compression != Compression::None => {
+                message = compression
+                    .decompress(&message, MAX_STATUS)
+                    .map_err(|e| bad(e.to_string()))?
+                    .into();
+            }
+            f => {
+                return Err(bad(format!(
+                    "compressed flag {f} without a known grpc-encoding"
+                )));
+            }
+        }
+        let status = BatchStatus::decode(&message).map_err(|e| bad(e.to_string()))?;
+        // An id not waiting (already answered, or never sent) is ignored.
+        if let Some((reply, bytes)) = waiting.remove(&status.batch_id) {
+            let _ = reply.send(Answer::Status(status, bytes));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(id: i64, c: i32) -> Bytes {
+        let s = BatchStatus {
+            batch_id: id,
+            status_code: c,
+            status_message: "".into(),
+        };
+        let mut buf = otlp_proto::RevBuf::new();
+        otlp_proto::grpc::encode_frame(&s, &mut buf);
+        buf.into_bytes()
+    }
+
+    #[test]
+    fn statuses_answer_their_batches_in_any_order_and_across_frames() {
+        let mut waiting = HashMap::new();
+        let mut answers = Vec::new();
+        for id in 0..3 {
+            let (tx, rx) = oneshot::channel();
+            let _ = waiting.insert(id, (tx, 10));
+            answers.push(rx);
+        }
+        let mut all = BytesMut::new();
+        all.extend_from_slice(&status(2, code::OK));
+        all.extend_from_slice(&status(0, code::UNAVAILABLE));
+        all.extend_from_slice(&status(1, code::OK));
+        // The first two and a half, then the rest.
+        let cut = all.len() - 3;
+        let mut inbound = BytesMut::from(&all[..cut]);
+        answer_statuses(&mut inbound, Compression::None, &mut waiting).expect("valid");
+        assert_eq!(waiting.len(), 1, "two answered, the third incomplete");
+        inbound.extend_from_slice(&all[cut..]);
+        answer_statuses(&mut inbound, Compression::None, &mut waiting).expect("valid");
+        assert!(waiting.is_empty() && inbound.is_empty());
+        let codes: Vec<i32> = answers
+            .into_iter()
+            .map(|mut rx| match rx.try_recv().expect("answered") {
+                Answer::Status(s, _) => s.status_code,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(codes, [code::UNAVAILABLE, code::OK, code::OK]);
+    }
+
+    #[test]
+    fn retryable_and_permanent_statuses() {
+        let s = |c| BatchStatus {
+            batch_id: 0,
+            status_code: c,
+            status_message: "why".into(),
+        };
+        assert!(status_result(&s(code::OK)).is_ok());
+        for c in [code::UNAVAILABLE, code::RESOURCE_EXHAUSTED, code::ABORTED] {
+            assert!(
+                status_result(&s(c)).expect_err("fails").is_retryable(),
+                "{c}"
+            );
+        }
+        for c in [
+            code::INVALID_ARGUMENT,
+            code::UNAUTHENTICATED,
+            code::PERMISSION_DENIED,
+        ] {
+            let e = status_result(&s(c)).expect_err("fails");
+            assert!(!e.is_retryable(), "{c}");
+            assert_eq!(e.server_message(), Some("why"));
+        }
+    }
+}
