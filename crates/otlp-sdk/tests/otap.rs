@@ -231,8 +231,11 @@ async fn traces_logs_and_metrics_arrive_equal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn out_of_order_acks_settle_their_own_batches() {
+    // The first batch is answered UNAVAILABLE after later batches' OK: that batch, not another,
+    // must be sent again, or its items are missing.
     let server = OtapServer::start(Script {
         reverse_acks: 3,
+        statuses: VecDeque::from([StatusCode::Unavailable]),
         ..Script::default()
     })
     .await;
@@ -240,8 +243,11 @@ async fn out_of_order_acks_settle_their_own_batches() {
     let traces = span_pipeline(&server, exporter_config(&server), batches(10, 4));
     send_spans(&traces, &items).await;
     assert!(server.reordered() > 0, "some acks came out of order");
+    assert_eq!(spans_by_id(&server.refused()).len(), 10);
     assert_spans_arrived(&server, &expected);
-    assert_balanced(&traces.stats(), 120);
+    let stats = traces.stats();
+    assert_balanced(&stats, 120);
+    assert_eq!(stats.retried, 1, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)` (now) or `client.send_profile(profile)` (through the profiles pipeline), `ContinuousProfiler`, pprof and flame graphs |
 //! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
 //! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
-//! | `arrow` | `otlp::arrow`: OTLP/Arrow (OTAP) streaming. **Not built yet**: the module is empty until it lands. |
+//! | `arrow` | OTLP/Arrow (OTAP) export: [`Protocol::Otap`] (`OTEL_EXPORTER_OTLP_PROTOCOL=otap`) streams the pipelines' traces, logs and metrics as Arrow batches to an OTAP receiver (the Collector's `otelarrowreceiver`), falling back to OTLP/gRPC where the server has no OTAP; `otlp::arrow` is still empty |
 //!
 //! Metrics are [`otlp::metrics`](metrics) (no feature): `client.meter("scope")` makes counters,
 //! up-down counters, histograms (explicit or base-2 exponential), gauges and observable

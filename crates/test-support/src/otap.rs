@@ -63,6 +63,8 @@ struct Shared {
     script: Mutex<Script>,
     /// Batches answered OK and unary requests, in the order accepted.
     accepted: Mutex<Vec<otlp_proto::Request>>,
+    /// Batches decoded and answered with an error status.
+    refused: Mutex<Vec<otlp_proto::Request>>,
     streams: AtomicUsize,
     batches: AtomicUsize,
     unary: AtomicUsize,
@@ -154,6 +156,11 @@ impl OtapServer {
     /// The requests accepted: batches answered OK (decoded) and unary exports, in order.
     pub fn requests(&self) -> Vec<otlp_proto::Request> {
         self.shared.accepted.lock().unwrap().clone()
+    }
+
+    /// The batches answered with an error status (decoded).
+    pub fn refused(&self) -> Vec<otlp_proto::Request> {
+        self.shared.refused.lock().unwrap().clone()
     }
 
     /// Arrow streams opened.
@@ -404,8 +411,10 @@ async fn arrow_stream(
                 (Err(_), _) => StatusCode::InvalidArgument,
                 (Ok(_), c) => c,
             };
-            if let (Ok(request), StatusCode::Ok) = (decoded, code) {
-                shared.accepted.lock().unwrap().push(request);
+            match (decoded, code) {
+                (Ok(request), StatusCode::Ok) => shared.accepted.lock().unwrap().push(request),
+                (Ok(request), _) => shared.refused.lock().unwrap().push(request),
+                (Err(_), _) => {}
             }
             held.push(BatchStatus {
                 batch_id: batch.batch_id,

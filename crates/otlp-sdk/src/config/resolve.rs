@@ -457,7 +457,12 @@ mod tests {
 
     #[test]
     fn protocol_names_parse() {
-        for p in [Protocol::Grpc, Protocol::HttpProtobuf, Protocol::HttpJson] {
+        for p in [
+            Protocol::Grpc,
+            Protocol::HttpProtobuf,
+            Protocol::HttpJson,
+            Protocol::Otap,
+        ] {
             assert_eq!(p.name().parse::<Protocol>().expect("parses"), p);
         }
         assert_eq!(
@@ -466,5 +471,29 @@ mod tests {
         );
         assert!("http".parse::<Protocol>().is_err());
         assert_eq!(Protocol::default(), Protocol::HttpProtobuf);
+    }
+
+    #[test]
+    fn otap_resolves_as_grpc_to_the_grpc_endpoint() {
+        let config = ExporterConfig::default().with_protocol(Protocol::Otap);
+        let traces = config.resolve(Signal::Traces).expect("valid");
+        assert_eq!(traces.protocol(), Protocol::Otap);
+        assert_eq!(
+            traces.endpoint(),
+            "http://localhost:4317/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+        );
+        let vars =
+            |name: &str| (name == "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL").then(|| "otap".to_owned());
+        let from_env = ExporterConfig::default()
+            .with_env_source(&vars)
+            .expect("valid");
+        assert_eq!(
+            from_env.resolve(Signal::Logs).expect("valid").protocol(),
+            Protocol::Otap
+        );
+        assert_eq!(
+            from_env.resolve(Signal::Traces).expect("valid").protocol(),
+            Protocol::HttpProtobuf
+        );
     }
 }

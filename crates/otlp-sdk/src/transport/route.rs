@@ -302,3 +302,25 @@ pub(super) fn request_error(e: hyper_util::client::legacy::Error) -> Error {
     let msg = format!("request failed: {}", root_cause(&e));
     Error::new(Kind::Transport, msg).retryable().with_source(e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without the `arrow` feature, an OTAP route is a configuration error that says why.
+    #[cfg(not(feature = "arrow"))]
+    #[test]
+    fn otap_needs_the_arrow_feature() {
+        let config = ExporterConfig::default().with_protocol(Protocol::Otap);
+        let signals = Signal::ALL
+            .into_iter()
+            .map(|s| config.resolve(s))
+            .collect::<Result<Vec<_>, _>>()
+            .expect("valid");
+        let err = RouteTable::new(&config, &signals).expect_err("no arrow");
+        assert!(
+            err.is_config() && err.to_string().contains("`arrow`"),
+            "{err}"
+        );
+    }
+}
