@@ -303,12 +303,11 @@ pub(super) fn request_error(e: hyper_util::client::legacy::Error) -> Error {
     Error::new(Kind::Transport, msg).retryable().with_source(e)
 }
 
-#[cfg(test)]
+/// Without the `arrow` feature, an OTAP route is a configuration error that says why.
+#[cfg(all(test, not(feature = "arrow")))]
 mod tests {
     use super::*;
 
-    /// Without the `arrow` feature, an OTAP route is a configuration error that says why.
-    #[cfg(not(feature = "arrow"))]
     #[test]
     fn otap_needs_the_arrow_feature() {
         let config = ExporterConfig::default().with_protocol(Protocol::Otap);
