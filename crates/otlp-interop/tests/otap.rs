@@ -1,7 +1,8 @@
 //! Our OTLP/Arrow exporter (`Protocol::Otap`) against the real Collector's `otelarrowreceiver`
 //! (`peercol` v0.148.0, built by `interop/build-peers.sh`): what the pipelines send comes out
 //! of the Collector's file exporter field for field equal, after `otlp_otap::normalize_*` (what
-//! OTAP does not carry), for traces, logs and metrics; then the Collector restarts while a
+//! OTAP does not carry) and with the items of each scope in one order (the Go decoder gives
+//! spans back in its own order), for traces, logs and metrics; then the Collector restarts while a
 //! pipeline streams, and nothing is lost, the accounting balanced.
 
 use otlp::pipeline::{
@@ -12,26 +13,27 @@ use otlp_interop::{Collector, compare, temp_dir};
 use otlp_proto::collector::ExportTraceServiceRequest;
 use otlp_proto::common::KeyValue;
 use otlp_proto::trace::Span;
-use otlp_proto::{Request, Signal, sample};
+use otlp_proto::{Message, Request, Signal, sample};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+fn exporter_config(collector: &Collector) -> ExporterConfig {
+    ExporterConfig::new()
+        .with_protocol(Protocol::Otap)
+        .with_endpoint(format!("http://{}", collector.arrow))
+        .with_timeout(WAIT)
+        .with_retry(
+            RetryPolicy::default()
+                .with_max_attempts(1000)
+                .with_initial_backoff(Duration::from_millis(100))
+                .with_max_backoff(Duration::from_millis(500)),
+        )
+}
+
 fn exporter(collector: &Collector) -> Exporter {
-    Exporter::new(
-        ExporterConfig::new()
-            .with_protocol(Protocol::Otap)
-            .with_endpoint(format!("http://{}", collector.arrow))
-            .with_timeout(WAIT)
-            .with_retry(
-                RetryPolicy::default()
-                    .with_max_attempts(1000)
-                    .with_initial_backoff(Duration::from_millis(100))
-                    .with_max_backoff(Duration::from_millis(500)),
-            ),
-    )
-    .expect("exporter")
+    Exporter::new(exporter_config(collector)).expect("exporter")
 }
 
 /// One batch per flush: the Collector writes each batch as one line.
@@ -40,6 +42,43 @@ fn one_batch() -> AdaptiveBatchConfig {
         .with_max_batch_size(10_000)
         .with_scheduled_delay(Duration::from_secs(3600))
         .with_export_timeout(WAIT)
+}
+
+/// `request` with the items of each scope sorted by their protobuf encoding: an order that
+/// depends on content only.
+fn sorted(request: Request) -> Request {
+    fn sort<T: Message>(items: &mut [T]) {
+        items.sort_by_cached_key(|i| i.encode_to_bytes());
+    }
+    match request {
+        Request::Traces(mut r) => {
+            for ss in r
+                .resource_spans
+                .iter_mut()
+                .flat_map(|rs| &mut rs.scope_spans)
+            {
+                sort(&mut ss.spans);
+            }
+            Request::Traces(r)
+        }
+        Request::Logs(mut r) => {
+            for sl in r.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs) {
+                sort(&mut sl.log_records);
+            }
+            Request::Logs(r)
+        }
+        Request::Metrics(mut r) => {
+            for sm in r
+                .resource_metrics
+                .iter_mut()
+                .flat_map(|rm| &mut rm.scope_metrics)
+            {
+                sort(&mut sm.metrics);
+            }
+            Request::Metrics(r)
+        }
+        other => other,
+    }
 }
 
 fn assert_balanced(stats: &Stats, exported: u64) {
@@ -89,8 +128,8 @@ async fn traces_logs_and_metrics_through_the_otelarrow_receiver_come_back_equal(
     };
     compare::assert_same(
         "traces",
-        &Request::Traces(otlp_otap::normalize_traces(sent)),
-        &Request::Traces(otlp_otap::normalize_traces(got)),
+        &sorted(Request::Traces(otlp_otap::normalize_traces(sent))),
+        &sorted(Request::Traces(otlp_otap::normalize_traces(got))),
     );
 
     let mut logs = sample::logs();
@@ -116,8 +155,8 @@ async fn traces_logs_and_metrics_through_the_otelarrow_receiver_come_back_equal(
     };
     compare::assert_same(
         "logs",
-        &Request::Logs(otlp_otap::normalize_logs(logs)),
-        &Request::Logs(otlp_otap::normalize_logs(got)),
+        &sorted(Request::Logs(otlp_otap::normalize_logs(logs))),
+        &sorted(Request::Logs(otlp_otap::normalize_logs(got))),
     );
 
     let mut metrics = sample::metrics();
@@ -146,8 +185,8 @@ async fn traces_logs_and_metrics_through_the_otelarrow_receiver_come_back_equal(
     };
     compare::assert_same(
         "metrics",
-        &Request::Metrics(otlp_otap::normalize_metrics(metrics)),
-        &Request::Metrics(otlp_otap::normalize_metrics(got)),
+        &sorted(Request::Metrics(otlp_otap::normalize_metrics(metrics))),
+        &sorted(Request::Metrics(otlp_otap::normalize_metrics(got))),
     );
 }
 
@@ -168,8 +207,14 @@ async fn a_collector_restart_mid_stream_loses_nothing() {
     let collector = tokio::task::spawn_blocking(move || Collector::start(&dir, None))
         .await
         .expect("join");
+    // A stopping Collector serves the streams it has until they end (gRPC's graceful stop):
+    // streams that rotate often let it go down while spans keep coming.
+    let exporter = Exporter::new(
+        exporter_config(&collector).with_otap_max_stream_lifetime(Duration::from_secs(1)),
+    )
+    .expect("exporter");
     let pipeline = Pipeline::new(
-        exporter(&collector),
+        exporter,
         SpanEncoder::default(),
         AdaptiveBatchConfig::default()
             .with_min_batch_size(10)

@@ -391,7 +391,11 @@ async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
                         sent_any = true;
                         let _ = waiting.insert(id, (s.reply, len));
                     } else {
-                        let _ = s.reply.send(Answer::NotSent);
+                        // The request's body is gone (the connection broke) or the server
+                        // stopped reading: this stream is done; the batch is retried.
+                        let e = Error::new(Kind::Transport, "the OTAP stream stopped taking frames")
+                            .retryable();
+                        let _ = s.reply.send(Answer::Failed(e));
                         taking = false;
                         frames = None;
                     }
@@ -471,8 +475,15 @@ async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
         };
         let _ = reply.send(Answer::Failed(e));
     }
+    // Batches queued behind: on a stream that ended well, straight to the next stream; on a
+    // failed one, failed too, so that their retries wait their backoff rather than spin on
+    // streams that fail at once (a server gone).
     while let Ok(s) = submits.try_recv() {
-        let _ = s.reply.send(Answer::NotSent);
+        let answer = match &failed {
+            Some(e) => Answer::Failed(copy_error(e)),
+            None => Answer::NotSent,
+        };
+        let _ = s.reply.send(answer);
     }
 }
 
