@@ -5,7 +5,7 @@
 //! OTLP/gRPC). Then an `OtlpClient`, unchanged, over OTAP.
 
 use otlp::pipeline::{
-    AdaptiveBatchConfig, LogEncoder, MetricEncoder, Pipeline, SpanEncoder, Stats,
+    AdaptiveBatchConfig, LogEncoder, MetricEncoder, Pipeline, ProfilesEncoder, SpanEncoder, Stats,
 };
 use otlp::{ClientConfig, Exporter, ExporterConfig, OtlpClient, Protocol, RetryPolicy};
 use otlp_otap::StatusCode;
@@ -16,7 +16,7 @@ use otlp_proto::common::KeyValue;
 use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
 use otlp_proto::metrics::{Metric, ResourceMetrics, ScopeMetrics};
 use otlp_proto::trace::{ResourceSpans, ScopeSpans, Span};
-use otlp_proto::{Request, sample};
+use otlp_proto::{Compression, Request, sample};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 use test_support::client::WAIT;
@@ -357,6 +357,49 @@ async fn unimplemented_falls_back_to_otlp_grpc() {
     assert!(server.unary() >= 4, "the batches went as OTLP/gRPC");
     assert_spans_arrived(&server, &expected);
     assert_balanced(&traces.stats(), 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_carry_the_routes_headers_and_compression() {
+    for compression in [Compression::Gzip, Compression::Zstd] {
+        let server = OtapServer::start(Script::default()).await;
+        let (items, expected) = spans(30);
+        let config = exporter_config(&server)
+            .with_compression(compression)
+            .with_header("x-tenant", "blue");
+        let traces = span_pipeline(&server, config, batches(10, 2));
+        send_spans(&traces, &items).await;
+        assert_spans_arrived(&server, &expected);
+        assert_balanced(&traces.stats(), 30);
+        let headers = server.stream_headers();
+        assert_eq!(headers.len(), 1);
+        assert_eq!(headers[0]["x-tenant"], "blue");
+        assert_eq!(
+            headers[0]["grpc-encoding"],
+            compression.encoding_token().expect("a token")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profiles_and_direct_exports_go_as_otlp_grpc() {
+    let server = OtapServer::start(Script::default()).await;
+    let exporter = Exporter::new(exporter_config(&server)).expect("exporter");
+    let profiles =
+        Pipeline::new(exporter.clone(), ProfilesEncoder, batches(1, 1)).expect("pipeline");
+    let _ = profiles.enqueue(sample::profiles());
+    profiles.force_flush(WAIT).await.expect("flushed");
+    assert_balanced(&profiles.stats(), 1);
+    let outcome = exporter
+        .export_request(&Request::Traces(sample::traces()))
+        .await
+        .expect("exported");
+    assert_eq!(outcome.attempts, 1);
+    assert_eq!(server.streams(), 0);
+    assert_eq!(server.unary(), 2);
+    let requests = server.requests();
+    assert_eq!(requests[0], Request::Profiles(sample::profiles()));
+    assert_eq!(requests[1], Request::Traces(sample::traces()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

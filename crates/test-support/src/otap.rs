@@ -38,6 +38,9 @@ use std::task::{Context, Poll};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+/// The largest message the server decompresses.
+const MAX_MESSAGE: usize = 64 << 20;
+
 /// How the server answers.
 #[derive(Debug, Default, Clone)]
 pub struct Script {
@@ -65,6 +68,8 @@ struct Shared {
     accepted: Mutex<Vec<otlp_proto::Request>>,
     /// Batches decoded and answered with an error status.
     refused: Mutex<Vec<otlp_proto::Request>>,
+    /// The request headers of each Arrow stream, in the order opened.
+    stream_headers: Mutex<Vec<HeaderMap>>,
     streams: AtomicUsize,
     batches: AtomicUsize,
     unary: AtomicUsize,
@@ -161,6 +166,11 @@ impl OtapServer {
     /// The batches answered with an error status (decoded).
     pub fn refused(&self) -> Vec<otlp_proto::Request> {
         self.shared.refused.lock().unwrap().clone()
+    }
+
+    /// The request headers of each Arrow stream, in the order opened.
+    pub fn stream_headers(&self) -> Vec<HeaderMap> {
+        self.shared.stream_headers.lock().unwrap().clone()
     }
 
     /// Arrow streams opened.
@@ -285,11 +295,11 @@ async fn unary(
         .await
         .expect("body")
         .to_bytes();
-    let (compressed, range) = otlp_proto::grpc::decode_frame(&body, usize::MAX).expect("frame");
+    let (compressed, range) = otlp_proto::grpc::decode_frame(&body, MAX_MESSAGE).expect("frame");
     let mut message = body.slice(range);
     if compressed {
         message = compression
-            .decompress(&message, usize::MAX)
+            .decompress(&message, MAX_MESSAGE)
             .expect("decompress")
             .into();
     }
@@ -328,6 +338,11 @@ async fn arrow_stream(
     tx: mpsc::UnboundedSender<Result<Frame<Bytes>, std::io::Error>>,
 ) {
     let _ = shared.streams.fetch_add(1, Ordering::SeqCst);
+    shared
+        .stream_headers
+        .lock()
+        .unwrap()
+        .push(request.headers().clone());
     let compression = request
         .headers()
         .get("grpc-encoding")
@@ -383,7 +398,7 @@ async fn arrow_stream(
             let mut message = inbound.split_to(len).freeze();
             if compressed {
                 message = compression
-                    .decompress(&message, usize::MAX)
+                    .decompress(&message, MAX_MESSAGE)
                     .expect("decompress")
                     .into();
             }

@@ -1,28 +1,12 @@
-//! OTLP/Arrow (OTAP) on a route's gRPC streams: [`export`] sends a pipeline's batch as the
-//! next `BatchArrowRecords` of one of the signal's streams and returns when its `BatchStatus`
-//! came back, so the pipeline settles the batch's items exactly as for a unary export.
-//!
-//! - Each stream is a task of the runtime ([`run`]) that owns its `otlp-otap` encoder (IPC
-//!   state lives and dies with the stream), numbers its batches and matches the statuses,
-//!   which may come in any order, to the batches waiting for them.
-//! - A batch's body (the OTLP request, protobuf) is kept by its export until the batch is
-//!   acknowledged: when a stream breaks, the batches it had not acknowledged are encoded
-//!   again for another stream (fresh IPC state) by the retry loop of the route, within the
-//!   route's retry policy and deadline. The bodies are what the pipeline holds in flight
-//!   anyway: no memory beyond its bounds.
-//! - A stream takes new batches for the route's `max_lifetime`, then closes its side and
-//!   drains its acknowledgements while a new stream takes the next batches.
-//! - A server that does not implement the Arrow method (`UNIMPLEMENTED`, or HTTP 404) gets
-//!   the signal as OTLP/gRPC unary requests from then on, the same bodies: nothing is lost.
+//! A stream's task: the gRPC call, its encoder, the batches waiting for their status.
 
-use super::grpc::{GrpcStatus, http_status_error};
-use super::outcome::ExportOutcome;
-use super::route::{Connections, HttpClient, Route, RouteTable};
-use super::stream::GrpcStream;
+use super::{Answer, Submit, method};
 use crate::body::EncodedBody;
 use crate::config::Protocol;
 use crate::error::{Error, Kind, Status};
-use crate::retry;
+use crate::transport::grpc::{GrpcStatus, http_status_error};
+use crate::transport::route::{HttpClient, Route, RouteTable};
+use crate::transport::stream::GrpcStream;
 use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
@@ -31,14 +15,10 @@ use otlp_proto::grpc::{FRAME_HEADER_LEN, code};
 use otlp_proto::{Compression, Encoding, Message, Request, Signal};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
-
-/// Batches waiting to be encoded by a stream's task: a few, so that a stream that broke
-/// leaves few to hand back.
-const SUBMIT_BUFFER: usize = 8;
 
 /// Frames waiting to be sent on a stream: more than the batches a pipeline has in flight.
 const FRAME_BUFFER: usize = 64;
@@ -46,203 +26,13 @@ const FRAME_BUFFER: usize = 64;
 /// The largest `BatchStatus` message read; they are a few bytes.
 const MAX_STATUS: usize = 1 << 20;
 
-/// The gRPC method of `signal`'s Arrow service.
-fn method(signal: Signal) -> Option<&'static str> {
-    match signal {
-        Signal::Traces => {
-            Some("/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces")
-        }
-        Signal::Logs => {
-            Some("/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
-        }
-        Signal::Metrics => {
-            Some("/opentelemetry.proto.experimental.arrow.v1.ArrowMetricsService/ArrowMetrics")
-        }
-        _ => None,
-    }
-}
-
-/// The OTAP streams of one runtime's [`Connections`], per signal.
-#[derive(Debug, Default)]
-pub(crate) struct Streams {
-    signals: [SignalStreams; 4],
-}
-
-/// One signal's streams.
-#[derive(Debug, Default)]
-struct SignalStreams {
-    pool: Mutex<Vec<Handle>>,
-    /// Round robin over the streams.
-    next: std::sync::atomic::AtomicUsize,
-    /// The server does not implement the Arrow method: send OTLP/gRPC instead.
-    fallback: Arc<AtomicBool>,
-}
-
-/// A stream's task, as the exports see it.
-#[derive(Debug)]
-struct Handle {
-    submits: mpsc::Sender<Submit>,
-    /// Cleared when the stream stops taking batches (lifetime over, broken).
-    accepting: Arc<AtomicBool>,
-}
-
-/// A batch handed to a stream, and where its answer goes.
-struct Submit {
-    body: EncodedBody,
-    reply: oneshot::Sender<Answer>,
-}
-
-/// What became of a submitted batch.
-#[derive(Debug)]
-enum Answer {
-    /// The server's status for the batch; and the bytes the batch took on the wire.
-    Status(BatchStatus, usize),
-    /// Never sent: the stream stopped taking batches first. Another stream takes it.
-    NotSent,
-    /// The stream failed before the batch's status came back.
-    Failed(Error),
-}
-
-impl Streams {
-    /// A stream of `signal` to submit a batch to: a new one while there are fewer than the
-    /// route's count, else the next in turn. Streams that stopped taking batches are forgotten.
-    fn stream(&self, connections: &Connections, signal: Signal) -> mpsc::Sender<Submit> {
-        let streams = &self.signals[signal.index()];
-        let mut pool = streams.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        pool.retain(|h| h.accepting.load(Ordering::Acquire) && !h.submits.is_closed());
-        let (table, client) = connections.route_parts(signal);
-        if pool.len() < table.spec(signal).otap.streams {
-            let (submits, rx) = mpsc::channel(SUBMIT_BUFFER);
-            let accepting = Arc::new(AtomicBool::new(true));
-            let stream = Stream {
-                table,
-                client,
-                signal,
-                accepting: accepting.clone(),
-                fallback: streams.fallback.clone(),
-            };
-            drop(tokio::spawn(run(stream, rx)));
-            pool.push(Handle {
-                submits: submits.clone(),
-                accepting,
-            });
-            return submits;
-        }
-        let i = streams.next.fetch_add(1, Ordering::Relaxed) % pool.len();
-        pool[i].submits.clone()
-    }
-
-    fn fallback(&self, signal: Signal) -> bool {
-        self.signals[signal.index()]
-            .fallback
-            .load(Ordering::Acquire)
-    }
-}
-
-/// Sends `body` as a batch of one of `signal`'s OTAP streams, with the route's retries: a
-/// retryable status (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`, ...) or a broken stream sends it
-/// again (on a new stream, encoded afresh); another status fails the export for good.
-pub(super) async fn export(
-    connections: &Connections,
-    signal: Signal,
-    body: EncodedBody,
-) -> Result<ExportOutcome, Error> {
-    let route = connections.route(signal);
-    let spec = route.spec;
-    let streams = connections.otap();
-    if !streams.fallback(signal) {
-        let (result, attempts) = retry::run(&spec.retry, spec.timeout, |_, _| {
-            attempt(connections, streams, signal, &body)
-        })
-        .await;
-        match result {
-            Ok(wire_bytes) => {
-                return Ok(ExportOutcome {
-                    rejected: 0,
-                    message: None,
-                    attempts,
-                    wire_bytes,
-                    disabled: false,
-                });
-            }
-            // Found out on this export: it goes unary like the ones after it.
-            Err(_) if streams.fallback(signal) => {}
-            Err(e) => return Err(e.during_export(signal, &spec.uri.to_string(), attempts)),
-        }
-    }
-    let wire = body.into_wire(signal, Protocol::Grpc, spec.compression)?;
-    route.export(wire).await
-}
-
-/// One attempt: submits the batch to a stream taking batches and waits for its status.
-async fn attempt(
-    connections: &Connections,
-    streams: &Streams,
-    signal: Signal,
-    body: &EncodedBody,
-) -> Result<usize, Error> {
-    loop {
-        if streams.fallback(signal) {
-            return Err(Error::new(
-                Kind::Status,
-                "the server does not implement OTLP/Arrow",
-            ));
-        }
-        let submits = streams.stream(connections, signal);
-        let (reply, answer) = oneshot::channel();
-        let submit = Submit {
-            body: body.clone(),
-            reply,
-        };
-        if submits.send(submit).await.is_err() {
-            // The stream ended meanwhile: the next one takes the batch.
-            continue;
-        }
-        match answer.await {
-            Ok(Answer::Status(status, bytes)) => return status_result(&status).map(|()| bytes),
-            Ok(Answer::NotSent) => continue,
-            Ok(Answer::Failed(e)) => return Err(e),
-            Err(_) => {
-                return Err(
-                    Error::new(Kind::Transport, "the OTAP stream ended before answering")
-                        .retryable(),
-                );
-            }
-        }
-    }
-}
-
-/// A batch's status as an export result: OK, a retryable failure (the codes the Go exporter
-/// retries, with the OTLP specification's), or a permanent one.
-fn status_result(status: &BatchStatus) -> Result<(), Error> {
-    let c = status.status_code;
-    if c == code::OK {
-        return Ok(());
-    }
-    let message = (!status.status_message.is_empty()).then(|| status.status_message.to_string());
-    let err = Error::new(
-        Kind::Status,
-        format!(
-            "the OTAP receiver answered the batch with {}",
-            Status::Grpc(c)
-        ),
-    )
-    .with_status(Status::Grpc(c), message);
-    // RESOURCE_EXHAUSTED from an OTAP receiver is its memory limiter: transient.
-    if c == code::RESOURCE_EXHAUSTED || retry::is_retryable_grpc(c, false) {
-        Err(err.retryable())
-    } else {
-        Err(err)
-    }
-}
-
 /// What a stream's task owns.
-struct Stream {
-    table: Arc<RouteTable>,
-    client: HttpClient,
-    signal: Signal,
-    accepting: Arc<AtomicBool>,
-    fallback: Arc<AtomicBool>,
+pub(super) struct Stream {
+    pub(super) table: Arc<RouteTable>,
+    pub(super) client: HttpClient,
+    pub(super) signal: Signal,
+    pub(super) accepting: Arc<AtomicBool>,
+    pub(super) fallback: Arc<AtomicBool>,
 }
 
 /// A stream's encoder: one Arrow IPC state per stream.
@@ -321,7 +111,7 @@ enum End {
 /// A stream's task: opens the gRPC call, encodes and sends what is submitted, matches the
 /// statuses to the batches, closes its side at the end of its lifetime, and answers every
 /// batch it took before it returns.
-async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
+pub(super) async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
     let signal = stream.signal;
     let spec = stream.table.spec(signal);
     let route = Route {
@@ -448,7 +238,7 @@ async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
                             .and_then(GrpcStatus::from_headers);
                         let e = match status {
                             Some(s) => call_failed(&stream, s.code, s.into_result()),
-                            None => Error::new(Kind::Protocol, "OTAP stream ended without grpc-status"),
+                            None => broken_without_status(),
                         };
                         break End::Failed(e);
                     }
@@ -457,7 +247,7 @@ async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
                     let msg = format!("the OTAP stream broke: {e}");
                     break End::Failed(Error::new(Kind::Transport, msg).retryable().with_source(e));
                 }
-                None => break End::Failed(Error::new(Kind::Protocol, "OTAP stream ended without grpc-status")),
+                None => break End::Failed(broken_without_status()),
             },
         }
     };
@@ -485,6 +275,15 @@ async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
         };
         let _ = s.reply.send(answer);
     }
+}
+
+/// A call that ended without a status: cut, as far as the batches waiting know.
+fn broken_without_status() -> Error {
+    Error::new(
+        Kind::Transport,
+        "the OTAP stream ended without a grpc-status",
+    )
+    .retryable()
 }
 
 /// `e` again, for each batch it fails: its message, status and whether it may be retried.
@@ -614,30 +413,5 @@ mod tests {
             })
             .collect();
         assert_eq!(codes, [code::UNAVAILABLE, code::OK, code::OK]);
-    }
-
-    #[test]
-    fn retryable_and_permanent_statuses() {
-        let s = |c| BatchStatus {
-            batch_id: 0,
-            status_code: c,
-            status_message: "why".into(),
-        };
-        assert!(status_result(&s(code::OK)).is_ok());
-        for c in [code::UNAVAILABLE, code::RESOURCE_EXHAUSTED, code::ABORTED] {
-            assert!(
-                status_result(&s(c)).expect_err("fails").is_retryable(),
-                "{c}"
-            );
-        }
-        for c in [
-            code::INVALID_ARGUMENT,
-            code::UNAUTHENTICATED,
-            code::PERMISSION_DENIED,
-        ] {
-            let e = status_result(&s(c)).expect_err("fails");
-            assert!(!e.is_retryable(), "{c}");
-            assert_eq!(e.server_message(), Some("why"));
-        }
     }
 }
