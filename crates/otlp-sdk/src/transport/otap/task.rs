@@ -145,12 +145,22 @@ pub(super) async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
     let mut taking = true;
     let mut sent_any = false;
     let close_at = Instant::now() + spec.otap.max_lifetime;
+    // Once the stream takes no more batches, the server has the route's timeout to answer
+    // the ones it has: a stream never outlives its batches' exports for long.
+    let mut drain_by: Option<Instant> = None;
 
     let end = loop {
         if !taking && waiting.is_empty() {
             break End::Drained;
         }
+        if !taking && drain_by.is_none() {
+            drain_by = Some(Instant::now() + spec.timeout);
+        }
         tokio::select! {
+            () = tokio::time::sleep_until(drain_by.unwrap_or(close_at)), if drain_by.is_some() => {
+                let e = Error::new(Kind::Timeout, "the OTAP stream's last batches were not answered in time");
+                break End::Failed(e.retryable());
+            }
             submit = submits.recv(), if taking => match submit {
                 Some(s) => {
                     let batch = match encoder.encode(signal, &s.body) {
