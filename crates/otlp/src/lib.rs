@@ -44,7 +44,8 @@
 //!
 //! An [`Exporter`] sends OTLP export requests to a collector over one of the three OTLP
 //! transports ([`Protocol`]): gRPC, OTLP/HTTP with protobuf bodies (the default), or OTLP/HTTP
-//! with JSON bodies; with gzip or zstd compression, TLS (system roots or a CA file, and client
+//! with JSON bodies (or, with the `arrow` feature, OTLP/Arrow streams: `Protocol::Otap`); with
+//! gzip or zstd compression, TLS (system roots or a CA file, and client
 //! certificates for mutual TLS), custom headers, a timeout, and retries as the specification
 //! describes them. The message types and their codecs come from [`otlp_proto`].
 //!
