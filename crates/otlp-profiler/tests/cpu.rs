@@ -201,6 +201,64 @@ fn a_thread_started_after_start_is_sampled() {
     );
 }
 
+/// While a sampled thread runs, the sampler's thread sleeps up to 250 ms at 100 Hz; a thread
+/// started meanwhile is found through the running thread's handler (it watches the thread
+/// count), not at that next tick: the running thread takes only a sample or two between the
+/// new thread's start and the new thread's first sample (load stretches both alike).
+#[test]
+fn a_thread_started_while_another_runs_is_found_at_once() {
+    let _turn = turn();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (busy_tx, busy_rx) = mpsc::channel();
+    let busy = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            go_rx.recv().unwrap();
+            busy_tx.send(gettid()).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                black_box(hot_a(1_000_000));
+            }
+        })
+    };
+    let (tx, rx) = mpsc::channel();
+    let samples = sample(100, || {
+        go_tx.send(()).unwrap();
+        // Long enough for the sampler's thread to have gone to its long sleeps.
+        std::thread::sleep(Duration::from_millis(600));
+        std::thread::spawn(move || {
+            let started = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64;
+            hot_b(300_000_000);
+            tx.send((gettid(), started)).unwrap();
+        })
+        .join()
+        .unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        busy.join().unwrap();
+    });
+    let (late, started) = rx.recv().unwrap();
+    let running = busy_rx.recv().unwrap();
+    let first = samples
+        .iter()
+        .filter(|s| s.thread_id == late)
+        .map(|s| s.timestamp_unix_nano)
+        .min()
+        .expect("the late thread was sampled");
+    let between = samples
+        .iter()
+        .filter(|s| s.thread_id == running)
+        .filter(|s| (started..first).contains(&s.timestamp_unix_nano))
+        .count();
+    assert!(
+        between <= 3,
+        "the running thread took {between} samples before the late one's first, {} ms after it started",
+        (first - started) / 1_000_000
+    );
+}
+
 fn delivered(hz: u32, cpu_ns: u64) {
     let (go_tx, go_rx) = mpsc::channel::<()>();
     let (done_tx, done_rx) = mpsc::channel();

@@ -46,7 +46,9 @@ extern "C" fn on_signal(
         if ours && !slot.is_null() && !context.is_null() {
             let (ip, sp, bp) = registers(context);
             (*slot).record(ip, sp, bp, weight(info, signal));
-            if signal != libc::SIGPROF {
+            if signal == libc::SIGPROF {
+                super::watch::check();
+            } else {
                 (*slot).outstanding.fetch_sub(1, Ordering::Release);
             }
         }
