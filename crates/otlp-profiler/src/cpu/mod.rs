@@ -58,7 +58,8 @@ static RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 
 impl CpuSampler {
     /// Starts sampling every thread of the process `frequency_hz` times per second of its CPU
-    /// time, threads started later included (found within 20 ms; see `watch`).
+    /// time, threads started later included (found after a sample of a running thread or
+    /// 20 ms of the process's CPU; see `watch`).
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     pub(crate) fn start(frequency_hz: u32) -> Result<Self, Error> {
         use std::sync::atomic::Ordering;
@@ -85,17 +86,18 @@ impl CpuSampler {
         let registry = registry::Registry::new(ProfileType::Cpu, [1, period_i64]);
         let mut tids = Vec::new();
         let fd = tasks.fd();
-        let (fast, slow) = tick_intervals(period);
+        let slow = tick_interval(period);
+        let mut idle: Option<timer::Timer> = None;
         let mut listed_at: Option<std::time::Instant> = None;
         let mut refreshed = std::time::Instant::now();
         let mut seen = 0u64;
         // New threads are found by listing `/proc/self/task` when its link count moved (a
         // thread's CPU before its timer is armed is not sampled), and every second all the
         // same (one ending as another starts leaves the count as it was). Waking is most of
-        // what this thread costs: while sampled threads run, their handlers watch the count
-        // (`watch`) and ring for a listing, so the thread wakes only to empty the slots
-        // before they fill (`slow`); while none ran since the last tick, nothing else would
-        // notice a new thread, so it wakes every `fast`.
+        // what this thread costs, so it wakes when told to (`watch`): while sampled threads
+        // run, their handlers ring when the count moved; while none ran since the last tick,
+        // a timer on the process's CPU time rings after `IDLE_RING` of it, whichever thread
+        // used it; otherwise only to empty the slots before they fill (`slow`).
         let tick = move |registry: &mut registry::Registry, me: u32| {
             let now = std::time::Instant::now();
             let links = tasks.links();
@@ -117,7 +119,20 @@ impl CpuSampler {
             registry.collect();
             let busy = registry.collected != seen;
             seen = registry.collected;
-            if busy { slow } else { fast }
+            // Not on the caller's thread (`me` 0): the timer signals this thread.
+            if me != 0 && idle.is_none() {
+                idle = timer::Timer::process(me, libc::SIGPROF).ok();
+            }
+            match &idle {
+                // Without the timer (timer_create refused), the old way: look often.
+                None if !busy => IDLE_RING,
+                Some(t) if !busy && t.set(IDLE_RING_NS).is_err() => IDLE_RING,
+                Some(t) if busy => {
+                    let _ = t.set(0);
+                    slow
+                }
+                _ => slow.max(IDLE_WAIT),
+            }
         };
         let runner = runner::Runner::start("otlp-prof-cpu", libc::SIGPROF, registry, tick);
         // The closure owns `tasks`, so `fd` stays open until the runner stopped, after
@@ -179,16 +194,23 @@ impl Drop for CpuSampler {
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// How long the CPU sampler's thread sleeps between ticks: `fast` while no sampled thread
-/// ran (so a new thread is found within it), `slow` while some did (their handlers ring for
-/// new threads): half the time a slot's ring lasts at the timer's rate, at most 250 ms.
+/// Process CPU time after which the idle CPU sampler's thread looks for new threads.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-fn tick_intervals(period_ns: u64) -> (std::time::Duration, std::time::Duration) {
+const IDLE_RING: std::time::Duration = std::time::Duration::from_millis(20);
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const IDLE_RING_NS: u64 = 20_000_000;
+/// How long the CPU sampler's thread sleeps while no sampled thread runs (rung earlier when
+/// the process uses CPU): for the once-a-second listing and table refresh.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const IDLE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// How long the CPU sampler's thread sleeps between ticks while sampled threads run: half the
+/// time a slot's ring lasts at the timer's rate, from 20 to 250 ms.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn tick_interval(period_ns: u64) -> std::time::Duration {
     use std::time::Duration;
-    let fast = Duration::from_millis(20);
     let ring = period_ns.saturating_mul(slot::RING as u64 / 2);
-    let slow = Duration::from_nanos(ring).clamp(fast, Duration::from_millis(250));
-    (fast, slow)
+    Duration::from_nanos(ring).clamp(IDLE_RING, IDLE_WAIT)
 }
 
 /// Follows new threads (arming their timers after the tables know their stacks) and forgets

@@ -5,8 +5,9 @@
 //! the thread in `/proc/self/task`. While sampled threads run, their handlers compare the
 //! directory's link count (one `fstat`, async-signal-safe) with the count the sampler last
 //! listed at, and ring its bell when they differ; the sampler's thread then lists and arms at
-//! once instead of at its next tick. While no sampled thread runs, the sampler ticks often
-//! (see `cpu::start_inner`), since then no handler runs to notice.
+//! once instead of at its next tick. While no sampled thread runs, no handler runs to notice:
+//! a timer on the whole process's CPU time, at the sampler's thread, rings it instead (see
+//! [`wake`]) as soon as any thread, new ones included, used a little CPU.
 
 // The handler's side: a raw descriptor and a bell reached through statics.
 #![allow(unsafe_code)]
@@ -41,6 +42,16 @@ pub(crate) fn listed_at(known: u64) {
 pub(crate) fn stop() {
     TASKS_FD.store(-1, Ordering::Release);
     BELL.store(std::ptr::null_mut(), Ordering::Release);
+}
+
+/// Called by the SIGPROF handler for the CPU sampler's process-wide timer: rings its bell.
+/// Async-signal-safe.
+pub(crate) fn wake() {
+    let bell = BELL.load(Ordering::Acquire);
+    // SAFETY: as in `check`.
+    if let Some(bell) = unsafe { bell.as_ref() } {
+        bell.ring();
+    }
 }
 
 /// Called by the SIGPROF handler after a sample: rings the sampler's bell when the number of
