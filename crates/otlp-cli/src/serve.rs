@@ -17,11 +17,13 @@ use std::time::Duration;
 Output (stdout, one line per event, flushed at once):
   listening grpc=127.0.0.1:4317 http=127.0.0.1:4318
   request signal=traces items=3 bytes=412 protocol=grpc compression=gzip outcome=ok
+  request signal=logs items=2 bytes=950 protocol=otap compression=none outcome=ok
   stopped requests=1
 
 Runs until SIGINT (Ctrl-C) or SIGTERM, then finishes the requests in progress and exits 0.")]
 pub struct ServeArgs {
-    /// Address of the OTLP/gRPC listener; port 0 picks a free port, `off` disables gRPC.
+    /// Address of the OTLP/gRPC listener (OTLP/Arrow streams too); port 0 picks a free port,
+    /// `off` disables gRPC.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4317", value_parser = parse_listen)]
     grpc: Listen,
 
