@@ -237,3 +237,25 @@ async fn otlp_export_calls_are_served_beside_otap_streams() {
     );
     receiver.shutdown().await;
 }
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_with_a_status_after_their_answers() {
+    let (sink, receiver) = start_memory().await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let mut encoder = StreamEncoder::new(Signal::Traces);
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Traces), &[]);
+    let status = stream
+        .exchange(&encoder.encode(&sample::request(Signal::Traces)))
+        .await;
+    assert_eq!(status.code(), Some(StatusCode::Ok));
+    let ((), next) = tokio::join!(receiver.shutdown(), stream.recv());
+    assert_eq!(next, None);
+    let end = stream.end().expect("ended");
+    assert_eq!(
+        end.code,
+        Some(otlp_proto::grpc::code::UNAVAILABLE),
+        "{end:?}"
+    );
+    assert!(end.message.contains("shutting down"), "{}", end.message);
+    assert_eq!(sink.requests().len(), 1);
+}

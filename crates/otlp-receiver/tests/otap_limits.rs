@@ -269,3 +269,60 @@ async fn a_memory_limiter_refusal_before_decoding_ends_the_stream_unacknowledged
     assert!(sink.requests().is_empty());
     receiver.shutdown().await;
 }
+
+#[tokio::test]
+async fn what_a_streams_decoder_keeps_counts_against_the_memory_limit() {
+    let request = sample::request(Signal::Traces);
+    let batch = StreamEncoder::new(Signal::Traces).encode(&request);
+    let mut decoder = TracesDecoder::new();
+    let decoded = decoder.decode(&batch).expect("decodes");
+    let message = frame(&batch).len() - otlp_proto::grpc::FRAME_HEADER_LEN;
+    let size = otlp_proto::Message::encode_to_bytes(&decoded).len();
+    // Exactly room for one batch in flight beside one stream's state.
+    let limit = message + decoder.held_bytes() + size;
+    let (sink, receiver) = memory_receiver(builder().with_memory_limit(limit)).await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let client = h2_client();
+    let mut holding = OtapStream::open(&client, addr, method(Signal::Traces), &[]);
+    let status = holding.exchange(&batch).await;
+    assert_eq!(status.code(), Some(StatusCode::Ok), "{status:?}");
+
+    // While the first stream keeps its dictionaries, a second has no room for the same batch.
+    let mut second = OtapStream::open(&client, addr, method(Signal::Traces), &[]);
+    let status = second.exchange(&batch).await;
+    assert_eq!(
+        status.code(),
+        Some(StatusCode::ResourceExhausted),
+        "{status:?}"
+    );
+    assert!(status.status_message.contains("memory limit"), "{status:?}");
+    second.finish().await;
+
+    // Once it ends, its state is given back.
+    assert_eq!(holding.finish().await.code, Some(0));
+    let mut third = OtapStream::open(&client, addr, method(Signal::Traces), &[]);
+    let status = third.exchange(&batch).await;
+    assert_eq!(status.code(), Some(StatusCode::Ok), "{status:?}");
+    third.finish().await;
+    assert_eq!(sink.requests().len(), 2);
+    receiver.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_stream_that_keeps_sending_outlives_the_connections_idle_timeout() {
+    // The connection has had no new call for several idle timeouts, but its stream is busy.
+    let idle = Duration::from_secs(2);
+    let (sink, receiver) = memory_receiver(builder().with_idle_timeout(idle)).await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let request = sample::request(Signal::Logs);
+    let mut encoder = StreamEncoder::new(Signal::Logs);
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Logs), &[]);
+    for _ in 0..15 {
+        let status = stream.exchange(&encoder.encode(&request)).await;
+        assert_eq!(status.code(), Some(StatusCode::Ok), "{status:?}");
+        tokio::time::sleep(idle / 7).await;
+    }
+    assert_eq!(stream.finish().await.code, Some(0));
+    assert_eq!(sink.requests().len(), 15);
+    receiver.shutdown().await;
+}

@@ -394,7 +394,11 @@ impl Stream {
                 }
             }
         }
-        let _ = self.send(Frame::trailers(trailers)).await;
+        let wait = self.shared.timeouts.idle;
+        let replies = self.replies.clone();
+        // What the stream holds (its decoder's state) is given back before its end is told.
+        drop(self);
+        let _ = tokio::time::timeout(wait, replies.send(Frame::trailers(trailers))).await;
     }
 
     /// Queues `frame` for the client, waiting at most the idle timeout for room.
