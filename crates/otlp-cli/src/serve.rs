@@ -81,6 +81,12 @@ pub struct ServeArgs {
     /// the connection idle the longest [default: 1024].
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+
+    /// Most memory one OTLP/Arrow stream may keep between its batches (its Arrow schemas and
+    /// dictionaries); past it, the stream is answered RESOURCE_EXHAUSTED and ended (bytes, or
+    /// with a KiB, MiB or GiB suffix) [default: 64MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    otap_state_limit: Option<usize>,
 }
 
 /// A size in bytes: digits, optionally followed by `KiB`, `MiB` or `GiB` (case-insensitive);
@@ -163,6 +169,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             return Err(Failure::new("--max-connections must be at least 1"));
         }
         builder = builder.with_max_connections(max);
+    }
+    if let Some(bytes) = args.otap_state_limit {
+        builder = builder.with_otap_state_limit(bytes);
     }
     let jsonl = match &args.out {
         Some(dir) => Some(

@@ -336,6 +336,10 @@ impl ReceiverBuilder {
                 self.memory_limit == 0,
                 "the memory limit is zero: every request would be refused",
             ),
+            (
+                self.otap_state_limit == 0,
+                "the OTAP state limit is zero: every OTAP stream would be refused",
+            ),
         ] {
             if zero {
                 return Err(Error::config(complaint));
@@ -495,6 +499,7 @@ mod tests {
             Receiver::builder().with_max_request_size(0),
             Receiver::builder().with_max_items_per_request(0),
             Receiver::builder().with_memory_limit(0),
+            Receiver::builder().with_otap_state_limit(0),
         ];
         let names = [
             "header",
@@ -504,6 +509,7 @@ mod tests {
             "request size",
             "item limit",
             "memory limit",
+            "OTAP state limit",
         ];
         for (builder, what) in zeros.into_iter().zip(names) {
             let err = builder
