@@ -259,3 +259,36 @@ async fn shutdown_ends_open_streams_with_a_status_after_their_answers() {
     assert!(end.message.contains("shutting down"), "{}", end.message);
     assert_eq!(sink.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn batches_compressed_under_grpc_encoding_are_read_and_so_are_uncompressed_ones() {
+    let (sink, receiver) = start_memory().await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let request = sample::request(Signal::Metrics);
+    let mut encoder = StreamEncoder::new(Signal::Metrics);
+    let headers = [("grpc-encoding", "zstd")];
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Metrics), &headers);
+    let message = otlp_proto::Message::encode_to_bytes(&encoder.encode(&request));
+    let compressed = otlp_proto::Compression::Zstd;
+    let framed = bytes::Bytes::from(otlp_proto::grpc::frame(
+        true,
+        &compress(compressed, &message),
+    ));
+    stream.send_raw(framed.clone()).await;
+    let status = stream.recv().await.expect("answered");
+    assert_eq!(status.code(), Some(StatusCode::Ok), "{status:?}");
+    let status = stream.exchange(&encoder.encode(&request)).await;
+    assert_eq!(status.code(), Some(StatusCode::Ok), "{status:?}");
+    assert_eq!(stream.finish().await.code, Some(0));
+    let got = sink.requests();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0].compression, got[0].wire_bytes),
+        (compressed, framed.len())
+    );
+    assert_eq!(got[1].compression, otlp_proto::Compression::None);
+    for got in got {
+        assert_eq!(bytes(&got.request), bytes(&normalize(request.clone())));
+    }
+    receiver.shutdown().await;
+}
