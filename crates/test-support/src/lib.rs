@@ -10,6 +10,8 @@
 //! - [`alloc::Counting`]: a counting global allocator, for tests that bound allocations;
 //! - [`clients`]: hyper clients for OTLP/HTTP and OTLP/gRPC that send anything, raw bodies and
 //!   hand-framed gRPC messages included;
+//! - [`otap`]: a raw OTLP/Arrow (OTAP) stream client (`BatchArrowRecords` out, `BatchStatus`
+//!   back), reusing [`clients`]' HTTP/2 client;
 //! - [`hostile`]: requests built to hurt a receiver (decode amplification);
 //! - [`client::Harness`]: an `OtlpClient` exporting to an in-process receiver, and the spans
 //!   and log records it received, flushed first (the end-to-end tests' set-up);
@@ -25,6 +27,7 @@ pub mod alloc;
 pub mod client;
 pub mod clients;
 pub mod hostile;
+pub mod otap;
 mod process;
 
 pub use process::{Finished, Process, Spawned, run};
