@@ -1,7 +1,8 @@
 //! `otlp`: a command-line tool for the OpenTelemetry Protocol.
 //!
-//! - `otlp serve` runs an OTLP receiver (gRPC and HTTP) and prints one line per request, optionally
-//!   writing every request to OTLP/JSON lines files;
+//! - `otlp serve` runs an OTLP receiver (gRPC, with OTLP/Arrow streams, and HTTP) and prints one
+//!   line per request (per batch, for OTLP/Arrow), optionally writing every request to OTLP/JSON
+//!   lines files;
 //! - `otlp send` exports the requests of such files to an OTLP endpoint;
 //! - `otlp demo` sends a sample of every signal through every protocol to an embedded receiver and
 //!   checks that it arrived intact.

@@ -17,11 +17,13 @@ use std::time::Duration;
 Output (stdout, one line per event, flushed at once):
   listening grpc=127.0.0.1:4317 http=127.0.0.1:4318
   request signal=traces items=3 bytes=412 protocol=grpc compression=gzip outcome=ok
+  request signal=logs items=2 bytes=950 protocol=otap compression=none outcome=ok
   stopped requests=1
 
 Runs until SIGINT (Ctrl-C) or SIGTERM, then finishes the requests in progress and exits 0.")]
 pub struct ServeArgs {
-    /// Address of the OTLP/gRPC listener; port 0 picks a free port, `off` disables gRPC.
+    /// Address of the OTLP/gRPC listener (OTLP/Arrow streams too); port 0 picks a free port,
+    /// `off` disables gRPC.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4317", value_parser = parse_listen)]
     grpc: Listen,
 
@@ -79,6 +81,12 @@ pub struct ServeArgs {
     /// the connection idle the longest [default: 1024].
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+
+    /// Most memory one OTLP/Arrow stream may keep between its batches (its Arrow schemas and
+    /// dictionaries); past it, the stream is answered RESOURCE_EXHAUSTED and ended (bytes, or
+    /// with a KiB, MiB or GiB suffix) [default: 64MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    otap_state_limit: Option<usize>,
 }
 
 /// A size in bytes: digits, optionally followed by `KiB`, `MiB` or `GiB` (case-insensitive);
@@ -161,6 +169,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             return Err(Failure::new("--max-connections must be at least 1"));
         }
         builder = builder.with_max_connections(max);
+    }
+    if let Some(bytes) = args.otap_state_limit {
+        builder = builder.with_otap_state_limit(bytes);
     }
     let jsonl = match &args.out {
         Some(dir) => Some(

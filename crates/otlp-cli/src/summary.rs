@@ -17,10 +17,12 @@ pub fn print_line(line: &str) {
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
-/// The OTLP protocol name of a transport and encoding: `grpc`, `http/protobuf` or `http/json`.
+/// The OTLP protocol name of a transport and encoding: `grpc`, `http/protobuf`, `http/json`,
+/// or `otap` (OTLP/Arrow).
 pub fn protocol_name(transport: Transport, encoding: Encoding) -> &'static str {
     match (transport, encoding) {
         (Transport::Grpc, _) => "grpc",
+        (Transport::Otap, _) => "otap",
         (Transport::Http, Encoding::Protobuf) => "http/protobuf",
         (Transport::Http, Encoding::Json) => "http/json",
     }

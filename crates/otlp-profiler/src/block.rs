@@ -57,6 +57,7 @@ mod imp {
         // Ticks per second: the tables are refreshed at least that often (dlopen).
         let per_second = (1_000_000_000 / period.max(1)).max(1);
         let mut ticks = 0u64;
+        let interval = Duration::from_nanos(period);
         let tick = move |registry: &mut Registry, me: u32| {
             tasks.list(&mut tids);
             ticks += 1;
@@ -84,6 +85,7 @@ mod imp {
                 }
             }
             registry.collect();
+            interval
         };
         let name = if all {
             "otlp-prof-threads"
@@ -91,7 +93,7 @@ mod imp {
             "otlp-prof-block"
         };
         // On failure the runner has already dropped its use of the signal.
-        Runner::start(name, sig, registry, Duration::from_nanos(period), tick)
+        Runner::start(name, sig, registry, tick)
     }
 
     /// The kernel's siginfo for `rt_tgsigqueueinfo`, queue layout (128 bytes).

@@ -174,6 +174,15 @@ fn cpu_time_splits_75_25_between_two_functions_on_two_threads() {
     );
 }
 
+fn unix_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// A thread started while the process is idle is found after a little of its own CPU (the
+/// sampler's timer on the process's CPU time rings), not at the sampler's next idle tick.
 #[test]
 fn a_thread_started_after_start_is_sampled() {
     let _turn = turn();
@@ -181,16 +190,20 @@ fn a_thread_started_after_start_is_sampled() {
     let samples = sample(1000, || {
         std::thread::sleep(Duration::from_millis(30));
         std::thread::spawn(move || {
-            tx.send(gettid()).unwrap();
-            hot_a(400_000_000);
+            // (wall clock, own CPU) after each millisecond of work.
+            let mut marks = Vec::with_capacity(400);
+            for _ in 0..400 {
+                hot_a(1_000_000);
+                marks.push((unix_ns(), thread_cpu_ns()));
+            }
+            tx.send((gettid(), marks)).unwrap();
         })
         .join()
         .unwrap();
     });
-    let tid = rx.recv().unwrap();
+    let (tid, marks) = rx.recv().unwrap();
     let mine: Vec<_> = samples.iter().filter(|s| s.thread_id == tid).collect();
     let periods: i64 = mine.iter().map(|s| s.values[0]).sum();
-    // Found within 100 ms of wall time, so most of its 400 ms of CPU is sampled.
     assert!(
         periods >= 200,
         "{periods} periods sampled of the late thread"
@@ -198,6 +211,74 @@ fn a_thread_started_after_start_is_sampled() {
     assert!(
         mine.iter()
             .all(|s| s.values[0] >= 1 && s.values[1] == s.values[0] * 1_000_000)
+    );
+    let first = mine.iter().map(|s| s.timestamp_unix_nano).min().unwrap();
+    let start_cpu = marks[0].1 - 1_000_000;
+    let before = marks
+        .iter()
+        .take_while(|(wall, _)| *wall <= first)
+        .last()
+        .map_or(0, |(_, cpu)| cpu - start_cpu);
+    // About 20 ms on a quiet machine; under load the sampler's own thread waits its turn.
+    assert!(
+        before <= 100_000_000,
+        "the late thread used {} ms of CPU before its first sample",
+        before / 1_000_000
+    );
+}
+
+/// While a sampled thread runs, the sampler's thread sleeps up to 250 ms at 100 Hz; a thread
+/// started meanwhile is found through the running thread's handler (it watches the thread
+/// count), not at that next tick: the running thread takes only a sample or two between the
+/// new thread's start and the new thread's first sample (load stretches both alike).
+#[test]
+fn a_thread_started_while_another_runs_is_found_at_once() {
+    let _turn = turn();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let (busy_tx, busy_rx) = mpsc::channel();
+    let busy = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            go_rx.recv().unwrap();
+            busy_tx.send(gettid()).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                black_box(hot_a(1_000_000));
+            }
+        })
+    };
+    let (tx, rx) = mpsc::channel();
+    let samples = sample(100, || {
+        go_tx.send(()).unwrap();
+        // Long enough for the sampler's thread to have gone to its long sleeps.
+        std::thread::sleep(Duration::from_millis(600));
+        std::thread::spawn(move || {
+            let started = unix_ns();
+            hot_b(300_000_000);
+            tx.send((gettid(), started)).unwrap();
+        })
+        .join()
+        .unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        busy.join().unwrap();
+    });
+    let (late, started) = rx.recv().unwrap();
+    let running = busy_rx.recv().unwrap();
+    let first = samples
+        .iter()
+        .filter(|s| s.thread_id == late)
+        .map(|s| s.timestamp_unix_nano)
+        .min()
+        .expect("the late thread was sampled");
+    let between = samples
+        .iter()
+        .filter(|s| s.thread_id == running)
+        .filter(|s| (started..first).contains(&s.timestamp_unix_nano))
+        .count();
+    assert!(
+        between <= 3,
+        "the running thread took {between} samples before the late one's first, {} ms after it started",
+        (first - started) / 1_000_000
     );
 }
 
@@ -263,12 +344,10 @@ fn samples_in_a_span_carry_its_ids_and_others_none() {
     let ids = rx.recv().unwrap().expect("a valid span");
     let inside: Vec<_> = samples.iter().filter(|s| in_fn(s, "hot_a")).collect();
     let outside: Vec<_> = samples.iter().filter(|s| in_fn(s, "hot_b")).collect();
-    assert!(
-        inside.len() >= 20 && outside.len() >= 20,
-        "{} / {}",
-        inside.len(),
-        outside.len()
-    );
+    // Periods, not signals: under load a thread's timer fires less often, with overruns.
+    let periods = |samples: &[&Sample]| samples.iter().map(|s| s.values[0]).sum::<i64>();
+    let (a, b) = (periods(&inside), periods(&outside));
+    assert!(a >= 50 && b >= 50, "{a} / {b} periods");
     assert!(
         inside.iter().all(|s| s.link == Some(ids)),
         "a sample in the span lacks its ids"
@@ -283,10 +362,11 @@ fn samples_in_a_span_carry_its_ids_and_others_none() {
 fn stacks_reach_std_thread_start() {
     let _turn = turn();
     let samples = sample_threads(1000, 1, |_| {
-        hot_a(300_000_000);
+        hot_a(600_000_000);
     });
     let hot: Vec<_> = samples.iter().filter(|s| in_fn(s, "hot_a")).collect();
-    assert!(hot.len() >= 30, "{} samples in hot_a", hot.len());
+    // Signals, not periods: under load a thread's timer fires less often, with overruns.
+    assert!(hot.len() >= 20, "{} samples in hot_a", hot.len());
     let complete = hot.iter().filter(|s| in_fn(s, "thread_start")).count();
     assert!(
         complete * 100 >= hot.len() * 98,

@@ -117,17 +117,14 @@ pub(crate) async fn drain<B: Body + Unpin>(mut body: B) {
     let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
-/// Decompresses `payload` (refusing more than `limit` bytes of output) and decodes it within
-/// `limits` and what `permit` can still take, which then holds what the request takes.
-pub(crate) fn decode(
-    signal: Signal,
-    encoding: Encoding,
+/// Decompresses `payload`, refusing more than `limit` bytes of output (or of input, when it is
+/// not compressed); `permit` then holds the decompressed bytes too.
+pub(crate) fn decompress(
     compression: Compression,
     payload: Bytes,
     limit: usize,
-    limits: &DecodeLimits,
     permit: &mut Permit,
-) -> Result<Request, Failure> {
+) -> Result<Bytes, Failure> {
     let plain = match compression {
         // Decoding straight from the received buffer keeps strings zero-copy.
         Compression::None => payload,
@@ -153,6 +150,21 @@ pub(crate) fn decode(
     if compression != Compression::None {
         permit.grow(plain.len())?;
     }
+    Ok(plain)
+}
+
+/// Decompresses `payload` (refusing more than `limit` bytes of output) and decodes it within
+/// `limits` and what `permit` can still take, which then holds what the request takes.
+pub(crate) fn decode(
+    signal: Signal,
+    encoding: Encoding,
+    compression: Compression,
+    payload: Bytes,
+    limit: usize,
+    limits: &DecodeLimits,
+    permit: &mut Permit,
+) -> Result<Request, Failure> {
+    let plain = decompress(compression, payload, limit, permit)?;
     // What is left of the memory limit bounds the decoding too, so that requests decoding at
     // once cannot pass it together.
     let available = permit.available();

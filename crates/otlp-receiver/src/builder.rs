@@ -43,6 +43,9 @@ const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Far more than the exporters of a small deployment open. Where a process may open fewer files,
 /// running out of them evicts the same way.
 const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// otlp-otap's own default: far more than the dictionaries of a realistic stream, and counted
+/// against the memory limit while held.
+const DEFAULT_OTAP_STATE_LIMIT: usize = 64 << 20;
 /// gRPC is HTTP/2 only; OTLP/HTTP speaks both versions.
 const GRPC_ALPN: &[&[u8]] = &[b"h2"];
 const HTTP_ALPN: &[&[u8]] = &[b"h2", b"http/1.1"];
@@ -55,7 +58,8 @@ impl Receiver {
     /// A builder with the defaults: gRPC on `127.0.0.1:4317`, HTTP on `127.0.0.1:4318`, no TLS,
     /// requests of at most 16 MiB (250,000 items, 64 MiB once decoded), 256 MiB held by all
     /// requests in flight, header, body and idle timeouts of 10, 30 and 60 seconds, at most 1024
-    /// connections, and a sink that accepts and discards everything.
+    /// connections, 64 MiB of state per OTAP stream, and a sink that accepts and discards
+    /// everything.
     pub fn builder() -> ReceiverBuilder {
         ReceiverBuilder::default()
     }
@@ -105,6 +109,7 @@ pub struct ReceiverBuilder {
     shutdown_timeout: Duration,
     timeouts: Timeouts,
     max_connections: usize,
+    otap_state_limit: usize,
 }
 
 impl Default for ReceiverBuilder {
@@ -127,6 +132,7 @@ impl Default for ReceiverBuilder {
                 idle: DEFAULT_IDLE_TIMEOUT,
             },
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            otap_state_limit: DEFAULT_OTAP_STATE_LIMIT,
         }
     }
 }
@@ -273,6 +279,22 @@ impl ReceiverBuilder {
         self
     }
 
+    /// The most memory one OTLP/Arrow (OTAP) stream may keep between its batches: the Arrow
+    /// schemas and dictionaries its decoder holds for the batches that follow. A batch that
+    /// would take it past the limit is answered `RESOURCE_EXHAUSTED`, with a message naming the
+    /// limit, and the stream ends (the exporter starts a new one, with fresh state). What
+    /// streams hold counts against the [memory limit](Self::with_memory_limit) too. OTAP
+    /// streams share the gRPC listener and its other limits: each batch counts as a request for
+    /// the [request size](Self::with_max_request_size) (its gRPC message, before and after
+    /// decompression), the [items](Self::with_max_items_per_request) and the
+    /// [decoded size](Self::with_max_decoded_size) (which also bounds what each of its Arrow
+    /// tables may declare it decompresses to), and a stream sending no batch for the
+    /// [idle timeout](Self::with_idle_timeout) is ended with `UNAVAILABLE`. Default: 64 MiB.
+    pub fn with_otap_state_limit(mut self, bytes: usize) -> Self {
+        self.otap_state_limit = bytes;
+        self
+    }
+
     /// Binds the listeners and starts serving in background tasks of the current Tokio runtime.
     ///
     /// When this returns, both listeners are bound and accepting. Fails if an address cannot be
@@ -314,6 +336,10 @@ impl ReceiverBuilder {
                 self.memory_limit == 0,
                 "the memory limit is zero: every request would be refused",
             ),
+            (
+                self.otap_state_limit == 0,
+                "the OTAP state limit is zero: every OTAP stream would be refused",
+            ),
         ] {
             if zero {
                 return Err(Error::config(complaint));
@@ -349,6 +375,7 @@ impl ReceiverBuilder {
             memory: MemoryLimiter::new(self.memory_limit),
             timeouts: self.timeouts,
             connections: Arc::new(Registry::new(self.max_connections)),
+            otap_state_limit: self.otap_state_limit,
         });
         let (stop, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -399,6 +426,7 @@ impl fmt::Debug for ReceiverBuilder {
             .field("body_timeout", &self.timeouts.body)
             .field("idle_timeout", &self.timeouts.idle)
             .field("max_connections", &self.max_connections)
+            .field("otap_state_limit", &self.otap_state_limit)
             .finish_non_exhaustive()
     }
 }
@@ -471,6 +499,7 @@ mod tests {
             Receiver::builder().with_max_request_size(0),
             Receiver::builder().with_max_items_per_request(0),
             Receiver::builder().with_memory_limit(0),
+            Receiver::builder().with_otap_state_limit(0),
         ];
         let names = [
             "header",
@@ -480,6 +509,7 @@ mod tests {
             "request size",
             "item limit",
             "memory limit",
+            "OTAP state limit",
         ];
         for (builder, what) in zeros.into_iter().zip(names) {
             let err = builder

@@ -17,6 +17,13 @@
 //! handed as a [`Received`] to a [`Sink`]. The sink answers with an [`Ack`] (possibly a partial
 //! success) or a [`Refusal`], which the server turns into the status code each transport expects.
 //!
+//! The gRPC listener also serves OTLP/Arrow (OTAP): the `ArrowTracesService`,
+//! `ArrowLogsService` and `ArrowMetricsService` bidirectional streams of the otel-arrow
+//! project. Each stream keeps its own Arrow decoder state (bounded per stream, see
+//! [`ReceiverBuilder::with_otap_state_limit`]); each batch is decoded to the same request the
+//! OTLP path produces, handed to the same sink (as [`Transport::Otap`]), under the same limits,
+//! and answered with a `BatchStatus` once the sink has answered.
+//!
 //! A memory limiter counts what all requests in flight hold and refuses, with HTTP 429 or gRPC
 //! `RESOURCE_EXHAUSTED` and a retry hint, those that would pass it. The limits, their defaults
 //! and how to change them are on [`ReceiverBuilder`]; `docs/limits.md` in the repository says
@@ -118,14 +125,17 @@ pub enum Transport {
     Grpc,
     /// OTLP/HTTP.
     Http,
+    /// OTLP/Arrow (OTAP): one batch of an Arrow stream, on the gRPC listener.
+    Otap,
 }
 
 impl Transport {
-    /// `grpc` or `http`.
+    /// `grpc`, `http` or `otap`.
     pub const fn name(self) -> &'static str {
         match self {
             Transport::Grpc => "grpc",
             Transport::Http => "http",
+            Transport::Otap => "otap",
         }
     }
 }
@@ -143,14 +153,16 @@ pub struct Received {
     pub request: otlp_proto::Request,
     /// The transport it arrived on.
     pub transport: Transport,
-    /// Protobuf (always, for gRPC) or JSON.
+    /// Protobuf (always, for gRPC and OTAP, whose batch envelope is protobuf) or JSON.
     pub encoding: otlp_proto::Encoding,
     /// The compression of the body as received. For gRPC this is the compression of the message
     /// itself: a message sent uncompressed under `grpc-encoding: gzip` counts as uncompressed.
+    /// For OTAP, the compression of the batch's gRPC message (the Arrow tables inside may be
+    /// compressed too, and are not counted here).
     pub compression: otlp_proto::Compression,
     /// Size of the body as received, before decompression (for gRPC, including the 5-byte
-    /// message prefix).
+    /// message prefix; for OTAP, the batch's gRPC message, prefix included).
     pub wire_bytes: usize,
-    /// The request headers (for gRPC, the metadata).
+    /// The request headers (for gRPC, the metadata; for OTAP, the stream's).
     pub headers: http::HeaderMap,
 }

@@ -42,6 +42,16 @@ impl MemoryLimiter {
         })
     }
 
+    /// A permit holding nothing, granted whatever the limit: for what a stream keeps across
+    /// its requests (an OTAP decoder's dictionaries), which each request's own admission then
+    /// weighs.
+    pub(crate) fn permit(self: &Arc<Self>) -> Permit {
+        Permit {
+            limiter: self.clone(),
+            held: 0,
+        }
+    }
+
     /// Bytes a request could still take before the limit.
     pub(crate) fn available(&self) -> usize {
         self.limit
@@ -94,6 +104,20 @@ impl Permit {
         self.held += n;
     }
 
+    /// Holds exactly `n` bytes from now on, more or fewer than before: what a stream's state
+    /// has grown or shrunk to. Counted past the limit as [`spent`](Self::spent) is: the memory is
+    /// taken already.
+    pub(crate) fn hold(&mut self, n: usize) {
+        if n >= self.held {
+            self.spent(n - self.held);
+        } else {
+            self.limiter
+                .in_use
+                .fetch_sub(self.held - n, Ordering::Relaxed);
+            self.held = n;
+        }
+    }
+
     /// Bytes a request could still take before the limit.
     pub(crate) fn available(&self) -> usize {
         self.limiter.available()
@@ -141,6 +165,21 @@ mod tests {
         c.spent(70);
         assert_eq!(limiter.available(), 0, "spent memory counts past the limit");
         drop((b, c));
+        assert_eq!(limiter.available(), 100);
+    }
+
+    #[test]
+    fn a_held_amount_grows_and_shrinks_and_is_released_on_drop() {
+        let limiter = MemoryLimiter::new(100);
+        let mut state = limiter.permit();
+        state.hold(30);
+        assert_eq!(limiter.available(), 70);
+        state.hold(120);
+        assert_eq!(limiter.available(), 0, "held past the limit");
+        assert!(limiter.admit().is_err());
+        state.hold(10);
+        assert_eq!(limiter.available(), 90);
+        drop(state);
         assert_eq!(limiter.available(), 100);
     }
 }

@@ -1,7 +1,9 @@
 //! Response bodies: the export responses and error statuses both transports send, and the body
-//! type that carries them (with gRPC trailers).
+//! type that carries them (with gRPC trailers), or the frames of a streaming call as its task
+//! produces them.
 
 use crate::Ack;
+use crate::server::activity::RequestGuard;
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
@@ -13,6 +15,7 @@ use otlp_proto::{Encoding, ExportResponse, Message, RevBuf, Signal, grpc, rpc};
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use tokio::sync::mpsc;
 
 /// How a response message is put on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,11 +62,16 @@ fn encode_message<M: Message>(message: &M, wire: Wire) -> Bytes {
     }
 }
 
-/// A response body of at most one data frame, then optional trailers.
+/// A response body of at most one data frame, then optional trailers; or, for a streaming call,
+/// the frames its task sends, until the task drops its sender.
 #[derive(Debug, Default)]
 pub(crate) struct ReplyBody {
     data: Option<Bytes>,
     trailers: Option<HeaderMap>,
+    stream: Option<mpsc::Receiver<Frame<Bytes>>>,
+    /// A streaming call keeps its connection busy (so not idle, nor evicted) as long as the
+    /// body lives; the call's own idle timeout bounds it instead.
+    busy: Option<RequestGuard>,
 }
 
 impl ReplyBody {
@@ -76,8 +84,25 @@ impl ReplyBody {
     pub(crate) fn full(data: Bytes) -> Self {
         ReplyBody {
             data: Some(data),
-            trailers: None,
+            ..ReplyBody::default()
         }
+    }
+
+    /// The frames `frames` yields, as the streaming call's task sends them.
+    pub(crate) fn streaming(frames: mpsc::Receiver<Frame<Bytes>>) -> Self {
+        ReplyBody {
+            stream: Some(frames),
+            ..ReplyBody::default()
+        }
+    }
+
+    /// Keeps `busy` until a streaming body ends; any other body has been produced whole, and
+    /// the request is over: `busy` is dropped at once.
+    pub(crate) fn holding(mut self, busy: RequestGuard) -> Self {
+        if self.stream.is_some() {
+            self.busy = Some(busy);
+        }
+        self
     }
 
     /// `data` followed by `trailers`.
@@ -85,6 +110,7 @@ impl ReplyBody {
         ReplyBody {
             data: Some(data),
             trailers: Some(trailers),
+            ..ReplyBody::default()
         }
     }
 }
@@ -95,9 +121,17 @@ impl Body for ReplyBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         let this = self.get_mut();
+        if let Some(frames) = &mut this.stream {
+            let frame = std::task::ready!(frames.poll_recv(cx));
+            if frame.is_none() {
+                this.stream = None;
+                this.busy = None;
+            }
+            return Poll::Ready(frame.map(Ok));
+        }
         let frame = match this.data.take() {
             Some(data) => Some(Frame::data(data)),
             None => this.trailers.take().map(Frame::trailers),
@@ -106,10 +140,13 @@ impl Body for ReplyBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.is_none() && self.trailers.is_none()
+        self.data.is_none() && self.trailers.is_none() && self.stream.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
+        if self.stream.is_some() {
+            return SizeHint::default();
+        }
         SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
     }
 }

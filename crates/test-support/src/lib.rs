@@ -10,6 +10,8 @@
 //! - [`alloc::Counting`]: a counting global allocator, for tests that bound allocations;
 //! - [`clients`]: hyper clients for OTLP/HTTP and OTLP/gRPC that send anything, raw bodies and
 //!   hand-framed gRPC messages included;
+//! - [`otap`]: a raw OTLP/Arrow (OTAP) stream client (`BatchArrowRecords` out, `BatchStatus`
+//!   back), reusing [`clients`]' HTTP/2 client;
 //! - [`hostile`]: requests built to hurt a receiver (decode amplification);
 //! - [`otap`]: a scripted OTLP/Arrow server (acks in or out of order, error statuses, stream
 //!   resets, `UNIMPLEMENTED`, going away and coming back);

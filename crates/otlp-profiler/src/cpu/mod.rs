@@ -6,6 +6,8 @@
 //! samplers of [`crate::block`].
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+mod bell;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) mod registry;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) mod runner;
@@ -19,6 +21,8 @@ mod stack;
 pub(crate) mod tasks;
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod timer;
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+pub(crate) mod watch;
 
 pub mod probe;
 
@@ -54,7 +58,8 @@ static RUNNING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::n
 
 impl CpuSampler {
     /// Starts sampling every thread of the process `frequency_hz` times per second of its CPU
-    /// time, threads started later included (found within 20 ms).
+    /// time, threads started later included (found after a sample of a running thread or
+    /// 20 ms of the process's CPU; see `watch`).
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     pub(crate) fn start(frequency_hz: u32) -> Result<Self, Error> {
         use std::sync::atomic::Ordering;
@@ -80,30 +85,61 @@ impl CpuSampler {
         let period_i64 = i64::try_from(period).unwrap_or(i64::MAX);
         let registry = registry::Registry::new(ProfileType::Cpu, [1, period_i64]);
         let mut tids = Vec::new();
-        let mut ticks = 0u64;
-        // Every tick: new threads (a thread's CPU before its timer is armed is not sampled)
-        // and the slots (a slot's 64 entries last 64 ms at the fastest a timer fires, once
-        // per kernel tick at 1,000 Hz). Waking and listing are most of what this thread
-        // costs, hence no more often; threads are listed when their count moved, and every
-        // 100 ms all the same (one ending as another starts leaves the count as it was).
+        let fd = tasks.fd();
+        let slow = tick_interval(period);
+        let mut idle: Option<timer::Timer> = None;
+        let mut listed_at: Option<std::time::Instant> = None;
+        let mut refreshed = std::time::Instant::now();
+        let mut seen = 0u64;
+        // New threads are found by listing `/proc/self/task` when its link count moved (a
+        // thread's CPU before its timer is armed is not sampled), and every second all the
+        // same (one ending as another starts leaves the count as it was). Waking is most of
+        // what this thread costs, so it wakes when told to (`watch`): while sampled threads
+        // run, their handlers ring when the count moved; while none ran since the last tick,
+        // a timer on the process's CPU time rings after `IDLE_RING` of it, whichever thread
+        // used it; otherwise only to empty the slots before they fill (`slow`).
         let tick = move |registry: &mut registry::Registry, me: u32| {
-            let now = tasks.count();
-            if now.is_none() || now != counted || ticks.is_multiple_of(5) {
+            let now = std::time::Instant::now();
+            let links = tasks.links();
+            let stale = listed_at.is_none_or(|at| now.duration_since(at) >= SECOND);
+            if links.is_none() || links != counted || stale {
                 tasks.list(&mut tids);
-                counted = now;
+                counted = links;
+                listed_at = Some(now);
+                if let Some(links) = links {
+                    watch::listed_at(links);
+                }
                 // Every second, the tables even without new threads (objects dlopen'ed since).
-                rescan(registry, &tids, me, period, ticks.is_multiple_of(50));
+                let refresh = now.duration_since(refreshed) >= SECOND;
+                if refresh {
+                    refreshed = now;
+                }
+                rescan(registry, &tids, me, period, refresh);
             }
-            ticks += 1;
             registry.collect();
+            let busy = registry.collected != seen;
+            seen = registry.collected;
+            // Not on the caller's thread (`me` 0): the timer signals this thread.
+            if me != 0 && idle.is_none() {
+                idle = timer::Timer::process(me, libc::SIGPROF).ok();
+            }
+            match &idle {
+                // Without the timer (timer_create refused), the old way: look often.
+                None if !busy => IDLE_RING,
+                Some(t) if !busy && t.set(IDLE_RING_NS).is_err() => IDLE_RING,
+                Some(t) if busy => {
+                    let _ = t.set(0);
+                    slow
+                }
+                _ => slow.max(IDLE_WAIT),
+            }
         };
-        let runner = runner::Runner::start(
-            "otlp-prof-cpu",
-            libc::SIGPROF,
-            registry,
-            std::time::Duration::from_millis(20),
-            tick,
-        );
+        let runner = runner::Runner::start("otlp-prof-cpu", libc::SIGPROF, registry, tick);
+        // The closure owns `tasks`, so `fd` stays open until the runner stopped, after
+        // `watch::stop` (see `stop`).
+        if let Ok(runner) = &runner {
+            watch::start(fd, runner.bell());
+        }
         match runner {
             Ok(runner) => Ok(CpuSampler { runner }),
             Err(e) => Err(e),
@@ -141,6 +177,7 @@ impl Sampler for CpuSampler {
     fn stop(&mut self) {
         #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
         {
+            watch::stop();
             if self.runner.stop() {
                 RUNNING.store(false, std::sync::atomic::Ordering::Release);
             }
@@ -152,6 +189,28 @@ impl Drop for CpuSampler {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Process CPU time after which the idle CPU sampler's thread looks for new threads.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const IDLE_RING: std::time::Duration = std::time::Duration::from_millis(20);
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const IDLE_RING_NS: u64 = 20_000_000;
+/// How long the CPU sampler's thread sleeps while no sampled thread runs (rung earlier when
+/// the process uses CPU): for the once-a-second listing and table refresh.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+const IDLE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// How long the CPU sampler's thread sleeps between ticks while sampled threads run: half the
+/// time a slot's ring lasts at the timer's rate, from 20 to 250 ms.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn tick_interval(period_ns: u64) -> std::time::Duration {
+    use std::time::Duration;
+    let ring = period_ns.saturating_mul(slot::RING as u64 / 2);
+    Duration::from_nanos(ring).clamp(IDLE_RING, IDLE_WAIT)
 }
 
 /// Follows new threads (arming their timers after the tables know their stacks) and forgets

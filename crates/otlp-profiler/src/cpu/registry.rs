@@ -27,6 +27,8 @@ pub(crate) struct Registry {
     free: Vec<Box<Slot>>,
     pub(crate) samples: Vec<(RawSample, u8)>,
     pub(crate) dropped: u64,
+    /// Samples taken from slots so far (drained or not).
+    pub(crate) collected: u64,
 }
 
 /// Samples kept between drains at most; older ones are dropped (counted) past it.
@@ -41,6 +43,7 @@ impl Registry {
             free: Vec::new(),
             samples: Vec::new(),
             dropped: 0,
+            collected: 0,
         }
     }
 
@@ -109,7 +112,9 @@ impl Registry {
         let (kind, values) = (self.kind, self.values);
         let samples = &mut self.samples;
         let mut overflow = 0;
+        let collected = &mut self.collected;
         tracked.slot.pop_all(|entry| {
+            *collected += 1;
             if samples.len() >= MAX_PENDING {
                 overflow += 1;
                 return;

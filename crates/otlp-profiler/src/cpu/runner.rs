@@ -1,6 +1,7 @@
 //! [`Runner`]: the collector thread a sampler owns, ticking over its [`Registry`], and the
 //! sampler's orderly stop.
 
+use super::bell::Bell;
 use super::registry::Registry;
 use super::signal;
 use super::slot::Slot;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 struct Shared {
     registry: Mutex<Registry>,
     stop: AtomicBool,
+    bell: Bell,
 }
 
 /// A running sampler: its registry, its signal, its collector thread.
@@ -38,37 +40,33 @@ fn lock(registry: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
 }
 
 impl Runner {
-    /// Starts a collector thread named `name` calling `tick(registry, own thread id)` every
-    /// `interval`, after one first `tick` on the caller's thread. `signal` must be installed.
+    /// Starts a collector thread named `name` calling `tick(registry, own thread id)`, which
+    /// returns how long to wait before the next tick (a ring of [`Runner::bell`] ends the wait
+    /// early), after one first `tick` on the caller's thread. `signal` must be installed.
     pub(crate) fn start(
         name: &str,
         signal: libc::c_int,
         registry: Registry,
-        interval: Duration,
-        mut tick: impl FnMut(&mut Registry, u32) + Send + 'static,
+        mut tick: impl FnMut(&mut Registry, u32) -> Duration + Send + 'static,
     ) -> Result<Runner, Error> {
         let shared = Arc::new(Shared {
             registry: Mutex::new(registry),
             stop: AtomicBool::new(false),
+            bell: Bell::new(),
         });
-        tick(&mut lock(&shared.registry), 0);
+        let first = tick(&mut lock(&shared.registry), 0);
         let inner = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
                 let me = crate::threads::current();
-                let mut next = Instant::now() + interval;
-                while !inner.stop.load(Ordering::Acquire) {
-                    let now = Instant::now();
-                    if next > now {
-                        std::thread::park_timeout(next - now);
-                        continue;
+                let mut wait = first;
+                loop {
+                    inner.bell.wait(wait);
+                    if inner.stop.load(Ordering::Acquire) {
+                        break;
                     }
-                    next += interval;
-                    if next < now {
-                        next = now + interval;
-                    }
-                    tick(&mut lock(&inner.registry), me);
+                    wait = tick(&mut lock(&inner.registry), me);
                 }
             });
         match thread {
@@ -93,6 +91,12 @@ impl Runner {
                 .with_source(e))
             }
         }
+    }
+
+    /// The bell the collector thread waits on between ticks: ringing it makes the thread tick
+    /// now. Lives as long as the runner.
+    pub(crate) fn bell(&self) -> &Bell {
+        &self.shared.bell
     }
 
     /// Hands every sample taken so far (and its recorded state byte) to `sink`.
@@ -121,7 +125,7 @@ impl Runner {
         self.running = false;
         self.shared.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
-            thread.thread().unpark();
+            self.shared.bell.ring();
             let _ = thread.join();
         }
         let mut registry = lock(&self.shared.registry);

@@ -43,10 +43,15 @@ extern "C" fn on_signal(
             info.si_code == libc::SI_QUEUE
         };
         let slot = info.si_value().sival_ptr.cast::<Slot>().cast_const();
-        if ours && !slot.is_null() && !context.is_null() {
+        if ours && slot.is_null() && signal == libc::SIGPROF {
+            // The CPU sampler's process-wide timer, at its own thread: time to look.
+            super::watch::wake();
+        } else if ours && !slot.is_null() && !context.is_null() {
             let (ip, sp, bp) = registers(context);
             (*slot).record(ip, sp, bp, weight(info, signal));
-            if signal != libc::SIGPROF {
+            if signal == libc::SIGPROF {
+                super::watch::check();
+            } else {
                 (*slot).outstanding.fetch_sub(1, Ordering::Release);
             }
         }

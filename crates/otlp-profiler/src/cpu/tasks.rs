@@ -34,17 +34,26 @@ impl TaskDir {
 
     /// The number of threads now, from the directory's link count (two plus one per thread,
     /// as procfs counts it): one `fstat`, much cheaper than a listing; `None` if it fails.
+    #[cfg(test)]
     pub(crate) fn count(&self) -> Option<u64> {
+        self.links().and_then(|links| links.checked_sub(2))
+    }
+
+    /// The directory's link count now; `None` if `fstat` fails.
+    pub(crate) fn links(&self) -> Option<u64> {
         let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: the stream is open, so its descriptor is valid; fstat fills `st` when it
-        // returns 0, and `st` is read only then.
-        let st = unsafe {
-            let fd = libc::dirfd(self.0.as_ptr());
-            (libc::fstat(fd, st.as_mut_ptr()) == 0).then(|| st.assume_init())
-        }?;
+        // SAFETY: fstat fills `st` when it returns 0, and `st` is read only then.
+        let st =
+            unsafe { (libc::fstat(self.fd(), st.as_mut_ptr()) == 0).then(|| st.assume_init()) }?;
         // `st_nlink`'s width differs between targets.
         #[allow(clippy::useless_conversion)]
-        u64::from(st.st_nlink).checked_sub(2)
+        Some(u64::from(st.st_nlink))
+    }
+
+    /// The stream's descriptor, valid while `self` lives.
+    pub(crate) fn fd(&self) -> i32 {
+        // SAFETY: the stream is open.
+        unsafe { libc::dirfd(self.0.as_ptr()) }
     }
 
     /// The ids of the process's threads now, sorted, into `out` (cleared first).

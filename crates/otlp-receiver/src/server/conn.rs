@@ -231,22 +231,27 @@ async fn serve_io<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let stopping = closing.clone();
     let service = service_fn(move |request: http::Request<Incoming>| {
         let shared = shared.clone();
-        // From the head's arrival until the response is produced, the connection is busy.
+        let stopping = stopping.clone();
+        // From the head's arrival until the response is produced (the end of its body, for a
+        // streaming call), the connection is busy.
         let busy = activity.start_request(request.version() < Version::HTTP_2);
         async move {
             let response: http::Response<ReplyBody> = match transport {
-                Transport::Grpc => super::grpc::handle(&shared, request).await,
                 Transport::Http => super::http::handle(&shared, request).await,
+                Transport::Grpc | Transport::Otap => {
+                    super::grpc::handle(&shared, request, stopping).await
+                }
             };
-            drop(busy);
-            Ok::<_, Infallible>(response)
+            Ok::<_, Infallible>(response.map(|body| body.holding(busy)))
         }
     });
     // Connection errors (resets, protocol violations) are the client's problem: nothing to do.
     match transport {
-        Transport::Grpc => {
+        // The gRPC listener serves OTAP streams too.
+        Transport::Grpc | Transport::Otap => {
             // gRPC is HTTP/2 only: cleartext with prior knowledge, or TLS with ALPN h2.
             let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
             builder.timer(TokioTimer::new());

@@ -1,8 +1,9 @@
 //! OTLP/gRPC on plain HTTP/2: unary `Export` calls, one length-prefixed message each way, the
-//! status in trailers (or, for errors, trailers-only responses).
+//! status in trailers (or, for errors, trailers-only responses). The OTAP streams' methods are
+//! routed here too, and served by [`super::otap`].
 
 use super::http::content_length;
-use super::{Exchange, Shared};
+use super::{Exchange, Shared, otap};
 use crate::Transport;
 use crate::body;
 use crate::failure::Failure;
@@ -12,10 +13,18 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use otlp_proto::grpc::{self, FrameError, code};
 use otlp_proto::{Compression, Encoding, Signal};
+use std::sync::Arc;
+use tokio::sync::watch;
 
 const ACCEPT_ENCODING: &str = "gzip,zstd";
 
-pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Response<ReplyBody> {
+/// Answers one call: a unary OTLP `Export`, or an OTAP stream (see [`super::otap`]). `stopping`
+/// turns true when the receiver shuts down, which ends a stream.
+pub(super) async fn handle(
+    shared: &Arc<Shared>,
+    request: Request<Incoming>,
+    stopping: watch::Receiver<bool>,
+) -> Response<ReplyBody> {
     let (parts, body) = request.into_parts();
     // Not a gRPC request at all: the gRPC spec answers at the HTTP level.
     if !is_grpc(&parts.headers) {
@@ -25,9 +34,11 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
         return plain(StatusCode::METHOD_NOT_ALLOWED);
     }
     let path = parts.uri.path();
-    let Some(signal) = Signal::from_grpc_path(path) else {
+    let otap = otap::Kind::of(path);
+    let Some(signal) = Signal::from_grpc_path(path).or(otap.map(otap::Kind::signal)) else {
         return trailers_only(&Failure::not_found(format!(
-            "unknown method {path}: this server implements the OTLP Export methods"
+            "unknown method {path}: this server implements the OTLP Export methods and the \
+             OTLP/Arrow (OTAP) streams"
         )));
     };
     let compression = match parts.headers.get("grpc-encoding") {
@@ -46,6 +57,18 @@ pub(super) async fn handle(shared: &Shared, request: Request<Incoming>) -> Respo
             }
         },
     };
+    if let Some(kind) = otap {
+        let mut response = Response::new(otap::serve(
+            shared.clone(),
+            kind,
+            compression,
+            parts.headers,
+            body,
+            stopping,
+        ));
+        grpc_headers(response.headers_mut());
+        return response;
+    }
     let deadline = parts
         .headers
         .get("grpc-timeout")
@@ -115,7 +138,7 @@ fn is_grpc(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().starts_with(grpc::CONTENT_TYPE.as_bytes()))
 }
 
-fn grpc_headers(headers: &mut HeaderMap) {
+pub(super) fn grpc_headers(headers: &mut HeaderMap) {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(grpc::CONTENT_TYPE));
     headers.insert(
         "grpc-accept-encoding",

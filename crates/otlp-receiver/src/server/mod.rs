@@ -7,6 +7,7 @@ pub(crate) mod conn;
 mod grpc;
 mod http;
 pub(crate) mod limits;
+mod otap;
 
 use crate::body;
 use crate::failure::Failure;
@@ -29,6 +30,8 @@ pub(crate) struct Shared {
     pub(crate) timeouts: activity::Timeouts,
     /// Every open connection of the receiver, both listeners, for the connection limit.
     pub(crate) connections: Arc<limits::Registry>,
+    /// The dictionary and schema bytes one OTAP stream's decoder may keep between batches.
+    pub(crate) otap_state_limit: usize,
 }
 
 /// One export request once it is routed: what the observer is told, filled in as it is learnt.
@@ -81,6 +84,16 @@ impl Shared {
             permit,
         )?;
         exchange.items = request.item_count();
+        self.hand_over(exchange, request, headers).await
+    }
+
+    /// Waits as long as the sink asks, then hands it `request`, decoded.
+    pub(crate) async fn hand_over(
+        &self,
+        exchange: &Exchange,
+        request: otlp_proto::Request,
+        headers: HeaderMap,
+    ) -> Result<Ack, Failure> {
         if let Some(delay) = self.sink.delay() {
             tokio::time::sleep(delay).await;
         }
@@ -112,7 +125,7 @@ impl Shared {
                 Ok(_) => Ok(()),
                 Err(failure) => Err(match exchange.transport {
                     Transport::Http => format!("{}: {}", failure.http, failure.message),
-                    Transport::Grpc => format!(
+                    Transport::Grpc | Transport::Otap => format!(
                         "{}: {}",
                         otlp_proto::grpc::code_name(failure.grpc),
                         failure.message

@@ -1,0 +1,294 @@
+//! OTLP/Arrow (OTAP) streams on the gRPC listener: our encoders' batches, for every signal,
+//! several per stream (so dictionaries carry over) and several streams at once, reach the sink
+//! as the OTLP requests they encode, each batch answered once, after the sink.
+
+mod common;
+
+use common::*;
+use otlp_otap::StatusCode;
+use otlp_proto::{Encoding, Request, Signal, sample};
+use otlp_receiver::{MemorySink, Refusal, RequestSummary, ScriptedSink, Transport};
+use std::sync::{Arc, Mutex};
+use test_support::otap::{OtapStream, StreamEncoder, method, normalize};
+
+const SIGNALS: [Signal; 3] = [Signal::Traces, Signal::Logs, Signal::Metrics];
+
+/// Three different requests of `signal`: the sample, the sample again (its dictionaries known
+/// by then) and a variant with new strings (delta dictionaries).
+fn requests(signal: Signal) -> Vec<Request> {
+    let mut variant = sample::request(signal);
+    match &mut variant {
+        Request::Traces(r) => {
+            for span in r
+                .resource_spans
+                .iter_mut()
+                .flat_map(|rs| &mut rs.scope_spans)
+                .flat_map(|ss| &mut ss.spans)
+            {
+                span.name = format!("{}-renamed", span.name).into();
+            }
+        }
+        Request::Logs(r) => {
+            for record in r
+                .resource_logs
+                .iter_mut()
+                .flat_map(|rl| &mut rl.scope_logs)
+                .flat_map(|sl| &mut sl.log_records)
+            {
+                record.severity_text = "SEVERE-variant".into();
+            }
+        }
+        Request::Metrics(r) => {
+            for metric in r
+                .resource_metrics
+                .iter_mut()
+                .flat_map(|rm| &mut rm.scope_metrics)
+                .flat_map(|sm| &mut sm.metrics)
+            {
+                metric.name = format!("{}.variant", metric.name).into();
+            }
+        }
+        Request::Profiles(_) => unreachable!("OTAP carries no profiles"),
+    }
+    vec![sample::request(signal), sample::request(signal), variant]
+}
+
+/// Protobuf bytes: what equality means here (NaN doubles compare by their bits).
+fn bytes(request: &Request) -> bytes::Bytes {
+    request.encode(Encoding::Protobuf)
+}
+
+#[tokio::test]
+async fn every_signal_arrives_as_the_requests_it_encodes_each_batch_answered_ok() {
+    let (sink, receiver) = start_memory().await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let client = h2_client();
+    for signal in SIGNALS {
+        sink.clear();
+        let sent = requests(signal);
+        let mut encoder = StreamEncoder::new(signal);
+        let mut stream = OtapStream::open(&client, addr, method(signal), &[("x-tenant", "a")]);
+        let mut sizes = Vec::new();
+        for request in &sent {
+            let batch = encoder.encode(request);
+            sizes.push(test_support::otap::frame(&batch).len());
+            let status = stream.exchange(&batch).await;
+            assert_eq!(status.batch_id, batch.batch_id, "{signal}");
+            assert_eq!(
+                status.code(),
+                Some(StatusCode::Ok),
+                "{signal}: {}",
+                status.status_message
+            );
+            // Answered only once the sink has it.
+            assert_eq!(sink.requests().len() as i64, batch.batch_id + 1, "{signal}");
+        }
+        assert!(
+            sizes[1] < sizes[0],
+            "{signal}: the second batch reuses the dictionaries"
+        );
+        let headers = stream.headers().expect("answered").clone();
+        assert_eq!(headers["content-type"], "application/grpc");
+        let end = stream.finish().await;
+        assert_eq!(end.code, Some(0), "{signal}: {end:?}");
+        assert!(end.statuses.is_empty(), "{signal}: one answer per batch");
+
+        let got = sink.requests();
+        assert_eq!(got.len(), sent.len(), "{signal}");
+        for ((got, sent), size) in got.iter().zip(&sent).zip(&sizes) {
+            assert_eq!(
+                bytes(&got.request),
+                bytes(&normalize(sent.clone())),
+                "{signal}"
+            );
+            assert_eq!(got.transport, Transport::Otap);
+            assert_eq!(got.encoding, Encoding::Protobuf);
+            assert_eq!(got.wire_bytes, *size, "{signal}");
+            assert_eq!(
+                got.headers["x-tenant"], "a",
+                "{signal}: the stream's metadata"
+            );
+        }
+    }
+    receiver.shutdown().await;
+}
+
+#[tokio::test]
+async fn streams_at_once_on_one_connection_each_keep_their_own_state() {
+    let (sink, receiver) = start_memory().await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let client = h2_client();
+    // Two streams per signal, their batches interleaved: each stream's dictionaries are its own.
+    let mut streams: Vec<(Signal, StreamEncoder, OtapStream)> = SIGNALS
+        .into_iter()
+        .chain(SIGNALS)
+        .map(|signal| {
+            let stream = OtapStream::open(&client, addr, method(signal), &[]);
+            (signal, StreamEncoder::new(signal), stream)
+        })
+        .collect();
+    let mut want = Vec::new();
+    for round in 0..3 {
+        for (signal, encoder, stream) in &mut streams {
+            let request = requests(*signal).swap_remove(round);
+            let status = stream.exchange(&encoder.encode(&request)).await;
+            assert_eq!(status.code(), Some(StatusCode::Ok), "{signal}: {status:?}");
+            assert_eq!(status.batch_id, round as i64);
+            want.push(bytes(&normalize(request)));
+        }
+    }
+    for (signal, _, stream) in streams {
+        let end = stream.finish().await;
+        assert_eq!(end.code, Some(0), "{signal}: {end:?}");
+    }
+    let mut got: Vec<_> = sink.requests().iter().map(|r| bytes(&r.request)).collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    receiver.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_sink_refusal_is_the_batch_status_and_the_stream_goes_on() {
+    let memory = MemorySink::new();
+    let sink = ScriptedSink::new(memory.clone())
+        .then_refuse(Refusal::unavailable("pipeline full"))
+        .then_refuse(Refusal::invalid_argument("bad tenant"));
+    let receiver = start(sink).await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let mut encoder = StreamEncoder::new(Signal::Logs);
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Logs), &[]);
+    let mut codes = Vec::new();
+    for request in requests(Signal::Logs) {
+        let status = stream.exchange(&encoder.encode(&request)).await;
+        codes.push((status.code(), status.status_message.to_string()));
+    }
+    assert_eq!(
+        codes,
+        [
+            (Some(StatusCode::Unavailable), "pipeline full".to_owned()),
+            (Some(StatusCode::InvalidArgument), "bad tenant".to_owned()),
+            (Some(StatusCode::Ok), String::new()),
+        ]
+    );
+    assert_eq!(stream.finish().await.code, Some(0));
+    // Only the batch acknowledged OK reached the sink behind the script.
+    let got = memory.requests();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        bytes(&got[0].request),
+        bytes(&normalize(requests(Signal::Logs).swap_remove(2)))
+    );
+    receiver.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_observer_counts_otap_batches_and_their_items() {
+    let seen: Arc<Mutex<Vec<RequestSummary>>> = Arc::default();
+    let log = seen.clone();
+    let receiver =
+        start_with(builder().with_request_observer(move |s| log.lock().unwrap().push(s.clone())))
+            .await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let request = sample::request(Signal::Traces);
+    let mut encoder = StreamEncoder::new(Signal::Traces);
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Traces), &[]);
+    for _ in 0..2 {
+        stream.exchange(&encoder.encode(&request)).await;
+    }
+    stream.finish().await;
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    for s in seen.iter() {
+        assert_eq!(s.transport, Transport::Otap);
+        assert_eq!(s.signal, Signal::Traces);
+        assert_eq!(s.items, request.item_count());
+        assert_eq!(s.outcome, Ok(()));
+        assert!(s.to_string().starts_with("traces otap protobuf"), "{s}");
+    }
+    receiver.shutdown().await;
+}
+
+#[tokio::test]
+async fn otlp_export_calls_are_served_beside_otap_streams() {
+    let (sink, receiver) = start_memory().await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let client = h2_client();
+    let mut encoder = StreamEncoder::new(Signal::Traces);
+    let mut stream = OtapStream::open(&client, addr, method(Signal::Traces), &[]);
+    let request = sample::request(Signal::Traces);
+    stream.exchange(&encoder.encode(&request)).await;
+    // A unary call on the same connection while the stream is open.
+    let reply = grpc_call(
+        &client,
+        addr,
+        Signal::Traces.grpc_path(),
+        &[],
+        grpc_body(&request, otlp_proto::Compression::None),
+    )
+    .await;
+    assert_eq!(reply.code, Some(0), "{}", reply.status_message);
+    stream.exchange(&encoder.encode(&request)).await;
+    assert_eq!(stream.finish().await.code, Some(0));
+    let transports: Vec<_> = sink.requests().iter().map(|r| r.transport).collect();
+    assert_eq!(
+        transports,
+        [Transport::Otap, Transport::Grpc, Transport::Otap]
+    );
+    receiver.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_with_a_status_after_their_answers() {
+    let (sink, receiver) = start_memory().await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let mut encoder = StreamEncoder::new(Signal::Traces);
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Traces), &[]);
+    let status = stream
+        .exchange(&encoder.encode(&sample::request(Signal::Traces)))
+        .await;
+    assert_eq!(status.code(), Some(StatusCode::Ok));
+    let ((), next) = tokio::join!(receiver.shutdown(), stream.recv());
+    assert_eq!(next, None);
+    let end = stream.end().expect("ended");
+    assert_eq!(
+        end.code,
+        Some(otlp_proto::grpc::code::UNAVAILABLE),
+        "{end:?}"
+    );
+    assert!(end.message.contains("shutting down"), "{}", end.message);
+    assert_eq!(sink.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn batches_compressed_under_grpc_encoding_are_read_and_so_are_uncompressed_ones() {
+    let (sink, receiver) = start_memory().await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let request = sample::request(Signal::Metrics);
+    let mut encoder = StreamEncoder::new(Signal::Metrics);
+    let headers = [("grpc-encoding", "zstd")];
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Metrics), &headers);
+    let message = otlp_proto::Message::encode_to_bytes(&encoder.encode(&request));
+    let compressed = otlp_proto::Compression::Zstd;
+    let framed = bytes::Bytes::from(otlp_proto::grpc::frame(
+        true,
+        &compress(compressed, &message),
+    ));
+    stream.send_raw(framed.clone()).await;
+    let status = stream.recv().await.expect("answered");
+    assert_eq!(status.code(), Some(StatusCode::Ok), "{status:?}");
+    let status = stream.exchange(&encoder.encode(&request)).await;
+    assert_eq!(status.code(), Some(StatusCode::Ok), "{status:?}");
+    assert_eq!(stream.finish().await.code, Some(0));
+    let got = sink.requests();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0].compression, got[0].wire_bytes),
+        (compressed, framed.len())
+    );
+    assert_eq!(got[1].compression, otlp_proto::Compression::None);
+    for got in got {
+        assert_eq!(bytes(&got.request), bytes(&normalize(request.clone())));
+    }
+    receiver.shutdown().await;
+}
