@@ -8,10 +8,12 @@
 //! our canonical OTLP/JSON of both sides, field by field ([`diff`]), so a failure names the
 //! path of every differing field: a changed id, attribute type or timestamp fails.
 
-use otlp_proto::Request;
+use bytes::Bytes;
 use otlp_proto::collector::ExportProfilesServiceRequest;
 use otlp_proto::common::Value as AnyValueKind;
+use otlp_proto::{Encoding, Message, Request};
 use serde_json::Value;
+use std::collections::HashSet;
 
 /// The canonical form of `request` for comparison: our OTLP/JSON, parsed.
 pub fn canonical(request: &Request) -> Value {
@@ -141,6 +143,127 @@ pub fn assert_same(what: &str, want: &Request, got: &Request) {
     }
     let differences = diff(&canonical(&want_n), &canonical(&got_n));
     panic!(
+        "{what}: what came back differs from what was sent in {} field(s):\n  {}",
+        differences.len(),
+        differences.join("\n  ")
+    );
+}
+
+/// `request` with the items of each scope sorted by their protobuf encoding: an order that
+/// depends on content only.
+fn sorted(request: Request) -> Request {
+    fn sort<T: Message>(items: &mut [T]) {
+        items.sort_by_cached_key(|i| i.encode_to_bytes());
+    }
+    match request {
+        Request::Traces(mut r) => {
+            for ss in r
+                .resource_spans
+                .iter_mut()
+                .flat_map(|rs| &mut rs.scope_spans)
+            {
+                sort(&mut ss.spans);
+            }
+            Request::Traces(r)
+        }
+        Request::Logs(mut r) => {
+            for sl in r.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs) {
+                sort(&mut sl.log_records);
+            }
+            Request::Logs(r)
+        }
+        Request::Metrics(mut r) => {
+            for sm in r
+                .resource_metrics
+                .iter_mut()
+                .flat_map(|rm| &mut rm.scope_metrics)
+            {
+                sort(&mut sm.metrics);
+            }
+            Request::Metrics(r)
+        }
+        other => other,
+    }
+}
+
+/// Rewrites `v`, a request's canonical JSON, into the form [`assert_same_in_any_order`]
+/// compares: the entries of every map value (`kvlistValue`) sorted by key, and no all-zero
+/// trace or span id (pdata holds ids as fixed arrays, where all zeros is "no id", and its
+/// OTLP/JSON omits them).
+fn comparable(v: &mut Value) {
+    match v {
+        Value::Object(fields) => {
+            if let Some(Value::Array(entries)) = fields
+                .get_mut("kvlistValue")
+                .and_then(|kv| kv.get_mut("values"))
+            {
+                entries.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
+            }
+            fields.retain(|name, value| {
+                !(matches!(name.as_str(), "traceId" | "spanId" | "parentSpanId")
+                    && value
+                        .as_str()
+                        .is_some_and(|id| id.bytes().all(|b| b == b'0')))
+            });
+            fields.values_mut().for_each(comparable);
+        }
+        Value::Array(items) => items.iter_mut().for_each(comparable),
+        _ => {}
+    }
+}
+
+/// `request` with only the first entry of each key in every attribute list and map value.
+/// OTLP requires unique keys, but generated requests do not keep to that, and the Collector
+/// (pdata) keeps one entry per key: sending such requests through it tests nothing but that.
+pub fn unique_keys(request: &Request) -> Request {
+    let mut json = canonical(request);
+    drop_repeated_keys(&mut json);
+    let bytes = serde_json::to_vec(&json).expect("JSON serializes");
+    Request::decode(request.signal(), Encoding::Json, &Bytes::from(bytes))
+        .expect("our OTLP/JSON, with entries removed, decodes")
+}
+
+fn drop_repeated_keys(v: &mut Value) {
+    match v {
+        Value::Object(fields) => {
+            for (name, field) in fields.iter_mut() {
+                let entries = match (name.as_str(), &mut *field) {
+                    ("attributes" | "filteredAttributes", Value::Array(entries)) => Some(entries),
+                    ("kvlistValue", Value::Object(kv)) => match kv.get_mut("values") {
+                        Some(Value::Array(entries)) => Some(entries),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                if let Some(entries) = entries {
+                    // Canonical JSON omits an empty key.
+                    let mut seen = HashSet::new();
+                    entries.retain(|e| seen.insert(e["key"].as_str().unwrap_or("").to_owned()));
+                }
+                drop_repeated_keys(field);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_repeated_keys),
+        _ => {}
+    }
+}
+
+/// Panics, naming every differing field, unless `got` equals `want` once both are in a form
+/// that OTLP/Arrow through the Collector's `otelarrowreceiver` keeps: the items of each scope
+/// in one order (the Go decoder gives them back in its own), the entries of every map value
+/// sorted by key (it rebuilds them through Go maps, whose order is random) and no all-zero ids
+/// (pdata's "no id"). Both sides should already be normalized for what OTAP does not carry
+/// (otlp-otap's `normalize_*`), and keys be unique ([`unique_keys`]).
+pub fn assert_same_in_any_order(what: &str, want: &Request, got: &Request) {
+    let (mut want, mut got) = (
+        canonical(&sorted(want.clone())),
+        canonical(&sorted(got.clone())),
+    );
+    comparable(&mut want);
+    comparable(&mut got);
+    let differences = diff(&want, &got);
+    assert!(
+        differences.is_empty(),
         "{what}: what came back differs from what was sent in {} field(s):\n  {}",
         differences.len(),
         differences.join("\n  ")

@@ -10,11 +10,12 @@ use otlp::pipeline::{
     AdaptiveBatchConfig, LogEncoder, MetricEncoder, Pipeline, SpanEncoder, Stats,
 };
 use otlp::{Exporter, ExporterConfig, Protocol, RetryPolicy};
-use otlp_interop::{Collector, compare, temp_dir};
+use otlp_interop::compare::assert_same_in_any_order as assert_same;
+use otlp_interop::{Collector, temp_dir};
 use otlp_proto::collector::ExportTraceServiceRequest;
 use otlp_proto::common::KeyValue;
 use otlp_proto::trace::Span;
-use otlp_proto::{Message, Request, Signal, sample};
+use otlp_proto::{Request, Signal, sample};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -43,80 +44,6 @@ fn one_batch() -> AdaptiveBatchConfig {
         .with_max_batch_size(10_000)
         .with_scheduled_delay(Duration::from_secs(3600))
         .with_export_timeout(WAIT)
-}
-
-/// `request` with the items of each scope sorted by their protobuf encoding: an order that
-/// depends on content only.
-fn sorted(request: Request) -> Request {
-    fn sort<T: Message>(items: &mut [T]) {
-        items.sort_by_cached_key(|i| i.encode_to_bytes());
-    }
-    match request {
-        Request::Traces(mut r) => {
-            for ss in r
-                .resource_spans
-                .iter_mut()
-                .flat_map(|rs| &mut rs.scope_spans)
-            {
-                sort(&mut ss.spans);
-            }
-            Request::Traces(r)
-        }
-        Request::Logs(mut r) => {
-            for sl in r.resource_logs.iter_mut().flat_map(|rl| &mut rl.scope_logs) {
-                sort(&mut sl.log_records);
-            }
-            Request::Logs(r)
-        }
-        Request::Metrics(mut r) => {
-            for sm in r
-                .resource_metrics
-                .iter_mut()
-                .flat_map(|rm| &mut rm.scope_metrics)
-            {
-                sort(&mut sm.metrics);
-            }
-            Request::Metrics(r)
-        }
-        other => other,
-    }
-}
-
-/// Sorts the entries of every map value (`kvlistValue`) in `v`, a request's canonical JSON,
-/// by key.
-fn sort_maps(v: &mut serde_json::Value) {
-    use serde_json::Value;
-    match v {
-        Value::Object(fields) => {
-            if let Some(Value::Array(entries)) = fields
-                .get_mut("kvlistValue")
-                .and_then(|kv| kv.get_mut("values"))
-            {
-                entries.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
-            }
-            fields.values_mut().for_each(sort_maps);
-        }
-        Value::Array(items) => items.iter_mut().for_each(sort_maps),
-        _ => {}
-    }
-}
-
-/// Panics, naming every differing field, unless `got` equals `want` once both are in the
-/// comparable form (items of a scope and entries of a map in one order).
-fn assert_same(what: &str, want: Request, got: Request) {
-    let (mut want, mut got) = (
-        compare::canonical(&sorted(want)),
-        compare::canonical(&sorted(got)),
-    );
-    sort_maps(&mut want);
-    sort_maps(&mut got);
-    let differences = compare::diff(&want, &got);
-    assert!(
-        differences.is_empty(),
-        "{what}: what came back differs from what was sent in {} field(s):\n  {}",
-        differences.len(),
-        differences.join("\n  ")
-    );
 }
 
 fn assert_balanced(stats: &Stats, exported: u64) {
@@ -166,8 +93,8 @@ async fn traces_logs_and_metrics_through_the_otelarrow_receiver_come_back_equal(
     };
     assert_same(
         "traces",
-        Request::Traces(otlp_otap::normalize_traces(sent)),
-        Request::Traces(otlp_otap::normalize_traces(got)),
+        &Request::Traces(otlp_otap::normalize_traces(sent)),
+        &Request::Traces(otlp_otap::normalize_traces(got)),
     );
 
     let mut logs = sample::logs();
@@ -193,8 +120,8 @@ async fn traces_logs_and_metrics_through_the_otelarrow_receiver_come_back_equal(
     };
     assert_same(
         "logs",
-        Request::Logs(otlp_otap::normalize_logs(logs)),
-        Request::Logs(otlp_otap::normalize_logs(got)),
+        &Request::Logs(otlp_otap::normalize_logs(logs)),
+        &Request::Logs(otlp_otap::normalize_logs(got)),
     );
 
     let mut metrics = sample::metrics();
@@ -223,8 +150,8 @@ async fn traces_logs_and_metrics_through_the_otelarrow_receiver_come_back_equal(
     };
     assert_same(
         "metrics",
-        Request::Metrics(otlp_otap::normalize_metrics(metrics)),
-        Request::Metrics(otlp_otap::normalize_metrics(got)),
+        &Request::Metrics(otlp_otap::normalize_metrics(metrics)),
+        &Request::Metrics(otlp_otap::normalize_metrics(got)),
     );
 }
 
