@@ -243,10 +243,33 @@ impl Row {
 /// incumbent/ours (`ours/incumbent` when `higher_is_better`, so that above 1 is always ours
 /// ahead).
 pub fn print_rows(title: &str, unit: &str, scale: f64, rows: &mut [Row], higher_is_better: bool) {
+    print_rows_as(
+        title,
+        unit,
+        scale,
+        rows,
+        higher_is_better,
+        ["ours", "incumbent"],
+    );
+}
+
+/// [`print_rows`] for two contenders other than ours and the incumbent: `labels` names the
+/// [`Row::ours`] and [`Row::theirs`] columns, in that order.
+pub fn print_rows_as(
+    title: &str,
+    unit: &str,
+    scale: f64,
+    rows: &mut [Row],
+    higher_is_better: bool,
+    labels: [&str; 2],
+) {
     println!("\n{title}");
     println!(
         "{:<34} {:>22} {:>22} {:>8}",
-        "measurement", "ours [min, max]", "incumbent [min, max]", "ratio"
+        "measurement",
+        format!("{} [min, max]", labels[0]),
+        format!("{} [min, max]", labels[1]),
+        "ratio"
     );
     for r in rows.iter_mut() {
         if r.ours.is_empty() || r.theirs.is_empty() {

@@ -209,17 +209,26 @@ impl Collector {
     /// Starts a Collector whose files go under `dir`; panics (with its log) if it does not
     /// become ready within 60 seconds. Retries with new ports if one was taken meanwhile.
     pub fn start(dir: &Path, forward: Option<Forward>) -> Collector {
-        Collector::start_inner(dir, forward, false)
+        Collector::start_inner(dir, forward, Outputs::Files)
+    }
+
+    /// Starts a Collector as [`Collector::start`] does without [`Forward`], whose traces,
+    /// metrics and logs go to the debug exporter (basic verbosity: one log line per batch)
+    /// only: for throughput measurements, where writing every item to a file would be what is
+    /// measured. [`Collector::read_output`] has nothing to read from it.
+    pub fn start_sink(dir: &Path) -> Collector {
+        Collector::start_inner(dir, None, Outputs::DebugOnly)
     }
 
     /// Starts a Collector as [`Collector::start`] does without [`Forward`], whose metrics also
     /// go to the contrib Prometheus exporter (default settings: metric suffixes added, names
     /// and labels escaped to underscores), served at [`Collector::prometheus`].
     pub fn start_with_prometheus(dir: &Path) -> Collector {
-        Collector::start_inner(dir, None, true)
+        Collector::start_inner(dir, None, Outputs::FilesAndPrometheus)
     }
 
-    fn start_inner(dir: &Path, forward: Option<Forward>, prometheus: bool) -> Collector {
+    fn start_inner(dir: &Path, forward: Option<Forward>, outputs: Outputs) -> Collector {
+        let prometheus = outputs == Outputs::FilesAndPrometheus;
         let peercol = &peers().peercol;
         let mut attempt = 0;
         loop {
@@ -236,7 +245,7 @@ impl Collector {
                 profiles_http: loopback(free_port()),
                 prometheus: prometheus.then(|| loopback(free_port())),
             };
-            std::fs::write(&collector.config, collector.render_config(forward))
+            std::fs::write(&collector.config, collector.render_config(forward, outputs))
                 .expect("write the Collector config");
             match collector.launch(peercol) {
                 Ok(()) => return collector,
@@ -248,7 +257,7 @@ impl Collector {
         }
     }
 
-    fn render_config(&self, forward: Option<Forward>) -> String {
+    fn render_config(&self, forward: Option<Forward>, outputs: Outputs) -> String {
         let out = self.dir.join("out");
         let mut exporters = String::from("  debug: {verbosity: basic}\n");
         for signal in Signal::ALL {
@@ -290,10 +299,15 @@ impl Collector {
             } else {
                 ""
             };
+            let name = signal.name();
+            let files = if outputs == Outputs::DebugOnly {
+                String::new()
+            } else {
+                format!(", file/{name}")
+            };
             let _ = writeln!(
                 pipelines,
-                "    {name}: {{receivers: [otlp, otelarrow], exporters: [debug, file/{name}{forwarders}{prometheus}]}}",
-                name = signal.name()
+                "    {name}: {{receivers: [otlp, otelarrow], exporters: [debug{files}{forwarders}{prometheus}]}}",
             );
         }
         // Collector v0.148.0 panics ("invalid access to shared data") when a profiles pipeline
@@ -438,6 +452,17 @@ impl Collector {
             })
             .collect()
     }
+}
+
+/// Where a Collector's traces, metrics and logs pipelines export, besides any [`Forward`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outputs {
+    /// The debug exporter and a file exporter per signal.
+    Files,
+    /// Those and, for metrics, the Prometheus exporter.
+    FilesAndPrometheus,
+    /// The debug exporter only.
+    DebugOnly,
 }
 
 fn process_log_since(path: &Path, start: usize) -> String {
