@@ -9,17 +9,125 @@
 //! thread, timed until `force_flush` returned, that is until the Collector acknowledged every
 //! batch; and the OTAP/gRPC ratio. Each client keeps its connection (and OTAP its stream)
 //! across rounds, as a long-running process does. Every round checks that nothing was dropped.
+//!
+//! Where the time goes: the CPU time per span of this process (SDK and exporter) and of the
+//! Collector over the same rounds (`/proc/<pid>/stat`). Then, on the exporting side, the steps
+//! OTAP's stream task adds to a batch of 1,000 such spans, each timed alone (median of many):
+//! reading the pipeline's protobuf body back into a request, and otlp-otap's encoding of that
+//! request on a stream already past its first batch (a gRPC export sends the body as it is).
 
 #![allow(clippy::print_stdout)]
 
-use bench_support::{Row, our_span, print_rows_as};
+use bench_support::{Row, median, our_span, print_rows_as};
+use bytes::Bytes;
 use otlp::pipeline::AdaptiveBatchConfig;
 use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
 use otlp_interop::{Collector, temp_dir};
+use otlp_otap::TracesEncoder;
+use otlp_proto::collector::ExportTraceServiceRequest;
+use otlp_proto::common::{InstrumentationScope, KeyValue};
+use otlp_proto::resource::Resource;
+use otlp_proto::trace::{ResourceSpans, ScopeSpans, Span};
+use otlp_proto::{Encoding, Message, Request, Signal};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(120);
+
+/// The resource of every span: `service.name` only.
+fn resource() -> Resource {
+    Resource {
+        attributes: vec![KeyValue::new("service.name", "bench")],
+        ..Resource::default()
+    }
+}
+
+/// A batch of `n` spans as [`our_span`] records them, the request the pipeline exports.
+fn batch(n: u64) -> ExportTraceServiceRequest {
+    let spans = (0..n)
+        .map(|i| Span {
+            trace_id: Bytes::copy_from_slice(
+                &(u128::from(i + 1) * 0x9e37_79b9_7f4a_7c15).to_be_bytes(),
+            ),
+            span_id: Bytes::copy_from_slice(&((i + 1) * 0x9e37_79b9).to_be_bytes()),
+            name: "GET /api/users/{id}".into(),
+            kind: 1,
+            start_time_unix_nano: 1_700_000_000_000_000_000 + i * 1_000,
+            end_time_unix_nano: 1_700_000_000_000_000_000 + i * 1_000 + 500,
+            attributes: vec![
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("http.response.status_code", i as i64),
+                KeyValue::new("sampling.ratio", 0.25f64),
+                KeyValue::new("cache.hit", true),
+                KeyValue::new("server.address", "api.example.com"),
+            ],
+            ..Span::default()
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(resource()),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(InstrumentationScope {
+                    name: "bench".into(),
+                    ..InstrumentationScope::default()
+                }),
+                spans,
+                ..ScopeSpans::default()
+            }],
+            ..ResourceSpans::default()
+        }],
+    }
+}
+
+/// The median time of `f` over `runs` runs, in microseconds.
+fn micros(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    median(&mut times)
+}
+
+/// Prints the time of each step OTAP's stream task adds to a 1,000-span batch.
+fn otap_steps(runs: usize) {
+    let request = batch(1_000);
+    let body = request.encode_to_bytes();
+    let mut encoder = TracesEncoder::new();
+    encoder.encode(&request).expect("encodes");
+    let steps = [
+        (
+            "protobuf body -> request",
+            micros(runs, || {
+                std::hint::black_box(
+                    Request::decode(Signal::Traces, Encoding::Protobuf, &body).expect("decodes"),
+                );
+            }),
+        ),
+        (
+            "request -> OTAP batch (zstd IPC)",
+            micros(runs, || {
+                std::hint::black_box(encoder.encode(&request).expect("encodes"));
+            }),
+        ),
+        (
+            "for scale: request -> protobuf",
+            micros(runs, || {
+                std::hint::black_box(request.encode_to_bytes());
+            }),
+        ),
+    ];
+    println!("\nOTAP's steps per batch of 1,000 spans on the exporting side (median of {runs})");
+    for (step, us) in steps {
+        println!(
+            "{step:<34} {us:>8.0} us  ({:.0} ns/span)",
+            us * 1e3 / 1_000.0
+        );
+    }
+}
 
 /// Our client exporting with `protocol` to `addr`: the default adaptive pipeline, with a queue
 /// large enough for a whole round, so that nothing is dropped and the figure is delivery's.
@@ -32,27 +140,55 @@ fn client(protocol: Protocol, addr: SocketAddr, queue: usize) -> OtlpClient {
                     .with_endpoint(format!("http://{addr}"))
                     .with_timeout(Duration::from_secs(30)),
             )
-            .with_resource(otlp_proto::resource::Resource {
-                attributes: vec![otlp_proto::common::KeyValue::new("service.name", "bench")],
-                ..otlp_proto::resource::Resource::default()
-            })
+            .with_resource(resource())
             .with_resource_detection(false)
             .with_traces_pipeline(AdaptiveBatchConfig::default().with_max_queue_size(queue)),
     )
     .expect("our client")
 }
 
-/// Sends `n` spans through `client` and returns spans/s until it flushed; panics if any was
-/// not exported.
-fn round(client: &OtlpClient, n: u64) -> f64 {
+/// CPU time (user and system) that process `pid` (`self` for this one) used so far, from
+/// `/proc/<pid>/stat`, in seconds at Linux's usual 100 ticks a second; zero where unreadable.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which is in parentheses and may hold spaces): state is
+    // the first, utime the 12th, stime the 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// One protocol's figures, one entry per round.
+#[derive(Default)]
+struct Cpu {
+    /// Our process's CPU per span, in seconds.
+    ours: Vec<f64>,
+    /// The Collector's CPU per span, in seconds.
+    collector: Vec<f64>,
+}
+
+/// Sends `n` spans through `client` and returns spans/s until it flushed, recording in `cpu` the
+/// CPU time per span of this process and of the Collector (`pid`); panics if any span was not
+/// exported.
+fn round(client: &OtlpClient, n: u64, pid: &str, cpu: &mut Cpu) -> f64 {
     let tracer = client.tracer("bench");
     let before = client.stats();
+    let (ours, collector) = (cpu_seconds("self"), cpu_seconds(pid));
     let t = Instant::now();
     for i in 0..n as i64 {
         our_span(&tracer, i);
     }
     client.force_flush_blocking(WAIT).expect("flushed");
     let elapsed = t.elapsed().as_secs_f64();
+    cpu.ours.push((cpu_seconds("self") - ours) / n as f64);
+    cpu.collector
+        .push((cpu_seconds(pid) - collector) / n as f64);
     let after = client.stats();
     assert_eq!(
         (
@@ -75,19 +211,22 @@ fn main() {
     let otap = client(Protocol::Otap, collector.arrow, n as usize);
     let grpc = client(Protocol::Grpc, collector.grpc, n as usize);
 
+    let pid = collector.pid().expect("the Collector runs").to_string();
+
     // One unmeasured round each: connections, streams and the Collector's first allocations.
-    round(&otap, n.min(10_000));
-    round(&grpc, n.min(10_000));
+    round(&otap, n.min(10_000), &pid, &mut Cpu::default());
+    round(&grpc, n.min(10_000), &pid, &mut Cpu::default());
 
     let mut row = Row::new("spans/s, acknowledged");
+    let (mut otap_cpu, mut grpc_cpu) = (Cpu::default(), Cpu::default());
     for r in 0..rounds {
         // Alternating which goes first, so that neither always follows the other's garbage.
         if r % 2 == 0 {
-            row.ours.push(round(&otap, n));
-            row.theirs.push(round(&grpc, n));
+            row.ours.push(round(&otap, n, &pid, &mut otap_cpu));
+            row.theirs.push(round(&grpc, n, &pid, &mut grpc_cpu));
         } else {
-            row.theirs.push(round(&grpc, n));
-            row.ours.push(round(&otap, n));
+            row.theirs.push(round(&grpc, n, &pid, &mut grpc_cpu));
+            row.ours.push(round(&otap, n, &pid, &mut otap_cpu));
         }
     }
     print_rows_as(
@@ -101,8 +240,29 @@ fn main() {
         true,
         ["OTAP", "gRPC"],
     );
+    let mut cpu_rows = [
+        Row {
+            name: "CPU per span, this process",
+            ours: otap_cpu.ours,
+            theirs: grpc_cpu.ours,
+        },
+        Row {
+            name: "CPU per span, the Collector",
+            ours: otap_cpu.collector,
+            theirs: grpc_cpu.collector,
+        },
+    ];
+    print_rows_as(
+        "Where the time goes: CPU time per span over the same rounds (ratio gRPC/OTAP)",
+        "ns",
+        1e9,
+        &mut cpu_rows,
+        false,
+        ["OTAP", "gRPC"],
+    );
     for (name, c) in [("OTAP", &otap), ("gRPC", &grpc)] {
         println!("{name}: {:?}", c.stats());
         let _ = c.shutdown_blocking(Duration::from_secs(10));
     }
+    otap_steps(if quick { 3 } else { 200 });
 }

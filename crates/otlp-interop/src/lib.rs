@@ -395,6 +395,11 @@ impl Collector {
         }
     }
 
+    /// The Collector's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.as_ref().and_then(Process::id)
+    }
+
     /// The file the file exporter writes `signal` to.
     pub fn output(&self, signal: Signal) -> PathBuf {
         self.dir
