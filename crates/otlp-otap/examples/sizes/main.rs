@@ -14,9 +14,10 @@
 // The tables are the output.
 #![allow(clippy::print_stdout)]
 
+mod metrics;
 mod workload;
 
-use otlp_otap::{BatchArrowRecords, Encoder, Logs, Signal, Traces};
+use otlp_otap::{BatchArrowRecords, Encoder, Logs, Metrics, Signal, Traces};
 use otlp_proto::{Compression, Message};
 use std::collections::BTreeMap;
 
@@ -103,4 +104,5 @@ where
 fn main() {
     signal::<Traces>("traces", workload::traces);
     signal::<Logs>("logs", workload::logs);
+    signal::<Metrics>("metrics", metrics::metrics);
 }
