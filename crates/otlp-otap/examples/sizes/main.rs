@@ -1,5 +1,7 @@
 //! Bytes on the wire, OTAP against OTLP/protobuf + zstd, on the same realistic data (the
-//! `workload` module): traces and logs at 100, 1,000 and 5,000 items a batch.
+//! `workload` and `metrics` modules): traces, logs and metrics at 100, 1,000 and 5,000 items
+//! (spans, log records, data points) a batch. The encode benchmark (`benches/encode.rs`) uses
+//! the same batches.
 //!
 //! Each OTAP stream sends five batches of a size: the first carries schemas and the first
 //! dictionaries, the later ones ("steady", their mean) mostly records. OTAP is measured three
