@@ -194,6 +194,12 @@ pub(crate) fn decode(
     Ok(out)
 }
 
+/// The children of the row with id `own` (none for a row without an id), from rows grouped by
+/// their parent id: attributes, events, links, data points, exemplars.
+pub(crate) fn take<C>(by_parent: &mut HashMap<u32, Vec<C>>, own: Option<u32>) -> Vec<C> {
+    own.and_then(|id| by_parent.remove(&id)).unwrap_or_default()
+}
+
 /// An id column as read: each row's value (`None` where null), and the column's width.
 #[derive(Debug)]
 pub(crate) struct Ids {

@@ -70,7 +70,8 @@
 //!
 //! The layout follows what the Go decoder of the Collector's `otelarrowreceiver` reads: the
 //! column names and types of the otel-arrow schemas, `Dictionary(UInt16, Utf8)` string columns
-//! with delta dictionaries, zstd IPC body compression, one IPC stream per payload type with
+//! with delta dictionaries, zstd IPC body compression, optional columns left out when they hold
+//! nothing (all null, or all zero where zero is the default), one IPC stream per payload type with
 //! schema ids unique across types, the root payload first, and the delta and quasi-delta id
 //! encodings applied unconditionally (the Go decoder always undoes them). The tests check it
 //! against the otel-arrow project's own Rust codec (`otel-arrow-dfe-pdata`), both ways.
@@ -88,6 +89,7 @@ mod logs;
 mod metrics;
 mod normalize;
 mod preflight;
+mod prune;
 mod root;
 mod stream;
 mod traces;

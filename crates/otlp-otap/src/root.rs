@@ -64,6 +64,14 @@ pub(crate) struct Place<'a> {
     pub(crate) scope: Option<&'a InstrumentationScope>,
 }
 
+/// One row of a root table (a span, log record or metric) and where it belongs.
+pub(crate) struct Row<'a, T> {
+    pub(crate) place: Place<'a>,
+    /// The schema URL of the row's scope.
+    pub(crate) scope_schema_url: &'a str,
+    pub(crate) item: &'a T,
+}
+
 /// How many string columns of the table's stream the grouping uses: `resource.schema_url`,
 /// `scope.name`, `scope.version` (the first of [`Table::STR_COLUMNS`](crate::stream::Table)).
 /// Dictionary-encoded, a repeated value costs a key; plain, each row adds an offset.
@@ -162,7 +170,7 @@ pub(crate) fn columns(places: &[Place<'_>], strs: &mut [StrColumn]) -> Result<[A
 }
 
 /// The column `name` of an optional struct column of a root table.
-fn child<'a, A: Typed>(
+pub(crate) fn child<'a, A: Typed>(
     s: Option<&'a StructArray>,
     kind: ArrowPayloadType,
     name: &'static str,

@@ -6,6 +6,7 @@
 //! `StreamDecoder` per schema id and counts what it holds against its limits.
 
 use crate::dict::{Full, StrColumn};
+use crate::prune::{Paths, paths, prune};
 use crate::{ArrowPayload, ArrowPayloadType, Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -13,7 +14,7 @@ use arrow_buffer::Buffer;
 use arrow_ipc::reader::StreamDecoder;
 use arrow_ipc::writer::{DictionaryHandling, IpcWriteOptions, StreamWriter};
 use arrow_ipc::{CompressionType, MetadataVersion};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::{DataType, Schema, SchemaRef};
 use bytes::Bytes;
 use otlp_proto::Str;
 use std::collections::HashMap;
@@ -39,7 +40,10 @@ pub(crate) trait Table {
 
 struct WriteStream {
     schema_id: Str,
-    writer: StreamWriter<Vec<u8>>,
+    /// The writer and the schema the first batch set.
+    writer: Option<(StreamWriter<Vec<u8>>, SchemaRef)>,
+    /// The columns the stream sends even when empty (those its schema has).
+    keep: Paths,
     strs: Vec<StrColumn>,
 }
 
@@ -47,6 +51,7 @@ impl std::fmt::Debug for WriteStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WriteStream")
             .field("schema_id", &self.schema_id)
+            .field("keep", &self.keep)
             .field("strs", &self.strs)
             .finish_non_exhaustive()
     }
@@ -78,12 +83,21 @@ impl Writers {
         self.streams.clear();
     }
 
-    fn open(
-        &mut self,
-        schema: SchemaRef,
-        dictionary: bool,
-        str_columns: usize,
-    ) -> Result<WriteStream> {
+    fn open(&mut self, dictionary: bool, str_columns: usize, keep: Paths) -> WriteStream {
+        // Schema ids are unique across payload types: the Go receiver keys its readers by id.
+        let schema_id = Str::from(self.next_schema_id.to_string());
+        self.next_schema_id += 1;
+        WriteStream {
+            schema_id,
+            writer: None,
+            keep,
+            strs: (0..str_columns)
+                .map(|_| StrColumn::new(dictionary))
+                .collect(),
+        }
+    }
+
+    fn writer(&self, schema: &Schema) -> Result<StreamWriter<Vec<u8>>> {
         // Buffers aligned to 8 bytes (what the Arrow format requires), not arrow-rs's default
         // of 64: a table has dozens of buffers, most of them small, and padding is bytes sent.
         let mut options = IpcWriteOptions::try_new(8, false, MetadataVersion::V5)?
@@ -93,45 +107,61 @@ impl Writers {
                 .try_with_compression(Some(CompressionType::ZSTD))?
                 .try_with_compression_level(Some(level))?;
         }
-        let writer = StreamWriter::try_new_with_options(Vec::new(), &schema, options)?;
-        // Schema ids are unique across payload types: the Go receiver keys its readers by id.
-        let schema_id = Str::from(self.next_schema_id.to_string());
-        self.next_schema_id += 1;
-        Ok(WriteStream {
-            schema_id,
-            writer,
-            strs: (0..str_columns)
-                .map(|_| StrColumn::new(dictionary))
-                .collect(),
-        })
+        Ok(StreamWriter::try_new_with_options(
+            Vec::new(),
+            schema,
+            options,
+        )?)
     }
 
-    /// Encodes `table` as the next payload of its stream, starting the stream over (fresh
-    /// dictionaries) or with plain strings when a dictionary is full.
+    /// Encodes `table` as the next payload of its stream, without its empty columns (see
+    /// [`prune`](crate::prune)). The stream starts over (fresh dictionaries) when a
+    /// dictionary is full or a column it left out has values, and goes on with plain
+    /// strings when even a fresh dictionary is full.
     pub(crate) fn payload<T: Table>(&mut self, table: &T) -> Result<ArrowPayload> {
         let kind = table.kind();
         let per_column = self.max_dictionary_bytes / T::STR_COLUMNS.max(1);
-        // The stream as it is, then a fresh one with dictionaries, then one without.
+        // The stream as it is, then a fresh one with dictionaries, then one without; a schema
+        // that grows starts one more.
         let mut fresh_tried = false;
-        for _ in 0..3 {
+        let mut keep = Paths::new();
+        for _ in 0..4 {
             let mut stream = match self.streams.remove(&kind) {
                 Some(s) => s,
                 None if !fresh_tried => {
                     fresh_tried = true;
-                    self.open(table.schema(true), true, T::STR_COLUMNS)?
+                    self.open(true, T::STR_COLUMNS, std::mem::take(&mut keep))
                 }
-                None => self.open(table.schema(false), false, T::STR_COLUMNS)?,
+                None => self.open(false, T::STR_COLUMNS, std::mem::take(&mut keep)),
             };
             match table.build(&mut stream.strs, per_column) {
                 Ok(batch) => {
-                    let batch = batch?;
-                    stream.writer.write(&batch)?;
-                    let record = Bytes::from(std::mem::take(stream.writer.get_mut()));
+                    let batch = prune(&batch?, &stream.keep)?;
+                    let writer = match stream.writer.take() {
+                        None => {
+                            stream.keep = paths(&batch.schema());
+                            (self.writer(&batch.schema())?, batch.schema())
+                        }
+                        Some(w) if w.1 == batch.schema() => w,
+                        Some(_) => {
+                            // New columns: a new stream that keeps the old ones too.
+                            keep = stream.keep;
+                            keep.extend(paths(&batch.schema()));
+                            fresh_tried = !stream.strs.iter().any(StrColumn::is_dictionary);
+                            continue;
+                        }
+                    };
+                    let (writer, _) = stream.writer.insert(writer);
+                    writer.write(&batch)?;
+                    let record = Bytes::from(std::mem::take(writer.get_mut()));
                     let payload = ArrowPayload::new(stream.schema_id.clone(), kind, record);
                     self.streams.insert(kind, stream);
                     return Ok(payload);
                 }
-                Err(Full) => stream.strs.iter_mut().for_each(StrColumn::discard_batch),
+                Err(Full) => {
+                    stream.strs.iter_mut().for_each(StrColumn::discard_batch);
+                    keep = stream.keep;
+                }
             }
         }
         Err(Error::TooLarge(format!(

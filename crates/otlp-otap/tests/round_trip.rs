@@ -248,3 +248,65 @@ fn grouping_strings_are_dictionary_columns() {
         );
     }
 }
+
+/// The column names of a stream's first payload.
+fn columns(payload: &otlp_otap::ArrowPayload) -> Vec<String> {
+    let record = std::io::Cursor::new(payload.record.to_vec());
+    let reader = arrow_ipc::reader::StreamReader::try_new(record, None).expect("an IPC stream");
+    let schema = reader.schema();
+    schema.fields().iter().map(|f| f.name().clone()).collect()
+}
+
+/// Columns with nothing to say (here: no span has a status, a trace state, flags or dropped
+/// counts) are left out; when a later batch has values for one, the table's stream starts
+/// over with a schema that has it, and keeps it for the batches after.
+#[test]
+fn empty_columns_are_left_out_until_they_have_values() {
+    let plain = |mut r: ExportTraceServiceRequest| {
+        for span in r
+            .resource_spans
+            .iter_mut()
+            .flat_map(|rs| &mut rs.scope_spans)
+            .flat_map(|ss| &mut ss.spans)
+        {
+            span.status = None;
+            span.trace_state = Default::default();
+            span.flags = 0;
+            span.dropped_attributes_count = 0;
+            span.dropped_events_count = 0;
+            span.dropped_links_count = 0;
+        }
+        r
+    };
+    let quiet = plain(otlp_proto::sample::traces());
+    let mut loud = quiet.clone();
+    let span = &mut loud.resource_spans[0].scope_spans[0].spans[0];
+    span.trace_state = "vendor=1".into();
+    span.dropped_links_count = 2;
+
+    let (mut encoder, mut decoder) = (TracesEncoder::new(), TracesDecoder::new());
+    let first = encoder.encode(&quiet).expect("encodes");
+    let cols = columns(&first.arrow_payloads[0]);
+    for gone in ["status", "trace_state", "flags", "dropped_links_count"] {
+        assert!(!cols.iter().any(|c| c == gone), "{gone} left out: {cols:?}");
+    }
+    assert!(cols.iter().any(|c| c == "span_id"), "{cols:?}");
+    assert_round_trip(&quiet, &decoder.decode(&first).expect("decodes"));
+
+    let second = encoder.encode(&loud).expect("encodes");
+    let spans = &second.arrow_payloads[0];
+    assert_ne!(
+        spans.schema_id, first.arrow_payloads[0].schema_id,
+        "a new stream"
+    );
+    let cols = columns(spans);
+    for now in ["trace_state", "dropped_links_count"] {
+        assert!(cols.iter().any(|c| c == now), "{now} sent: {cols:?}");
+    }
+    assert_round_trip(&loud, &decoder.decode(&second).expect("decodes"));
+
+    // The quiet request again: the stream goes on, its columns kept.
+    let third = encoder.encode(&quiet).expect("encodes");
+    assert_eq!(third.arrow_payloads[0].schema_id, spans.schema_id);
+    assert_round_trip(&quiet, &decoder.decode(&third).expect("decodes"));
+}

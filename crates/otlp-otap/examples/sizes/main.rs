@@ -1,5 +1,7 @@
 //! Bytes on the wire, OTAP against OTLP/protobuf + zstd, on the same realistic data (the
-//! `workload` module): traces and logs at 100, 1,000 and 5,000 items a batch.
+//! `workload` and `metrics` modules): traces, logs and metrics at 100, 1,000 and 5,000 items
+//! (spans, log records, data points) a batch. The encode benchmark (`benches/encode.rs`) uses
+//! the same batches.
 //!
 //! Each OTAP stream sends five batches of a size: the first carries schemas and the first
 //! dictionaries, the later ones ("steady", their mean) mostly records. OTAP is measured three
@@ -14,9 +16,10 @@
 // The tables are the output.
 #![allow(clippy::print_stdout)]
 
+mod metrics;
 mod workload;
 
-use otlp_otap::{BatchArrowRecords, Encoder, Logs, Signal, Traces};
+use otlp_otap::{BatchArrowRecords, Encoder, Logs, Metrics, Signal, Traces};
 use otlp_proto::{Compression, Message};
 use std::collections::BTreeMap;
 
@@ -103,4 +106,5 @@ where
 fn main() {
     signal::<Traces>("traces", workload::traces);
     signal::<Logs>("logs", workload::logs);
+    signal::<Metrics>("metrics", metrics::metrics);
 }

@@ -12,26 +12,26 @@ use otlp_proto::resource::Resource;
 use otlp_proto::trace::{Event, ResourceSpans, ScopeSpans, Span, Status};
 
 /// splitmix64: small, seeded, good enough for test data.
-struct Rng(u64);
+pub struct Rng(pub u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len() as u64) as usize]
     }
-    fn chance(&mut self, percent: u64) -> bool {
+    pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
-    fn id(&mut self, len: usize) -> Bytes {
+    pub fn id(&mut self, len: usize) -> Bytes {
         let mut out = Vec::with_capacity(len);
         while out.len() < len {
             out.extend_from_slice(&self.next().to_le_bytes());
@@ -40,44 +40,52 @@ impl Rng {
         Bytes::from(out)
     }
     /// A duration spread over orders of magnitude: `lo..hi` nanoseconds, log-uniform.
-    fn duration(&mut self, lo: u64, hi: u64) -> u64 {
+    pub fn duration(&mut self, lo: u64, hi: u64) -> u64 {
         let (l, h) = ((lo as f64).ln(), (hi as f64).ln());
         let f = (self.below(1 << 20) as f64) / f64::from(1u32 << 20);
         (l + f * (h - l)).exp() as u64
     }
 }
 
-const SERVICES: [(&str, &str); 3] = [
+pub const SERVICES: [(&str, &str); 3] = [
     ("checkout", "2.14.1"),
     ("catalog", "1.8.0"),
     ("accounts", "3.0.2"),
 ];
-const START: u64 = 1_796_000_000_000_000_000;
+pub const START: u64 = 1_796_000_000_000_000_000;
 /// Each batch covers this much time.
 const BATCH_NANOS: u64 = 2_000_000_000;
 
 fn resource(service: usize) -> Resource {
+    instance_resource(service, service)
+}
+
+/// The resource of replica `instance` of `service`.
+pub fn instance_resource(service: usize, instance: usize) -> Resource {
     let (name, version) = SERVICES[service];
     Resource {
         attributes: vec![
             KeyValue::new("service.name", name),
             KeyValue::new("service.version", version),
-            KeyValue::new("service.instance.id", format!("{name}-7d9f8b-{service}x2k")),
+            KeyValue::new(
+                "service.instance.id",
+                format!("{name}-7d9f8b-{instance}x2k"),
+            ),
             KeyValue::new(
                 "host.name",
-                format!("ip-10-0-{}-17.ec2.internal", service + 3),
+                format!("ip-10-0-{}-17.ec2.internal", instance + 3),
             ),
             KeyValue::new("deployment.environment.name", "production"),
             KeyValue::new("telemetry.sdk.name", "opentelemetry"),
             KeyValue::new("telemetry.sdk.language", "rust"),
             KeyValue::new("telemetry.sdk.version", "0.31.0"),
-            KeyValue::new("process.pid", 4_000 + service as i64),
+            KeyValue::new("process.pid", 4_000 + instance as i64),
         ],
         ..Default::default()
     }
 }
 
-fn scope(name: &'static str) -> Option<InstrumentationScope> {
+pub fn scope(name: &'static str) -> Option<InstrumentationScope> {
     Some(InstrumentationScope {
         name: name.into(),
         version: "0.4.2".into(),
@@ -86,7 +94,7 @@ fn scope(name: &'static str) -> Option<InstrumentationScope> {
 }
 
 const SCOPES: [&str; 2] = ["axum-otel", "sqlx-otel"];
-const ROUTES: [(&str, &str); 6] = [
+pub const ROUTES: [(&str, &str); 6] = [
     ("GET", "/api/users/{id}"),
     ("GET", "/api/orders/{id}"),
     ("POST", "/api/orders"),
@@ -94,7 +102,7 @@ const ROUTES: [(&str, &str); 6] = [
     ("PUT", "/api/cart/{id}"),
     ("GET", "/health"),
 ];
-const QUERIES: [(&str, &str, &str); 4] = [
+pub const QUERIES: [(&str, &str, &str); 4] = [
     (
         "SELECT",
         "users",

@@ -82,7 +82,7 @@ impl Sealed for Logs {
                     logs.rows.push(LogRow {
                         place,
                         scope_schema_url: &sl.schema_url,
-                        record,
+                        item: record,
                     });
                 }
             }

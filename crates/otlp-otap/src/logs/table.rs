@@ -28,11 +28,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One log record and where it belongs.
-pub(crate) struct LogRow<'a> {
-    pub(crate) place: Place<'a>,
-    pub(crate) scope_schema_url: &'a str,
-    pub(crate) record: &'a LogRecord,
-}
+pub(crate) type LogRow<'a> = root::Row<'a, LogRecord>;
 
 /// The LOGS table, rows in request order, grouped by resource and scope.
 #[derive(Default)]
@@ -90,9 +86,9 @@ impl Table for LogsTable<'_> {
         root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
         for r in &self.rows {
             schema_urls.append(r.scope_schema_url, max_bytes)?;
-            severities.append(&r.record.severity_text, max_bytes)?;
-            event_names.append(&r.record.event_name, max_bytes)?;
-            let (ty, val) = values::of(r.record.body.as_ref());
+            severities.append(&r.item.severity_text, max_bytes)?;
+            event_names.append(&r.item.event_name, max_bytes)?;
+            let (ty, val) = values::of(r.item.body.as_ref());
             body.append(ty, &val, &mut body_strs, max_bytes)?;
         }
         let dictionary = schema_urls.is_dictionary();
@@ -119,7 +115,7 @@ impl LogsTable<'_> {
     ) -> Result<RecordBatch> {
         let places: Vec<Place<'_>> = self.rows.iter().map(|r| r.place).collect();
         let [id, resource, scope] = root::columns(&places, grouping)?;
-        let logs = || self.rows.iter().map(|r| r.record);
+        let logs = || self.rows.iter().map(|r| r.item);
         let body = StructArray::try_new(body_fields(), body, None)?;
         // Times are u64 on the wire and i64 in Arrow: the bits carry over both ways.
         let columns: Vec<ArrayRef> = vec![

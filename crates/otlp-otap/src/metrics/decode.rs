@@ -2,7 +2,7 @@
 
 use super::lists::{items, primitives};
 use super::tables::{ExemplarParents, metric_type};
-use crate::attrs::{self, ids};
+use crate::attrs::{self, ids, take};
 use crate::coder::Tables;
 use crate::columns::{Column, Columns, column, present, read, required, struct_column};
 use crate::root::{Grouping, Start};
@@ -30,11 +30,6 @@ type Attrs = HashMap<u32, Vec<KeyValue>>;
 type Times<'a> = Option<Column<'a, PrimitiveArray<TimestampNanosecondType>>>;
 type F64s<'a> = Option<Column<'a, PrimitiveArray<Float64Type>>>;
 type U64s<'a> = Option<Column<'a, PrimitiveArray<UInt64Type>>>;
-
-/// The children of the row with id `own` (none for a row without an id).
-fn take<C>(by_parent: &mut HashMap<u32, Vec<C>>, own: Option<u32>) -> Vec<C> {
-    own.and_then(|id| by_parent.remove(&id)).unwrap_or_default()
-}
 
 fn attrs_of(tables: &Tables, kind: T) -> Result<Attrs> {
     tables

@@ -241,7 +241,7 @@ impl Sealed for Metrics {
                     metrics.rows.push(MetricRow {
                         place,
                         scope_schema_url: &sm.schema_url,
-                        metric,
+                        item: metric,
                     });
                 }
             }

@@ -55,11 +55,7 @@ fn kind_of(metric: &Metric) -> (u8, i32, bool) {
 }
 
 /// One metric and where it belongs.
-pub(crate) struct MetricRow<'a> {
-    pub(crate) place: Place<'a>,
-    pub(crate) scope_schema_url: &'a str,
-    pub(crate) metric: &'a Metric,
-}
+pub(crate) type MetricRow<'a> = root::Row<'a, Metric>;
 
 /// The UNIVARIATE_METRICS table, rows in request order, grouped by resource and scope.
 #[derive(Default)]
@@ -106,9 +102,9 @@ impl Table for MetricsTable<'_> {
         root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
         for r in &self.rows {
             schema_urls.append(r.scope_schema_url, max_bytes)?;
-            names.append(&r.metric.name, max_bytes)?;
-            descriptions.append(&r.metric.description, max_bytes)?;
-            units.append(&r.metric.unit, max_bytes)?;
+            names.append(&r.item.name, max_bytes)?;
+            descriptions.append(&r.item.description, max_bytes)?;
+            units.append(&r.item.unit, max_bytes)?;
         }
         let dictionary = names.is_dictionary();
         let strs = [
@@ -130,7 +126,7 @@ impl MetricsTable<'_> {
     ) -> Result<RecordBatch> {
         let places: Vec<Place<'_>> = self.rows.iter().map(|r| r.place).collect();
         let [id, resource, scope] = root::columns(&places, grouping)?;
-        let kinds: Vec<_> = self.rows.iter().map(|r| kind_of(r.metric)).collect();
+        let kinds: Vec<_> = self.rows.iter().map(|r| kind_of(r.item)).collect();
         let columns: Vec<ArrayRef> = vec![
             id,
             resource,

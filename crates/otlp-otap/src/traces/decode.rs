@@ -1,12 +1,12 @@
 //! Traces tables back to an `ExportTraceServiceRequest`.
 
-use crate::attrs::{self, ids};
+use crate::attrs::{self, ids, take};
 use crate::coder::Tables;
 use crate::columns::{Column, Columns, Typed, column, read, required, struct_column};
-use crate::root::{Grouping, Start};
+use crate::root::{Grouping, Start, child};
 use crate::{ArrowPayloadType as T, Result};
 use arrow_array::types::{DurationNanosecondType, Int32Type, TimestampNanosecondType, UInt32Type};
-use arrow_array::{FixedSizeBinaryArray, PrimitiveArray, RecordBatch, StringArray, StructArray};
+use arrow_array::{FixedSizeBinaryArray, PrimitiveArray, RecordBatch, StringArray};
 use bytes::Bytes;
 use otlp_proto::Str;
 use otlp_proto::collector::ExportTraceServiceRequest;
@@ -140,8 +140,8 @@ fn spans(
         attrs_of(tables, T::ScopeAttrs)?,
     )?;
     let status = struct_column(b, k, "status")?;
-    let st_code = child::<PrimitiveArray<Int32Type>>(status, "code")?;
-    let st_message = child::<StringArray>(status, "status_message")?;
+    let st_code = child::<PrimitiveArray<Int32Type>>(status, T::Spans, "code")?;
+    let st_message = child::<StringArray>(status, T::Spans, "status_message")?;
     let start = column::<PrimitiveArray<TimestampNanosecondType>>(b, k, "start_time_unix_nano")?;
     let duration =
         column::<PrimitiveArray<DurationNanosecondType>>(b, k, "duration_time_unix_nano")?;
@@ -209,17 +209,4 @@ fn spans(
             .push(span);
     }
     Ok(out)
-}
-
-/// The children of the row with id `own` (none for a row without an id).
-pub(crate) fn take<C>(by_parent: &mut HashMap<u32, Vec<C>>, own: Option<u32>) -> Vec<C> {
-    own.and_then(|id| by_parent.remove(&id)).unwrap_or_default()
-}
-
-/// The column `name` of an optional struct column of SPANS.
-fn child<'a, A: Typed>(
-    s: Option<&'a StructArray>,
-    name: &'static str,
-) -> Result<Option<Column<'a, A>>> {
-    s.map_or(Ok(None), |s| column::<A>(s, T::Spans, name))
 }

@@ -122,7 +122,7 @@ impl Sealed for Traces {
                     spans.rows.push(SpanRow {
                         place,
                         scope_schema_url: &ss.schema_url,
-                        span,
+                        item: span,
                     });
                 }
             }

@@ -22,11 +22,7 @@ fn status_fields() -> Fields {
 }
 
 /// One span and where it belongs.
-pub(crate) struct SpanRow<'a> {
-    pub(crate) place: Place<'a>,
-    pub(crate) scope_schema_url: &'a str,
-    pub(crate) span: &'a Span,
-}
+pub(crate) type SpanRow<'a> = root::Row<'a, Span>;
 
 /// The SPANS table: one row per span, in request order, grouped by resource and scope.
 #[derive(Default)]
@@ -82,7 +78,7 @@ impl Table for SpansTable<'_> {
         };
         root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
         for r in &self.rows {
-            names.append(&r.span.name, max_bytes)?;
+            names.append(&r.item.name, max_bytes)?;
             schema_urls.append(r.scope_schema_url, max_bytes)?;
         }
         let dictionary = names.is_dictionary();
@@ -99,7 +95,7 @@ impl SpansTable<'_> {
         dictionary: bool,
     ) -> Result<RecordBatch> {
         let rows = &self.rows;
-        let spans = || rows.iter().map(|r| r.span);
+        let spans = || rows.iter().map(|r| r.item);
         let places: Vec<Place<'_>> = rows.iter().map(|r| r.place).collect();
         let [ids_column, resource, scope] = root::columns(&places, grouping)?;
         let status = StructArray::try_new(
