@@ -395,6 +395,30 @@ impl Collector {
         }
     }
 
+    /// Hands the Collector to a thread that, once told through the returned sender, stops it
+    /// (SIGTERM: it drains and flushes), leaves it down for `down`, then starts it again with
+    /// the same config on the same ports; joining the thread gives the Collector back. For
+    /// tests that restart the Collector while an exporter keeps sending.
+    pub fn restart_when_told(
+        self,
+        down: Duration,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        std::thread::JoinHandle<Collector>,
+    ) {
+        let (tell, told) = std::sync::mpsc::channel::<()>();
+        let restarter = std::thread::spawn(move || {
+            let mut collector = self;
+            // A dropped sender restarts it too: the test went on without telling.
+            let _ = told.recv();
+            collector.stop();
+            std::thread::sleep(down);
+            collector.restart();
+            collector
+        });
+        (tell, restarter)
+    }
+
     /// The Collector's process id, while it runs.
     pub fn pid(&self) -> Option<u32> {
         self.process.as_ref().and_then(Process::id)

@@ -363,15 +363,7 @@ async fn exporter_retries_across_a_collector_restart_and_nothing_accepted_is_los
 
         // The restart runs on its own thread while the stream goes on: SIGTERM (the Collector
         // drains and flushes), two seconds down, then the same config on the same ports.
-        let (stop, stopped) = std::sync::mpsc::channel::<()>();
-        let restarter = std::thread::spawn(move || {
-            let mut collector = collector;
-            stopped.recv().expect("stop signal");
-            collector.stop();
-            std::thread::sleep(Duration::from_secs(2));
-            collector.restart();
-            collector
-        });
+        let (stop, restarter) = collector.restart_when_told(Duration::from_secs(2));
         let mut retried = 0;
         for i in 0..BATCHES {
             if i == STOP_AT {

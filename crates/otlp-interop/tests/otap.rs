@@ -191,15 +191,7 @@ async fn a_collector_restart_mid_stream_loses_nothing() {
 
     // The restart runs on its own thread while spans go on: SIGTERM, a moment down, then the
     // same config on the same ports.
-    let (stop, stopped) = std::sync::mpsc::channel::<()>();
-    let restarter = std::thread::spawn(move || {
-        let mut collector = collector;
-        stopped.recv().expect("stop signal");
-        collector.stop();
-        std::thread::sleep(Duration::from_secs(2));
-        collector.restart();
-        collector
-    });
+    let (stop, restarter) = collector.restart_when_told(Duration::from_secs(2));
     for i in 0..SPANS {
         if i == STOP_AT {
             stop.send(()).expect("signal the restarter");

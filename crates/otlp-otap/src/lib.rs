@@ -105,4 +105,7 @@ pub use metrics::{
 };
 pub use normalize::{normalize_logs, normalize_traces};
 pub use traces::{TRACES_PAYLOADS, TracesDecoder, TracesEncoder, decode_traces, encode_traces};
-pub use wire::{ArrowPayload, ArrowPayloadType, BatchArrowRecords, BatchStatus, StatusCode};
+pub use wire::{
+    ArrowPayload, ArrowPayloadType, BatchArrowRecords, BatchStatus, METHODS, StatusCode,
+    grpc_method, signal_of_method,
+};

@@ -18,7 +18,39 @@
 //! ```
 
 use bytes::Bytes;
-use otlp_proto::{Str, message};
+use otlp_proto::{Signal, Str, message};
+
+/// The gRPC methods of the three Arrow services, each with the signal its stream carries.
+pub const METHODS: [(&str, Signal); 3] = [
+    (
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces",
+        Signal::Traces,
+    ),
+    (
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs",
+        Signal::Logs,
+    ),
+    (
+        "/opentelemetry.proto.experimental.arrow.v1.ArrowMetricsService/ArrowMetrics",
+        Signal::Metrics,
+    ),
+];
+
+/// The gRPC method of `signal`'s Arrow service; `None` for profiles, which OTAP does not carry.
+pub fn grpc_method(signal: Signal) -> Option<&'static str> {
+    METHODS
+        .iter()
+        .find(|(_, s)| *s == signal)
+        .map(|&(method, _)| method)
+}
+
+/// The signal whose Arrow service `path` calls, if it is one of [`METHODS`].
+pub fn signal_of_method(path: &str) -> Option<Signal> {
+    METHODS
+        .iter()
+        .find(|(method, _)| *method == path)
+        .map(|&(_, signal)| signal)
+}
 
 message! {
     /// One batch of a stream: the Arrow IPC payloads of one export request, root payload first.

@@ -41,7 +41,7 @@ use otlp_proto::{Compression, Encoding, Message, Request, RevBuf, Signal};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
-/// The signals OTAP carries, each with its method.
+/// The signals OTAP carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Traces,
@@ -50,28 +50,14 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    /// The gRPC method of each kind.
-    const METHODS: [(&'static str, Kind); 3] = [
-        (
-            "/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces",
-            Kind::Traces,
-        ),
-        (
-            "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs",
-            Kind::Logs,
-        ),
-        (
-            "/opentelemetry.proto.experimental.arrow.v1.ArrowMetricsService/ArrowMetrics",
-            Kind::Metrics,
-        ),
-    ];
-
     /// The kind of stream `path` calls, if it is an OTAP method.
     pub(crate) fn of(path: &str) -> Option<Kind> {
-        Kind::METHODS
-            .iter()
-            .find(|(method, _)| *method == path)
-            .map(|&(_, kind)| kind)
+        match otlp_otap::signal_of_method(path)? {
+            Signal::Traces => Some(Kind::Traces),
+            Signal::Logs => Some(Kind::Logs),
+            Signal::Metrics => Some(Kind::Metrics),
+            _ => None,
+        }
     }
 
     pub(crate) fn signal(self) -> Signal {

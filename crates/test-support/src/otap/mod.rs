@@ -33,16 +33,7 @@ const WAIT: Duration = Duration::from_secs(60);
 /// The OTAP method of `signal`: `/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces`
 /// and its logs and metrics siblings. Panics for profiles, which OTAP does not carry.
 pub fn method(signal: Signal) -> &'static str {
-    match signal {
-        Signal::Traces => {
-            "/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces"
-        }
-        Signal::Logs => "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs",
-        Signal::Metrics => {
-            "/opentelemetry.proto.experimental.arrow.v1.ArrowMetricsService/ArrowMetrics"
-        }
-        Signal::Profiles => panic!("OTAP carries no profiles"),
-    }
+    otlp_otap::grpc_method(signal).expect("OTAP carries no profiles")
 }
 
 /// `batch` as one uncompressed gRPC message.

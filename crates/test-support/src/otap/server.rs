@@ -199,22 +199,6 @@ impl OtapServer {
     }
 }
 
-/// The signal of an Arrow method path.
-fn arrow_signal(path: &str) -> Option<Signal> {
-    match path {
-        "/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces" => {
-            Some(Signal::Traces)
-        }
-        "/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs" => {
-            Some(Signal::Logs)
-        }
-        "/opentelemetry.proto.experimental.arrow.v1.ArrowMetricsService/ArrowMetrics" => {
-            Some(Signal::Metrics)
-        }
-        _ => None,
-    }
-}
-
 /// A response body fed through a channel; an `Err` resets the stream.
 struct ChannelBody(mpsc::UnboundedReceiver<Result<Frame<Bytes>, std::io::Error>>);
 
@@ -263,7 +247,7 @@ fn frame<M: Message>(message: &M) -> Bytes {
 
 async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<ChannelBody> {
     let path = request.uri().path().to_owned();
-    if let Some(signal) = arrow_signal(&path) {
+    if let Some(signal) = otlp_otap::signal_of_method(&path) {
         if shared.script.lock().unwrap().unimplemented {
             return grpc_response(Some(otlp_proto::grpc::code::UNIMPLEMENTED)).0;
         }

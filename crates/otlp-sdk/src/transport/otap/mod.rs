@@ -35,22 +35,6 @@ use tokio::sync::{mpsc, oneshot};
 /// leaves few to hand back.
 const SUBMIT_BUFFER: usize = 8;
 
-/// The gRPC method of `signal`'s Arrow service.
-fn method(signal: Signal) -> Option<&'static str> {
-    match signal {
-        Signal::Traces => {
-            Some("/opentelemetry.proto.experimental.arrow.v1.ArrowTracesService/ArrowTraces")
-        }
-        Signal::Logs => {
-            Some("/opentelemetry.proto.experimental.arrow.v1.ArrowLogsService/ArrowLogs")
-        }
-        Signal::Metrics => {
-            Some("/opentelemetry.proto.experimental.arrow.v1.ArrowMetricsService/ArrowMetrics")
-        }
-        _ => None,
-    }
-}
-
 /// The OTAP streams of one runtime's [`Connections`], per signal.
 #[derive(Debug, Default)]
 pub(crate) struct Streams {

@@ -1,6 +1,6 @@
 //! A stream's task: the gRPC call, its encoder, the batches waiting for their status.
 
-use super::{Answer, Submit, method};
+use super::{Answer, Submit};
 use crate::body::EncodedBody;
 use crate::config::Protocol;
 use crate::error::{Error, Kind, Status};
@@ -118,7 +118,7 @@ pub(super) async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
         spec,
         client: &stream.client,
     };
-    let opened = match (method(signal), Encoder::new(signal)) {
+    let opened = match (otlp_otap::grpc_method(signal), Encoder::new(signal)) {
         (Some(path), Some(encoder)) => route.open_stream(path, FRAME_BUFFER).map(|s| (s, encoder)),
         _ => Err(Error::new(
             Kind::InvalidInput,
