@@ -14,7 +14,7 @@
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)` (now) or `client.send_profile(profile)` (through the profiles pipeline), `ContinuousProfiler`, pprof and flame graphs |
 //! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
 //! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
-//! | `arrow` | OTLP/Arrow (OTAP) export: [`Protocol::Otap`] (`OTEL_EXPORTER_OTLP_PROTOCOL=otap`) streams the pipelines' traces, logs and metrics as Arrow batches to an OTAP receiver (the Collector's `otelarrowreceiver`), falling back to OTLP/gRPC where the server has no OTAP; `otlp::arrow` is still empty |
+//! | `arrow` | OTLP/Arrow (OTAP) export: [`Protocol::Otap`] (`OTEL_EXPORTER_OTLP_PROTOCOL=otap`) streams the pipelines' traces, logs and metrics as Arrow batches to an OTAP receiver (the Collector's `otelarrowreceiver`), falling back to OTLP/gRPC where the server has no OTAP; `otlp::arrow` holds the protocol (wire messages, encoders and decoders) |
 //!
 //! Metrics are [`otlp::metrics`](metrics) (no feature): `client.meter("scope")` makes counters,
 //! up-down counters, histograms (explicit or base-2 exponential), gauges and observable
@@ -232,9 +232,12 @@ pub mod metrics_rs {
     pub use otlp_metrics_rs::*;
 }
 
-/// OTLP/Arrow (OTAP) streaming (feature `arrow`).
-///
-/// **Not built yet: this module is empty.** The streaming Arrow exporter and receiver land
-/// here.
+/// OTLP/Arrow (OTAP) (feature `arrow`): the protocol itself, for code that speaks it
+/// directly — the wire messages of the Arrow services and the stateful encoders and decoders
+/// between OTLP requests and Arrow IPC streams. Exporting over OTAP needs none of it: choose
+/// [`Protocol::Otap`]. See the `otlp-otap` crate.
 #[cfg(feature = "arrow")]
-pub mod arrow {}
+pub mod arrow {
+    #[doc(inline)]
+    pub use otlp_otap::*;
+}
