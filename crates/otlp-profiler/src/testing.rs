@@ -127,3 +127,12 @@ impl Probe {
         drop(self);
     }
 }
+
+/// How many times a running thread's SIGPROF handler found the thread count moved and rang
+/// the CPU sampler's bell for a listing, since the process started (0 off Linux x86_64).
+pub fn thread_watch_rings() -> u64 {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    return crate::cpu::watch::rings();
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    0
+}

@@ -21,6 +21,13 @@ static TASKS_FD: AtomicI32 = AtomicI32::new(-1);
 static KNOWN: AtomicU64 = AtomicU64::new(0);
 /// The sampler thread's bell (null when no sampler watches).
 static BELL: AtomicPtr<Bell> = AtomicPtr::new(std::ptr::null_mut());
+/// Times a handler rang for a listing, since the process started (for tests).
+static RINGS: AtomicU64 = AtomicU64::new(0);
+
+/// Times a handler found the thread count moved and rang for a listing.
+pub(crate) fn rings() -> u64 {
+    RINGS.load(Ordering::Relaxed)
+}
 
 /// Starts watching: handlers ring `bell` when the link count of `fd` moves from the one last
 /// given to [`listed_at`].
@@ -80,6 +87,7 @@ pub(crate) fn check() {
     // SAFETY: a non-null bell is the sampler's, valid until SIGPROF is uninstalled (see
     // `start`), which cannot happen while this handler runs.
     if let Some(bell) = unsafe { bell.as_ref() } {
+        RINGS.fetch_add(1, Ordering::Relaxed);
         bell.ring();
     }
 }
