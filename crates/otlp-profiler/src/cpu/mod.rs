@@ -198,7 +198,7 @@ const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 const IDLE_RING: std::time::Duration = std::time::Duration::from_millis(20);
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-const IDLE_RING_NS: u64 = 20_000_000;
+const IDLE_RING_NS: u64 = IDLE_RING.as_nanos() as u64;
 /// How long the CPU sampler's thread sleeps while no sampled thread runs (rung earlier when
 /// the process uses CPU): for the once-a-second listing and table refresh.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]

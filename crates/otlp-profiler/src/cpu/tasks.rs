@@ -41,13 +41,7 @@ impl TaskDir {
 
     /// The directory's link count now; `None` if `fstat` fails.
     pub(crate) fn links(&self) -> Option<u64> {
-        let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-        // SAFETY: fstat fills `st` when it returns 0, and `st` is read only then.
-        let st =
-            unsafe { (libc::fstat(self.fd(), st.as_mut_ptr()) == 0).then(|| st.assume_init()) }?;
-        // `st_nlink`'s width differs between targets.
-        #[allow(clippy::useless_conversion)]
-        Some(u64::from(st.st_nlink))
+        links_of(self.fd())
     }
 
     /// The stream's descriptor, valid while `self` lives.
@@ -77,6 +71,18 @@ impl TaskDir {
         }
         out.sort_unstable();
     }
+}
+
+/// The link count of the directory open as `fd`; `None` if `fstat` fails. Async-signal-safe
+/// (one `fstat`), for the SIGPROF handler too (`watch`).
+pub(crate) fn links_of(fd: i32) -> Option<u64> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat fills `st` when it returns 0, and `st` is read only then. A descriptor
+    // closed (and reused) meanwhile gives an error or another file's count, never UB.
+    let st = unsafe { (libc::fstat(fd, st.as_mut_ptr()) == 0).then(|| st.assume_init()) }?;
+    // `st_nlink`'s width differs between targets.
+    #[allow(clippy::useless_conversion)]
+    Some(u64::from(st.st_nlink))
 }
 
 impl Drop for TaskDir {

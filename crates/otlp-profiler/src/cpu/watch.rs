@@ -51,12 +51,18 @@ pub(crate) fn stop() {
     BELL.store(std::ptr::null_mut(), Ordering::Release);
 }
 
+/// The sampler's bell, while one watches.
+fn bell() -> Option<&'static Bell> {
+    let bell = BELL.load(Ordering::Acquire);
+    // SAFETY: a non-null bell is the sampler's, valid until SIGPROF is uninstalled (see
+    // `start`), which cannot happen while a handler (the only caller) runs.
+    unsafe { bell.as_ref() }
+}
+
 /// Called by the SIGPROF handler for the CPU sampler's process-wide timer: rings its bell.
 /// Async-signal-safe.
 pub(crate) fn wake() {
-    let bell = BELL.load(Ordering::Acquire);
-    // SAFETY: as in `check`.
-    if let Some(bell) = unsafe { bell.as_ref() } {
+    if let Some(bell) = bell() {
         bell.ring();
     }
 }
@@ -68,25 +74,15 @@ pub(crate) fn check() {
     if fd < 0 {
         return;
     }
-    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: fstat writes `st` when it returns 0, and `st` is read only then. A descriptor
-    // closed and reused since the load gives another file's count: one needless listing.
-    let links = unsafe {
-        if libc::fstat(fd, st.as_mut_ptr()) != 0 {
-            return;
-        }
-        st.assume_init().st_nlink
+    // A descriptor closed and reused since the load gives another file's count: one
+    // needless listing.
+    let Some(links) = super::tasks::links_of(fd) else {
+        return;
     };
-    // `st_nlink`'s width differs between targets.
-    #[allow(clippy::useless_conversion)]
-    let links = u64::from(links);
     if links == KNOWN.load(Ordering::Relaxed) {
         return;
     }
-    let bell = BELL.load(Ordering::Acquire);
-    // SAFETY: a non-null bell is the sampler's, valid until SIGPROF is uninstalled (see
-    // `start`), which cannot happen while this handler runs.
-    if let Some(bell) = unsafe { bell.as_ref() } {
+    if let Some(bell) = bell() {
         RINGS.fetch_add(1, Ordering::Relaxed);
         bell.ring();
     }
