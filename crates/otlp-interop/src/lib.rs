@@ -431,6 +431,26 @@ impl Collector {
             .join(format!("{}.jsonl", signal.name()))
     }
 
+    /// How many times each span id appears in the traces file output so far (the file
+    /// exporter appends across restarts; a line being written is skipped).
+    pub fn span_id_counts(&self) -> std::collections::BTreeMap<Vec<u8>, usize> {
+        let mut ids = std::collections::BTreeMap::<Vec<u8>, usize>::new();
+        let text = std::fs::read_to_string(self.output(Signal::Traces)).unwrap_or_default();
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let Ok(Request::Traces(t)) = Request::decode(
+                Signal::Traces,
+                Encoding::Json,
+                &Bytes::from(line.to_owned()),
+            ) else {
+                continue;
+            };
+            for placed in t.spans() {
+                *ids.entry(placed.item.span_id.to_vec()).or_default() += 1;
+            }
+        }
+        ids
+    }
+
     /// The Collector's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("peercol.log")).unwrap_or_default()

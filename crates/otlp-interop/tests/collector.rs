@@ -396,21 +396,7 @@ async fn exporter_retries_across_a_collector_restart_and_nothing_accepted_is_los
         // means every batch shows up at least once; duplicates are counted and reported.
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let (unique, total) = loop {
-            let mut ids = BTreeMap::<Vec<u8>, usize>::new();
-            let text =
-                std::fs::read_to_string(collector.output(Signal::Traces)).unwrap_or_default();
-            for line in text.lines().filter(|l| !l.is_empty()) {
-                let Ok(Request::Traces(t)) = Request::decode(
-                    Signal::Traces,
-                    otlp_proto::Encoding::Json,
-                    &bytes::Bytes::from(line.to_owned()),
-                ) else {
-                    continue; // a line being written
-                };
-                for placed in t.spans() {
-                    *ids.entry(placed.item.span_id.to_vec()).or_default() += 1;
-                }
-            }
+            let ids = collector.span_id_counts();
             let total: usize = ids.values().sum();
             if ids.len() as u64 >= BATCHES || std::time::Instant::now() >= deadline {
                 break (ids, total);

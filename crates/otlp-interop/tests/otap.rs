@@ -16,7 +16,6 @@ use otlp_proto::collector::ExportTraceServiceRequest;
 use otlp_proto::common::KeyValue;
 use otlp_proto::trace::Span;
 use otlp_proto::{Request, Signal, sample};
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -214,20 +213,7 @@ async fn a_collector_restart_mid_stream_loses_nothing() {
     // first run wrote but whose acknowledgement was lost in the shutdown comes twice.
     let deadline = std::time::Instant::now() + WAIT;
     let ids = loop {
-        let mut ids = BTreeMap::<Vec<u8>, usize>::new();
-        let text = std::fs::read_to_string(collector.output(Signal::Traces)).unwrap_or_default();
-        for line in text.lines().filter(|l| !l.is_empty()) {
-            let Ok(Request::Traces(t)) = Request::decode(
-                Signal::Traces,
-                otlp_proto::Encoding::Json,
-                &bytes::Bytes::from(line.to_owned()),
-            ) else {
-                continue; // a line being written
-            };
-            for placed in t.spans() {
-                *ids.entry(placed.item.span_id.to_vec()).or_default() += 1;
-            }
-        }
+        let ids = collector.span_id_counts();
         if ids.len() as u64 >= SPANS || std::time::Instant::now() >= deadline {
             break ids;
         }
