@@ -261,18 +261,22 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Cha
     }
 }
 
+/// The compression a request's `grpc-encoding` names (none when absent or unknown).
+fn request_compression(headers: &HeaderMap) -> Compression {
+    headers
+        .get("grpc-encoding")
+        .and_then(|v| v.to_str().ok())
+        .and_then(Compression::from_encoding_token)
+        .unwrap_or(Compression::None)
+}
+
 /// An OTLP/gRPC unary export, accepted.
 async fn unary(
     shared: Arc<Shared>,
     signal: Signal,
     request: Request<Incoming>,
 ) -> Response<ChannelBody> {
-    let compression = request
-        .headers()
-        .get("grpc-encoding")
-        .and_then(|v| v.to_str().ok())
-        .and_then(Compression::from_encoding_token)
-        .unwrap_or(Compression::None);
+    let compression = request_compression(request.headers());
     let body = request
         .into_body()
         .collect()
@@ -327,12 +331,7 @@ async fn arrow_stream(
         .lock()
         .unwrap()
         .push(request.headers().clone());
-    let compression = request
-        .headers()
-        .get("grpc-encoding")
-        .and_then(|v| v.to_str().ok())
-        .and_then(Compression::from_encoding_token)
-        .unwrap_or(Compression::None);
+    let compression = request_compression(request.headers());
     let mut decoder = match signal {
         Signal::Traces => Decoder::Traces(TracesDecoder::new()),
         Signal::Logs => Decoder::Logs(LogsDecoder::new()),
