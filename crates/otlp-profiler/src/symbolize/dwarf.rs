@@ -508,7 +508,9 @@ mod tests {
                     .map(|f| f.raw_name().unwrap().into_owned());
                 expected.push(RawFrame { name, file, line });
             }
-            if expected.iter().all(|f| f.name.is_some()) && !expected.is_empty() {
+            // With line tables only (the workspace's dev profile) an outer function's DIE
+            // carries no name: both then answer the file and line without it.
+            if !expected.is_empty() {
                 assert_eq!(ours, &expected, "at {addr:#x}");
                 compared += 1;
                 inlined += usize::from(expected.len() > 1);
