@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// How often the collector thread drains the samplers' buffers (each holds far more than
 /// this long's samples; a stop or a period's end wakes it at once).
-const DRAIN_EVERY: Duration = Duration::from_millis(250);
+const DRAIN_EVERY: Duration = Duration::from_secs(1);
 
 /// Samples the profile types of its [`ProfileConfig`] between [`start`](ProfileCollector::start)
 /// and [`stop`](ProfileCollector::stop).

@@ -4,6 +4,7 @@
 
 use crate::config::ProfileType;
 use otlp_sdk::context::SpanIds;
+use std::sync::Arc;
 
 /// How many frames a stack keeps at most (deeper stacks keep their leaf-most frames).
 pub const MAX_FRAMES: usize = 128;
@@ -37,7 +38,7 @@ pub(crate) struct RawSample {
     pub(crate) link: Option<SpanIds>,
     /// The thread (kernel id), and its name if known.
     pub(crate) thread_id: u32,
-    pub(crate) thread_name: Option<String>,
+    pub(crate) thread_name: Option<Arc<str>>,
     /// The thread's state when sampled (`thread.state`: thread snapshots only).
     pub(crate) thread_state: Option<&'static str>,
     /// When it was taken.

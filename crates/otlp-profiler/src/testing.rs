@@ -10,6 +10,7 @@ use crate::heap::HeapSource;
 use crate::lock::MutexSource;
 use crate::sample::{RawSample, Sampler};
 use otlp_sdk::context::SpanIds;
+use std::sync::Arc;
 
 pub use crate::cpu::probe::*;
 pub use crate::heap::testing::*;
@@ -45,7 +46,7 @@ impl From<RawSample> for Sample {
             values: raw.values,
             link: raw.link,
             thread_id: raw.thread_id,
-            thread_name: raw.thread_name,
+            thread_name: raw.thread_name.map(|n| n.to_string()),
             thread_state: raw.thread_state,
             timestamp_unix_nano: raw.timestamp_unix_nano,
         }
@@ -60,7 +61,7 @@ impl From<Sample> for RawSample {
             values: s.values,
             link: s.link,
             thread_id: s.thread_id,
-            thread_name: s.thread_name,
+            thread_name: s.thread_name.map(Arc::from),
             thread_state: s.thread_state,
             timestamp_unix_nano: s.timestamp_unix_nano,
         }

@@ -6,12 +6,13 @@ use super::timer::Timer;
 use crate::config::ProfileType;
 use crate::sample::RawSample;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// A thread a sampler follows.
 pub(crate) struct Tracked {
     pub(crate) slot: Box<Slot>,
-    pub(crate) name: Option<String>,
+    pub(crate) name: Option<Arc<str>>,
     /// The CPU sampler's timer (deleted with the entry); none for the wall-clock samplers.
     pub(crate) timer: Option<Timer>,
 }
@@ -88,7 +89,7 @@ impl Registry {
             };
             match arm(tid, &slot) {
                 Ok(timer) => {
-                    let name = crate::threads::name(tid);
+                    let name = crate::threads::name(tid).map(Arc::from);
                     self.threads.insert(tid, Tracked { slot, name, timer });
                 }
                 Err(_) => self.free.push(slot),

@@ -288,7 +288,7 @@ mod tests {
                 trace_flags: TraceFlags::SAMPLED,
             }),
             thread_id: 1,
-            thread_name: thread_name.map(str::to_owned),
+            thread_name: thread_name.map(std::sync::Arc::from),
             thread_state: None,
             timestamp_unix_nano: 5,
         }

@@ -10,7 +10,8 @@
 
 use crate::config::ProfileType;
 use crate::sample::RawSample;
-use std::collections::HashMap;
+use foldhash::HashMap;
+use std::sync::Arc;
 
 /// The parent of a stack's outermost frame, and the node of an empty stack.
 const ROOT: u32 = u32::MAX;
@@ -81,8 +82,8 @@ impl StackTree {
 #[derive(Debug, Default)]
 pub(super) struct Window {
     tree: StackTree,
-    names: Vec<String>,
-    name_ids: HashMap<String, u32>,
+    names: Vec<Arc<str>>,
+    name_ids: HashMap<Arc<str>, u32>,
     /// Each distinct sample, and the order it first came in.
     index: HashMap<Key, u32>,
     /// `(sample, values, time)` of every observation of the kinds kept one by one.
@@ -96,10 +97,10 @@ impl Window {
     pub(super) fn add(&mut self, sample: RawSample) {
         let thread_name = match sample.thread_name {
             None => 0,
-            Some(name) => match self.name_ids.get(&name) {
+            Some(name) => match self.name_ids.get(&*name) {
                 Some(&id) => id,
                 None => {
-                    self.names.push(name.clone());
+                    self.names.push(Arc::clone(&name));
                     let id = u32::try_from(self.names.len()).unwrap_or(0);
                     self.name_ids.insert(name, id);
                     id
@@ -169,7 +170,7 @@ impl Window {
 #[derive(Debug)]
 pub(super) struct Collected {
     tree: StackTree,
-    names: Vec<String>,
+    names: Vec<Arc<str>>,
     keys: Vec<Key>,
     /// Sample `i`'s observations are `observations[offsets[i]..offsets[i + 1]]`.
     offsets: Vec<usize>,
@@ -198,7 +199,7 @@ impl Collected {
     /// The thread name of `key`.
     pub(super) fn thread_name(&self, key: &Key) -> Option<&str> {
         let i = (key.thread_name as usize).checked_sub(1)?;
-        self.names.get(i).map(String::as_str)
+        self.names.get(i).map(|n| &**n)
     }
 
     /// Every address a stack of the window holds, each once per role: as a leaf (the
@@ -248,7 +249,7 @@ mod tests {
             values: [1, 10],
             link: None,
             thread_id: 7,
-            thread_name: name.map(str::to_owned),
+            thread_name: name.map(Arc::from),
             thread_state: None,
             timestamp_unix_nano: t,
         }
