@@ -109,7 +109,8 @@ impl CpuSampler {
                 if let Some(links) = links {
                     watch::listed_at(links);
                 }
-                // Every second, the tables even without new threads (objects dlopen'ed since).
+                // Every second, the tables even without new threads, if objects were dlopen'ed
+                // or closed since.
                 let refresh = now.duration_since(refreshed) >= SECOND;
                 if refresh {
                     refreshed = now;
@@ -214,16 +215,17 @@ fn tick_interval(period_ns: u64) -> std::time::Duration {
 }
 
 /// Follows new threads (arming their timers after the tables know their stacks) and forgets
-/// exited ones.
+/// exited ones; with `refresh`, picks up objects loaded or unloaded since.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn rescan(registry: &mut registry::Registry, tids: &[u32], me: u32, period: u64, refresh: bool) {
-    if refresh
-        || tids
-            .iter()
-            .any(|t| *t != me && !registry.threads.contains_key(t))
+    // A failed refresh keeps the old tables: new threads then get one-frame stacks.
+    if tids
+        .iter()
+        .any(|t| *t != me && !registry.threads.contains_key(t))
     {
-        // A failed refresh keeps the old tables: new threads then get one-frame stacks.
         let _ = crate::unwind::refresh();
+    } else if refresh {
+        let _ = crate::unwind::refresh_if_objects_changed();
     }
     registry.sync(tids, me, |tid, slot| {
         timer::Timer::arm(tid, period, libc::SIGPROF, slot).map(Some)

@@ -15,7 +15,9 @@ mod modules;
 mod tables;
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-pub(crate) use tables::{UnwindCache, capture_here, refresh, unwind_from, with_exec_regions};
+pub(crate) use tables::{
+    UnwindCache, capture_here, refresh, refresh_if_objects_changed, unwind_from, with_exec_regions,
+};
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 mod unsupported {

@@ -64,8 +64,24 @@ impl std::fmt::Debug for UnwindCache {
 /// ones, rereads the mappings (new threads' stacks), publishes, and frees replaced snapshots
 /// no walk can hold. Call it from a collector thread, never from a handler or an allocator.
 pub(crate) fn refresh() -> Result<(), Error> {
-    let maps = maps::read()?;
+    refresh_inner(false)
+}
+
+/// [`refresh`] when objects were loaded or unloaded since the last one; otherwise nothing
+/// (listing the loaded objects is cheap; reading `/proc/self/maps` is most of a refresh).
+pub(crate) fn refresh_if_objects_changed() -> Result<(), Error> {
+    refresh_inner(true)
+}
+
+fn refresh_inner(only_if_objects_changed: bool) -> Result<(), Error> {
     let now = modules::loaded();
+    if only_if_objects_changed {
+        let guard = BUILDER.lock().unwrap_or_else(|e| e.into_inner());
+        if guard.as_ref().is_some_and(|b| b.loaded == now) {
+            return Ok(());
+        }
+    }
+    let maps = maps::read()?;
     let mut guard = BUILDER.lock().unwrap_or_else(|e| e.into_inner());
     let builder = guard.get_or_insert_with(|| Builder {
         loaded: Vec::new(),
