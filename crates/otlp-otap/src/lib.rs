@@ -73,8 +73,9 @@
 //! with delta dictionaries, zstd IPC body compression, optional columns left out when they hold
 //! nothing (all null, or all zero where zero is the default), one IPC stream per payload type with
 //! schema ids unique across types, the root payload first, and the delta and quasi-delta id
-//! encodings applied unconditionally (the Go decoder always undoes them). The tests check it
-//! against the otel-arrow project's own Rust codec (`otel-arrow-dfe-pdata`), both ways.
+//! encodings applied unconditionally (the Go decoder always undoes them). The `otap-crosscheck`
+//! crate's tests check it against the otel-arrow project's own Rust codec
+//! (`otel-arrow-dfe-pdata`), both ways.
 
 #![deny(missing_docs)]
 

@@ -10,8 +10,7 @@
 //! The ratio is OTLP+zstd bytes over OTAP bytes (above 1: OTAP is smaller). Then, per table,
 //! the steady bytes of each payload at batch 1,000.
 //!
-//! `cargo run -p otlp-otap --example sizes` (sizes do not depend on the profile; a release
-//! build would also build the crate's heavy dev-dependency, otel-arrow-dfe-pdata, in release)
+//! `cargo run -p otlp-otap --example sizes` (sizes do not depend on the profile)
 
 // The tables are the output.
 #![allow(clippy::print_stdout)]

@@ -14,6 +14,7 @@ use otlp_proto::collector::ExportMetricsServiceRequest;
 use proptest::prelude::*;
 use prost::Message as _;
 
+#[path = "../../otlp-otap/tests/metrics_support/mod.rs"]
 mod metrics_support;
 
 #[path = "../../otlp-proto/tests/support/strategies/mod.rs"]

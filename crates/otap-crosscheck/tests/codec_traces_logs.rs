@@ -16,6 +16,7 @@ use otlp_proto::collector::{ExportLogsServiceRequest, ExportTraceServiceRequest}
 use proptest::prelude::*;
 use prost::Message as _;
 
+#[path = "../../otlp-otap/tests/support/mod.rs"]
 mod support;
 
 #[path = "../../otlp-proto/tests/support/strategies/mod.rs"]

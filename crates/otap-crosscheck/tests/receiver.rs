@@ -6,6 +6,7 @@
 //! requests come back in its order: both sides are compared with every list of items sorted
 //! (by their protobuf bytes), after otlp-otap's `normalize_*`.
 
+#[path = "../../otlp-receiver/tests/common/mod.rs"]
 mod common;
 
 use common::*;
