@@ -13,7 +13,7 @@
 use crate::columns::{Columns, column, read, required};
 use crate::dict::{Full, StrColumn};
 use crate::stream::Table;
-use crate::values::{self, Val, ValueBuilder, ValueReader};
+use crate::values::{self, Val, ValKey, ValueBuilder, ValueReader};
 use crate::{ArrowPayloadType, Error, Result};
 use arrow_array::types::{UInt8Type, UInt16Type, UInt32Type};
 use arrow_array::{
@@ -82,14 +82,55 @@ impl<'a> AttrsTable<'a> {
         self.rows.is_empty()
     }
 
-    /// Sorts the rows as the quasi-delta encoding wants them.
+    /// Sorts the rows as the quasi-delta encoding wants them: by type, key, value, then parent.
+    ///
+    /// Most rows repeat a (type, key, value) another row has (a route, a method, a user agent):
+    /// rows are grouped by it through a hash map, only the distinct ones are compared as
+    /// strings, and the rows are then sorted by the group's rank and their parent, integers.
     pub(crate) fn sort(&mut self) {
-        self.rows.sort_by(|a, b| {
+        let mut groups: HashMap<(u8, &str, ValKey<'_>), u32, foldhash::fast::RandomState> =
+            HashMap::with_capacity_and_hasher(self.rows.len(), Default::default());
+        // For each group, a row of it; for each row, its group.
+        let mut firsts: Vec<usize> = Vec::new();
+        let mut group_of: Vec<u32> = Vec::with_capacity(self.rows.len());
+        for (i, row) in self.rows.iter().enumerate() {
+            let next = u32::try_from(firsts.len()).unwrap_or(u32::MAX);
+            let group = *groups
+                .entry((row.ty, row.key, row.val.key()))
+                .or_insert_with(|| {
+                    firsts.push(i);
+                    next
+                });
+            group_of.push(group);
+        }
+        drop(groups);
+        let rows = &self.rows;
+        let mut order: Vec<usize> = (0..firsts.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&rows[firsts[a]], &rows[firsts[b]]);
             (a.ty, a.key)
                 .cmp(&(b.ty, b.key))
                 .then_with(|| a.val.cmp(&b.val))
-                .then(a.parent.cmp(&b.parent))
         });
+        let mut rank = vec![0u32; firsts.len()];
+        for (r, &group) in order.iter().enumerate() {
+            rank[group] = u32::try_from(r).unwrap_or(u32::MAX);
+        }
+        let mut keyed: Vec<(u32, u32, usize)> = group_of
+            .iter()
+            .zip(rows)
+            .enumerate()
+            .map(|(i, (&group, row))| (rank[group as usize], row.parent, i))
+            .collect();
+        keyed.sort_unstable();
+        let mut taken: Vec<Option<Row<'a>>> = std::mem::take(&mut self.rows)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.rows = keyed
+            .into_iter()
+            .filter_map(|(_, _, i)| taken.get_mut(i).and_then(Option::take))
+            .collect();
     }
 }
 
@@ -313,5 +354,52 @@ mod tests {
         assert_eq!(parents(&[(1, map()), (4, map())]), [1, 4]);
         let empty = || kv(AnyValue { value: None });
         assert_eq!(parents(&[(1, empty()), (4, empty())]), [1, 4]);
+    }
+
+    /// The rows in the order the grouped sort must give: compared field by field.
+    fn compared(rows: &[(u32, KeyValue)]) -> Vec<(u32, String, u8, String)> {
+        let mut table = AttrsTable::new(ArrowPayloadType::SpanAttrs);
+        for (parent, kv) in rows {
+            table.add(*parent, std::slice::from_ref(kv));
+        }
+        table.rows.sort_by(|a, b| {
+            (a.ty, a.key)
+                .cmp(&(b.ty, b.key))
+                .then_with(|| a.val.cmp(&b.val))
+                .then(a.parent.cmp(&b.parent))
+        });
+        described(&table)
+    }
+
+    fn described(table: &AttrsTable<'_>) -> Vec<(u32, String, u8, String)> {
+        table
+            .rows
+            .iter()
+            .map(|r| (r.parent, r.key.to_owned(), r.ty, format!("{:?}", r.val)))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_grouped_sort_orders_rows_as_comparing_them_does(
+            picks in proptest::collection::vec((0u32..40, 0usize..4, 0usize..9), 0..300),
+        ) {
+            let keys = ["http.route", "http.method", "a", "http.request.method"];
+            let values: [AnyValue; 9] = [
+                "GET".into(), "POST".into(), "".into(), 7i64.into(), (-3i64).into(),
+                0.0f64.into(), (-0.0f64).into(), f64::NAN.into(), true.into(),
+            ];
+            // Parents in any order, repeated keys and values of every scalar type.
+            let rows: Vec<(u32, KeyValue)> = picks
+                .iter()
+                .map(|&(p, k, v)| (p, KeyValue::new(keys[k], values[v].clone())))
+                .collect();
+            let mut table = AttrsTable::new(ArrowPayloadType::SpanAttrs);
+            for (parent, kv) in &rows {
+                table.add(*parent, std::slice::from_ref(kv));
+            }
+            table.sort();
+            proptest::prop_assert_eq!(described(&table), compared(&rows));
+        }
     }
 }

@@ -11,7 +11,7 @@ use arrow_array::builder::{StringBuilder, UInt16Builder};
 use arrow_array::types::UInt16Type;
 use arrow_array::{ArrayRef, DictionaryArray};
 use arrow_schema::DataType;
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 /// A dictionary column cannot take another value: its stream must start over.

@@ -44,6 +44,18 @@ pub(crate) enum Val<'a> {
     Ser(Vec<u8>),
 }
 
+/// A [`Val`] as a hash key (see [`Val::key`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ValKey<'a> {
+    Empty,
+    Str(&'a str),
+    Int(i64),
+    Double(u64),
+    Bool(bool),
+    Bytes(&'a [u8]),
+    Ser(&'a [u8]),
+}
+
 impl Val<'_> {
     /// The order of values of one type (maps and arrays by their serialization).
     pub(crate) fn cmp(&self, other: &Self) -> Ordering {
@@ -55,6 +67,20 @@ impl Val<'_> {
             (Val::Bytes(a), Val::Bytes(b)) => a.cmp(b),
             (Val::Ser(a), Val::Ser(b)) => a.cmp(b),
             _ => Ordering::Equal,
+        }
+    }
+
+    /// The value as a hash key: two values have equal keys exactly when [`cmp`](Self::cmp)
+    /// finds them equal (doubles by their bits, as `total_cmp` orders them).
+    pub(crate) fn key(&self) -> ValKey<'_> {
+        match self {
+            Val::Empty => ValKey::Empty,
+            Val::Str(s) => ValKey::Str(s),
+            Val::Int(i) => ValKey::Int(*i),
+            Val::Double(d) => ValKey::Double(d.to_bits()),
+            Val::Bool(b) => ValKey::Bool(*b),
+            Val::Bytes(b) => ValKey::Bytes(b),
+            Val::Ser(s) => ValKey::Ser(s),
         }
     }
 
