@@ -13,7 +13,7 @@ use otlp_profiler::{ContinuousProfiler, ProfileConfig, ProfileType, SamplingAllo
 use otlp_sdk::{ClientConfig, ExporterConfig, OtlpClient};
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -75,17 +75,26 @@ fn heap_in_use_mib() -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
+/// The highest peak seen by [`report`] (each report resets the kernel's to the current size).
+static PEAK_SO_FAR: AtomicU64 = AtomicU64::new(0);
+
 fn report(start: Instant, what: &str) {
     let mib = |field| status_kib(field) as f64 / 1024.0;
+    let peak = status_kib("VmHWM:");
+    let so_far = PEAK_SO_FAR.fetch_max(peak, Ordering::Relaxed).max(peak);
     println!(
-        "t={:>5}s  rss={:>6.1} MiB (anon {:>6.1}, files {:>5.1})  peak={:>6.1} MiB  heap in use={:>6.1} MiB  {what}",
+        "t={:>5}s  rss={:>6.1} MiB (anon {:>6.1}, files {:>5.1})  peak={:>6.1} MiB (since the last line {:>6.1})  heap in use={:>6.1} MiB  {what}",
         start.elapsed().as_secs(),
         mib("VmRSS:"),
         mib("RssAnon:"),
         mib("RssFile:"),
-        mib("VmHWM:"),
+        so_far as f64 / 1024.0,
+        peak as f64 / 1024.0,
         heap_in_use_mib(),
     );
+    // Resets the kernel's peak (`VmHWM`) to the current size, so that each line tells which
+    // interval the peak was in; without it (an old kernel) the figure is the peak so far.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
