@@ -48,19 +48,31 @@ pub(crate) fn resolve(
     addrs: &[u64],
     release: &mut dyn FnMut(),
 ) -> Vec<Vec<RawFrame>> {
+    resolve_counting(dwarf, addrs, release).0
+}
+
+/// [`resolve`], and how many units it parsed.
+fn resolve_counting(
+    dwarf: &gimli::Dwarf<Reader>,
+    addrs: &[u64],
+    release: &mut dyn FnMut(),
+) -> (Vec<Vec<RawFrame>>, usize) {
     let mut found = Found {
         out: vec![Vec::new(); addrs.len()],
         resolved: vec![false; addrs.len()],
         pending: addrs.len(),
+        units_parsed: 0,
     };
     // The address index first: only the units it names are read. Whatever it does not place
-    // (no index, or an incomplete one) is looked for unit by unit.
-    let mut read = Vec::new();
+    // is looked for in the units it leaves out (all of them without an index): a unit the
+    // index describes holds none of the addresses still pending, so an address no unit
+    // covers (code without debug information) costs a walk over the unit headers, not the
+    // parsing of every unit.
+    let indexed = indexed_units(dwarf);
     for offset in units_in_aranges(dwarf, addrs) {
         if let Ok(header) = dwarf.debug_info.header_from_offset(offset) {
             found.read_unit(dwarf, header, addrs, release);
         }
-        read.push(offset);
     }
     let mut units = dwarf.units();
     let mut headers_read = 0usize;
@@ -68,20 +80,20 @@ pub(crate) fn resolve(
         let Ok(Some(header)) = units.next() else {
             break;
         };
+        headers_read += 1;
+        if headers_read.is_multiple_of(RELEASE_EVERY_UNITS) {
+            release();
+        }
         // Units from `units()` are `.debug_info`'s.
-        if read
+        if indexed
             .binary_search(&gimli::DebugInfoOffset(header.offset().0))
             .is_ok()
         {
             continue;
         }
-        headers_read += 1;
-        if headers_read.is_multiple_of(RELEASE_EVERY_UNITS) {
-            release();
-        }
         found.read_unit(dwarf, header, addrs, release);
     }
-    found.out
+    (found.out, found.units_parsed)
 }
 
 /// What [`resolve`] has found so far.
@@ -89,6 +101,7 @@ struct Found {
     out: Vec<Vec<RawFrame>>,
     resolved: Vec<bool>,
     pending: usize,
+    units_parsed: usize,
 }
 
 impl Found {
@@ -100,6 +113,7 @@ impl Found {
         addrs: &[u64],
         release: &mut dyn FnMut(),
     ) {
+        self.units_parsed += 1;
         let Ok(unit) = dwarf.unit(header) else {
             return;
         };
@@ -116,6 +130,18 @@ impl Found {
         }
         release();
     }
+}
+
+/// Every unit `.debug_aranges` describes, ascending; none without the section.
+fn indexed_units(dwarf: &gimli::Dwarf<Reader>) -> Vec<gimli::DebugInfoOffset<usize>> {
+    let mut units = Vec::new();
+    let mut headers = dwarf.debug_aranges.headers();
+    while let Ok(Some(header)) = headers.next() {
+        units.push(header.debug_info_offset());
+    }
+    units.sort_unstable();
+    units.dedup();
+    units
 }
 
 /// The units `.debug_aranges` says hold some of `addrs` (sorted), ascending; none without
@@ -553,8 +579,17 @@ mod tests {
         let exe = std::env::current_exe().unwrap();
         let info = DebugInfo::load(&exe).unwrap();
         let Some(dwarf) = info.dwarf() else { return };
-        let out = resolve(dwarf, &[1, 2, u64::MAX - 1], &mut || {});
+        let (out, parsed) = resolve_counting(dwarf, &[1, 2, u64::MAX - 1], &mut || {});
         assert!(out.iter().all(Vec::is_empty), "{out:?}");
+        // Only the units the address index leaves out are parsed looking for them.
+        let mut units = dwarf.units();
+        let mut total = 0;
+        while let Ok(Some(_)) = units.next() {
+            total += 1;
+        }
+        let unindexed = total - indexed_units(dwarf).len();
+        assert!(total > 100, "{total} units");
+        assert_eq!(parsed, unindexed, "{parsed} of {total} units parsed");
     }
 
     #[test]
