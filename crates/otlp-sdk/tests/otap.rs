@@ -2,7 +2,10 @@
 //! sends arrives equal (after `otlp_otap::normalize_*`), the accounting balances, and so it
 //! does through out-of-order acknowledgements, error statuses, stream resets, a server that
 //! goes away and comes back, stream lifetime rotation, and a server without OTAP (fallback to
-//! OTLP/gRPC). Then an `OtlpClient`, unchanged, over OTAP.
+//! OTLP/gRPC). Then an `OtlpClient`, unchanged, over OTAP, and OTAP over TLS to
+//! `otlp-receiver`.
+
+mod common;
 
 use otlp::pipeline::{
     AdaptiveBatchConfig, LogEncoder, MetricEncoder, Pipeline, ProfilesEncoder, SpanEncoder, Stats,
@@ -460,4 +463,71 @@ async fn an_otlp_client_exports_over_otap_unchanged() {
     assert!(stats.is_consistent() && stats.queued == 0, "{stats:?}");
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
     client.shutdown(WAIT).await.expect("shut down");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otap_streams_run_over_tls_with_a_custom_ca() {
+    let pki = common::Pki::new();
+    let sink = otlp_receiver::MemorySink::new();
+    let rx = common::receiver_with(sink.clone(), Some(pki.server_tls())).await;
+    let endpoint = common::base_url(&rx, Protocol::Grpc, "https").replace("127.0.0.1", "localhost");
+    let config = ExporterConfig::default()
+        .with_protocol(Protocol::Otap)
+        .with_endpoint(endpoint.clone())
+        .with_certificate(pki.ca())
+        .with_timeout(WAIT)
+        .with_retry(patient_retry());
+    let (spans, expected) = spans(300);
+    let encoder = {
+        let sample = sample::traces();
+        let rs = &sample.resource_spans[0];
+        SpanEncoder::new(rs.resource.clone(), rs.scope_spans[0].scope.clone())
+            .with_schema_url(rs.scope_spans[0].schema_url.clone())
+    };
+    let pipeline = Pipeline::new(
+        Exporter::new(config).expect("exporter"),
+        encoder,
+        batches(100, 2),
+    )
+    .expect("pipeline");
+    send_spans(&pipeline, &spans).await;
+    assert_balanced(&pipeline.stats(), 300);
+    let received = sink.requests();
+    assert!(!received.is_empty());
+    assert!(
+        received
+            .iter()
+            .all(|r| r.transport == otlp_receiver::Transport::Otap),
+        "every batch came over OTAP: {:?}",
+        received.iter().map(|r| r.transport).collect::<Vec<_>>()
+    );
+    let requests: Vec<Request> = received.into_iter().map(|r| r.request).collect();
+    assert_eq!(
+        spans_by_id(&requests),
+        spans_by_id(&[Request::Traces(expected)])
+    );
+    pipeline.shutdown(WAIT).await.expect("shutdown");
+
+    // Without the CA the server is not trusted: the stream never opens and nothing is sent
+    // as plain OTLP instead (the fallback is for servers without OTAP, not for bad TLS).
+    sink.clear();
+    let untrusting = ExporterConfig::default()
+        .with_protocol(Protocol::Otap)
+        .with_endpoint(endpoint)
+        .with_timeout(Duration::from_secs(2))
+        .with_retry(RetryPolicy::default().with_max_attempts(1));
+    let pipeline = Pipeline::new(
+        Exporter::new(untrusting).expect("exporter"),
+        SpanEncoder::new(None, None),
+        batches(10, 1),
+    )
+    .expect("pipeline");
+    for s in &spans[..10] {
+        let _ = pipeline.enqueue(s.clone());
+    }
+    let _ = pipeline.force_flush(Duration::from_secs(5)).await;
+    let stats = pipeline.stats();
+    assert_eq!(stats.exported, 0, "{stats:?}");
+    assert!(sink.requests().is_empty());
+    rx.shutdown().await;
 }
