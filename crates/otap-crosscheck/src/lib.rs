@@ -9,7 +9,8 @@
 //!   `otlp-otap`'s encoders write to the same requests, and `otlp-otap`'s decoders read what
 //!   otel-arrow encodes;
 //! - `tests/receiver.rs`: batches otel-arrow encodes, several per stream, reach a running
-//!   `otlp-receiver`'s sink as the requests they encode.
+//!   `otlp-receiver`'s sink as the requests they encode;
+//! - `tests/peer/mod.rs`: the peer's two directions for any signal, which all three use.
 //!
 //! `cargo test -p otap-crosscheck`
 

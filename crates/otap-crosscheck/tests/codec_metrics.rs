@@ -4,18 +4,15 @@
 //!
 //! Both sides are compared after [`normalize_metrics`], as protobuf bytes.
 
-use otel_arrow_dfe_pdata::proto::opentelemetry::arrow::v1::BatchArrowRecords as TheirBatch;
-use otel_arrow_dfe_pdata::{
-    Consumer, OtapArrowRecords, OtlpProtoBytes, Producer, TryFromWithOptions,
-};
+use otel_arrow_dfe_pdata::{Consumer, Producer};
 use otlp_otap::{BatchArrowRecords, MetricsDecoder, MetricsEncoder, normalize_metrics};
-use otlp_proto::Message;
 use otlp_proto::collector::ExportMetricsServiceRequest;
+use otlp_proto::{Message, Request, Signal};
 use proptest::prelude::*;
-use prost::Message as _;
 
 #[path = "../../otlp-otap/tests/metrics_support/mod.rs"]
 mod metrics_support;
+mod peer;
 
 #[path = "../../otlp-proto/tests/support/strategies/mod.rs"]
 #[allow(clippy::all, missing_docs, unused)]
@@ -26,11 +23,10 @@ fn theirs_decode(
     consumer: &mut Consumer,
     batch: &BatchArrowRecords,
 ) -> Result<ExportMetricsServiceRequest, String> {
-    let mut theirs = TheirBatch::decode(batch.encode_to_bytes()).map_err(|e| e.to_string())?;
-    let otlp = consumer
-        .consume_metrics_batches(&mut theirs)
-        .map_err(|e| format!("{e:?}"))?;
-    ExportMetricsServiceRequest::decode(&otlp.encode_to_vec().into()).map_err(|e| e.to_string())
+    match peer::decode(consumer, batch, Signal::Metrics)? {
+        Request::Metrics(r) => Ok(r),
+        other => Err(format!("not metrics: {other:?}")),
+    }
 }
 
 /// `request` without exemplars that have no value, where the two otel-arrow decoders and
@@ -89,19 +85,12 @@ fn exemplars_both_read_alike(
     request
 }
 
-/// `request` (normalized) encoded by otel-arrow's producer, as our batch.
+/// `request` encoded by otel-arrow's producer, as our batch (see [`peer::encode`]).
 fn theirs_encode(
     producer: &mut Producer,
     request: &ExportMetricsServiceRequest,
 ) -> BatchArrowRecords {
-    let otlp =
-        OtlpProtoBytes::ExportMetricsRequest(normalize_metrics(request.clone()).encode_to_bytes());
-    let mut records =
-        OtapArrowRecords::try_from_with_default(otlp).expect("otel-arrow converts OTLP");
-    let theirs = producer
-        .produce_bar(&mut records)
-        .expect("otel-arrow encodes");
-    BatchArrowRecords::decode(&theirs.encode_to_vec().into()).expect("our protobuf reads theirs")
+    peer::encode(producer, &Request::Metrics(request.clone()))
 }
 
 fn same(got: ExportMetricsServiceRequest, want: ExportMetricsServiceRequest) -> Result<(), String> {

@@ -3,19 +3,16 @@
 //!
 //! Both sides are compared after [`normalize_traces`], as protobuf bytes.
 
-use otel_arrow_dfe_pdata::proto::opentelemetry::arrow::v1::BatchArrowRecords as TheirBatch;
-use otel_arrow_dfe_pdata::{
-    Consumer, OtapArrowRecords, OtlpProtoBytes, Producer, TryFromWithOptions,
-};
+use otel_arrow_dfe_pdata::{Consumer, Producer};
 use otlp_otap::{
     BatchArrowRecords, LogsDecoder, LogsEncoder, TracesDecoder, TracesEncoder, normalize_logs,
     normalize_traces,
 };
-use otlp_proto::Message;
 use otlp_proto::collector::{ExportLogsServiceRequest, ExportTraceServiceRequest};
+use otlp_proto::{Message, Request, Signal};
 use proptest::prelude::*;
-use prost::Message as _;
 
+mod peer;
 #[path = "../../otlp-otap/tests/support/mod.rs"]
 mod support;
 
@@ -140,28 +137,18 @@ fn theirs_decode(
     consumer: &mut Consumer,
     batch: &BatchArrowRecords,
 ) -> Result<ExportTraceServiceRequest, String> {
-    let mut theirs = TheirBatch::decode(batch.encode_to_bytes()).map_err(|e| e.to_string())?;
-    let otlp = consumer
-        .consume_traces_batches(&mut theirs)
-        .map_err(|e| format!("{e:?}"))?;
-    ExportTraceServiceRequest::decode(&otlp.encode_to_vec().into()).map_err(|e| e.to_string())
+    match peer::decode(consumer, batch, Signal::Traces)? {
+        Request::Traces(r) => Ok(r),
+        other => Err(format!("not traces: {other:?}")),
+    }
 }
 
-/// `request` encoded by otel-arrow's producer, as our batch. The request goes in normalized:
-/// otel-arrow's encoder writes empty span and link ids as nulls, which its own schema check
-/// then refuses; normalized, they are the zeros OTAP carries.
+/// `request` encoded by otel-arrow's producer, as our batch (see [`peer::encode`]).
 fn theirs_encode(
     producer: &mut Producer,
     request: &ExportTraceServiceRequest,
 ) -> BatchArrowRecords {
-    let otlp =
-        OtlpProtoBytes::ExportTracesRequest(normalize_traces(request.clone()).encode_to_bytes());
-    let mut records =
-        OtapArrowRecords::try_from_with_default(otlp).expect("otel-arrow converts OTLP");
-    let theirs = producer
-        .produce_bar(&mut records)
-        .expect("otel-arrow encodes");
-    BatchArrowRecords::decode(&theirs.encode_to_vec().into()).expect("our protobuf reads theirs")
+    peer::encode(producer, &Request::Traces(request.clone()))
 }
 
 fn same(got: ExportTraceServiceRequest, sent: &ExportTraceServiceRequest) -> Result<(), String> {
@@ -276,25 +263,18 @@ fn theirs_decode_logs(
     consumer: &mut Consumer,
     batch: &BatchArrowRecords,
 ) -> Result<ExportLogsServiceRequest, String> {
-    let mut theirs = TheirBatch::decode(batch.encode_to_bytes()).map_err(|e| e.to_string())?;
-    let otlp = consumer
-        .consume_logs_batches(&mut theirs)
-        .map_err(|e| format!("{e:?}"))?;
-    ExportLogsServiceRequest::decode(&otlp.encode_to_vec().into()).map_err(|e| e.to_string())
+    match peer::decode(consumer, batch, Signal::Logs)? {
+        Request::Logs(r) => Ok(r),
+        other => Err(format!("not logs: {other:?}")),
+    }
 }
 
-/// `request` (normalized) encoded by otel-arrow's producer, as our batch.
+/// `request` encoded by otel-arrow's producer, as our batch (see [`peer::encode`]).
 fn theirs_encode_logs(
     producer: &mut Producer,
     request: &ExportLogsServiceRequest,
 ) -> BatchArrowRecords {
-    let otlp = OtlpProtoBytes::ExportLogsRequest(normalize_logs(request.clone()).encode_to_bytes());
-    let mut records =
-        OtapArrowRecords::try_from_with_default(otlp).expect("otel-arrow converts OTLP");
-    let theirs = producer
-        .produce_bar(&mut records)
-        .expect("otel-arrow encodes");
-    BatchArrowRecords::decode(&theirs.encode_to_vec().into()).expect("our protobuf reads theirs")
+    peer::encode(producer, &Request::Logs(request.clone()))
 }
 
 fn same_logs(got: ExportLogsServiceRequest, sent: &ExportLogsServiceRequest) -> Result<(), String> {

@@ -8,32 +8,13 @@
 
 #[path = "../../otlp-receiver/tests/common/mod.rs"]
 mod common;
+mod peer;
 
 use common::*;
-use otel_arrow_dfe_pdata::{OtapArrowRecords, OtlpProtoBytes, Producer, TryFromWithOptions};
-use otlp_otap::{BatchArrowRecords, StatusCode};
+use otel_arrow_dfe_pdata::Producer;
+use otlp_otap::StatusCode;
 use otlp_proto::{Encoding, Message, Request, Signal, sample};
-use prost::Message as _;
 use test_support::otap::{OtapStream, method, normalize};
-
-/// `request` encoded by otel-arrow's producer, as our batch. It goes in normalized: otel-arrow's
-/// encoder writes empty span ids as nulls, which its own schema check then refuses; normalized,
-/// they are the zeros OTAP carries.
-fn theirs(producer: &mut Producer, request: &Request) -> BatchArrowRecords {
-    let otlp = normalize(request.clone()).encode(Encoding::Protobuf);
-    let otlp = match request.signal() {
-        Signal::Traces => OtlpProtoBytes::ExportTracesRequest(otlp),
-        Signal::Logs => OtlpProtoBytes::ExportLogsRequest(otlp),
-        Signal::Metrics => OtlpProtoBytes::ExportMetricsRequest(otlp),
-        Signal::Profiles => unreachable!("OTAP carries no profiles"),
-    };
-    let mut records =
-        OtapArrowRecords::try_from_with_default(otlp).expect("otel-arrow converts OTLP");
-    let batch = producer
-        .produce_bar(&mut records)
-        .expect("otel-arrow encodes");
-    BatchArrowRecords::decode(&batch.encode_to_vec().into()).expect("our protobuf reads theirs")
-}
 
 fn by_bytes<M: Message>(items: &mut [M]) {
     items.sort_by_cached_key(|m| m.encode_to_bytes());
@@ -98,7 +79,7 @@ async fn otel_arrows_batches_reach_the_sink_as_the_requests_they_encode() {
         let mut producer = Producer::new();
         let mut stream = OtapStream::open(&client, addr, method(signal), &[]);
         for _ in 0..3 {
-            let batch = theirs(&mut producer, &request);
+            let batch = peer::encode(&mut producer, &request);
             let status = stream.exchange(&batch).await;
             assert_eq!(status.batch_id, batch.batch_id, "{signal}");
             assert_eq!(
