@@ -22,6 +22,10 @@ step() {
 
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export RUST_BACKTRACE=${RUST_BACKTRACE:-1}
+# A CI run builds once from a fresh clone: incremental state would only take disk (gigabytes).
+if [ "${CI:-}" = "true" ]; then
+  export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+fi
 
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
