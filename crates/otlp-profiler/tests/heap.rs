@@ -144,12 +144,14 @@ fn two_sites_are_attributed_three_to_one() {
     let (objects_b, bytes_b) = totals(&samples, mb);
     assert!(within(bytes_a, 60_000_000, 0.10), "site A bytes {bytes_a}");
     assert!(within(bytes_b, 20_000_000, 0.10), "site B bytes {bytes_b}");
+    // Objects within 5%: each sample stands for a fractional count (3.26 objects at site A),
+    // which rounding sample by sample would bias 8% low.
     assert!(
-        within(objects_a, 20_000, 0.10),
+        within(objects_a, 20_000, 0.05),
         "site A objects {objects_a}"
     );
     assert!(
-        within(objects_b, 20_000, 0.10),
+        within(objects_b, 20_000, 0.05),
         "site B objects {objects_b}"
     );
     let ratio = bytes_a as f64 / bytes_b as f64;

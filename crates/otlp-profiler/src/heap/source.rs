@@ -18,6 +18,26 @@ static EPOCH: AtomicU32 = AtomicU32::new(FIRST_EPOCH - 1);
 #[derive(Debug)]
 pub(crate) struct HeapSource {
     dropped: u64,
+    carry: Carry,
+}
+
+/// Integer sample values from fractional weights without bias: each value is rounded down and
+/// the fraction left is carried to the next sample (rounding each alone would lose up to half
+/// an object per sample: 8% of the objects of 3,000-byte allocations sampled every 8 KiB).
+#[derive(Debug, Default)]
+struct Carry([f64; 2]);
+
+impl Carry {
+    fn values(&mut self, weights: [f64; 2]) -> [i64; 2] {
+        let mut out = [0i64; 2];
+        for ((o, c), w) in out.iter_mut().zip(&mut self.0).zip(weights) {
+            let total = *c + w;
+            let whole = total.floor();
+            *c = total - whole;
+            *o = whole as i64;
+        }
+        out
+    }
 }
 
 impl HeapSource {
@@ -60,15 +80,19 @@ impl HeapSource {
             EPOCH.store(epoch, Ordering::Relaxed);
         }
         STATE.store(epoch, Ordering::Release);
-        Ok(HeapSource { dropped: 0 })
+        Ok(HeapSource {
+            dropped: 0,
+            carry: Carry::default(),
+        })
     }
 
     /// Hands `sink` a `Heap` sample (values: weighted objects, weighted bytes) for each sampled
     /// allocation not yet freed (none while no heap sampling runs).
     pub(crate) fn live(sink: &mut dyn FnMut(RawSample)) {
         unsampled(|| {
+            let mut carry = Carry::default();
             for sampled in &live::snapshot_live() {
-                sink(raw(ProfileType::Heap, sampled));
+                sink(raw(ProfileType::Heap, sampled, &mut carry));
             }
         });
     }
@@ -83,7 +107,7 @@ impl Sampler for HeapSource {
             let (pending, dropped) = live::take_pending();
             self.dropped += dropped;
             for sampled in &pending {
-                sink(raw(ProfileType::HeapAlloc, sampled));
+                sink(raw(ProfileType::HeapAlloc, sampled, &mut self.carry));
             }
         });
     }
@@ -121,11 +145,11 @@ fn installed() -> bool {
     SEEN.load(Ordering::Relaxed)
 }
 
-fn raw(kind: ProfileType, sampled: &Sampled) -> RawSample {
+fn raw(kind: ProfileType, sampled: &Sampled, carry: &mut Carry) -> RawSample {
     RawSample {
         kind,
         frames: sampled.stack.to_vec(),
-        values: [sampled.objects.round() as i64, sampled.bytes.round() as i64],
+        values: carry.values([sampled.objects, sampled.bytes]),
         link: sampled.link,
         thread_id: sampled.thread_id,
         thread_name: None,
@@ -137,6 +161,28 @@ fn raw(kind: ProfileType, sampled: &Sampled) -> RawSample {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn carried_values_add_up_to_the_weights() {
+        // 3,000-byte allocations sampled every 8 KiB: each stands for 3.26 objects.
+        let (objects, bytes) = super::super::countdown::weights(3000, 8 * 1024);
+        let mut carry = Carry::default();
+        let (mut sum_objects, mut sum_bytes) = (0i64, 0i64);
+        for _ in 0..6000 {
+            let [o, b] = carry.values([objects, bytes]);
+            sum_objects += o;
+            sum_bytes += b;
+        }
+        // Rounding each alone would give 3 objects a sample: 8% short.
+        assert!(
+            (sum_objects as f64 - 6000.0 * objects).abs() <= 1.0,
+            "{sum_objects}"
+        );
+        assert!(
+            (sum_bytes as f64 - 6000.0 * bytes).abs() <= 1.0,
+            "{sum_bytes}"
+        );
+    }
 
     // The library's own test binary keeps the system allocator: starting must say so.
     #[test]
