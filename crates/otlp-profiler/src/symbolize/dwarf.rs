@@ -68,8 +68,8 @@ fn resolve_counting(
     // index describes holds none of the addresses still pending, so an address no unit
     // covers (code without debug information) costs a walk over the unit headers, not the
     // parsing of every unit.
-    let indexed = indexed_units(dwarf);
-    for offset in units_in_aranges(dwarf, addrs) {
+    let (indexed, holding) = aranges_index(dwarf, addrs);
+    for offset in holding {
         if let Ok(header) = dwarf.debug_info.header_from_offset(offset) {
             found.read_unit(dwarf, header, addrs, release);
         }
@@ -132,27 +132,13 @@ impl Found {
     }
 }
 
-/// Every unit `.debug_aranges` describes, ascending; none without the section.
-fn indexed_units(dwarf: &gimli::Dwarf<Reader>) -> Vec<gimli::DebugInfoOffset<usize>> {
-    let mut units = Vec::new();
+/// What `.debug_aranges` says (nothing without the section), in one read of it: every unit it
+/// describes, and the units holding some of `addrs` (sorted); both ascending.
+fn aranges_index(dwarf: &gimli::Dwarf<Reader>, addrs: &[u64]) -> (Vec<Offset>, Vec<Offset>) {
+    let (mut described, mut holding) = (Vec::new(), Vec::new());
     let mut headers = dwarf.debug_aranges.headers();
     while let Ok(Some(header)) = headers.next() {
-        units.push(header.debug_info_offset());
-    }
-    units.sort_unstable();
-    units.dedup();
-    units
-}
-
-/// The units `.debug_aranges` says hold some of `addrs` (sorted), ascending; none without
-/// the section. One small section read instead of every unit's header.
-fn units_in_aranges(
-    dwarf: &gimli::Dwarf<Reader>,
-    addrs: &[u64],
-) -> Vec<gimli::DebugInfoOffset<usize>> {
-    let mut units = Vec::new();
-    let mut headers = dwarf.debug_aranges.headers();
-    while let Ok(Some(header)) = headers.next() {
+        described.push(header.debug_info_offset());
         let mut entries = header.entries();
         while let Ok(Some(entry)) = entries.next() {
             let r = entry.range();
@@ -161,15 +147,20 @@ fn units_in_aranges(
             }
             let lo = addrs.partition_point(|a| *a < r.begin);
             if addrs.get(lo).is_some_and(|a| *a < r.end) {
-                units.push(header.debug_info_offset());
+                holding.push(header.debug_info_offset());
                 break;
             }
         }
     }
-    units.sort_unstable();
-    units.dedup();
-    units
+    for units in [&mut described, &mut holding] {
+        units.sort_unstable();
+        units.dedup();
+    }
+    (described, holding)
 }
+
+/// A unit's offset in `.debug_info`.
+type Offset = gimli::DebugInfoOffset<usize>;
 
 /// The indices of the addresses not yet resolved that `unit`'s ranges cover, ascending.
 fn targets_in(unit: UnitRef<'_, Reader>, addrs: &[u64], resolved: &[bool]) -> Vec<usize> {

@@ -79,7 +79,7 @@ fn the_address_index_and_the_unit_scan_agree() {
     };
     let addrs = addresses_of_this_binary(1000);
     assert!(
-        !units_in_aranges(&dwarf, &addrs).is_empty(),
+        !aranges_index(&dwarf, &addrs).1.is_empty(),
         "the test binary has .debug_aranges"
     );
     let indexed = resolve(&dwarf, &addrs, &mut || {});
@@ -89,7 +89,7 @@ fn the_address_index_and_the_unit_scan_agree() {
         crate::symbolize::map::MapSlice::empty(),
         endian,
     ));
-    assert!(units_in_aranges(&dwarf, &addrs).is_empty());
+    assert!(aranges_index(&dwarf, &addrs).1.is_empty());
     let scanned = resolve(&dwarf, &addrs, &mut || {});
     assert_eq!(indexed, scanned);
     assert!(indexed.iter().filter(|f| !f.is_empty()).count() * 10 > addrs.len() * 9);
@@ -108,7 +108,7 @@ fn addresses_outside_every_unit_resolve_to_nothing() {
     while let Ok(Some(_)) = units.next() {
         total += 1;
     }
-    let unindexed = total - indexed_units(dwarf).len();
+    let unindexed = total - aranges_index(dwarf, &[]).0.len();
     assert!(total > 100, "{total} units");
     assert_eq!(parsed, unindexed, "{parsed} of {total} units parsed");
 }
