@@ -78,12 +78,8 @@ fn spans(n: usize) -> (Vec<Span>, ExportTraceServiceRequest) {
     (spans, request)
 }
 
-fn span_pipeline(
-    server: &OtapServer,
-    config: ExporterConfig,
-    batching: AdaptiveBatchConfig,
-) -> Pipeline<Span> {
-    let _ = server;
+/// A pipeline of the sample's spans (its resource and scope) exporting with `config`.
+fn span_pipeline(config: ExporterConfig, batching: AdaptiveBatchConfig) -> Pipeline<Span> {
     let sample = sample::traces();
     let rs = &sample.resource_spans[0];
     let encoder = SpanEncoder::new(rs.resource.clone(), rs.scope_spans[0].scope.clone())
@@ -148,7 +144,7 @@ async fn send_spans(pipeline: &Pipeline<Span>, spans: &[Span]) {
 async fn traces_logs_and_metrics_arrive_equal() {
     let server = OtapServer::start(Script::default()).await;
     let (items, expected) = spans(60);
-    let traces = span_pipeline(&server, exporter_config(&server), batches(16, 2));
+    let traces = span_pipeline(exporter_config(&server), batches(16, 2));
     send_spans(&traces, &items).await;
     assert_spans_arrived(&server, &expected);
     assert_balanced(&traces.stats(), 60);
@@ -243,7 +239,7 @@ async fn out_of_order_acks_settle_their_own_batches() {
     })
     .await;
     let (items, expected) = spans(120);
-    let traces = span_pipeline(&server, exporter_config(&server), batches(10, 4));
+    let traces = span_pipeline(exporter_config(&server), batches(10, 4));
     send_spans(&traces, &items).await;
     assert!(server.reordered() > 0, "some acks came out of order");
     assert_eq!(spans_by_id(&server.refused()).len(), 10);
@@ -266,7 +262,7 @@ async fn retryable_statuses_are_retried_and_others_drop_the_batch() {
     .await;
     let (items, _) = spans(30);
     // One batch at a time: the first batch meets the three statuses.
-    let traces = span_pipeline(&server, exporter_config(&server), batches(10, 1));
+    let traces = span_pipeline(exporter_config(&server), batches(10, 1));
     send_spans(&traces, &items).await;
     let stats = traces.stats();
     assert_balanced(&stats, 20);
@@ -288,7 +284,7 @@ async fn stream_resets_lose_nothing() {
     })
     .await;
     let (items, expected) = spans(100);
-    let traces = span_pipeline(&server, exporter_config(&server), batches(10, 2));
+    let traces = span_pipeline(exporter_config(&server), batches(10, 2));
     send_spans(&traces, &items).await;
     assert_eq!(server.resets(), 2);
     assert!(server.streams() >= 3, "new streams after the resets");
@@ -300,7 +296,7 @@ async fn stream_resets_lose_nothing() {
 async fn a_server_restart_loses_nothing() {
     let mut server = OtapServer::start(Script::default()).await;
     let (items, expected) = spans(100);
-    let traces = span_pipeline(&server, exporter_config(&server), batches(10, 2));
+    let traces = span_pipeline(exporter_config(&server), batches(10, 2));
     send_spans(&traces, &items[..50]).await;
     server.stop();
     for s in &items[50..] {
@@ -324,7 +320,7 @@ async fn streams_rotate_at_their_lifetime_with_fresh_arrow_state() {
     let (items, expected) = spans(50);
     // A lifetime shorter than a batch's round trip: every stream takes one batch.
     let config = exporter_config(&server).with_otap_max_stream_lifetime(Duration::from_nanos(1));
-    let traces = span_pipeline(&server, config, batches(10, 1));
+    let traces = span_pipeline(config, batches(10, 1));
     for chunk in items.chunks(10) {
         send_spans(&traces, chunk).await;
     }
@@ -339,7 +335,7 @@ async fn several_streams_share_a_signal() {
     let server = OtapServer::start(Script::default()).await;
     let (items, expected) = spans(100);
     let config = exporter_config(&server).with_otap_streams(3);
-    let traces = span_pipeline(&server, config, batches(5, 4));
+    let traces = span_pipeline(config, batches(5, 4));
     send_spans(&traces, &items).await;
     assert_eq!(server.streams(), 3);
     assert_spans_arrived(&server, &expected);
@@ -354,7 +350,7 @@ async fn unimplemented_falls_back_to_otlp_grpc() {
     })
     .await;
     let (items, expected) = spans(40);
-    let traces = span_pipeline(&server, exporter_config(&server), batches(10, 2));
+    let traces = span_pipeline(exporter_config(&server), batches(10, 2));
     send_spans(&traces, &items).await;
     assert_eq!(server.batches(), 0);
     assert!(server.unary() >= 4, "the batches went as OTLP/gRPC");
@@ -370,7 +366,7 @@ async fn streams_carry_the_routes_headers_and_compression() {
         let config = exporter_config(&server)
             .with_compression(compression)
             .with_header("x-tenant", "blue");
-        let traces = span_pipeline(&server, config, batches(10, 2));
+        let traces = span_pipeline(config, batches(10, 2));
         send_spans(&traces, &items).await;
         assert_spans_arrived(&server, &expected);
         assert_balanced(&traces.stats(), 30);
@@ -478,18 +474,7 @@ async fn otap_streams_run_over_tls_with_a_custom_ca() {
         .with_timeout(WAIT)
         .with_retry(patient_retry());
     let (spans, expected) = spans(300);
-    let encoder = {
-        let sample = sample::traces();
-        let rs = &sample.resource_spans[0];
-        SpanEncoder::new(rs.resource.clone(), rs.scope_spans[0].scope.clone())
-            .with_schema_url(rs.scope_spans[0].schema_url.clone())
-    };
-    let pipeline = Pipeline::new(
-        Exporter::new(config).expect("exporter"),
-        encoder,
-        batches(100, 2),
-    )
-    .expect("pipeline");
+    let pipeline = span_pipeline(config, batches(100, 2));
     send_spans(&pipeline, &spans).await;
     assert_balanced(&pipeline.stats(), 300);
     let received = sink.requests();
@@ -516,12 +501,7 @@ async fn otap_streams_run_over_tls_with_a_custom_ca() {
         .with_endpoint(endpoint)
         .with_timeout(Duration::from_secs(2))
         .with_retry(RetryPolicy::default().with_max_attempts(1));
-    let pipeline = Pipeline::new(
-        Exporter::new(untrusting).expect("exporter"),
-        SpanEncoder::new(None, None),
-        batches(10, 1),
-    )
-    .expect("pipeline");
+    let pipeline = span_pipeline(untrusting, batches(10, 1));
     for s in &spans[..10] {
         let _ = pipeline.enqueue(s.clone());
     }
