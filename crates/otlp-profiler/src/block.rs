@@ -69,18 +69,31 @@ mod imp {
                 let _ = crate::unwind::refresh();
             }
             registry.sync(&tids, me, |_, _| Ok::<_, ()>(None));
-            for (&tid, tracked) in &registry.threads {
+            for (&tid, tracked) in &mut registry.threads {
                 let Some(state) = threads::state(tid) else {
                     continue;
                 };
-                if (state == ThreadState::Running && !all)
-                    || tracked.slot.outstanding.load(Ordering::Acquire) != 0
+                // A thread that has not taken the last signal yet is left alone, so signals do
+                // not pile up on a thread that cannot take them (stopped, or in an
+                // uninterruptible wait). One unanswered for `RESEND_AFTER` ticks is written off
+                // (taken by `sigwait`, say), so that a signal that never arrives costs that many
+                // samples, not the rest of the run; the count itself still says what may
+                // arrive, for the slot's lifetime.
+                let out = tracked.slot.outstanding.load(Ordering::Acquire);
+                tracked.written_off = tracked.written_off.min(out);
+                if out > tracked.written_off
+                    && ticks.saturating_sub(tracked.sent_at) >= RESEND_AFTER
                 {
+                    tracked.written_off = out;
+                }
+                if (state == ThreadState::Running && !all) || out > tracked.written_off {
                     continue;
                 }
                 tracked.slot.set_state(encode(state));
                 tracked.slot.outstanding.fetch_add(1, Ordering::AcqRel);
-                if !send(tid, sig, &tracked.slot) {
+                if send(tid, sig, &tracked.slot) {
+                    tracked.sent_at = ticks;
+                } else {
                     tracked.slot.outstanding.fetch_sub(1, Ordering::AcqRel);
                 }
             }
@@ -95,6 +108,9 @@ mod imp {
         // On failure the runner has already dropped its use of the signal.
         Runner::start(name, sig, registry, tick)
     }
+
+    /// Ticks after which a signal a thread has not taken counts as lost.
+    const RESEND_AFTER: u64 = 10;
 
     /// The kernel's siginfo for `rt_tgsigqueueinfo`, queue layout (128 bytes).
     #[repr(C)]

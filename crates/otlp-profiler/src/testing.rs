@@ -137,3 +137,12 @@ pub fn thread_watch_rings() -> u64 {
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     0
 }
+
+/// The realtime signal the off-CPU and thread samplers send to threads (`None` off Linux
+/// x86_64): for tests of a thread that blocks or takes it.
+pub fn wall_signal() -> Option<i32> {
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    return Some(crate::cpu::signal::wall_signal());
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+    None
+}

@@ -15,6 +15,10 @@ pub(crate) struct Tracked {
     pub(crate) name: Option<Arc<str>>,
     /// The CPU sampler's timer (deleted with the entry); none for the wall-clock samplers.
     pub(crate) timer: Option<Timer>,
+    /// The wall-clock samplers' tick of the last signal sent to the thread.
+    pub(crate) sent_at: u64,
+    /// Signals sent to the thread that the wall-clock samplers no longer wait for.
+    pub(crate) written_off: u32,
 }
 
 /// The slots of one sampler and the samples taken from them but not yet drained.
@@ -90,7 +94,16 @@ impl Registry {
             match arm(tid, &slot) {
                 Ok(timer) => {
                     let name = crate::threads::name(tid).map(Arc::from);
-                    self.threads.insert(tid, Tracked { slot, name, timer });
+                    self.threads.insert(
+                        tid,
+                        Tracked {
+                            slot,
+                            name,
+                            timer,
+                            sent_at: 0,
+                            written_off: 0,
+                        },
+                    );
                 }
                 Err(_) => self.free.push(slot),
             }
