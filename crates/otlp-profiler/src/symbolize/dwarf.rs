@@ -51,17 +51,29 @@ pub(crate) fn resolve(
     resolve_counting(dwarf, addrs, release).0
 }
 
-/// [`resolve`], and how many units it parsed.
+/// What a [`resolve`] read, for tests.
+#[derive(Debug, Default)]
+struct Counts {
+    /// Units parsed looking for addresses.
+    units_parsed: usize,
+    /// Names looked up in another unit (`DW_FORM_ref_addr`).
+    cross_lookups: usize,
+    /// Unit headers read to find those units.
+    cross_headers: usize,
+}
+
+/// [`resolve`], and what it read.
 fn resolve_counting(
     dwarf: &gimli::Dwarf<Reader>,
     addrs: &[u64],
     release: &mut dyn FnMut(),
-) -> (Vec<Vec<RawFrame>>, usize) {
+) -> (Vec<Vec<RawFrame>>, Counts) {
     let mut found = Found {
         out: vec![Vec::new(); addrs.len()],
         resolved: vec![false; addrs.len()],
         pending: addrs.len(),
         units_parsed: 0,
+        cross: CrossUnits::default(),
     };
     // The address index first: only the units it names are read. Whatever it does not place
     // is looked for in the units it leaves out (all of them without an index): a unit the
@@ -93,7 +105,12 @@ fn resolve_counting(
         }
         found.read_unit(dwarf, header, addrs, release);
     }
-    (found.out, found.units_parsed)
+    let counts = Counts {
+        units_parsed: found.units_parsed,
+        cross_lookups: found.cross.lookups,
+        cross_headers: found.cross.headers_read,
+    };
+    (found.out, counts)
 }
 
 /// What [`resolve`] has found so far.
@@ -102,6 +119,7 @@ struct Found {
     resolved: Vec<bool>,
     pending: usize,
     units_parsed: usize,
+    cross: CrossUnits,
 }
 
 impl Found {
@@ -122,7 +140,7 @@ impl Found {
         if targets.is_empty() {
             return;
         }
-        let frames = resolve_in_unit(unit, addrs, &targets, release);
+        let frames = resolve_in_unit(unit, addrs, &targets, &mut self.cross, release);
         for (&t, frames) in targets.iter().zip(frames) {
             self.out[t] = frames;
             self.resolved[t] = true;
@@ -196,12 +214,13 @@ fn resolve_in_unit(
     unit: UnitRef<'_, Reader>,
     addrs: &[u64],
     targets: &[usize],
+    cross: &mut CrossUnits,
     release: &mut dyn FnMut(),
 ) -> Vec<Vec<RawFrame>> {
     let wanted: Vec<u64> = targets.iter().map(|&i| addrs[i]).collect();
     let mut files = FileNames::default();
     let locations = line_locations(unit, &wanted, &mut files, release);
-    let scopes = scopes_covering(unit, &wanted, release);
+    let scopes = scopes_covering(unit, &wanted, cross, release);
     scopes
         .into_iter()
         .zip(locations)
@@ -275,6 +294,7 @@ fn line_locations(
 fn scopes_covering(
     unit: UnitRef<'_, Reader>,
     wanted: &[u64],
+    cross: &mut CrossUnits,
     release: &mut dyn FnMut(),
 ) -> Vec<Vec<Scope>> {
     let mut chains: Vec<Vec<Scope>> = vec![Vec::new(); wanted.len()];
@@ -306,7 +326,7 @@ fn scopes_covering(
         if covered.is_empty() {
             continue;
         }
-        let scope = scope_of(unit, entry);
+        let scope = scope_of(unit, entry, cross, release);
         for &i in &covered {
             let chain = &mut chains[i];
             // Entries come parents first: a scope at this depth or deeper already noted was a
@@ -324,7 +344,12 @@ fn scopes_covering(
 }
 
 /// The name, call site and depth of a function or inlined-call entry.
-fn scope_of(unit: UnitRef<'_, Reader>, entry: &gimli::DebuggingInformationEntry<Reader>) -> Scope {
+fn scope_of(
+    unit: UnitRef<'_, Reader>,
+    entry: &gimli::DebuggingInformationEntry<Reader>,
+    cross: &mut CrossUnits,
+    release: &mut dyn FnMut(),
+) -> Scope {
     let mut call_file = None;
     let mut call_line = 0;
     for attr in entry.attrs() {
@@ -348,7 +373,7 @@ fn scope_of(unit: UnitRef<'_, Reader>, entry: &gimli::DebuggingInformationEntry<
     }
     Scope {
         depth: entry.depth(),
-        name: name_of(unit, entry, NAME_DEPTH),
+        name: name_of(unit, entry, NAME_DEPTH, cross, release),
         call_file,
         call_line,
     }
@@ -359,6 +384,8 @@ fn name_of(
     unit: UnitRef<'_, Reader>,
     entry: &gimli::DebuggingInformationEntry<Reader>,
     depth: usize,
+    cross: &mut CrossUnits,
+    release: &mut dyn FnMut(),
 ) -> Option<String> {
     let string = |value| {
         unit.attr_string(value)
@@ -380,24 +407,81 @@ fn name_of(
     match origin {
         AttributeValue::UnitRef(offset) => {
             let origin = unit.entry(offset).ok()?;
-            name_of(unit, &origin, depth)
+            name_of(unit, &origin, depth, cross, release)
         }
-        AttributeValue::DebugInfoRef(offset) => {
-            // Another unit's entry (cross-unit inlining, as under LTO): find that unit.
-            let dwarf = unit.dwarf;
-            let mut headers = dwarf.units();
-            while let Ok(Some(header)) = headers.next() {
-                let Some(local) = offset.to_unit_offset(&header) else {
-                    continue;
-                };
-                let other = dwarf.unit(header).ok()?;
-                let other = other.unit_ref(dwarf);
-                let origin = other.entry(local).ok()?;
-                return name_of(other, &origin, depth);
-            }
-            None
-        }
+        // Another unit's entry (inlining across codegen units or crates).
+        AttributeValue::DebugInfoRef(offset) => cross.name_at(unit.dwarf, offset, depth, release),
         _ => None,
+    }
+}
+
+/// Entries of other units that entries refer to (`DW_FORM_ref_addr`), for one [`resolve`]:
+/// where each unit starts, read on first need in one pass over the unit headers, and the
+/// names found so far. Looking for the unit at every reference instead read every header
+/// before it each time, which left most of `.debug_info` mapped between two releases.
+#[derive(Default)]
+struct CrossUnits {
+    starts: Option<Vec<usize>>,
+    names: HashMap<usize, Option<String>>,
+    lookups: usize,
+    headers_read: usize,
+}
+
+impl CrossUnits {
+    /// The name of the entry at `offset` of `.debug_info`, following its origins `depth`
+    /// deep at most.
+    fn name_at(
+        &mut self,
+        dwarf: &gimli::Dwarf<Reader>,
+        offset: gimli::DebugInfoOffset<usize>,
+        depth: usize,
+        release: &mut dyn FnMut(),
+    ) -> Option<String> {
+        if let Some(name) = self.names.get(&offset.0) {
+            return name.clone();
+        }
+        self.lookups += 1;
+        let name = self.find_name(dwarf, offset, depth, release);
+        self.names.insert(offset.0, name.clone());
+        name
+    }
+
+    fn find_name(
+        &mut self,
+        dwarf: &gimli::Dwarf<Reader>,
+        offset: gimli::DebugInfoOffset<usize>,
+        depth: usize,
+        release: &mut dyn FnMut(),
+    ) -> Option<String> {
+        let starts = self.starts(dwarf, release);
+        let start = *starts.get(starts.partition_point(|s| *s <= offset.0).checked_sub(1)?)?;
+        let header = dwarf
+            .debug_info
+            .header_from_offset(gimli::DebugInfoOffset(start))
+            .ok()?;
+        let local = offset.to_unit_offset(&header)?;
+        let other = dwarf.unit(header).ok()?;
+        let other = other.unit_ref(dwarf);
+        let origin = other.entry(local).ok()?;
+        name_of(other, &origin, depth, self, release)
+    }
+
+    /// Where each unit of `.debug_info` starts, ascending.
+    fn starts(&mut self, dwarf: &gimli::Dwarf<Reader>, release: &mut dyn FnMut()) -> &[usize] {
+        let headers_read = &mut self.headers_read;
+        self.starts.get_or_insert_with(|| {
+            let mut starts = Vec::new();
+            let mut units = dwarf.units();
+            while let Ok(Some(header)) = units.next() {
+                *headers_read += 1;
+                if headers_read.is_multiple_of(RELEASE_EVERY_UNITS) {
+                    release();
+                }
+                // Units from `units()` are `.debug_info`'s.
+                starts.push(header.offset().0);
+            }
+            starts
+        })
     }
 }
 
