@@ -21,6 +21,11 @@ static TASKS_FD: AtomicI32 = AtomicI32::new(-1);
 static KNOWN: AtomicU64 = AtomicU64::new(0);
 /// The sampler thread's bell (null when no sampler watches).
 static BELL: AtomicPtr<Bell> = AtomicPtr::new(std::ptr::null_mut());
+/// When a handler last looked at the link count (Unix nanoseconds).
+static CHECKED_AT: AtomicU64 = AtomicU64::new(0);
+/// How often handlers look at the link count at most, whatever the number of threads sampled:
+/// an `fstat` costs about a third of a handler's run.
+const CHECK_EVERY_NS: u64 = 20_000_000;
 /// Times a handler rang for a listing, since the process started (for tests).
 static RINGS: AtomicU64 = AtomicU64::new(0);
 
@@ -68,10 +73,22 @@ pub(crate) fn wake() {
 }
 
 /// Called by the SIGPROF handler after a sample: rings the sampler's bell when the number of
-/// threads moved since its last listing. Async-signal-safe: atomics, `fstat` and a futex wake.
+/// threads moved since its last listing; looks at most every `CHECK_EVERY_NS` (a new thread
+/// is then found within that much of a running thread's time). Async-signal-safe: atomics, a
+/// clock read, `fstat` and a futex wake.
 pub(crate) fn check() {
     let fd = TASKS_FD.load(Ordering::Acquire);
     if fd < 0 {
+        return;
+    }
+    let now = otlp_sdk::clock::now_signal_safe();
+    let last = CHECKED_AT.load(Ordering::Relaxed);
+    // A clock stepped back counts as due; of handlers racing here, one looks.
+    if (last <= now && now - last < CHECK_EVERY_NS)
+        || CHECKED_AT
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
         return;
     }
     // A descriptor closed and reused since the load gives another file's count: one
