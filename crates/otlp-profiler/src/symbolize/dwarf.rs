@@ -53,6 +53,7 @@ pub(crate) fn resolve(
 
 /// What a [`resolve`] read, for tests.
 #[derive(Debug, Default)]
+#[cfg_attr(not(test), allow(dead_code))]
 struct Counts {
     /// Units parsed looking for addresses.
     units_parsed: usize,
