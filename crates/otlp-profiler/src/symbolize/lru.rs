@@ -50,6 +50,12 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
         }
     }
 
+    /// Drops every entry.
+    pub(crate) fn clear(&mut self) {
+        self.entries.clear();
+        self.order.clear();
+    }
+
     /// How many entries it holds.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()

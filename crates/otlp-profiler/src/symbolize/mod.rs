@@ -21,6 +21,7 @@ pub(crate) use elf::ElfInfo;
 
 use elf::DebugInfo;
 use lru::Lru;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -61,7 +62,28 @@ pub(crate) struct Symbolizer {
 
 struct State {
     infos: Lru<PathBuf, Option<Arc<ElfInfo>>>,
-    addresses: Lru<(PathBuf, u64), Arc<[Frame]>>,
+    /// Resolved addresses, keyed by file (its number in `files`) and address: a key is two
+    /// integers, not a path copied at every lookup.
+    addresses: Lru<(u32, u64), Arc<[Frame]>>,
+    /// The files addresses were resolved in, numbered; at most [`MAX_ELF_INFOS`], past which
+    /// the numbering and the addresses start over.
+    files: HashMap<PathBuf, u32>,
+}
+
+impl State {
+    /// The number of `path`, given on first sight.
+    fn file_id(&mut self, path: &Path) -> u32 {
+        if let Some(&id) = self.files.get(path) {
+            return id;
+        }
+        if self.files.len() >= MAX_ELF_INFOS {
+            self.files.clear();
+            self.addresses.clear();
+        }
+        let id = u32::try_from(self.files.len()).unwrap_or(u32::MAX);
+        self.files.insert(path.to_path_buf(), id);
+        id
+    }
 }
 
 impl std::fmt::Debug for Symbolizer {
@@ -85,6 +107,7 @@ impl Symbolizer {
             state: Mutex::new(State {
                 infos: Lru::new(MAX_ELF_INFOS),
                 addresses: Lru::new(max_addresses),
+                files: HashMap::new(),
             }),
         }
     }
@@ -119,12 +142,12 @@ impl Symbolizer {
     /// repeats allowed), in the same order: what the cache lacks is resolved in one pass
     /// over the file.
     pub(crate) fn symbolize_all(&self, path: &Path, vaddrs: &[u64]) -> Vec<Arc<[Frame]>> {
-        let key = path.to_path_buf();
         let mut found: Vec<Option<Arc<[Frame]>>> = {
             let mut state = self.state();
+            let file = state.file_id(path);
             vaddrs
                 .iter()
-                .map(|&v| state.addresses.get(&(key.clone(), v)).cloned())
+                .map(|&v| state.addresses.get(&(file, v)).cloned())
                 .collect()
         };
         let mut missing: Vec<u64> = vaddrs
@@ -146,8 +169,10 @@ impl Symbolizer {
         };
         {
             let mut state = self.state();
+            // Numbered again: the numbering may have started over meanwhile.
+            let file = state.file_id(path);
             for (&v, frames) in missing.iter().zip(&resolved) {
-                state.addresses.insert((key.clone(), v), frames.clone());
+                state.addresses.insert((file, v), frames.clone());
             }
         }
         for (f, &v) in found.iter_mut().zip(vaddrs) {
@@ -277,5 +302,23 @@ mod tests {
         assert_eq!(s.cached_addresses(), 16);
         // An unreadable file resolves to nothing.
         assert!(s.symbolize(Path::new("/nonexistent/lib.so"), 2).is_empty());
+    }
+
+    #[test]
+    fn files_numbered_stay_bounded_and_answers_stay_right() {
+        let (path, vaddr) = vaddr_in_test_binary(a_function_to_find as *const () as usize);
+        let s = Symbolizer::new(64);
+        let right = s.symbolize(&path, vaddr);
+        assert!(right.iter().any(|f| f.name.contains("a_function_to_find")));
+        for i in 0..MAX_ELF_INFOS + 10 {
+            s.symbolize(Path::new(&format!("/nonexistent/{i}.so")), vaddr);
+            assert!(s.state().files.len() <= MAX_ELF_INFOS);
+        }
+        // Numbered again after the numbering started over, and resolved the same.
+        assert_eq!(s.symbolize(&path, vaddr), right);
+        assert!(
+            s.symbolize(Path::new("/nonexistent/0.so"), vaddr)
+                .is_empty()
+        );
     }
 }
