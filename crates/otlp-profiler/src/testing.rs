@@ -146,3 +146,9 @@ pub fn wall_signal() -> Option<i32> {
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     None
 }
+
+/// Walks so far whose stack lay outside the unwinder's snapshot of the mappings (a stack
+/// mapped since, walked through checked reads); 0 off Linux x86_64.
+pub fn stack_misses() -> u64 {
+    crate::unwind::stack_misses()
+}

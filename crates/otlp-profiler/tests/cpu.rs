@@ -383,6 +383,49 @@ fn stacks_reach_std_thread_start() {
     );
 }
 
+/// A thread started after the sampler, on a stack mapped after the unwinder's snapshot of the
+/// mappings (a size the C library has not cached), is walked through checked reads until the
+/// snapshot is taken again: its stacks are complete from its first sample.
+#[test]
+fn a_new_stack_is_walked_from_its_first_sample() {
+    let _turn = turn();
+    let (tx, rx) = mpsc::channel();
+    let mut misses = 0;
+    let samples = sample(1000, || {
+        let before = otlp_profiler::testing::stack_misses();
+        std::thread::Builder::new()
+            .stack_size(24 << 20)
+            .spawn(move || {
+                tx.send(gettid()).unwrap();
+                hot_a(300_000_000)
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        misses = otlp_profiler::testing::stack_misses() - before;
+    });
+    let tid = rx.recv().unwrap();
+    let mut mine: Vec<_> = samples.iter().filter(|s| s.thread_id == tid).collect();
+    mine.sort_by_key(|s| s.timestamp_unix_nano);
+    assert!(mine.len() >= 20, "{} samples of the new thread", mine.len());
+    assert!(
+        misses >= 1,
+        "the new thread's stack was in the snapshot already"
+    );
+    let first = mine[0];
+    assert!(
+        in_fn(first, "thread_start"),
+        "the first sample: {:?}",
+        names(first)
+    );
+    let complete = mine.iter().filter(|s| in_fn(s, "thread_start")).count();
+    assert!(
+        complete * 100 >= mine.len() * 98,
+        "{complete} of {}",
+        mine.len()
+    );
+}
+
 #[test]
 fn a_second_sampler_is_refused_and_bad_frequencies_named() {
     let _turn = turn();

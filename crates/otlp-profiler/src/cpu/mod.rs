@@ -91,6 +91,7 @@ impl CpuSampler {
         let mut listed_at: Option<std::time::Instant> = None;
         let mut refreshed = std::time::Instant::now();
         let mut seen = 0u64;
+        let mut misses = crate::unwind::stack_misses();
         // New threads are found by listing `/proc/self/task` when its link count moved (a
         // thread's CPU before its timer is armed is not sampled), and every second all the
         // same (one ending as another starts leaves the count as it was). Waking is most of
@@ -116,6 +117,12 @@ impl CpuSampler {
                     refreshed = now;
                 }
                 rescan(registry, &tids, me, period, refresh);
+            }
+            // A stack the tables' mappings lack (a new thread's, unless its stack was reused):
+            // walked the slow way until the mappings are read again, now.
+            if crate::unwind::stack_misses() != misses {
+                let _ = crate::unwind::refresh();
+                misses = crate::unwind::stack_misses();
             }
             registry.collect();
             let busy = registry.collected != seen;
@@ -214,17 +221,13 @@ fn tick_interval(period_ns: u64) -> std::time::Duration {
     Duration::from_nanos(ring).clamp(IDLE_RING, IDLE_WAIT)
 }
 
-/// Follows new threads (arming their timers after the tables know their stacks) and forgets
-/// exited ones; with `refresh`, picks up objects loaded or unloaded since.
+/// Follows new threads and forgets exited ones; with `refresh`, picks up objects loaded or
+/// unloaded since. A new thread's stack need not be in the tables' mappings first: its walks
+/// read it the slow way and count a miss until the tick after reads the mappings again, so a
+/// thread on a reused stack costs no read of `/proc/self/maps`.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 fn rescan(registry: &mut registry::Registry, tids: &[u32], me: u32, period: u64, refresh: bool) {
-    // A failed refresh keeps the old tables: new threads then get one-frame stacks.
-    if tids
-        .iter()
-        .any(|t| *t != me && !registry.threads.contains_key(t))
-    {
-        let _ = crate::unwind::refresh();
-    } else if refresh {
+    if refresh {
         let _ = crate::unwind::refresh_if_objects_changed();
     }
     registry.sync(tids, me, |tid, slot| {

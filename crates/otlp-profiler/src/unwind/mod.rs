@@ -5,7 +5,9 @@
 //! `framehop`) and a snapshot of the process's mappings are built ahead of time by
 //! [`refresh`], outside any handler, and published through an atomic pointer. A walk only reads
 //! that snapshot and the interrupted thread's stack, each stack read bounded by the mapping that
-//! holds the stack pointer.
+//! holds the stack pointer; a stack mapped after the snapshot (a new thread's) is read through
+//! `process_vm_readv`, which cannot fault, and counted, so that the samplers' threads take a
+//! new snapshot.
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 mod maps;
@@ -16,7 +18,8 @@ mod tables;
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) use tables::{
-    UnwindCache, capture_here, refresh, refresh_if_objects_changed, unwind_from, with_exec_regions,
+    UnwindCache, capture_here, refresh, refresh_if_objects_changed, stack_misses, unwind_from,
+    with_exec_regions,
 };
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
@@ -37,7 +40,19 @@ mod unsupported {
             "stack unwinding is implemented for Linux on x86_64 only",
         ))
     }
+
+    /// As [`refresh`].
+    #[allow(dead_code)]
+    pub(crate) fn refresh_if_objects_changed() -> Result<(), Error> {
+        refresh()
+    }
+
+    /// No walks, no misses.
+    #[allow(dead_code)]
+    pub(crate) fn stack_misses() -> u64 {
+        0
+    }
 }
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 #[allow(unused_imports)]
-pub(crate) use unsupported::{capture_here, refresh};
+pub(crate) use unsupported::{capture_here, refresh, refresh_if_objects_changed, stack_misses};

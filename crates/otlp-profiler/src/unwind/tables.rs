@@ -10,7 +10,7 @@ use crate::error::Error;
 use framehop::x86_64::{CacheX86_64, UnwindRegsX86_64, UnwinderX86_64};
 use framehop::{MustNotAllocateDuringUnwind, Unwinder};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 
 type Tables64 = UnwinderX86_64<Vec<u8>, MustNotAllocateDuringUnwind>;
 
@@ -26,6 +26,13 @@ static CURRENT: AtomicPtr<Snapshot> = AtomicPtr::new(std::ptr::null_mut());
 /// Walks in progress: a replaced snapshot is freed only once this was seen at zero after the
 /// swap (SeqCst on both sides, so a walk counted after that load sees the new pointer).
 static READERS: AtomicUsize = AtomicUsize::new(0);
+/// Walks whose stack pointer lay in no mapping of the snapshot (a stack mapped after it was
+/// taken: a new thread's, unless the C library reused an old one).
+static STACK_MISSES: AtomicU64 = AtomicU64::new(0);
+/// Stack reads a walk outside the snapshot's mappings makes at most (each a system call).
+const CHECKED_READS: usize = 512;
+/// This process's id, for `process_vm_readv` (0 until the first [`refresh`]).
+static OWN_PID: AtomicI32 = AtomicI32::new(0);
 
 /// Refresh-side state: the objects already in the tables, and replaced snapshots not yet freed.
 struct Builder {
@@ -74,6 +81,8 @@ pub(crate) fn refresh_if_objects_changed() -> Result<(), Error> {
 }
 
 fn refresh_inner(only_if_objects_changed: bool) -> Result<(), Error> {
+    // SAFETY: getpid has no preconditions.
+    OWN_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
     let now = modules::loaded();
     if only_if_objects_changed {
         let guard = BUILDER.lock().unwrap_or_else(|e| e.into_inner());
@@ -142,9 +151,12 @@ fn refresh_inner(only_if_objects_changed: bool) -> Result<(), Error> {
 /// Walks the stack of a thread stopped at `ip` with stack pointer `sp` and frame pointer `bp`
 /// into `out`, leaf first (`out[0] = ip`, then return addresses); returns the frame count.
 ///
-/// Async-signal-safe: no allocation, no lock, no system call. Every stack read is bounded by
-/// the writable mapping holding `sp` in the published snapshot; with no snapshot, or `sp` in no
-/// known mapping (a thread newer than the snapshot), the stack is `ip` alone.
+/// Async-signal-safe: no allocation, no lock. Every stack read is bounded by the writable
+/// mapping holding `sp` in the published snapshot. With `sp` in no mapping of the snapshot (a
+/// stack mapped since: a new thread's), the walk reads through `process_vm_readv` instead,
+/// which fails rather than faults on unmapped memory (a system call a read, up to
+/// `CHECKED_READS`), and counts a miss ([`stack_misses`]) for the samplers' threads to take a
+/// new snapshot; where that call is refused, the stack is `ip` alone, as without a snapshot.
 pub(crate) fn unwind_from(
     ip: u64,
     sp: u64,
@@ -178,8 +190,16 @@ fn walk(
     out: &mut [u64],
 ) -> usize {
     let Some((low, high)) = maps::stack_bounds(&snapshot.writable, sp) else {
-        out[0] = ip;
-        return 1;
+        STACK_MISSES.fetch_add(1, Ordering::Relaxed);
+        let mut left = CHECKED_READS;
+        let mut read_checked = |address: u64| {
+            if left == 0 || !address.is_multiple_of(8) {
+                return Err(());
+            }
+            left -= 1;
+            read_own(address).ok_or(())
+        };
+        return frames_into(snapshot, ip, sp, bp, cache, out, &mut read_checked);
     };
     let mut read_stack = |address: u64| {
         if address < low
@@ -193,6 +213,19 @@ fn walk(
         // interrupted, or the caller); the address is aligned and inside it.
         Ok(unsafe { std::ptr::read_volatile(address as *const u64) })
     };
+    frames_into(snapshot, ip, sp, bp, cache, out, &mut read_stack)
+}
+
+/// The walk itself, reading the stack with `read_stack`.
+fn frames_into(
+    snapshot: &Snapshot,
+    ip: u64,
+    sp: u64,
+    bp: u64,
+    cache: &mut UnwindCache,
+    out: &mut [u64],
+    mut read_stack: &mut dyn FnMut(u64) -> Result<u64, ()>,
+) -> usize {
     let regs = UnwindRegsX86_64::new(ip, sp, bp);
     let mut frames = snapshot
         .unwinder
@@ -207,16 +240,51 @@ fn walk(
             Ok(None) | Err(_) => break,
         }
     }
+    if count == 0 {
+        out[0] = ip;
+        count = 1;
+    }
     count
+}
+
+/// The 8 bytes at `address` of this process, through `process_vm_readv`: `None` where nothing
+/// readable is mapped (or the call is refused), never a fault. Async-signal-safe: one system
+/// call, its `errno` restored by the handler.
+fn read_own(address: u64) -> Option<u64> {
+    let mut value = 0u64;
+    let local = libc::iovec {
+        iov_base: (&raw mut value).cast(),
+        iov_len: 8,
+    };
+    let remote = libc::iovec {
+        iov_base: address as *mut libc::c_void,
+        iov_len: 8,
+    };
+    // SAFETY: `local` is 8 writable bytes on this stack; the kernel reads `remote` from this
+    // process's memory and reports a failure for memory not mapped readable instead of
+    // faulting; nothing is written but `value`.
+    let pid = match OWN_PID.load(Ordering::Relaxed) {
+        0 => unsafe { libc::getpid() },
+        pid => pid,
+    };
+    let read = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+    (read == 8).then_some(value)
+}
+
+/// Walks so far whose stack lay outside the published snapshot: when this moves, a stack
+/// was mapped since the last [`refresh`] (a new thread's).
+pub(crate) fn stack_misses() -> u64 {
+    STACK_MISSES.load(Ordering::Relaxed)
 }
 
 /// The current thread's stack into `buf`, leaf first: `buf[0]` is the return address into the
 /// caller of `capture_here`; returns the frame count (0 when no snapshot was published yet or
 /// every preallocated cache is in use by other threads).
 ///
-/// Safe to call from inside a global allocator: it does not allocate, lock or make system
-/// calls. The tables must have been built by [`refresh`] beforehand (the sampler that calls
-/// this should call `refresh` when it starts, outside the allocator).
+/// Safe to call from inside a global allocator: it does not allocate or lock, and makes no
+/// system call unless the thread's stack is newer than the tables' mappings (see
+/// [`unwind_from`]). The tables must have been built by [`refresh`] beforehand (the sampler
+/// that calls this should call `refresh` when it starts, outside the allocator).
 #[inline(never)]
 pub(crate) fn capture_here(buf: &mut [u64]) -> usize {
     let (ip, sp, bp): (u64, u64, u64);
