@@ -136,6 +136,18 @@ impl Exporter {
         }
     }
 
+    /// Ends the streams of direct exports gracefully: on an OTAP route each stream closes its
+    /// side, waits for the statuses of the batches it sent and for the end of the call (within
+    /// the route's timeout), so the server sees finished calls rather than cut ones. Call it
+    /// before the process exits; exports after it open new streams. Nothing to do for unary
+    /// protocols (each export already ended).
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        match &self.shared.transport {
+            Some(transport) => transport.close_streams().await,
+            None => Ok(()),
+        }
+    }
+
     /// Connections of their own to this exporter's routes, for a pipeline's worker (see
     /// [`Connections`]); `None` when exporting is disabled.
     pub(crate) fn connect(&self) -> Option<Connections> {

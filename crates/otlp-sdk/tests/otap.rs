@@ -380,8 +380,10 @@ async fn streams_carry_the_routes_headers_and_compression() {
     }
 }
 
+/// Profiles, which OTAP does not carry, go as OTLP/gRPC; a direct export of another signal
+/// goes over a stream of the exporter's own, which `shutdown` ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn profiles_and_direct_exports_go_as_otlp_grpc() {
+async fn profiles_go_as_otlp_grpc_and_direct_exports_stream() {
     let server = OtapServer::start(Script::default()).await;
     let exporter = Exporter::new(exporter_config(&server)).expect("exporter");
     let profiles =
@@ -389,16 +391,26 @@ async fn profiles_and_direct_exports_go_as_otlp_grpc() {
     let _ = profiles.enqueue(sample::profiles());
     profiles.force_flush(WAIT).await.expect("flushed");
     assert_balanced(&profiles.stats(), 1);
-    let outcome = exporter
-        .export_request(&Request::Traces(sample::traces()))
-        .await
-        .expect("exported");
-    assert_eq!(outcome.attempts, 1);
-    assert_eq!(server.streams(), 0);
-    assert_eq!(server.unary(), 2);
+    for _ in 0..2 {
+        let outcome = exporter
+            .export_request(&Request::Traces(sample::traces()))
+            .await
+            .expect("exported");
+        assert_eq!(outcome.attempts, 1);
+    }
+    assert_eq!(server.unary(), 1);
+    assert_eq!(server.streams(), 1, "both direct exports on one stream");
+    exporter.shutdown().await.expect("streams ended");
     let requests = server.requests();
     assert_eq!(requests[0], Request::Profiles(sample::profiles()));
-    assert_eq!(requests[1], Request::Traces(sample::traces()));
+    let traces = Request::Traces(otlp_otap::normalize_traces(sample::traces()));
+    assert_eq!(requests[1..], [traces.clone(), traces]);
+    // After it, a direct export opens a new stream.
+    exporter
+        .export_request(&Request::Traces(sample::traces()))
+        .await
+        .expect("exported after shutdown");
+    assert_eq!(server.streams(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

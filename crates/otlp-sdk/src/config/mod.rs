@@ -77,8 +77,9 @@ pub enum Protocol {
     ///
     /// OTAP has no profiles: they go as OTLP/gRPC to the same endpoint. A server that answers
     /// the Arrow method with `UNIMPLEMENTED` (a plain OTLP receiver) gets that signal as
-    /// OTLP/gRPC from then on. A pipeline's batches are streamed; a single export through
-    /// [`Exporter::export`](crate::Exporter::export) is one request, sent as OTLP/gRPC.
+    /// OTLP/gRPC from then on. A pipeline's batches go on its streams; direct exports
+    /// ([`Exporter::export`](crate::Exporter::export)) on streams of the exporter's own, which
+    /// [`Exporter::shutdown`](crate::Exporter::shutdown) ends before the process exits.
     /// Streams: [`ExporterConfig::with_otap_streams`] and
     /// [`ExporterConfig::with_otap_max_stream_lifetime`].
     Otap,

@@ -17,10 +17,23 @@ use tokio::sync::{mpsc, oneshot};
 
 type Reply = oneshot::Sender<Result<ExportOutcome, Error>>;
 
-/// One export: which route, the bytes ready for the wire, and where to answer.
+/// What one export sends.
+pub(super) enum Payload {
+    /// Bytes ready for the wire (encoded, compressed and framed by the caller).
+    Wire(Bytes),
+    /// The next batch of one of the signal's OTAP streams: the stream's task encodes it as
+    /// Arrow, in the stream's own IPC state, so it cannot be made ready in the calling task.
+    #[cfg(feature = "arrow")]
+    Otap(crate::body::EncodedBody),
+    /// Not an export: end the thread's OTAP streams (see `Streams::close`), then answer.
+    #[cfg(feature = "arrow")]
+    CloseStreams,
+}
+
+/// One export: which route, what to send, and where to answer.
 struct Job {
     signal: Signal,
-    body: Bytes,
+    payload: Payload,
     reply: Reply,
 }
 
@@ -39,6 +52,12 @@ impl IoThread {
             crate::thread::spawn_with_runtime("otlp-exporter".into(), move || async move {
                 let connections = Connections::new(table);
                 while let Some(job) = queue.recv().await {
+                    #[cfg(feature = "arrow")]
+                    if matches!(job.payload, Payload::CloseStreams) {
+                        connections.otap().close().await;
+                        let _ = job.reply.send(Ok(ExportOutcome::not_sent()));
+                        continue;
+                    }
                     drop(tokio::spawn(run(connections.clone(), job)));
                 }
             })?;
@@ -48,9 +67,13 @@ impl IoThread {
         })
     }
 
-    /// Hands `body` to the thread and waits for the outcome. Needs no runtime: the wait is on a
-    /// oneshot channel, which any executor can poll.
-    pub(super) async fn export(&self, signal: Signal, body: Bytes) -> Result<ExportOutcome, Error> {
+    /// Hands `payload` to the thread and waits for the outcome. Needs no runtime: the wait is on
+    /// a oneshot channel, which any executor can poll.
+    pub(super) async fn export(
+        &self,
+        signal: Signal,
+        payload: Payload,
+    ) -> Result<ExportOutcome, Error> {
         let gone = || Error::new(Kind::Shutdown, "the exporter's I/O thread has stopped");
         let (reply, answer) = oneshot::channel();
         self.jobs
@@ -58,7 +81,7 @@ impl IoThread {
             .ok_or_else(gone)?
             .send(Job {
                 signal,
-                body,
+                payload,
                 reply,
             })
             .map_err(|_| gone())?;
@@ -70,13 +93,22 @@ impl IoThread {
 async fn run(connections: Connections, job: Job) {
     let Job {
         signal,
-        body,
+        payload,
         mut reply,
     } = job;
+    let export = async {
+        match payload {
+            Payload::Wire(body) => connections.route(signal).export(body).await,
+            #[cfg(feature = "arrow")]
+            Payload::Otap(body) => connections.export_encoded(signal, body).await,
+            #[cfg(feature = "arrow")]
+            Payload::CloseStreams => Ok(ExportOutcome::not_sent()),
+        }
+    };
     tokio::select! {
         biased;
         () = reply.closed() => {}
-        outcome = connections.route(signal).export(body) => {
+        outcome = export => {
             let _ = reply.send(outcome);
         }
     }

@@ -74,14 +74,36 @@ impl Transport {
 
     /// Sends `body` through the I/O thread (started now if this is the first direct export).
     /// Encoding, compression and framing happen here, in the calling task; the thread only
-    /// sends bytes.
+    /// sends bytes. On an OTAP route (but for profiles, which OTAP does not carry) the body
+    /// goes to one of the thread's OTAP streams instead, which encodes it as Arrow.
     pub(crate) async fn export_encoded(
         &self,
         signal: Signal,
         body: EncodedBody,
     ) -> Result<ExportOutcome, Error> {
+        #[cfg(feature = "arrow")]
+        if self.table.spec(signal).protocol == crate::config::Protocol::Otap
+            && signal != Signal::Profiles
+        {
+            return self
+                .io()?
+                .export(signal, io_thread::Payload::Otap(body))
+                .await;
+        }
         let wire = self.table.wire(signal, body)?;
-        self.io()?.export(signal, wire).await
+        self.io()?
+            .export(signal, io_thread::Payload::Wire(wire))
+            .await
+    }
+
+    /// Ends the I/O thread's OTAP streams gracefully (see [`crate::Exporter::shutdown`]).
+    pub(crate) async fn close_streams(&self) -> Result<(), Error> {
+        #[cfg(feature = "arrow")]
+        if let Some(io) = self.io.get() {
+            io.export(Signal::Traces, io_thread::Payload::CloseStreams)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The I/O thread, started on first use. A failed start is returned and tried again by the

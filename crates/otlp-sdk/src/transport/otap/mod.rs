@@ -39,6 +39,8 @@ const SUBMIT_BUFFER: usize = 8;
 #[derive(Debug, Default)]
 pub(crate) struct Streams {
     signals: [SignalStreams; 4],
+    /// Every stream's task, for [`Streams::close`].
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// One signal's streams.
@@ -94,7 +96,10 @@ impl Streams {
                 accepting: accepting.clone(),
                 fallback: streams.fallback.clone(),
             };
-            drop(tokio::spawn(run(stream, rx)));
+            let task = tokio::spawn(run(stream, rx));
+            let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+            tasks.retain(|t| !t.is_finished());
+            tasks.push(task);
             pool.push(Handle {
                 submits: submits.clone(),
                 accepting,
@@ -103,6 +108,23 @@ impl Streams {
         }
         let i = streams.next.fetch_add(1, Ordering::Relaxed) % pool.len();
         pool[i].submits.clone()
+    }
+
+    /// Ends every stream: each closes its side, waits for the statuses of the batches it sent
+    /// and the end of the call (within its route's timeout), and returns. Exports after this
+    /// open new streams; one in flight keeps its stream until it is answered.
+    pub(crate) async fn close(&self) {
+        for streams in &self.signals {
+            streams
+                .pool
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
+        }
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        for task in tasks {
+            let _ = task.await;
+        }
     }
 
     fn fallback(&self, signal: Signal) -> bool {

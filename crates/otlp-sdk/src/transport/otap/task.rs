@@ -264,6 +264,20 @@ pub(super) async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
     stream.accepting.store(false, Ordering::Release);
     drop(frames);
     submits.close();
+    // Ended well: our side is closed; read the call to its end (the server's trailers), so
+    // that it ends as a finished call, not a cut one.
+    if matches!(end, End::Drained) && (response.is_some() || body.is_some()) {
+        let _ = tokio::time::timeout(spec.timeout, async {
+            if let Some(r) = response.take() {
+                match r.await {
+                    Ok(r) => body = Some(r.into_body()),
+                    Err(_) => return,
+                }
+            }
+            while let Some(Ok(_)) = next_frame(&mut body).await {}
+        })
+        .await;
+    }
     let failed = match end {
         End::Drained => None,
         End::Failed(e) => Some(e),
