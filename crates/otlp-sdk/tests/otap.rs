@@ -400,7 +400,13 @@ async fn profiles_go_as_otlp_grpc_and_direct_exports_stream() {
     }
     assert_eq!(server.unary(), 1);
     assert_eq!(server.streams(), 1, "both direct exports on one stream");
+    assert_eq!(server.streams_ended(), 0);
     exporter.shutdown().await.expect("streams ended");
+    assert_eq!(
+        server.streams_ended(),
+        1,
+        "shutdown ends the stream cleanly"
+    );
     let requests = server.requests();
     assert_eq!(requests[0], Request::Profiles(sample::profiles()));
     let traces = Request::Traces(otlp_otap::normalize_traces(sample::traces()));
@@ -470,7 +476,11 @@ async fn an_otlp_client_exports_over_otap_unchanged() {
     let stats = client.stats();
     assert!(stats.is_consistent() && stats.queued == 0, "{stats:?}");
     assert_eq!(stats.dropped.total(), 0, "{stats:?}");
+    assert_eq!(server.streams_ended(), 0);
     client.shutdown(WAIT).await.expect("shut down");
+    // Every stream (one per signal) ended as a finished call.
+    assert_eq!(server.streams(), 3);
+    assert_eq!(server.streams_ended(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -128,6 +128,12 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             self.answer_flushes(Instant::now());
             if let Some((deadline, _)) = &self.closing {
                 if self.unsettled.is_empty() && self.queue.peek().0 == 0 {
+                    // Streams (OTAP) end as finished calls, within the deadline.
+                    if let Some(connections) = &self.connections {
+                        let deadline = *deadline;
+                        let _ =
+                            tokio::time::timeout_at(deadline, connections.close_streams()).await;
+                    }
                     self.finish_shutdown(Ok(()));
                     return;
                 }

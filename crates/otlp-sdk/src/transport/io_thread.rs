@@ -54,7 +54,7 @@ impl IoThread {
                 while let Some(job) = queue.recv().await {
                     #[cfg(feature = "arrow")]
                     if matches!(job.payload, Payload::CloseStreams) {
-                        connections.otap().close().await;
+                        connections.close_streams().await;
                         let _ = job.reply.send(Ok(ExportOutcome::not_sent()));
                         continue;
                     }

@@ -200,6 +200,13 @@ impl Connections {
         )
     }
 
+    /// Ends this runtime's OTAP streams gracefully (each closes its side, waits for its acks
+    /// and the call's end); nothing to do without them.
+    pub(crate) async fn close_streams(&self) {
+        #[cfg(feature = "arrow")]
+        self.inner.otap.close().await;
+    }
+
     /// The OTAP streams of this runtime.
     #[cfg(feature = "arrow")]
     pub(super) fn otap(&self) -> &super::otap::Streams {

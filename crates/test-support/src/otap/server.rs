@@ -76,6 +76,8 @@ struct Shared {
     /// Acknowledgements sent after one of a later batch.
     reordered: AtomicUsize,
     resets_done: AtomicUsize,
+    /// Streams whose client ended its side (the request body finished), not cut.
+    ended: AtomicUsize,
 }
 
 /// A running scripted OTAP server; stops when dropped.
@@ -176,6 +178,12 @@ impl OtapServer {
     /// Arrow streams opened.
     pub fn streams(&self) -> usize {
         self.shared.streams.load(Ordering::SeqCst)
+    }
+
+    /// Streams whose client ended its side cleanly (its request body finished), rather than
+    /// cutting the stream or the connection.
+    pub fn streams_ended(&self) -> usize {
+        self.shared.ended.load(Ordering::SeqCst)
     }
 
     /// Arrow batches received (answered or not).
@@ -365,7 +373,10 @@ async fn arrow_stream(
                 }
             }
         };
-        let Some(next) = next else { break };
+        let Some(next) = next else {
+            let _ = shared.ended.fetch_add(1, Ordering::SeqCst);
+            break;
+        };
         let Ok(frame) = next else { return };
         let Ok(data) = frame.into_data() else {
             continue;
