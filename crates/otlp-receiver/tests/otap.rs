@@ -292,3 +292,103 @@ async fn batches_compressed_under_grpc_encoding_are_read_and_so_are_uncompressed
     }
     receiver.shutdown().await;
 }
+
+/// HPACK-encoded headers of `headers`, by `encoder` (one per stream, as the Go exporter keeps).
+fn hpack(encoder: &mut fluke_hpack::Encoder<'_>, headers: &[(&str, &str)]) -> bytes::Bytes {
+    let block = encoder.encode(headers.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes())));
+    bytes::Bytes::from(block)
+}
+
+/// A batch's own headers (`BatchArrowRecords.headers`) take precedence over the stream's, which
+/// fill in the rest; a batch without them gets the stream's.
+#[tokio::test]
+async fn a_batchs_own_headers_reach_the_sink_over_the_streams() {
+    let (sink, receiver) = start_memory().await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let stream_headers = [("x-tenant", "a"), ("authorization", "stream")];
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Logs), &stream_headers);
+    let mut encoder = StreamEncoder::new(Signal::Logs);
+    let mut headers = fluke_hpack::Encoder::new();
+    let own = [("authorization", "batch"), ("x-batch", "1")];
+    for (i, request) in requests(Signal::Logs).iter().enumerate() {
+        let mut batch = encoder.encode(request);
+        if i != 1 {
+            batch.headers = hpack(&mut headers, &own);
+        }
+        let status = stream.exchange(&batch).await;
+        assert_eq!(
+            status.code(),
+            Some(StatusCode::Ok),
+            "{}",
+            status.status_message
+        );
+    }
+    assert_eq!(stream.finish().await.code, Some(0));
+    let got = sink.requests();
+    assert_eq!(got.len(), 3);
+    for (i, got) in got.iter().enumerate() {
+        let h = &got.headers;
+        assert_eq!(h["x-tenant"], "a", "batch {i}");
+        if i == 1 {
+            assert_eq!(h["authorization"], "stream");
+            assert!(h.get("x-batch").is_none());
+        } else {
+            assert_eq!(h["authorization"], "batch", "batch {i}");
+            assert_eq!(h["x-batch"], "1", "batch {i}");
+            assert_eq!(h.get_all("authorization").iter().count(), 1);
+        }
+    }
+    receiver.shutdown().await;
+}
+
+/// A sink that takes `delay` over each request.
+struct Slow(MemorySink, std::time::Duration);
+
+impl otlp_receiver::Sink for Slow {
+    fn consume(&self, received: otlp_receiver::Received) -> Result<otlp_receiver::Ack, Refusal> {
+        self.0.consume(received)
+    }
+
+    fn delay(&self) -> Option<std::time::Duration> {
+        Some(self.1)
+    }
+}
+
+/// A batch's own `grpc-timeout` bounds its handling: past it the batch is answered
+/// `DEADLINE_EXCEEDED` and never reaches the sink, and the stream goes on. Headers the client
+/// cannot have meant (not HPACK) end the stream.
+#[tokio::test]
+async fn a_batchs_own_grpc_timeout_bounds_it_and_bad_hpack_ends_the_stream() {
+    let memory = MemorySink::new();
+    let receiver = start(Slow(memory.clone(), std::time::Duration::from_millis(300))).await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Traces), &[]);
+    let mut encoder = StreamEncoder::new(Signal::Traces);
+    let mut headers = fluke_hpack::Encoder::new();
+    let sent = requests(Signal::Traces);
+    let mut batch = encoder.encode(&sent[0]);
+    batch.headers = hpack(&mut headers, &[("grpc-timeout", "20m")]);
+    let status = stream.exchange(&batch).await;
+    assert_eq!(
+        status.code(),
+        Some(StatusCode::DeadlineExceeded),
+        "{status:?}"
+    );
+    // Without a deadline of its own the next batch waits for the sink.
+    let status = stream.exchange(&encoder.encode(&sent[1])).await;
+    assert_eq!(
+        status.code(),
+        Some(StatusCode::Ok),
+        "{}",
+        status.status_message
+    );
+    assert_eq!(memory.requests().len(), 1);
+    let mut bad = encoder.encode(&sent[2]);
+    bad.headers = bytes::Bytes::from_static(&[0xff, 0xff, 0x7f]);
+    let status = stream.exchange(&bad).await;
+    assert_ne!(status.code(), Some(StatusCode::Ok));
+    assert!(status.status_message.contains("HPACK"), "{status:?}");
+    let end = stream.finish().await;
+    assert_ne!(end.code, Some(0), "{end:?}");
+    receiver.shutdown().await;
+}

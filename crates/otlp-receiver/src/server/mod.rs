@@ -8,6 +8,7 @@ mod grpc;
 mod http;
 pub(crate) mod limits;
 mod otap;
+mod otap_headers;
 
 use crate::body;
 use crate::failure::Failure;

@@ -24,6 +24,7 @@
 //! While a stream is open its connection counts as busy; hyper's HTTP/2 server caps the
 //! streams of a connection (200).
 
+use super::otap_headers::BatchHeaders;
 use super::{Exchange, Shared};
 use crate::body;
 use crate::failure::Failure;
@@ -142,6 +143,7 @@ pub(super) fn serve(
         kind,
         compression,
         headers,
+        batch_headers: BatchHeaders::new(),
         decoder,
         state,
         replies,
@@ -163,6 +165,8 @@ struct Stream {
     kind: Kind,
     compression: Compression,
     headers: HeaderMap,
+    /// The HPACK decoder of the batches' own headers.
+    batch_headers: BatchHeaders,
     decoder: Decoder,
     /// What the decoder keeps between batches, counted against the memory limit.
     state: Permit,
@@ -281,6 +285,10 @@ impl Stream {
             }
         };
         let id = batch.batch_id;
+        let own = match self.batch_headers.decode(&self.headers, &batch.headers) {
+            Ok(own) => own,
+            Err(failure) => return Outcome::Fatal(Some(id), failure),
+        };
         let decoded = self.decoder.decode(&batch);
         drop((batch, plain));
         // The decoder's dictionaries stay for the next batches: the stream holds them.
@@ -330,10 +338,14 @@ impl Stream {
         if let Err(failure) = permit.grow(size) {
             return Outcome::Answered(id, Err(failure));
         }
-        let outcome = self
-            .shared
-            .hand_over(exchange, request, self.headers.clone())
-            .await;
+        let handed = self.shared.hand_over(exchange, request, own.headers);
+        // A batch's own `grpc-timeout` bounds its handling, as a unary call's does.
+        let outcome = match own.timeout {
+            Some(timeout) => tokio::time::timeout(timeout, handed)
+                .await
+                .unwrap_or_else(|_| Err(Failure::deadline_exceeded())),
+            None => handed.await,
+        };
         drop(permit);
         Outcome::Answered(id, outcome)
     }
