@@ -152,7 +152,10 @@ impl<S: Signal> Encoder<S> {
 /// (default 64 MiB) of dictionaries and schemas and at most
 /// [`with_max_streams`](Self::with_max_streams) (default 32) IPC streams; and a payload may
 /// declare at most [`with_max_payload_bytes`](Self::with_max_payload_bytes) (default 64 MiB)
-/// of decompressed buffers. Past a limit, [`decode`](Self::decode) returns [`Error::StateLimit`]. After
+/// of decompressed buffers and [`with_max_rows`](Self::with_max_rows) rows (default 1 Mi):
+/// a few hundred bytes of IPC can declare a million rows of nulls, each of which would become
+/// a span, a log record or an attribute. Past a limit, [`decode`](Self::decode) returns
+/// [`Error::StateLimit`] (rows: [`Error::Payloads`]), before decoding the payload. After
 /// any error the stream's state is unreliable: end the gRPC stream (the Go receiver does),
 /// or [`reset`](Self::reset).
 #[derive(Debug)]
@@ -175,6 +178,7 @@ impl<S: Signal> Decoder<S> {
                 max_state_bytes: 64 << 20,
                 max_streams: 32,
                 max_payload_bytes: 64 << 20,
+                max_rows: 1 << 20,
             }),
             signal: PhantomData,
         }
@@ -190,6 +194,14 @@ impl<S: Signal> Decoder<S> {
     /// (default 64 MiB), checked before decompressing.
     pub fn with_max_payload_bytes(mut self, bytes: usize) -> Self {
         self.readers.limits.max_payload_bytes = bytes;
+        self
+    }
+
+    /// Caps the rows one payload's record batch may declare (default 1,048,576), checked before
+    /// decoding it: every row becomes an item (span, log record, data point) or one of its
+    /// attributes, events or links.
+    pub fn with_max_rows(mut self, rows: usize) -> Self {
+        self.readers.limits.max_rows = rows;
         self
     }
 

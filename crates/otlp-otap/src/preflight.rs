@@ -11,8 +11,10 @@ use bytes::Bytes;
 
 const CONTINUATION: [u8; 4] = [0xff; 4];
 
-/// Checks `record`, the IPC bytes of one payload.
-pub(crate) fn check(record: &Bytes, max_decompressed: usize) -> Result<()> {
+/// Checks `record`, the IPC bytes of one payload: what its buffers declare they decompress to
+/// (at most `max_decompressed` bytes) and the rows its record batches declare (at most
+/// `max_rows` each).
+pub(crate) fn check(record: &Bytes, max_decompressed: usize, max_rows: usize) -> Result<()> {
     let bad = |why: String| Error::Payloads(format!("IPC payload: {why}"));
     let mut pos = 0usize;
     let mut declared = 0u64;
@@ -53,6 +55,14 @@ pub(crate) fn check(record: &Bytes, max_decompressed: usize) -> Result<()> {
             .header_as_record_batch()
             .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
         let Some(batch) = batch else { continue };
+        // Rows cost nothing to declare (a column of nulls needs no values), and each becomes
+        // an item or part of one.
+        if u64::try_from(batch.length()).map_or(true, |rows| rows > max_rows as u64) {
+            return Err(bad(format!(
+                "a record batch declares {} rows, more than the {max_rows} a payload may hold",
+                batch.length()
+            )));
+        }
         if batch.compression().is_none() {
             continue;
         }

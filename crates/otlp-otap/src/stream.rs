@@ -192,6 +192,8 @@ pub(crate) struct ReadLimits {
     pub(crate) max_streams: usize,
     /// Bytes the compressed buffers of one payload may declare they decompress to.
     pub(crate) max_payload_bytes: usize,
+    /// Rows one payload's record batch may declare.
+    pub(crate) max_rows: usize,
 }
 
 #[derive(Debug)]
@@ -260,7 +262,11 @@ impl Readers {
                 }
             }
         };
-        crate::preflight::check(&payload.record, self.limits.max_payload_bytes)?;
+        crate::preflight::check(
+            &payload.record,
+            self.limits.max_payload_bytes,
+            self.limits.max_rows,
+        )?;
         let mut buffer = Buffer::from(payload.record.to_vec());
         let mut batch = None;
         while !buffer.is_empty() {

@@ -135,6 +135,49 @@ proptest! {
     }
 }
 
+/// A root payload of a few hundred bytes declaring 1.2 million rows of null names (zstd makes
+/// the offsets nothing): 1.2 million spans if decoded. Refused before decoding, by the row
+/// limit (default 1 Mi); decoded when the limit allows it.
+#[test]
+fn a_payload_declaring_a_million_null_rows_is_refused_before_decoding() {
+    use arrow_array::RecordBatch;
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let [first, _] = stream();
+    let rows = 1_200_000;
+    let schema = Arc::new(Schema::new(vec![Field::new("name", DataType::Utf8, true)]));
+    let names = arrow_array::StringArray::new_null(rows);
+    let nulls = RecordBatch::try_new(schema.clone(), vec![Arc::new(names)]).expect("batch");
+    let mut record = Vec::new();
+    let zstd = arrow_ipc::writer::IpcWriteOptions::default()
+        .try_with_compression(Some(arrow_ipc::CompressionType::ZSTD))
+        .expect("zstd");
+    let mut writer =
+        arrow_ipc::writer::StreamWriter::try_new_with_options(&mut record, &schema, zstd)
+            .expect("writer");
+    writer.write(&nulls).expect("write");
+    writer.finish().expect("finish");
+    drop(writer);
+    assert!(record.len() < 1024, "{} bytes", record.len());
+    let mut batch = first.clone();
+    batch.arrow_payloads.truncate(1);
+    batch.arrow_payloads[0].record = Bytes::from(record);
+    let Err(err) = TracesDecoder::new().decode(&batch) else {
+        panic!("a million null rows decoded");
+    };
+    assert!(err.to_string().contains("1200000 rows"), "{err}");
+    let spans: usize = TracesDecoder::new()
+        .with_max_rows(rows)
+        .decode(&batch)
+        .expect("within the limit")
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
+    assert_eq!(spans, rows);
+}
+
 #[test]
 fn a_payload_that_declares_a_huge_decompressed_size_is_refused_before_allocating() {
     let [first, _] = stream();

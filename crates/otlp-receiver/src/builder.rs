@@ -288,7 +288,9 @@ impl ReceiverBuilder {
     /// the [request size](Self::with_max_request_size) (its gRPC message, before and after
     /// decompression), the [items](Self::with_max_items_per_request) and the
     /// [decoded size](Self::with_max_decoded_size) (which also bounds what each of its Arrow
-    /// tables may declare it decompresses to), and a stream sending no batch for the
+    /// tables may declare it decompresses to, and its rows: one for every 64 bytes, checked
+    /// before a table is decoded, since a row of nulls costs a few bits and becomes a whole
+    /// span), and a stream sending no batch for the
     /// [idle timeout](Self::with_idle_timeout) is ended with `UNAVAILABLE`. Default: 64 MiB.
     pub fn with_otap_state_limit(mut self, bytes: usize) -> Self {
         self.otap_state_limit = bytes;

@@ -392,3 +392,38 @@ async fn a_batchs_own_grpc_timeout_bounds_it_and_bad_hpack_ends_the_stream() {
     assert_ne!(end.code, Some(0), "{end:?}");
     receiver.shutdown().await;
 }
+
+/// Rows are bounded before a payload is decoded: one for every 64 bytes of the decoded-size
+/// limit (a row of nulls costs a few bits of IPC and becomes a whole span). Past it the
+/// stream ends with a status that says so, and the sink sees nothing.
+#[tokio::test]
+async fn a_batch_with_more_rows_than_the_decoded_size_allows_ends_the_stream() {
+    let memory = MemorySink::new();
+    // 64,000 bytes: 1,000 rows a payload.
+    let receiver = start_with(
+        builder()
+            .with_sink(memory.clone())
+            .with_max_decoded_size(64_000),
+    )
+    .await;
+    let addr = receiver.grpc_addr().expect("grpc");
+    let mut stream = OtapStream::open(&h2_client(), addr, method(Signal::Traces), &[]);
+    let mut many = sample::traces();
+    let spans = &mut many.resource_spans[0].scope_spans[0].spans;
+    let one = spans[0].clone();
+    spans.clear();
+    for i in 0..1_500u32 {
+        let mut span = one.clone();
+        span.span_id = bytes::Bytes::copy_from_slice(&u64::from(i + 1).to_be_bytes());
+        spans.push(span);
+    }
+    let mut encoder = StreamEncoder::new(Signal::Traces);
+    let status = stream
+        .exchange(&encoder.encode(&Request::Traces(many)))
+        .await;
+    assert_ne!(status.code(), Some(StatusCode::Ok));
+    assert!(status.status_message.contains("1500 rows"), "{status:?}");
+    assert_ne!(stream.finish().await.code, Some(0));
+    assert!(memory.requests().is_empty());
+    receiver.shutdown().await;
+}

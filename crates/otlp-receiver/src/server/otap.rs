@@ -79,23 +79,27 @@ enum Decoder {
 
 impl Decoder {
     /// A decoder keeping at most `state` bytes between batches, and letting a payload declare at
-    /// most `payload` bytes of decompressed buffers.
+    /// most `payload` bytes of decompressed buffers and a row for every `ROW_BYTES` of them.
     fn new(kind: Kind, state: usize, payload: usize) -> Self {
+        let rows = (payload / ROW_BYTES).max(1024);
         match kind {
             Kind::Traces => Decoder::Traces(
                 TracesDecoder::new()
                     .with_max_state_bytes(state)
-                    .with_max_payload_bytes(payload),
+                    .with_max_payload_bytes(payload)
+                    .with_max_rows(rows),
             ),
             Kind::Logs => Decoder::Logs(
                 LogsDecoder::new()
                     .with_max_state_bytes(state)
-                    .with_max_payload_bytes(payload),
+                    .with_max_payload_bytes(payload)
+                    .with_max_rows(rows),
             ),
             Kind::Metrics => Decoder::Metrics(
                 MetricsDecoder::new()
                     .with_max_state_bytes(state)
-                    .with_max_payload_bytes(payload),
+                    .with_max_payload_bytes(payload)
+                    .with_max_rows(rows),
             ),
         }
     }
@@ -116,6 +120,10 @@ impl Decoder {
         }
     }
 }
+
+/// What a decoded row takes at least (a span, a log record, an attribute), in bytes: rows are
+/// bounded by the decoded-size limit over this, before a payload is decoded.
+const ROW_BYTES: usize = 64;
 
 /// Answers and trailers not yet written: a client that stops reading them stops the stream.
 const PENDING_REPLIES: usize = 16;
