@@ -152,7 +152,7 @@ impl<S: Signal> Encoder<S> {
 /// (default 64 MiB) of dictionaries and schemas and at most
 /// [`with_max_streams`](Self::with_max_streams) (default 32) IPC streams; and a payload may
 /// declare at most [`with_max_payload_bytes`](Self::with_max_payload_bytes) (default 64 MiB)
-/// of decompressed buffers and [`with_max_rows`](Self::with_max_rows) rows (default 1 Mi):
+/// of decompressed buffers, a batch [`with_max_rows`](Self::with_max_rows) rows (default 1 Mi):
 /// a few hundred bytes of IPC can declare a million rows of nulls, each of which would become
 /// a span, a log record or an attribute. Past a limit, [`decode`](Self::decode) returns
 /// [`Error::StateLimit`] (rows: [`Error::Payloads`]), before decoding the payload. After
@@ -197,9 +197,9 @@ impl<S: Signal> Decoder<S> {
         self
     }
 
-    /// Caps the rows one payload's record batch may declare (default 1,048,576), checked before
-    /// decoding it: every row becomes an item (span, log record, data point) or one of its
-    /// attributes, events or links.
+    /// Caps the rows a batch's payloads may declare together (default 1,048,576), checked
+    /// before each is decoded: every row becomes an item (span, log record, data point) or one
+    /// of its attributes, events or links.
     pub fn with_max_rows(mut self, rows: usize) -> Self {
         self.readers.limits.max_rows = rows;
         self
@@ -225,6 +225,7 @@ impl<S: Signal> Decoder<S> {
     /// first; this decoder does not); each type at most once, all of them tables of the
     /// signal, the root among them (a batch without any payload is an empty request).
     pub fn decode(&mut self, batch: &BatchArrowRecords) -> Result<S::Request> {
+        self.readers.begin_batch();
         let root_kind = S::PAYLOADS[0];
         let mut root = None;
         let mut others = HashMap::new();

@@ -12,12 +12,18 @@ use bytes::Bytes;
 const CONTINUATION: [u8; 4] = [0xff; 4];
 
 /// Checks `record`, the IPC bytes of one payload: what its buffers declare they decompress to
-/// (at most `max_decompressed` bytes) and the rows its record batches declare (at most
-/// `max_rows` each).
-pub(crate) fn check(record: &Bytes, max_decompressed: usize, max_rows: usize) -> Result<()> {
+/// (at most `max_decompressed` bytes) and the rows its record batches declare (`rows.0` were
+/// declared before it in its batch, which may hold `rows.1`). Returns the rows it declares.
+pub(crate) fn check(
+    record: &Bytes,
+    max_decompressed: usize,
+    rows: (usize, usize),
+) -> Result<usize> {
+    let (before, max_rows) = rows;
     let bad = |why: String| Error::Payloads(format!("IPC payload: {why}"));
     let mut pos = 0usize;
     let mut declared = 0u64;
+    let mut rows = 0usize;
     while pos < record.len() {
         let mut word = record
             .get(pos..pos + 4)
@@ -56,11 +62,15 @@ pub(crate) fn check(record: &Bytes, max_decompressed: usize, max_rows: usize) ->
             .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
         let Some(batch) = batch else { continue };
         // Rows cost nothing to declare (a column of nulls needs no values), and each becomes
-        // an item or part of one.
-        if u64::try_from(batch.length()).map_or(true, |rows| rows > max_rows as u64) {
-            return Err(bad(format!(
-                "a record batch declares {} rows, more than the {max_rows} a payload may hold",
-                batch.length()
+        // an item or part of one: counted for the caller's limit.
+        let declared_rows =
+            usize::try_from(batch.length()).map_err(|_| bad("negative row count".into()))?;
+        rows = rows.saturating_add(declared_rows);
+        if before.saturating_add(rows) > max_rows {
+            return Err(Error::Payloads(format!(
+                "the batch's payloads declare {} rows or more, more than the {max_rows} a \
+                 batch may hold",
+                before.saturating_add(rows)
             )));
         }
         if batch.compression().is_none() {
@@ -91,5 +101,5 @@ pub(crate) fn check(record: &Bytes, max_decompressed: usize, max_rows: usize) ->
             });
         }
     }
-    Ok(())
+    Ok(rows)
 }

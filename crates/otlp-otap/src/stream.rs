@@ -192,7 +192,7 @@ pub(crate) struct ReadLimits {
     pub(crate) max_streams: usize,
     /// Bytes the compressed buffers of one payload may declare they decompress to.
     pub(crate) max_payload_bytes: usize,
-    /// Rows one payload's record batch may declare.
+    /// Rows one batch's payloads may declare together.
     pub(crate) max_rows: usize,
 }
 
@@ -208,6 +208,8 @@ struct ReadStream {
 pub(crate) struct Readers {
     streams: HashMap<Str, ReadStream>,
     pub(crate) limits: ReadLimits,
+    /// Rows the current batch's payloads declared so far.
+    batch_rows: usize,
 }
 
 impl Readers {
@@ -215,7 +217,13 @@ impl Readers {
         Readers {
             streams: HashMap::new(),
             limits,
+            batch_rows: 0,
         }
+    }
+
+    /// Starts counting the rows of a new batch.
+    pub(crate) fn begin_batch(&mut self) {
+        self.batch_rows = 0;
     }
 
     /// Forgets every stream.
@@ -262,11 +270,12 @@ impl Readers {
                 }
             }
         };
-        crate::preflight::check(
+        let rows = crate::preflight::check(
             &payload.record,
             self.limits.max_payload_bytes,
-            self.limits.max_rows,
+            (self.batch_rows, self.limits.max_rows),
         )?;
+        self.batch_rows = self.batch_rows.saturating_add(rows);
         let mut buffer = Buffer::from(payload.record.to_vec());
         let mut batch = None;
         while !buffer.is_empty() {
