@@ -57,19 +57,13 @@ mod imp {
         // Ticks per second: the tables are refreshed at least that often (dlopen).
         let per_second = (1_000_000_000 / period.max(1)).max(1);
         let mut ticks = 0u64;
-        let mut misses = crate::unwind::stack_misses();
         let interval = Duration::from_nanos(period);
         let tick = move |registry: &mut Registry, me: u32| {
             tasks.list(&mut tids);
             ticks += 1;
             // New threads' stacks are read the slow way until the mappings are read again:
-            // at the tick after a walk missed them (see `unwind::stack_misses`).
-            if crate::unwind::stack_misses() != misses {
-                let _ = crate::unwind::refresh();
-                misses = crate::unwind::stack_misses();
-            } else if ticks.is_multiple_of(per_second) {
-                let _ = crate::unwind::refresh_if_objects_changed();
-            }
+            // at the tick after a walk missed them (see `unwind::refresh_if_stale`).
+            let _ = crate::unwind::refresh_if_stale(ticks.is_multiple_of(per_second));
             registry.sync(&tids, me, |_, _| Ok::<_, ()>(None));
             for (&tid, tracked) in &mut registry.threads {
                 let Some(state) = threads::state(tid) else {

@@ -28,8 +28,6 @@ pub(crate) struct Sources {
     /// When the unwind tables were last rebuilt for the heap and lock samplers (the CPU
     /// sampler's own thread keeps them current when it runs).
     unwind_refreshed: Option<Instant>,
-    /// `unwind::stack_misses` at the last refresh.
-    stack_misses: u64,
 }
 
 impl std::fmt::Debug for Sources {
@@ -114,18 +112,12 @@ impl Sources {
     /// Hands every sample taken since the last drain to `sink`.
     pub(crate) fn drain(&mut self, sink: &mut dyn FnMut(RawSample)) {
         // Without the CPU sampler (which does it), the tables follow new stacks (a walk missed
-        // one: `unwind::stack_misses`) and loaded objects here, once a second at most.
+        // one: `unwind::refresh_if_stale`) and loaded objects here, once a second at most.
         if !self.cpu
             && let Some(at) = self.unwind_refreshed
             && at.elapsed() >= UNWIND_REFRESH
         {
-            let misses = crate::unwind::stack_misses();
-            if misses != self.stack_misses {
-                let _ = crate::unwind::refresh();
-                self.stack_misses = misses;
-            } else {
-                let _ = crate::unwind::refresh_if_objects_changed();
-            }
+            let _ = crate::unwind::refresh_if_stale(true);
             self.unwind_refreshed = Some(Instant::now());
         }
         for sampler in &mut self.samplers {

@@ -91,7 +91,6 @@ impl CpuSampler {
         let mut listed_at: Option<std::time::Instant> = None;
         let mut refreshed = std::time::Instant::now();
         let mut seen = 0u64;
-        let mut misses = crate::unwind::stack_misses();
         // New threads are found by listing `/proc/self/task` when its link count moved (a
         // thread's CPU before its timer is armed is not sampled), and every second all the
         // same (one ending as another starts leaves the count as it was). Waking is most of
@@ -110,20 +109,16 @@ impl CpuSampler {
                 if let Some(links) = links {
                     watch::listed_at(links);
                 }
-                // Every second, the tables even without new threads, if objects were dlopen'ed
-                // or closed since.
-                let refresh = now.duration_since(refreshed) >= SECOND;
-                if refresh {
-                    refreshed = now;
-                }
-                rescan(registry, &tids, me, period, refresh);
+                rescan(registry, &tids, me, period);
             }
-            // A stack the tables' mappings lack (a new thread's, unless its stack was reused):
-            // walked the slow way until the mappings are read again, now.
-            if crate::unwind::stack_misses() != misses {
-                let _ = crate::unwind::refresh();
-                misses = crate::unwind::stack_misses();
+            // A stack the tables' mappings lack (a new thread's, unless its stack was reused)
+            // is walked the slow way until the mappings are read again: now. Every second,
+            // the tables too, if objects were dlopen'ed or closed since.
+            let objects = now.duration_since(refreshed) >= SECOND;
+            if objects {
+                refreshed = now;
             }
+            let _ = crate::unwind::refresh_if_stale(objects);
             registry.collect();
             let busy = registry.collected != seen;
             seen = registry.collected;
@@ -221,15 +216,11 @@ fn tick_interval(period_ns: u64) -> std::time::Duration {
     Duration::from_nanos(ring).clamp(IDLE_RING, IDLE_WAIT)
 }
 
-/// Follows new threads and forgets exited ones; with `refresh`, picks up objects loaded or
-/// unloaded since. A new thread's stack need not be in the tables' mappings first: its walks
-/// read it the slow way and count a miss until the tick after reads the mappings again, so a
-/// thread on a reused stack costs no read of `/proc/self/maps`.
+/// Follows new threads and forgets exited ones. A new thread's stack need not be in the
+/// tables' mappings first: its walks read it the slow way and count a miss until the tick
+/// reads the mappings again, so a thread on a reused stack costs no read of `/proc/self/maps`.
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-fn rescan(registry: &mut registry::Registry, tids: &[u32], me: u32, period: u64, refresh: bool) {
-    if refresh {
-        let _ = crate::unwind::refresh_if_objects_changed();
-    }
+fn rescan(registry: &mut registry::Registry, tids: &[u32], me: u32, period: u64) {
     registry.sync(tids, me, |tid, slot| {
         timer::Timer::arm(tid, period, libc::SIGPROF, slot).map(Some)
     });

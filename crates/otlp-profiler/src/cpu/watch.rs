@@ -21,8 +21,6 @@ static TASKS_FD: AtomicI32 = AtomicI32::new(-1);
 static KNOWN: AtomicU64 = AtomicU64::new(0);
 /// The sampler thread's bell (null when no sampler watches).
 static BELL: AtomicPtr<Bell> = AtomicPtr::new(std::ptr::null_mut());
-/// The stack misses (`unwind::stack_misses`) a handler last rang for.
-static MISSES_RUNG: AtomicU64 = AtomicU64::new(0);
 /// When a handler last looked at the link count (Unix nanoseconds).
 static CHECKED_AT: AtomicU64 = AtomicU64::new(0);
 /// How often handlers look at the link count at most, whatever the number of threads sampled:
@@ -96,8 +94,7 @@ pub(crate) fn check() {
     // A descriptor closed and reused since the load gives another file's count: one
     // needless listing.
     // A stack outside the tables' mappings: the sampler's thread reads them again.
-    let misses = crate::unwind::stack_misses();
-    let missed = MISSES_RUNG.swap(misses, Ordering::Relaxed) != misses;
+    let missed = crate::unwind::stacks_missed();
     let moved = super::tasks::links_of(fd).is_some_and(|l| l != KNOWN.load(Ordering::Relaxed));
     if !missed && !moved {
         return;

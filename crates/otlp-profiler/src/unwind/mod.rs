@@ -18,7 +18,7 @@ mod tables;
 
 #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
 pub(crate) use tables::{
-    UnwindCache, capture_here, refresh, refresh_if_objects_changed, stack_misses, unwind_from,
+    UnwindCache, capture_here, refresh, refresh_if_stale, stack_misses, stacks_missed, unwind_from,
     with_exec_regions,
 };
 
@@ -43,7 +43,7 @@ mod unsupported {
 
     /// As [`refresh`].
     #[allow(dead_code)]
-    pub(crate) fn refresh_if_objects_changed() -> Result<(), Error> {
+    pub(crate) fn refresh_if_stale(_objects: bool) -> Result<(), Error> {
         refresh()
     }
 
@@ -55,4 +55,4 @@ mod unsupported {
 }
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 #[allow(unused_imports)]
-pub(crate) use unsupported::{capture_here, refresh, refresh_if_objects_changed, stack_misses};
+pub(crate) use unsupported::{capture_here, refresh, refresh_if_stale, stack_misses};

@@ -29,6 +29,8 @@ static READERS: AtomicUsize = AtomicUsize::new(0);
 /// Walks whose stack pointer lay in no mapping of the snapshot (a stack mapped after it was
 /// taken: a new thread's, unless the C library reused an old one).
 static STACK_MISSES: AtomicU64 = AtomicU64::new(0);
+/// [`STACK_MISSES`] when the published snapshot's mappings were read: the misses it covers.
+static MISSES_COVERED: AtomicU64 = AtomicU64::new(0);
 /// Stack reads a walk outside the snapshot's mappings makes at most (each a system call).
 const CHECKED_READS: usize = 512;
 /// This process's id, for `process_vm_readv` (0 until the first [`refresh`]).
@@ -71,20 +73,35 @@ impl std::fmt::Debug for UnwindCache {
 /// ones, rereads the mappings (new threads' stacks), publishes, and frees replaced snapshots
 /// no walk can hold. Call it from a collector thread, never from a handler or an allocator.
 pub(crate) fn refresh() -> Result<(), Error> {
-    refresh_inner(false)
+    refresh_inner(None)
 }
 
-/// [`refresh`] when objects were loaded or unloaded since the last one; otherwise nothing
-/// (listing the loaded objects is cheap; reading `/proc/self/maps` is most of a refresh).
-pub(crate) fn refresh_if_objects_changed() -> Result<(), Error> {
-    refresh_inner(true)
+/// [`refresh`] when the snapshot is stale: a walk missed a stack since its mappings were read
+/// ([`stacks_missed`]: a new thread's), or, with `objects`, objects were loaded or unloaded
+/// since; otherwise nothing (a miss is two atomic loads, listing the loaded objects is cheap,
+/// reading `/proc/self/maps` is most of a refresh).
+pub(crate) fn refresh_if_stale(objects: bool) -> Result<(), Error> {
+    refresh_inner(Some(objects))
 }
 
-fn refresh_inner(only_if_objects_changed: bool) -> Result<(), Error> {
+/// Whether a walk missed a stack since the published snapshot's mappings were read.
+/// Async-signal-safe (atomics).
+pub(crate) fn stacks_missed() -> bool {
+    STACK_MISSES.load(Ordering::Relaxed) != MISSES_COVERED.load(Ordering::Relaxed)
+}
+
+/// `stale_only`: `None` always rebuilds; `Some(objects)` only when [`refresh_if_stale`] says.
+fn refresh_inner(stale_only: Option<bool>) -> Result<(), Error> {
     // SAFETY: getpid has no preconditions.
     OWN_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+    // Read before the mappings: misses after this may be of stacks the read does not see.
+    let misses = STACK_MISSES.load(Ordering::Relaxed);
+    let missed = misses != MISSES_COVERED.load(Ordering::Relaxed);
+    if stale_only == Some(false) && !missed {
+        return Ok(());
+    }
     let now = modules::loaded();
-    if only_if_objects_changed {
+    if stale_only.is_some() && !missed {
         let guard = BUILDER.lock().unwrap_or_else(|e| e.into_inner());
         if guard.as_ref().is_some_and(|b| b.loaded == now) {
             return Ok(());
@@ -112,6 +129,7 @@ fn refresh_inner(only_if_objects_changed: bool) -> Result<(), Error> {
         writable: maps.writable,
         executable: maps.executable,
     });
+    MISSES_COVERED.store(misses, Ordering::Relaxed);
     let old = CURRENT.swap(Box::into_raw(snapshot), Ordering::SeqCst);
     if !old.is_null() {
         // SAFETY: `old` came from Box::into_raw in an earlier refresh and was just unpublished;
@@ -260,13 +278,14 @@ fn read_own(address: u64) -> Option<u64> {
         iov_base: address as *mut libc::c_void,
         iov_len: 8,
     };
-    // SAFETY: `local` is 8 writable bytes on this stack; the kernel reads `remote` from this
-    // process's memory and reports a failure for memory not mapped readable instead of
-    // faulting; nothing is written but `value`.
     let pid = match OWN_PID.load(Ordering::Relaxed) {
+        // SAFETY: getpid has no preconditions.
         0 => unsafe { libc::getpid() },
         pid => pid,
     };
+    // SAFETY: `local` is 8 writable bytes on this stack; the kernel reads `remote` from this
+    // process's memory and reports a failure for memory not mapped readable instead of
+    // faulting; nothing is written but `value`.
     let read = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
     (read == 8).then_some(value)
 }
