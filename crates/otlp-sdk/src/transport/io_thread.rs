@@ -52,12 +52,6 @@ impl IoThread {
             crate::thread::spawn_with_runtime("otlp-exporter".into(), move || async move {
                 let connections = Connections::new(table);
                 while let Some(job) = queue.recv().await {
-                    #[cfg(feature = "arrow")]
-                    if matches!(job.payload, Payload::CloseStreams) {
-                        connections.close_streams().await;
-                        let _ = job.reply.send(Ok(ExportOutcome::not_sent()));
-                        continue;
-                    }
                     drop(tokio::spawn(run(connections.clone(), job)));
                 }
             })?;
@@ -102,7 +96,10 @@ async fn run(connections: Connections, job: Job) {
             #[cfg(feature = "arrow")]
             Payload::Otap(body) => connections.export_encoded(signal, body).await,
             #[cfg(feature = "arrow")]
-            Payload::CloseStreams => Ok(ExportOutcome::not_sent()),
+            Payload::CloseStreams => {
+                connections.close_streams().await;
+                Ok(ExportOutcome::not_sent())
+            }
         }
     };
     tokio::select! {

@@ -82,9 +82,7 @@ impl Transport {
         body: EncodedBody,
     ) -> Result<ExportOutcome, Error> {
         #[cfg(feature = "arrow")]
-        if self.table.spec(signal).protocol == crate::config::Protocol::Otap
-            && signal != Signal::Profiles
-        {
+        if self.table.streams(signal) {
             return self
                 .io()?
                 .export(signal, io_thread::Payload::Otap(body))

@@ -127,6 +127,13 @@ impl RouteTable {
         &self.routes[signal.index()]
     }
 
+    /// Whether `signal` goes over OTAP streams: an OTAP route, but for profiles, which OTAP
+    /// does not carry (they go as OTLP/gRPC).
+    #[cfg(feature = "arrow")]
+    pub(super) fn streams(&self, signal: Signal) -> bool {
+        self.spec(signal).protocol == Protocol::Otap && signal != Signal::Profiles
+    }
+
     /// `body` as `signal`'s route sends it: in the route's encoding, compressed, framed.
     pub(super) fn wire(&self, signal: Signal, body: EncodedBody) -> Result<Bytes, Error> {
         let spec = self.spec(signal);
@@ -222,7 +229,7 @@ impl Connections {
         body: EncodedBody,
     ) -> Result<ExportOutcome, Error> {
         #[cfg(feature = "arrow")]
-        if self.inner.table.spec(signal).protocol == Protocol::Otap && signal != Signal::Profiles {
+        if self.inner.table.streams(signal) {
             return super::otap::export(self, signal, body).await;
         }
         let wire = self.inner.table.wire(signal, body)?;
