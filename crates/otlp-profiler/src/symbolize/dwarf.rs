@@ -87,16 +87,11 @@ fn resolve_counting(
             found.read_unit(dwarf, header, addrs, release);
         }
     }
-    let mut units = dwarf.units();
-    let mut headers_read = 0usize;
+    let mut headers = Headers::new(dwarf);
     while found.pending > 0 {
-        let Ok(Some(header)) = units.next() else {
+        let Some(header) = headers.next(release) else {
             break;
         };
-        headers_read += 1;
-        if headers_read.is_multiple_of(RELEASE_EVERY_UNITS) {
-            release();
-        }
         // Units from `units()` are `.debug_info`'s.
         if indexed
             .binary_search(&gimli::DebugInfoOffset(header.offset().0))
@@ -180,6 +175,32 @@ fn aranges_index(dwarf: &gimli::Dwarf<Reader>, addrs: &[u64]) -> (Vec<Offset>, V
 
 /// A unit's offset in `.debug_info`.
 type Offset = gimli::DebugInfoOffset<usize>;
+
+/// The unit headers of `.debug_info` in order, the pages read dropped every
+/// `RELEASE_EVERY_UNITS` headers.
+struct Headers {
+    units: gimli::DebugInfoUnitHeadersIter<Reader>,
+    read: usize,
+}
+
+impl Headers {
+    fn new(dwarf: &gimli::Dwarf<Reader>) -> Self {
+        Headers {
+            units: dwarf.units(),
+            read: 0,
+        }
+    }
+
+    /// The next header; `None` at the end or at a header that does not parse.
+    fn next(&mut self, release: &mut dyn FnMut()) -> Option<gimli::UnitHeader<Reader>> {
+        let header = self.units.next().ok().flatten()?;
+        self.read += 1;
+        if self.read.is_multiple_of(RELEASE_EVERY_UNITS) {
+            release();
+        }
+        Some(header)
+    }
+}
 
 /// The indices of the addresses not yet resolved that `unit`'s ranges cover, ascending.
 fn targets_in(unit: UnitRef<'_, Reader>, addrs: &[u64], resolved: &[bool]) -> Vec<usize> {
@@ -472,15 +493,12 @@ impl CrossUnits {
         let headers_read = &mut self.headers_read;
         self.starts.get_or_insert_with(|| {
             let mut starts = Vec::new();
-            let mut units = dwarf.units();
-            while let Ok(Some(header)) = units.next() {
-                *headers_read += 1;
-                if headers_read.is_multiple_of(RELEASE_EVERY_UNITS) {
-                    release();
-                }
+            let mut headers = Headers::new(dwarf);
+            while let Some(header) = headers.next(release) {
                 // Units from `units()` are `.debug_info`'s.
                 starts.push(header.offset().0);
             }
+            *headers_read += headers.read;
             starts
         })
     }
