@@ -288,7 +288,7 @@ fn same_logs(got: ExportLogsServiceRequest, sent: &ExportLogsServiceRequest) -> 
 
 /// Log records as otel-arrow's encoder passes them on: sorted within each scope (it sorts its
 /// LOGS table), all-zero trace and span ids empty (it writes them as nulls), attribute
-/// doubles of -0.0 as 0.0.
+/// doubles and a body double of -0.0 as 0.0 (its own decoder reads such a body back as 0.0).
 fn records_sorted(request: ExportLogsServiceRequest) -> ExportLogsServiceRequest {
     let mut request = normalize_logs(request);
     for rl in &mut request.resource_logs {
@@ -306,6 +306,13 @@ fn records_sorted(request: ExportLogsServiceRequest) -> ExportLogsServiceRequest
             .for_each(|s| unsigned_zeros(&mut s.attributes));
         for r in &mut sl.log_records {
             unsigned_zeros(&mut r.attributes);
+            if let Some(otlp_proto::common::Value::DoubleValue(d)) =
+                r.body.as_mut().and_then(|b| b.value.as_mut())
+            {
+                if *d == 0.0 {
+                    *d = 0.0;
+                }
+            }
             for id in [&mut r.trace_id, &mut r.span_id] {
                 if id.iter().all(|&b| b == 0) {
                     *id = Default::default();
@@ -358,3 +365,4 @@ proptest! {
         }
     }
 }
+
