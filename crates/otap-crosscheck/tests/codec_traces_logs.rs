@@ -308,10 +308,9 @@ fn records_sorted(request: ExportLogsServiceRequest) -> ExportLogsServiceRequest
             unsigned_zeros(&mut r.attributes);
             if let Some(otlp_proto::common::Value::DoubleValue(d)) =
                 r.body.as_mut().and_then(|b| b.value.as_mut())
+                && *d == 0.0
             {
-                if *d == 0.0 {
-                    *d = 0.0;
-                }
+                *d = 0.0;
             }
             for id in [&mut r.trace_id, &mut r.span_id] {
                 if id.iter().all(|&b| b == 0) {
@@ -365,4 +364,3 @@ proptest! {
         }
     }
 }
-

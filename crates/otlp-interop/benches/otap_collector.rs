@@ -10,18 +10,23 @@
 //! batch; and the OTAP/gRPC ratio. Each client keeps its connection (and OTAP its stream)
 //! across rounds, as a long-running process does. Every round checks that nothing was dropped.
 //!
+//! Four clients: OTAP as configured by default (zstd IPC bodies, messages uncompressed), OTAP
+//! with gRPC zstd compression (then plain IPC bodies), and OTLP/gRPC without and with zstd;
+//! OTAP is compared with gRPC of the same message compression.
+//!
 //! Where the time goes: the CPU time per span of this process (SDK and exporter) and of the
-//! Collector over the same rounds (`/proc/<pid>/stat`). Then, on the exporting side, the steps
-//! OTAP's stream task adds to a batch of 1,000 such spans, each timed alone (median of many):
-//! reading the pipeline's protobuf body back into a request, and otlp-otap's encoding of that
-//! request on a stream already past its first batch (a gRPC export sends the body as it is).
+//! Collector over the same rounds (`/proc/<pid>/stat`). Then, on the exporting side, steps
+//! of a batch of 1,000 such spans, each timed alone (median of many): otlp-otap's encoding of
+//! the request on a stream already past its first batch (a pipeline's stream encodes its span
+//! records through the same tables), and reading a protobuf body back into a request (what a
+//! direct export's body costs a stream; a gRPC export sends the body as it is).
 
 #![allow(clippy::print_stdout)]
 
 use bench_support::{Row, median, our_span, print_rows_as};
 use bytes::Bytes;
 use otlp::pipeline::AdaptiveBatchConfig;
-use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
+use otlp::{ClientConfig, Compression, ExporterConfig, OtlpClient, Protocol};
 use otlp_interop::{Collector, temp_dir};
 use otlp_otap::TracesEncoder;
 use otlp_proto::collector::ExportTraceServiceRequest;
@@ -92,7 +97,7 @@ fn micros(runs: usize, mut f: impl FnMut()) -> f64 {
     median(&mut times)
 }
 
-/// Prints the time of each step OTAP's stream task adds to a 1,000-span batch.
+/// Prints the time of each step of a 1,000-span batch on an OTAP stream.
 fn otap_steps(runs: usize) {
     let request = batch(1_000);
     let body = request.encode_to_bytes();
@@ -100,7 +105,7 @@ fn otap_steps(runs: usize) {
     encoder.encode(&request).expect("encodes");
     let steps = [
         (
-            "protobuf body -> request",
+            "direct export: body -> request",
             micros(runs, || {
                 std::hint::black_box(
                     Request::decode(Signal::Traces, Encoding::Protobuf, &body).expect("decodes"),
@@ -120,7 +125,7 @@ fn otap_steps(runs: usize) {
             }),
         ),
     ];
-    println!("\nOTAP's steps per batch of 1,000 spans on the exporting side (median of {runs})");
+    println!("\nSteps per batch of 1,000 spans on the exporting side (median of {runs})");
     for (step, us) in steps {
         println!(
             "{step:<34} {us:>8.0} us  ({:.0} ns/span)",
@@ -129,17 +134,24 @@ fn otap_steps(runs: usize) {
     }
 }
 
-/// Our client exporting with `protocol` to `addr`: the default adaptive pipeline, with a queue
+/// Our client exporting with `protocol` (and `compression`, if any) to `addr`: the default adaptive pipeline, with a queue
 /// large enough for a whole round, so that nothing is dropped and the figure is delivery's.
-fn client(protocol: Protocol, addr: SocketAddr, queue: usize) -> OtlpClient {
+fn client(
+    protocol: Protocol,
+    compression: Option<Compression>,
+    addr: SocketAddr,
+    queue: usize,
+) -> OtlpClient {
+    let mut exporter = ExporterConfig::new()
+        .with_protocol(protocol)
+        .with_endpoint(format!("http://{addr}"))
+        .with_timeout(Duration::from_secs(30));
+    if let Some(c) = compression {
+        exporter = exporter.with_compression(c);
+    }
     OtlpClient::new_blocking(
         ClientConfig::new()
-            .with_exporter(
-                ExporterConfig::new()
-                    .with_protocol(protocol)
-                    .with_endpoint(format!("http://{addr}"))
-                    .with_timeout(Duration::from_secs(30)),
-            )
+            .with_exporter(exporter)
             .with_resource(resource())
             .with_resource_detection(false)
             .with_traces_pipeline(AdaptiveBatchConfig::default().with_max_queue_size(queue)),
@@ -208,48 +220,89 @@ fn main() {
 
     let dir = temp_dir("otap-bench");
     let collector = Collector::start_sink(&dir);
-    let otap = client(Protocol::Otap, collector.arrow, n as usize);
-    let grpc = client(Protocol::Grpc, collector.grpc, n as usize);
+    // OTAP as configured by default (zstd IPC bodies, messages uncompressed), OTAP with gRPC
+    // zstd (then plain IPC bodies, as the Go exporter's default), and OTLP/gRPC without and
+    // with zstd.
+    let zstd = Some(Compression::Zstd);
+    let clients = [
+        (
+            "OTAP",
+            client(Protocol::Otap, None, collector.arrow, n as usize),
+        ),
+        (
+            "OTAP, gRPC zstd",
+            client(Protocol::Otap, zstd, collector.arrow, n as usize),
+        ),
+        (
+            "gRPC",
+            client(Protocol::Grpc, None, collector.grpc, n as usize),
+        ),
+        (
+            "gRPC, zstd",
+            client(Protocol::Grpc, zstd, collector.grpc, n as usize),
+        ),
+    ];
 
     let pid = collector.pid().expect("the Collector runs").to_string();
 
     // One unmeasured round each: connections, streams and the Collector's first allocations.
-    round(&otap, n.min(10_000), &pid, &mut Cpu::default());
-    round(&grpc, n.min(10_000), &pid, &mut Cpu::default());
+    for (_, c) in &clients {
+        round(c, n.min(10_000), &pid, &mut Cpu::default());
+    }
 
-    let mut row = Row::new("spans/s, acknowledged");
-    let (mut otap_cpu, mut grpc_cpu) = (Cpu::default(), Cpu::default());
+    let mut rates: [Vec<f64>; 4] = Default::default();
+    let mut cpu: [Cpu; 4] = Default::default();
     for r in 0..rounds {
-        // Alternating which goes first, so that neither always follows the other's garbage.
-        if r % 2 == 0 {
-            row.ours.push(round(&otap, n, &pid, &mut otap_cpu));
-            row.theirs.push(round(&grpc, n, &pid, &mut grpc_cpu));
-        } else {
-            row.theirs.push(round(&grpc, n, &pid, &mut grpc_cpu));
-            row.ours.push(round(&otap, n, &pid, &mut otap_cpu));
+        // Rotating which goes first, so that none always follows another's garbage.
+        for k in 0..clients.len() {
+            let i = (r + k) % clients.len();
+            rates[i].push(round(&clients[i].1, n, &pid, &mut cpu[i]));
         }
     }
+    let [otap, otap_zstd, grpc, grpc_zstd] = rates;
+    let [otap_cpu, otap_zstd_cpu, grpc_cpu, grpc_zstd_cpu] = cpu;
     print_rows_as(
         &format!(
             "End to end into the Collector (peercol, debug exporter): {n} spans from one thread \
-             until flushed (median of {rounds} alternating rounds; ratio OTAP/gRPC)"
+             until flushed (median of {rounds} rotating rounds; ratio OTAP/gRPC)"
         ),
         "k/s",
         1e-3,
-        &mut [row],
+        &mut [
+            Row {
+                name: "spans/s, uncompressed messages",
+                ours: otap,
+                theirs: grpc,
+            },
+            Row {
+                name: "spans/s, zstd messages",
+                ours: otap_zstd,
+                theirs: grpc_zstd,
+            },
+        ],
         true,
         ["OTAP", "gRPC"],
     );
     let mut cpu_rows = [
         Row {
-            name: "CPU per span, this process",
+            name: "CPU/span, this process",
             ours: otap_cpu.ours,
             theirs: grpc_cpu.ours,
         },
         Row {
-            name: "CPU per span, the Collector",
+            name: "CPU/span, this process, zstd",
+            ours: otap_zstd_cpu.ours,
+            theirs: grpc_zstd_cpu.ours,
+        },
+        Row {
+            name: "CPU/span, the Collector",
             ours: otap_cpu.collector,
             theirs: grpc_cpu.collector,
+        },
+        Row {
+            name: "CPU/span, the Collector, zstd",
+            ours: otap_zstd_cpu.collector,
+            theirs: grpc_zstd_cpu.collector,
         },
     ];
     print_rows_as(
@@ -260,7 +313,7 @@ fn main() {
         false,
         ["OTAP", "gRPC"],
     );
-    for (name, c) in [("OTAP", &otap), ("gRPC", &grpc)] {
+    for (name, c) in &clients {
         println!("{name}: {:?}", c.stats());
         let _ = c.shutdown_blocking(Duration::from_secs(10));
     }

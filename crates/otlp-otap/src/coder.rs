@@ -2,7 +2,7 @@
 //! [`Signal`]'s tables.
 
 use crate::stream::{ReadLimits, Readers, Writers};
-use crate::{ArrowPayloadType, BatchArrowRecords, Error, Result};
+use crate::{ArrowPayload, ArrowPayloadType, BatchArrowRecords, Error, Result};
 use arrow_array::RecordBatch;
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -125,7 +125,15 @@ impl<S: Signal> Encoder<S> {
     /// Encodes `request` as the next batch of the stream, the root payload first (sent even
     /// for an empty request, so that every batch has one). An error leaves the encoder reset.
     pub fn encode(&mut self, request: &S::Request) -> Result<BatchArrowRecords> {
-        match <S as sealed::Sealed>::encode(&mut self.writers, request) {
+        self.encode_with(|writers| <S as sealed::Sealed>::encode(writers, request))
+    }
+
+    /// The next batch, of the payloads `tables` writes; an error resets the streams.
+    pub(crate) fn encode_with(
+        &mut self,
+        tables: impl FnOnce(&mut Writers) -> Result<Vec<ArrowPayload>>,
+    ) -> Result<BatchArrowRecords> {
+        match tables(&mut self.writers) {
             Ok(arrow_payloads) => {
                 let batch_id = self.next_batch_id;
                 self.next_batch_id += 1;

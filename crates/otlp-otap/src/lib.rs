@@ -86,6 +86,7 @@ mod coder;
 mod columns;
 mod dict;
 mod error;
+mod items;
 mod logs;
 mod metrics;
 mod normalize;
@@ -99,6 +100,7 @@ mod wire;
 
 pub use coder::{Decoder, Encoder, Logs, Signal, Traces};
 pub use error::{Error, Result};
+pub use items::{ResourceItems, ScopeItems, SpanView};
 pub use logs::{LOGS_PAYLOADS, LogsDecoder, LogsEncoder, decode_logs, encode_logs};
 pub use metrics::{
     METRICS_PAYLOADS, Metrics, MetricsDecoder, MetricsEncoder, decode_metrics, encode_metrics,

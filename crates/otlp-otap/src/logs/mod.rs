@@ -14,11 +14,12 @@ mod table;
 use crate::attrs::AttrsTable;
 use crate::coder::sealed::Sealed;
 use crate::coder::{Decoder, Encoder, Logs, Signal, Tables};
-use crate::root::{Numbering, Place};
+use crate::items::{ResourceItems, Visit, of_request, walk};
 use crate::stream::Writers;
 use crate::{ArrowPayload, ArrowPayloadType, BatchArrowRecords, Result};
 use otlp_proto::collector::ExportLogsServiceRequest;
-use table::{LogRow, LogsTable};
+use otlp_proto::logs::LogRecord;
+use table::LogsTable;
 
 /// The payload types of logs, the root first.
 pub const LOGS_PAYLOADS: [ArrowPayloadType; 4] = [
@@ -50,53 +51,57 @@ impl Sealed for Logs {
         writers: &mut Writers,
         request: &ExportLogsServiceRequest,
     ) -> Result<Vec<ArrowPayload>> {
-        use ArrowPayloadType as P;
-        let mut logs = LogsTable::default();
-        let mut resource_attrs = AttrsTable::new(P::ResourceAttrs);
-        let mut scope_attrs = AttrsTable::new(P::ScopeAttrs);
-        let mut log_attrs = AttrsTable::new(P::LogAttrs);
-        let mut numbering = Numbering::default();
-        for rl in &request.resource_logs {
-            if rl.scope_logs.iter().all(|sl| sl.log_records.is_empty()) {
-                continue;
-            }
-            let resource_id = numbering.resource()?;
-            if let Some(r) = &rl.resource {
-                resource_attrs.add(u32::from(resource_id), &r.attributes);
-            }
-            for sl in rl.scope_logs.iter().filter(|sl| !sl.log_records.is_empty()) {
-                let scope_id = numbering.scope()?;
-                if let Some(s) = &sl.scope {
-                    scope_attrs.add(u32::from(scope_id), &s.attributes);
-                }
-                let place = Place {
-                    resource_id,
-                    resource: rl.resource.as_ref(),
-                    resource_schema_url: &rl.schema_url,
-                    scope_id,
-                    scope: sl.scope.as_ref(),
-                };
-                for record in &sl.log_records {
-                    let id = numbering.row("log records")?;
-                    log_attrs.add(u32::from(id), &record.attributes);
-                    logs.rows.push(LogRow {
-                        place,
-                        scope_schema_url: &sl.schema_url,
-                        item: record,
-                    });
-                }
-            }
-        }
-        // The root payload first: the Go receiver dispatches on the first payload's type.
-        let mut payloads = vec![writers.payload(&logs)?];
-        for mut t in [resource_attrs, scope_attrs, log_attrs] {
-            if !t.is_empty() {
-                t.sort();
-                payloads.push(writers.payload(&t)?);
-            }
-        }
-        Ok(payloads)
+        let items = of_request(
+            &request.resource_logs,
+            |rl| (rl.resource.as_ref(), &*rl.schema_url, &*rl.scope_logs),
+            |sl| (sl.scope.as_ref(), &*sl.schema_url, &*sl.log_records),
+        );
+        encode_records(writers, &items)
     }
+}
+
+impl Encoder<Logs> {
+    /// Encodes log records grouped by resource and scope (an SDK's own batch) as the next
+    /// batch of the stream: the same batch [`encode`](Encoder::encode) makes of the request
+    /// that holds them, without the request.
+    pub fn encode_items(
+        &mut self,
+        items: &[ResourceItems<'_, LogRecord>],
+    ) -> Result<BatchArrowRecords> {
+        self.encode_with(|writers| encode_records(writers, items))
+    }
+}
+
+/// The tables of `items`, the root first.
+fn encode_records(
+    writers: &mut Writers,
+    items: &[ResourceItems<'_, LogRecord>],
+) -> Result<Vec<ArrowPayload>> {
+    use ArrowPayloadType as P;
+    let mut logs = LogsTable::default();
+    let mut resource_attrs = AttrsTable::new(P::ResourceAttrs);
+    let mut scope_attrs = AttrsTable::new(P::ScopeAttrs);
+    let mut log_attrs = AttrsTable::new(P::LogAttrs);
+    walk(items, "log records", |visit| {
+        match visit {
+            Visit::Resource(id, r) => resource_attrs.add(u32::from(id), &r.attributes),
+            Visit::Scope(id, s) => scope_attrs.add(u32::from(id), &s.attributes),
+            Visit::Item(id, row) => {
+                log_attrs.add(u32::from(id), &row.item.attributes);
+                logs.rows.push(row);
+            }
+        }
+        Ok(())
+    })?;
+    // The root payload first: the Go receiver dispatches on the first payload's type.
+    let mut payloads = vec![writers.payload(&logs)?];
+    for mut t in [resource_attrs, scope_attrs, log_attrs] {
+        if !t.is_empty() {
+            t.sort();
+            payloads.push(writers.payload(&t)?);
+        }
+    }
+    Ok(payloads)
 }
 
 /// Encodes one request as a stream's first batch (a fresh [`LogsEncoder`]).

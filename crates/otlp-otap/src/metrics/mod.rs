@@ -25,17 +25,17 @@ mod tables;
 use crate::attrs::AttrsTable;
 use crate::coder::sealed::Sealed;
 use crate::coder::{Decoder, Encoder, Signal, Tables};
-use crate::root::{Numbering, Place};
+use crate::items::{ResourceItems, Visit, of_request, walk};
 use crate::stream::Writers;
 use crate::{ArrowPayload, ArrowPayloadType, BatchArrowRecords, Error, Result};
 use otlp_proto::collector::ExportMetricsServiceRequest;
 use otlp_proto::metrics::{
-    ExponentialHistogramDataPoint, HistogramDataPoint, MetricData, NumberDataPoint,
+    ExponentialHistogramDataPoint, HistogramDataPoint, Metric, MetricData, NumberDataPoint,
     SummaryDataPoint,
 };
 use points::{Point, PointsTable};
 use std::collections::HashMap;
-use tables::{ExemplarsTable, MetricRow, MetricsTable};
+use tables::{ExemplarsTable, MetricsTable};
 
 pub use normalize::normalize_metrics;
 
@@ -190,71 +190,75 @@ impl Sealed for Metrics {
         writers: &mut Writers,
         request: &ExportMetricsServiceRequest,
     ) -> Result<Vec<ArrowPayload>> {
-        use ArrowPayloadType as P;
-        let mut metrics = MetricsTable::default();
-        let mut children = Children::default();
-        let mut numbering = Numbering::default();
-        for rm in &request.resource_metrics {
-            if rm.scope_metrics.iter().all(|sm| sm.metrics.is_empty()) {
-                continue;
-            }
-            let resource_id = numbering.resource()?;
-            if let Some(r) = &rm.resource {
-                children
-                    .attrs(P::ResourceAttrs)
-                    .add(u32::from(resource_id), &r.attributes);
-            }
-            for sm in rm.scope_metrics.iter().filter(|sm| !sm.metrics.is_empty()) {
-                let scope_id = numbering.scope()?;
-                if let Some(s) = &sm.scope {
-                    children
-                        .attrs(P::ScopeAttrs)
-                        .add(u32::from(scope_id), &s.attributes);
-                }
-                let place = Place {
-                    resource_id,
-                    resource: rm.resource.as_ref(),
-                    resource_schema_url: &rm.schema_url,
-                    scope_id,
-                    scope: sm.scope.as_ref(),
-                };
-                for metric in &sm.metrics {
-                    let id = numbering.row("metrics")?;
-                    match &metric.data {
-                        Some(MetricData::Gauge(g)) => {
-                            children.add(|c| &mut c.number, id, &g.data_points)?
-                        }
-                        Some(MetricData::Sum(s)) => {
-                            children.add(|c| &mut c.number, id, &s.data_points)?
-                        }
-                        Some(MetricData::Histogram(h)) => {
-                            children.add(|c| &mut c.histogram, id, &h.data_points)?
-                        }
-                        Some(MetricData::ExponentialHistogram(h)) => {
-                            children.add(|c| &mut c.exp_histogram, id, &h.data_points)?
-                        }
-                        Some(MetricData::Summary(s)) => {
-                            children.add(|c| &mut c.summary, id, &s.data_points)?
-                        }
-                        None => {}
-                    }
-                    metrics.rows.push(MetricRow {
-                        place,
-                        scope_schema_url: &sm.schema_url,
-                        item: metric,
-                    });
-                }
-            }
-        }
-        children.order_exemplars()?;
-        // The root payload first: the Go receiver dispatches on the first payload's type. It
-        // is sent even when empty, so that every batch has one.
-        let mut payloads = vec![writers.payload(&metrics)?];
-        for kind in METRICS_PAYLOADS.into_iter().skip(1) {
-            payloads.extend(children.payload(writers, kind)?);
-        }
-        Ok(payloads)
+        let items = of_request(
+            &request.resource_metrics,
+            |rm| (rm.resource.as_ref(), &*rm.schema_url, &*rm.scope_metrics),
+            |sm| (sm.scope.as_ref(), &*sm.schema_url, &*sm.metrics),
+        );
+        encode_metrics_of(writers, &items)
     }
+}
+
+impl Encoder<Metrics> {
+    /// Encodes metrics grouped by resource and scope (an SDK's own batch) as the next batch
+    /// of the stream: the same batch [`encode`](Encoder::encode) makes of the request that
+    /// holds them, without the request.
+    pub fn encode_items(
+        &mut self,
+        items: &[ResourceItems<'_, Metric>],
+    ) -> Result<BatchArrowRecords> {
+        self.encode_with(|writers| encode_metrics_of(writers, items))
+    }
+}
+
+/// The tables of `items`, the root first.
+fn encode_metrics_of(
+    writers: &mut Writers,
+    items: &[ResourceItems<'_, Metric>],
+) -> Result<Vec<ArrowPayload>> {
+    use ArrowPayloadType as P;
+    let mut metrics = MetricsTable::default();
+    let mut children = Children::default();
+    walk(items, "metrics", |visit| {
+        match visit {
+            Visit::Resource(id, r) => children
+                .attrs(P::ResourceAttrs)
+                .add(u32::from(id), &r.attributes),
+            Visit::Scope(id, s) => children
+                .attrs(P::ScopeAttrs)
+                .add(u32::from(id), &s.attributes),
+            Visit::Item(id, row) => {
+                match &row.item.data {
+                    Some(MetricData::Gauge(g)) => {
+                        children.add(|c| &mut c.number, id, &g.data_points)?
+                    }
+                    Some(MetricData::Sum(s)) => {
+                        children.add(|c| &mut c.number, id, &s.data_points)?
+                    }
+                    Some(MetricData::Histogram(h)) => {
+                        children.add(|c| &mut c.histogram, id, &h.data_points)?
+                    }
+                    Some(MetricData::ExponentialHistogram(h)) => {
+                        children.add(|c| &mut c.exp_histogram, id, &h.data_points)?
+                    }
+                    Some(MetricData::Summary(s)) => {
+                        children.add(|c| &mut c.summary, id, &s.data_points)?
+                    }
+                    None => {}
+                }
+                metrics.rows.push(row);
+            }
+        }
+        Ok(())
+    })?;
+    children.order_exemplars()?;
+    // The root payload first: the Go receiver dispatches on the first payload's type. It
+    // is sent even when empty, so that every batch has one.
+    let mut payloads = vec![writers.payload(&metrics)?];
+    for kind in METRICS_PAYLOADS.into_iter().skip(1) {
+        payloads.extend(children.payload(writers, kind)?);
+    }
+    Ok(payloads)
 }
 
 /// Encodes one request as a stream's first batch (a fresh [`MetricsEncoder`]).

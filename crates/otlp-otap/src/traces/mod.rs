@@ -23,12 +23,12 @@ mod tables;
 use crate::attrs::AttrsTable;
 use crate::coder::sealed::Sealed;
 use crate::coder::{Decoder, Encoder, Signal, Tables, Traces};
-use crate::root::{Numbering, Place};
+use crate::items::{ResourceItems, SpanView, Visit, of_request, walk};
 use crate::stream::Writers;
 use crate::{ArrowPayload, ArrowPayloadType, BatchArrowRecords, Error, Result};
 use otlp_proto::collector::ExportTraceServiceRequest;
 use std::collections::HashMap;
-use tables::{EventsTable, LinksTable, SpanRow, SpansTable};
+use tables::{EventsTable, LinksTable, SpansTable};
 
 /// The payload types of traces, the root first.
 pub const TRACES_PAYLOADS: [ArrowPayloadType; 8] = [
@@ -64,88 +64,93 @@ impl Sealed for Traces {
         writers: &mut Writers,
         request: &ExportTraceServiceRequest,
     ) -> Result<Vec<ArrowPayload>> {
-        use ArrowPayloadType as P;
-        let mut spans = SpansTable::default();
-        let mut events = EventsTable::default();
-        let mut links = LinksTable::default();
-        let mut attrs: HashMap<P, AttrsTable<'_>> = [
-            P::ResourceAttrs,
-            P::ScopeAttrs,
-            P::SpanAttrs,
-            P::SpanEventAttrs,
-            P::SpanLinkAttrs,
-        ]
-        .into_iter()
-        .map(|k| (k, AttrsTable::new(k)))
-        .collect();
-        let mut add = |k: P, parent: u32, a| {
-            if let Some(t) = attrs.get_mut(&k) {
-                t.add(parent, a);
-            }
-        };
-        let mut numbering = Numbering::default();
-        for rs in &request.resource_spans {
-            if rs.scope_spans.iter().all(|ss| ss.spans.is_empty()) {
-                continue;
-            }
-            let resource_id = numbering.resource()?;
-            if let Some(r) = &rs.resource {
-                add(P::ResourceAttrs, u32::from(resource_id), &r.attributes);
-            }
-            for ss in rs.scope_spans.iter().filter(|ss| !ss.spans.is_empty()) {
-                let scope_id = numbering.scope()?;
-                if let Some(s) = &ss.scope {
-                    add(P::ScopeAttrs, u32::from(scope_id), &s.attributes);
-                }
-                let place = Place {
-                    resource_id,
-                    resource: rs.resource.as_ref(),
-                    resource_schema_url: &rs.schema_url,
-                    scope_id,
-                    scope: ss.scope.as_ref(),
-                };
-                for span in &ss.spans {
-                    let span_id = numbering.row("spans")?;
-                    add(P::SpanAttrs, u32::from(span_id), &span.attributes);
-                    for e in &span.events {
-                        let event_id = u32::try_from(events.rows.len())
-                            .map_err(|_| Error::TooLarge("more than 2^32 events".into()))?;
-                        add(P::SpanEventAttrs, event_id, &e.attributes);
-                        events.rows.push((span_id, e));
-                    }
-                    for l in &span.links {
-                        let link_id = u32::try_from(links.rows.len())
-                            .map_err(|_| Error::TooLarge("more than 2^32 links".into()))?;
-                        add(P::SpanLinkAttrs, link_id, &l.attributes);
-                        links.rows.push((span_id, l));
-                    }
-                    spans.rows.push(SpanRow {
-                        place,
-                        scope_schema_url: &ss.schema_url,
-                        item: span,
-                    });
-                }
-            }
-        }
-        // The root payload first: the Go receiver dispatches on the first payload's type. It
-        // is sent even when empty, so that every batch has one.
-        let mut payloads = vec![writers.payload(&spans)?];
-        for kind in TRACES_PAYLOADS.into_iter().skip(1) {
-            let payload = match kind {
-                P::SpanEvents if !events.rows.is_empty() => writers.payload(&events)?,
-                P::SpanLinks if !links.rows.is_empty() => writers.payload(&links)?,
-                _ => match attrs.get_mut(&kind) {
-                    Some(t) if !t.is_empty() => {
-                        t.sort();
-                        writers.payload(&*t)?
-                    }
-                    _ => continue,
-                },
-            };
-            payloads.push(payload);
-        }
-        Ok(payloads)
+        let items = of_request(
+            &request.resource_spans,
+            |rs| (rs.resource.as_ref(), &*rs.schema_url, &*rs.scope_spans),
+            |ss| (ss.scope.as_ref(), &*ss.schema_url, &*ss.spans),
+        );
+        encode_spans(writers, &items)
     }
+}
+
+impl Encoder<Traces> {
+    /// Encodes spans of any [`SpanView`] (an SDK's own span records), grouped by resource and
+    /// scope, as the next batch of the stream: the same batch [`encode`](Encoder::encode) makes
+    /// of the request that holds them, without the request.
+    pub fn encode_items<S: SpanView>(
+        &mut self,
+        items: &[ResourceItems<'_, S>],
+    ) -> Result<BatchArrowRecords> {
+        self.encode_with(|writers| encode_spans(writers, items))
+    }
+}
+
+/// The tables of `items`, the root first.
+fn encode_spans<S: SpanView>(
+    writers: &mut Writers,
+    items: &[ResourceItems<'_, S>],
+) -> Result<Vec<ArrowPayload>> {
+    use ArrowPayloadType as P;
+    let mut spans = SpansTable::default();
+    let mut events = EventsTable::default();
+    let mut links = LinksTable::default();
+    let mut attrs: HashMap<P, AttrsTable<'_>> = [
+        P::ResourceAttrs,
+        P::ScopeAttrs,
+        P::SpanAttrs,
+        P::SpanEventAttrs,
+        P::SpanLinkAttrs,
+    ]
+    .into_iter()
+    .map(|k| (k, AttrsTable::new(k)))
+    .collect();
+    let mut add = |k: P, parent: u32, a| {
+        if let Some(t) = attrs.get_mut(&k) {
+            t.add(parent, a);
+        }
+    };
+    walk(items, "spans", |visit| {
+        match visit {
+            Visit::Resource(id, r) => add(P::ResourceAttrs, u32::from(id), &r.attributes),
+            Visit::Scope(id, s) => add(P::ScopeAttrs, u32::from(id), &s.attributes),
+            Visit::Item(span_id, row) => {
+                let span = row.item;
+                add(P::SpanAttrs, u32::from(span_id), span.attributes());
+                for e in span.events() {
+                    let event_id = u32::try_from(events.rows.len())
+                        .map_err(|_| Error::TooLarge("more than 2^32 events".into()))?;
+                    add(P::SpanEventAttrs, event_id, &e.attributes);
+                    events.rows.push((span_id, e));
+                }
+                for l in span.links() {
+                    let link_id = u32::try_from(links.rows.len())
+                        .map_err(|_| Error::TooLarge("more than 2^32 links".into()))?;
+                    add(P::SpanLinkAttrs, link_id, &l.attributes);
+                    links.rows.push((span_id, l));
+                }
+                spans.rows.push(row);
+            }
+        }
+        Ok(())
+    })?;
+    // The root payload first: the Go receiver dispatches on the first payload's type. It
+    // is sent even when empty, so that every batch has one.
+    let mut payloads = vec![writers.payload(&spans)?];
+    for kind in TRACES_PAYLOADS.into_iter().skip(1) {
+        let payload = match kind {
+            P::SpanEvents if !events.rows.is_empty() => writers.payload(&events)?,
+            P::SpanLinks if !links.rows.is_empty() => writers.payload(&links)?,
+            _ => match attrs.get_mut(&kind) {
+                Some(t) if !t.is_empty() => {
+                    t.sort();
+                    writers.payload(&*t)?
+                }
+                _ => continue,
+            },
+        };
+        payloads.push(payload);
+    }
+    Ok(payloads)
 }
 
 /// Encodes one request as a stream's first batch (a fresh [`TracesEncoder`]).

@@ -3,6 +3,7 @@
 
 use crate::build::{ids, required_id, sequential_u32, strings, timestamp, u32s};
 use crate::dict::{Full, StrColumn};
+use crate::items::SpanView;
 use crate::root::{self, Place};
 use crate::stream::Table;
 use crate::{ArrowPayloadType, Error, Result};
@@ -11,7 +12,7 @@ use arrow_array::{
     TimestampNanosecondArray, UInt16Array,
 };
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
-use otlp_proto::trace::{Event, Link, Span};
+use otlp_proto::trace::{Event, Link};
 use std::sync::Arc;
 
 fn status_fields() -> Fields {
@@ -21,16 +22,18 @@ fn status_fields() -> Fields {
     ])
 }
 
-/// One span and where it belongs.
-pub(crate) type SpanRow<'a> = root::Row<'a, Span>;
-
 /// The SPANS table: one row per span, in request order, grouped by resource and scope.
-#[derive(Default)]
-pub(crate) struct SpansTable<'a> {
-    pub(crate) rows: Vec<SpanRow<'a>>,
+pub(crate) struct SpansTable<'a, S> {
+    pub(crate) rows: Vec<root::Row<'a, S>>,
 }
 
-impl Table for SpansTable<'_> {
+impl<S> Default for SpansTable<'_, S> {
+    fn default() -> Self {
+        SpansTable { rows: Vec::new() }
+    }
+}
+
+impl<S: SpanView> Table for SpansTable<'_, S> {
     /// The grouping's ([`root::STR_COLUMNS`]), `name`, `schema_url`.
     const STR_COLUMNS: usize = root::STR_COLUMNS + 2;
 
@@ -78,7 +81,7 @@ impl Table for SpansTable<'_> {
         };
         root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
         for r in &self.rows {
-            names.append(&r.item.name, max_bytes)?;
+            names.append(r.item.name(), max_bytes)?;
             schema_urls.append(r.scope_schema_url, max_bytes)?;
         }
         let dictionary = names.is_dictionary();
@@ -86,7 +89,7 @@ impl Table for SpansTable<'_> {
     }
 }
 
-impl SpansTable<'_> {
+impl<S: SpanView> SpansTable<'_, S> {
     fn finish(
         &self,
         grouping: &mut [StrColumn],
@@ -102,9 +105,9 @@ impl SpansTable<'_> {
             status_fields(),
             vec![
                 Arc::new(Int32Array::from_iter_values(
-                    spans().map(|s| s.status.as_ref().map_or(0, |s| s.code)),
+                    spans().map(|s| s.status_code()),
                 )),
-                strings(spans().map(|s| s.status.as_ref().map_or("", |s| &s.message))),
+                strings(spans().map(|s| s.status_message())),
             ],
             None,
         )?;
@@ -115,39 +118,42 @@ impl SpansTable<'_> {
             scope,
             schema_urls,
             Arc::new(TimestampNanosecondArray::from_iter_values(
-                spans().map(|s| s.start_time_unix_nano as i64),
+                spans().map(|s| s.start_time_unix_nano() as i64),
             )),
             Arc::new(DurationNanosecondArray::from_iter_values(spans().map(
-                |s| s.end_time_unix_nano.wrapping_sub(s.start_time_unix_nano) as i64,
+                |s| {
+                    s.end_time_unix_nano()
+                        .wrapping_sub(s.start_time_unix_nano()) as i64
+                },
             ))),
             ids(
                 ArrowPayloadType::Spans,
                 16,
                 true,
-                spans().map(|s| &s.trace_id[..]),
+                spans().map(|s| s.trace_id()),
                 "trace_id",
             )?,
             ids(
                 ArrowPayloadType::Spans,
                 8,
                 true,
-                spans().map(|s| &s.span_id[..]),
+                spans().map(|s| s.span_id()),
                 "span_id",
             )?,
-            strings(spans().map(|s| &*s.trace_state)),
+            strings(spans().map(|s| s.trace_state())),
             ids(
                 ArrowPayloadType::Spans,
                 8,
                 false,
-                spans().map(|s| &s.parent_span_id[..]),
+                spans().map(|s| s.parent_span_id()),
                 "parent_span_id",
             )?,
-            u32s(spans().map(|s| s.flags)),
+            u32s(spans().map(|s| s.flags())),
             names,
-            Arc::new(Int32Array::from_iter_values(spans().map(|s| s.kind))),
-            u32s(spans().map(|s| s.dropped_attributes_count)),
-            u32s(spans().map(|s| s.dropped_events_count)),
-            u32s(spans().map(|s| s.dropped_links_count)),
+            Arc::new(Int32Array::from_iter_values(spans().map(|s| s.kind()))),
+            u32s(spans().map(|s| s.dropped_attributes_count())),
+            u32s(spans().map(|s| s.dropped_events_count())),
+            u32s(spans().map(|s| s.dropped_links_count())),
             Arc::new(status),
         ];
         Ok(RecordBatch::try_new(self.schema(dictionary), columns)?)

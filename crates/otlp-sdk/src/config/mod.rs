@@ -82,6 +82,11 @@ pub enum Protocol {
     /// [`Exporter::shutdown`](crate::Exporter::shutdown) ends before the process exits.
     /// Streams: [`ExporterConfig::with_otap_streams`] and
     /// [`ExporterConfig::with_otap_max_stream_lifetime`].
+    ///
+    /// Compression: with none set (the default), the Arrow IPC bodies are compressed with
+    /// zstd; with one set ([`ExporterConfig::with_compression`]), it applies to the stream's
+    /// gRPC messages and the IPC bodies go plain (the Go exporter's default with
+    /// `compression: zstd`): one compression pass, not two.
     Otap,
 }
 

@@ -64,6 +64,33 @@ impl BatchEncoder<ScopedLogRecord> for ScopedLogEncoder {
     fn encode(&mut self, batch: &mut Vec<ScopedLogRecord>, encoding: Encoding) -> EncodedBody {
         self.0.encode(batch, encoding)
     }
+
+    #[cfg(feature = "arrow")]
+    fn stream_batch(
+        &mut self,
+        batch: &mut Vec<ScopedLogRecord>,
+    ) -> Option<crate::pipeline::StreamBatch> {
+        Some(self.0.stream_batch(batch))
+    }
+}
+
+#[cfg(feature = "arrow")]
+impl crate::scopes::OtapItem for ScopedLogRecord {
+    type View = LogRecord;
+
+    fn view(&self) -> Option<&LogRecord> {
+        Some(&self.record)
+    }
+
+    fn encode(
+        encoder: &mut crate::transport::OtapEncoder,
+        items: &[otlp_otap::ResourceItems<'_, LogRecord>],
+    ) -> otlp_otap::Result<otlp_otap::BatchArrowRecords> {
+        match encoder {
+            crate::transport::OtapEncoder::Logs(e) => e.encode_items(items),
+            other => Err(crate::transport::not_this_signal(other)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -109,5 +136,56 @@ mod tests {
             assert_eq!(scopes[1].schema_url, "https://example.com/s");
             assert_eq!(scopes[1].log_records, vec![record(2), record(4), record(5)]);
         }
+    }
+
+    /// An OTAP stream given the batch's records encodes the batch the request of the
+    /// protobuf body would make (grouped by scope the same way), and the fallback sends that
+    /// body.
+    #[cfg(feature = "arrow")]
+    #[test]
+    fn a_stream_batch_encodes_as_the_body_does() {
+        use crate::transport::OtapEncoder;
+        let table = Arc::new(Scopes::default());
+        let a = table.register("a".into(), None, None);
+        let b = table.register(
+            "b".into(),
+            Some("2".into()),
+            Some("https://example.com/s".into()),
+        );
+        let resource = Resource {
+            attributes: vec![otlp_proto::common::KeyValue::new("service.name", "svc")],
+            ..Resource::default()
+        };
+        let batch = || -> Vec<ScopedLogRecord> {
+            [(b, 1i64), (a, 2), (b, 3)]
+                .iter()
+                .map(|&(scope, n)| ScopedLogRecord {
+                    scope,
+                    record: LogRecord {
+                        body: Some(n.into()),
+                        attributes: vec![otlp_proto::common::KeyValue::new("n", n)],
+                        ..LogRecord::default()
+                    },
+                })
+                .collect()
+        };
+        let mut encoder = ScopedLogEncoder::new(resource, table);
+        let body = encoder.encode(&mut batch(), Encoding::Protobuf);
+        let request = ExportLogsServiceRequest::decode(&body.message()).expect("decodes");
+        let want = otlp_otap::LogsEncoder::new()
+            .encode(&request)
+            .expect("encodes");
+        let mut items = batch();
+        let stream = encoder.stream_batch(&mut items).expect("items");
+        assert!(items.is_empty(), "the items are the stream's");
+        let mut otap = OtapEncoder::Logs(otlp_otap::LogsEncoder::new());
+        let got = stream.encode_otap(&mut otap).expect("encodes");
+        assert_eq!(got.encode_to_bytes(), want.encode_to_bytes());
+        assert_eq!(stream.encode_protobuf(), body, "the fallback's body");
+        let mut traces = OtapEncoder::Traces(otlp_otap::TracesEncoder::new());
+        assert!(
+            stream.encode_otap(&mut traces).is_err(),
+            "not on a traces stream"
+        );
     }
 }

@@ -279,4 +279,36 @@ impl BatchEncoder<ScopedMetric> for ScopedMetricEncoder {
     fn encode(&mut self, batch: &mut Vec<ScopedMetric>, encoding: Encoding) -> EncodedBody {
         self.0.encode(batch, encoding)
     }
+
+    #[cfg(feature = "arrow")]
+    fn stream_batch(
+        &mut self,
+        batch: &mut Vec<ScopedMetric>,
+    ) -> Option<crate::pipeline::StreamBatch> {
+        Some(self.0.stream_batch(batch))
+    }
+}
+
+#[cfg(feature = "arrow")]
+impl crate::scopes::OtapItem for ScopedMetric {
+    type View = Metric;
+
+    /// The points' attributes, kept apart as protobuf, placed in the points.
+    fn prepare(&mut self) {
+        self.metric.materialize();
+    }
+
+    fn view(&self) -> Option<&Metric> {
+        Some(&self.metric.metric)
+    }
+
+    fn encode(
+        encoder: &mut crate::transport::OtapEncoder,
+        items: &[otlp_otap::ResourceItems<'_, Metric>],
+    ) -> otlp_otap::Result<otlp_otap::BatchArrowRecords> {
+        match encoder {
+            crate::transport::OtapEncoder::Metrics(e) => e.encode_items(items),
+            other => Err(crate::transport::not_this_signal(other)),
+        }
+    }
 }

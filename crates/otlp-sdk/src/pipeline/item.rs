@@ -64,6 +64,16 @@ pub trait BatchEncoder<T>: Send + 'static {
     /// returns: the pipeline may split the batch and encode the halves if the body is over the
     /// byte cap.
     fn encode(&mut self, batch: &mut Vec<T>, encoding: Encoding) -> EncodedBody;
+
+    /// For an OTLP/Arrow route: `batch`'s items, taken, as a batch the stream encodes
+    /// straight into Arrow; or `None` (the default), and the stream reads the request back
+    /// from [`encode`](BatchEncoder::encode)'s body. The SDK's own span, log and metric
+    /// encoders hand over their items.
+    #[cfg(feature = "arrow")]
+    fn stream_batch(&mut self, batch: &mut Vec<T>) -> Option<crate::pipeline::StreamBatch> {
+        let _ = batch;
+        None
+    }
 }
 
 fn value_size(v: &AnyValue) -> usize {

@@ -74,6 +74,8 @@ mod stats;
 mod telemetry;
 mod worker;
 
+#[cfg(feature = "arrow")]
+pub use crate::transport::StreamBatch;
 pub use batcher::AimdController;
 pub use config::{AdaptiveBatchConfig, Backpressure, DropPolicy};
 pub use item::{

@@ -7,10 +7,9 @@ use super::config::AdaptiveBatchConfig;
 use super::item::{BatchEncoder, PipelineItem};
 use super::queue::Queue;
 use super::stats::DropReason;
-use crate::body::EncodedBody;
 use crate::error::{Error, Kind};
 use crate::exporter::Exporter;
-use crate::transport::{Connections, ExportOutcome};
+use crate::transport::{Connections, ExportOutcome, Outgoing};
 use otlp_proto::Encoding;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::marker::PhantomData;
@@ -37,12 +36,12 @@ pub(crate) enum Control {
     },
 }
 
-/// An encoded request waiting for a free export slot.
+/// An encoded request (or, for an OTAP stream, the items) waiting for a free export slot.
 struct Chunk {
     id: u64,
     items: usize,
     full: bool,
-    body: EncodedBody,
+    body: Outgoing,
 }
 
 /// A finished export.
@@ -73,6 +72,9 @@ pub(crate) struct Worker<T, E> {
     connections: Option<Connections>,
     encoder: E,
     encoding: Encoding,
+    /// The signal goes over OTAP streams, which take the items themselves.
+    #[cfg(feature = "arrow")]
+    streams: bool,
     config: AdaptiveBatchConfig,
     aimd: AimdController,
     pending: VecDeque<Chunk>,
@@ -100,11 +102,14 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         encoder: E,
         config: AdaptiveBatchConfig,
     ) -> Self {
+        let connections = exporter.connect();
         Worker {
             encoding: exporter.encoding(E::SIGNAL),
+            #[cfg(feature = "arrow")]
+            streams: connections.as_ref().is_some_and(|c| c.streams(E::SIGNAL)),
             aimd: AimdController::new(&config),
             queue,
-            connections: exporter.connect(),
+            connections,
             encoder,
             config,
             pending: VecDeque::new(),
@@ -291,6 +296,17 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         if items.is_empty() {
             return;
         }
+        #[cfg(feature = "arrow")]
+        if self.streams {
+            let n = items.len();
+            if let Some(batch) = self.encoder.stream_batch(items) {
+                // The estimates split the batch under the byte cap (OTAP batches are smaller
+                // than their OTLP requests): nothing to measure after encoding.
+                self.push_chunk(n, full, Outgoing::Stream(batch));
+                items.clear();
+                return;
+            }
+        }
         let body = self.encoder.encode(items, self.encoding);
         self.bytes_per_item = body.len().div_ceil(items.len());
         if body.len() > self.config.max_batch_bytes() && items.len() > 1 {
@@ -300,16 +316,21 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             self.encode_chunk(&mut second, full);
             return;
         }
+        self.push_chunk(items.len(), full, Outgoing::Body(body));
+        items.clear();
+    }
+
+    /// Queues a chunk of `items` items for a free export slot.
+    fn push_chunk(&mut self, items: usize, full: bool, body: Outgoing) {
         let id = self.next_id;
         self.next_id += 1;
         let _ = self.unsettled.insert(id);
         self.pending.push_back(Chunk {
             id,
-            items: items.len(),
+            items,
             full,
             body,
         });
-        items.clear();
     }
 
     fn launch(&mut self, chunk: Chunk) {
@@ -326,7 +347,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             let start = Instant::now();
             let export = async {
                 match &connections {
-                    Some(c) => c.export_encoded(E::SIGNAL, body).await,
+                    Some(c) => c.export(E::SIGNAL, body).await,
                     None => Ok(ExportOutcome::not_sent()),
                 }
             };

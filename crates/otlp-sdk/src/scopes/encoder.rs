@@ -80,7 +80,7 @@ pub(crate) trait ScopedItem {
 
 /// Where an encoder's scopes come from.
 #[derive(Debug, Clone)]
-enum ScopeSource {
+pub(super) enum ScopeSource {
     /// The client's table: items name their scope by index.
     Table(ScopeCache),
     /// One scope for every item (the public single-scope encoders).
@@ -89,19 +89,19 @@ enum ScopeSource {
 
 /// The scope of a single-scope encoder; absent when `scope` is `None`.
 #[derive(Debug, Clone, Default)]
-struct OneScope {
+pub(super) struct OneScope {
     scope: Option<InstrumentationScope>,
     encoded: Bytes,
     schema_url: Str,
 }
 
 /// A scope as a request needs it.
-struct ScopeParts<'a> {
+pub(super) struct ScopeParts<'a> {
     /// `None`: no `scope` field.
-    scope: Option<&'a InstrumentationScope>,
+    pub(super) scope: Option<&'a InstrumentationScope>,
     /// The scope's protobuf encoding.
     encoded: &'a [u8],
-    schema_url: &'a Str,
+    pub(super) schema_url: &'a Str,
 }
 
 /// The schema URL of a scope the table does not know (never, for indexes it handed out).
@@ -109,8 +109,21 @@ static NO_SCHEMA_URL: Str = Str::new();
 
 impl ScopeSource {
     fn get(&mut self, index: u32) -> ScopeParts<'_> {
+        self.refresh(index);
+        self.peek(index)
+    }
+
+    /// Makes the scope at `index` known to [`peek`](ScopeSource::peek).
+    pub(super) fn refresh(&mut self, index: u32) {
+        if let ScopeSource::Table(cache) = self {
+            cache.refresh(index);
+        }
+    }
+
+    /// The scope at `index`, as last refreshed.
+    pub(super) fn peek(&self, index: u32) -> ScopeParts<'_> {
         match self {
-            ScopeSource::Table(cache) => match cache.get(index) {
+            ScopeSource::Table(cache) => match cache.peek(index) {
                 Some(s) => ScopeParts {
                     scope: Some(&s.scope),
                     encoded: &s.encoded,
@@ -136,10 +149,10 @@ impl ScopeSource {
 #[derive(Debug, Clone)]
 pub(crate) struct ScopedEncoder {
     /// `None`: no `resource` field.
-    resource: Option<Resource>,
+    pub(super) resource: Option<Resource>,
     resource_encoded: Bytes,
-    scopes: ScopeSource,
-    groups: ScopeGroups,
+    pub(super) scopes: ScopeSource,
+    pub(super) groups: ScopeGroups,
     /// The size of the last request of each encoding, to size the next buffer without
     /// regrowing.
     last_len: usize,

@@ -10,8 +10,12 @@
 
 mod encoder;
 mod group;
+#[cfg(feature = "arrow")]
+mod otap;
 
 pub(crate) use encoder::{RequestKeys, ScopedEncoder, ScopedItem};
+#[cfg(feature = "arrow")]
+pub(crate) use otap::OtapItem;
 
 use bytes::Bytes;
 use otlp_proto::common::InstrumentationScope;
@@ -84,12 +88,16 @@ impl ScopeCache {
         }
     }
 
-    /// The scope at `index`; `None` only for an index no table entry has (never, for indexes
-    /// the table handed out).
-    pub(crate) fn get(&mut self, index: u32) -> Option<&Scope> {
+    /// Copies the table again if it may know `index` and this copy does not (then
+    /// [`peek`](ScopeCache::peek) finds any index the table handed out).
+    pub(crate) fn refresh(&mut self, index: u32) {
         if index as usize >= self.known.len() {
             self.table.snapshot(&mut self.known);
         }
+    }
+
+    /// The scope at `index` as of the last refresh.
+    pub(crate) fn peek(&self, index: u32) -> Option<&Scope> {
         self.known.get(index as usize)
     }
 }
@@ -111,7 +119,8 @@ mod tests {
         );
         assert_eq!(table.register("a".into(), None, None), a, "registered once");
         let mut cache = ScopeCache::new(table.clone());
-        let scope = cache.get(b).expect("known");
+        cache.refresh(b);
+        let scope = cache.peek(b).expect("known");
         assert_eq!((&*scope.scope.name, &*scope.scope.version), ("a", "1.0"));
         assert_eq!(
             InstrumentationScope::decode(&scope.encoded).expect("decodes"),
@@ -119,7 +128,10 @@ mod tests {
         );
         // A scope registered after the cache's last refresh.
         let d = table.register("d".into(), None, None);
-        assert_eq!(cache.get(d).map(|s| &*s.scope.name), Some("d"));
-        assert!(cache.get(99).is_none());
+        assert!(cache.peek(d).is_none(), "not refreshed yet");
+        cache.refresh(d);
+        assert_eq!(cache.peek(d).map(|s| &*s.scope.name), Some("d"));
+        cache.refresh(99);
+        assert!(cache.peek(99).is_none());
     }
 }

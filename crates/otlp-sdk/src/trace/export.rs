@@ -9,9 +9,19 @@
 //! each record's attributes settled in the same visit as it is encoded.
 
 use super::record::RecordedSpan;
+#[cfg(feature = "arrow")]
+use super::record::SpanRecord;
 use crate::body::EncodedBody;
 use crate::pipeline::BatchEncoder;
+#[cfg(feature = "arrow")]
+use crate::pipeline::StreamBatch;
+#[cfg(feature = "arrow")]
+use crate::scopes::OtapItem;
 use crate::scopes::{RequestKeys, ScopedEncoder, ScopedItem, Scopes};
+#[cfg(feature = "arrow")]
+use crate::transport::{OtapEncoder, not_this_signal};
+#[cfg(feature = "arrow")]
+use otlp_otap::{BatchArrowRecords, ResourceItems, SpanView};
 use otlp_proto::json::JsonWriter;
 use otlp_proto::resource::Resource;
 use otlp_proto::trace as proto;
@@ -73,6 +83,98 @@ impl BatchEncoder<RecordedSpan> for TraceEncoder {
 
     fn encode(&mut self, batch: &mut Vec<RecordedSpan>, encoding: Encoding) -> EncodedBody {
         self.0.encode(batch, encoding)
+    }
+
+    #[cfg(feature = "arrow")]
+    fn stream_batch(&mut self, batch: &mut Vec<RecordedSpan>) -> Option<StreamBatch> {
+        Some(self.0.stream_batch(batch))
+    }
+}
+
+/// OTAP streams read span records as they are: the Arrow tables are written from the
+/// records' fields.
+#[cfg(feature = "arrow")]
+impl OtapItem for RecordedSpan {
+    type View = SpanRecord;
+
+    fn prepare(&mut self) {
+        if let Some(r) = self.get_mut() {
+            r.settle_attributes();
+        }
+    }
+
+    fn view(&self) -> Option<&SpanRecord> {
+        self.get()
+    }
+
+    fn encode(
+        encoder: &mut OtapEncoder,
+        items: &[ResourceItems<'_, SpanRecord>],
+    ) -> otlp_otap::Result<BatchArrowRecords> {
+        match encoder {
+            OtapEncoder::Traces(e) => e.encode_items(items),
+            other => Err(not_this_signal(other)),
+        }
+    }
+}
+
+#[cfg(feature = "arrow")]
+impl SpanView for SpanRecord {
+    fn trace_id(&self) -> &[u8] {
+        &self.trace_id
+    }
+    fn span_id(&self) -> &[u8] {
+        &self.span_id
+    }
+    fn trace_state(&self) -> &str {
+        &self.trace_state
+    }
+    /// Empty for a root span (all zero in the record), as the protobuf encoding leaves it out.
+    fn parent_span_id(&self) -> &[u8] {
+        if self.parent_span_id == [0; 8] {
+            &[]
+        } else {
+            &self.parent_span_id
+        }
+    }
+    fn flags(&self) -> u32 {
+        self.flags
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn kind(&self) -> i32 {
+        self.kind
+    }
+    fn start_time_unix_nano(&self) -> u64 {
+        self.start_time
+    }
+    fn end_time_unix_nano(&self) -> u64 {
+        self.end_time
+    }
+    fn attributes(&self) -> &[otlp_proto::common::KeyValue] {
+        &self.attributes
+    }
+    fn dropped_attributes_count(&self) -> u32 {
+        self.dropped_attributes_count
+    }
+    fn events(&self) -> &[proto::Event] {
+        &self.events
+    }
+    fn dropped_events_count(&self) -> u32 {
+        self.dropped_events_count
+    }
+    fn links(&self) -> &[proto::Link] {
+        &self.links
+    }
+    fn dropped_links_count(&self) -> u32 {
+        self.dropped_links_count
+    }
+    fn status_code(&self) -> i32 {
+        self.status_code
+    }
+    fn status_message(&self) -> &str {
+        &self.status_message
     }
 }
 
@@ -146,5 +248,50 @@ mod tests {
         let json = encoder.encode(&mut batch, Encoding::Json);
         let from_json = ExportTraceServiceRequest::from_json(&json.message()).expect("json");
         assert_eq!(from_json, decoded);
+    }
+
+    /// An OTAP stream given the batch's records (attributes not settled yet, a root span and
+    /// a child, two scopes) encodes the batch the request of the protobuf body would make,
+    /// and the fallback sends that body.
+    #[cfg(feature = "arrow")]
+    #[test]
+    fn a_stream_batch_encodes_as_the_body_does() {
+        use crate::transport::OtapEncoder;
+        use otlp_otap::TracesEncoder;
+        let scopes = Arc::new(Scopes::default());
+        let a = scopes.register("a".into(), None, None);
+        let b = scopes.register("b".into(), Some("1.0".into()), Some("https://s".into()));
+        let resource = Resource {
+            attributes: vec![KeyValue::new("service.name", "svc")],
+            ..Resource::default()
+        };
+        let batch = || {
+            let mut child = span(a, "2");
+            if let Some(r) = child.get_mut() {
+                r.parent_span_id = [9; 8];
+                r.status_code = proto::StatusCode::Error as i32;
+                r.status_message = "broke".into();
+                r.events.push(proto::Event {
+                    name: "retry".into(),
+                    ..proto::Event::default()
+                });
+            }
+            vec![span(b, "1"), child, span(b, "3")]
+        };
+        let mut encoder = TraceEncoder::new(resource, scopes);
+        let body = encoder.encode(&mut batch(), Encoding::Protobuf);
+        let request = ExportTraceServiceRequest::decode(&body.message()).expect("decodes");
+        let want = TracesEncoder::new().encode(&request).expect("encodes");
+        let mut items = batch();
+        let stream = encoder.stream_batch(&mut items).expect("items");
+        assert!(items.is_empty(), "the items are the stream's");
+        let mut otap = OtapEncoder::Traces(TracesEncoder::new());
+        let got = stream.encode_otap(&mut otap).expect("encodes");
+        assert_eq!(got.encode_to_bytes(), want.encode_to_bytes());
+        // Again (a retry on a new stream): the same tables.
+        let mut otap = OtapEncoder::Traces(TracesEncoder::new());
+        let again = stream.encode_otap(&mut otap).expect("encodes");
+        assert_eq!(again.encode_to_bytes(), want.encode_to_bytes());
+        assert_eq!(stream.encode_protobuf(), body, "the fallback's body");
     }
 }

@@ -94,7 +94,11 @@ async fn run(connections: Connections, job: Job) {
         match payload {
             Payload::Wire(body) => connections.route(signal).export(body).await,
             #[cfg(feature = "arrow")]
-            Payload::Otap(body) => connections.export_encoded(signal, body).await,
+            Payload::Otap(body) => {
+                connections
+                    .export(signal, super::Outgoing::Body(body))
+                    .await
+            }
             #[cfg(feature = "arrow")]
             Payload::CloseStreams => {
                 connections.close_streams().await;

@@ -26,6 +26,10 @@ mod stream;
 mod tls;
 
 pub(crate) use connect::ConnectError;
+#[cfg(feature = "arrow")]
+pub use otap::StreamBatch;
+#[cfg(feature = "arrow")]
+pub(crate) use otap::{Encoder as OtapEncoder, StreamItems, not_this_signal};
 pub use outcome::ExportOutcome;
 pub(crate) use route::{Connections, RouteTable};
 
@@ -44,6 +48,27 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 const MAX_RESPONSE: usize = 4 << 20;
 
 const USER_AGENT: &str = concat!("OTel-OTLP-Exporter-Rust/", env!("CARGO_PKG_VERSION"));
+
+/// What an export sends: a body, or (to an OTAP stream) a pipeline's items.
+#[derive(Debug, Clone)]
+pub(crate) enum Outgoing {
+    /// An encoded request.
+    Body(EncodedBody),
+    /// Items the stream encodes (see [`StreamBatch`]).
+    #[cfg(feature = "arrow")]
+    Stream(StreamBatch),
+}
+
+impl Outgoing {
+    /// The batch as an encoded request (items are encoded as protobuf now).
+    pub(crate) fn into_body(self) -> EncodedBody {
+        match self {
+            Outgoing::Body(body) => body,
+            #[cfg(feature = "arrow")]
+            Outgoing::Stream(items) => items.encode_protobuf(),
+        }
+    }
+}
 
 /// An exporter's transport: its route table, built once, and the I/O thread of its direct
 /// exports, started by the first of them.

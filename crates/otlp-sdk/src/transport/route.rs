@@ -6,7 +6,7 @@
 use super::connect::{Connector, TlsFate};
 use super::outcome::ExportOutcome;
 use super::stream::RequestBody;
-use super::{ConnectError, Delivered, grpc, http, tls};
+use super::{ConnectError, Delivered, Outgoing, grpc, http, tls};
 use crate::body::EncodedBody;
 use crate::config::{ExporterConfig, Protocol, SignalConfig, TlsFiles};
 use crate::error::{Error, Kind, find_cause, root_cause};
@@ -220,20 +220,27 @@ impl Connections {
         &self.inner.otap
     }
 
-    /// Prepares `body` for the wire (encoding, compression, framing) and sends it, from the
-    /// calling task. On an OTAP route (but for profiles, which OTAP does not carry), the body
-    /// goes as the next batch of one of the signal's Arrow streams.
-    pub(crate) async fn export_encoded(
+    /// Sends `batch`, from the calling task. On an OTAP route (but for profiles, which OTAP
+    /// does not carry), it goes as the next batch of one of the signal's Arrow streams (a
+    /// pipeline's items as they are); otherwise it is prepared for the wire (encoding,
+    /// compression, framing) and sent.
+    pub(crate) async fn export(
         &self,
         signal: Signal,
-        body: EncodedBody,
+        batch: Outgoing,
     ) -> Result<ExportOutcome, Error> {
         #[cfg(feature = "arrow")]
-        if self.inner.table.streams(signal) {
-            return super::otap::export(self, signal, body).await;
+        if self.streams(signal) {
+            return super::otap::export(self, signal, batch).await;
         }
-        let wire = self.inner.table.wire(signal, body)?;
+        let wire = self.inner.table.wire(signal, batch.into_body())?;
         self.route(signal).export(wire).await
+    }
+
+    /// Whether `signal` goes over OTAP streams (items can be handed to them as they are).
+    #[cfg(feature = "arrow")]
+    pub(crate) fn streams(&self, signal: Signal) -> bool {
+        self.inner.table.streams(signal)
     }
 }
 

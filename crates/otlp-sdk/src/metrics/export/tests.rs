@@ -164,3 +164,29 @@ fn retagging_keeps_lengths_of_several_bytes() {
         assert_eq!(seen, [Kv::new("a", 1i64), long.clone()]);
     }
 }
+
+/// An OTAP stream given the collected metrics (attributes kept apart) encodes the batch the
+/// request of the protobuf body would make, and the fallback sends the same metrics.
+#[cfg(feature = "arrow")]
+#[test]
+fn otap_streams_read_the_attributes_kept_apart() {
+    use crate::transport::OtapEncoder;
+    let metrics = collected();
+    let body = encoded(metrics.clone(), Encoding::Protobuf);
+    let request = ExportMetricsServiceRequest::decode(&body).expect("decodes");
+    let want = otlp_otap::MetricsEncoder::new()
+        .encode(&request)
+        .expect("encodes");
+    let mut batch: Vec<ScopedMetric> = metrics
+        .into_iter()
+        .map(|metric| ScopedMetric { scope: 0, metric })
+        .collect();
+    let mut encoder = ScopedMetricEncoder::new(Resource::default(), Arc::new(Scopes::default()));
+    let stream = encoder.stream_batch(&mut batch).expect("items");
+    let mut otap = OtapEncoder::Metrics(otlp_otap::MetricsEncoder::new());
+    let got = stream.encode_otap(&mut otap).expect("encodes");
+    assert_eq!(got.encode_to_bytes(), want.encode_to_bytes());
+    let fallback =
+        ExportMetricsServiceRequest::decode(&stream.encode_protobuf().message()).expect("decodes");
+    assert_eq!(fallback, request);
+}

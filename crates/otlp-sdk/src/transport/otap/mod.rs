@@ -5,21 +5,28 @@
 //! - Each stream is a task of the runtime ([`run`]) that owns its `otlp-otap` encoder (IPC
 //!   state lives and dies with the stream), numbers its batches and matches the statuses,
 //!   which may come in any order, to the batches waiting for them.
-//! - A batch's body (the OTLP request, protobuf) is kept by its export until the batch is
-//!   acknowledged: when a stream breaks, the batches it had not acknowledged are encoded
-//!   again for another stream (fresh IPC state) by the retry loop of the route, within the
-//!   route's retry policy and deadline. The bodies are what the pipeline holds in flight
-//!   anyway: no memory beyond its bounds.
+//! - A pipeline hands a stream its batch's items ([`StreamBatch`]: span records, log records,
+//!   metrics), which the stream's encoder writes straight into Arrow tables; a direct export
+//!   hands it a body (an OTLP request), read back first ([`Encoder`]).
+//! - A batch is kept by its export until it is acknowledged: when a stream breaks, the
+//!   batches it had not acknowledged are encoded again for another stream (fresh IPC state)
+//!   by the retry loop of the route, within the route's retry policy and deadline. The items
+//!   (or body) are what the pipeline holds in flight anyway: no memory beyond its bounds.
 //! - A stream takes new batches for the route's `max_lifetime`, then closes its side and
 //!   drains its acknowledgements while a new stream takes the next batches.
 //! - A server that does not implement the Arrow method (`UNIMPLEMENTED`, or HTTP 404) gets
-//!   the signal as OTLP/gRPC unary requests from then on, the same bodies: nothing is lost.
+//!   the signal as OTLP/gRPC unary requests from then on (items encoded as protobuf then):
+//!   nothing is lost.
 
+mod encoder;
 mod task;
 
+pub use encoder::StreamBatch;
+pub(crate) use encoder::{Encoder, StreamItems, not_this_signal};
+
+use super::Outgoing;
 use super::outcome::ExportOutcome;
 use super::route::Connections;
-use crate::body::EncodedBody;
 use crate::config::Protocol;
 use crate::error::{Error, Kind, Status};
 use crate::retry;
@@ -63,7 +70,7 @@ struct Handle {
 
 /// A batch handed to a stream, and where its answer goes.
 pub(super) struct Submit {
-    pub(super) body: EncodedBody,
+    pub(super) batch: Outgoing,
     pub(super) reply: oneshot::Sender<Answer>,
 }
 
@@ -134,20 +141,20 @@ impl Streams {
     }
 }
 
-/// Sends `body` as a batch of one of `signal`'s OTAP streams, with the route's retries: a
+/// Sends `batch` as a batch of one of `signal`'s OTAP streams, with the route's retries: a
 /// retryable status (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`, ...) or a broken stream sends it
 /// again (on a new stream, encoded afresh); another status fails the export for good.
 pub(super) async fn export(
     connections: &Connections,
     signal: Signal,
-    body: EncodedBody,
+    batch: Outgoing,
 ) -> Result<ExportOutcome, Error> {
     let route = connections.route(signal);
     let spec = route.spec;
     let streams = connections.otap();
     if !streams.fallback(signal) {
         let (result, attempts) = retry::run(&spec.retry, spec.timeout, |_, _| {
-            attempt(connections, streams, signal, &body)
+            attempt(connections, streams, signal, &batch)
         })
         .await;
         match result {
@@ -165,7 +172,9 @@ pub(super) async fn export(
             Err(e) => return Err(e.during_export(signal, &spec.uri.to_string(), attempts)),
         }
     }
-    let wire = body.into_wire(signal, Protocol::Grpc, spec.compression)?;
+    let wire = batch
+        .into_body()
+        .into_wire(signal, Protocol::Grpc, spec.compression)?;
     route.export(wire).await
 }
 
@@ -174,7 +183,7 @@ async fn attempt(
     connections: &Connections,
     streams: &Streams,
     signal: Signal,
-    body: &EncodedBody,
+    batch: &Outgoing,
 ) -> Result<usize, Error> {
     loop {
         if streams.fallback(signal) {
@@ -186,7 +195,7 @@ async fn attempt(
         let submits = streams.stream(connections, signal);
         let (reply, answer) = oneshot::channel();
         let submit = Submit {
-            body: body.clone(),
+            batch: batch.clone(),
             reply,
         };
         if submits.send(submit).await.is_err() {

@@ -1,6 +1,6 @@
 //! A stream's task: the gRPC call, its encoder, the batches waiting for their status.
 
-use super::{Answer, Submit};
+use super::{Answer, Encoder, Submit};
 use crate::body::EncodedBody;
 use crate::config::Protocol;
 use crate::error::{Error, Kind, Status};
@@ -10,9 +10,9 @@ use crate::transport::stream::GrpcStream;
 use bytes::{Buf, Bytes, BytesMut};
 use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
-use otlp_otap::{BatchArrowRecords, BatchStatus, LogsEncoder, MetricsEncoder, TracesEncoder};
+use otlp_otap::BatchStatus;
 use otlp_proto::grpc::{FRAME_HEADER_LEN, code};
-use otlp_proto::{Compression, Encoding, Message, Request, Signal};
+use otlp_proto::{Compression, Encoding, Message, Signal};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -33,55 +33,6 @@ pub(super) struct Stream {
     pub(super) signal: Signal,
     pub(super) accepting: Arc<AtomicBool>,
     pub(super) fallback: Arc<AtomicBool>,
-}
-
-/// A stream's encoder: one Arrow IPC state per stream.
-enum Encoder {
-    Traces(TracesEncoder),
-    Logs(LogsEncoder),
-    Metrics(MetricsEncoder),
-}
-
-impl Encoder {
-    fn new(signal: Signal) -> Option<Self> {
-        match signal {
-            Signal::Traces => Some(Encoder::Traces(TracesEncoder::new())),
-            Signal::Logs => Some(Encoder::Logs(LogsEncoder::new())),
-            Signal::Metrics => Some(Encoder::Metrics(MetricsEncoder::new())),
-            _ => None,
-        }
-    }
-
-    /// The OTLP request in `body` as the stream's next batch.
-    ///
-    /// The pipeline's encoder writes the request as protobuf; it is read back here, as the
-    /// Arrow encoder takes requests. The body is also what a retry on a new stream and the
-    /// OTLP fallback send.
-    fn encode(&mut self, signal: Signal, body: &EncodedBody) -> Result<BatchArrowRecords, Error> {
-        let request = Request::decode(signal, body.encoding(), &body.message()).map_err(|e| {
-            Error::new(
-                Kind::InvalidInput,
-                format!("the {signal} body does not decode: {e}"),
-            )
-        })?;
-        let encoded = match (self, request) {
-            (Encoder::Traces(e), Request::Traces(r)) => e.encode(&r),
-            (Encoder::Logs(e), Request::Logs(r)) => e.encode(&r),
-            (Encoder::Metrics(e), Request::Metrics(r)) => e.encode(&r),
-            _ => {
-                return Err(Error::new(
-                    Kind::InvalidInput,
-                    format!("OTAP carries no {signal} on this stream"),
-                ));
-            }
-        };
-        encoded.map_err(|e| {
-            Error::new(
-                Kind::InvalidInput,
-                format!("the {signal} batch cannot be encoded as OTAP: {e}"),
-            )
-        })
-    }
 }
 
 /// Awaits `f` if there is one; never completes otherwise.
@@ -118,7 +69,10 @@ pub(super) async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
         spec,
         client: &stream.client,
     };
-    let opened = match (otlp_otap::grpc_method(signal), Encoder::new(signal)) {
+    let opened = match (
+        otlp_otap::grpc_method(signal),
+        Encoder::new(signal, spec.compression),
+    ) {
         (Some(path), Some(encoder)) => route.open_stream(path, FRAME_BUFFER).map(|s| (s, encoder)),
         _ => Err(Error::new(
             Kind::InvalidInput,
@@ -163,7 +117,7 @@ pub(super) async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
             }
             submit = submits.recv(), if taking => match submit {
                 Some(s) => {
-                    let batch = match encoder.encode(signal, &s.body) {
+                    let batch = match encoder.encode(signal, &s.batch) {
                         Ok(b) => b,
                         Err(e) => {
                             let _ = s.reply.send(Answer::Failed(e));
