@@ -272,6 +272,35 @@ impl OtlpLayer {
         self
     }
 
+    /// Makes a [`Registry`](tracing_subscriber::Registry) with this layer the process's global
+    /// default subscriber. Fails (and sets nothing) when a global subscriber is already set:
+    /// add the layer to that one instead (`registry().with(layer)`).
+    pub fn install(self) -> Result<(), InstallError> {
+        use tracing_subscriber::layer::SubscriberExt;
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(self))
+            .map_err(|_| InstallError(()))
+    }
+}
+
+/// Whether the process has a global default `tracing` subscriber already (then
+/// [`OtlpLayer::install`] fails).
+pub fn global_subscriber_is_set() -> bool {
+    tracing::dispatcher::has_been_set()
+}
+
+/// [`OtlpLayer::install`] found a global subscriber set.
+#[derive(Debug)]
+pub struct InstallError(());
+
+impl std::fmt::Display for InstallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a global `tracing` subscriber is already set in this process")
+    }
+}
+
+impl std::error::Error for InstallError {}
+
+impl OtlpLayer {
     fn common_attributes(
         &self,
         metadata: &'static Metadata<'static>,

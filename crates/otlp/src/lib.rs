@@ -6,6 +6,21 @@
 //! ([`OtlpClient::tracer`]) start spans, loggers ([`OtlpClient::logger`]) emit log records and
 //! events, and the lower-level [`Exporter`] sends export requests you build yourself.
 //!
+//! # One line
+//!
+//! [`init`] builds the client from the `OTEL_*` environment, makes it global and, per feature,
+//! installs the `tracing` subscriber, the `log` logger and the `metrics` recorder; the guard
+//! flushes and shuts down when dropped. [`Init`] adjusts each part (and shows how to add the
+//! `tracing` layer to a subscriber of your own).
+//!
+//! ```no_run
+//! fn main() -> Result<(), otlp::InitError> {
+//!     let _guard = otlp::init()?;
+//!     // `tracing` spans and events, `log` records, `metrics` macros: exported, correlated.
+//!     Ok(())
+//! }
+//! ```
+//!
 //! # Feature flags
 //!
 //! | feature | what it adds |
@@ -13,6 +28,7 @@
 //! | *(none)* | traces, logs and events, the export pipeline, the exporter (gRPC, HTTP/protobuf, HTTP/JSON; gzip, zstd; TLS and mTLS), propagation, resource detection |
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)` (now) or `client.send_profile(profile)` (through the profiles pipeline), `ContinuousProfiler`, pprof and flame graphs |
 //! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
+//! | `log` | `otlp::log`: the [`log`](https://docs.rs/log) bridge, a `log::Log` exporting records as OTLP log records correlated with the current span (crate `otlp-log`) |
 //! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
 //! | `arrow` | OTLP/Arrow (OTAP) export: [`Protocol::Otap`] (`OTEL_EXPORTER_OTLP_PROTOCOL=otap`) streams the pipelines' traces, logs and metrics as Arrow batches to an OTAP receiver (the Collector's `otelarrowreceiver`), falling back to OTLP/gRPC where the server has no OTAP; `otlp::arrow` holds the protocol (wire messages, encoders and decoders) |
 //!
@@ -38,7 +54,8 @@
 //! # The crates behind it
 //!
 //! `otlp` re-exports `otlp-sdk` (the SDK core: everything above but the features) and, per
-//! feature, `otlp-profiler`, `otlp-tracing` and `otlp-metrics-rs`; wire types and codecs are [`otlp_proto`].
+//! feature, `otlp-profiler`, `otlp-tracing`, `otlp-log`, `otlp-metrics-rs` and `otlp-otap`;
+//! wire types and codecs are [`otlp_proto`]. Its own code is [`init`], which knows the features.
 //! Depending on `otlp` alone is enough: the others are implementation crates.
 //!
 //!
@@ -199,8 +216,12 @@
 //! [`EncodedBody`] in the signal's [`Exporter::encoding`]: the body is then never encoded again,
 //! whatever the protocol.
 
+mod init;
+
 #[doc(inline)]
 pub use otlp_sdk::*;
+
+pub use init::{Init, InitError, InitErrorKind, InitGuard, init, init_with};
 
 /// The in-process continuous profiler (feature `profiles`): see the
 /// [`otlp_profiler`](https://docs.rs/otlp-profiler) crate docs, re-exported here whole.
@@ -221,6 +242,15 @@ pub mod profile {
 pub mod tracing {
     #[doc(inline)]
     pub use otlp_tracing::*;
+}
+
+/// The [`log`](https://docs.rs/log) bridge (feature `log`): `OtlpLogger`, a `log::Log` that
+/// exports records as OTLP log records (severity, body, typed key-values, the target as the
+/// instrumentation scope), correlated with the current span. See the `otlp-log` crate.
+#[cfg(feature = "log")]
+pub mod log {
+    #[doc(inline)]
+    pub use otlp_log::*;
 }
 
 /// The [`metrics`](https://docs.rs/metrics) bridge (feature `metrics-rs`): `OtlpRecorder`, a
