@@ -46,7 +46,8 @@ step "portable (non-Unix) code paths" env RUSTFLAGS="--cfg otlp_portable -D warn
 step "python peers (virtualenvs)" bash interop/python/setup.sh
 step "build interop peers (Collector, Jaeger)" bash interop/build-peers.sh
 step "cargo test" cargo test --workspace --locked --no-fail-fast
-# The facade with every feature: `otlp::init`'s set-up of the bridges, and the docs' examples of
-# each feature.
-step "cargo test -p otlp --all-features" cargo test -p otlp --locked --all-features --no-fail-fast
+# The facade and the tower layers with every feature: `otlp::init`'s set-up of the bridges, the
+# layers on an axum router, and the docs' examples of each feature.
+step "cargo test -p otlp -p otlp-tower --all-features" \
+  cargo test -p otlp -p otlp-tower --locked --all-features --no-fail-fast
 echo "==> all steps passed in $(($(date +%s) - start))s"

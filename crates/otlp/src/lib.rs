@@ -29,6 +29,8 @@
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)` (now) or `client.send_profile(profile)` (through the profiles pipeline), `ContinuousProfiler`, pprof and flame graphs |
 //! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
 //! | `log` | `otlp::log`: the [`log`](https://docs.rs/log) bridge, a `log::Log` exporting records as OTLP log records correlated with the current span (crate `otlp-log`) |
+//! | `tower` | `otlp::tower`: [`tower`](https://docs.rs/tower) layers for HTTP and gRPC servers and clients (axum, hyper, tonic): spans by the HTTP and RPC conventions, W3C context extracted and injected, `http.server.request.duration`/`http.client.request.duration` and the RPC histograms (crate `otlp-tower`) |
+//! | `axum` | `tower`, with `http.route` from axum's `MatchedPath` |
 //! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
 //! | `arrow` | OTLP/Arrow (OTAP) export: [`Protocol::Otap`] (`OTEL_EXPORTER_OTLP_PROTOCOL=otap`) streams the pipelines' traces, logs and metrics as Arrow batches to an OTAP receiver (the Collector's `otelarrowreceiver`), falling back to OTLP/gRPC where the server has no OTAP; `otlp::arrow` holds the protocol (wire messages, encoders and decoders) |
 //!
@@ -54,7 +56,7 @@
 //! # The crates behind it
 //!
 //! `otlp` re-exports `otlp-sdk` (the SDK core: everything above but the features) and, per
-//! feature, `otlp-profiler`, `otlp-tracing`, `otlp-log`, `otlp-metrics-rs` and `otlp-otap`;
+//! feature, `otlp-profiler`, `otlp-tracing`, `otlp-log`, `otlp-tower`, `otlp-metrics-rs` and `otlp-otap`;
 //! wire types and codecs are [`otlp_proto`]. Its own code is [`init`], which knows the features.
 //! Depending on `otlp` alone is enough: the others are implementation crates.
 //!
@@ -251,6 +253,16 @@ pub mod tracing {
 pub mod log {
     #[doc(inline)]
     pub use otlp_log::*;
+}
+
+/// [`tower`](https://docs.rs/tower) layers for HTTP and gRPC (feature `tower`; `axum` adds
+/// `http.route` from axum's `MatchedPath`): `OtlpServerLayer` for servers (axum, hyper, tonic)
+/// and `OtlpClientLayer` for clients, with spans, W3C context propagation and the request
+/// duration histograms of the semantic conventions. See the `otlp-tower` crate.
+#[cfg(feature = "tower")]
+pub mod tower {
+    #[doc(inline)]
+    pub use otlp_tower::*;
 }
 
 /// The [`metrics`](https://docs.rs/metrics) bridge (feature `metrics-rs`): `OtlpRecorder`, a

@@ -1,0 +1,206 @@
+//! The layers and the one service both sides share: a server reads its parent from the
+//! request's headers, a client writes its span into them; both start the call's span, make it
+//! current while the inner service runs, and hand the call to the response body.
+
+use crate::body::ObservedBody;
+use crate::call::{Call, Instruments, Side};
+use crate::request::describe;
+use http::{Request, Response};
+use otlp_sdk::OtlpClient;
+use otlp_sdk::context::{FutureExt, WithSpanContext};
+use otlp_sdk::trace::propagation::{Baggage, Context as PropagatedContext};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// The instrumentation scope of the layers' spans and instruments.
+const SCOPE: &str = "otlp-tower";
+
+#[derive(Debug)]
+struct Shared {
+    instruments: Instruments,
+    client: OtlpClient,
+}
+
+impl Shared {
+    fn new(client: &OtlpClient, side: Side) -> Arc<Shared> {
+        let version = Some(env!("CARGO_PKG_VERSION"));
+        let tracer = client.tracer_with_version(SCOPE, version, None);
+        let meter = client
+            .meter_builder(SCOPE)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build();
+        Arc::new(Shared {
+            instruments: Instruments::new(tracer, &meter, side),
+            client: client.clone(),
+        })
+    }
+}
+
+/// A [`Layer`] for HTTP and gRPC servers (axum, hyper, tonic): a server span per request,
+/// child of the W3C context the request carries, current while the handler runs; and the
+/// `http.server.request.duration` or `rpc.server.call.duration` histogram. See the
+/// [crate docs](crate).
+#[derive(Debug, Clone)]
+pub struct OtlpServerLayer {
+    shared: Arc<Shared>,
+}
+
+impl OtlpServerLayer {
+    /// A layer recording through `client` (its propagator reads the requests' context).
+    pub fn new(client: &OtlpClient) -> Self {
+        OtlpServerLayer {
+            shared: Shared::new(client, Side::Server),
+        }
+    }
+}
+
+impl<S> Layer<S> for OtlpServerLayer {
+    type Service = OtlpService<S>;
+
+    fn layer(&self, inner: S) -> OtlpService<S> {
+        OtlpService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// A [`Layer`] for HTTP and gRPC clients (hyper-util's client, tonic channels, any tower
+/// stack of `http` requests): a client span per request, child of the current context, whose
+/// context the request carries (W3C headers); and the `http.client.request.duration` or
+/// `rpc.client.call.duration` histogram. See the [crate docs](crate).
+#[derive(Debug, Clone)]
+pub struct OtlpClientLayer {
+    shared: Arc<Shared>,
+}
+
+impl OtlpClientLayer {
+    /// A layer recording through `client` (its propagator writes the requests' context).
+    pub fn new(client: &OtlpClient) -> Self {
+        OtlpClientLayer {
+            shared: Shared::new(client, Side::Client),
+        }
+    }
+}
+
+impl<S> Layer<S> for OtlpClientLayer {
+    type Service = OtlpService<S>;
+
+    fn layer(&self, inner: S) -> OtlpService<S> {
+        OtlpService {
+            inner,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// The service [`OtlpServerLayer`] and [`OtlpClientLayer`] wrap around another.
+#[derive(Debug, Clone)]
+pub struct OtlpService<S> {
+    inner: S,
+    shared: Arc<Shared>,
+}
+
+/// The route template the framework matched, if it says (axum's `MatchedPath`).
+fn route<B>(request: &Request<B>) -> Option<String> {
+    #[cfg(feature = "axum")]
+    if let Some(path) = request.extensions().get::<axum::extract::MatchedPath>() {
+        return Some(path.as_str().to_owned());
+    }
+    let _ = request;
+    None
+}
+
+impl<S, ReqB, ResB> Service<Request<ReqB>> for OtlpService<S>
+where
+    S: Service<Request<ReqB>, Response = Response<ResB>>,
+    ResB: http_body::Body,
+{
+    type Response = Response<ObservedBody<ResB>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
+        let shared = &self.shared;
+        let side = shared.instruments.side();
+        let info = describe(&request, side, route(&request).as_deref());
+        let (call, context) = match side {
+            Side::Server => {
+                // The caller's context: its span the parent (none: a new trace), its baggage
+                // current for the handler.
+                let parent = shared.client.extract(request.headers());
+                let baggage = parent.baggage.clone();
+                let call = {
+                    let _parent = parent.attach();
+                    Call::start(&shared.instruments, info)
+                };
+                let context = PropagatedContext::new(call.span().span_context().clone(), baggage);
+                (call, context)
+            }
+            Side::Client => {
+                let call = Call::start(&shared.instruments, info);
+                let context =
+                    PropagatedContext::new(call.span().span_context().clone(), Baggage::current());
+                let _current = context.clone().attach();
+                shared.client.inject(request.headers_mut());
+                (call, context)
+            }
+        };
+        let future = {
+            let _current = context.clone().attach();
+            self.inner.call(request)
+        };
+        ResponseFuture {
+            inner: future.with_context(context),
+            call: Some(call),
+        }
+    }
+}
+
+/// The response future of [`OtlpService`]: the inner one, polled under the call's context.
+#[derive(Debug)]
+pub struct ResponseFuture<F> {
+    inner: WithSpanContext<F>,
+    call: Option<Call>,
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ObservedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Both fields are Unpin (the inner future is boxed by `with_context`).
+        let this = self.get_mut();
+        let result = match Pin::new(&mut this.inner).poll(cx) {
+            Poll::Ready(r) => r,
+            Poll::Pending => return Poll::Pending,
+        };
+        let mut call = this.call.take();
+        Poll::Ready(match result {
+            Ok(response) => {
+                if let Some(call) = call.as_mut() {
+                    call.response(response.status(), response.headers());
+                }
+                Ok(response.map(|body| ObservedBody::new(body, call)))
+            }
+            Err(e) => {
+                if let Some(mut call) = call {
+                    // No status to name the failure: the error's type, low-cardinality.
+                    call.fail(std::any::type_name::<E>());
+                    call.finish();
+                }
+                Err(e)
+            }
+        })
+    }
+}
