@@ -29,6 +29,17 @@ fi
 
 step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+# The crates users depend on: their docs build without a warning (broken intra-doc links fail),
+# and each packages (versions on path dependencies, metadata, file lists). The full check that
+# builds each package from its own files, `cargo package --workspace` without `--no-verify`
+# (the same exclusions), takes minutes: run it before a release.
+public_crates=(-p otlp -p otlp-sdk -p otlp-proto -p otlp-semconv -p otlp-tracing -p otlp-log
+  -p otlp-tower -p otlp-metrics-rs -p otlp-profiler -p otlp-otap -p otlp-receiver)
+step "cargo doc (public crates, -D warnings)" env RUSTDOCFLAGS="-D warnings" \
+  cargo doc --quiet --locked --no-deps --all-features "${public_crates[@]}"
+step "cargo package (public crates)" cargo package --quiet --locked --no-verify --allow-dirty \
+  --workspace --exclude examples --exclude xtask --exclude bench-support --exclude test-support \
+  --exclude otlp-interop --exclude otap-crosscheck
 
 # The semantic-conventions model is not part of the repository (a clone alone must pass): the
 # generator's check runs where the model is, and says so where it is not.

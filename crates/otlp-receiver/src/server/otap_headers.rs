@@ -52,38 +52,49 @@ impl BatchHeaders {
         let mut own: Vec<(HeaderName, HeaderValue)> = Vec::new();
         let mut size = 0usize;
         let mut problem: Option<String> = None;
-        let decoded = self.decoder.decode_with_cb(hpack, |name, value| {
-            if problem.is_some() {
-                return;
-            }
-            // As HTTP/2 counts a header list: 32 bytes of overhead an entry.
-            size = size.saturating_add(name.len() + value.len() + 32);
-            if size > MAX_HEADER_LIST {
-                problem = Some(format!(
-                    "the batch's headers decode to more than {MAX_HEADER_LIST} bytes"
-                ));
-                return;
-            }
-            // Pseudo-headers (`:path`, ...) belong to the stream.
-            if name.first() == Some(&b':') {
-                return;
-            }
-            match (
-                HeaderName::from_bytes(&name),
-                HeaderValue::from_bytes(&value),
-            ) {
-                (Ok(n), Ok(v)) => own.push((n, v)),
-                _ => {
-                    problem = Some(format!(
-                        "the batch's headers hold an invalid header {:?}",
-                        String::from_utf8_lossy(&name)
-                    ));
+        // fluke-hpack panics on some malformed blocks (a size update whose integer is cut
+        // short): a client's bytes must not take the stream's task down. The error ends the
+        // stream, so the decoder is not used again after a panic.
+        let decoder = &mut self.decoder;
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decoder.decode_with_cb(hpack, |name, value| {
+                if problem.is_some() {
+                    return;
                 }
-            }
-        });
-        if let Err(e) = decoded {
+                // As HTTP/2 counts a header list: 32 bytes of overhead an entry.
+                size = size.saturating_add(name.len() + value.len() + 32);
+                if size > MAX_HEADER_LIST {
+                    problem = Some(format!(
+                        "the batch's headers decode to more than {MAX_HEADER_LIST} bytes"
+                    ));
+                    return;
+                }
+                // Pseudo-headers (`:path`, ...) belong to the stream.
+                if name.first() == Some(&b':') {
+                    return;
+                }
+                match (
+                    HeaderName::from_bytes(&name),
+                    HeaderValue::from_bytes(&value),
+                ) {
+                    (Ok(n), Ok(v)) => own.push((n, v)),
+                    _ => {
+                        problem = Some(format!(
+                            "the batch's headers hold an invalid header {:?}",
+                            String::from_utf8_lossy(&name)
+                        ));
+                    }
+                }
+            })
+        }));
+        let error = match decoded {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("{e:?}")),
+            Err(_) => Some("the decoder could not read them".to_owned()),
+        };
+        if let Some(e) = error {
             return Err(Failure::bad_request(format!(
-                "the batch's headers are not valid HPACK ({e:?}); the stream ends"
+                "the batch's headers are not valid HPACK ({e}); the stream ends"
             )));
         }
         if let Some(problem) = problem {
@@ -164,6 +175,11 @@ mod tests {
         // An index past both tables.
         let err = batches
             .decode(&HeaderMap::new(), &[0xff, 0xff, 0x7f])
+            .unwrap_err();
+        assert!(err.message.contains("HPACK"), "{}", err.message);
+        // A dynamic table size update whose integer is cut short (fluke-hpack panics on it).
+        let err = BatchHeaders::new()
+            .decode(&HeaderMap::new(), &[0x3f])
             .unwrap_err();
         assert!(err.message.contains("HPACK"), "{}", err.message);
     }
