@@ -1,7 +1,7 @@
 //! Request-body compression: gzip and zstd, with a hard cap on decompressed size.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::str::FromStr;
 
 /// A body compression.
@@ -45,20 +45,49 @@ impl Compression {
         }
     }
 
-    /// Compresses `input`, appending to `out`.
+    /// Whether this build can compress and decompress it: gzip and zstd are the `gzip` and
+    /// `zstd` features (both default).
+    pub const fn is_available(self) -> bool {
+        match self {
+            Compression::None => true,
+            Compression::Gzip => cfg!(feature = "gzip"),
+            Compression::Zstd => cfg!(feature = "zstd"),
+        }
+    }
+
+    /// The compressions this build has, as a `grpc-accept-encoding` value.
+    pub const fn accepted_tokens() -> &'static str {
+        match (cfg!(feature = "gzip"), cfg!(feature = "zstd")) {
+            (true, true) => "gzip,zstd",
+            (true, false) => "gzip",
+            (false, true) => "zstd",
+            (false, false) => "identity",
+        }
+    }
+
+    /// Compresses `input`, appending to `out`. A compression this build lacks
+    /// ([`is_available`](Compression::is_available)) is an `Unsupported` error.
     pub fn compress(self, input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
         match self {
             Compression::None => {
                 out.extend_from_slice(input);
                 Ok(())
             }
+            #[cfg(not(feature = "gzip"))]
+            Compression::Gzip => Err(unavailable(self)),
+            #[cfg(not(feature = "zstd"))]
+            Compression::Zstd => Err(unavailable(self)),
+            #[cfg(feature = "gzip")]
             Compression::Gzip => {
                 // Level 6 is the common default; the fast levels cost ratio on small batches.
+                use std::io::Write;
                 let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::new(6));
                 enc.write_all(input)?;
                 enc.finish().map(drop)
             }
+            #[cfg(feature = "zstd")]
             Compression::Zstd => {
+                use std::io::Write;
                 let mut enc = zstd::stream::write::Encoder::new(out, 3)?;
                 enc.write_all(input)?;
                 enc.finish().map(drop)
@@ -67,18 +96,26 @@ impl Compression {
     }
 
     /// Decompresses `input`, refusing output larger than `limit` bytes before allocating it.
+    // Without gzip and zstd every compressed body is refused before the reading below.
+    #[cfg_attr(
+        not(any(feature = "gzip", feature = "zstd")),
+        allow(unreachable_code, unused_variables)
+    )]
     pub fn decompress(self, input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
-        let reader: Box<dyn Read + '_> = match self {
-            Compression::None => {
-                if input.len() > limit {
-                    return Err(DecompressError::TooLarge { limit });
-                }
-                return Ok(input.to_vec());
+        if self == Compression::None {
+            if input.len() > limit {
+                return Err(DecompressError::TooLarge { limit });
             }
+            return Ok(input.to_vec());
+        }
+        let reader: Box<dyn Read + '_> = match self {
+            #[cfg(feature = "gzip")]
             Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+            #[cfg(feature = "zstd")]
             Compression::Zstd => {
                 Box::new(zstd::stream::read::Decoder::new(input).map_err(DecompressError::Corrupt)?)
             }
+            _ => return Err(DecompressError::Unsupported(self)),
         };
         let mut out = Vec::with_capacity(input.len().saturating_mul(4).min(limit));
         // Read at most limit + 1 bytes: one byte past the limit proves the body is too large.
@@ -138,6 +175,17 @@ pub enum DecompressError {
     },
     /// The compressed stream is corrupt.
     Corrupt(io::Error),
+    /// This build lacks the compression (its feature is off).
+    Unsupported(Compression),
+}
+
+/// The error of a compression this build lacks.
+#[cfg(not(all(feature = "gzip", feature = "zstd")))]
+fn unavailable(c: Compression) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{c} support is not built in (the `{c}` feature of otlp-proto)"),
+    )
 }
 
 impl fmt::Display for DecompressError {
@@ -147,6 +195,12 @@ impl fmt::Display for DecompressError {
                 write!(f, "decompressed body exceeds the limit of {limit} bytes")
             }
             DecompressError::Corrupt(e) => write!(f, "corrupt compressed body: {e}"),
+            DecompressError::Unsupported(c) => {
+                write!(
+                    f,
+                    "{c} support is not built in (the `{c}` feature of otlp-proto)"
+                )
+            }
         }
     }
 }
@@ -155,7 +209,7 @@ impl std::error::Error for DecompressError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             DecompressError::Corrupt(e) => Some(e),
-            DecompressError::TooLarge { .. } => None,
+            DecompressError::TooLarge { .. } | DecompressError::Unsupported(_) => None,
         }
     }
 }
@@ -164,20 +218,37 @@ impl std::error::Error for DecompressError {
 mod tests {
     use super::*;
 
+    /// The compressions this build has round-trip; the others are refused with an error that
+    /// names their feature (`cargo test -p otlp-proto --lib --no-default-features` checks those).
     #[test]
-    fn round_trips_each_compression() {
+    fn round_trips_each_compression_built_in_and_refuses_the_others() {
         let data = b"hello hello hello hello".repeat(100);
         for c in [Compression::None, Compression::Gzip, Compression::Zstd] {
             let mut z = Vec::new();
-            c.compress(&data, &mut z).unwrap();
-            assert_eq!(c.decompress(&z, 1 << 20).unwrap(), data, "{c}");
+            if c.is_available() {
+                c.compress(&data, &mut z).unwrap();
+                assert_eq!(c.decompress(&z, 1 << 20).unwrap(), data, "{c}");
+                assert!(
+                    Compression::accepted_tokens().contains(c.name()) || c == Compression::None
+                );
+            } else {
+                let err = c.compress(&data, &mut z).unwrap_err();
+                assert_eq!(err.kind(), io::ErrorKind::Unsupported);
+                assert!(err.to_string().contains("feature"), "{err}");
+                let err = c.decompress(&data, 1 << 20).unwrap_err();
+                assert!(matches!(err, DecompressError::Unsupported(u) if u == c));
+                assert!(!Compression::accepted_tokens().contains(c.name()));
+            }
         }
     }
 
     #[test]
     fn zip_bomb_is_refused_without_inflating_it() {
         let data = vec![0u8; 50 << 20];
-        for c in [Compression::Gzip, Compression::Zstd] {
+        for c in [Compression::Gzip, Compression::Zstd]
+            .into_iter()
+            .filter(|c| c.is_available())
+        {
             let mut z = Vec::new();
             c.compress(&data, &mut z).unwrap();
             assert!(z.len() < 1 << 20);
@@ -188,7 +259,10 @@ mod tests {
 
     #[test]
     fn garbage_is_corrupt_not_a_panic() {
-        for c in [Compression::Gzip, Compression::Zstd] {
+        for c in [Compression::Gzip, Compression::Zstd]
+            .into_iter()
+            .filter(|c| c.is_available())
+        {
             assert!(matches!(
                 c.decompress(b"not compressed", 1024),
                 Err(DecompressError::Corrupt(_))

@@ -25,7 +25,9 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | *(none)* | traces, logs and events, the export pipeline, the exporter (gRPC, HTTP/protobuf, HTTP/JSON; gzip, zstd; TLS and mTLS), propagation, resource detection |
+//! | *(none)* | traces, metrics, logs and events, the export pipeline, the exporter (gRPC, HTTP/protobuf, HTTP/JSON; TLS and mTLS), propagation, resource detection, [`init`] |
+//! | `gzip` (default) | gzip request bodies ([`Compression::Gzip`]; flate2, pure Rust) |
+//! | `zstd` | zstd request bodies ([`Compression::Zstd`]; the zstd C library, a C build of its own). Without it, a zstd compression (in code or `OTEL_EXPORTER_OTLP_COMPRESSION=zstd`) is a configuration error naming the feature |
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)` (now) or `client.send_profile(profile)` (through the profiles pipeline), `ContinuousProfiler`, pprof and flame graphs |
 //! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
 //! | `log` | `otlp::log`: the [`log`](https://docs.rs/log) bridge, a `log::Log` exporting records as OTLP log records correlated with the current span (crate `otlp-log`) |

@@ -24,7 +24,7 @@ pub(super) fn headers(sc: &SignalConfig) -> HeaderMap {
     }
     map.insert(
         "grpc-accept-encoding",
-        HeaderValue::from_static("gzip,zstd"),
+        HeaderValue::from_static(otlp_proto::Compression::accepted_tokens()),
     );
     map
 }

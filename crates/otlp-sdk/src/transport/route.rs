@@ -103,6 +103,15 @@ impl RouteTable {
                     clients.len() - 1
                 }
             };
+            let compression = sc.compression();
+            if !compression.is_available() {
+                return Err(Error::config(format!(
+                    "the {} exporter is set to {compression} compression, which this build \
+                     lacks: enable the `{compression}` feature of otlp, or choose another \
+                     (OTEL_EXPORTER_OTLP_COMPRESSION)",
+                    sc.signal()
+                )));
+            }
             let headers = match sc.protocol() {
                 Protocol::Grpc | Protocol::Otap => grpc::headers(sc),
                 Protocol::HttpProtobuf | Protocol::HttpJson => http::headers(sc),
@@ -110,7 +119,7 @@ impl RouteTable {
             routes.push(RouteSpec {
                 signal: sc.signal(),
                 protocol: sc.protocol(),
-                compression: sc.compression(),
+                compression,
                 uri: sc.endpoint().clone(),
                 timeout: sc.timeout(),
                 retry: config.retry().clone(),
