@@ -1,5 +1,5 @@
-//! Exits non-zero, saying why, if the minimal build of `otlp` has gzip or zstd, or does not
-//! refuse them clearly.
+//! Exits non-zero, saying why, if the minimal build of `otlp` has gzip, zstd or TLS, or does
+//! not refuse them clearly.
 
 use otlp::{ClientConfig, Compression, ExporterConfig, OtlpClient};
 
@@ -34,12 +34,20 @@ fn main() -> Result<(), String> {
         Compression::accepted_tokens() == "identity",
         Compression::accepted_tokens(),
     )?;
+    let https = ExporterConfig::new().with_endpoint("https://collector.example.com:4318");
+    let err = OtlpClient::new_blocking(ClientConfig::new().with_exporter(https))
+        .err()
+        .ok_or("a client of an https endpoint was built")?;
+    check(
+        err.is_config() && err.to_string().contains("`tls` feature of"),
+        &format!("https: {err}"),
+    )?;
     let client = OtlpClient::new_blocking(
         ClientConfig::new()
             .with_exporter(ExporterConfig::new().with_endpoint("http://127.0.0.1:4318")),
     )
     .map_err(|e| e.to_string())?;
     let _ = client.shutdown_blocking(std::time::Duration::from_millis(100));
-    println!("minimal build: gzip and zstd left out and refused by name");
+    println!("minimal build: gzip, zstd and TLS left out and refused by name");
     Ok(())
 }

@@ -25,7 +25,8 @@
 //!
 //! | feature | what it adds |
 //! |---|---|
-//! | *(none)* | traces, metrics, logs and events, the export pipeline, the exporter (gRPC, HTTP/protobuf, HTTP/JSON; TLS and mTLS), propagation, resource detection, [`init`] |
+//! | *(none)* | traces, metrics, logs and events, the export pipeline, the exporter (gRPC, HTTP/protobuf, HTTP/JSON over `http` endpoints), propagation, resource detection, [`init`] |
+//! | `tls` | `https` endpoints: TLS and mutual TLS (rustls with the `ring` provider, a C and assembly build of its own; system roots or a CA file, client certificates). Without it, an `https` endpoint is a configuration error naming the feature |
 //! | `gzip` (default) | gzip request bodies ([`Compression::Gzip`]; flate2, pure Rust) |
 //! | `zstd` | zstd request bodies ([`Compression::Zstd`]; the zstd C library, a C build of its own). Without it, a zstd compression (in code or `OTEL_EXPORTER_OTLP_COMPRESSION=zstd`) is a configuration error naming the feature |
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)` (now) or `client.send_profile(profile)` (through the profiles pipeline), `ContinuousProfiler`, pprof and flame graphs |

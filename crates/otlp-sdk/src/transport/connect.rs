@@ -3,12 +3,14 @@
 //! recognisable (certificate errors are not retried) and to pull in no second crypto provider.
 
 use super::coalesce::Coalesce;
+use super::tls::{TlsConnector, TlsError};
 use crate::error::{BoxError, root_cause};
 use http::Uri;
 use http::uri::Scheme;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
+#[cfg(feature = "tls")]
 use rustls_pki_types::ServerName;
 use std::fmt;
 use std::future::Future;
@@ -17,7 +19,7 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsConnector;
+#[cfg(feature = "tls")]
 use tokio_rustls::client::TlsStream;
 use tower_service::Service;
 
@@ -124,18 +126,29 @@ impl Service<Uri> for Connector {
                 target: host.clone(),
                 source,
             };
-            let connector = tls.ok_or_else(|| tls_error("no TLS configuration".into()))?;
-            let name = ServerName::try_from(host.clone()).map_err(|e| tls_error(Box::new(e)))?;
-            let stream = connector
-                .connect(name, tcp)
-                .await
-                .map_err(|e| tls_error(Box::new(e)))?;
-            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
-            Ok(Conn::Tls {
-                io: Box::new(TokioIo::new(stream)),
-                h2,
-                fate: TlsFate::default(),
-            })
+            #[cfg(not(feature = "tls"))]
+            {
+                let _ = (tls, tcp);
+                Err(tls_error(
+                    "TLS is not built in (the `tls` feature of otlp)".into(),
+                ))
+            }
+            #[cfg(feature = "tls")]
+            {
+                let connector = tls.ok_or_else(|| tls_error("no TLS configuration".into()))?;
+                let name =
+                    ServerName::try_from(host.clone()).map_err(|e| tls_error(Box::new(e)))?;
+                let stream = connector
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| tls_error(Box::new(e)))?;
+                let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2".as_slice());
+                Ok(Conn::Tls {
+                    io: Box::new(TokioIo::new(stream)),
+                    h2,
+                    fate: TlsFate::default(),
+                })
+            }
         })
     }
 }
@@ -144,6 +157,7 @@ impl Service<Uri> for Connector {
 #[derive(Debug)]
 pub(crate) enum Conn {
     Plain(TokioIo<Coalesce<TcpStream>>),
+    #[cfg(feature = "tls")]
     Tls {
         // Boxed: a TLS stream is a kilobyte, a TCP stream a few words.
         io: Box<TokioIo<TlsStream<Coalesce<TcpStream>>>>,
@@ -160,16 +174,17 @@ pub(crate) enum Conn {
 /// records the alert here and hands this slot to the client's pool (as connection info), where
 /// the failed request finds it: the error then says why, and is not retried.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct TlsFate(Arc<OnceLock<rustls::Error>>);
+pub(crate) struct TlsFate(Arc<OnceLock<TlsError>>);
 
 impl TlsFate {
-    pub(crate) fn error(&self) -> Option<&rustls::Error> {
+    pub(crate) fn error(&self) -> Option<&TlsError> {
         self.0.get()
     }
 
+    #[cfg(feature = "tls")]
     fn observe<T>(&self, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if let Poll::Ready(Err(e)) = &poll
-            && let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>())
+            && let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<TlsError>())
         {
             let _ = self.0.set(tls.clone());
         }
@@ -181,6 +196,7 @@ impl Connection for Conn {
     fn connected(&self) -> Connected {
         match self {
             Conn::Plain(io) => io.inner().get_ref().connected(),
+            #[cfg(feature = "tls")]
             Conn::Tls { io, h2, fate } => {
                 let connected = io
                     .inner()
@@ -207,6 +223,7 @@ impl Read for Conn {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(io) => Pin::new(io).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
             Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_read(cx, buf)),
         }
     }
@@ -220,6 +237,7 @@ impl Write for Conn {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Conn::Plain(io) => Pin::new(io).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
             Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_write(cx, buf)),
         }
     }
@@ -227,6 +245,7 @@ impl Write for Conn {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(io) => Pin::new(io).poll_flush(cx),
+            #[cfg(feature = "tls")]
             Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_flush(cx)),
         }
     }
@@ -234,6 +253,7 @@ impl Write for Conn {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Conn::Plain(io) => Pin::new(io).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
             Conn::Tls { io, .. } => Pin::new(io).poll_shutdown(cx),
         }
     }
@@ -241,6 +261,7 @@ impl Write for Conn {
     fn is_write_vectored(&self) -> bool {
         match self {
             Conn::Plain(io) => io.is_write_vectored(),
+            #[cfg(feature = "tls")]
             Conn::Tls { io, .. } => io.is_write_vectored(),
         }
     }
@@ -252,6 +273,7 @@ impl Write for Conn {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Conn::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "tls")]
             Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_write_vectored(cx, bufs)),
         }
     }

@@ -23,6 +23,10 @@ mod otap;
 mod outcome;
 mod route;
 mod stream;
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(not(feature = "tls"))]
+#[path = "tls_off.rs"]
 mod tls;
 
 pub(crate) use connect::ConnectError;

@@ -19,7 +19,6 @@ use otlp_proto::{Compression, Signal};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
-use tokio_rustls::TlsConnector;
 
 /// One hyper client: its pool holds the connections of the runtime it is used on. The body
 /// type is an enum so that unary requests and long-lived streams share the client and its
@@ -50,7 +49,7 @@ pub(super) struct RouteSpec {
 struct ClientSpec {
     /// The rustls configuration, read from the certificate files once and shared by every
     /// runtime's client; `None` for `http`.
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<Arc<tls::ClientConfig>>,
     /// gRPC: HTTP/2 with prior knowledge over `http://`.
     http2_only: bool,
 }
@@ -184,7 +183,7 @@ impl Connections {
                     .pool_timer(TokioTimer::new())
                     .pool_idle_timeout(Duration::from_secs(90))
                     .http2_only(c.http2_only)
-                    .build(Connector::new(c.tls.clone().map(TlsConnector::from)))
+                    .build(Connector::new(c.tls.clone().map(tls::connector)))
             })
             .collect();
         Connections {
@@ -304,7 +303,7 @@ impl Route<'_> {
 /// Sorts a failed request: TLS failures are permanent, connection failures and broken
 /// connections are transient.
 pub(super) fn request_error(e: hyper_util::client::legacy::Error) -> Error {
-    if let Some(tls) = find_cause::<rustls::Error>(&e) {
+    if let Some(tls) = find_cause::<tls::TlsError>(&e) {
         let msg = match find_cause::<ConnectError>(&e) {
             Some(c) => c.to_string(),
             None => format!("TLS failed: {tls}"),

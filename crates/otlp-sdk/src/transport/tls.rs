@@ -5,11 +5,23 @@
 use crate::config::Sourced;
 use crate::config::TlsFiles;
 use crate::error::Error;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::RootCertStore;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// A route's TLS client configuration.
+pub(crate) type ClientConfig = rustls::ClientConfig;
+/// What makes TLS connections from a [`ClientConfig`].
+pub(crate) type TlsConnector = tokio_rustls::TlsConnector;
+/// The error a TLS failure carries.
+pub(crate) type TlsError = rustls::Error;
+
+/// The connector of `config`.
+pub(crate) fn connector(config: Arc<ClientConfig>) -> TlsConnector {
+    TlsConnector::from(config)
+}
 
 /// Builds client configurations, loading the system's roots at most once.
 #[derive(Default)]
