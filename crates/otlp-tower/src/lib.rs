@@ -30,6 +30,10 @@
 //! streamed response is measured to its last frame, and a gRPC call reads its status from the
 //! trailers. A call whose inner service fails ends then, with the error's type as `error.type`.
 //!
+//! **reqwest.** With the `reqwest` feature, [`OtlpReqwestMiddleware`] does the client layer's
+//! work for reqwest through `reqwest-middleware` (the call ends when the response's headers
+//! arrive: reqwest reads the body later).
+//!
 //! **Route.** With the `axum` feature, `http.route` is axum's `MatchedPath` (`/users/{id}`):
 //! add the layer with `Router::layer`, which runs it after routing.
 //!
@@ -54,10 +58,14 @@
 
 mod body;
 mod call;
+#[cfg(feature = "reqwest")]
+mod middleware;
 mod request;
 mod service;
 
 pub use body::ObservedBody;
+#[cfg(feature = "reqwest")]
+pub use middleware::OtlpReqwestMiddleware;
 pub use service::{OtlpClientLayer, OtlpServerLayer, OtlpService, ResponseFuture};
 
 #[cfg(doc)]

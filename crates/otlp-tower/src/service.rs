@@ -19,14 +19,26 @@ use tower_service::Service;
 /// The instrumentation scope of the layers' spans and instruments.
 const SCOPE: &str = "otlp-tower";
 
+/// What every service of one layer shares: the instruments, and the client whose propagator
+/// reads and writes the requests' context.
 #[derive(Debug)]
-struct Shared {
+pub(crate) struct Shared {
     instruments: Instruments,
     client: OtlpClient,
 }
 
 impl Shared {
-    fn new(client: &OtlpClient, side: Side) -> Arc<Shared> {
+    #[cfg(feature = "reqwest")]
+    pub(crate) fn instruments(&self) -> &Instruments {
+        &self.instruments
+    }
+
+    #[cfg(feature = "reqwest")]
+    pub(crate) fn client(&self) -> &OtlpClient {
+        &self.client
+    }
+
+    pub(crate) fn new(client: &OtlpClient, side: Side) -> Arc<Shared> {
         let version = Some(env!("CARGO_PKG_VERSION"));
         let tracer = client.tracer_with_version(SCOPE, version, None);
         let meter = client

@@ -292,3 +292,56 @@ async fn grpc_statuses_come_from_the_trailers() {
         "the RPC histogram"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reqwest_client_through_the_middleware_joins_the_trace() {
+    let harness = Harness::start(|c| c).await;
+    let client = harness.client.clone();
+    let app = axum::Router::new()
+        .route("/ping/{n}", axum::routing::get(|| async { "pong" }))
+        .layer(OtlpServerLayer::new(&client));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let http = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(otlp_tower::OtlpReqwestMiddleware::new(&client))
+        .build();
+    let body = http
+        .get(format!("http://{addr}/ping/3"))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("body");
+    assert_eq!(body, "pong");
+
+    let got = harness.received().await;
+    let of_kind = |kind: SpanKind| {
+        got.spans
+            .iter()
+            .map(|s| &s.item)
+            .find(|s| s.kind == kind as i32)
+            .unwrap_or_else(|| panic!("no {kind:?} span: {:#?}", got.spans))
+    };
+    let (client_span, server_span) = (of_kind(SpanKind::Client), of_kind(SpanKind::Server));
+    assert_eq!(client_span.name, "GET");
+    assert_eq!(server_span.name, "GET /ping/{n}");
+    assert_eq!(
+        server_span.parent_span_id, client_span.span_id,
+        "traceparent injected"
+    );
+    assert_eq!(
+        attribute(&client_span.attributes, "http.response.status_code"),
+        Some(&AnyValue::from(200i64))
+    );
+    assert!(
+        got.metrics
+            .iter()
+            .any(|m| m.item.name == "http.client.request.duration"),
+        "the client histogram"
+    );
+}

@@ -34,6 +34,7 @@
 //! | `log` | `otlp::log`: the [`log`](https://docs.rs/log) bridge, a `log::Log` exporting records as OTLP log records correlated with the current span (crate `otlp-log`) |
 //! | `tower` | `otlp::tower`: [`tower`](https://docs.rs/tower) layers for HTTP and gRPC servers and clients (axum, hyper, tonic): spans by the HTTP and RPC conventions, W3C context extracted and injected, `http.server.request.duration`/`http.client.request.duration` and the RPC histograms (crate `otlp-tower`) |
 //! | `axum` | `tower`, with `http.route` from axum's `MatchedPath` |
+//! | `reqwest` | `tower`, with `OtlpReqwestMiddleware` for reqwest clients through `reqwest-middleware` |
 //! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
 //! | `arrow` | OTLP/Arrow (OTAP) export: [`Protocol::Otap`] (`OTEL_EXPORTER_OTLP_PROTOCOL=otap`) streams the pipelines' traces, logs and metrics as Arrow batches to an OTAP receiver (the Collector's `otelarrowreceiver`), falling back to OTLP/gRPC where the server has no OTAP; `otlp::arrow` holds the protocol (wire messages, encoders and decoders) |
 //!
