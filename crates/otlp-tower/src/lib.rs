@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | span name | server `{method} {http.route}` (or `{method}` without a route), client `{method}` | `{rpc.method}`, `package.Service/Method` |
 //! | span kind | `SERVER` / `CLIENT` | `SERVER` / `CLIENT` |
-//! | attributes | `http.request.method` (unknown methods `_OTHER`, with `http.request.method_original`), `network.protocol.version`, `user_agent.original`; servers `url.path`, `url.query`, `url.scheme`, `server.address`/`server.port` (`Host`), `http.route`; clients `url.full` (without credentials), `server.address`/`server.port`; `http.response.status_code` | `rpc.system.name` = `grpc`, `rpc.method`, `rpc.response.status_code` (`OK`, `NOT_FOUND`, ... from `grpc-status` in the headers or the trailers); clients `server.address`/`server.port` |
+//! | attributes | `http.request.method` (unknown methods `_OTHER`, with `http.request.method_original`), `network.protocol.version`, `user_agent.original`; servers `url.path`, `url.query`, `url.scheme`, `server.address`/`server.port` (`Host`), `http.route` and `client.address` (axum); clients `url.full` (without credentials), `server.address`/`server.port`; `http.response.status_code` | `rpc.system.name` = `grpc`, `rpc.method`, `rpc.response.status_code` (`OK`, `NOT_FOUND`, ... from `grpc-status` in the headers or the trailers); clients `server.address`/`server.port` |
 //! | error (status ERROR, `error.type`) | servers: 5xx; clients: 4xx and 5xx; the status code as `error.type` | clients: any status but `OK`; servers: `UNKNOWN`, `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE`, `DATA_LOSS` |
 //! | histogram (s, the conventions' buckets) | `http.server.request.duration` / `http.client.request.duration` | `rpc.server.call.duration` / `rpc.client.call.duration` |
 //!
@@ -34,8 +34,10 @@
 //! work for reqwest through `reqwest-middleware` (the call ends when the response's headers
 //! arrive: reqwest reads the body later).
 //!
-//! **Route.** With the `axum` feature, `http.route` is axum's `MatchedPath` (`/users/{id}`):
-//! add the layer with `Router::layer`, which runs it after routing.
+//! **Route and peer.** With the `axum` feature, `http.route` is axum's `MatchedPath`
+//! (`/users/{id}`): add the layer with `Router::layer`, which runs it after routing; and
+//! `client.address` is the peer of `ConnectInfo<SocketAddr>` (serve with
+//! `into_make_service_with_connect_info`).
 //!
 //! # Example
 //!

@@ -2,7 +2,7 @@
 //! `reqwest-middleware`, with the client layer's spans, context and measurements.
 
 use crate::call::{Call, Side};
-use crate::request::describe;
+use crate::request::{Framework, describe};
 use crate::service::Shared;
 use otlp_sdk::OtlpClient;
 use otlp_sdk::context::FutureExt;
@@ -62,7 +62,7 @@ impl Middleware for OtlpReqwestMiddleware {
         let shared = &self.shared;
         let mut call = Call::start(
             shared.instruments(),
-            describe(&view(&request), Side::Client, None),
+            describe(&view(&request), Side::Client, &Framework::default()),
         );
         let context =
             PropagatedContext::new(call.span().span_context().clone(), Baggage::current());

@@ -80,9 +80,17 @@ fn full_url(uri: &Uri) -> String {
     }
 }
 
-/// Reads `request`, on `side`; `route` is the matched route template, when the framework
-/// gives one (servers).
-pub(crate) fn describe<B>(request: &Request<B>, side: Side, route: Option<&str>) -> RequestInfo {
+/// What the framework says of a request beyond the request itself (servers): the matched
+/// route template and the peer's address.
+#[derive(Debug, Default)]
+pub(crate) struct Framework {
+    pub(crate) route: Option<String>,
+    pub(crate) peer: Option<std::net::IpAddr>,
+}
+
+/// Reads `request`, on `side`, with what its framework says of it.
+pub(crate) fn describe<B>(request: &Request<B>, side: Side, framework: &Framework) -> RequestInfo {
+    let route = framework.route.as_deref();
     let mut span = Vec::with_capacity(10);
     let mut metric = Vec::with_capacity(6);
     let version = protocol_version(request.version());
@@ -146,6 +154,9 @@ pub(crate) fn describe<B>(request: &Request<B>, side: Side, route: Option<&str>)
                     span.push(KeyValue::new(a::SERVER_PORT, i64::from(port)));
                 }
             }
+            if let Some(peer) = framework.peer {
+                span.push(KeyValue::new(a::CLIENT_ADDRESS, peer.to_string()));
+            }
             if let Some(route) = route {
                 for list in [&mut span, &mut metric] {
                     list.push(KeyValue::new(a::HTTP_ROUTE, route.to_owned()));
@@ -201,7 +212,11 @@ mod tests {
             .header("user-agent", "curl/8")
             .body(())
             .expect("request");
-        let info = describe(&request, Side::Server, Some("/users/{id}"));
+        let framework = Framework {
+            route: Some("/users/{id}".to_owned()),
+            peer: Some(std::net::Ipv4Addr::new(10, 0, 0, 7).into()),
+        };
+        let info = describe(&request, Side::Server, &framework);
         assert_eq!(info.span_name, "GET /users/{id}");
         let s = &info.span_attributes;
         assert_eq!(get(s, a::URL_PATH), Some(&AnyValue::from("/users/7")));
@@ -235,7 +250,7 @@ mod tests {
             .uri("https://user:secret@cache.example.com/a?b=c")
             .body(())
             .expect("request");
-        let info = describe(&request, Side::Client, None);
+        let info = describe(&request, Side::Client, &Framework::default());
         assert_eq!(info.span_name, "_OTHER");
         let s = &info.span_attributes;
         assert_eq!(
@@ -254,7 +269,7 @@ mod tests {
             .header("content-type", "application/grpc+proto")
             .body(())
             .expect("request");
-        let info = describe(&request, Side::Client, None);
+        let info = describe(&request, Side::Client, &Framework::default());
         assert_eq!(info.span_name, "shop.Orders/Place");
         let s = &info.span_attributes;
         assert_eq!(get(s, a::RPC_SYSTEM_NAME), Some(&AnyValue::from("grpc")));

@@ -4,7 +4,7 @@
 
 use crate::body::ObservedBody;
 use crate::call::{Call, Instruments, Side};
-use crate::request::describe;
+use crate::request::{Framework, describe};
 use http::{Request, Response};
 use otlp_sdk::OtlpClient;
 use otlp_sdk::context::{FutureExt, WithSpanContext};
@@ -117,14 +117,26 @@ pub struct OtlpService<S> {
     shared: Arc<Shared>,
 }
 
-/// The route template the framework matched, if it says (axum's `MatchedPath`).
-fn route<B>(request: &Request<B>) -> Option<String> {
+/// What the framework says of the request: axum's `MatchedPath` (the route template) and
+/// `ConnectInfo<SocketAddr>` (the peer, with `into_make_service_with_connect_info`).
+fn framework<B>(request: &Request<B>) -> Framework {
     #[cfg(feature = "axum")]
-    if let Some(path) = request.extensions().get::<axum::extract::MatchedPath>() {
-        return Some(path.as_str().to_owned());
+    {
+        let extensions = request.extensions();
+        Framework {
+            route: extensions
+                .get::<axum::extract::MatchedPath>()
+                .map(|p| p.as_str().to_owned()),
+            peer: extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        }
     }
-    let _ = request;
-    None
+    #[cfg(not(feature = "axum"))]
+    {
+        let _ = request;
+        Framework::default()
+    }
 }
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for OtlpService<S>
@@ -143,7 +155,10 @@ where
     fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
         let shared = &self.shared;
         let side = shared.instruments.side();
-        let info = describe(&request, side, route(&request).as_deref());
+        let info = match side {
+            Side::Server => describe(&request, side, &framework(&request)),
+            Side::Client => describe(&request, side, &Framework::default()),
+        };
         let (call, context) = match side {
             Side::Server => {
                 // The caller's context: its span the parent (none: a new trace), its baggage

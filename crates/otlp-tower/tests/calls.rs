@@ -62,7 +62,13 @@ async fn one_trace_from_client_to_handler() {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
 
     let connector =
         hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -132,6 +138,11 @@ async fn one_trace_from_client_to_handler() {
     assert_eq!(
         attribute(&server_span.attributes, "url.path"),
         Some(&AnyValue::from("/users/7"))
+    );
+    assert_eq!(
+        attribute(&server_span.attributes, "client.address"),
+        Some(&AnyValue::from("127.0.0.1")),
+        "the peer, from axum's ConnectInfo"
     );
     let handler_span = span(SpanKind::Internal, "load user");
     assert_eq!(handler_span.parent_span_id, server_span.span_id);
