@@ -1,7 +1,7 @@
-//! Exits non-zero, saying why, if the minimal build of `otlp` has gzip, zstd or TLS, or does
-//! not refuse them clearly.
+//! Exits non-zero, saying why, if the minimal build of `otlp` (OTLP/HTTP only) has gzip, zstd,
+//! TLS or gRPC, or does not refuse them clearly.
 
-use otlp::{ClientConfig, Compression, ExporterConfig, OtlpClient};
+use otlp::{ClientConfig, Compression, ExporterConfig, OtlpClient, Protocol};
 
 fn check(ok: bool, what: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(what.to_owned()) }
@@ -42,12 +42,22 @@ fn main() -> Result<(), String> {
         err.is_config() && err.to_string().contains("`tls` feature of"),
         &format!("https: {err}"),
     )?;
+    let grpc = ExporterConfig::new()
+        .with_protocol(Protocol::Grpc)
+        .with_endpoint("http://127.0.0.1:4317");
+    let err = OtlpClient::new_blocking(ClientConfig::new().with_exporter(grpc))
+        .err()
+        .ok_or("a gRPC client was built")?;
+    check(
+        err.is_config() && err.to_string().contains("`grpc` feature of otlp"),
+        &format!("grpc: {err}"),
+    )?;
     let client = OtlpClient::new_blocking(
         ClientConfig::new()
             .with_exporter(ExporterConfig::new().with_endpoint("http://127.0.0.1:4318")),
     )
     .map_err(|e| e.to_string())?;
     let _ = client.shutdown_blocking(std::time::Duration::from_millis(100));
-    println!("minimal build: gzip, zstd and TLS left out and refused by name");
+    println!("minimal build: gzip, zstd, TLS and gRPC left out and refused by name");
     Ok(())
 }

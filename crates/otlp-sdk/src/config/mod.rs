@@ -64,12 +64,12 @@ use std::time::Duration;
 /// The default is [`Protocol::HttpProtobuf`], as the OpenTelemetry specification requires of SDKs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Protocol {
-    /// OTLP/gRPC: protobuf over HTTP/2 (`grpc`).
+    /// OTLP/gRPC: protobuf over HTTP/2 (`grpc`). Needs the `grpc` feature.
     Grpc,
-    /// OTLP/HTTP with binary protobuf bodies (`http/protobuf`).
+    /// OTLP/HTTP with binary protobuf bodies (`http/protobuf`). Needs the `http` feature.
     #[default]
     HttpProtobuf,
-    /// OTLP/HTTP with OTLP/JSON bodies (`http/json`).
+    /// OTLP/HTTP with OTLP/JSON bodies (`http/json`). Needs the `http` feature.
     HttpJson,
     /// OTLP/Arrow (`otap`): traces, logs and metrics as Arrow IPC batches on long-lived gRPC
     /// streams (`ArrowTracesService/ArrowTraces` and its siblings), on the gRPC endpoint
@@ -82,6 +82,8 @@ pub enum Protocol {
     /// [`Exporter::shutdown`](crate::Exporter::shutdown) ends before the process exits.
     /// Streams: [`ExporterConfig::with_otap_streams`] and
     /// [`ExporterConfig::with_otap_max_stream_lifetime`].
+    ///
+    /// Needs the `grpc` feature (which `arrow` turns on).
     ///
     /// Compression: with none set (the default), the Arrow IPC bodies are compressed with
     /// zstd; with one set ([`ExporterConfig::with_compression`]), it applies to the stream's

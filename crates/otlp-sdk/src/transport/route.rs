@@ -51,6 +51,7 @@ struct ClientSpec {
     /// runtime's client; `None` for `http`.
     tls: Option<Arc<tls::ClientConfig>>,
     /// gRPC: HTTP/2 with prior knowledge over `http://`.
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     http2_only: bool,
 }
 
@@ -78,6 +79,19 @@ impl RouteTable {
                 )));
             }
             let grpc = sc.protocol().is_grpc();
+            let (lacking, feature) = if grpc {
+                (!cfg!(feature = "grpc"), "grpc")
+            } else {
+                (!cfg!(feature = "http"), "http")
+            };
+            if lacking {
+                return Err(Error::config(format!(
+                    "the {} exporter uses protocol {}, which this build lacks: enable the \
+                     `{feature}` feature of otlp, or choose another (OTEL_EXPORTER_OTLP_PROTOCOL)",
+                    sc.signal(),
+                    sc.protocol().name()
+                )));
+            }
             let key = (sc.is_tls().then(|| sc.tls.clone()), grpc);
             let client = match keys.iter().position(|k| *k == key) {
                 Some(i) => i,
@@ -178,12 +192,15 @@ impl Connections {
             .clients
             .iter()
             .map(|c| {
-                Client::builder(TokioExecutor::new())
+                let mut builder = Client::builder(TokioExecutor::new());
+                builder
                     .timer(TokioTimer::new())
                     .pool_timer(TokioTimer::new())
-                    .pool_idle_timeout(Duration::from_secs(90))
-                    .http2_only(c.http2_only)
-                    .build(Connector::new(c.tls.clone().map(tls::connector)))
+                    .pool_idle_timeout(Duration::from_secs(90));
+                // Only gRPC routes are HTTP/2-only, and they exist only with the `grpc` feature.
+                #[cfg(feature = "grpc")]
+                builder.http2_only(c.http2_only);
+                builder.build(Connector::new(c.tls.clone().map(tls::connector)))
             })
             .collect();
         Connections {
