@@ -63,6 +63,53 @@ pub(crate) struct RouteTable {
     clients: Vec<ClientSpec>,
 }
 
+/// What a signal's configuration asks for that this build lacks (an https endpoint is refused
+/// by the TLS builder of a build without `tls`).
+struct Lacking {
+    /// What asks for it: `protocol grpc`, `zstd compression`.
+    what: String,
+    /// The feature of `otlp` that has it.
+    feature: &'static str,
+    /// The variable that chooses it.
+    variable: &'static str,
+}
+
+impl Lacking {
+    fn of(sc: &SignalConfig) -> Option<Lacking> {
+        let protocol = sc.protocol();
+        let feature = match protocol {
+            Protocol::Otap if !cfg!(feature = "arrow") => Some("arrow"),
+            Protocol::Grpc | Protocol::Otap if !cfg!(feature = "grpc") => Some("grpc"),
+            Protocol::HttpProtobuf | Protocol::HttpJson if !cfg!(feature = "http") => Some("http"),
+            _ => None,
+        };
+        if let Some(feature) = feature {
+            return Some(Lacking {
+                what: format!("protocol {}", protocol.name()),
+                feature,
+                variable: "OTEL_EXPORTER_OTLP_PROTOCOL",
+            });
+        }
+        let compression = sc.compression();
+        (!compression.is_available()).then(|| Lacking {
+            what: format!("{compression} compression"),
+            feature: compression.name(),
+            variable: "OTEL_EXPORTER_OTLP_COMPRESSION",
+        })
+    }
+
+    fn error(&self, sc: &SignalConfig) -> Error {
+        Error::config(format!(
+            "the {} exporter uses {}, which this build lacks: enable the `{}` feature of otlp, \
+             or choose another ({})",
+            sc.signal(),
+            self.what,
+            self.feature,
+            self.variable
+        ))
+    }
+}
+
 impl RouteTable {
     /// Builds the table, reading the certificate files. `signals` is in [`Signal::ALL`] order.
     pub(super) fn new(config: &ExporterConfig, signals: &[SignalConfig]) -> Result<Self, Error> {
@@ -71,27 +118,10 @@ impl RouteTable {
         let mut clients = Vec::new();
         let mut routes = Vec::with_capacity(signals.len());
         for sc in signals {
-            #[cfg(not(feature = "arrow"))]
-            if sc.protocol() == Protocol::Otap {
-                return Err(Error::config(format!(
-                    "{} protocol otap: this build has no OTLP/Arrow (enable the `arrow` feature of `otlp`)",
-                    sc.signal()
-                )));
+            if let Some(lacking) = Lacking::of(sc) {
+                return Err(lacking.error(sc));
             }
             let grpc = sc.protocol().is_grpc();
-            let (lacking, feature) = if grpc {
-                (!cfg!(feature = "grpc"), "grpc")
-            } else {
-                (!cfg!(feature = "http"), "http")
-            };
-            if lacking {
-                return Err(Error::config(format!(
-                    "the {} exporter uses protocol {}, which this build lacks: enable the \
-                     `{feature}` feature of otlp, or choose another (OTEL_EXPORTER_OTLP_PROTOCOL)",
-                    sc.signal(),
-                    sc.protocol().name()
-                )));
-            }
             let key = (sc.is_tls().then(|| sc.tls.clone()), grpc);
             let client = match keys.iter().position(|k| *k == key) {
                 Some(i) => i,
@@ -116,15 +146,6 @@ impl RouteTable {
                     clients.len() - 1
                 }
             };
-            let compression = sc.compression();
-            if !compression.is_available() {
-                return Err(Error::config(format!(
-                    "the {} exporter is set to {compression} compression, which this build \
-                     lacks: enable the `{compression}` feature of otlp, or choose another \
-                     (OTEL_EXPORTER_OTLP_COMPRESSION)",
-                    sc.signal()
-                )));
-            }
             let headers = match sc.protocol() {
                 Protocol::Grpc | Protocol::Otap => grpc::headers(sc),
                 Protocol::HttpProtobuf | Protocol::HttpJson => http::headers(sc),
@@ -132,7 +153,7 @@ impl RouteTable {
             routes.push(RouteSpec {
                 signal: sc.signal(),
                 protocol: sc.protocol(),
-                compression,
+                compression: sc.compression(),
                 uri: sc.endpoint().clone(),
                 timeout: sc.timeout(),
                 retry: config.retry().clone(),
