@@ -6,6 +6,7 @@
 use crate::request::{Protocol, RequestInfo};
 use http::HeaderMap;
 use otlp_proto::common::KeyValue;
+use otlp_proto::grpc::{code, code_name};
 use otlp_sdk::metrics::{Histogram, Meter};
 use otlp_sdk::trace::{Span, SpanKind, Status, Tracer};
 use otlp_semconv::attribute as a;
@@ -62,34 +63,30 @@ impl Instruments {
     }
 }
 
-/// gRPC status codes by number, as `rpc.response.status_code` names them.
-const GRPC_CODES: [&str; 17] = [
-    "OK",
-    "CANCELLED",
-    "UNKNOWN",
-    "INVALID_ARGUMENT",
-    "DEADLINE_EXCEEDED",
-    "NOT_FOUND",
-    "ALREADY_EXISTS",
-    "PERMISSION_DENIED",
-    "RESOURCE_EXHAUSTED",
-    "FAILED_PRECONDITION",
-    "ABORTED",
-    "OUT_OF_RANGE",
-    "UNIMPLEMENTED",
-    "INTERNAL",
-    "UNAVAILABLE",
-    "DATA_LOSS",
-    "UNAUTHENTICATED",
-];
-
 /// Whether a gRPC status is an error on `side`: every status but OK for a client; for a
 /// server, only those the conventions list (the others are the client's fault).
-fn grpc_error(code: u32, side: Side) -> bool {
+fn grpc_error(c: i32, side: Side) -> bool {
     match side {
-        Side::Client => code != 0,
-        // UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS.
-        Side::Server => matches!(code, 2 | 4 | 12 | 13 | 14 | 15),
+        Side::Client => c != code::OK,
+        Side::Server => matches!(
+            c,
+            code::UNKNOWN
+                | code::DEADLINE_EXCEEDED
+                | code::UNIMPLEMENTED
+                | code::INTERNAL
+                | code::UNAVAILABLE
+                | code::DATA_LOSS
+        ),
+    }
+}
+
+/// The name of a gRPC status as `rpc.response.status_code` gives it; a code past the
+/// specification's is `UNKNOWN`, as gRPC reads it.
+fn grpc_name(c: i32) -> &'static str {
+    if (code::OK..=code::UNAUTHENTICATED).contains(&c) {
+        code_name(c)
+    } else {
+        "UNKNOWN"
     }
 }
 
@@ -103,7 +100,7 @@ pub(crate) struct Call {
     metric_attributes: Vec<KeyValue>,
     grpc: bool,
     http_status: Option<u16>,
-    grpc_status: Option<u32>,
+    grpc_status: Option<i32>,
     /// Set when the call failed without a status to say so (the service's error, a body
     /// error): the `error.type`.
     failure: Option<String>,
@@ -153,6 +150,7 @@ impl Call {
             .get("grpc-status")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u32>().ok())
+            .and_then(|v| i32::try_from(v).ok())
         {
             self.grpc_status = Some(code);
         }
@@ -174,10 +172,12 @@ impl Call {
         let mut attributes = std::mem::take(&mut self.metric_attributes);
         let error_type = if self.grpc {
             // A call that ended without a status was cut short.
-            let code = self
-                .grpc_status
-                .unwrap_or(if self.failure.is_some() { 2 } else { 1 });
-            let name = GRPC_CODES.get(code as usize).copied().unwrap_or("UNKNOWN");
+            let code = self.grpc_status.unwrap_or(if self.failure.is_some() {
+                code::UNKNOWN
+            } else {
+                code::CANCELLED
+            });
+            let name = grpc_name(code);
             let kv = KeyValue::new(a::RPC_RESPONSE_STATUS_CODE, name);
             self.span.set_attribute(kv.key.clone(), name);
             attributes.push(kv);
@@ -224,12 +224,12 @@ mod tests {
 
     #[test]
     fn grpc_errors_per_side() {
-        for code in 0..17u32 {
-            assert_eq!(grpc_error(code, Side::Client), code != 0, "{code}");
+        for c in 0..17 {
+            assert_eq!(grpc_error(c, Side::Client), c != 0, "{c}");
         }
-        let server: Vec<&str> = (0..17u32)
+        let server: Vec<&str> = (0..17)
             .filter(|&c| grpc_error(c, Side::Server))
-            .map(|c| GRPC_CODES[c as usize])
+            .map(grpc_name)
             .collect();
         assert_eq!(
             server,
@@ -242,5 +242,6 @@ mod tests {
                 "DATA_LOSS"
             ]
         );
+        assert_eq!((grpc_name(5), grpc_name(17)), ("NOT_FOUND", "UNKNOWN"));
     }
 }
