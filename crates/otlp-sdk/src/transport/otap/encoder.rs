@@ -72,16 +72,9 @@ impl Encoder {
             (Encoder::Traces(e), Request::Traces(r)) => e.encode(&r),
             (Encoder::Logs(e), Request::Logs(r)) => e.encode(&r),
             (Encoder::Metrics(e), Request::Metrics(r)) => e.encode(&r),
-            _ => return Err(wrong_signal(signal)),
+            (other, _) => Err(not_this_signal(other)),
         })
     }
-}
-
-fn wrong_signal(signal: Signal) -> Error {
-    Error::new(
-        Kind::InvalidInput,
-        format!("OTAP carries no {signal} on this stream"),
-    )
 }
 
 /// A pipeline's batch as its items, for an OTAP stream to encode (see [`StreamBatch`]).
@@ -131,12 +124,12 @@ impl StreamBatch {
     }
 }
 
-/// The error of items given to a stream of another signal's encoder.
+/// The error of a batch (items or a body) given to a stream of another signal's encoder.
 pub(crate) fn not_this_signal(encoder: &Encoder) -> otlp_otap::Error {
     let signal = match encoder {
         Encoder::Traces(_) => "traces",
         Encoder::Logs(_) => "logs",
         Encoder::Metrics(_) => "metrics",
     };
-    otlp_otap::Error::Payloads(format!("items of another signal on a {signal} stream"))
+    otlp_otap::Error::Payloads(format!("a batch of another signal on a {signal} stream"))
 }
