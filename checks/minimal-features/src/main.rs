@@ -7,6 +7,20 @@ fn check(ok: bool, what: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(what.to_owned()) }
 }
 
+/// Checks that a client of `exporter` is refused with a configuration error naming `feature`.
+fn refused(exporter: ExporterConfig, what: &str, feature: &str) -> Result<(), String> {
+    let err = OtlpClient::new_blocking(ClientConfig::new().with_exporter(exporter))
+        .err()
+        .ok_or(format!("a client with {what} was built"))?;
+    check(
+        err.is_config()
+            && err
+                .to_string()
+                .contains(&format!("`{feature}` feature of otlp")),
+        &format!("{what}: {err}"),
+    )
+}
+
 fn main() -> Result<(), String> {
     for c in [Compression::Gzip, Compression::Zstd] {
         check(!c.is_available(), &format!("{c} is built in"))?;
@@ -22,36 +36,18 @@ fn main() -> Result<(), String> {
         let exporter = ExporterConfig::new()
             .with_endpoint("http://127.0.0.1:4318")
             .with_compression(c);
-        let err = OtlpClient::new_blocking(ClientConfig::new().with_exporter(exporter))
-            .err()
-            .ok_or(format!("a client with {c} compression was built"))?;
-        check(
-            err.is_config() && err.to_string().contains(&format!("`{c}` feature of otlp")),
-            &format!("{c}: {err}"),
-        )?;
+        refused(exporter, &format!("{c} compression"), c.name())?;
     }
     check(
         Compression::accepted_tokens() == "identity",
         Compression::accepted_tokens(),
     )?;
     let https = ExporterConfig::new().with_endpoint("https://collector.example.com:4318");
-    let err = OtlpClient::new_blocking(ClientConfig::new().with_exporter(https))
-        .err()
-        .ok_or("a client of an https endpoint was built")?;
-    check(
-        err.is_config() && err.to_string().contains("`tls` feature of"),
-        &format!("https: {err}"),
-    )?;
+    refused(https, "an https endpoint", "tls")?;
     let grpc = ExporterConfig::new()
         .with_protocol(Protocol::Grpc)
         .with_endpoint("http://127.0.0.1:4317");
-    let err = OtlpClient::new_blocking(ClientConfig::new().with_exporter(grpc))
-        .err()
-        .ok_or("a gRPC client was built")?;
-    check(
-        err.is_config() && err.to_string().contains("`grpc` feature of otlp"),
-        &format!("grpc: {err}"),
-    )?;
+    refused(grpc, "protocol grpc", "grpc")?;
     let client = OtlpClient::new_blocking(
         ClientConfig::new()
             .with_exporter(ExporterConfig::new().with_endpoint("http://127.0.0.1:4318")),
