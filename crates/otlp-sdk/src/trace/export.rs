@@ -129,13 +129,8 @@ impl SpanView for SpanRecord {
     fn trace_state(&self) -> &str {
         &self.trace_state
     }
-    /// Empty for a root span (all zero in the record), as the protobuf encoding leaves it out.
     fn parent_span_id(&self) -> &[u8] {
-        if self.parent_span_id == [0; 8] {
-            &[]
-        } else {
-            &self.parent_span_id
-        }
+        self.parent()
     }
     fn flags(&self) -> u32 {
         self.flags

@@ -8,6 +8,16 @@ use otlp_proto::trace as proto;
 use otlp_proto::{Message, RevBuf, WireType};
 
 impl SpanRecord {
+    /// The parent's span id as OTLP carries it: empty for a root span (all zero in the record).
+    #[inline]
+    pub(crate) fn parent(&self) -> &[u8] {
+        if self.parent_span_id == [0; 8] {
+            &[]
+        } else {
+            &self.parent_span_id
+        }
+    }
+
     /// Writes the span's fields back to front (the body of a `Span` message, attributes
     /// settled beforehand), in field order on the wire.
     pub(crate) fn encode_fields(&mut self, buf: &mut RevBuf) {
@@ -48,8 +58,9 @@ impl SpanRecord {
         if !self.name.is_empty() {
             buf.put_bytes_field(5, self.name.as_bytes());
         }
-        if self.parent_span_id != [0; 8] {
-            buf.put_bytes_field(4, &self.parent_span_id);
+        let parent = self.parent();
+        if !parent.is_empty() {
+            buf.put_bytes_field(4, parent);
         }
         if !self.trace_state.is_empty() {
             buf.put_bytes_field(3, self.trace_state.as_bytes());
@@ -60,11 +71,7 @@ impl SpanRecord {
 
     /// The OTLP message (for the OTLP/JSON encoding and for tests), attributes as they are.
     pub(crate) fn to_otlp(&self) -> proto::Span {
-        let parent = if self.parent_span_id == [0; 8] {
-            Bytes::new()
-        } else {
-            Bytes::copy_from_slice(&self.parent_span_id)
-        };
+        let parent = Bytes::copy_from_slice(self.parent());
         proto::Span {
             trace_id: Bytes::copy_from_slice(&self.trace_id),
             span_id: Bytes::copy_from_slice(&self.span_id),
