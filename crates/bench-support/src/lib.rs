@@ -350,6 +350,25 @@ pub fn our_span(tracer: &otlp::trace::Tracer, i: i64) {
     span.end();
 }
 
+/// The incumbent's form of [`our_span`]: the same span the way the issue describes it (start
+/// with 5 attributes, end), through its idiomatic API.
+#[inline(never)]
+pub fn incumbent_span(tracer: &opentelemetry_sdk::trace::SdkTracer, i: i64) {
+    use opentelemetry::KeyValue as Kv;
+    use opentelemetry::trace::{Span as _, Tracer as _};
+    let mut span = tracer
+        .span_builder("GET /api/users/{id}")
+        .with_attributes([
+            Kv::new("http.request.method", "GET"),
+            Kv::new("http.response.status_code", i),
+            Kv::new("sampling.ratio", 0.25f64),
+            Kv::new("cache.hit", true),
+            Kv::new("server.address", "api.example.com"),
+        ])
+        .start(tracer);
+    span.end();
+}
+
 /// The runtime the incumbent's tonic channel lives on (one worker thread, `incumbent-tonic`),
 /// for [`incumbent_provider`].
 pub fn incumbent_runtime() -> tokio::runtime::Runtime {

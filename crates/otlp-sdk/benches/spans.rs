@@ -16,7 +16,8 @@
 #![allow(clippy::print_stdout)]
 
 use bench_support::{
-    Receiver, Row, incumbent_provider, incumbent_runtime, our_client, our_span, print_rows,
+    Receiver, Row, incumbent_provider, incumbent_runtime, incumbent_span, our_client, our_span,
+    print_rows,
 };
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
@@ -47,24 +48,6 @@ fn incumbent(
     let provider = incumbent_provider(receiver, rt, sampler, queue);
     let tracer = provider.tracer("svc");
     (provider, tracer)
-}
-
-/// The incumbent's form of [`our_span`]: the same span the way the issue describes it (start
-/// with 5 attributes, end), through its idiomatic API.
-#[inline(never)]
-fn incumbent_span(tracer: &opentelemetry_sdk::trace::SdkTracer, i: i64) {
-    use opentelemetry::KeyValue as Kv;
-    let mut span = tracer
-        .span_builder("GET /api/users/{id}")
-        .with_attributes([
-            Kv::new("http.request.method", "GET"),
-            Kv::new("http.response.status_code", i),
-            Kv::new("sampling.ratio", 0.25f64),
-            Kv::new("cache.hit", true),
-            Kv::new("server.address", "api.example.com"),
-        ])
-        .start(tracer);
-    span.end();
 }
 
 /// The same span, attributes set after start (the path where a non-recording span can skip them).

@@ -7,7 +7,9 @@
 use crate::hub::{Component, join_all};
 use crate::logs::{Event, Logger, Logs};
 use crate::metrics::{Meter, MeterBuilder, Metrics};
-use crate::pipeline::{AdaptiveBatchConfig, DeferScope, Enqueued, Stats, drop_deadline};
+use crate::pipeline::{
+    AdaptiveBatchConfig, DeferScope, Enqueued, PersistentQueue, Stats, drop_deadline,
+};
 use crate::profiles::Profiles;
 use crate::scopes::Scopes;
 use crate::trace::component::Traces;
@@ -42,12 +44,23 @@ pub struct ClientConfig {
     self_metrics: Option<bool>,
     default_scope: Option<Str>,
     metrics: Option<crate::metrics::MetricsConfig>,
+    persistent_queue: Option<PersistentQueue>,
 }
 
 impl ClientConfig {
     /// A configuration with every setting at its default.
     pub fn new() -> Self {
         ClientConfig::default()
+    }
+
+    /// Keeps every signal's batches in a [persistent queue](crate::pipeline::persist) in a
+    /// subdirectory of `queue`'s directory per signal (`traces`, `metrics`, `logs`,
+    /// `profiles`), for each pipeline that has none of its own. Default: none, or what
+    /// `OTLP_PERSISTENT_QUEUE_DIR` (with `OTLP_PERSISTENT_QUEUE_MAX_BYTES` and
+    /// `OTLP_PERSISTENT_QUEUE_FSYNC`) says.
+    pub fn with_persistent_queue(mut self, queue: PersistentQueue) -> Self {
+        self.persistent_queue = Some(queue);
+        self
     }
 
     /// The exporter configuration (default [`ExporterConfig::from_env`]).
@@ -233,10 +246,21 @@ impl OtlpClient {
             Some(l) => l,
             None => SpanLimits::from_env(process_env)?,
         };
+        let persistent = match config.persistent_queue {
+            Some(q) => Some(q),
+            None => PersistentQueue::from_env_source(&process_env)?,
+        };
+        let with_queue = |signal: Signal, c: AdaptiveBatchConfig| match &persistent {
+            Some(q) if c.persistent_queue().is_none() => {
+                c.with_persistent_queue(q.clone().in_subdir(&signal.to_string()))
+            }
+            _ => c,
+        };
         let traces_pipeline = match config.traces_pipeline {
             Some(c) => c,
             None => AdaptiveBatchConfig::from_env(Signal::Traces)?,
         };
+        let traces_pipeline = with_queue(Signal::Traces, traces_pipeline);
         traces_pipeline.validate()?;
         let propagator: Arc<dyn TextMapPropagator> = match config.propagator {
             Some(p) => p,
@@ -257,10 +281,14 @@ impl OtlpClient {
             Some(c) => c,
             None => AdaptiveBatchConfig::from_env(Signal::Logs)?,
         };
+        let logs_pipeline = with_queue(Signal::Logs, logs_pipeline);
         logs_pipeline.validate()?;
-        let profiles_pipeline = config
-            .profiles_pipeline
-            .unwrap_or_else(crate::profiles::default_pipeline);
+        let profiles_pipeline = with_queue(
+            Signal::Profiles,
+            config
+                .profiles_pipeline
+                .unwrap_or_else(crate::profiles::default_pipeline),
+        );
         profiles_pipeline.validate()?;
         let metrics_settings = config
             .metrics
@@ -282,7 +310,13 @@ impl OtlpClient {
             scopes.clone(),
             logs_pipeline,
         );
-        let metrics = Metrics::new(exporter.clone(), resource.clone(), scopes, metrics_settings);
+        let metrics = Metrics::new(
+            exporter.clone(),
+            resource.clone(),
+            scopes,
+            metrics_settings,
+            persistent.map(|q| q.in_subdir(&Signal::Metrics.to_string())),
+        );
         let profiles = Profiles::new(exporter.clone(), resource.clone(), profiles_pipeline);
         let default_logger = match config.default_scope {
             Some(name) => logs.logger(name, None, None),

@@ -53,6 +53,8 @@ pub(crate) enum Kind {
     Shutdown,
     /// An item was dropped instead of queued (see `Error::drop_reason`).
     Dropped,
+    /// The persistent queue's files could not be created, locked, read or written.
+    Storage,
 }
 
 /// Why an exporter stopped retrying a transient failure.
@@ -129,6 +131,7 @@ impl Error {
             DropReason::ShutdownTimeout => "the shutdown deadline passed",
             DropReason::NonRetryable => "the server refused it",
             DropReason::RetriesExhausted => "the export failed after its retries",
+            DropReason::Corrupted => "its batch was damaged in the persistent queue",
         };
         let mut e = Error::new(Kind::Dropped, format!("dropped ({}): {why}", reason.name()));
         e.inner.drop_reason = Some(reason);
@@ -232,6 +235,12 @@ impl Error {
     /// Whether the server's answer was not valid OTLP (missing `grpc-status`, corrupt frame).
     pub fn is_protocol(&self) -> bool {
         self.inner.kind == Kind::Protocol
+    }
+
+    /// Whether the persistent queue's directory or files could not be used: not creatable,
+    /// locked by another process, unreadable, or written in a newer format.
+    pub fn is_storage(&self) -> bool {
+        self.inner.kind == Kind::Storage
     }
 
     /// Whether the exporter's worker thread stopped before answering.

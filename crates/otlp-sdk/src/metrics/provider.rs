@@ -12,7 +12,7 @@ use super::export::{Collected, ScopedMetric, ScopedMetricEncoder};
 use super::meter::Meter;
 use crate::body::EncodedBody;
 use crate::hub::{BoxFuture, Component, SignalHub};
-use crate::pipeline::{AdaptiveBatchConfig, BatchEncoder, Pipeline, Stats};
+use crate::pipeline::{AdaptiveBatchConfig, BatchEncoder, PersistentQueue, Pipeline, Stats};
 use crate::scopes::Scopes;
 use crate::{Error, Exporter, Signal};
 use otlp_proto::collector::ExportMetricsServiceRequest;
@@ -65,11 +65,15 @@ impl Metrics {
         resource: Resource,
         scopes: Arc<Scopes>,
         settings: Settings,
+        persistent_queue: Option<PersistentQueue>,
     ) -> Self {
-        let config = AdaptiveBatchConfig::default()
+        let mut config = AdaptiveBatchConfig::default()
             .with_scheduled_delay(MAX_DELAY)
             .with_export_timeout(settings.timeout)
             .with_max_queue_size(QUEUE);
+        if let Some(queue) = persistent_queue {
+            config = config.with_persistent_queue(queue);
+        }
         let encoder_scopes = scopes.clone();
         let encoder_resource = resource.clone();
         let start = Box::new(move |config: &AdaptiveBatchConfig| {

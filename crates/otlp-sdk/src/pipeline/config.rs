@@ -1,6 +1,7 @@
 //! [`AdaptiveBatchConfig`], [`DropPolicy`] and [`Backpressure`]: how a pipeline queues, batches
 //! and sheds load, set in code or read from the `OTEL_BSP_*` / `OTEL_BLRP_*` variables.
 
+use super::persist::PersistentQueue;
 use crate::config::env::parse_millis;
 use crate::error::Error;
 use otlp_proto::Signal;
@@ -70,6 +71,7 @@ pub struct AdaptiveBatchConfig {
     max_concurrent_exports: usize,
     drop_policy: DropPolicy,
     backpressure: Backpressure,
+    persistent_queue: Option<PersistentQueue>,
 }
 
 impl Default for AdaptiveBatchConfig {
@@ -85,6 +87,7 @@ impl Default for AdaptiveBatchConfig {
             max_concurrent_exports: 1,
             drop_policy: DropPolicy::default(),
             backpressure: Backpressure::default(),
+            persistent_queue: None,
         }
     }
 }
@@ -119,8 +122,12 @@ fn env_names(signal: Signal) -> Option<EnvNames> {
 impl AdaptiveBatchConfig {
     /// The defaults overlaid with the batch processor variables of `signal`: `OTEL_BSP_*` for
     /// traces, `OTEL_BLRP_*` for logs (`SCHEDULE_DELAY`, `EXPORT_TIMEOUT` in milliseconds,
-    /// `MAX_QUEUE_SIZE`, `MAX_EXPORT_BATCH_SIZE`); metrics and profiles have none. Empty values
-    /// count as unset; a malformed one is an error naming the variable.
+    /// `MAX_QUEUE_SIZE`, `MAX_EXPORT_BATCH_SIZE`); metrics and profiles have none. For every
+    /// signal, `OTLP_PERSISTENT_QUEUE_DIR` turns on a [persistent queue](super::persist) in its
+    /// subdirectory named for the signal (`traces`, `logs`, ...), with
+    /// `OTLP_PERSISTENT_QUEUE_MAX_BYTES` and `OTLP_PERSISTENT_QUEUE_FSYNC` (`batch`, `never`, or
+    /// milliseconds). Empty values count as unset; a malformed one is an error naming the
+    /// variable.
     pub fn from_env(signal: Signal) -> Result<Self, Error> {
         AdaptiveBatchConfig::default().with_env_source(signal, &|name| std::env::var(name).ok())
     }
@@ -144,6 +151,9 @@ impl AdaptiveBatchConfig {
         signal: Signal,
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, Error> {
+        if let Some(queue) = PersistentQueue::from_env_source(lookup)? {
+            self.persistent_queue = Some(queue.in_subdir(&signal.to_string()));
+        }
         let Some(names) = env_names(signal) else {
             return Ok(self);
         };
@@ -211,6 +221,9 @@ impl AdaptiveBatchConfig {
         }
         if self.target_latency.is_zero() {
             return fail("target_latency must be positive".into());
+        }
+        if let Some(queue) = &self.persistent_queue {
+            queue.validate()?;
         }
         Ok(())
     }
@@ -284,6 +297,18 @@ impl AdaptiveBatchConfig {
     pub fn with_backpressure(mut self, backpressure: Backpressure) -> Self {
         self.backpressure = backpressure;
         self
+    }
+
+    /// Keeps batches in a [persistent queue](super::persist) on disk, so that what was taken
+    /// from the memory queue survives a crash and outages are held on disk. Default: none.
+    pub fn with_persistent_queue(mut self, queue: PersistentQueue) -> Self {
+        self.persistent_queue = Some(queue);
+        self
+    }
+
+    /// The persistent queue, if any.
+    pub fn persistent_queue(&self) -> Option<&PersistentQueue> {
+        self.persistent_queue.as_ref()
     }
 
     /// See [`with_min_batch_size`](Self::with_min_batch_size).

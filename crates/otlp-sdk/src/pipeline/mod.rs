@@ -24,6 +24,9 @@
 //! - [`Pipeline::stats`] returns exact counters: `accepted == exported + dropped + rejected +
 //!   queued` in every snapshot (see [`Stats`]); [`Stats::to_otlp_metrics`] turns a snapshot into
 //!   the `otel.sdk.*` semantic-convention metrics.
+//! - Optionally, batches go through a [persistent queue](persist) on disk
+//!   ([`AdaptiveBatchConfig::with_persistent_queue`]): what was taken from memory survives a
+//!   crash, and an outage fills the disk instead of dropping.
 //!
 //! # Runtimes
 //!
@@ -69,6 +72,7 @@ mod batcher;
 mod config;
 mod drop_wait;
 mod item;
+pub mod persist;
 mod queue;
 mod stats;
 mod telemetry;
@@ -81,6 +85,7 @@ pub use config::{AdaptiveBatchConfig, Backpressure, DropPolicy};
 pub use item::{
     BatchEncoder, LogEncoder, MetricEncoder, PipelineItem, Priority, ProfilesEncoder, SpanEncoder,
 };
+pub use persist::{Fsync, PersistentQueue};
 pub use queue::Enqueued;
 pub use stats::{DropReason, Dropped, Stats};
 
@@ -127,8 +132,10 @@ struct Inner<T: PipelineItem> {
 impl<T: PipelineItem> Pipeline<T> {
     /// Starts a pipeline exporting through `exporter`, encoding batches with `encoder`.
     ///
-    /// Fails when `config` is invalid ([`AdaptiveBatchConfig::validate`]) or the worker thread
-    /// or its runtime cannot be started. Needs no async runtime.
+    /// Fails when `config` is invalid ([`AdaptiveBatchConfig::validate`]), its persistent queue
+    /// cannot be opened ([`Error::is_storage`]: not creatable, in use by another process, or of
+    /// a newer format), or the worker thread or its runtime cannot be started. Needs no async
+    /// runtime.
     pub fn new<E: BatchEncoder<T>>(
         exporter: Exporter,
         encoder: E,
@@ -144,7 +151,12 @@ impl<T: PipelineItem> Pipeline<T> {
         ));
         let drop_wait = drop_deadline(config.export_timeout());
         let (control, messages) = mpsc::unbounded_channel();
-        let worker = Worker::new(queue.clone(), exporter, encoder, config);
+        // Opened here, so that a directory in use or unreadable fails `new`.
+        let backlog = match config.persistent_queue() {
+            Some(persistent) => Some(persist::Backlog::open(persistent, 1)?),
+            None => None,
+        };
+        let worker = Worker::new(queue.clone(), exporter, encoder, config, backlog);
         // The worker sends its requests itself, on its own runtime (`Connections`).
         let thread =
             crate::thread::spawn_with_runtime(format!("otlp-pipeline-{signal}"), move || {
@@ -190,6 +202,22 @@ impl<T: PipelineItem> Pipeline<T> {
             reply,
         })?;
         answer.await.map_err(|_| stopped())?
+    }
+
+    /// Writes every item queued to the [persistent queue](persist) and syncs it to disk,
+    /// whatever the [`Fsync`] policy: once this returns `Ok`, the items survive a crash of the
+    /// process or the machine. Does not wait for their export. An error when the pipeline has
+    /// no persistent queue ([`Error::is_config`]), or when it is full or cannot be written
+    /// ([`Error::is_storage`]: the items stay queued in memory).
+    pub async fn persist(&self) -> Result<(), Error> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Control::Persist { reply })?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// [`persist`](Pipeline::persist), blocking the calling thread.
+    pub fn persist_blocking(&self) -> Result<(), Error> {
+        block_on(self.persist())
     }
 
     /// [`force_flush`](Pipeline::force_flush), blocking the calling thread.

@@ -264,6 +264,24 @@ impl<T: PipelineItem> Queue<T> {
         st.stats.retried += u64::from(retries);
     }
 
+    /// Counts `items` found in the persistent queue at start: recovered, and queued until
+    /// settled.
+    pub(crate) fn recover(&self, items: u64, corrupt: u64) {
+        let mut st = self.lock();
+        st.stats.recovered += items;
+        st.stats.corrupt_records += corrupt;
+        st.in_worker += items;
+    }
+
+    /// Updates the persistent queue's gauges, and counts damaged records found since the last
+    /// update.
+    pub(crate) fn set_stored(&self, items: u64, bytes: u64, corrupt: u64) {
+        let mut st = self.lock();
+        st.stats.stored = items;
+        st.stats.stored_bytes = bytes;
+        st.stats.corrupt_records += corrupt;
+    }
+
     /// Updates the gauges the worker owns.
     pub(crate) fn set_gauges(&self, batch_size: usize, in_flight_exports: usize) {
         let mut st = self.lock();

@@ -16,16 +16,19 @@ pub enum DropReason {
     RetriesExhausted,
     /// The item was offered after shutdown began.
     AfterShutdown,
+    /// The item's batch in the persistent queue was damaged on disk when read back.
+    Corrupted,
 }
 
 impl DropReason {
     /// Every reason, in the order of [`Dropped`]'s fields.
-    pub const ALL: [DropReason; 5] = [
+    pub const ALL: [DropReason; 6] = [
         DropReason::QueueFull,
         DropReason::ShutdownTimeout,
         DropReason::NonRetryable,
         DropReason::RetriesExhausted,
         DropReason::AfterShutdown,
+        DropReason::Corrupted,
     ];
 
     /// A short name, as used for the `error.type` of `otel.sdk.*` metrics.
@@ -36,6 +39,7 @@ impl DropReason {
             DropReason::NonRetryable => "non_retryable",
             DropReason::RetriesExhausted => "retries_exhausted",
             DropReason::AfterShutdown => "after_shutdown",
+            DropReason::Corrupted => "corrupted",
         }
     }
 }
@@ -54,6 +58,8 @@ pub struct Dropped {
     pub retries_exhausted: u64,
     /// See [`DropReason::AfterShutdown`].
     pub after_shutdown: u64,
+    /// See [`DropReason::Corrupted`].
+    pub corrupted: u64,
 }
 
 impl Dropped {
@@ -64,6 +70,7 @@ impl Dropped {
             + self.non_retryable
             + self.retries_exhausted
             + self.after_shutdown
+            + self.corrupted
     }
 
     /// The count for one reason.
@@ -74,6 +81,7 @@ impl Dropped {
             DropReason::NonRetryable => self.non_retryable,
             DropReason::RetriesExhausted => self.retries_exhausted,
             DropReason::AfterShutdown => self.after_shutdown,
+            DropReason::Corrupted => self.corrupted,
         }
     }
 
@@ -84,6 +92,7 @@ impl Dropped {
             DropReason::NonRetryable => &mut self.non_retryable,
             DropReason::RetriesExhausted => &mut self.retries_exhausted,
             DropReason::AfterShutdown => &mut self.after_shutdown,
+            DropReason::Corrupted => &mut self.corrupted,
         };
         *slot += n;
     }
@@ -92,11 +101,13 @@ impl Dropped {
 /// A snapshot of a pipeline's counters and gauges, all taken at one instant.
 ///
 /// Items are counted in pipeline items (spans, log records, metrics, profile requests). Every
-/// item offered to [`Pipeline::enqueue`](super::Pipeline::enqueue) is `accepted`, and is then
+/// item offered to [`Pipeline::enqueue`](super::Pipeline::enqueue) is `accepted`, every item
+/// found in the [persistent queue](super::persist) at start is `recovered`, and each is then
 /// in exactly one of `exported`, `dropped`, `rejected` (refused by the server in a partial
-/// success) or `queued` (in the queue, or taken by the worker and not yet settled), so
+/// success) or `queued` (in the queue, or taken by the worker and not yet settled, `stored` in
+/// the persistent queue among them), so
 ///
-/// `accepted == exported + dropped.total() + rejected + queued`
+/// `accepted + recovered == exported + dropped.total() + rejected + queued`
 ///
 /// holds in every snapshot ([`Stats::is_consistent`]): each change is made under the queue's
 /// lock, in one step.
@@ -113,8 +124,18 @@ pub struct Stats {
     pub dropped: Dropped,
     /// Items the server rejected in a partial success (clamped to the batch's item count).
     pub rejected: u64,
-    /// Items accepted and not yet settled: queued, or in a batch being encoded or exported.
+    /// Items accepted and not yet settled: queued, or in a batch being encoded, stored or
+    /// exported.
     pub queued: u64,
+    /// Items found in the persistent queue when the pipeline started (0 without one).
+    pub recovered: u64,
+    /// Gauge: items in the persistent queue not yet settled (part of `queued`).
+    pub stored: u64,
+    /// Gauge: bytes of the persistent queue on disk.
+    pub stored_bytes: u64,
+    /// Damaged or torn records of the persistent queue skipped: at start (each the rest of a
+    /// segment), or read back damaged (their items are `dropped.corrupted`).
+    pub corrupt_records: u64,
     /// Retries: requests sent beyond the first, summed over all exports.
     pub retried: u64,
     /// Export requests that ended (successfully or not).
@@ -136,6 +157,10 @@ impl Stats {
             dropped: Dropped::default(),
             rejected: 0,
             queued: 0,
+            recovered: 0,
+            stored: 0,
+            stored_bytes: 0,
+            corrupt_records: 0,
             retried: 0,
             exports: 0,
             queue_length: 0,
@@ -144,9 +169,11 @@ impl Stats {
         }
     }
 
-    /// Whether `accepted == exported + dropped + rejected + queued`: true in every snapshot.
+    /// Whether `accepted + recovered == exported + dropped + rejected + queued`: true in every
+    /// snapshot.
     pub fn is_consistent(&self) -> bool {
-        self.accepted == self.exported + self.dropped.total() + self.rejected + self.queued
+        self.accepted + self.recovered
+            == self.exported + self.dropped.total() + self.rejected + self.queued
     }
 
     /// Items that left the pipeline one way or another.
@@ -163,8 +190,13 @@ impl Stats {
         self.dropped.non_retryable += other.dropped.non_retryable;
         self.dropped.retries_exhausted += other.dropped.retries_exhausted;
         self.dropped.after_shutdown += other.dropped.after_shutdown;
+        self.dropped.corrupted += other.dropped.corrupted;
         self.rejected += other.rejected;
         self.queued += other.queued;
+        self.recovered += other.recovered;
+        self.stored += other.stored;
+        self.stored_bytes += other.stored_bytes;
+        self.corrupt_records += other.corrupt_records;
         self.retried += other.retried;
         self.exports += other.exports;
         self.queue_length += other.queue_length;

@@ -5,6 +5,7 @@
 use super::batcher::{AimdController, split_by_size};
 use super::config::AdaptiveBatchConfig;
 use super::item::{BatchEncoder, PipelineItem};
+use super::persist::Backlog;
 use super::queue::Queue;
 use super::stats::DropReason;
 use crate::error::{Error, Kind};
@@ -34,6 +35,8 @@ pub(crate) enum Control {
         deadline: std::time::Instant,
         reply: Option<Reply>,
     },
+    /// Write everything queued to the persistent queue and sync it.
+    Persist { reply: Reply },
 }
 
 /// An encoded request (or, for an OTAP stream, the items) waiting for a free export slot.
@@ -42,6 +45,8 @@ struct Chunk {
     items: usize,
     full: bool,
     body: Outgoing,
+    /// Its record in the persistent queue.
+    seq: Option<u64>,
 }
 
 /// A finished export.
@@ -49,6 +54,7 @@ struct Done {
     id: u64,
     items: usize,
     full: bool,
+    seq: Option<u64>,
     latency: Duration,
     /// `Err(())` when the pipeline's export timeout passed first.
     result: Result<Result<ExportOutcome, Error>, ()>,
@@ -79,8 +85,10 @@ pub(crate) struct Worker<T, E> {
     aimd: AimdController,
     pending: VecDeque<Chunk>,
     in_flight: JoinSet<Done>,
-    /// Items of each chunk in flight, by chunk id.
-    in_flight_items: HashMap<u64, usize>,
+    /// Items of each chunk in flight, and its record in the persistent queue, by chunk id.
+    in_flight_items: HashMap<u64, (usize, Option<u64>)>,
+    /// The persistent queue, when configured: every batch goes through it.
+    backlog: Option<Backlog>,
     /// Ids of chunks pending or in flight.
     unsettled: BTreeSet<u64>,
     next_id: u64,
@@ -96,17 +104,32 @@ pub(crate) struct Worker<T, E> {
 }
 
 impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
+    /// A worker; `backlog` is the opened persistent queue, whose batches are chunks `1..`.
     pub(crate) fn new(
         queue: Arc<Queue<T>>,
         exporter: Exporter,
         encoder: E,
         config: AdaptiveBatchConfig,
+        mut backlog: Option<Backlog>,
     ) -> Self {
         let connections = exporter.connect();
+        let mut unsettled = BTreeSet::new();
+        let mut next_id = 1;
+        if let Some(backlog) = &mut backlog {
+            let mut items = 0;
+            for (id, n) in backlog.chunks() {
+                let _ = unsettled.insert(id);
+                next_id = id + 1;
+                items += n as u64;
+            }
+            queue.recover(items, backlog.take_corrupt());
+        }
         Worker {
             encoding: exporter.encoding(E::SIGNAL),
+            // The persistent queue holds encoded requests, which the stream reads back.
             #[cfg(feature = "arrow")]
-            streams: connections.as_ref().is_some_and(|c| c.streams(E::SIGNAL)),
+            streams: backlog.is_none()
+                && connections.as_ref().is_some_and(|c| c.streams(E::SIGNAL)),
             aimd: AimdController::new(&config),
             queue,
             connections,
@@ -115,8 +138,9 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             pending: VecDeque::new(),
             in_flight: JoinSet::new(),
             in_flight_items: HashMap::new(),
-            unsettled: BTreeSet::new(),
-            next_id: 1,
+            backlog,
+            unsettled,
+            next_id,
             flushes: Vec::new(),
             closing: None,
             taken: 0,
@@ -131,8 +155,13 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         loop {
             self.dispatch();
             self.answer_flushes(Instant::now());
+            if let Some(backlog) = &mut self.backlog {
+                let _ = backlog.sync_if_due(std::time::Instant::now());
+            }
             if let Some((deadline, _)) = &self.closing {
-                if self.unsettled.is_empty() && self.queue.peek().0 == 0 {
+                if (self.unsettled.is_empty() || self.only_stored_left(*deadline))
+                    && self.queue.peek().0 == 0
+                {
                     // Streams (OTAP) end as finished calls, within the deadline.
                     if let Some(connections) = &self.connections {
                         let deadline = *deadline;
@@ -144,6 +173,11 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
                 }
                 if Instant::now() >= *deadline {
                     let dropped = self.abandon();
+                    if dropped == 0 {
+                        // What is left is in the persistent queue, for the next start.
+                        self.finish_shutdown(Ok(()));
+                        return;
+                    }
                     self.finish_shutdown(Err(Error::new(
                         Kind::Timeout,
                         format!(
@@ -160,6 +194,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
                 msg = control.recv(), if self.closing.is_none() => match msg {
                     Some(Control::Flush { deadline, reply }) => self.start_flush(Instant::from_std(deadline), reply),
                     Some(Control::Shutdown { deadline, reply }) => self.start_shutdown(Instant::from_std(deadline), reply),
+                    Some(Control::Persist { reply }) => { let _ = reply.send(self.persist()); }
                     // Every handle is gone without a shutdown message: shut down at once.
                     None => self.start_shutdown(Instant::now(), None),
                 },
@@ -190,7 +225,12 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         };
         let flush_due = self.flushes.iter().map(|f| f.deadline).min();
         let close_due = self.closing.as_ref().map(|(d, _)| *d);
-        [batch_due, flush_due, close_due]
+        let log_due = self
+            .backlog
+            .as_ref()
+            .and_then(Backlog::next_wake)
+            .map(Instant::from_std);
+        [batch_due, flush_due, close_due, log_due]
             .into_iter()
             .flatten()
             .min()
@@ -209,6 +249,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             {
                 self.launch(chunk);
             }
+            self.launch_stored(slots);
             if !self.pending.is_empty() {
                 break;
             }
@@ -220,10 +261,16 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             if len == 0 || (len < size && !due && !draining) {
                 break;
             }
-            // Every slot busy: encode the next full batch now, so that it leaves the moment a
-            // slot frees (the pipe stays full). A partial batch waits: it may still fill, unless
-            // a flush or shutdown wants it.
-            if self.in_flight_items.len() >= slots && len < size && !draining {
+            if let Some(backlog) = &self.backlog {
+                // With a persistent queue, due batches go to disk whether or not a slot is
+                // free: an outage fills the log, not memory. A full log leaves them queued.
+                if !backlog.has_room() {
+                    break;
+                }
+            } else if self.in_flight_items.len() >= slots && len < size && !draining {
+                // Every slot busy: encode the next full batch now, so that it leaves the moment
+                // a slot frees (the pipe stays full). A partial batch waits: it may still fill,
+                // unless a flush or shutdown wants it.
                 break;
             }
             self.take_batch(size);
@@ -321,16 +368,106 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
     }
 
     /// Queues a chunk of `items` items for a free export slot.
+    /// With a persistent queue, the chunk is written to it (and sent from there); when that
+    /// fails, it is sent from memory like any other.
     fn push_chunk(&mut self, items: usize, full: bool, body: Outgoing) {
         let id = self.next_id;
         self.next_id += 1;
         let _ = self.unsettled.insert(id);
+        #[allow(irrefutable_let_patterns)] // Outgoing has a second variant with `arrow`
+        if let (Some(backlog), Outgoing::Body(encoded)) = (&mut self.backlog, &body) {
+            // Keep the body of a batch that goes next; others are read back from disk.
+            let keep = !backlog.waiting();
+            if backlog.store(encoded, items, id, keep).is_ok() {
+                return;
+            }
+        }
         self.pending.push_back(Chunk {
             id,
             items,
             full,
             body,
+            seq: None,
         });
+    }
+
+    /// Starts exports of batches in the persistent queue while slots are free.
+    fn launch_stored(&mut self, slots: usize) {
+        let now = std::time::Instant::now();
+        while self.in_flight_items.len() < slots {
+            let Some(ready) = self.backlog.as_mut().and_then(|b| b.next_ready(now)) else {
+                return;
+            };
+            let Some(body) = ready.body else {
+                // Damaged on disk since it was written: it cannot be sent.
+                if let Some(backlog) = &mut self.backlog {
+                    backlog.settled(ready.seq);
+                }
+                let _ = self.unsettled.remove(&ready.chunk);
+                self.queue.settle(ready.items, 0, 0, DropReason::Corrupted);
+                continue;
+            };
+            self.launch(Chunk {
+                id: ready.chunk,
+                items: ready.items,
+                full: ready.items >= self.aimd.batch_size(),
+                body: Outgoing::Body(body),
+                seq: Some(ready.seq),
+            });
+        }
+    }
+
+    /// With a persistent queue, at shutdown: whether everything unsettled is in it, none in
+    /// flight, and none may be sent again before `deadline` (a backoff after failures): waiting
+    /// longer would change nothing.
+    fn only_stored_left(&self, deadline: Instant) -> bool {
+        let Some(backlog) = &self.backlog else {
+            return false;
+        };
+        self.pending.is_empty()
+            && self.in_flight_items.is_empty()
+            && backlog
+                .retry_at()
+                .is_some_and(|t| Instant::from_std(t) >= deadline)
+    }
+
+    /// Writes everything queued to the persistent queue and syncs it.
+    fn persist(&mut self) -> Result<(), Error> {
+        if self.backlog.is_none() {
+            return Err(Error::config("this pipeline has no persistent queue"));
+        }
+        while self.queue.peek().0 > 0 {
+            if !self.backlog.as_ref().is_some_and(Backlog::has_room) {
+                return Err(Error::new(
+                    Kind::Storage,
+                    format!(
+                        "the persistent queue is full: {} {} stay in memory",
+                        self.queue.peek().0,
+                        E::SIGNAL.item_name()
+                    ),
+                ));
+            }
+            self.take_batch(self.aimd.batch_size());
+        }
+        let unwritten: usize = self.pending.iter().map(|c| c.items).sum();
+        let synced = self.backlog.as_mut().map(Backlog::sync);
+        self.update_gauges();
+        if unwritten > 0 {
+            return Err(Error::new(
+                Kind::Storage,
+                format!(
+                    "{unwritten} {} could not be written to the persistent queue",
+                    E::SIGNAL.item_name()
+                ),
+            ));
+        }
+        match synced {
+            Some(Err(e)) => Err(Error::new(
+                Kind::Storage,
+                format!("cannot sync the persistent queue: {e}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn launch(&mut self, chunk: Chunk) {
@@ -339,8 +476,9 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             items,
             full,
             body,
+            seq,
         } = chunk;
-        let _ = self.in_flight_items.insert(id, items);
+        let _ = self.in_flight_items.insert(id, (items, seq));
         let connections = self.connections.clone();
         let timeout = self.config.export_timeout();
         let _ = self.in_flight.spawn(async move {
@@ -356,6 +494,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
                 id,
                 items,
                 full,
+                seq,
                 latency: start.elapsed(),
                 result,
             }
@@ -368,10 +507,31 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             id,
             items,
             full,
+            seq,
             latency,
             result,
         } = done;
         let _ = self.in_flight_items.remove(&id);
+        if let (Some(seq), Some(backlog)) = (seq, &mut self.backlog) {
+            let transient = match &result {
+                Ok(Ok(_)) => false,
+                Ok(Err(err)) => drop_reason(err) == DropReason::RetriesExhausted,
+                Err(()) => true,
+            };
+            if transient {
+                // It stays in the log, unsettled, and goes again after a backoff.
+                backlog.failed(seq, std::time::Instant::now());
+                let retries = match &result {
+                    Ok(Err(err)) => err.attempts().saturating_sub(1),
+                    _ => 0,
+                };
+                self.queue.record_export(retries);
+                let _ = self.aimd.on_export(latency, full, false);
+                self.update_gauges();
+                return;
+            }
+            backlog.settled(seq);
+        }
         let _ = self.unsettled.remove(&id);
         let succeeded = match result {
             Ok(Ok(outcome)) => {
@@ -399,10 +559,15 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         self.update_gauges();
     }
 
-    fn update_gauges(&self) {
+    fn update_gauges(&mut self) {
         // Counted from the accounting, not the task set, which still holds aborted tasks.
         self.queue
             .set_gauges(self.aimd.batch_size(), self.in_flight_items.len());
+        if let Some(backlog) = &mut self.backlog {
+            let corrupt = backlog.take_corrupt();
+            self.queue
+                .set_stored(backlog.stored_items(), backlog.bytes(), corrupt);
+        }
     }
 
     /// A flush covers exactly the items queued before it: `dispatch` drains the queue up to
@@ -454,10 +619,19 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             }
         }
         self.in_flight.abort_all();
+        // With a persistent queue, what is still in memory goes to it, for the next start.
+        while self.queue.peek().0 > 0 && self.backlog.as_ref().is_some_and(Backlog::has_room) {
+            self.take_batch(self.aimd.batch_size());
+        }
         let mut dropped = 0;
-        let in_flight: Vec<usize> = self.in_flight_items.drain().map(|(_, n)| n).collect();
-        let pending: Vec<usize> = self.pending.drain(..).map(|c| c.items).collect();
-        for items in in_flight.into_iter().chain(pending) {
+        let in_flight: Vec<(usize, Option<u64>)> =
+            self.in_flight_items.drain().map(|(_, v)| v).collect();
+        let pending = self.pending.drain(..).map(|c| (c.items, None));
+        for (items, seq) in in_flight.into_iter().chain(pending) {
+            if let (Some(seq), Some(backlog)) = (seq, &mut self.backlog) {
+                backlog.release(seq);
+                continue;
+            }
             self.queue.settle(items, 0, 0, DropReason::ShutdownTimeout);
             dropped += items as u64;
         }
@@ -469,12 +643,20 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             dropped += batch.len() as u64;
             batch.clear();
         }
+        if let Some(backlog) = &mut self.backlog {
+            let _ = backlog.sync();
+        }
         self.unsettled.clear();
         dropped
     }
 
     fn finish_shutdown(&mut self, result: Result<(), Error>) {
         self.update_gauges();
+        if let Some(mut backlog) = self.backlog.take() {
+            // Closed (and its lock released) before anyone hears of the shutdown, so that a
+            // pipeline started next on the directory can open it.
+            let _ = backlog.sync();
+        }
         if result.is_ok() {
             self.answer_flushes(Instant::now());
         }

@@ -1,0 +1,595 @@
+//! [`Wal`]: the log's segment files in one directory — open and recover, append, acknowledge,
+//! read back, sync, and give space back a segment at a time.
+
+use super::record::{self, HEADER_LEN, Kind, SEGMENT_HEADER_LEN, VERSION};
+use super::{Fsync, PersistentQueue};
+use crate::error::{Error, Kind as ErrorKind};
+use bytes::Bytes;
+use otlp_proto::Encoding;
+use std::collections::{HashSet, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A batch record in the log: where it is and what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Stored {
+    pub(super) seq: u64,
+    pub(super) items: u32,
+    pub(super) encoding: Encoding,
+    /// The segment holding it (its first sequence number).
+    segment: u64,
+    /// Where its header starts in the segment.
+    offset: u64,
+    len: u32,
+}
+
+/// What [`Wal::open`] found.
+pub(super) struct Recovery {
+    /// Batches written and never acknowledged, oldest first.
+    pub(super) records: Vec<Stored>,
+    /// Torn or damaged regions cut off (each the rest of a segment).
+    pub(super) corrupt: u64,
+}
+
+struct Segment {
+    first_seq: u64,
+    path: PathBuf,
+    file: File,
+    bytes: u64,
+    /// Batches in this segment not yet acknowledged.
+    live: u64,
+}
+
+/// The log of one pipeline.
+pub(super) struct Wal {
+    dir: PathBuf,
+    /// Held open for its lock: one process per directory.
+    _lock: File,
+    /// Oldest first; the last is the one appended to.
+    segments: VecDeque<Segment>,
+    total_bytes: u64,
+    max_bytes: u64,
+    segment_bytes: u64,
+    fsync: Fsync,
+    dirty: bool,
+    last_sync: Instant,
+    next_seq: u64,
+}
+
+fn storage(what: String, err: &io::Error) -> Error {
+    Error::new(ErrorKind::Storage, format!("{what}: {err}"))
+}
+
+fn segment_name(first_seq: u64) -> String {
+    format!("{first_seq:020}.wal")
+}
+
+fn segment_seq(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    let digits = name.strip_suffix(".wal")?;
+    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
+impl Wal {
+    /// Opens (creating if needed) the log in `config`'s directory, locks it, and reads back
+    /// the batches not yet acknowledged, cutting off damaged tails.
+    pub(super) fn open(config: &PersistentQueue) -> Result<(Wal, Recovery), Error> {
+        let dir = config.dir().to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| {
+            storage(
+                format!(
+                    "cannot create the persistent queue directory {}",
+                    dir.display()
+                ),
+                &e,
+            )
+        })?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| storage(format!("cannot open {}", lock_path.display()), &e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(Error::new(
+                    ErrorKind::Storage,
+                    format!(
+                        "the persistent queue in {} is in use by another pipeline or process",
+                        dir.display()
+                    ),
+                ));
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(storage(format!("cannot lock {}", lock_path.display()), &e));
+            }
+        }
+        let mut paths = Vec::new();
+        let listing = fs::read_dir(&dir)
+            .map_err(|e| storage(format!("cannot list {}", dir.display()), &e))?;
+        for entry in listing {
+            let path = entry
+                .map_err(|e| storage(format!("cannot list {}", dir.display()), &e))?
+                .path();
+            if let Some(seq) = segment_seq(&path) {
+                paths.push((seq, path));
+            }
+        }
+        paths.sort();
+        let mut wal = Wal {
+            dir,
+            _lock: lock,
+            segments: VecDeque::new(),
+            total_bytes: 0,
+            max_bytes: config.max_bytes(),
+            segment_bytes: config.segment_bytes(),
+            fsync: config.fsync(),
+            dirty: false,
+            last_sync: Instant::now(),
+            next_seq: 1,
+        };
+        let mut records = Vec::new();
+        let mut acked = HashSet::new();
+        let mut corrupt = 0;
+        for (first_seq, path) in paths {
+            corrupt += wal.recover_segment(first_seq, path, &mut records, &mut acked)?;
+        }
+        records.retain(|r| !acked.contains(&r.seq));
+        for segment in &mut wal.segments {
+            segment.live = records
+                .iter()
+                .filter(|r| r.segment == segment.first_seq)
+                .count() as u64;
+        }
+        wal.reclaim()?;
+        if wal
+            .segments
+            .back()
+            .is_none_or(|s| s.bytes >= wal.segment_bytes)
+        {
+            wal.roll()?;
+        }
+        Ok((wal, Recovery { records, corrupt }))
+    }
+
+    /// Reads one segment's records into `records` and `acked`; returns the damaged regions
+    /// found (0 or 1), which are cut off.
+    fn recover_segment(
+        &mut self,
+        first_seq: u64,
+        path: PathBuf,
+        records: &mut Vec<Stored>,
+        acked: &mut HashSet<u64>,
+    ) -> Result<u64, Error> {
+        let bytes =
+            fs::read(&path).map_err(|e| storage(format!("cannot read {}", path.display()), &e))?;
+        let Some(version) = record::segment_version(&bytes) else {
+            // Created and cut short before its header was whole: nothing in it.
+            fs::remove_file(&path)
+                .map_err(|e| storage(format!("cannot remove {}", path.display()), &e))?;
+            return Ok(u64::from(!bytes.is_empty()));
+        };
+        if version != VERSION {
+            return Err(Error::new(
+                ErrorKind::Storage,
+                format!(
+                    "{} was written in format version {version}; this build reads version {VERSION}",
+                    path.display()
+                ),
+            ));
+        }
+        let mut offset = SEGMENT_HEADER_LEN;
+        let mut corrupt = 0;
+        while offset < bytes.len() {
+            let Some((header, _)) = record::read(&bytes[offset..]) else {
+                corrupt = 1;
+                break;
+            };
+            self.next_seq = self.next_seq.max(header.seq + 1);
+            match header.kind {
+                Kind::Batch => records.push(Stored {
+                    seq: header.seq,
+                    items: header.items,
+                    encoding: header.encoding,
+                    segment: first_seq,
+                    offset: offset as u64,
+                    len: header.len,
+                }),
+                Kind::Ack => {
+                    let _ = acked.insert(header.seq);
+                }
+            }
+            offset += HEADER_LEN + header.len as usize;
+        }
+        self.next_seq = self.next_seq.max(first_seq);
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| storage(format!("cannot open {}", path.display()), &e))?;
+        if corrupt > 0 {
+            // Later writes must follow whole records, or the next start would stop here too.
+            file.set_len(offset as u64)
+                .map_err(|e| storage(format!("cannot cut {} short", path.display()), &e))?;
+        }
+        self.total_bytes += offset as u64;
+        self.segments.push_back(Segment {
+            first_seq,
+            path,
+            file,
+            bytes: offset as u64,
+            live: 0,
+        });
+        Ok(corrupt)
+    }
+
+    /// Whether `extra` more bytes fit under the cap.
+    pub(super) fn has_room(&self, extra: u64) -> bool {
+        self.total_bytes + extra < self.max_bytes
+    }
+
+    /// Bytes on disk.
+    pub(super) fn bytes(&self) -> u64 {
+        self.total_bytes
+    }
+
+    /// Appends a batch record; syncs it at once under [`Fsync::EveryBatch`].
+    pub(super) fn append(
+        &mut self,
+        encoding: Encoding,
+        items: u32,
+        payload: &[u8],
+    ) -> io::Result<Stored> {
+        if self
+            .segments
+            .back()
+            .is_none_or(|s| s.bytes >= self.segment_bytes)
+        {
+            self.roll().map_err(io::Error::other)?;
+        }
+        let seq = self.next_seq;
+        let header = record::encode_header(Kind::Batch, encoding, seq, items, payload);
+        let offset = self.write(&header, payload)?;
+        self.next_seq += 1;
+        let segment = self.segments.back_mut().ok_or_else(no_segment)?;
+        segment.live += 1;
+        let stored = Stored {
+            seq,
+            items,
+            encoding,
+            segment: segment.first_seq,
+            offset,
+            len: payload.len() as u32,
+        };
+        if self.fsync == Fsync::EveryBatch {
+            self.sync()?;
+        }
+        Ok(stored)
+    }
+
+    /// Records that `stored` is settled, and gives back the segments that hold nothing live.
+    /// A failed write only means the batch is sent again after a restart.
+    pub(super) fn ack(&mut self, stored: &Stored) -> io::Result<()> {
+        if self
+            .segments
+            .back()
+            .is_none_or(|s| s.bytes >= self.segment_bytes)
+        {
+            self.roll().map_err(io::Error::other)?;
+        }
+        let header =
+            record::encode_header(Kind::Ack, stored.encoding, stored.seq, stored.items, &[]);
+        let written = self.write(&header, &[]).map(drop);
+        if let Some(segment) = self
+            .segments
+            .iter_mut()
+            .find(|s| s.first_seq == stored.segment)
+        {
+            segment.live = segment.live.saturating_sub(1);
+        }
+        self.reclaim().map_err(io::Error::other)?;
+        written
+    }
+
+    /// Reads a batch's payload back, or `None` when it no longer matches its CRC.
+    pub(super) fn read(&self, stored: &Stored) -> io::Result<Option<Bytes>> {
+        let segment = self
+            .segments
+            .iter()
+            .find(|s| s.first_seq == stored.segment)
+            .ok_or_else(no_segment)?;
+        let mut header = [0; HEADER_LEN];
+        segment.file.read_exact_at(&mut header, stored.offset)?;
+        let mut payload = vec![0; stored.len as usize];
+        segment
+            .file
+            .read_exact_at(&mut payload, stored.offset + HEADER_LEN as u64)?;
+        Ok(record::payload_intact(&header, &payload).then(|| Bytes::from(payload)))
+    }
+
+    /// When the written data must next be synced, under [`Fsync::Interval`].
+    pub(super) fn sync_due(&self) -> Option<Instant> {
+        match self.fsync {
+            Fsync::Interval(every) if self.dirty => Some(self.last_sync + every),
+            _ => None,
+        }
+    }
+
+    /// Syncs what was written, if anything.
+    pub(super) fn sync(&mut self) -> io::Result<()> {
+        if !self.dirty {
+            return Ok(());
+        }
+        if let Some(segment) = self.segments.back() {
+            segment.file.sync_data()?;
+        }
+        self.dirty = false;
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    /// Writes one record at the end of the last segment; returns its offset. A write that
+    /// fails halfway is taken back, so that what follows is still readable.
+    fn write(&mut self, header: &[u8], payload: &[u8]) -> io::Result<u64> {
+        let segment = self.segments.back_mut().ok_or_else(no_segment)?;
+        let offset = segment.bytes;
+        let result = (&segment.file)
+            .write_all(header)
+            .and_then(|()| (&segment.file).write_all(payload));
+        if let Err(e) = result {
+            if segment.file.set_len(offset).is_err() {
+                // The tail holds a partial record: no more appends to this segment.
+                segment.bytes = u64::MAX / 2;
+            }
+            return Err(e);
+        }
+        let n = (header.len() + payload.len()) as u64;
+        segment.bytes += n;
+        self.total_bytes += n;
+        self.dirty = true;
+        Ok(offset)
+    }
+
+    /// Starts a new segment (after syncing the current one, so nothing is left behind unsynced).
+    fn roll(&mut self) -> Result<(), Error> {
+        if self.fsync != Fsync::Never {
+            self.sync()
+                .map_err(|e| storage("cannot sync the persistent queue".into(), &e))?;
+        }
+        let first_seq = self.next_seq;
+        let path = self.dir.join(segment_name(first_seq));
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| storage(format!("cannot create {}", path.display()), &e))?;
+        let header = record::segment_header();
+        file.set_len(0)
+            .and_then(|()| (&file).write_all(&header))
+            .map_err(|e| storage(format!("cannot write {}", path.display()), &e))?;
+        if self.fsync != Fsync::Never {
+            // The new file's name must survive a machine crash along with its records.
+            File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(|e| storage(format!("cannot sync {}", self.dir.display()), &e))?;
+        }
+        self.total_bytes += header.len() as u64;
+        self.segments.push_back(Segment {
+            first_seq,
+            path,
+            file,
+            bytes: header.len() as u64,
+            live: 0,
+        });
+        self.reclaim()
+    }
+
+    /// Removes the oldest segments while nothing in them is live (never the one appended to).
+    /// Only a prefix goes: an acknowledgement lives in the same or a later segment than its
+    /// batch, so no surviving batch loses its acknowledgement.
+    fn reclaim(&mut self) -> Result<(), Error> {
+        while self.segments.len() > 1 && self.segments.front().is_some_and(|s| s.live == 0) {
+            if let Some(segment) = self.segments.pop_front() {
+                fs::remove_file(&segment.path).map_err(|e| {
+                    storage(format!("cannot remove {}", segment.path.display()), &e)
+                })?;
+                self.total_bytes -= segment.bytes.min(self.total_bytes);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn no_segment() -> io::Error {
+    io::Error::other("the persistent queue has no segment for this record")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path) -> PersistentQueue {
+        PersistentQueue::new(dir)
+            .with_max_bytes(1 << 20)
+            .with_segment_bytes(200)
+            .with_fsync(Fsync::Never)
+    }
+
+    fn payload(i: u64) -> Vec<u8> {
+        format!("batch number {i}").into_bytes()
+    }
+
+    fn segment_files(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| segment_seq(p).is_some())
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn unacknowledged_batches_come_back_in_order_across_segments() {
+        let dir = test_support::temp_dir("wal-order");
+        let mut stored = Vec::new();
+        {
+            let (mut wal, recovery) = Wal::open(&config(&dir)).unwrap();
+            assert!(recovery.records.is_empty());
+            for i in 0..20 {
+                stored.push(
+                    wal.append(Encoding::Protobuf, i as u32, &payload(i))
+                        .unwrap(),
+                );
+            }
+            assert!(segment_files(&dir).len() > 3);
+            for s in stored.iter().filter(|s| s.seq % 3 == 0) {
+                wal.ack(s).unwrap();
+            }
+        }
+        let (wal, recovery) = Wal::open(&config(&dir)).unwrap();
+        let want: Vec<u64> = stored
+            .iter()
+            .map(|s| s.seq)
+            .filter(|s| s % 3 != 0)
+            .collect();
+        let got: Vec<u64> = recovery.records.iter().map(|s| s.seq).collect();
+        assert_eq!(got, want);
+        assert_eq!(recovery.corrupt, 0);
+        for r in &recovery.records {
+            assert_eq!(wal.read(r).unwrap().unwrap(), payload(r.seq - 1));
+            assert_eq!(u64::from(r.items), r.seq - 1);
+        }
+    }
+
+    #[test]
+    fn acknowledged_segments_are_removed_and_new_sequence_numbers_continue() {
+        let dir = test_support::temp_dir("wal-reclaim");
+        let last;
+        {
+            let (mut wal, _) = Wal::open(&config(&dir)).unwrap();
+            let stored: Vec<_> = (0..20)
+                .map(|i| wal.append(Encoding::Json, 1, &payload(i)).unwrap())
+                .collect();
+            let segments = segment_files(&dir).len();
+            for s in &stored[..19] {
+                wal.ack(s).unwrap();
+            }
+            // The segments before the one holding the last batch are gone.
+            let left = segment_files(&dir);
+            assert!(left.len() < segments, "{} of {segments}", left.len());
+            assert!(segment_seq(&left[0]).unwrap() <= stored[19].seq);
+            assert!(segment_seq(&left[0]).unwrap() > stored[10].seq);
+            last = stored[19].seq;
+        }
+        let (mut wal, recovery) = Wal::open(&config(&dir)).unwrap();
+        assert_eq!(recovery.records.len(), 1);
+        assert_eq!(recovery.records[0].seq, last);
+        assert_eq!(recovery.records[0].encoding, Encoding::Json);
+        wal.ack(&recovery.records[0]).unwrap();
+        let next = wal.append(Encoding::Json, 1, b"x").unwrap();
+        assert_eq!(next.seq, last + 1);
+        wal.ack(&next).unwrap();
+        let _ = wal.append(Encoding::Json, 1, b"y").unwrap();
+        // Everything acknowledged: at most the segment appended to and the one before it.
+        assert!(segment_files(&dir).len() <= 2, "{:?}", segment_files(&dir));
+        assert!(wal.bytes() <= 2 * 200 + 100, "{}", wal.bytes());
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_off_and_counted_and_appends_continue_after_it() {
+        let dir = test_support::temp_dir("wal-torn");
+        let config = config(&dir).with_segment_bytes(1 << 20);
+        {
+            let (mut wal, _) = Wal::open(&config).unwrap();
+            for i in 0..5 {
+                let _ = wal.append(Encoding::Protobuf, 1, &payload(i)).unwrap();
+            }
+        }
+        let file = segment_files(&dir).pop().unwrap();
+        let len = fs::metadata(&file).unwrap().len();
+        // A crash halfway through the fifth record.
+        OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(len - 5)
+            .unwrap();
+        {
+            let (mut wal, recovery) = Wal::open(&config).unwrap();
+            assert_eq!(recovery.corrupt, 1);
+            assert_eq!(recovery.records.len(), 4);
+            let _ = wal.append(Encoding::Protobuf, 1, b"after").unwrap();
+        }
+        let (_, recovery) = Wal::open(&config).unwrap();
+        assert_eq!(recovery.corrupt, 0, "the cut left whole records only");
+        assert_eq!(recovery.records.len(), 5);
+    }
+
+    #[test]
+    fn a_damaged_record_ends_its_segment_and_later_segments_are_still_read() {
+        let dir = test_support::temp_dir("wal-damaged");
+        {
+            let (mut wal, _) = Wal::open(&config(&dir)).unwrap();
+            for i in 0..20 {
+                let _ = wal.append(Encoding::Protobuf, 1, &payload(i)).unwrap();
+            }
+        }
+        let files = segment_files(&dir);
+        assert!(files.len() >= 3);
+        let mut bytes = fs::read(&files[0]).unwrap();
+        // Inside the second record's payload.
+        let at = SEGMENT_HEADER_LEN + HEADER_LEN + payload(0).len() + HEADER_LEN + 2;
+        bytes[at] ^= 0xff;
+        fs::write(&files[0], &bytes).unwrap();
+        let (wal, recovery) = Wal::open(&config(&dir)).unwrap();
+        assert_eq!(recovery.corrupt, 1);
+        let first_of_second_segment = segment_seq(&files[1]).unwrap();
+        let got: Vec<u64> = recovery.records.iter().map(|r| r.seq).collect();
+        let want: Vec<u64> = std::iter::once(1)
+            .chain(first_of_second_segment..=20)
+            .collect();
+        assert_eq!(got, want);
+        for r in &recovery.records {
+            assert_eq!(wal.read(r).unwrap().unwrap(), payload(r.seq - 1));
+        }
+    }
+
+    #[test]
+    fn a_second_user_of_the_directory_is_refused_by_name() {
+        let dir = test_support::temp_dir("wal-lock");
+        let (_wal, _) = Wal::open(&config(&dir)).unwrap();
+        let err = Wal::open(&config(&dir)).err().unwrap();
+        assert!(err.to_string().contains("in use"), "{err}");
+    }
+
+    #[test]
+    fn a_newer_format_is_refused_not_skipped() {
+        let dir = test_support::temp_dir("wal-version");
+        let mut header = record::segment_header();
+        header[8] = 9;
+        fs::write(dir.join(segment_name(1)), header).unwrap();
+        let err = Wal::open(&config(&dir)).err().unwrap();
+        assert!(err.to_string().contains("format version 9"), "{err}");
+    }
+
+    #[test]
+    fn the_cap_is_reported() {
+        let dir = test_support::temp_dir("wal-cap");
+        let (mut wal, _) = Wal::open(&config(&dir)).unwrap();
+        assert!(wal.has_room(1 << 19));
+        let _ = wal
+            .append(Encoding::Protobuf, 1, &vec![7; 1 << 19])
+            .unwrap();
+        assert!(!wal.has_room(1 << 19));
+    }
+}
