@@ -210,6 +210,20 @@ impl Receiver {
             std::thread::sleep(Duration::from_micros(200));
         }
     }
+
+    /// End to end: runs `produce` for `0..n` as fast as it can, then `flush`, and waits until
+    /// the receiver has counted them ([`settle`](Receiver::settle)); returns the delivered
+    /// items per second over the whole time, and how many were delivered.
+    pub fn delivered_rate(&self, n: u64, produce: &dyn Fn(i64), flush: &dyn Fn()) -> (f64, u64) {
+        let before = self.count();
+        let t = Instant::now();
+        for i in 0..n as i64 {
+            produce(i);
+        }
+        flush();
+        let got = self.settle(before + n) - before;
+        (got as f64 / t.elapsed().as_secs_f64(), got)
+    }
 }
 
 /// The median of `v` (sorting it).

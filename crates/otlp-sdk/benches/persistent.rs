@@ -19,7 +19,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::Sampler as SdkSampler;
 use otlp::pipeline::{AdaptiveBatchConfig, Fsync, PersistentQueue};
 use otlp::trace::Sampler;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--test");
@@ -57,16 +57,8 @@ fn main() {
     ];
     let tracers: Vec<_> = ours.iter().map(|(_, c)| c.tracer("svc")).collect();
 
-    let run = |produce: &dyn Fn(i64), flush: &dyn Fn()| -> f64 {
-        let before = receiver.count();
-        let t = Instant::now();
-        for i in 0..n as i64 {
-            produce(i);
-        }
-        flush();
-        let got = receiver.settle(before + n) - before;
-        got as f64 / t.elapsed().as_secs_f64()
-    };
+    let run =
+        |produce: &dyn Fn(i64), flush: &dyn Fn()| receiver.delivered_rate(n, produce, flush).0;
     // Warm-up: connections up, files created.
     for (tracer, (_, client)) in tracers.iter().zip(&ours) {
         for i in 0..5_000 {

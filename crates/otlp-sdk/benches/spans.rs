@@ -212,17 +212,7 @@ fn main() {
     let mut big_row = Row::new("queue large enough (no drops)");
     let mut default_row = Row::new("default queue (10,000 / 2,048)");
     let mut delivered = [[0u64; 2]; 2]; // [big, default][ours, incumbent], last round
-    let run = |produce: &dyn Fn(i64), flush: &dyn Fn()| -> (f64, u64) {
-        let before = receiver.count();
-        let t = Instant::now();
-        for i in 0..n as i64 {
-            produce(i);
-        }
-        flush();
-        let got = receiver.settle(before + n) - before;
-        let elapsed = t.elapsed().as_secs_f64();
-        (got as f64 / elapsed, got)
-    };
+    let run = |produce: &dyn Fn(i64), flush: &dyn Fn()| receiver.delivered_rate(n, produce, flush);
     for _ in 0..e2e_rounds {
         let (rate, got) = run(&|i| our_span(&our_tracer, i), &|| flush_ours(&our_on));
         big_row.ours.push(rate);

@@ -59,6 +59,17 @@ fn enqueue(pipeline: &Pipeline<Span>, range: std::ops::Range<usize>) {
     }
 }
 
+/// A receiver, and a pipeline on `dir` sending to it.
+async fn live(dir: &Path) -> (MemorySink, otlp_receiver::RunningReceiver, Pipeline<Span>) {
+    let sink = MemorySink::new();
+    let rx = receiver(sink.clone()).await;
+    let pipeline = start(
+        Exporter::new(config(&rx, Protocol::Grpc)).expect("exporter"),
+        batches(dir),
+    );
+    (sink, rx, pipeline)
+}
+
 fn consistent(stats: &Stats) {
     assert!(stats.is_consistent(), "{stats:?}");
 }
@@ -88,12 +99,7 @@ async fn an_outage_is_held_on_disk_and_exported_in_order_by_the_next_process() {
     let dir = dir("outage");
     leave_on_disk(&dir, 95).await;
 
-    let sink = MemorySink::new();
-    let rx = receiver(sink.clone()).await;
-    let pipeline = start(
-        Exporter::new(config(&rx, Protocol::Grpc)).expect("exporter"),
-        batches(&dir),
-    );
+    let (sink, rx, pipeline) = live(&dir).await;
     let stats = pipeline.stats();
     assert_eq!(stats.recovered, 95, "{stats:?}");
     consistent(&stats);
@@ -187,12 +193,7 @@ async fn a_torn_tail_is_skipped_and_counted_and_the_rest_is_exported() {
         .set_len(len - 7)
         .expect("cut");
 
-    let sink = MemorySink::new();
-    let rx = receiver(sink.clone()).await;
-    let pipeline = start(
-        Exporter::new(config(&rx, Protocol::Grpc)).expect("exporter"),
-        batches(&dir),
-    );
+    let (sink, rx, pipeline) = live(&dir).await;
     let stats = pipeline.stats();
     assert_eq!(
         (stats.recovered, stats.corrupt_records),
