@@ -196,6 +196,8 @@ struct ClientInner {
     /// Every signal the client carries, for flush, shutdown and statistics. A new signal
     /// registers here, in `build`.
     components: Vec<Arc<dyn Component>>,
+    /// Whether any signal has a persistent queue.
+    persistent: bool,
     /// The logger of `send_log` and `send_event` ([`ClientConfig::with_default_scope`]).
     default_logger: Logger,
     metrics: Metrics,
@@ -290,6 +292,10 @@ impl OtlpClient {
                 .unwrap_or_else(crate::profiles::default_pipeline),
         );
         profiles_pipeline.validate()?;
+        let any_persistent = persistent.is_some()
+            || [&traces_pipeline, &logs_pipeline, &profiles_pipeline]
+                .iter()
+                .any(|c| c.persistent_queue().is_some());
         let metrics_settings = config
             .metrics
             .unwrap_or_default()
@@ -344,6 +350,7 @@ impl OtlpClient {
                 logs,
                 profiles,
                 components,
+                persistent: any_persistent,
                 default_logger,
                 metrics,
                 drop_waits: DropWaits(None),
@@ -488,6 +495,18 @@ impl OtlpClient {
                 .collect(),
         )
         .await
+    }
+
+    /// Writes every item queued in the signals with a [persistent
+    /// queue](crate::pipeline::persist) to it and syncs it to disk: once this returns `Ok`,
+    /// they survive a crash of the process or the machine (see
+    /// [`Pipeline::persist`](crate::pipeline::Pipeline::persist)). Does not wait for their export.
+    /// An [`Error::is_config`] error when no signal has a persistent queue.
+    pub async fn persist(&self) -> Result<(), Error> {
+        if !self.inner.persistent {
+            return Err(Error::config("this client has no persistent queue"));
+        }
+        join_all(self.components().iter().map(|c| c.persist()).collect()).await
     }
 
     /// [`force_flush`](OtlpClient::force_flush), blocking the calling thread.

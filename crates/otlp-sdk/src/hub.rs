@@ -135,6 +135,9 @@ pub(crate) trait Component: Send + Sync {
 
     /// Starts no pipeline any more, and shuts down the one started, up to `timeout`.
     fn shutdown(&self, timeout: Duration) -> BoxFuture<'_, Result<(), Error>>;
+
+    /// Writes what is queued to the persistent queue, if the started pipeline has one.
+    fn persist(&self) -> BoxFuture<'_, Result<(), Error>>;
 }
 
 impl<T: PipelineItem> Component for SignalHub<T> {
@@ -171,6 +174,16 @@ impl<T: PipelineItem> Component for SignalHub<T> {
             match started {
                 Some(p) => p.force_flush(timeout).await,
                 None => Ok(()),
+            }
+        })
+    }
+
+    fn persist(&self) -> BoxFuture<'_, Result<(), Error>> {
+        let started = self.started().cloned();
+        Box::pin(async move {
+            match started {
+                Some(p) if p.has_persistent_queue() => p.persist().await,
+                _ => Ok(()),
             }
         })
     }

@@ -327,6 +327,12 @@ async fn a_client_keeps_each_signal_in_a_subdirectory_and_the_next_client_sends_
             .await
             .expect("queued");
     }
+    client.persist().await.expect("persisted");
+    assert_eq!(
+        client.stats_for(otlp::Signal::Traces).stored,
+        25,
+        "on disk now"
+    );
     client
         .shutdown(Duration::from_secs(2))
         .await
@@ -339,6 +345,13 @@ async fn a_client_keeps_each_signal_in_a_subdirectory_and_the_next_client_sends_
 
     let sink = MemorySink::new();
     let rx = receiver(sink.clone()).await;
+    let plain = otlp::OtlpClient::new(
+        otlp::ClientConfig::new().with_exporter(config(&rx, Protocol::HttpProtobuf)),
+    )
+    .await
+    .expect("client");
+    let err = plain.persist().await.expect_err("no persistent queue");
+    assert!(err.is_config(), "{err}");
     let client = otlp::OtlpClient::new(
         otlp::ClientConfig::new()
             .with_exporter(config(&rx, Protocol::HttpProtobuf))

@@ -271,6 +271,10 @@ impl Component for MetricsComponent {
         self.0.hub.force_flush(timeout)
     }
 
+    fn persist(&self) -> BoxFuture<'_, Result<(), Error>> {
+        self.0.hub.persist()
+    }
+
     fn shutdown(&self, timeout: Duration) -> BoxFuture<'_, Result<(), Error>> {
         if self.0.stop_reader() && has_meters(&self.0) {
             self.0.collect_into_pipeline();

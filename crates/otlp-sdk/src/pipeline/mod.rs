@@ -127,6 +127,7 @@ struct Inner<T: PipelineItem> {
     thread: Mutex<Option<JoinHandle<()>>>,
     shut_down: AtomicBool,
     drop_wait: Duration,
+    persistent: bool,
 }
 
 impl<T: PipelineItem> Pipeline<T> {
@@ -152,6 +153,7 @@ impl<T: PipelineItem> Pipeline<T> {
         let drop_wait = drop_deadline(config.export_timeout());
         let (control, messages) = mpsc::unbounded_channel();
         // Opened here, so that a directory in use or unreadable fails `new`.
+        let persistent = config.persistent_queue().is_some();
         let backlog = match config.persistent_queue() {
             Some(persistent) => Some(persist::Backlog::open(persistent, 1)?),
             None => None,
@@ -170,8 +172,14 @@ impl<T: PipelineItem> Pipeline<T> {
                 thread: Mutex::new(Some(thread)),
                 shut_down: AtomicBool::new(false),
                 drop_wait,
+                persistent,
             }),
         })
+    }
+
+    /// Whether batches go through a [persistent queue](persist).
+    pub fn has_persistent_queue(&self) -> bool {
+        self.inner.persistent
     }
 
     /// The signal this pipeline exports.
