@@ -34,6 +34,9 @@ pub struct SoakConfig {
     pub env: Vec<(String, String)>,
     /// More arguments for the workloads.
     pub args: Vec<String>,
+    /// For the pipeline's persistent queue: each workload gets `--persist-dir` with a
+    /// directory of its own under this one.
+    pub persist_dir: Option<PathBuf>,
 }
 
 impl SoakConfig {
@@ -54,13 +57,15 @@ impl SoakConfig {
             rss_bound: 8 << 20,
             env: Vec::new(),
             args: Vec::new(),
+            persist_dir: None,
         }
     }
 
     /// [`new`](Self::new), with the duration and settings read from the environment:
     /// `OTLP_SOAK_SECONDS` (default 120), `OTLP_SOAK_RATE` (spans a second per workload, 200),
     /// `OTLP_SOAK_CYCLE_SECONDS`, `OTLP_SOAK_PROTOCOLS` (comma-separated),
-    /// `OTLP_SOAK_RSS_BOUND_MB`, `OTLP_SOAK_WORKLOAD_ARGS` (space-separated), and every
+    /// `OTLP_SOAK_RSS_BOUND_MB`, `OTLP_SOAK_WORKLOAD_ARGS` (space-separated),
+    /// `OTLP_SOAK_PERSIST_DIR`, and every
     /// `OTLP_SOAK_OTEL_X` passed to the workloads as `OTEL_X` (the caller's own `OTEL_*` are
     /// not: the test stays isolated from the shell it runs in).
     pub fn from_env(workload: PathBuf) -> Result<Self, String> {
@@ -91,6 +96,7 @@ impl SoakConfig {
         if let Ok(args) = std::env::var("OTLP_SOAK_WORKLOAD_ARGS") {
             config.args = args.split_whitespace().map(str::to_owned).collect();
         }
+        config.persist_dir = std::env::var_os("OTLP_SOAK_PERSIST_DIR").map(PathBuf::from);
         for (name, value) in std::env::vars() {
             if let Some(rest) = name.strip_prefix("OTLP_SOAK_OTEL_") {
                 config.env.push((format!("OTEL_{rest}"), value));
@@ -207,6 +213,14 @@ impl ChaosReceiver {
 /// receiver that could not bind); a soak that ran and found problems is an `Ok` whose
 /// [`Outcome::problems`] are not empty.
 pub fn run(config: &SoakConfig) -> Result<Outcome, String> {
+    // The receiver tells workloads apart by transport.
+    let transports: Vec<Transport> = config.protocols.iter().map(|p| transport_of(p)).collect();
+    if (1..transports.len()).any(|i| transports[..i].contains(&transports[i])) {
+        return Err(format!(
+            "one workload per transport (gRPC, HTTP), not {:?}",
+            config.protocols
+        ));
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -222,8 +236,8 @@ pub fn run(config: &SoakConfig) -> Result<Outcome, String> {
     let started = Instant::now();
     let mut children = Vec::new();
     for protocol in &config.protocols {
-        let addr = match protocol.as_str() {
-            "grpc" => receiver.grpc,
+        let addr = match transport_of(protocol) {
+            Transport::Grpc => receiver.grpc,
             _ => receiver.http,
         };
         let mut cmd = command(&config.workload);
@@ -242,9 +256,23 @@ pub fn run(config: &SoakConfig) -> Result<Outcome, String> {
             // One collection a second: a steady stream of metric exports to account for.
             .env("OTEL_METRIC_EXPORT_INTERVAL", "1000")
             .envs(config.env.iter().map(|(k, v)| (k, v)));
+        if let Some(dir) = &config.persist_dir {
+            cmd.arg("--persist-dir")
+                .arg(dir.join(protocol.replace('/', "-")));
+        }
         children.push((protocol.clone(), Spawned::start(protocol, cmd)));
     }
 
+    // A workload that cannot start (a bad flag or variable) says so now, not after the run.
+    std::thread::sleep(Duration::from_secs(2));
+    for (protocol, child) in &mut children {
+        if let Some(status) = child.exited() {
+            return Err(format!(
+                "the {protocol} workload exited at once ({status}):\n{}",
+                child.stderr()
+            ));
+        }
+    }
     rt.block_on(play(&mut receiver, &steps, started));
     // The receiver stays up and normal (its tasks run on the runtime's workers) while the
     // workloads finish sending and shut down.
@@ -268,10 +296,7 @@ pub fn run(config: &SoakConfig) -> Result<Outcome, String> {
     let workloads = outputs
         .into_iter()
         .map(|(protocol, output)| {
-            let transport = match protocol.as_str() {
-                "grpc" => Transport::Grpc,
-                _ => Transport::Http,
-            };
+            let transport = transport_of(&protocol);
             let accounting = SIGNALS
                 .iter()
                 .map(|&signal| {
@@ -295,6 +320,14 @@ pub fn run(config: &SoakConfig) -> Result<Outcome, String> {
         workloads,
         elapsed,
     })
+}
+
+/// The transport a workload of `protocol` arrives on.
+fn transport_of(protocol: &str) -> Transport {
+    match protocol {
+        "grpc" => Transport::Grpc,
+        _ => Transport::Http,
+    }
 }
 
 /// Plays `steps` on the receiver, each at its time from `started`.
