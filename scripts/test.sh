@@ -47,7 +47,7 @@ step "features: otlp minimal" env RUSTFLAGS="-D warnings" CARGO_TARGET_DIR="$PWD
   cargo run --quiet --manifest-path checks/minimal-features/Cargo.toml
 step "cargo package (public crates)" cargo package --quiet --locked --no-verify --allow-dirty \
   --workspace --exclude examples --exclude xtask --exclude bench-support --exclude test-support \
-  --exclude otlp-interop --exclude otap-crosscheck
+  --exclude otlp-interop --exclude otap-crosscheck --exclude otlp-soak
 
 # The semantic-conventions model is not part of the repository (a clone alone must pass): the
 # generator's check runs where the model is, and says so where it is not.

@@ -15,6 +15,8 @@
 //! - [`hostile`]: requests built to hurt a receiver (decode amplification);
 //! - [`otap`]: a scripted OTLP/Arrow server (acks in or out of order, error statuses, stream
 //!   resets, `UNIMPLEMENTED`, going away and coming back);
+//! - [`chaos::ModeSink`]: a sink switched at runtime between normal, slow, 503/`UNAVAILABLE`
+//!   and partial-success answers (the soak's misbehaving receiver);
 //! - [`client::Harness`]: an `OtlpClient` exporting to an in-process receiver, and the spans
 //!   and log records it received, flushed first (the end-to-end tests' set-up);
 //! - [`temp_dir`], [`free_port`], [`tail`], [`repo_root`]: the small things every harness
@@ -26,6 +28,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod alloc;
+pub mod chaos;
 pub mod client;
 pub mod clients;
 pub mod hostile;

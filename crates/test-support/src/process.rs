@@ -168,6 +168,13 @@ impl Spawned {
         }
     }
 
+    /// The exit status if the process has exited (it is reaped then), without waiting.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        let status = self.child.as_mut()?.try_wait().expect("try_wait")?;
+        self.child = None;
+        Some(status)
+    }
+
     /// Sends SIGTERM.
     pub fn terminate(&self) {
         assert!(terminate(self.id()), "kill -TERM {} failed", self.id());
