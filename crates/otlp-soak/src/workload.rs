@@ -24,11 +24,15 @@ pub struct SignalStats {
     /// Items the receiver accepted.
     pub exported: u64,
     /// Items dropped, by reason, in [`DropReason::ALL`]'s order.
-    pub dropped: [u64; 5],
+    pub dropped: [u64; DropReason::ALL.len()],
     /// Items rejected in partial successes.
     pub rejected: u64,
     /// Items not yet settled.
     pub queued: u64,
+    /// Items found in the persistent queue at start.
+    pub recovered: u64,
+    /// Items in the persistent queue, not yet settled (part of `queued`).
+    pub stored: u64,
     /// Requests sent beyond the first of each export.
     pub retried: u64,
     /// Exports that ended.
@@ -41,9 +45,10 @@ impl SignalStats {
         self.dropped.iter().sum()
     }
 
-    /// `accepted == exported + dropped + rejected + queued`.
+    /// `accepted + recovered == exported + dropped + rejected + queued`.
     pub fn is_consistent(&self) -> bool {
-        self.accepted == self.exported + self.dropped_total() + self.rejected + self.queued
+        self.accepted + self.recovered
+            == self.exported + self.dropped_total() + self.rejected + self.queued
     }
 
     /// The drops by reason, those above zero only, as `reason=n` joined by spaces (`-` when
@@ -64,7 +69,7 @@ impl SignalStats {
 
     /// The counters of a pipeline's `stats`.
     pub fn of(stats: &Stats) -> SignalStats {
-        let mut dropped = [0; 5];
+        let mut dropped = [0; DropReason::ALL.len()];
         for (slot, reason) in dropped.iter_mut().zip(DropReason::ALL) {
             *slot = stats.dropped.get(reason);
         }
@@ -74,6 +79,8 @@ impl SignalStats {
             dropped,
             rejected: stats.rejected,
             queued: stats.queued,
+            recovered: stats.recovered,
+            stored: stats.stored,
             retried: stats.retried,
             exports: stats.exports,
         }
@@ -92,6 +99,8 @@ impl SignalStats {
             "dropped": dropped,
             "rejected": self.rejected,
             "queued": self.queued,
+            "recovered": self.recovered,
+            "stored": self.stored,
             "retried": self.retried,
             "exports": self.exports,
         })
@@ -101,7 +110,7 @@ impl SignalStats {
     pub fn from_json(value: &Value) -> Option<SignalStats> {
         let n = |key: &str| value.get(key).and_then(Value::as_u64);
         let dropped = value.get("dropped")?;
-        let mut by_reason = [0; 5];
+        let mut by_reason = [0; DropReason::ALL.len()];
         for (slot, reason) in by_reason.iter_mut().zip(DropReason::ALL) {
             *slot = dropped.get(reason.name()).and_then(Value::as_u64)?;
         }
@@ -111,6 +120,8 @@ impl SignalStats {
             dropped: by_reason,
             rejected: n("rejected")?,
             queued: n("queued")?,
+            recovered: n("recovered")?,
+            stored: n("stored")?,
             retried: n("retried")?,
             exports: n("exports")?,
         })
@@ -238,7 +249,7 @@ mod tests {
         let logs = SignalStats {
             accepted: 9,
             exported: 5,
-            dropped: [1, 0, 0, 2, 0],
+            dropped: [1, 0, 0, 2, 0, 0],
             rejected: 1,
             ..SignalStats::default()
         };

@@ -586,6 +586,10 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
     /// it is settled (or the deadline drops the rest).
     fn start_shutdown(&mut self, deadline: Instant, reply: Option<Reply>) {
         self.queue.close();
+        if let Some(backlog) = &mut self.backlog {
+            // One more try now for batches waiting out a backoff: the receiver may be back.
+            backlog.end_backoff();
+        }
         self.closing = Some((deadline, reply));
     }
 

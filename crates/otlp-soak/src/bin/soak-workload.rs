@@ -11,6 +11,7 @@
 //! and protocol come from the flags, over the environment's.
 
 use otlp::logs::{LogBuilder, LogSeverity};
+use otlp::pipeline::PersistentQueue;
 use otlp::trace::Sampler;
 use otlp::{ClientConfig, ExporterConfig, OtlpClient, Protocol};
 use otlp_soak::workload::{SIGNALS, Sample, SignalStats, rss_bytes};
@@ -31,7 +32,7 @@ struct Args {
     duration: Duration,
     sample: Duration,
     shutdown: Duration,
-    /// Reserved for the pipeline's persistent queue: `--persist-dir DIR`.
+    /// `--persist-dir DIR`: the pipelines keep their batches in a persistent queue there.
     persist_dir: Option<PathBuf>,
 }
 
@@ -89,13 +90,11 @@ fn client(args: &Args) -> Result<OtlpClient, String> {
         .with_sampler(Sampler::AlwaysOn)
         // The SDK's own metrics would be items the receiver cannot attribute.
         .with_self_metrics(false);
-    if let Some(dir) = &args.persist_dir {
-        // The persistent queue goes here: the pipelines' configuration with `dir`.
-        return Err(format!(
-            "--persist-dir {}: the pipeline has no persistent queue yet",
-            dir.display()
-        ));
-    }
+    let config = match &args.persist_dir {
+        // Each signal in its own subdirectory.
+        Some(dir) => config.with_persistent_queue(PersistentQueue::new(dir)),
+        None => config,
+    };
     OtlpClient::new_blocking(config).map_err(|e| e.to_string())
 }
 

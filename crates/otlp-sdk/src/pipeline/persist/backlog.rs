@@ -152,6 +152,11 @@ impl Backlog {
         self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
     }
 
+    /// Sends again without waiting for the backoff to end (the next failure starts a new one).
+    pub(crate) fn end_backoff(&mut self) {
+        self.retry_at = None;
+    }
+
     /// The batch's export was cancelled (shutdown): it stays in the log.
     pub(crate) fn release(&mut self, seq: u64) {
         if let Some(entry) = self.entries.get_mut(&seq) {
