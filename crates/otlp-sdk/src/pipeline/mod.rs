@@ -155,7 +155,12 @@ impl<T: PipelineItem> Pipeline<T> {
         // Opened here, so that a directory in use or unreadable fails `new`.
         let persistent = config.persistent_queue().is_some();
         let backlog = match config.persistent_queue() {
-            Some(persistent) => Some(persist::Backlog::open(persistent, 1)?),
+            // Batches in memory beside the log: four of the largest.
+            Some(persistent) => Some(persist::Backlog::open(
+                persistent,
+                1,
+                config.max_batch_bytes().saturating_mul(4),
+            )?),
             None => None,
         };
         let worker = Worker::new(queue.clone(), exporter, encoder, config, backlog);

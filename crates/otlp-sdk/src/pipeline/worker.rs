@@ -100,6 +100,9 @@ pub(crate) struct Worker<T, E> {
     /// estimates when a batch at that rate is far under the byte cap.
     bytes_per_item: usize,
     batch: Vec<T>,
+    /// Batches were left in memory for now so that exports in flight get to run: dispatch
+    /// again after yielding.
+    yield_soon: bool,
     _item: PhantomData<fn(T)>,
 }
 
@@ -146,6 +149,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             taken: 0,
             bytes_per_item: 0,
             batch: Vec::new(),
+            yield_soon: false,
             _item: PhantomData,
         }
     }
@@ -155,6 +159,10 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         loop {
             self.dispatch();
             self.answer_flushes(Instant::now());
+            if std::mem::take(&mut self.yield_soon) {
+                tokio::task::yield_now().await;
+                continue;
+            }
             if let Some(backlog) = &mut self.backlog {
                 let _ = backlog.sync_if_due(std::time::Instant::now());
             }
@@ -243,6 +251,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
     /// much was queued when the flush came.
     fn dispatch(&mut self) {
         let slots = self.config.max_concurrent_exports();
+        let mut stored = 0;
         loop {
             while self.in_flight_items.len() < slots
                 && let Some(chunk) = self.pending.pop_front()
@@ -267,6 +276,12 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
                 if !backlog.has_room() {
                     break;
                 }
+                // A few at a time: the exports in flight run on this thread too.
+                if stored == 2 {
+                    self.yield_soon = true;
+                    break;
+                }
+                stored += 1;
             } else if self.in_flight_items.len() >= slots && len < size && !draining {
                 // Every slot busy: encode the next full batch now, so that it leaves the moment
                 // a slot frees (the pipe stays full). A partial batch waits: it may still fill,
@@ -375,12 +390,10 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         self.next_id += 1;
         let _ = self.unsettled.insert(id);
         #[allow(irrefutable_let_patterns)] // Outgoing has a second variant with `arrow`
-        if let (Some(backlog), Outgoing::Body(encoded)) = (&mut self.backlog, &body) {
-            // Keep the body of a batch that goes next; others are read back from disk.
-            let keep = !backlog.waiting();
-            if backlog.store(encoded, items, id, keep).is_ok() {
-                return;
-            }
+        if let (Some(backlog), Outgoing::Body(encoded)) = (&mut self.backlog, &body)
+            && backlog.store(encoded, items, id).is_ok()
+        {
+            return;
         }
         self.pending.push_back(Chunk {
             id,

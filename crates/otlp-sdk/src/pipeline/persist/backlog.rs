@@ -41,11 +41,20 @@ pub(crate) struct Backlog {
     backoff: Duration,
     stored_items: u64,
     corrupt: u64,
+    /// Bytes of payloads kept in memory, and the most that may be.
+    kept: usize,
+    keep_budget: usize,
 }
 
 impl Backlog {
     /// Opens the log; the batches found in it get chunk ids from `first_chunk` on, in order.
-    pub(crate) fn open(config: &PersistentQueue, first_chunk: u64) -> Result<Backlog, Error> {
+    /// Up to `keep_budget` bytes of batches just written stay in memory too, so that a healthy
+    /// pipeline does not read back what it wrote.
+    pub(crate) fn open(
+        config: &PersistentQueue,
+        first_chunk: u64,
+        keep_budget: usize,
+    ) -> Result<Backlog, Error> {
         config.validate()?;
         let (wal, recovery) = Wal::open(config)?;
         let mut backlog = Backlog {
@@ -55,6 +64,8 @@ impl Backlog {
             backoff: MIN_BACKOFF,
             stored_items: 0,
             corrupt: recovery.corrupt,
+            kept: 0,
+            keep_budget,
         };
         for (chunk, stored) in (first_chunk..).zip(recovery.records) {
             backlog.insert(stored, chunk, None);
@@ -87,18 +98,16 @@ impl Backlog {
         self.wal.has_room(0)
     }
 
-    /// Writes a batch to the log as chunk `chunk`, keeping its payload in memory when `keep`
-    /// (it will be sent soon). On failure the batch is not in the log.
-    pub(crate) fn store(
-        &mut self,
-        body: &EncodedBody,
-        items: usize,
-        chunk: u64,
-        keep: bool,
-    ) -> io::Result<()> {
+    /// Writes a batch to the log as chunk `chunk`, keeping its payload in memory too while the
+    /// budget allows. On failure the batch is not in the log.
+    pub(crate) fn store(&mut self, body: &EncodedBody, items: usize, chunk: u64) -> io::Result<()> {
         let message = body.message();
         let items = u32::try_from(items).map_err(io::Error::other)?;
         let stored = self.wal.append(body.encoding(), items, &message)?;
+        let keep = self.kept + message.len() <= self.keep_budget;
+        if keep {
+            self.kept += message.len();
+        }
         self.insert(stored, chunk, keep.then_some(message));
         Ok(())
     }
@@ -112,7 +121,10 @@ impl Backlog {
         entry.in_flight = true;
         let stored = entry.stored;
         let payload = match entry.body.take() {
-            Some(bytes) => Some(bytes),
+            Some(bytes) => {
+                self.kept -= bytes.len().min(self.kept);
+                Some(bytes)
+            }
             None => self.wal.read(&stored).ok().flatten(),
         };
         let body = payload.map(|bytes| match stored.encoding {
@@ -161,7 +173,6 @@ impl Backlog {
     pub(crate) fn release(&mut self, seq: u64) {
         if let Some(entry) = self.entries.get_mut(&seq) {
             entry.in_flight = false;
-            entry.body = None;
         }
     }
 
