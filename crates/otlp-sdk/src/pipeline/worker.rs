@@ -389,7 +389,6 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         let id = self.next_id;
         self.next_id += 1;
         let _ = self.unsettled.insert(id);
-        #[allow(irrefutable_let_patterns)] // Outgoing has a second variant with `arrow`
         if let (Some(backlog), Outgoing::Body(encoded)) = (&mut self.backlog, &body)
             && backlog.store(encoded, items, id).is_ok()
         {
