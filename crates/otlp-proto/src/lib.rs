@@ -43,8 +43,8 @@
 //!
 //! # Feature flags
 //!
-//! - **`json`** (default): the OTLP/JSON codec (the [`json`] module, [`Message::to_json`],
-//!   [`Message::from_json`], [`Request::encode`] and decoding [`Encoding::Json`]). Without it,
+//! - **`json`** (default): the OTLP/JSON codec (the `json` module, `Message::to_json`,
+//!   `Message::from_json`, `Request::encode` and decoding [`Encoding::Json`]). Without it,
 //!   decoding a JSON body is a [`DecodeErrorKind::Unsupported`] error.
 //! - **`gzip`**, **`zstd`** (default): those [`Compression`]s; without one, compressing or
 //!   decompressing with it is an error.
