@@ -39,7 +39,7 @@ step "cargo doc (public crates, -D warnings)" env RUSTDOCFLAGS="-D warnings" \
   cargo doc --quiet --locked --no-deps --all-features "${public_crates[@]}"
 # The feature sets the docs promise: the default (`cargo check -p otlp`: no dev-dependency turns
 # a feature on), the minimal (`checks/minimal-features`, a workspace of its own run with the main
-# lock: OTLP/HTTP only, gzip, zstd, TLS and gRPC left out and refused by name), and all of them
+# lock: OTLP/HTTP only, gzip, zstd, TLS, gRPC and JSON left out and refused by name), and all of them
 # (clippy above, and the facade's tests below).
 step "features: otlp default" cargo check --quiet --locked -p otlp
 cp Cargo.lock checks/minimal-features/Cargo.lock

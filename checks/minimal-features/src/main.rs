@@ -1,7 +1,7 @@
 //! Exits non-zero, saying why, if the minimal build of `otlp` (OTLP/HTTP only) has gzip, zstd,
-//! TLS or gRPC, or does not refuse them clearly.
+//! TLS, gRPC or OTLP/JSON, or does not refuse them clearly.
 
-use otlp::{ClientConfig, Compression, ExporterConfig, OtlpClient, Protocol};
+use otlp::{ClientConfig, Compression, Encoding, ExporterConfig, OtlpClient, Protocol, Signal};
 
 fn check(ok: bool, what: &str) -> Result<(), String> {
     if ok { Ok(()) } else { Err(what.to_owned()) }
@@ -48,12 +48,28 @@ fn main() -> Result<(), String> {
         .with_protocol(Protocol::Grpc)
         .with_endpoint("http://127.0.0.1:4317");
     refused(grpc, "protocol grpc", "grpc")?;
+    check(!Encoding::Json.is_available(), "OTLP/JSON is built in")?;
+    let http = || ExporterConfig::new().with_endpoint("http://127.0.0.1:4318");
+    let json = http().with_protocol(Protocol::HttpJson);
+    refused(json, "protocol http/json", "json")?;
+    let json_logs = http().with_signal_protocol(Signal::Logs, Protocol::HttpJson);
+    refused(json_logs, "protocol http/json for logs", "json")?;
+    // The variables as `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` sets them, per signal too.
+    for variable in [
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    ] {
+        let from_env = http()
+            .with_env_source(&|name| (name == variable).then(|| "http/json".to_owned()))
+            .map_err(|e| format!("{variable}=http/json does not parse: {e}"))?;
+        refused(from_env, &format!("{variable}=http/json"), "json")?;
+    }
     let client = OtlpClient::new_blocking(
         ClientConfig::new()
             .with_exporter(ExporterConfig::new().with_endpoint("http://127.0.0.1:4318")),
     )
     .map_err(|e| e.to_string())?;
     let _ = client.shutdown_blocking(std::time::Duration::from_millis(100));
-    println!("minimal build: gzip, zstd, TLS and gRPC left out and refused by name");
+    println!("minimal build: gzip, zstd, TLS, gRPC and OTLP/JSON left out and refused by name");
     Ok(())
 }

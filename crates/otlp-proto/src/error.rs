@@ -33,6 +33,8 @@ pub enum DecodeErrorKind {
     /// The decoded request would take more memory than its
     /// [`DecodeLimits`](crate::DecodeLimits) allow.
     TooLarge,
+    /// The input is in an encoding this build lacks (OTLP/JSON without the `json` feature).
+    Unsupported,
 }
 
 /// An error from the protobuf or OTLP/JSON decoder: what went wrong and where.
@@ -97,6 +99,7 @@ impl fmt::Display for DecodeError {
             DecodeErrorKind::BadId => "trace or span id of the wrong length",
             DecodeErrorKind::TooManyItems => "more items than the limit allows",
             DecodeErrorKind::TooLarge => "decodes to more memory than the limit allows",
+            DecodeErrorKind::Unsupported => "encoding not supported by this build",
         };
         write!(f, "{what} at byte {}", self.0.offset)?;
         if !self.0.detail.is_empty() {

@@ -6,9 +6,9 @@
 //!
 //! - **protobuf**, encoded back to front in one pass ([`RevBuf`]) and decoded without copying
 //!   strings ([`Str`] and `Bytes` slices of the input);
-//! - **OTLP/JSON** per the specification: lowerCamelCase keys, hex trace and span ids, integer
-//!   enums, 64-bit integers as decimal strings; the decoder accepts numbers for 64-bit integers,
-//!   snake_case keys and ignores unknown fields;
+//! - **OTLP/JSON** (the `json` feature) per the specification: lowerCamelCase keys, hex trace
+//!   and span ids, integer enums, 64-bit integers as decimal strings; the decoder accepts numbers
+//!   for 64-bit integers, snake_case keys and ignores unknown fields;
 //! - gRPC message framing and status codes ([`grpc`]), gzip and zstd with a decompression cap
 //!   ([`Compression`]), and the signal table of HTTP paths and gRPC methods ([`Signal`]).
 //!
@@ -35,12 +35,19 @@
 //! };
 //! let wire = request.encode_to_bytes();
 //! assert_eq!(ExportTraceServiceRequest::decode(&wire).unwrap(), request);
+//! # #[cfg(feature = "json")] {
 //! let json = request.to_json();
 //! assert!(std::str::from_utf8(&json).unwrap().contains(r#""traceId":"01010101010101010101010101010101""#));
+//! # }
 //! ```
 //!
 //! # Feature flags
 //!
+//! - **`json`** (default): the OTLP/JSON codec (the `json` module, `Message::to_json`,
+//!   `Message::from_json`, `Request::encode` and decoding [`Encoding::Json`]). Without it,
+//!   decoding a JSON body is a [`DecodeErrorKind::Unsupported`] error.
+//! - **`gzip`**, **`zstd`** (default): those [`Compression`]s; without one, compressing or
+//!   decompressing with it is an error.
 //! - **`sample`** (off by default): the `sample` module, deterministic and realistic export
 //!   requests of every signal (`sample::request(Signal::Traces)`, `sample::logs()`, ...) for
 //!   demos and tests. They cover the shapes each signal can take, use fixed ids and timestamps,
@@ -65,6 +72,8 @@ pub mod decode;
 mod encode;
 mod error;
 pub mod grpc;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub mod json;
 mod limits;
 pub mod logs;

@@ -7,6 +7,7 @@
 //! reserved beyond what the budget still allows.
 //!
 //! ```
+//! # #[cfg(feature = "json")] {
 //! use bytes::Bytes;
 //! use otlp_proto::{DecodeErrorKind, DecodeLimits, Encoding, Request, Signal};
 //!
@@ -16,6 +17,7 @@
 //! let err = Request::decode_with(Signal::Traces, Encoding::Json, &json, &limits).unwrap_err();
 //! assert_eq!(err.kind(), DecodeErrorKind::TooManyItems);
 //! assert!(Request::decode(Signal::Traces, Encoding::Json, &json).is_ok());
+//! # }
 //! ```
 
 use crate::error::DecodeErrorKind;
@@ -153,12 +155,18 @@ impl Budget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::ExportLogsServiceRequest;
-    use crate::common::{AnyValue, ArrayValue, Value};
-    use crate::logs::{LogRecord, ResourceLogs, ScopeLogs};
-    use crate::{DecodeErrorKind as K, Encoding, Request, Signal};
+    // The codecs compared are protobuf and OTLP/JSON: those tests need the `json` feature.
+    #[cfg(feature = "json")]
+    use crate::{
+        DecodeErrorKind as K, Encoding, Request, Signal,
+        collector::ExportLogsServiceRequest,
+        common::{AnyValue, ArrayValue, Value},
+        logs::{LogRecord, ResourceLogs, ScopeLogs},
+    };
+    #[cfg(feature = "json")]
     use bytes::Bytes;
 
+    #[cfg(feature = "json")]
     fn logs(records: Vec<LogRecord>) -> Request {
         Request::Logs(ExportLogsServiceRequest {
             resource_logs: vec![ResourceLogs {
@@ -171,13 +179,16 @@ mod tests {
         })
     }
 
+    #[cfg(feature = "json")]
     fn decode(request: &Request, encoding: Encoding, limits: &DecodeLimits) -> Result<Request, K> {
         let body = request.encode(encoding);
         Request::decode_with(request.signal(), encoding, &body, limits).map_err(|e| e.kind())
     }
 
+    #[cfg(feature = "json")]
     const BOTH: [Encoding; 2] = [Encoding::Protobuf, Encoding::Json];
 
+    #[cfg(feature = "json")]
     #[test]
     fn items_are_counted_in_both_codecs_up_to_the_limit() {
         let request = logs(vec![LogRecord::default(); 10]);
@@ -189,6 +200,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn decoded_bytes_are_counted_in_both_codecs() {
         // Empty records: a couple of bytes each on the wire, a whole `LogRecord` each in memory.
@@ -205,6 +217,7 @@ mod tests {
     }
 
     /// A log record whose body is an array holding an array ... `levels` deep.
+    #[cfg(feature = "json")]
     fn nested_body(levels: usize) -> Request {
         let mut value = AnyValue::from("leaf");
         for _ in 0..levels {
@@ -218,6 +231,7 @@ mod tests {
         }])
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn both_codecs_refuse_nesting_at_the_same_depth() {
         // Request > ResourceLogs > ScopeLogs > LogRecord > AnyValue: four levels, then two per
@@ -236,6 +250,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn json_arrays_are_bounded_even_where_nothing_is_decoded() {
         // An unknown key's value is skipped, recursively: arrays alone must not exhaust the stack.

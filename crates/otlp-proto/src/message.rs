@@ -3,15 +3,17 @@
 use crate::decode::Reader;
 use crate::encode::RevBuf;
 use crate::error::DecodeError;
+#[cfg(feature = "json")]
 use crate::json::{JsonReader, JsonWriter};
 use crate::{DecodeLimits, Encoding, WireType};
 use bytes::Bytes;
 use std::fmt::Debug;
 
-/// A protobuf message with OTLP/JSON support. Implemented by [`message!`](crate::message!) for
-/// every OTLP type; use the provided methods.
+/// A protobuf message, with OTLP/JSON support under the `json` feature. Implemented by
+/// [`message!`](crate::message!) for every OTLP type; use the provided methods.
 ///
-/// ```
+#[cfg_attr(feature = "json", doc = "```")]
+#[cfg_attr(not(feature = "json"), doc = "```ignore")]
 /// use otlp_proto::{Message, common::KeyValue, common::AnyValue};
 /// let kv = KeyValue::new("http.method", AnyValue::from("GET"));
 /// let wire = kv.encode_to_bytes();
@@ -33,9 +35,11 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
     ) -> Result<(), DecodeError>;
 
     /// Writes the message as an OTLP/JSON object.
+    #[cfg(feature = "json")]
     fn write_json(&self, w: &mut JsonWriter);
 
     /// Decodes one OTLP/JSON field; returns `false` for a key this message does not know.
+    #[cfg(feature = "json")]
     fn merge_json_field(&mut self, key: &[u8], r: &mut JsonReader<'_>)
     -> Result<bool, DecodeError>;
 
@@ -49,6 +53,7 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
     }
 
     /// Decodes an OTLP/JSON object into `self`, skipping unknown keys and `null` values.
+    #[cfg(feature = "json")]
     fn read_json(&mut self, r: &mut JsonReader<'_>) -> Result<(), DecodeError> {
         r.begin_object()?;
         let mut first = true;
@@ -88,7 +93,14 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
         decode_measured(Encoding::Protobuf, buf, limits).map(|(m, _)| m)
     }
 
+    /// Decodes `buf` in `encoding`, limited only in nesting depth. OTLP/JSON in a build without
+    /// the `json` feature is an [`Unsupported`](crate::DecodeErrorKind::Unsupported) error.
+    fn decode_as(encoding: Encoding, buf: &Bytes) -> Result<Self, DecodeError> {
+        decode_measured(encoding, buf, &DecodeLimits::unlimited()).map(|(m, _)| m)
+    }
+
     /// The message as OTLP/JSON text.
+    #[cfg(feature = "json")]
     fn to_json(&self) -> Vec<u8> {
         let mut w = JsonWriter::new();
         self.write_json(&mut w);
@@ -96,11 +108,13 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
     }
 
     /// Decodes OTLP/JSON text (one object, surrounding whitespace allowed).
+    #[cfg(feature = "json")]
     fn from_json(src: &Bytes) -> Result<Self, DecodeError> {
         Self::from_json_with(src, &DecodeLimits::unlimited())
     }
 
     /// Decodes OTLP/JSON text within `limits`, for input from anyone.
+    #[cfg(feature = "json")]
     fn from_json_with(src: &Bytes, limits: &DecodeLimits) -> Result<Self, DecodeError> {
         decode_measured(Encoding::Json, src, limits).map(|(m, _)| m)
     }
@@ -120,12 +134,15 @@ pub(crate) fn decode_measured<M: Message>(
             m.merge(&mut r)?;
             r.decoded_bytes()
         }
+        #[cfg(feature = "json")]
         Encoding::Json => {
             let mut r = JsonReader::with_limits(body, limits);
             m.read_json(&mut r)?;
             r.finish()?;
             r.decoded_bytes()
         }
+        #[cfg(not(feature = "json"))]
+        Encoding::Json => return Err(crate::request::json_unavailable()),
     };
     Ok((m, spent))
 }
@@ -142,8 +159,10 @@ pub trait Oneof: Clone + PartialEq + Debug + Send + Sync + 'static {
         r: &mut Reader<'_>,
     ) -> Result<(), DecodeError>;
     /// Writes the variant as a field of the enclosing JSON object.
+    #[cfg(feature = "json")]
     fn write_json(&self, w: &mut JsonWriter);
     /// Decodes the JSON field `key` if it names a variant; returns whether it did.
+    #[cfg(feature = "json")]
     fn read_json(
         slot: &mut Option<Self>,
         key: &[u8],
@@ -192,24 +211,47 @@ macro_rules! message {
                 }
             }
 
-            fn write_json(&self, w: &mut $crate::json::JsonWriter) {
-                w.begin_object();
-                $( $crate::codec::$kind::json($crate::json_key!($json), &self.$field, w); )*
-                w.end_object();
-            }
-
-            fn merge_json_field(
-                &mut self,
-                key: &[u8],
-                r: &mut $crate::json::JsonReader<'_>,
-            ) -> Result<bool, $crate::DecodeError> {
-                $( if $crate::__json_field!($kind, self.$field, key, $json, stringify!($field), r)? {
-                    return Ok(true);
-                } )*
-                Ok(false)
-            }
+            $crate::__message_json!($( ($field $kind $json) )*);
         }
     };
+}
+
+// The JSON methods of `message!` and `oneof!` come from these helpers, defined once with the
+// `json` feature and once without: a `cfg` written in an exported macro's expansion would be
+// tested against the features of the crate calling it (otlp-otap defines messages too), not
+// against this crate's, which decide whether the `Message` trait has those methods.
+
+/// The OTLP/JSON methods of a [`message!`](crate::message!) type.
+#[cfg(feature = "json")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __message_json {
+    ($( ($field:ident $kind:ident $json:literal) )*) => {
+        fn write_json(&self, w: &mut $crate::json::JsonWriter) {
+            w.begin_object();
+            $( $crate::codec::$kind::json($crate::json_key!($json), &self.$field, w); )*
+            w.end_object();
+        }
+
+        fn merge_json_field(
+            &mut self,
+            key: &[u8],
+            r: &mut $crate::json::JsonReader<'_>,
+        ) -> Result<bool, $crate::DecodeError> {
+            $( if $crate::__json_field!($kind, self.$field, key, $json, stringify!($field), r)? {
+                return Ok(true);
+            } )*
+            Ok(false)
+        }
+    };
+}
+
+/// Without the `json` feature a message has no OTLP/JSON methods.
+#[cfg(not(feature = "json"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __message_json {
+    ($($t:tt)*) => {};
 }
 
 /// Expands field encoders in reverse order (the buffer is written back to front).
@@ -299,30 +341,48 @@ macro_rules! oneof {
                 }
             }
 
-            fn write_json(&self, w: &mut $crate::json::JsonWriter) {
-                match self {
-                    $( $name::$variant(v) => $crate::codec::$kind::json_always($crate::json_key!($json), v, w), )+
-                }
-            }
+            $crate::__oneof_json!($name; $( ($variant $ty, $kind $json $alt) )+);
+        }
+    };
+}
 
-            #[allow(unreachable_patterns)]
-            fn read_json(
-                slot: &mut Option<Self>,
-                key: &[u8],
-                r: &mut $crate::json::JsonReader<'_>,
-            ) -> Result<bool, $crate::DecodeError> {
-                match key {
-                    $( k if k == $json.as_bytes() || k == $alt.as_bytes() => {
-                        let mut v: $ty = Default::default();
-                        $crate::codec::$kind::read_json_value(&mut v, r)?;
-                        *slot = Some($name::$variant(v));
-                        Ok(true)
-                    } )+
-                    _ => Ok(false),
-                }
+/// The OTLP/JSON methods of a [`oneof!`](crate::oneof!) type.
+#[cfg(feature = "json")]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __oneof_json {
+    ($name:ident; $( ($variant:ident $ty:ty, $kind:ident $json:literal $alt:literal) )+) => {
+        fn write_json(&self, w: &mut $crate::json::JsonWriter) {
+            match self {
+                $( $name::$variant(v) => $crate::codec::$kind::json_always($crate::json_key!($json), v, w), )+
+            }
+        }
+
+        #[allow(unreachable_patterns)]
+        fn read_json(
+            slot: &mut Option<Self>,
+            key: &[u8],
+            r: &mut $crate::json::JsonReader<'_>,
+        ) -> Result<bool, $crate::DecodeError> {
+            match key {
+                $( k if k == $json.as_bytes() || k == $alt.as_bytes() => {
+                    let mut v: $ty = Default::default();
+                    $crate::codec::$kind::read_json_value(&mut v, r)?;
+                    *slot = Some($name::$variant(v));
+                    Ok(true)
+                } )+
+                _ => Ok(false),
             }
         }
     };
+}
+
+/// Without the `json` feature a oneof has no OTLP/JSON methods.
+#[cfg(not(feature = "json"))]
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __oneof_json {
+    ($($t:tt)*) => {};
 }
 
 /// Formats a JSON member key as the writer wants it: `,"name":`.

@@ -12,7 +12,8 @@ use bytes::Bytes;
 pub enum Encoding {
     /// Binary protobuf (`application/x-protobuf`, and gRPC).
     Protobuf,
-    /// OTLP/JSON (`application/json`).
+    /// OTLP/JSON (`application/json`): encoded and decoded with the `json` feature (default);
+    /// without it, decoding it is an [`Unsupported`](crate::DecodeErrorKind::Unsupported) error.
     Json,
 }
 
@@ -24,6 +25,24 @@ impl Encoding {
             Encoding::Json => "application/json",
         }
     }
+
+    /// Whether this build encodes and decodes it: OTLP/JSON is the `json` feature.
+    pub const fn is_available(self) -> bool {
+        match self {
+            Encoding::Protobuf => true,
+            Encoding::Json => cfg!(feature = "json"),
+        }
+    }
+}
+
+/// The error of decoding OTLP/JSON in a build without it.
+#[cfg(not(feature = "json"))]
+pub(crate) fn json_unavailable() -> DecodeError {
+    DecodeError::new(
+        crate::DecodeErrorKind::Unsupported,
+        0,
+        "OTLP/JSON needs the `json` feature of otlp-proto",
+    )
 }
 
 /// An export request of any signal.
@@ -103,12 +122,20 @@ impl Request {
         }
     }
 
-    /// Encodes the request.
+    /// Encodes the request (OTLP/JSON needs the `json` feature; protobuf alone is
+    /// [`Request::encode_to_bytes`]).
+    #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn encode(&self, encoding: Encoding) -> Bytes {
         match encoding {
-            Encoding::Protobuf => each!(self, |r| r.encode_to_bytes()),
+            Encoding::Protobuf => self.encode_to_bytes(),
             Encoding::Json => Bytes::from(self.to_json()),
         }
+    }
+
+    /// Encodes as protobuf.
+    pub fn encode_to_bytes(&self) -> Bytes {
+        each!(self, |r| r.encode_to_bytes())
     }
 
     /// Encodes as protobuf into `buf` (in front of what it holds).
@@ -117,6 +144,8 @@ impl Request {
     }
 
     /// The request as OTLP/JSON.
+    #[cfg(feature = "json")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
     pub fn to_json(&self) -> Vec<u8> {
         each!(self, |r| r.to_json())
     }

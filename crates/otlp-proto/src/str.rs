@@ -170,6 +170,8 @@ impl Str {
     ///
     /// `buf[range]` must be valid UTF-8: [`Str::as_str`] reads a `Str`'s bytes as `str`
     /// without checking them again.
+    // Only the JSON reader has bytes it validated itself.
+    #[cfg(feature = "json")]
     #[allow(unsafe_code)]
     pub(crate) unsafe fn from_validated_in(buf: &Bytes, range: std::ops::Range<usize>) -> Self {
         debug_assert!(std::str::from_utf8(&buf[range.clone()]).is_ok());

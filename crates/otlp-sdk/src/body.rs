@@ -33,7 +33,9 @@ pub struct EncodedBody {
 }
 
 impl EncodedBody {
-    /// Encodes `message` once, in the given encoding.
+    /// Encodes `message` once, in the given encoding. Without the `json` feature,
+    /// [`Encoding::Json`] gives a protobuf body (its [`encoding`](EncodedBody::encoding) says
+    /// so), as such a build refuses protocol `http/json` and sends protobuf only.
     pub fn encode<M: Message>(message: &M, encoding: Encoding) -> Self {
         match encoding {
             Encoding::Protobuf => {
@@ -46,7 +48,10 @@ impl EncodedBody {
                     framed: true,
                 }
             }
+            #[cfg(feature = "json")]
             Encoding::Json => EncodedBody::json(Bytes::from(message.to_json())),
+            #[cfg(not(feature = "json"))]
+            Encoding::Json => EncodedBody::encode(message, Encoding::Protobuf),
         }
     }
 

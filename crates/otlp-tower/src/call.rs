@@ -3,6 +3,7 @@
 //! status, `error.type` and the measurement's attributes. Finished exactly once: when the
 //! response body ends, fails or is dropped, or when the service fails.
 
+use crate::conventions::RpcConventions;
 use crate::request::{Protocol, RequestInfo};
 use http::HeaderMap;
 use otlp_proto::common::KeyValue;
@@ -33,12 +34,23 @@ pub(crate) struct Instruments {
     http: Histogram<f64>,
     rpc: Histogram<f64>,
     side: Side,
+    /// The RPC attribute names written.
+    conventions: RpcConventions,
 }
 
 impl Instruments {
     /// Which end of calls these record.
     pub(crate) fn side(&self) -> Side {
         self.side
+    }
+
+    /// The RPC attribute names these write.
+    pub(crate) fn conventions(&self) -> RpcConventions {
+        self.conventions
+    }
+
+    pub(crate) fn set_conventions(&mut self, conventions: RpcConventions) {
+        self.conventions = conventions;
     }
 
     pub(crate) fn new(tracer: Tracer, meter: &Meter, side: Side) -> Self {
@@ -59,6 +71,8 @@ impl Instruments {
             http: histogram(http, "Duration of HTTP requests."),
             rpc: histogram(rpc, "Duration of RPCs."),
             side,
+            // Read once per layer, not per call.
+            conventions: RpcConventions::from_env(),
         }
     }
 }
@@ -181,6 +195,10 @@ impl Call {
             let kv = KeyValue::new(a::RPC_RESPONSE_STATUS_CODE, name);
             self.span.set_attribute(kv.key.clone(), name);
             attributes.push(kv);
+            if let Some(old) = self.instruments.conventions.old_status(code) {
+                self.span.set_attribute(old.key.clone(), i64::from(code));
+                attributes.push(old);
+            }
             grpc_error(code, side).then(|| name.to_owned())
         } else {
             let status = self.http_status;

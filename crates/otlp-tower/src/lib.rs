@@ -17,7 +17,16 @@
 //! protocol version, `error.type`; clients the server's address and port): no path, query or
 //! user agent. Names follow the semantic conventions this workspace generates from (v1.44:
 //! `rpc.system.name` and `rpc.response.status_code` replace the deprecated `rpc.system` and
-//! `rpc.grpc.status_code`; `rpc.method` is fully qualified).
+//! `rpc.grpc.status_code`; `rpc.method` is fully qualified, which drops `rpc.service`).
+//!
+//! **Older RPC names.** Many backends still read the names before v1.44. As the conventions'
+//! transition has it, `OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup` (one entry of its
+//! comma-separated list, read when a layer is made) makes the layers write both: beside the
+//! current names, `rpc.system` = `grpc`, `rpc.service` (`shop.Orders`) and
+//! `rpc.grpc.status_code` (the code, an integer), on spans and measurements. `rpc.method`, a
+//! key of both, keeps its current, fully-qualified value. In code, `with_rpc_conventions`
+//! on a layer ([`RpcConventions`]) overrides the variable; the default, without it, is the
+//! current names only.
 //!
 //! **Context.** A server span's parent is the context the request carries (W3C
 //! `traceparent`/`tracestate` and `baggage`, read by the client's propagator); without one it
@@ -60,12 +69,14 @@
 
 mod body;
 mod call;
+mod conventions;
 #[cfg(feature = "reqwest")]
 mod middleware;
 mod request;
 mod service;
 
 pub use body::ObservedBody;
+pub use conventions::{RpcConventions, STABILITY_OPT_IN};
 #[cfg(feature = "reqwest")]
 pub use middleware::OtlpReqwestMiddleware;
 pub use service::{OtlpClientLayer, OtlpServerLayer, OtlpService, ResponseFuture};

@@ -37,6 +37,16 @@ impl OtlpReqwestMiddleware {
             shared: Shared::new(client, Side::Client),
         }
     }
+
+    /// Writes the RPC attributes of `conventions` on gRPC calls. Default: from
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN`, read when the middleware is made ([`RpcConventions`]).
+    ///
+    /// [`RpcConventions`]: crate::RpcConventions
+    pub fn with_rpc_conventions(self, conventions: crate::RpcConventions) -> Self {
+        OtlpReqwestMiddleware {
+            shared: Shared::with_conventions(self.shared, conventions),
+        }
+    }
 }
 
 /// What the conventions read of a reqwest request, as an `http` request (no body).
@@ -62,7 +72,12 @@ impl Middleware for OtlpReqwestMiddleware {
         let shared = &self.shared;
         let mut call = Call::start(
             shared.instruments(),
-            describe(&view(&request), Side::Client, &Framework::default()),
+            describe(
+                &view(&request),
+                Side::Client,
+                &Framework::default(),
+                shared.instruments().conventions(),
+            ),
         );
         let context =
             PropagatedContext::new(call.span().span_context().clone(), Baggage::current());

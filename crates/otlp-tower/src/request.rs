@@ -2,6 +2,7 @@
 //! name and attributes, and the (fewer, low-cardinality) attributes of its duration.
 
 use crate::call::Side;
+use crate::conventions::RpcConventions;
 use http::{HeaderMap, Method, Request, Uri, Version};
 use otlp_proto::common::KeyValue;
 use otlp_semconv::attribute as a;
@@ -88,8 +89,14 @@ pub(crate) struct Framework {
     pub(crate) peer: Option<std::net::IpAddr>,
 }
 
-/// Reads `request`, on `side`, with what its framework says of it.
-pub(crate) fn describe<B>(request: &Request<B>, side: Side, framework: &Framework) -> RequestInfo {
+/// Reads `request`, on `side`, with what its framework says of it; a gRPC call's attributes
+/// by `rpc`.
+pub(crate) fn describe<B>(
+    request: &Request<B>,
+    side: Side,
+    framework: &Framework,
+    rpc: RpcConventions,
+) -> RequestInfo {
     let route = framework.route.as_deref();
     let mut span = Vec::with_capacity(10);
     let mut metric = Vec::with_capacity(6);
@@ -105,6 +112,7 @@ pub(crate) fn describe<B>(request: &Request<B>, side: Side, framework: &Framewor
         for list in [&mut span, &mut metric] {
             list.push(KeyValue::new(a::RPC_SYSTEM_NAME, "grpc"));
             list.push(KeyValue::new(a::RPC_METHOD, method.clone()));
+            list.extend(rpc.old_request_attributes(&method));
         }
         if side == Side::Client
             && let Some((host, port)) = authority(request)
@@ -216,7 +224,7 @@ mod tests {
             route: Some("/users/{id}".to_owned()),
             peer: Some(std::net::Ipv4Addr::new(10, 0, 0, 7).into()),
         };
-        let info = describe(&request, Side::Server, &framework);
+        let info = describe(&request, Side::Server, &framework, RpcConventions::Current);
         assert_eq!(info.span_name, "GET /users/{id}");
         let s = &info.span_attributes;
         assert_eq!(get(s, a::URL_PATH), Some(&AnyValue::from("/users/7")));
@@ -250,7 +258,12 @@ mod tests {
             .uri("https://user:secret@cache.example.com/a?b=c")
             .body(())
             .expect("request");
-        let info = describe(&request, Side::Client, &Framework::default());
+        let info = describe(
+            &request,
+            Side::Client,
+            &Framework::default(),
+            RpcConventions::Current,
+        );
         assert_eq!(info.span_name, "_OTHER");
         let s = &info.span_attributes;
         assert_eq!(
@@ -269,7 +282,12 @@ mod tests {
             .header("content-type", "application/grpc+proto")
             .body(())
             .expect("request");
-        let info = describe(&request, Side::Client, &Framework::default());
+        let info = describe(
+            &request,
+            Side::Client,
+            &Framework::default(),
+            RpcConventions::Current,
+        );
         assert_eq!(info.span_name, "shop.Orders/Place");
         let s = &info.span_attributes;
         assert_eq!(get(s, a::RPC_SYSTEM_NAME), Some(&AnyValue::from("grpc")));
@@ -278,5 +296,34 @@ mod tests {
             Some(&AnyValue::from("shop.Orders/Place"))
         );
         assert_eq!(get(s, a::SERVER_PORT), Some(&AnyValue::from(50051i64)));
+        assert_eq!(get(s, "rpc.system"), None, "the old names only on request");
+        assert_eq!(get(s, "rpc.service"), None);
+    }
+
+    #[test]
+    fn grpc_calls_with_the_old_rpc_names_beside_the_new() {
+        let request = Request::post("http://orders.internal:50051/shop.Orders/Place")
+            .header("content-type", "application/grpc")
+            .body(())
+            .expect("request");
+        let info = describe(
+            &request,
+            Side::Server,
+            &Framework::default(),
+            RpcConventions::Duplicate,
+        );
+        for list in [&info.span_attributes, &info.metric_attributes] {
+            assert_eq!(get(list, a::RPC_SYSTEM_NAME), Some(&AnyValue::from("grpc")));
+            assert_eq!(get(list, "rpc.system"), Some(&AnyValue::from("grpc")));
+            assert_eq!(
+                get(list, "rpc.service"),
+                Some(&AnyValue::from("shop.Orders"))
+            );
+            // The shared key keeps the current, fully-qualified value.
+            assert_eq!(
+                get(list, a::RPC_METHOD),
+                Some(&AnyValue::from("shop.Orders/Place"))
+            );
+        }
     }
 }

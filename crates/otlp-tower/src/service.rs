@@ -4,6 +4,7 @@
 
 use crate::body::ObservedBody;
 use crate::call::{Call, Instruments, Side};
+use crate::conventions::RpcConventions;
 use crate::request::{Framework, describe};
 use http::{Request, Response};
 use otlp_sdk::OtlpClient;
@@ -21,7 +22,7 @@ const SCOPE: &str = "otlp-tower";
 
 /// What every service of one layer shares: the instruments, and the client whose propagator
 /// reads and writes the requests' context.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Shared {
     instruments: Instruments,
     client: OtlpClient,
@@ -36,6 +37,17 @@ impl Shared {
     #[cfg(feature = "reqwest")]
     pub(crate) fn client(&self) -> &OtlpClient {
         &self.client
+    }
+
+    /// `shared` writing the RPC attributes of `conventions` (a copy if another layer shares it).
+    pub(crate) fn with_conventions(
+        mut shared: Arc<Shared>,
+        conventions: RpcConventions,
+    ) -> Arc<Shared> {
+        Arc::make_mut(&mut shared)
+            .instruments
+            .set_conventions(conventions);
+        shared
     }
 
     pub(crate) fn new(client: &OtlpClient, side: Side) -> Arc<Shared> {
@@ -68,6 +80,14 @@ impl OtlpServerLayer {
             shared: Shared::new(client, Side::Server),
         }
     }
+
+    /// Writes the RPC attributes of `conventions` on gRPC calls. Default: from
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN`, read when the layer is made ([`RpcConventions`]).
+    pub fn with_rpc_conventions(self, conventions: RpcConventions) -> Self {
+        OtlpServerLayer {
+            shared: Shared::with_conventions(self.shared, conventions),
+        }
+    }
 }
 
 impl<S> Layer<S> for OtlpServerLayer {
@@ -95,6 +115,14 @@ impl OtlpClientLayer {
     pub fn new(client: &OtlpClient) -> Self {
         OtlpClientLayer {
             shared: Shared::new(client, Side::Client),
+        }
+    }
+
+    /// Writes the RPC attributes of `conventions` on gRPC calls. Default: from
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN`, read when the layer is made ([`RpcConventions`]).
+    pub fn with_rpc_conventions(self, conventions: RpcConventions) -> Self {
+        OtlpClientLayer {
+            shared: Shared::with_conventions(self.shared, conventions),
         }
     }
 }
@@ -155,9 +183,10 @@ where
     fn call(&mut self, mut request: Request<ReqB>) -> Self::Future {
         let shared = &self.shared;
         let side = shared.instruments.side();
+        let rpc = shared.instruments.conventions();
         let info = match side {
-            Side::Server => describe(&request, side, &framework(&request)),
-            Side::Client => describe(&request, side, &Framework::default()),
+            Side::Server => describe(&request, side, &framework(&request), rpc),
+            Side::Client => describe(&request, side, &Framework::default(), rpc),
         };
         let (call, context) = match side {
             Side::Server => {

@@ -1,6 +1,7 @@
 //! The layers on both ends of real calls: an axum server and a hyper-util client over
 //! loopback (one trace from the client's parent to the handler's child, the conventions'
-//! attributes, errors, the duration histograms), and gRPC statuses read from trailers.
+//! attributes, errors, the duration histograms), gRPC statuses read from trailers, and the old
+//! RPC names beside the new ones on request.
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -8,7 +9,7 @@ use http_body_util::{BodyExt, Empty, Full};
 use otlp::otlp_proto::common::{AnyValue, KeyValue};
 use otlp::otlp_proto::metrics::MetricData;
 use otlp::otlp_proto::trace::SpanKind;
-use otlp_tower::{OtlpClientLayer, OtlpServerLayer};
+use otlp_tower::{OtlpClientLayer, OtlpServerLayer, RpcConventions};
 use std::convert::Infallible;
 use std::future::{Ready, poll_fn, ready};
 use std::task::{Context, Poll};
@@ -302,6 +303,87 @@ async fn grpc_statuses_come_from_the_trailers() {
             .any(|m| m.item.name == "rpc.server.call.duration"),
         "the RPC histogram"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rpc_dup_adds_the_old_rpc_names_to_spans_and_measurements_and_current_does_not() {
+    let harness = Harness::start(|c| c).await;
+    for (conventions, method) in [
+        (RpcConventions::Duplicate, "shop.Orders/Place"),
+        (RpcConventions::Current, "shop.Orders/Cancel"),
+    ] {
+        let server = OtlpServerLayer::new(&harness.client).with_rpc_conventions(conventions);
+        let client = OtlpClientLayer::new(&harness.client).with_rpc_conventions(conventions);
+        for mut traced in [server.layer(Grpc(5)), client.layer(Grpc(5))] {
+            let request = Request::post(format!("http://orders.internal:50051/{method}"))
+                .header("content-type", "application/grpc")
+                .body(Full::new(Bytes::new()))
+                .expect("request");
+            let response = traced.call(request).await.expect("answered");
+            response.into_body().collect().await.expect("body");
+        }
+    }
+    let got = harness.received().await;
+    let old = |attributes: &[KeyValue]| {
+        [
+            attribute(attributes, "rpc.system").cloned(),
+            attribute(attributes, "rpc.service").cloned(),
+            attribute(attributes, "rpc.grpc.status_code").cloned(),
+        ]
+    };
+    let dup_old = [
+        Some(AnyValue::from("grpc")),
+        Some(AnyValue::from("shop.Orders")),
+        Some(AnyValue::from(5i64)),
+    ];
+    for (method, want) in [
+        ("shop.Orders/Place", dup_old),
+        ("shop.Orders/Cancel", [None, None, None]),
+    ] {
+        let spans: Vec<_> = got
+            .spans
+            .iter()
+            .map(|s| &s.item)
+            .filter(|s| s.name == method)
+            .collect();
+        assert_eq!(spans.len(), 2, "a server and a client span of {method}");
+        for s in spans {
+            assert_eq!(old(&s.attributes), want, "{method} span {:?}", s.kind);
+            // The current names are there in both modes, `rpc.method` with its current value.
+            assert_eq!(
+                attribute(&s.attributes, "rpc.system.name"),
+                Some(&AnyValue::from("grpc"))
+            );
+            assert_eq!(
+                attribute(&s.attributes, "rpc.method"),
+                Some(&AnyValue::from(method))
+            );
+            assert_eq!(
+                attribute(&s.attributes, "rpc.response.status_code"),
+                Some(&AnyValue::from("NOT_FOUND"))
+            );
+        }
+        // Each side's duration, however many exports carried it.
+        let mut sides = Vec::new();
+        for m in got.metrics.iter().map(|m| &m.item) {
+            let Some(MetricData::Histogram(h)) = &m.data else {
+                continue;
+            };
+            for p in &h.data_points {
+                if attribute(&p.attributes, "rpc.method") == Some(&AnyValue::from(method)) {
+                    assert_eq!(old(&p.attributes), want, "{method} {}", m.name);
+                    sides.push(m.name.to_string());
+                }
+            }
+        }
+        sides.sort();
+        sides.dedup();
+        assert_eq!(
+            sides,
+            ["rpc.client.call.duration", "rpc.server.call.duration"],
+            "{method}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -26,7 +26,8 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | *(none)* | traces, metrics, logs and events, the export pipeline, the exporter, propagation, resource detection, [`init`] |
-//! | `http` (default) | OTLP/HTTP, protobuf and JSON bodies ([`Protocol::HttpProtobuf`], the specification's default, and [`Protocol::HttpJson`]) over HTTP/1.1 |
+//! | `http` (default) | OTLP/HTTP with protobuf bodies ([`Protocol::HttpProtobuf`], the specification's default) over HTTP/1.1 |
+//! | `json` | OTLP/JSON: protocol `http/json` ([`Protocol::HttpJson`], with `http`) and `otlp_proto`'s JSON codec (`Message::to_json`, `from_json`). Off by default, as http/protobuf is the default protocol and the codec is compile time spent for nothing without it. Without it, `http/json` (in code or `OTEL_EXPORTER_OTLP_PROTOCOL`/`OTEL_EXPORTER_OTLP_*_PROTOCOL`) is a configuration error naming the feature |
 //! | `grpc` | OTLP/gRPC ([`Protocol::Grpc`]; HTTP/2 through h2, which OTLP/HTTP then also negotiates over TLS). A protocol whose feature is off is a configuration error naming it |
 //! | `tls` | `https` endpoints: TLS and mutual TLS (rustls with the `ring` provider, a C and assembly build of its own; system roots or a CA file, client certificates). Without it, an `https` endpoint is a configuration error naming the feature |
 //! | `gzip` | gzip request bodies ([`Compression::Gzip`]; flate2, pure Rust) |
@@ -34,7 +35,7 @@
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)` (now) or `client.send_profile(profile)` (through the profiles pipeline), `ContinuousProfiler`, pprof and flame graphs |
 //! | `tracing` | `otlp::tracing`: the [`tracing`](https://docs.rs/tracing) bridge, a `tracing_subscriber` layer (crate `otlp-tracing`) |
 //! | `log` | `otlp::log`: the [`log`](https://docs.rs/log) bridge, a `log::Log` exporting records as OTLP log records correlated with the current span (crate `otlp-log`) |
-//! | `tower` | `otlp::tower`: [`tower`](https://docs.rs/tower) layers for HTTP and gRPC servers and clients (axum, hyper, tonic): spans by the HTTP and RPC conventions, W3C context extracted and injected, `http.server.request.duration`/`http.client.request.duration` and the RPC histograms (crate `otlp-tower`) |
+//! | `tower` | `otlp::tower`: [`tower`](https://docs.rs/tower) layers for HTTP and gRPC servers and clients (axum, hyper, tonic): spans by the HTTP and RPC conventions, W3C context extracted and injected, `http.server.request.duration`/`http.client.request.duration` and the RPC histograms; the pre-1.44 RPC names too with `OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup` (crate `otlp-tower`) |
 //! | `axum` | `tower`, with `http.route` from axum's `MatchedPath` |
 //! | `reqwest` | `tower`, with `OtlpReqwestMiddleware` for reqwest clients through `reqwest-middleware` |
 //! | `metrics-rs` | `otlp::metrics_rs`: the [`metrics`](https://docs.rs/metrics) bridge, a recorder that exports what `metrics::counter!`, `gauge!` and `histogram!` record through this SDK's instruments (crate `otlp-metrics-rs`) |
@@ -69,7 +70,7 @@
 //!
 //! An [`Exporter`] sends OTLP export requests to a collector over one of the three OTLP
 //! transports ([`Protocol`]): gRPC, OTLP/HTTP with protobuf bodies (the default), or OTLP/HTTP
-//! with JSON bodies (or, with the `arrow` feature, OTLP/Arrow streams: `Protocol::Otap`); with
+//! with JSON bodies (feature `json`) (or, with the `arrow` feature, OTLP/Arrow streams: `Protocol::Otap`); with
 //! gzip or zstd compression, TLS (system roots or a CA file, and client
 //! certificates for mutual TLS), custom headers, a timeout, and retries as the specification
 //! describes them. The message types and their codecs come from [`otlp_proto`].

@@ -10,7 +10,9 @@ macro_rules! id_codec {
     ($name:ident, $len:literal, $detail:literal) => {
         #[doc = concat!("A ", $detail, ".")]
         pub mod $name {
-            pub use super::hex_id::{encode, encode_always, json, json_always};
+            pub use super::hex_id::{encode, encode_always};
+            #[cfg(feature = "json")]
+            pub use super::hex_id::{json, json_always};
             use super::*;
 
             fn check(v: &Bytes) -> bool {
@@ -30,6 +32,7 @@ macro_rules! id_codec {
                 }
             }
             pub use merge as merge_value;
+            #[cfg(feature = "json")]
             #[inline]
             pub fn read_json(v: &mut Bytes, r: &mut JsonReader<'_>) -> Result<(), DecodeError> {
                 super::hex_id::read_json(v, r)?;
@@ -39,6 +42,7 @@ macro_rules! id_codec {
                     Err(r.err(DecodeErrorKind::BadId, concat!("a ", $detail)))
                 }
             }
+            #[cfg(feature = "json")]
             pub use read_json as read_json_value;
         }
     };
@@ -55,8 +59,10 @@ id_codec!(span_id, 8, "span id is 8 bytes (16 hex digits) or absent");
 mod tests {
     use crate::DecodeErrorKind;
     use crate::Message;
+    #[cfg(feature = "json")]
     use crate::logs::LogRecord;
     use crate::trace::{Link, Span};
+    #[cfg(feature = "json")]
     use bytes::Bytes;
 
     fn span(trace: usize, span: usize, parent: usize) -> Span {
@@ -72,6 +78,7 @@ mod tests {
     fn ids_of_their_length_or_absent_decode_in_both_codecs() {
         for s in [span(16, 8, 8), span(16, 8, 0), span(0, 0, 0)] {
             assert_eq!(Span::decode(&s.encode_to_bytes()).expect("protobuf"), s);
+            #[cfg(feature = "json")]
             assert_eq!(Span::from_json(&Bytes::from(s.to_json())).expect("json"), s);
         }
     }
@@ -86,8 +93,11 @@ mod tests {
         ] {
             let e = Span::decode(&s.encode_to_bytes()).expect_err("protobuf");
             assert_eq!(e.kind(), DecodeErrorKind::BadId, "{e}");
-            let e = Span::from_json(&Bytes::from(s.to_json())).expect_err("json");
-            assert_eq!(e.kind(), DecodeErrorKind::BadId, "{e}");
+            #[cfg(feature = "json")]
+            {
+                let e = Span::from_json(&Bytes::from(s.to_json())).expect_err("json");
+                assert_eq!(e.kind(), DecodeErrorKind::BadId, "{e}");
+            }
         }
         let link = Link {
             trace_id: vec![1; 16].into(),
@@ -95,6 +105,11 @@ mod tests {
             ..Link::default()
         };
         assert!(Link::decode(&link.encode_to_bytes()).is_err());
+    }
+
+    #[cfg(feature = "json")]
+    #[test]
+    fn a_json_id_of_the_wrong_length_is_named_in_the_error() {
         let record = LogRecord {
             trace_id: vec![1; 1 << 20].into(),
             ..LogRecord::default()

@@ -11,8 +11,8 @@
 use crate::decode::Reader;
 use crate::encode::RevBuf;
 use crate::error::DecodeError;
+#[cfg(feature = "json")]
 use crate::json::{JsonReader, JsonWriter};
-use crate::message::Message;
 use crate::{Str, WireType};
 use ::bytes::Bytes;
 
@@ -24,7 +24,9 @@ pub trait Scalar {
     const WT: WireType;
     fn put(buf: &mut RevBuf, v: Self::T);
     fn get(r: &mut Reader<'_>) -> Result<Self::T, DecodeError>;
+    #[cfg(feature = "json")]
     fn json_put(w: &mut JsonWriter, v: Self::T);
+    #[cfg(feature = "json")]
     fn json_get(r: &mut JsonReader<'_>) -> Result<Self::T, DecodeError>;
 }
 
@@ -43,10 +45,12 @@ macro_rules! scalar_type {
             fn get($r: &mut Reader<'_>) -> Result<$t, DecodeError> {
                 $get
             }
+            #[cfg(feature = "json")]
             #[inline]
             fn json_put(w: &mut JsonWriter, v: $t) {
                 w.$jput(v)
             }
+            #[cfg(feature = "json")]
             #[inline]
             fn json_get(r: &mut JsonReader<'_>) -> Result<$t, DecodeError> {
                 r.$jget()
@@ -106,17 +110,20 @@ macro_rules! scalar_kind {
                 *v = <$s>::get(r)?;
                 Ok(())
             }
+            #[cfg(feature = "json")]
             #[inline]
             pub fn json(name: &str, v: &<$s as Scalar>::T, w: &mut JsonWriter) {
                 if !is_default::<$s>(*v) {
                     json_always(name, v, w);
                 }
             }
+            #[cfg(feature = "json")]
             #[inline]
             pub fn json_always(name: &str, v: &<$s as Scalar>::T, w: &mut JsonWriter) {
                 w.key(name);
                 <$s>::json_put(w, *v);
             }
+            #[cfg(feature = "json")]
             #[inline]
             pub fn read_json(
                 v: &mut <$s as Scalar>::T,
@@ -125,7 +132,9 @@ macro_rules! scalar_kind {
                 *v = <$s>::json_get(r)?;
                 Ok(())
             }
-            pub use {merge as merge_value, read_json as read_json_value};
+            pub use merge as merge_value;
+            #[cfg(feature = "json")]
+            pub use read_json as read_json_value;
         }
     };
 }
@@ -196,11 +205,13 @@ macro_rules! packed_kind {
                     Err(r.wrong_wire_type())
                 }
             }
+            #[cfg(feature = "json")]
             pub fn json(name: &str, v: &[T], w: &mut JsonWriter) {
                 if !v.is_empty() {
                     json_always(name, v, w);
                 }
             }
+            #[cfg(feature = "json")]
             pub fn json_always(name: &str, v: &[T], w: &mut JsonWriter) {
                 w.key(name);
                 w.begin_array();
@@ -210,6 +221,7 @@ macro_rules! packed_kind {
                 }
                 w.end_array();
             }
+            #[cfg(feature = "json")]
             pub fn read_json(v: &mut Vec<T>, r: &mut JsonReader<'_>) -> Result<(), DecodeError> {
                 r.begin_array()?;
                 let mut first = true;
@@ -248,13 +260,16 @@ pub mod opt_double {
         *v = Some(x);
         Ok(())
     }
+    #[cfg(feature = "json")]
     #[inline]
     pub fn json(name: &str, v: &Option<f64>, w: &mut JsonWriter) {
         if let Some(x) = v {
             double::json_always(name, x, w);
         }
     }
+    #[cfg(feature = "json")]
     pub use json as json_always;
+    #[cfg(feature = "json")]
     #[inline]
     pub fn read_json(v: &mut Option<f64>, r: &mut JsonReader<'_>) -> Result<(), DecodeError> {
         *v = Some(r.f64()?);
@@ -282,23 +297,28 @@ pub mod string {
         }
         r.string_into(v)
     }
+    #[cfg(feature = "json")]
     #[inline]
     pub fn json(name: &str, v: &Str, w: &mut JsonWriter) {
         if !v.is_empty() {
             json_always(name, v, w);
         }
     }
+    #[cfg(feature = "json")]
     #[inline]
     pub fn json_always(name: &str, v: &Str, w: &mut JsonWriter) {
         w.key(name);
         w.string(v);
     }
+    #[cfg(feature = "json")]
     #[inline]
     pub fn read_json(v: &mut Str, r: &mut JsonReader<'_>) -> Result<(), DecodeError> {
         *v = r.string()?;
         Ok(())
     }
-    pub use {merge as merge_value, read_json as read_json_value};
+    pub use merge as merge_value;
+    #[cfg(feature = "json")]
+    pub use read_json as read_json_value;
 }
 
 /// `repeated string`.
@@ -317,6 +337,7 @@ pub mod repeated_string {
         v.push(s);
         Ok(())
     }
+    #[cfg(feature = "json")]
     pub fn json(name: &str, v: &[Str], w: &mut JsonWriter) {
         if v.is_empty() {
             return;
@@ -329,7 +350,9 @@ pub mod repeated_string {
         }
         w.end_array();
     }
+    #[cfg(feature = "json")]
     pub use json as json_always;
+    #[cfg(feature = "json")]
     pub fn read_json(v: &mut Vec<Str>, r: &mut JsonReader<'_>) -> Result<(), DecodeError> {
         r.begin_array()?;
         let mut first = true;
@@ -364,229 +387,60 @@ pub mod bytes {
         *v = r.bytes()?;
         Ok(())
     }
+    #[cfg(feature = "json")]
     #[inline]
     pub fn json(name: &str, v: &Bytes, w: &mut JsonWriter) {
         if !v.is_empty() {
             json_always(name, v, w);
         }
     }
+    #[cfg(feature = "json")]
     #[inline]
     pub fn json_always(name: &str, v: &Bytes, w: &mut JsonWriter) {
         w.key(name);
         w.base64(v);
     }
+    #[cfg(feature = "json")]
     #[inline]
     pub fn read_json(v: &mut Bytes, r: &mut JsonReader<'_>) -> Result<(), DecodeError> {
         *v = r.base64()?;
         Ok(())
     }
-    pub use {merge as merge_value, read_json as read_json_value};
+    pub use merge as merge_value;
+    #[cfg(feature = "json")]
+    pub use read_json as read_json_value;
 }
 
 /// `bytes` holding a trace, span or profile id: hex in OTLP/JSON.
 pub mod hex_id {
     pub use super::bytes::{encode, encode_always, merge, merge_value};
+    #[cfg(feature = "json")]
     use super::*;
+    #[cfg(feature = "json")]
     #[inline]
     pub fn json(name: &str, v: &Bytes, w: &mut JsonWriter) {
         if !v.is_empty() {
             json_always(name, v, w);
         }
     }
+    #[cfg(feature = "json")]
     #[inline]
     pub fn json_always(name: &str, v: &Bytes, w: &mut JsonWriter) {
         w.key(name);
         w.hex(v);
     }
+    #[cfg(feature = "json")]
     #[inline]
     pub fn read_json(v: &mut Bytes, r: &mut JsonReader<'_>) -> Result<(), DecodeError> {
         *v = r.hex()?;
         Ok(())
     }
+    #[cfg(feature = "json")]
     pub use read_json as read_json_value;
 }
 
 mod id;
 pub use id::{span_id, trace_id};
 
-/// An embedded message, present or absent.
-pub mod message {
-    use super::*;
-    #[inline]
-    pub fn encode<M: Message>(tag: u32, v: &Option<M>, buf: &mut RevBuf) {
-        if let Some(m) = v {
-            encode_always(tag, m, buf);
-        }
-    }
-    #[inline]
-    pub fn encode_always<M: Message>(tag: u32, m: &M, buf: &mut RevBuf) {
-        let mark = buf.len();
-        m.encode_fields(buf);
-        buf.finish_len_delimited(tag, mark);
-    }
-    #[inline]
-    pub fn merge<M: Message>(
-        v: &mut Option<M>,
-        wt: WireType,
-        r: &mut Reader<'_>,
-    ) -> Result<(), DecodeError> {
-        merge_into(v.get_or_insert_with(M::default), wt, r)
-    }
-    #[inline]
-    pub fn merge_into<M: Message>(
-        m: &mut M,
-        wt: WireType,
-        r: &mut Reader<'_>,
-    ) -> Result<(), DecodeError> {
-        if wt != WireType::Len {
-            return Err(r.wrong_wire_type());
-        }
-        r.nested(|r| m.merge(r))
-    }
-    #[inline]
-    pub fn json<M: Message>(name: &str, v: &Option<M>, w: &mut JsonWriter) {
-        if let Some(m) = v {
-            json_always(name, m, w);
-        }
-    }
-    #[inline]
-    pub fn json_always<M: Message>(name: &str, m: &M, w: &mut JsonWriter) {
-        w.key(name);
-        m.write_json(w);
-    }
-    #[inline]
-    pub fn read_json<M: Message>(
-        v: &mut Option<M>,
-        r: &mut JsonReader<'_>,
-    ) -> Result<(), DecodeError> {
-        v.get_or_insert_with(M::default).read_json(r)
-    }
-    pub use merge_into as merge_value;
-    #[inline]
-    pub fn read_json_value<M: Message>(
-        m: &mut M,
-        r: &mut JsonReader<'_>,
-    ) -> Result<(), DecodeError> {
-        m.read_json(r)
-    }
-}
-
-/// `repeated` embedded messages.
-pub mod repeated {
-    use super::*;
-    #[inline]
-    pub fn encode<M: Message>(tag: u32, v: &[M], buf: &mut RevBuf) {
-        for m in v.iter().rev() {
-            message::encode_always(tag, m, buf);
-        }
-    }
-    pub use encode as encode_always;
-    #[inline]
-    pub fn merge<M: Message>(
-        v: &mut Vec<M>,
-        wt: WireType,
-        r: &mut Reader<'_>,
-    ) -> Result<(), DecodeError> {
-        merge_counted::<M, false>(v, wt, r)
-    }
-
-    /// Decodes one element; `ITEM` counts it against the item limit too.
-    #[inline]
-    pub(super) fn merge_counted<M: Message, const ITEM: bool>(
-        v: &mut Vec<M>,
-        wt: WireType,
-        r: &mut Reader<'_>,
-    ) -> Result<(), DecodeError> {
-        if ITEM {
-            r.count_item()?;
-            // The run may claim more items than the limit leaves: reserve no more than that.
-            make_room(v, r, |r| {
-                r.count_repeats().min(r.items_left().saturating_add(1))
-            })?;
-        } else {
-            make_room(v, r, Reader::count_repeats)?;
-        }
-        // Decoded in its slot: a message built aside and then pushed would be moved (a span
-        // is over 300 bytes). Should decoding fail, the whole request is dropped with it.
-        v.push(M::default());
-        let at = v.len() - 1;
-        message::merge_into(&mut v[at], wt, r)
-    }
-    pub fn json<M: Message>(name: &str, v: &[M], w: &mut JsonWriter) {
-        if v.is_empty() {
-            return;
-        }
-        w.key(name);
-        w.begin_array();
-        for m in v {
-            w.elem();
-            m.write_json(w);
-        }
-        w.end_array();
-    }
-    pub use json as json_always;
-    pub fn read_json<M: Message>(
-        v: &mut Vec<M>,
-        r: &mut JsonReader<'_>,
-    ) -> Result<(), DecodeError> {
-        read_json_counted::<M, false>(v, r)
-    }
-
-    pub(super) fn read_json_counted<M: Message, const ITEM: bool>(
-        v: &mut Vec<M>,
-        r: &mut JsonReader<'_>,
-    ) -> Result<(), DecodeError> {
-        r.begin_array()?;
-        let mut first = true;
-        while r.next_elem(first)? {
-            first = false;
-            if ITEM {
-                r.count_item()?;
-            }
-            make_room(v, r, |_| 1)?;
-            let mut m = M::default();
-            m.read_json(r)?;
-            v.push(m);
-        }
-        Ok(())
-    }
-}
-
-/// `repeated` embedded messages that are the request's items (spans, data points, log records,
-/// profiles): each also counts against the item limit of [`DecodeLimits`](crate::DecodeLimits).
-pub mod items {
-    pub use super::repeated::{encode, encode_always, json, json_always};
-    use super::*;
-    #[inline]
-    pub fn merge<M: Message>(
-        v: &mut Vec<M>,
-        wt: WireType,
-        r: &mut Reader<'_>,
-    ) -> Result<(), DecodeError> {
-        repeated::merge_counted::<M, true>(v, wt, r)
-    }
-    pub fn read_json<M: Message>(
-        v: &mut Vec<M>,
-        r: &mut JsonReader<'_>,
-    ) -> Result<(), DecodeError> {
-        repeated::read_json_counted::<M, true>(v, r)
-    }
-}
-
-/// A `oneof`: the set variant is written as its own field.
-pub mod oneof {
-    use super::*;
-    use crate::Oneof;
-    #[inline]
-    pub fn encode<O: Oneof>(_tag: u32, v: &Option<O>, buf: &mut RevBuf) {
-        if let Some(o) = v {
-            o.encode(buf);
-        }
-    }
-    #[inline]
-    pub fn json<O: Oneof>(_name: &str, v: &Option<O>, w: &mut JsonWriter) {
-        if let Some(o) = v {
-            o.write_json(w);
-        }
-    }
-}
+mod nested;
+pub use nested::{items, message, oneof, repeated};

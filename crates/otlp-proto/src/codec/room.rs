@@ -4,6 +4,7 @@
 
 use crate::decode::Reader;
 use crate::error::DecodeError;
+#[cfg(feature = "json")]
 use crate::json::JsonReader;
 
 /// A reader keeping a decoded-bytes budget.
@@ -25,6 +26,7 @@ impl Budgeted for Reader<'_> {
     }
 }
 
+#[cfg(feature = "json")]
 impl Budgeted for JsonReader<'_> {
     #[inline]
     fn affordable(&self, size: usize) -> usize {

@@ -23,8 +23,8 @@
 //!
 //! let sent = sample::request(Signal::Logs);
 //! assert_eq!(sent.item_count(), 3);
-//! let wire = sent.encode(Encoding::Json);
-//! assert_eq!(Request::decode(Signal::Logs, Encoding::Json, &wire), Ok(sent));
+//! let wire = sent.encode_to_bytes();
+//! assert_eq!(Request::decode(Signal::Logs, Encoding::Protobuf, &wire), Ok(sent));
 //! ```
 //!
 //! This module holds what the requests share (ids, timestamps, resource and scope) and
@@ -102,8 +102,10 @@ fn scope() -> InstrumentationScope {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "json")]
     use crate::Encoding;
 
+    #[cfg(feature = "json")]
     #[test]
     fn every_sample_round_trips_both_encodings() {
         for signal in Signal::ALL {
@@ -128,6 +130,7 @@ mod tests {
         assert_eq!(request(Signal::Profiles).item_count(), 1);
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn every_request_exercises_string_escaping() {
         // What tests of the JSON codecs and of the JSON lines sink rely on: characters of every

@@ -69,7 +69,7 @@ pub enum Protocol {
     /// OTLP/HTTP with binary protobuf bodies (`http/protobuf`). Needs the `http` feature.
     #[default]
     HttpProtobuf,
-    /// OTLP/HTTP with OTLP/JSON bodies (`http/json`). Needs the `http` feature.
+    /// OTLP/HTTP with OTLP/JSON bodies (`http/json`). Needs the `http` and `json` features.
     HttpJson,
     /// OTLP/Arrow (`otap`): traces, logs and metrics as Arrow IPC batches on long-lived gRPC
     /// streams (`ArrowTracesService/ArrowTraces` and its siblings), on the gRPC endpoint

@@ -5,6 +5,7 @@
 use crate::body::EncodedBody;
 use crate::pipeline::{BatchEncoder, PipelineItem, Priority};
 use crate::scopes::{RequestKeys, ScopedEncoder, ScopedItem, Scopes};
+#[cfg(feature = "json")]
 use otlp_proto::json::JsonWriter;
 use otlp_proto::logs::LogRecord;
 use otlp_proto::resource::Resource;
@@ -41,6 +42,7 @@ impl ScopedItem for ScopedLogRecord {
         self.record.encode_fields(buf);
     }
 
+    #[cfg(feature = "json")]
     fn write_json(&mut self, w: &mut JsonWriter) {
         self.record.write_json(w);
     }

@@ -16,6 +16,7 @@ use bytes::Bytes;
 use otlp_proto::codec;
 use otlp_proto::common::KeyValue;
 use otlp_proto::decode::Reader;
+#[cfg(feature = "json")]
 use otlp_proto::json::JsonWriter;
 use otlp_proto::metrics::{ExponentialHistogram, Histogram, Metric, MetricData, Sum};
 use otlp_proto::resource::Resource;
@@ -256,6 +257,7 @@ impl ScopedItem for ScopedMetric {
         self.metric.encode_fields(buf);
     }
 
+    #[cfg(feature = "json")]
     fn write_json(&mut self, w: &mut JsonWriter) {
         self.metric.materialize();
         Message::write_json(&self.metric.metric, w);

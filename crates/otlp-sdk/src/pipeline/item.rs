@@ -7,6 +7,7 @@ use crate::body::EncodedBody;
 use crate::scopes::{RequestKeys, ScopedEncoder, ScopedItem};
 use otlp_proto::collector::ExportProfilesServiceRequest;
 use otlp_proto::common::{AnyValue, InstrumentationScope, KeyValue, Value};
+#[cfg(feature = "json")]
 use otlp_proto::json::JsonWriter;
 use otlp_proto::logs::LogRecord;
 use otlp_proto::metrics::Metric;
@@ -188,6 +189,7 @@ macro_rules! one_scope_item {
                 self.encode_fields(buf);
             }
 
+            #[cfg(feature = "json")]
             fn write_json(&mut self, w: &mut JsonWriter) {
                 Message::write_json(self, w);
             }

@@ -14,10 +14,13 @@ use super::{ScopeCache, Scopes};
 use crate::body::EncodedBody;
 use crate::buffers::BufferPool;
 use bytes::Bytes;
+#[cfg(feature = "json")]
+use otlp_proto::codec;
 use otlp_proto::common::InstrumentationScope;
+#[cfg(feature = "json")]
 use otlp_proto::json::JsonWriter;
 use otlp_proto::resource::Resource;
-use otlp_proto::{Encoding, Message, RevBuf, Str, codec, json_key};
+use otlp_proto::{Encoding, Message, RevBuf, Str, json_key};
 use std::sync::Arc;
 
 /// How many items ahead of the one being encoded to prefetch the body of (their header having
@@ -26,12 +29,14 @@ const PREFETCH_DISTANCE: usize = 4;
 
 /// The OTLP/JSON member names of a signal's request, as [`JsonWriter::key`] takes them.
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(feature = "json"), allow(dead_code))]
 pub(crate) struct RequestKeys {
     resources: &'static str,
     scopes: &'static str,
     items: &'static str,
 }
 
+#[cfg_attr(not(feature = "json"), allow(dead_code))]
 impl RequestKeys {
     /// `ExportTraceServiceRequest`.
     pub(crate) const TRACES: RequestKeys = RequestKeys {
@@ -57,6 +62,7 @@ impl RequestKeys {
 /// [`ScopedEncoder`].
 pub(crate) trait ScopedItem {
     /// The signal's request member names.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
     const KEYS: RequestKeys;
 
     /// The index of the item's scope (0 for items of an encoder of one scope).
@@ -67,6 +73,7 @@ pub(crate) trait ScopedItem {
     fn encode(&mut self, buf: &mut RevBuf);
 
     /// Writes the item as an OTLP/JSON object.
+    #[cfg(feature = "json")]
     fn write_json(&mut self, w: &mut JsonWriter);
 
     /// A hint that the item is encoded soon: start loading what is found without reading it.
@@ -156,6 +163,7 @@ pub(crate) struct ScopedEncoder {
     /// The size of the last request of each encoding, to size the next buffer without
     /// regrowing.
     last_len: usize,
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
     last_json_len: usize,
     buffers: Arc<BufferPool>,
 }
@@ -219,7 +227,11 @@ impl ScopedEncoder {
         self.groups.group(batch.iter().map(T::scope));
         match encoding {
             Encoding::Protobuf => self.protobuf(batch),
+            #[cfg(feature = "json")]
             Encoding::Json => self.json(batch),
+            // A build without JSON has no http/json route: protobuf, as the body says.
+            #[cfg(not(feature = "json"))]
+            Encoding::Json => self.protobuf(batch),
         }
     }
 
@@ -281,6 +293,7 @@ impl ScopedEncoder {
         EncodedBody::framed_from(buf, len, buffers)
     }
 
+    #[cfg(feature = "json")]
     fn json<T: ScopedItem>(&mut self, batch: &mut [T]) -> EncodedBody {
         let ScopedEncoder {
             resource,
@@ -349,6 +362,7 @@ mod tests {
         fn encode(&mut self, buf: &mut RevBuf) {
             self.1.encode_fields(buf);
         }
+        #[cfg(feature = "json")]
         fn write_json(&mut self, w: &mut JsonWriter) {
             self.1.write_json(w);
         }

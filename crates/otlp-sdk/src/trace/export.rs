@@ -22,10 +22,12 @@ use crate::scopes::{RequestKeys, ScopedEncoder, ScopedItem, Scopes};
 use crate::transport::{OtapEncoder, not_this_signal};
 #[cfg(feature = "arrow")]
 use otlp_otap::{BatchArrowRecords, ResourceItems, SpanView};
+#[cfg(feature = "json")]
 use otlp_proto::json::JsonWriter;
 use otlp_proto::resource::Resource;
-use otlp_proto::trace as proto;
-use otlp_proto::{Encoding, Message, RevBuf, Signal};
+use otlp_proto::{Encoding, RevBuf, Signal};
+#[cfg(feature = "json")]
+use otlp_proto::{Message, trace as proto};
 use std::sync::Arc;
 
 impl ScopedItem for RecordedSpan {
@@ -47,6 +49,7 @@ impl ScopedItem for RecordedSpan {
     }
 
     /// Through the OTLP message (OTLP/JSON is not the fast path).
+    #[cfg(feature = "json")]
     fn write_json(&mut self, w: &mut JsonWriter) {
         match self.get_mut() {
             Some(r) => {

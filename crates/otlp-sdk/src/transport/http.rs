@@ -99,11 +99,9 @@ fn error_details(body: &Bytes, encoding: Encoding) -> Option<rpc::Status> {
     if body.is_empty() {
         return None;
     }
-    match encoding {
-        Encoding::Protobuf => rpc::Status::decode(body).ok(),
-        Encoding::Json => rpc::Status::from_json(body).ok(),
-    }
-    .filter(|s| !s.message.is_empty() || !s.details.is_empty())
+    rpc::Status::decode_as(encoding, body)
+        .ok()
+        .filter(|s| !s.message.is_empty() || !s.details.is_empty())
 }
 
 /// A plain-text error body, shortened, if it is printable text.

@@ -208,10 +208,7 @@ fn partial_success(
         encoding: otlp_proto::Encoding,
         body: &Bytes,
     ) -> Result<Delivered, otlp_proto::DecodeError> {
-        let response = match encoding {
-            otlp_proto::Encoding::Protobuf => R::decode(body)?,
-            otlp_proto::Encoding::Json => R::from_json(body)?,
-        };
+        let response = R::decode_as(encoding, body)?;
         let Some((rejected, message)) = response.partial_success() else {
             return Ok(Delivered::default());
         };

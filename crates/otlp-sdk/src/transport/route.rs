@@ -81,6 +81,7 @@ impl Lacking {
             Protocol::Otap if !cfg!(feature = "arrow") => Some("arrow"),
             Protocol::Grpc | Protocol::Otap if !cfg!(feature = "grpc") => Some("grpc"),
             Protocol::HttpProtobuf | Protocol::HttpJson if !cfg!(feature = "http") => Some("http"),
+            Protocol::HttpJson if !cfg!(feature = "json") => Some("json"),
             _ => None,
         };
         if let Some(feature) = feature {

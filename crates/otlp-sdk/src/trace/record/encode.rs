@@ -70,6 +70,7 @@ impl SpanRecord {
     }
 
     /// The OTLP message (for the OTLP/JSON encoding and for tests), attributes as they are.
+    #[cfg_attr(not(feature = "json"), allow(dead_code))]
     pub(crate) fn to_otlp(&self) -> proto::Span {
         let parent = Bytes::copy_from_slice(self.parent());
         proto::Span {
