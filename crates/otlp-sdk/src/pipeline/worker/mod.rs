@@ -20,6 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until};
 
+mod closing;
+mod stored;
+
 pub(crate) type Reply = oneshot::Sender<Result<(), Error>>;
 
 /// A message from the handle to the worker.
@@ -161,6 +164,11 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             self.answer_flushes(Instant::now());
             if std::mem::take(&mut self.yield_soon) {
                 tokio::task::yield_now().await;
+                while let Some(done) = self.in_flight.try_join_next() {
+                    if let Ok(done) = done {
+                        self.finish(done);
+                    }
+                }
                 continue;
             }
             if let Some(backlog) = &mut self.backlog {
@@ -293,17 +301,6 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         self.update_gauges();
     }
 
-    /// Gives each flush whose items have all been taken (or dropped from the queue) the last
-    /// chunk it waits for.
-    fn mark_drained_flushes(&mut self, queued: usize) {
-        let (taken, last) = (self.taken, self.next_id - 1);
-        for f in self.flushes.iter_mut().filter(|f| f.upto.is_none()) {
-            if taken >= f.goal || queued == 0 {
-                f.upto = Some(last);
-            }
-        }
-    }
-
     /// Takes up to `max` items and encodes them into pending chunks.
     fn take_batch(&mut self, max: usize) {
         let mut batch = std::mem::take(&mut self.batch);
@@ -403,85 +400,6 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         });
     }
 
-    /// Starts exports of batches in the persistent queue while slots are free.
-    fn launch_stored(&mut self, slots: usize) {
-        let now = std::time::Instant::now();
-        while self.in_flight_items.len() < slots {
-            let Some(ready) = self.backlog.as_mut().and_then(|b| b.next_ready(now)) else {
-                return;
-            };
-            let Some(body) = ready.body else {
-                // Damaged on disk since it was written: it cannot be sent.
-                if let Some(backlog) = &mut self.backlog {
-                    backlog.settled(ready.seq);
-                }
-                let _ = self.unsettled.remove(&ready.chunk);
-                self.queue.settle(ready.items, 0, 0, DropReason::Corrupted);
-                continue;
-            };
-            self.launch(Chunk {
-                id: ready.chunk,
-                items: ready.items,
-                full: ready.items >= self.aimd.batch_size(),
-                body: Outgoing::Body(body),
-                seq: Some(ready.seq),
-            });
-        }
-    }
-
-    /// With a persistent queue, at shutdown: whether everything unsettled is in it, none in
-    /// flight, and none may be sent again before `deadline` (a backoff after failures): waiting
-    /// longer would change nothing.
-    fn only_stored_left(&self, deadline: Instant) -> bool {
-        let Some(backlog) = &self.backlog else {
-            return false;
-        };
-        self.pending.is_empty()
-            && self.in_flight_items.is_empty()
-            && backlog
-                .retry_at()
-                .is_some_and(|t| Instant::from_std(t) >= deadline)
-    }
-
-    /// Writes everything queued to the persistent queue and syncs it.
-    fn persist(&mut self) -> Result<(), Error> {
-        if self.backlog.is_none() {
-            return Err(Error::config("this pipeline has no persistent queue"));
-        }
-        while self.queue.peek().0 > 0 {
-            if !self.backlog.as_ref().is_some_and(Backlog::has_room) {
-                return Err(Error::new(
-                    Kind::Storage,
-                    format!(
-                        "the persistent queue is full: {} {} stay in memory",
-                        self.queue.peek().0,
-                        E::SIGNAL.item_name()
-                    ),
-                ));
-            }
-            self.take_batch(self.aimd.batch_size());
-        }
-        let unwritten: usize = self.pending.iter().map(|c| c.items).sum();
-        let synced = self.backlog.as_mut().map(Backlog::sync);
-        self.update_gauges();
-        if unwritten > 0 {
-            return Err(Error::new(
-                Kind::Storage,
-                format!(
-                    "{unwritten} {} could not be written to the persistent queue",
-                    E::SIGNAL.item_name()
-                ),
-            ));
-        }
-        match synced {
-            Some(Err(e)) => Err(Error::new(
-                Kind::Storage,
-                format!("cannot sync the persistent queue: {e}"),
-            )),
-            _ => Ok(()),
-        }
-    }
-
     fn launch(&mut self, chunk: Chunk) {
         let Chunk {
             id,
@@ -579,111 +497,6 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             let corrupt = backlog.take_corrupt();
             self.queue
                 .set_stored(backlog.stored_items(), backlog.bytes(), corrupt);
-        }
-    }
-
-    /// A flush covers exactly the items queued before it: `dispatch` drains the queue up to
-    /// them (one batch ahead at a time) and `answer_flushes` replies once they are settled.
-    fn start_flush(&mut self, deadline: Instant, reply: Reply) {
-        let goal = self.taken + self.queue.peek().0 as u64;
-        self.flushes.push(Flush {
-            goal,
-            upto: None,
-            deadline,
-            reply,
-        });
-    }
-
-    /// Nothing is queued after this; `dispatch` drains what is, and the loop stops once all of
-    /// it is settled (or the deadline drops the rest).
-    fn start_shutdown(&mut self, deadline: Instant, reply: Option<Reply>) {
-        self.queue.close();
-        if let Some(backlog) = &mut self.backlog {
-            // One more try now for batches waiting out a backoff: the receiver may be back.
-            backlog.end_backoff();
-        }
-        self.closing = Some((deadline, reply));
-    }
-
-    /// Answers the flushes whose items are all settled (`Ok`) or whose deadline passed.
-    fn answer_flushes(&mut self, now: Instant) {
-        let oldest_unsettled = self.unsettled.first().copied().unwrap_or(u64::MAX);
-        let mut i = 0;
-        while i < self.flushes.len() {
-            let f = &self.flushes[i];
-            let result = if f.upto.is_some_and(|upto| upto < oldest_unsettled) {
-                Ok(())
-            } else if now >= f.deadline {
-                Err(Error::new(
-                    Kind::Timeout,
-                    "the flush deadline passed before the queued items were exported",
-                ))
-            } else {
-                i += 1;
-                continue;
-            };
-            let _ = self.flushes.swap_remove(i).reply.send(result);
-        }
-    }
-
-    /// At the shutdown deadline: settles finished exports, then counts everything else as
-    /// dropped ([`DropReason::ShutdownTimeout`]) and cancels it. Returns how many were dropped.
-    fn abandon(&mut self) -> u64 {
-        while let Some(done) = self.in_flight.try_join_next() {
-            if let Ok(done) = done {
-                self.finish(done);
-            }
-        }
-        self.in_flight.abort_all();
-        // With a persistent queue, what is still in memory goes to it, for the next start.
-        while self.queue.peek().0 > 0 && self.backlog.as_ref().is_some_and(Backlog::has_room) {
-            self.take_batch(self.aimd.batch_size());
-        }
-        let mut dropped = 0;
-        let in_flight: Vec<(usize, Option<u64>)> =
-            self.in_flight_items.drain().map(|(_, v)| v).collect();
-        let pending = self.pending.drain(..).map(|c| (c.items, None));
-        for (items, seq) in in_flight.into_iter().chain(pending) {
-            if let (Some(seq), Some(backlog)) = (seq, &mut self.backlog) {
-                backlog.release(seq);
-                continue;
-            }
-            self.queue.settle(items, 0, 0, DropReason::ShutdownTimeout);
-            dropped += items as u64;
-        }
-        // Nothing can be queued after close, but settle anything that raced in before it.
-        let mut batch = Vec::new();
-        while self.queue.take(usize::MAX, &mut batch) > 0 {
-            self.queue
-                .settle(batch.len(), 0, 0, DropReason::ShutdownTimeout);
-            dropped += batch.len() as u64;
-            batch.clear();
-        }
-        if let Some(backlog) = &mut self.backlog {
-            let _ = backlog.sync();
-        }
-        self.unsettled.clear();
-        dropped
-    }
-
-    fn finish_shutdown(&mut self, result: Result<(), Error>) {
-        self.update_gauges();
-        if let Some(mut backlog) = self.backlog.take() {
-            // Closed (and its lock released) before anyone hears of the shutdown, so that a
-            // pipeline started next on the directory can open it.
-            let _ = backlog.sync();
-        }
-        if result.is_ok() {
-            self.answer_flushes(Instant::now());
-        }
-        for flush in self.flushes.drain(..) {
-            let _ = flush.reply.send(Err(Error::new(
-                Kind::Shutdown,
-                "the pipeline shut down before the flush completed",
-            )));
-        }
-        if let Some((_, Some(reply))) = self.closing.take() {
-            let _ = reply.send(result);
         }
     }
 }
