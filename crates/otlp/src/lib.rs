@@ -28,7 +28,7 @@
 //! | *(none)* | traces, metrics, logs and events, the export pipeline, the exporter, propagation, resource detection, [`init`] |
 //! | `http` (default) | OTLP/HTTP, protobuf and JSON bodies ([`Protocol::HttpProtobuf`], the specification's default, and [`Protocol::HttpJson`]) over HTTP/1.1 |
 //! | `grpc` | OTLP/gRPC ([`Protocol::Grpc`]; HTTP/2 through h2, which OTLP/HTTP then also negotiates over TLS). A protocol whose feature is off is a configuration error naming it |
-//! | `tls` | `https` endpoints: TLS and mutual TLS (rustls with the `ring` provider, a C and assembly build of its own; system roots or a CA file, client certificates). Without it, an `https` endpoint is a configuration error naming the feature |
+//! | `tls` | `https` endpoints: TLS and mutual TLS (rustls with the aws-lc-rs provider, which offers the post-quantum X25519MLKEM768 key exchange first; a C and assembly build of its own; system roots or a CA file, client certificates). Without it, an `https` endpoint is a configuration error naming the feature |
 //! | `gzip` | gzip request bodies ([`Compression::Gzip`]; flate2, pure Rust) |
 //! | `zstd` | zstd request bodies ([`Compression::Zstd`]; the zstd C library, a C build of its own). Without it, a zstd compression (in code or `OTEL_EXPORTER_OTLP_COMPRESSION=zstd`) is a configuration error naming the feature |
 //! | `profiles` | `otlp::profile`: the in-process continuous profiler (crate `otlp-profiler`): CPU (per-thread CPU timers), heap and allocations (`SamplingAllocator`), lock contention, off-CPU time and thread snapshots, each sample linked to its span; `client.export_profile(profile)` (now) or `client.send_profile(profile)` (through the profiles pipeline), `ContinuousProfiler`, pprof and flame graphs |

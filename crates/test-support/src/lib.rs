@@ -13,6 +13,7 @@
 //! - [`otap`]: a raw OTLP/Arrow (OTAP) stream client (`BatchArrowRecords` out, `BatchStatus`
 //!   back), reusing [`clients`]' HTTP/2 client;
 //! - [`hostile`]: requests built to hurt a receiver (decode amplification);
+//! - [`pki::Pki`]: a throwaway CA with server, client, expired and wrong-host certificates;
 //! - [`otap`]: a scripted OTLP/Arrow server (acks in or out of order, error statuses, stream
 //!   resets, `UNIMPLEMENTED`, going away and coming back);
 //! - [`client::Harness`]: an `OtlpClient` exporting to an in-process receiver, and the spans
@@ -30,6 +31,7 @@ pub mod client;
 pub mod clients;
 pub mod hostile;
 pub mod otap;
+pub mod pki;
 mod process;
 
 pub use process::{Finished, Process, Spawned, run};

@@ -4,7 +4,7 @@
 
 use super::coalesce::Coalesce;
 use super::tls::{TlsConnector, TlsError};
-use crate::error::{BoxError, root_cause};
+use crate::error::{BoxError, find_cause, root_cause};
 use http::Uri;
 use http::uri::Scheme;
 use hyper::rt::{Read, ReadBufCursor, Write};
@@ -70,7 +70,10 @@ impl fmt::Display for ConnectError {
         } else {
             write!(f, "cannot connect to {}", self.target)?;
         }
-        write!(f, ": {}", root_cause(&*self.source))
+        match find_cause::<TlsError>(&*self.source) {
+            Some(tls) => write!(f, ": {}", super::tls::describe(tls)),
+            None => write!(f, ": {}", root_cause(&*self.source)),
+        }
     }
 }
 

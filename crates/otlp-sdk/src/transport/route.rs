@@ -344,7 +344,7 @@ pub(super) fn request_error(e: hyper_util::client::legacy::Error) -> Error {
     if let Some(tls) = find_cause::<tls::TlsError>(&e) {
         let msg = match find_cause::<ConnectError>(&e) {
             Some(c) => c.to_string(),
-            None => format!("TLS failed: {tls}"),
+            None => format!("TLS failed: {}", tls::describe(tls)),
         };
         return Error::new(Kind::Tls, msg).with_source(e);
     }
@@ -355,7 +355,8 @@ pub(super) fn request_error(e: hyper_util::client::legacy::Error) -> Error {
         extensions.get::<TlsFate>().and_then(|f| f.error().cloned())
     });
     if let Some(tls) = fate {
-        return Error::new(Kind::Tls, format!("TLS failed: {tls}")).with_source(e);
+        let msg = format!("TLS failed: {}", tls::describe(&tls));
+        return Error::new(Kind::Tls, msg).with_source(e);
     }
     if let Some(c) = find_cause::<ConnectError>(&e) {
         let kind = if c.is_tls() { Kind::Tls } else { Kind::Connect };
