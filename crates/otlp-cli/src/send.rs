@@ -55,7 +55,7 @@ pub struct SendArgs {
 
     /// A header (gRPC metadata) to send with every request, as NAME=VALUE; may be repeated.
     #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
-    headers: Vec<(String, String)>,
+    headers: Vec<HeaderArg>,
 
     /// OTLP/JSON lines files to send, in order.
     #[arg(value_name = "FILE", required = true)]
@@ -74,13 +74,28 @@ pub(crate) fn parse_secs(s: &str) -> std::result::Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|e| format!("{s:?}: {e}"))
 }
 
-fn parse_header(s: &str) -> std::result::Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((name, value)) if !name.trim().is_empty() => {
-            Ok((name.trim().to_owned(), value.to_owned()))
+/// One `--header` as given. Header values are often credentials: `Debug` shows the name
+/// only, and a malformed one is reported by [`config`], without its text, rather than by clap,
+/// whose error would quote it.
+#[derive(Clone, PartialEq)]
+pub(crate) struct HeaderArg(Option<(String, String)>);
+
+impl std::fmt::Debug for HeaderArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some((name, _)) => write!(f, "{name}=<redacted>"),
+            None => f.write_str("<malformed>"),
         }
-        _ => Err(format!("{s:?}: expected NAME=VALUE")),
     }
+}
+
+fn parse_header(s: &str) -> std::result::Result<HeaderArg, String> {
+    Ok(HeaderArg(match s.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Some((name.trim().to_owned(), value.to_owned()))
+        }
+        _ => None,
+    }))
 }
 
 /// One request read from a file, and where it came from.
@@ -169,7 +184,20 @@ fn config(args: &SendArgs) -> Result<ExporterConfig> {
     if let Some(timeout) = args.timeout {
         config = config.with_timeout(timeout);
     }
-    Ok(config.with_headers(args.headers.iter().cloned()))
+    let mut headers = Vec::with_capacity(args.headers.len());
+    for (i, header) in args.headers.iter().enumerate() {
+        match &header.0 {
+            Some(pair) => headers.push(pair.clone()),
+            None => {
+                return Err(Failure::new(format!(
+                    "--header number {}: expected NAME=VALUE (its text is not shown: it may \
+                     hold a credential)",
+                    i + 1
+                )));
+            }
+        }
+    }
+    Ok(config.with_headers(headers))
 }
 
 /// Reads every file, then exports each request in order; stops at the first failure.
@@ -264,9 +292,37 @@ mod tests {
         assert!(parse_secs("soon").is_err());
         assert_eq!(
             parse_header("x-key=a=b"),
-            Ok(("x-key".to_owned(), "a=b".to_owned()))
+            Ok(HeaderArg(Some(("x-key".to_owned(), "a=b".to_owned()))))
         );
-        assert!(parse_header("novalue").is_err());
+        assert_eq!(parse_header("novalue"), Ok(HeaderArg(None)));
+    }
+
+    #[test]
+    fn header_values_are_never_shown() {
+        use clap::Parser;
+        #[derive(Debug, clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            send: SendArgs,
+        }
+        let parse = |header: &str| {
+            Cli::try_parse_from(["otlp", "--header", header, "x.jsonl"])
+                .expect("clap accepts any --header")
+                .send
+        };
+        let args = parse("authorization=Bearer s3cr3t");
+        let shown = format!("{args:?}");
+        assert!(shown.contains("authorization=<redacted>"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+
+        let args = parse("Bearer s3cr3t");
+        assert!(!format!("{args:?}").contains("s3cr3t"));
+        let err = config(&args).expect_err("malformed").to_string();
+        assert!(
+            err.contains("--header number 1: expected NAME=VALUE"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cr3t"), "{err}");
     }
 
     #[test]

@@ -177,6 +177,27 @@ pub struct Forward {
     pub http: SocketAddr,
 }
 
+/// TLS for a Collector ([`Collector::start_tls`]): on its OTLP receiver (both protocols),
+/// optionally requiring client certificates, and for its forwarding exporters.
+#[derive(Debug, Clone, Default)]
+pub struct CollectorTls {
+    /// The OTLP receiver's certificate and key files; `None`: plain text.
+    pub server: Option<(PathBuf, PathBuf)>,
+    /// With `server`: client certificates must chain to this CA file (mutual TLS).
+    pub client_ca: Option<PathBuf>,
+    /// The [`Forward`] exporters' TLS; `None`: plain text.
+    pub forward: Option<ForwardTls>,
+}
+
+/// How a Collector's forwarding exporters connect over TLS.
+#[derive(Debug, Clone)]
+pub struct ForwardTls {
+    /// The CA file they trust.
+    pub ca: PathBuf,
+    /// Their client certificate and key files (mutual TLS), if any.
+    pub client: Option<(PathBuf, PathBuf)>,
+}
+
 /// A running `peercol`: the OTLP receiver (gRPC and HTTP) and the OTel-Arrow receiver on free
 /// loopback ports; one pipeline per signal (profiles under the `service.profilesSupport` gate).
 /// Traces, metrics and logs go to the debug exporter (basic verbosity), a file exporter writing
@@ -203,13 +224,19 @@ pub struct Collector {
     /// With [`Collector::start_with_prometheus`]: the Prometheus exporter's scrape endpoint
     /// (`GET /metrics`).
     pub prometheus: Option<SocketAddr>,
+    tls: CollectorTls,
 }
 
 impl Collector {
     /// Starts a Collector whose files go under `dir`; panics (with its log) if it does not
     /// become ready within 60 seconds. Retries with new ports if one was taken meanwhile.
     pub fn start(dir: &Path, forward: Option<Forward>) -> Collector {
-        Collector::start_inner(dir, forward, Outputs::Files)
+        Collector::start_inner(dir, forward, Outputs::Files, CollectorTls::default())
+    }
+
+    /// Starts a Collector as [`Collector::start`] does, with TLS as `tls` says.
+    pub fn start_tls(dir: &Path, forward: Option<Forward>, tls: CollectorTls) -> Collector {
+        Collector::start_inner(dir, forward, Outputs::Files, tls)
     }
 
     /// Starts a Collector as [`Collector::start`] does without [`Forward`], whose traces,
@@ -217,17 +244,27 @@ impl Collector {
     /// only: for throughput measurements, where writing every item to a file would be what is
     /// measured. [`Collector::read_output`] has nothing to read from it.
     pub fn start_sink(dir: &Path) -> Collector {
-        Collector::start_inner(dir, None, Outputs::DebugOnly)
+        Collector::start_inner(dir, None, Outputs::DebugOnly, CollectorTls::default())
     }
 
     /// Starts a Collector as [`Collector::start`] does without [`Forward`], whose metrics also
     /// go to the contrib Prometheus exporter (default settings: metric suffixes added, names
     /// and labels escaped to underscores), served at [`Collector::prometheus`].
     pub fn start_with_prometheus(dir: &Path) -> Collector {
-        Collector::start_inner(dir, None, Outputs::FilesAndPrometheus)
+        Collector::start_inner(
+            dir,
+            None,
+            Outputs::FilesAndPrometheus,
+            CollectorTls::default(),
+        )
     }
 
-    fn start_inner(dir: &Path, forward: Option<Forward>, outputs: Outputs) -> Collector {
+    fn start_inner(
+        dir: &Path,
+        forward: Option<Forward>,
+        outputs: Outputs,
+        tls: CollectorTls,
+    ) -> Collector {
         let prometheus = outputs == Outputs::FilesAndPrometheus;
         let peercol = &peers().peercol;
         let mut attempt = 0;
@@ -244,6 +281,7 @@ impl Collector {
                 arrow: loopback(free_port()),
                 profiles_http: loopback(free_port()),
                 prometheus: prometheus.then(|| loopback(free_port())),
+                tls: tls.clone(),
             };
             std::fs::write(&collector.config, collector.render_config(forward, outputs))
                 .expect("write the Collector config");
@@ -268,18 +306,44 @@ impl Collector {
                 path = out.join(format!("{}.jsonl", signal.name())),
             );
         }
+        let server_tls = match &self.tls.server {
+            None => String::new(),
+            Some((cert, key)) => {
+                let client_ca = self
+                    .tls
+                    .client_ca
+                    .as_ref()
+                    .map(|ca| format!(", client_ca_file: {ca:?}"))
+                    .unwrap_or_default();
+                format!(", tls: {{cert_file: {cert:?}, key_file: {key:?}{client_ca}}}")
+            }
+        };
         let mut receivers = format!(
-            "  otlp:\n    protocols:\n      grpc: {{endpoint: \"{}\"}}\n      \
-             http: {{endpoint: \"{}\"}}\n  \
+            "  otlp:\n    protocols:\n      grpc: {{endpoint: \"{}\"{server_tls}}}\n      \
+             http: {{endpoint: \"{}\"{server_tls}}}\n  \
              otelarrow:\n    protocols:\n      grpc: {{endpoint: \"{}\"}}\n",
             self.grpc, self.http, self.arrow
         );
         let mut forwarders = "";
         if let Some(f) = forward {
+            let (tls, scheme) = match &self.tls.forward {
+                None => ("{insecure: true}".to_owned(), "http"),
+                Some(t) => {
+                    let client = t
+                        .client
+                        .as_ref()
+                        .map(|(cert, key)| format!(", cert_file: {cert:?}, key_file: {key:?}"))
+                        .unwrap_or_default();
+                    (
+                        format!("{{insecure: false, ca_file: {:?}{client}}}", t.ca),
+                        "https",
+                    )
+                }
+            };
             let _ = writeln!(
                 exporters,
-                "  otlp_grpc: {{endpoint: \"{}\", tls: {{insecure: true}}}}\n  \
-                 otlp_http: {{endpoint: \"http://{}\"}}",
+                "  otlp_grpc: {{endpoint: \"{}\", tls: {tls}}}\n  \
+                 otlp_http: {{endpoint: \"{scheme}://{}\", tls: {tls}}}",
                 f.grpc, f.http
             );
             let _ = writeln!(
@@ -340,6 +404,9 @@ impl Collector {
         let start = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
         let mut process = Process::start("peercol", cmd, &log);
         let (http, prometheus) = (self.http, self.prometheus);
+        // Over TLS the plain-text probe gets an HTTP 400 ("an HTTP request to an HTTPS
+        // server"): an answer all the same.
+        let tls = self.tls.server.is_some();
         // Ready when it says so, its OTLP/HTTP receiver accepts an empty request and its
         // Prometheus endpoint, if any, answers.
         let ready = wait_until(&mut process, Duration::from_secs(60), || {
@@ -348,7 +415,7 @@ impl Collector {
                 return None;
             }
             match http_request(http, "POST", "/v1/traces", "application/x-protobuf", b"") {
-                Ok((200, _)) => {}
+                Ok((status, _)) if status == 200 || (tls && status == 400) => {}
                 _ => return None,
             }
             match prometheus.map(|addr| http_request(addr, "GET", "/metrics", "", b"")) {

@@ -53,7 +53,7 @@ impl TlsConfig {
 
     /// Builds the rustls configuration (without ALPN, which differs per listener).
     pub(crate) fn server_config(&self) -> Result<rustls::ServerConfig, Error> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let certs = CertificateDer::pem_slice_iter(&self.cert_chain_pem)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::tls("certificate chain", e))?;
@@ -64,7 +64,7 @@ impl TlsConfig {
             ));
         }
         let key = PrivateKeyDer::from_pem_slice(&self.key_pem)
-            .map_err(|e| Error::tls("private key", e))?;
+            .map_err(|e| Error::tls("private key", key_pem_problem(&e)))?;
 
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -89,6 +89,20 @@ impl TlsConfig {
         builder
             .with_single_cert(certs, key)
             .map_err(|e| Error::tls("certificate or key", e))
+    }
+}
+
+/// What is wrong with a private key's PEM, quoting none of it (rustls-pki-types' own messages
+/// quote the offending line, which may be key material).
+fn key_pem_problem(e: &rustls_pki_types::pem::Error) -> &'static str {
+    use rustls_pki_types::pem::Error as Pem;
+    match e {
+        Pem::NoItemsFound => "no PRIVATE KEY block in the PEM",
+        Pem::MissingSectionEnd { .. } => "a PEM block has no END line",
+        Pem::IllegalSectionStart { .. } => "a PEM BEGIN line is malformed",
+        Pem::Base64Decode(_) => "a PEM block is not valid base64",
+        Pem::SectionTooLarge => "a PEM block is too large",
+        _ => "not valid PEM",
     }
 }
 

@@ -80,7 +80,7 @@ impl Pki {
             roots.add(cert.expect("CA PEM")).expect("CA");
         }
         let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
+            rustls::crypto::aws_lc_rs::default_provider(),
         ))
         .with_safe_default_protocol_versions()
         .expect("versions")
@@ -113,6 +113,15 @@ async fn tls_request(
     let tls = TlsConnector::from(config)
         .connect(ServerName::try_from("localhost")?, tcp)
         .await?;
+    // The receiver's provider has the post-quantum hybrid, which rustls' client offers first.
+    assert_eq!(
+        tls.get_ref()
+            .1
+            .negotiated_key_exchange_group()
+            .map(|g| g.name()),
+        Some(rustls::NamedGroup::X25519MLKEM768),
+        "post-quantum key exchange"
+    );
     if h2 {
         assert_eq!(
             tls.get_ref().1.alpn_protocol(),

@@ -78,6 +78,10 @@ async fn a_server_signed_by_another_ca_fails_clearly_and_is_not_retried() {
         assert!(msg.contains("TLS handshake with localhost failed"), "{msg}");
         assert!(msg.contains("certificate"), "{msg}");
         assert!(msg.contains("UnknownIssuer"), "{msg}");
+        assert!(
+            msg.contains("the server's certificate is not issued by a trusted CA"),
+            "{msg}"
+        );
     }
     rx.shutdown().await;
 }
@@ -200,7 +204,7 @@ async fn the_client_certificate_is_presented_in_the_handshake() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let pki = Pki::new();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from_pem_slice(&pki.ca_pem).expect("CA"))
@@ -282,9 +286,124 @@ async fn the_client_certificate_is_presented_in_the_handshake() {
         assert!(err.is_tls() && !err.is_retryable(), "{protocol}: {err:?}");
         assert_eq!(err.attempts(), 1, "{protocol}: not retried");
         assert!(
-            err.to_string().contains("CertificateRequired"),
+            err.to_string().contains("CertificateRequired")
+                && err
+                    .to_string()
+                    .contains("the server requires a client certificate"),
             "{protocol}: {err}"
         );
     }
     server_task.abort();
+}
+
+/// A bare rustls server with the SDK's provider, no client authentication: reports, for each
+/// connection, the key exchange group the handshake settled on (or the handshake's error).
+async fn group_reporting_server(
+    pki: &Pki,
+) -> (
+    u16,
+    tokio::sync::mpsc::UnboundedReceiver<Result<Option<rustls::NamedGroup>, String>>,
+    tokio::task::JoinHandle<()>,
+) {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::Arc;
+
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            CertificateDer::pem_slice_iter(&pki.server_cert_pem)
+                .collect::<Result<Vec<_>, _>>()
+                .expect("chain"),
+            PrivateKeyDer::from_pem_slice(&pki.server_key_pem).expect("key"),
+        )
+        .expect("server config");
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let seen = match acceptor.accept(tcp).await {
+                Ok(tls) => Ok(tls
+                    .get_ref()
+                    .1
+                    .negotiated_key_exchange_group()
+                    .map(|g| g.name())),
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = tx.send(seen);
+        }
+    });
+    (port, rx, task)
+}
+
+/// The exporter offers the post-quantum hybrid key exchange first, and a server that has it
+/// (rustls with aws-lc-rs, as our receiver; Go 1.24+, as the Collector) settles on it.
+#[tokio::test]
+async fn the_handshake_settles_on_post_quantum_key_exchange() {
+    let pki = Pki::new();
+    let (port, mut seen, server) = group_reporting_server(&pki).await;
+    for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+        let exporter = Exporter::new(
+            ExporterConfig::default()
+                .with_protocol(protocol)
+                .with_endpoint(format!("https://localhost:{port}"))
+                .with_certificate(pki.ca())
+                .with_timeout(Duration::from_secs(5))
+                .with_retry(otlp::RetryPolicy::disabled()),
+        )
+        .expect("exporter");
+        // The server closes the connection after the handshake, so the export itself fails.
+        let _ = exporter
+            .export_request(&sample::request(Signal::Traces))
+            .await;
+        let group = seen.recv().await.expect("a connection");
+        assert_eq!(
+            group,
+            Ok(Some(rustls::NamedGroup::X25519MLKEM768)),
+            "{protocol}"
+        );
+    }
+    server.abort();
+}
+
+/// An expired server certificate and one for another host are refused, each with an error that
+/// says so, and not retried.
+#[tokio::test]
+async fn expired_and_wrong_host_certificates_are_refused_by_name() {
+    let pki = Pki::new();
+    let cases = [
+        ("expired", "the server's certificate has expired"),
+        (
+            "wrong-host",
+            "the server's certificate is not valid for this host name",
+        ),
+    ];
+    for (name, reason) in cases {
+        let rx = receiver_with(MemorySink::new(), Some(pki.server_tls_of(name))).await;
+        for protocol in [Protocol::Grpc, Protocol::HttpProtobuf] {
+            let exporter = Exporter::new(tls_config(&rx, protocol).with_certificate(pki.ca()))
+                .expect("exporter");
+            let err = exporter
+                .export_request(&sample::request(Signal::Traces))
+                .await
+                .expect_err("refused");
+            assert!(err.is_tls(), "{name} {protocol}: {err:?}");
+            assert!(
+                !err.is_retryable() && err.attempts() == 1,
+                "{name} {protocol}: {err:?}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains("TLS handshake with localhost failed"), "{msg}");
+            assert!(msg.contains(reason), "{name} {protocol}: {msg}");
+        }
+        rx.shutdown().await;
+    }
 }

@@ -13,6 +13,7 @@
 //! - [`otap`]: a raw OTLP/Arrow (OTAP) stream client (`BatchArrowRecords` out, `BatchStatus`
 //!   back), reusing [`clients`]' HTTP/2 client;
 //! - [`hostile`]: requests built to hurt a receiver (decode amplification);
+//! - [`pki::Pki`]: a throwaway CA with server, client, expired and wrong-host certificates;
 //! - [`otap`]: a scripted OTLP/Arrow server (acks in or out of order, error statuses, stream
 //!   resets, `UNIMPLEMENTED`, going away and coming back);
 //! - [`chaos::ModeSink`]: a sink switched at runtime between normal, slow, 503/`UNAVAILABLE`
@@ -33,6 +34,7 @@ pub mod client;
 pub mod clients;
 pub mod hostile;
 pub mod otap;
+pub mod pki;
 mod process;
 
 pub use process::{Finished, Process, Spawned, run};

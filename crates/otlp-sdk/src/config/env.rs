@@ -81,9 +81,11 @@ fn read_settings(prefix: &str, get: &dyn Fn(&str) -> Option<String>) -> Result<S
             "expected gzip, zstd or none",
         )?,
         headers: match get(&name("HEADERS")) {
-            Some(v) => {
-                Some(parse_headers(&v).map_err(|why| Error::env(&name("HEADERS"), &v, why))?)
-            }
+            // The value holds credentials: the error names the variable, never the value.
+            Some(v) => Some(
+                parse_headers(&v)
+                    .map_err(|why| Error::config(format!("{}: {why}", name("HEADERS"))))?,
+            ),
             None => None,
         },
         timeout: parse_var(get, &name("TIMEOUT"), parse_millis, "expected milliseconds")?,
@@ -124,29 +126,41 @@ pub(crate) fn parse_millis(v: &str) -> Option<Duration> {
 
 /// Parses `key1=value1,key2=value2` as the specification describes (the W3C Baggage format):
 /// blanks around keys and values are dropped, values are percent-decoded, empty members skipped.
+///
+/// The errors say which member (by position, and by name once the name is known to be one) and
+/// what is wrong, and quote nothing of the text: a malformed member may be a credential.
 pub(crate) fn parse_headers(v: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
-    for member in v.split(',') {
+    for (i, member) in v.split(',').enumerate() {
         if member.trim().is_empty() {
             continue;
         }
+        let n = i + 1;
         let Some((key, value)) = member.split_once('=') else {
-            return Err(format!("expected key=value, found {:?}", member.trim()));
+            return Err(format!(
+                "member {n} is not key=value (no '='; values are not shown)"
+            ));
         };
         let key = key.trim();
         if http::HeaderName::from_bytes(key.as_bytes()).is_err() {
-            return Err(format!("{key:?} is not a valid header name"));
+            return Err(format!(
+                "member {n}: the key is not a valid header name (values are not shown)"
+            ));
         }
-        let value = percent_decode(value.trim())?;
+        let value = percent_decode(value.trim())
+            .map_err(|why| format!("the value of {key:?} (member {n}) {why}"))?;
         if http::HeaderValue::from_str(&value).is_err() {
-            return Err(format!("the value of {key:?} is not a valid header value"));
+            return Err(format!(
+                "the value of {key:?} (member {n}) is not a valid header value"
+            ));
         }
         out.push((key.to_owned(), value));
     }
     Ok(out)
 }
 
-fn percent_decode(s: &str) -> Result<String, String> {
+/// Decodes `%XX` escapes; the error quotes nothing of `s`.
+fn percent_decode(s: &str) -> Result<String, &'static str> {
     let raw = s.as_bytes();
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -156,7 +170,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("invalid percent-encoding in {s:?}"))?;
+                .ok_or("has invalid percent-encoding")?;
             out.push(byte);
             i += 3;
         } else {
@@ -164,7 +178,7 @@ fn percent_decode(s: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| format!("{s:?} does not decode to UTF-8"))
+    String::from_utf8(out).map_err(|_| "does not decode to UTF-8")
 }
 
 #[cfg(test)]
@@ -354,26 +368,6 @@ mod tests {
                 "http://[::1",
                 "expected a URL",
             ),
-            (
-                "OTEL_EXPORTER_OTLP_HEADERS",
-                "novalue",
-                "expected key=value",
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
-                "bad key=v",
-                "not a valid header name",
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_HEADERS",
-                "k=%zz",
-                "invalid percent-encoding",
-            ),
-            (
-                "OTEL_EXPORTER_OTLP_HEADERS",
-                "k=%0A",
-                "not a valid header value",
-            ),
             ("OTEL_SDK_DISABLED", "on", "expected true or false"),
             (
                 "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
@@ -390,6 +384,43 @@ mod tests {
             let msg = err_of(&[(var, value)]);
             assert!(msg.starts_with(&format!("{var}={value:?}: ")), "{msg}");
             assert!(msg.contains(expected), "{msg}");
+        }
+    }
+
+    #[test]
+    fn malformed_headers_name_the_variable_and_the_problem_but_not_the_value() {
+        let cases = [
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "a=1,s3cr3t",
+                "member 2 is not key=value",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+                "Bearer s3cr3t=v",
+                "member 1: the key is not a valid header name",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "k=s3cr3t%zz",
+                r#"the value of "k" (member 1) has invalid percent-encoding"#,
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                "k=s3cr3t%e9",
+                "does not decode to UTF-8",
+            ),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "k=s3cr3t%0A",
+                r#"the value of "k" (member 1) is not a valid header value"#,
+            ),
+        ];
+        for (var, value, expected) in cases {
+            let msg = err_of(&[(var, value)]);
+            assert!(msg.starts_with(&format!("{var}: ")), "{msg}");
+            assert!(msg.contains(expected), "{msg}");
+            assert!(!msg.contains("s3cr3t"), "{msg}");
         }
     }
 

@@ -49,7 +49,7 @@ mod resolve;
 
 pub use metrics::{HistogramAggregation, TemporalityPreference};
 pub use resolve::SignalConfig;
-pub(crate) use resolve::TlsFiles;
+pub(crate) use resolve::{TlsFiles, redacted};
 
 use crate::error::Error;
 use crate::retry::RetryPolicy;
@@ -175,8 +175,21 @@ impl<T> Sourced<T> {
     }
 }
 
+/// Header names for `Debug` output, each value shown as `<redacted>`: header values are often
+/// credentials (`authorization`, API keys), and `Debug` output ends up in logs.
+pub(crate) struct RedactedHeaders<'a>(pub(crate) Vec<&'a str>);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|name| (name, format_args!("<redacted>"))))
+            .finish()
+    }
+}
+
 /// The settings that exist both for all signals and per signal. `None` means not set here.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// `Debug` shows header names only.
+#[derive(Clone, Default, PartialEq)]
 pub(crate) struct Settings {
     pub(crate) endpoint: Option<Sourced<String>>,
     pub(crate) protocol: Option<Protocol>,
@@ -187,6 +200,26 @@ pub(crate) struct Settings {
     pub(crate) certificate: Option<Sourced<PathBuf>>,
     pub(crate) client_certificate: Option<Sourced<PathBuf>>,
     pub(crate) client_key: Option<Sourced<PathBuf>>,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers = self
+            .headers
+            .as_ref()
+            .map(|h| RedactedHeaders(h.iter().map(|(name, _)| name.as_str()).collect()));
+        f.debug_struct("Settings")
+            .field("endpoint", &self.endpoint)
+            .field("protocol", &self.protocol)
+            .field("compression", &self.compression)
+            .field("headers", &headers)
+            .field("timeout", &self.timeout)
+            .field("insecure", &self.insecure)
+            .field("certificate", &self.certificate)
+            .field("client_certificate", &self.client_certificate)
+            .field("client_key", &self.client_key)
+            .finish()
+    }
 }
 
 /// One source of settings (code or environment): for all signals, and per signal.
@@ -256,7 +289,9 @@ impl ExporterConfig {
     /// and `OTEL_SDK_DISABLED`.
     ///
     /// Empty variables count as unset. A malformed value is an error that names the variable and
-    /// the value, e.g. `OTEL_EXPORTER_OTLP_TIMEOUT="ten": expected milliseconds`.
+    /// the value, e.g. `OTEL_EXPORTER_OTLP_TIMEOUT="ten": expected milliseconds`; for the
+    /// `HEADERS` variables, the variable and what is wrong, never the value (it holds
+    /// credentials).
     pub fn from_env() -> Result<Self, Error> {
         ExporterConfig::default().with_env()
     }

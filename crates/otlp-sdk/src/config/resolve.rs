@@ -1,11 +1,12 @@
 //! [`SignalConfig`]: the settings of one signal once every precedence rule is applied, and the
 //! endpoint resolution rules of the specification.
 
-use super::{Layer, Protocol, Settings, Sourced};
+use super::{Layer, Protocol, RedactedHeaders, Settings, Sourced};
 use crate::error::Error;
 use http::uri::{PathAndQuery, Scheme, Uri};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use otlp_proto::{Compression, Signal};
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,7 +14,9 @@ use std::time::Duration;
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The effective configuration of one signal: see [`ExporterConfig::resolve`](super::ExporterConfig::resolve).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// `Debug` shows header names, not their values.
+#[derive(Clone, PartialEq)]
 pub struct SignalConfig {
     signal: Signal,
     protocol: Protocol,
@@ -22,6 +25,25 @@ pub struct SignalConfig {
     headers: HeaderMap,
     timeout: Duration,
     pub(crate) tls: TlsFiles,
+}
+
+impl fmt::Debug for SignalConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SignalConfig")
+            .field("signal", &self.signal)
+            .field("protocol", &self.protocol)
+            .field("endpoint", &self.endpoint)
+            .field("compression", &self.compression)
+            .field("headers", &redacted(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+/// The names of `headers`, for `Debug`.
+pub(crate) fn redacted(headers: &HeaderMap) -> RedactedHeaders<'_> {
+    RedactedHeaders(headers.keys().map(HeaderName::as_str).collect())
 }
 
 /// The certificate files of one signal; equal values share a TLS configuration and a client.

@@ -44,6 +44,12 @@ impl<S> Coalesce<S> {
     pub(crate) fn get_ref(&self) -> &S {
         &self.inner
     }
+
+    /// The stream itself, bypassing what is pending (a read here writes nothing first).
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
 }
 
 impl<S: AsyncWrite + Unpin> Coalesce<S> {

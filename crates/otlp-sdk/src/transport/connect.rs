@@ -4,7 +4,7 @@
 
 use super::coalesce::Coalesce;
 use super::tls::{TlsConnector, TlsError};
-use crate::error::{BoxError, root_cause};
+use crate::error::{BoxError, find_cause, root_cause};
 use http::Uri;
 use http::uri::Scheme;
 use hyper::rt::{Read, ReadBufCursor, Write};
@@ -70,7 +70,10 @@ impl fmt::Display for ConnectError {
         } else {
             write!(f, "cannot connect to {}", self.target)?;
         }
-        write!(f, ": {}", root_cause(&*self.source))
+        match find_cause::<TlsError>(&*self.source) {
+            Some(tls) => write!(f, ": {}", super::tls::describe(tls)),
+            None => write!(f, ": {}", root_cause(&*self.source)),
+        }
     }
 }
 
@@ -147,6 +150,7 @@ impl Service<Uri> for Connector {
                     io: Box::new(TokioIo::new(stream)),
                     h2,
                     fate: TlsFate::default(),
+                    broken: None,
                 })
             }
         })
@@ -164,7 +168,70 @@ pub(crate) enum Conn {
         /// Whether ALPN chose HTTP/2, which tells the pool to multiplex on this connection.
         h2: bool,
         fate: TlsFate,
+        /// A write that failed because the server closed: held while what the server sent
+        /// before closing is read (see [`Conn::tls_io`]).
+        broken: Option<io::Error>,
     },
+}
+
+#[cfg(feature = "tls")]
+impl Conn {
+    /// A write (or flush) on a TLS connection, recording the TLS error that ends it.
+    ///
+    /// A server that refuses the client's certificate (Go's, for one) sends its alert and closes
+    /// without reading the request the client already sent, so the kernel resets the connection
+    /// and a write fails with a broken pipe while the alert still waits to be read. Such a write
+    /// error is held until a read has taken in what the server sent (readiness arrives with the
+    /// reset, so the wait is the kernel's), then returned: the fate then says why.
+    fn tls_io<T>(
+        io: &mut TokioIo<TlsStream<Coalesce<TcpStream>>>,
+        fate: &TlsFate,
+        broken: &mut Option<io::Error>,
+        cx: &mut Context<'_>,
+        op: impl FnOnce(
+            Pin<&mut TokioIo<TlsStream<Coalesce<TcpStream>>>>,
+            &mut Context<'_>,
+        ) -> Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if broken.is_none() {
+            match fate.observe(op(Pin::new(io), cx)) {
+                Poll::Ready(Err(e))
+                    if fate.error().is_none()
+                        && matches!(
+                            e.kind(),
+                            io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+                        ) =>
+                {
+                    *broken = Some(e);
+                }
+                other => return other,
+            }
+        }
+        // Straight from the socket into rustls: a read through the TLS stream (or `Coalesce`)
+        // would first retry sending what the failed write left, and fail the same way.
+        let (tcp, tls) = io.inner_mut().get_mut();
+        let mut scratch = [0u8; 4096];
+        // Bounded: application data past a few records is not an alert worth waiting for.
+        for _ in 0..4 {
+            let mut buf = tokio::io::ReadBuf::new(&mut scratch);
+            match tokio::io::AsyncRead::poll_read(Pin::new(tcp.get_mut()), cx, &mut buf) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    let mut data = buf.filled();
+                    while !data.is_empty() && matches!(tls.read_tls(&mut data), Ok(n) if n > 0) {}
+                    if let Err(e) = tls.process_new_packets() {
+                        let _ = fate.0.set(e);
+                        break;
+                    }
+                }
+                // The end of the stream or an error: nothing more to learn.
+                Poll::Ready(_) => break,
+            }
+        }
+        Poll::Ready(Err(broken
+            .take()
+            .unwrap_or_else(|| io::ErrorKind::BrokenPipe.into())))
+    }
 }
 
 /// The TLS error that ended a connection, if one did.
@@ -197,7 +264,7 @@ impl Connection for Conn {
         match self {
             Conn::Plain(io) => io.inner().get_ref().connected(),
             #[cfg(feature = "tls")]
-            Conn::Tls { io, h2, fate } => {
+            Conn::Tls { io, h2, fate, .. } => {
                 let connected = io
                     .inner()
                     .get_ref()
@@ -224,7 +291,9 @@ impl Read for Conn {
         match self.get_mut() {
             Conn::Plain(io) => Pin::new(io).poll_read(cx, buf),
             #[cfg(feature = "tls")]
-            Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_read(cx, buf)),
+            Conn::Tls {
+                io, fate, broken, ..
+            } => Conn::tls_io(io, fate, broken, cx, |io, cx| io.poll_read(cx, buf)),
         }
     }
 }
@@ -238,7 +307,9 @@ impl Write for Conn {
         match self.get_mut() {
             Conn::Plain(io) => Pin::new(io).poll_write(cx, buf),
             #[cfg(feature = "tls")]
-            Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_write(cx, buf)),
+            Conn::Tls {
+                io, fate, broken, ..
+            } => Conn::tls_io(io, fate, broken, cx, |io, cx| io.poll_write(cx, buf)),
         }
     }
 
@@ -246,7 +317,9 @@ impl Write for Conn {
         match self.get_mut() {
             Conn::Plain(io) => Pin::new(io).poll_flush(cx),
             #[cfg(feature = "tls")]
-            Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_flush(cx)),
+            Conn::Tls {
+                io, fate, broken, ..
+            } => Conn::tls_io(io, fate, broken, cx, |io, cx| io.poll_flush(cx)),
         }
     }
 
@@ -274,7 +347,11 @@ impl Write for Conn {
         match self.get_mut() {
             Conn::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
             #[cfg(feature = "tls")]
-            Conn::Tls { io, fate, .. } => fate.observe(Pin::new(io).poll_write_vectored(cx, bufs)),
+            Conn::Tls {
+                io, fate, broken, ..
+            } => Conn::tls_io(io, fate, broken, cx, |io, cx| {
+                io.poll_write_vectored(cx, bufs)
+            }),
         }
     }
 }

@@ -8,7 +8,7 @@ use super::outcome::ExportOutcome;
 use super::stream::RequestBody;
 use super::{ConnectError, Delivered, Outgoing, grpc, http, tls};
 use crate::body::EncodedBody;
-use crate::config::{ExporterConfig, Protocol, SignalConfig, TlsFiles};
+use crate::config::{ExporterConfig, Protocol, SignalConfig, TlsFiles, redacted};
 use crate::error::{Error, Kind, find_cause, root_cause};
 use crate::retry::{self, RetryPolicy};
 use ::http::{HeaderMap, Method, Request, Uri};
@@ -16,6 +16,7 @@ use bytes::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use otlp_proto::{Compression, Signal};
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -26,7 +27,7 @@ use tokio::time::Instant;
 pub(super) type HttpClient = Client<Connector, RequestBody>;
 
 /// How one signal is sent: where, with which headers, through which client. Immutable.
-#[derive(Debug)]
+/// `Debug` shows header names only.
 pub(super) struct RouteSpec {
     pub(super) signal: Signal,
     pub(super) protocol: Protocol,
@@ -43,9 +44,24 @@ pub(super) struct RouteSpec {
     pub(super) otap: crate::config::OtapStreams,
 }
 
+impl fmt::Debug for RouteSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RouteSpec")
+            .field("signal", &self.signal)
+            .field("protocol", &self.protocol)
+            .field("compression", &self.compression)
+            .field("uri", &self.uri)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("headers", &redacted(&self.headers))
+            .field("client", &self.client)
+            .field("otap", &self.otap)
+            .finish()
+    }
+}
+
 /// How to make one client: signals with the same TLS files and transport share one, so they
 /// share connections.
-#[derive(Debug)]
 struct ClientSpec {
     /// The rustls configuration, read from the certificate files once and shared by every
     /// runtime's client; `None` for `http`.
@@ -53,6 +69,16 @@ struct ClientSpec {
     /// gRPC: HTTP/2 with prior knowledge over `http://`.
     #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     http2_only: bool,
+}
+
+impl fmt::Debug for ClientSpec {
+    // The rustls configuration holds the client's private key: only say whether there is one.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientSpec")
+            .field("tls", &self.tls.is_some())
+            .field("http2_only", &self.http2_only)
+            .finish()
+    }
 }
 
 /// The routes of all signals, in [`Signal::index`] order, and the clients they use. Built once
@@ -345,7 +371,7 @@ pub(super) fn request_error(e: hyper_util::client::legacy::Error) -> Error {
     if let Some(tls) = find_cause::<tls::TlsError>(&e) {
         let msg = match find_cause::<ConnectError>(&e) {
             Some(c) => c.to_string(),
-            None => format!("TLS failed: {tls}"),
+            None => format!("TLS failed: {}", tls::describe(tls)),
         };
         return Error::new(Kind::Tls, msg).with_source(e);
     }
@@ -356,7 +382,8 @@ pub(super) fn request_error(e: hyper_util::client::legacy::Error) -> Error {
         extensions.get::<TlsFate>().and_then(|f| f.error().cloned())
     });
     if let Some(tls) = fate {
-        return Error::new(Kind::Tls, format!("TLS failed: {tls}")).with_source(e);
+        let msg = format!("TLS failed: {}", tls::describe(&tls));
+        return Error::new(Kind::Tls, msg).with_source(e);
     }
     if let Some(c) = find_cause::<ConnectError>(&e) {
         let kind = if c.is_tls() { Kind::Tls } else { Kind::Connect };

@@ -1,11 +1,12 @@
 //! rustls client configurations: the trusted roots (the system's, or a CA file), the client
-//! certificate for mutual TLS, and ALPN. The `ring` provider is used explicitly, so nothing
-//! depends on a process-wide default provider being installed.
+//! certificate for mutual TLS, and ALPN. The aws-lc-rs provider is named explicitly, so nothing
+//! depends on a process-wide default provider being installed; it offers the post-quantum hybrid
+//! X25519MLKEM768 first (rustls' `prefer-post-quantum`), then X25519 and the NIST curves.
 
 use crate::config::Sourced;
 use crate::config::TlsFiles;
 use crate::error::Error;
-use rustls::RootCertStore;
+use rustls::{AlertDescription, CertificateError, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::path::PathBuf;
@@ -21,6 +22,50 @@ pub(crate) type TlsError = rustls::Error;
 /// The connector of `config`.
 pub(crate) fn connector(config: Arc<ClientConfig>) -> TlsConnector {
     TlsConnector::from(config)
+}
+
+/// Why a handshake failed, in words first and rustls' own text after: the reasons a person
+/// meets (wrong CA, expired or wrong-host certificate, a server that wants a client
+/// certificate) are named plainly.
+pub(crate) fn describe(e: &TlsError) -> String {
+    let why = match e {
+        TlsError::InvalidCertificate(cert) => match cert {
+            CertificateError::UnknownIssuer => {
+                "the server's certificate is not issued by a trusted CA (unknown issuer)"
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "the server's certificate has expired"
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet"
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "the server's certificate is not valid for this host name"
+            }
+            CertificateError::Revoked => "the server's certificate is revoked",
+            CertificateError::BadSignature => "the server's certificate has a bad signature",
+            CertificateError::InvalidPurpose | CertificateError::InvalidPurposeContext { .. } => {
+                "the server's certificate is not for server authentication"
+            }
+            _ => "the server's certificate was refused",
+        },
+        TlsError::AlertReceived(AlertDescription::CertificateRequired) => {
+            "the server requires a client certificate (mutual TLS) and refused the handshake \
+             without one"
+        }
+        TlsError::AlertReceived(
+            AlertDescription::BadCertificate
+            | AlertDescription::UnknownCA
+            | AlertDescription::CertificateExpired
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::AccessDenied,
+        ) => "the server refused the handshake, or our client certificate",
+        TlsError::AlertReceived(_) => "the server refused the handshake",
+        _ => return e.to_string(),
+    };
+    format!("{why} ({e})")
 }
 
 /// Builds client configurations, loading the system's roots at most once.
@@ -40,7 +85,7 @@ impl TlsBuilder {
             Some(ca) => Arc::new(load_roots(ca)?),
             None => self.system_roots()?,
         };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::config(format!("TLS setup failed: {e}")))?
@@ -50,8 +95,9 @@ impl TlsBuilder {
                 let chain = load_certs(cert)?;
                 let key_der = PrivateKeyDer::from_pem_slice(&read(key)?).map_err(|e| {
                     Error::config(format!(
-                        "{}: no private key: {e}",
-                        key.describe("client key")
+                        "{}: no private key: {}",
+                        key.describe("client key"),
+                        key_pem_problem(&e)
                     ))
                 })?;
                 builder.with_client_auth_cert(chain, key_der).map_err(|e| {
@@ -89,6 +135,20 @@ impl TlsBuilder {
         let roots = Arc::new(roots);
         self.system_roots = Some(roots.clone());
         Ok(roots)
+    }
+}
+
+/// What is wrong with a private key's PEM, quoting none of it (rustls-pki-types' own messages
+/// quote the offending line, which may be key material).
+fn key_pem_problem(e: &rustls_pki_types::pem::Error) -> &'static str {
+    use rustls_pki_types::pem::Error as Pem;
+    match e {
+        Pem::NoItemsFound => "the file holds no PRIVATE KEY block",
+        Pem::MissingSectionEnd { .. } => "a PEM block has no END line",
+        Pem::IllegalSectionStart { .. } => "a PEM BEGIN line is malformed",
+        Pem::Base64Decode(_) => "a PEM block is not valid base64",
+        Pem::SectionTooLarge => "a PEM block is too large",
+        _ => "the file is not valid PEM",
     }
 }
 

@@ -25,6 +25,11 @@ pub(crate) type TlsConnector = NoTls;
 /// No TLS error exists in this build.
 pub(crate) type TlsError = NoTls;
 
+/// Unreachable: there is no TLS error to describe.
+pub(crate) fn describe(e: &TlsError) -> String {
+    match *e {}
+}
+
 /// Unreachable: there is no configuration to make a connector of.
 pub(crate) fn connector(config: Arc<ClientConfig>) -> TlsConnector {
     match *config {}
