@@ -246,3 +246,29 @@ fn malformed_header_variables_name_the_variable_not_the_value() {
     assert!(err.to_string().contains("\"k\""), "{err}");
     assert!(!format!("{err} {err:?}").contains(SENTINEL), "{err:?}");
 }
+
+#[test]
+fn credentials_in_an_endpoint_url_are_refused_without_being_shown() {
+    let endpoint = format!("https://collector:{SENTINEL}@localhost:4318");
+    let config = ExporterConfig::default()
+        .with_protocol(Protocol::HttpProtobuf)
+        .with_endpoint(endpoint.clone());
+    assert_clean("ExporterConfig's Debug", &format!("{config:?}"), "");
+    let err = Exporter::new(config).expect_err("credentials in the URL");
+    assert!(err.is_config(), "{err}");
+    assert!(err.to_string().contains("header"), "says what to do: {err}");
+    assert!(err.to_string().contains("<redacted>@localhost"), "{err}");
+    assert_clean("the error", &format!("{err} {err:?}"), "");
+
+    let env = HashMap::from([("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", endpoint)]);
+    let err = ExporterConfig::default()
+        .with_env_source(&|name| env.get(name).cloned())
+        .and_then(Exporter::new)
+        .expect_err("credentials in the variable's URL");
+    assert!(
+        err.to_string()
+            .contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        "{err}"
+    );
+    assert_clean("the error", &format!("{err} {err:?}"), "");
+}

@@ -175,6 +175,42 @@ impl<T> Sourced<T> {
     }
 }
 
+/// `url` with any user name and password in its authority (`user:pass@`) shown as
+/// `<redacted>@`: they are credentials, and `Debug` output and errors end up in logs.
+pub(crate) fn redact_userinfo(url: &str) -> std::borrow::Cow<'_, str> {
+    let start = url.find("://").map_or(0, |i| i + 3);
+    let end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..end].rfind('@') {
+        Some(at) => format!("{}<redacted>{}", &url[..start], &url[start + at..]).into(),
+        None => url.into(),
+    }
+}
+
+/// An endpoint for `Debug` output and errors, credentials redacted.
+pub(crate) struct RedactedUrl<'a>(pub(crate) &'a Sourced<String>);
+
+impl fmt::Debug for RedactedUrl<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sourced")
+            .field("value", &redact_userinfo(&self.0.value))
+            .field("var", &self.0.var)
+            .finish()
+    }
+}
+
+impl RedactedUrl<'_> {
+    /// Like [`Sourced::describe`], credentials redacted.
+    pub(crate) fn describe(&self, what: &str) -> String {
+        let value = redact_userinfo(&self.0.value);
+        match &self.0.var {
+            Some(var) => format!("{var}={value:?}"),
+            None => format!("{what} {value:?}"),
+        }
+    }
+}
+
 /// Header names for `Debug` output, each value shown as `<redacted>`: header values are often
 /// credentials (`authorization`, API keys), and `Debug` output ends up in logs.
 pub(crate) struct RedactedHeaders<'a>(pub(crate) Vec<&'a str>);
@@ -209,7 +245,7 @@ impl fmt::Debug for Settings {
             .as_ref()
             .map(|h| RedactedHeaders(h.iter().map(|(name, _)| name.as_str()).collect()));
         f.debug_struct("Settings")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.endpoint.as_ref().map(RedactedUrl))
             .field("protocol", &self.protocol)
             .field("compression", &self.compression)
             .field("headers", &headers)

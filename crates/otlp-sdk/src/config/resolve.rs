@@ -169,8 +169,20 @@ fn endpoint_uri(
         var: None,
     };
     let (raw, per_signal) = endpoint.unwrap_or((&default, false));
-    let bad = |why: &str| Error::config(format!("{}: {why}", raw.describe("endpoint")));
+    let bad = |why: &str| {
+        Error::config(format!(
+            "{}: {why}",
+            super::RedactedUrl(raw).describe("endpoint")
+        ))
+    };
     let uri: Uri = raw.value.trim().parse().map_err(|_| bad("not a URL"))?;
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        // Not sent as credentials by OTLP exporters, and shown wherever the endpoint is.
+        return Err(bad(
+            "a user name or password in the URL is not supported; send credentials in a \
+             header (OTEL_EXPORTER_OTLP_HEADERS, or with_header)",
+        ));
+    }
     let scheme = match uri.scheme_str() {
         Some("http") => Scheme::HTTP,
         Some("https") => Scheme::HTTPS,
@@ -263,6 +275,23 @@ mod tests {
             .expect("resolves")
             .endpoint()
             .to_string()
+    }
+
+    #[test]
+    fn credentials_in_urls_are_redacted_and_nothing_else() {
+        use super::super::redact_userinfo;
+        for (url, shown) in [
+            (
+                "https://u:p@host:4318/v1",
+                "https://<redacted>@host:4318/v1",
+            ),
+            ("http://token@host", "http://<redacted>@host"),
+            ("u:p@host:4317", "<redacted>@host:4317"),
+            ("http://host/path@x?q=a@b", "http://host/path@x?q=a@b"),
+            ("http://host:4318", "http://host:4318"),
+        ] {
+            assert_eq!(redact_userinfo(url), shown, "{url}");
+        }
     }
 
     #[test]

@@ -125,8 +125,9 @@ impl PersistentQueue {
         self
     }
 
-    /// The size at which the log starts a new segment file (default an eighth of the cap,
-    /// between 1 and 64 MiB). Space is given back a whole segment at a time.
+    /// The size at which the log starts a new segment file (default a sixteenth of the cap,
+    /// between 1 and 16 MiB). Space is given back a whole segment at a time, so a log that is
+    /// all sent still holds up to one segment (per signal) on disk.
     pub fn with_segment_bytes(mut self, bytes: u64) -> Self {
         self.segment_bytes = Some(bytes);
         self
@@ -151,7 +152,7 @@ impl PersistentQueue {
     /// The segment size in bytes.
     pub fn segment_bytes(&self) -> u64 {
         self.segment_bytes
-            .unwrap_or_else(|| (self.max_bytes / 8).clamp(1 << 20, 64 << 20))
+            .unwrap_or_else(|| (self.max_bytes / 16).clamp(1 << 20, 16 << 20))
     }
 
     /// The sync policy.
