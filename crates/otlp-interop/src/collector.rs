@@ -2,6 +2,14 @@
 //! generated configuration (file exporters per signal, optionally Prometheus, forwarding to
 //! another OTLP endpoint, TLS), restarted, and its output read back.
 
+use crate::{Process, command, free_port, http_request, loopback, peers, tail, wait_until};
+use bytes::Bytes;
+use otlp_proto::{Encoding, Request, Signal};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
 /// Where a Collector forwards what it receives, besides its file exporters: an `otlp_grpc` and an
 /// `otlp_http` exporter in every pipeline.
 #[derive(Debug, Clone, Copy)]

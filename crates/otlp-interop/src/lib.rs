@@ -22,8 +22,6 @@ pub mod prometheus;
 pub use collector::{Collector, CollectorTls, Forward, ForwardTls};
 pub use jaeger::Jaeger;
 
-use bytes::Bytes;
-use otlp_proto::{Encoding, Request, Signal};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
