@@ -198,8 +198,8 @@ fn unreadable_or_invalid_certificate_files_fail_at_construction() {
 #[tokio::test]
 async fn the_client_certificate_is_presented_in_the_handshake() {
     use rustls::server::WebPkiClientVerifier;
+    use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     use std::sync::Arc;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -212,19 +212,13 @@ async fn the_client_certificate_is_presented_in_the_handshake() {
     let verifier = WebPkiClientVerifier::builder_with_provider(roots.into(), provider.clone())
         .build()
         .expect("verifier");
-    let mut server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(
-            CertificateDer::pem_slice_iter(&pki.server_cert_pem)
-                .collect::<Result<Vec<_>, _>>()
-                .expect("chain"),
-            PrivateKeyDer::from_pem_slice(&pki.server_key_pem).expect("key"),
-        )
-        .expect("server config");
-    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let acceptor = acceptor(
+        &pki,
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_client_cert_verifier(verifier),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -305,24 +299,16 @@ async fn group_reporting_server(
     tokio::sync::mpsc::UnboundedReceiver<Result<Option<rustls::NamedGroup>, String>>,
     tokio::task::JoinHandle<()>,
 ) {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
     use std::sync::Arc;
 
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            CertificateDer::pem_slice_iter(&pki.server_cert_pem)
-                .collect::<Result<Vec<_>, _>>()
-                .expect("chain"),
-            PrivateKeyDer::from_pem_slice(&pki.server_key_pem).expect("key"),
-        )
-        .expect("server config");
-    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+    let acceptor = acceptor(
+        pki,
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -406,4 +392,24 @@ async fn expired_and_wrong_host_certificates_are_refused_by_name() {
         }
         rx.shutdown().await;
     }
+}
+
+/// A TLS acceptor serving `pki`'s server certificate, for h2 and HTTP/1.1, built from `builder`
+/// (which says how clients are authenticated).
+fn acceptor(
+    pki: &Pki,
+    builder: rustls::ConfigBuilder<rustls::ServerConfig, rustls::server::WantsServerCert>,
+) -> tokio_rustls::TlsAcceptor {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let mut server = builder
+        .with_single_cert(
+            CertificateDer::pem_slice_iter(&pki.server_cert_pem)
+                .collect::<Result<Vec<_>, _>>()
+                .expect("chain"),
+            PrivateKeyDer::from_pem_slice(&pki.server_key_pem).expect("key"),
+        )
+        .expect("server config");
+    server.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server))
 }
