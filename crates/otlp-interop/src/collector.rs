@@ -2,13 +2,14 @@
 //! generated configuration (file exporters per signal, optionally Prometheus, forwarding to
 //! another OTLP endpoint, TLS), restarted, and its output read back.
 
-use crate::{Process, command, free_port, http_request, loopback, peers, tail, wait_until};
+use crate::{Process, command, http_request, loopback, peers, tail, wait_until};
 use bytes::Bytes;
 use otlp_proto::{Encoding, Request, Signal};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use test_support::free_port_for_restarts;
 
 /// Where a Collector forwards what it receives, besides its file exporters: an `otlp_grpc` and an
 /// `otlp_http` exporter in every pipeline.
@@ -119,11 +120,11 @@ impl Collector {
                 process: None,
                 dir: dir.to_owned(),
                 config: dir.join("peercol.yaml"),
-                grpc: loopback(free_port()),
-                http: loopback(free_port()),
-                arrow: loopback(free_port()),
-                profiles_http: loopback(free_port()),
-                prometheus: prometheus.then(|| loopback(free_port())),
+                grpc: loopback(free_port_for_restarts()),
+                http: loopback(free_port_for_restarts()),
+                arrow: loopback(free_port_for_restarts()),
+                profiles_http: loopback(free_port_for_restarts()),
+                prometheus: prometheus.then(|| loopback(free_port_for_restarts())),
                 tls: tls.clone(),
             };
             std::fs::write(&collector.config, collector.render_config(forward, outputs))

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use test_support::chaos::Mode;
-use test_support::{Spawned, command, free_port};
+use test_support::{Spawned, command, free_port_for_restarts};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -160,8 +160,8 @@ impl ChaosReceiver {
         // Free ports are free "a moment ago": another process may take one first.
         for _ in 0..5 {
             let mut rx = ChaosReceiver {
-                grpc: SocketAddr::from(([127, 0, 0, 1], free_port())),
-                http: SocketAddr::from(([127, 0, 0, 1], free_port())),
+                grpc: SocketAddr::from(([127, 0, 0, 1], free_port_for_restarts())),
+                http: SocketAddr::from(([127, 0, 0, 1], free_port_for_restarts())),
                 sink: sink.clone(),
                 running: None,
             };

@@ -82,6 +82,26 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local addr").port()
 }
 
+/// A loopback port that was free a moment ago and lies below the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`), for a server restarted on the same port: while
+/// it is down, no connection or `bind(0)` of another test can be given that port (a port from
+/// [`free_port`] can be, and the restart then fails). Ports in 20000..(the range's start) are
+/// tried at random.
+pub fn free_port_for_restarts() -> u16 {
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|&low| low > 21_000)
+        .unwrap_or(32_768);
+    for _ in 0..1000 {
+        let port = fastrand::u16(20_000..low);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    free_port()
+}
+
 /// The last `lines` lines of `text`.
 pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
