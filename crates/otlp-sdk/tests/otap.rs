@@ -533,3 +533,26 @@ async fn otap_streams_run_over_tls_with_a_custom_ca() {
     assert!(sink.requests().is_empty());
     rx.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_persistent_queue_what_was_stored_goes_over_the_stream() {
+    let dir = test_support::temp_dir("otap-persistent");
+    let queue =
+        || otlp::pipeline::PersistentQueue::new(&dir).with_fsync(otlp::pipeline::Fsync::Never);
+    let server = OtapServer::start(Script::default()).await;
+    let (items, expected) = spans(60);
+    let traces = span_pipeline(
+        exporter_config(&server),
+        batches(16, 2).with_persistent_queue(queue()),
+    );
+    send_spans(&traces, &items).await;
+    assert_spans_arrived(&server, &expected);
+    assert_balanced(&traces.stats(), 60);
+    traces.shutdown(WAIT).await.expect("shutdown");
+    // Settled on the stream: acknowledged in the log, nothing for the next start.
+    let again = span_pipeline(
+        exporter_config(&server),
+        batches(16, 2).with_persistent_queue(queue()),
+    );
+    assert_eq!(again.stats().recovered, 0, "{:?}", again.stats());
+}
