@@ -160,47 +160,21 @@ pub fn item_ids(request: &Request) -> Vec<Option<u64>> {
             })
     };
     match request {
-        Request::Traces(r) => r
-            .resource_spans
-            .iter()
-            .flat_map(|rs| &rs.scope_spans)
-            .flat_map(|ss| &ss.spans)
-            .map(|span| seq(&span.attributes))
-            .collect(),
-        Request::Logs(r) => r
-            .resource_logs
-            .iter()
-            .flat_map(|rl| &rl.scope_logs)
-            .flat_map(|sl| &sl.log_records)
-            .map(|record| seq(&record.attributes))
-            .collect(),
+        Request::Traces(r) => r.spans().map(|p| seq(&p.item.attributes)).collect(),
+        Request::Logs(r) => r.log_records().map(|p| seq(&p.item.attributes)).collect(),
         Request::Metrics(r) => r
-            .resource_metrics
-            .iter()
-            .flat_map(|rm| &rm.scope_metrics)
-            .flat_map(|sm| &sm.metrics)
-            .flat_map(|metric| match &metric.data {
+            .metrics()
+            .flat_map(|p| match &p.item.data {
                 Some(MetricData::Sum(sum)) => sum
                     .data_points
                     .iter()
-                    .map(|p| (metric.name.as_ref() == COUNTER).then_some(p.time_unix_nano))
+                    .map(|d| (p.item.name.as_ref() == COUNTER).then_some(d.time_unix_nano))
                     .collect(),
                 // Any other metric counts as its points, none of them ours.
-                _ => vec![None; metric_points(&metric.data)],
+                _ => vec![None; p.item.data_point_count()],
             })
             .collect(),
         Request::Profiles(_) => vec![None; request.item_count()],
-    }
-}
-
-fn metric_points(data: &Option<MetricData>) -> usize {
-    match data {
-        Some(MetricData::Gauge(g)) => g.data_points.len(),
-        Some(MetricData::Sum(s)) => s.data_points.len(),
-        Some(MetricData::Histogram(h)) => h.data_points.len(),
-        Some(MetricData::ExponentialHistogram(h)) => h.data_points.len(),
-        Some(MetricData::Summary(s)) => s.data_points.len(),
-        None => 0,
     }
 }
 
