@@ -442,49 +442,39 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
             result,
         } = done;
         let _ = self.in_flight_items.remove(&id);
-        if let (Some(seq), Some(backlog)) = (seq, &mut self.backlog) {
-            let transient = match &result {
-                Ok(Ok(_)) => false,
-                Ok(Err(err)) => drop_reason(err) == DropReason::RetriesExhausted,
-                Err(()) => true,
-            };
-            if transient {
-                // It stays in the log, unsettled, and goes again after a backoff.
-                backlog.failed(seq, std::time::Instant::now());
-                let retries = match &result {
-                    Ok(Err(err)) => err.attempts().saturating_sub(1),
-                    _ => 0,
-                };
-                self.queue.record_export(retries);
-                let _ = self.aimd.on_export(latency, full, false);
-                self.update_gauges();
-                return;
-            }
-            backlog.settled(seq);
-        }
-        let _ = self.unsettled.remove(&id);
-        let succeeded = match result {
+        // Requests sent beyond the first, and the batch's items as exported, rejected (a partial
+        // success counts the server's rejections, at most the batch) or dropped for `reason`.
+        let (retries, exported, rejected, reason) = match &result {
             Ok(Ok(outcome)) => {
-                // A partial success counts the server's rejections, at most the batch.
                 let rejected = usize::try_from(outcome.rejected.max(0))
                     .unwrap_or(usize::MAX)
                     .min(items);
-                self.queue.record_export(outcome.attempts.saturating_sub(1));
-                self.queue
-                    .settle(items, items - rejected, rejected, DropReason::NonRetryable);
-                true
+                let retries = outcome.attempts.saturating_sub(1);
+                (
+                    retries,
+                    items - rejected,
+                    rejected,
+                    DropReason::NonRetryable,
+                )
             }
-            Ok(Err(err)) => {
-                self.queue.record_export(err.attempts().saturating_sub(1));
-                self.queue.settle(items, 0, 0, drop_reason(&err));
-                false
-            }
-            Err(()) => {
-                self.queue.record_export(0);
-                self.queue.settle(items, 0, 0, DropReason::RetriesExhausted);
-                false
-            }
+            Ok(Err(err)) => (err.attempts().saturating_sub(1), 0, 0, drop_reason(err)),
+            Err(()) => (0, 0, 0, DropReason::RetriesExhausted),
         };
+        let succeeded = matches!(result, Ok(Ok(_)));
+        self.queue.record_export(retries);
+        match (seq, &mut self.backlog) {
+            // A transient failure stays in the log, unsettled, and goes again after a backoff.
+            (Some(seq), Some(backlog)) if !succeeded && reason == DropReason::RetriesExhausted => {
+                backlog.failed(seq, std::time::Instant::now());
+            }
+            (seq, backlog) => {
+                if let (Some(seq), Some(backlog)) = (seq, backlog) {
+                    backlog.settled(seq);
+                }
+                let _ = self.unsettled.remove(&id);
+                self.queue.settle(items, exported, rejected, reason);
+            }
+        }
         let _ = self.aimd.on_export(latency, full, succeeded);
         self.update_gauges();
     }
