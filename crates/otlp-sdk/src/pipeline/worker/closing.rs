@@ -4,7 +4,6 @@
 use super::{Flush, Reply, Worker};
 use crate::error::{Error, Kind};
 use crate::pipeline::item::{BatchEncoder, PipelineItem};
-use crate::pipeline::persist::Backlog;
 use crate::pipeline::stats::DropReason;
 use tokio::time::Instant;
 
@@ -74,9 +73,7 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         }
         self.in_flight.abort_all();
         // With a persistent queue, what is still in memory goes to it, for the next start.
-        while self.queue.peek().0 > 0 && self.backlog.as_ref().is_some_and(Backlog::has_room) {
-            self.take_batch(self.aimd.batch_size());
-        }
+        let _ = self.store_queued();
         let mut dropped = 0;
         let in_flight: Vec<(usize, Option<u64>)> =
             self.in_flight_items.drain().map(|(_, v)| v).collect();

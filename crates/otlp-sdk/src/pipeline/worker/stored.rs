@@ -50,23 +50,29 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
                 .is_some_and(|t| Instant::from_std(t) >= deadline)
     }
 
+    /// Moves everything queued in memory to the persistent queue (if any) while it has room;
+    /// returns how many items stay in memory.
+    pub(super) fn store_queued(&mut self) -> usize {
+        while self.queue.peek().0 > 0 && self.backlog.as_ref().is_some_and(Backlog::has_room) {
+            self.take_batch(self.aimd.batch_size());
+        }
+        self.queue.peek().0
+    }
+
     /// Writes everything queued to the persistent queue and syncs it.
     pub(super) fn persist(&mut self) -> Result<(), Error> {
         if self.backlog.is_none() {
             return Err(Error::config("this pipeline has no persistent queue"));
         }
-        while self.queue.peek().0 > 0 {
-            if !self.backlog.as_ref().is_some_and(Backlog::has_room) {
-                return Err(Error::new(
-                    Kind::Storage,
-                    format!(
-                        "the persistent queue is full: {} {} stay in memory",
-                        self.queue.peek().0,
-                        E::SIGNAL.item_name()
-                    ),
-                ));
-            }
-            self.take_batch(self.aimd.batch_size());
+        let left = self.store_queued();
+        if left > 0 {
+            return Err(Error::new(
+                Kind::Storage,
+                format!(
+                    "the persistent queue is full: {left} {} stay in memory",
+                    E::SIGNAL.item_name()
+                ),
+            ));
         }
         let unwritten: usize = self.pending.iter().map(|c| c.items).sum();
         let synced = self.backlog.as_mut().map(Backlog::sync);
