@@ -150,11 +150,17 @@ impl Wal {
             corrupt += wal.recover_segment(first_seq, path, &mut records, &mut acked)?;
         }
         records.retain(|r| !acked.contains(&r.seq));
-        for segment in &mut wal.segments {
-            segment.live = records
-                .iter()
-                .filter(|r| r.segment == segment.first_seq)
-                .count() as u64;
+        // One pass: the records are in segment order, as the segments are.
+        let mut segments = wal.segments.iter_mut();
+        let mut current = segments.next();
+        for record in &records {
+            while let Some(segment) = current.as_mut() {
+                if segment.first_seq == record.segment {
+                    segment.live += 1;
+                    break;
+                }
+                current = segments.next();
+            }
         }
         wal.reclaim()?;
         if wal
