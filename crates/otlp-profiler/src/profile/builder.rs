@@ -260,14 +260,9 @@ impl Symbols {
     }
 }
 
-/// 16 random bytes; empty (no id, which OTLP allows) if the system has no randomness.
+/// 16 random bytes, from the generator the SDK makes trace ids with.
 fn random_id() -> bytes::Bytes {
-    use ring::rand::SecureRandom;
-    let mut id = [0u8; 16];
-    match ring::rand::SystemRandom::new().fill(&mut id) {
-        Ok(()) => bytes::Bytes::copy_from_slice(&id),
-        Err(_) => bytes::Bytes::new(),
-    }
+    bytes::Bytes::copy_from_slice(&otlp_sdk::trace::TraceId::random().to_bytes())
 }
 
 #[cfg(test)]

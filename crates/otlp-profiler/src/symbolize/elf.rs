@@ -3,6 +3,7 @@
 
 use super::dwarf::RawFrame;
 use super::map::{FileMap, MapSlice};
+use super::sha256::Sha256;
 use crate::error::{Error, Kind};
 use object::elf::PF_X;
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol, ReadCache, SegmentFlags};
@@ -69,117 +70,119 @@ impl ElfInfo {
 /// How often the file's pages read are released while reading its symbol table.
 const RELEASE_EVERY_SYMBOLS: usize = 4096;
 
-/// Names and lines of one ELF file: its DWARF sections if any (read where they lie, nothing
-/// parsed ahead) and its symbol table.
-pub(crate) struct DebugInfo {
-    dwarf: Option<gimli::Dwarf<Reader>>,
-    map: Arc<FileMap>,
+/// The frames at each of the virtual addresses `addrs` (sorted, without duplicates) of the
+/// ELF file `path`, from its DWARF if any and its symbol table: inlined functions first, the
+/// caller last; empty where nothing resolves. The file is mapped and parsed once for both,
+/// and unmapped before this returns, its pages read on the way dropped from memory.
+pub(crate) fn resolve(path: &Path, addrs: &[u64]) -> Result<Vec<Vec<super::Frame>>, Error> {
+    let map = Arc::new(FileMap::open(path)?);
+    let obj = parse_mapped(&map, path)?;
+    let raw = match dwarf_of(&obj, &map) {
+        Some(d) => super::dwarf::resolve(&d, addrs, &mut || map.release_pages()),
+        None => vec![Vec::new(); addrs.len()],
+    };
+    let symbols = symbols_at(&obj, &map, addrs);
+    let frames = raw
+        .into_iter()
+        .zip(symbols)
+        .map(|(raw, symbol)| combine(raw, symbol))
+        .collect();
+    map.release_pages();
+    Ok(frames)
 }
 
+/// `map`'s bytes parsed as ELF.
+fn parse_mapped<'a>(map: &'a FileMap, path: &Path) -> Result<object::File<'a>, Error> {
+    object::File::parse(map.bytes()).map_err(|e| {
+        Error::new(
+            Kind::Output,
+            format!("{} is not a readable ELF file", path.display()),
+        )
+        .with_source(e)
+    })
+}
+
+/// The DWARF sections of `obj` (mapped by `map`), where they lie, not copied (compressed
+/// sections are the exception); `None` without DWARF or where it is unreadable (the symbol
+/// table serves then).
+fn dwarf_of(obj: &object::File<'_>, map: &Arc<FileMap>) -> Option<gimli::Dwarf<Reader>> {
+    let endian = if obj.is_little_endian() {
+        gimli::RunTimeEndian::Little
+    } else {
+        gimli::RunTimeEndian::Big
+    };
+    obj.section_by_name(".debug_info")?;
+    let load = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
+        let data = obj
+            .section_by_name(id.name())
+            .and_then(|s| s.uncompressed_data().ok())
+            .unwrap_or_default();
+        let slice = match &data {
+            std::borrow::Cow::Borrowed(bytes) => map
+                .range_of(bytes)
+                .map(|range| MapSlice::new(map.clone(), range)),
+            // Compressed in the file: the one copy, of what was decompressed.
+            std::borrow::Cow::Owned(bytes) => Some(MapSlice::owned(bytes)),
+        };
+        Ok(Reader::new(slice.unwrap_or_else(MapSlice::empty), endian))
+    };
+    gimli::Dwarf::load(load).ok()
+}
+
+/// The symbol-table name covering each of `addrs` (sorted): one pass over the table,
+/// nothing kept but the answers. Symbols without a size are skipped; the dynamic table
+/// serves a file without a static one.
+fn symbols_at(obj: &object::File<'_>, map: &FileMap, addrs: &[u64]) -> Vec<Option<String>> {
+    let mut best: Vec<Option<(u64, &str)>> = vec![None; addrs.len()];
+    let mut read = 0usize;
+    let mut any = false;
+    for symbol in obj.symbols() {
+        any = true;
+        closest_symbol(&symbol, addrs, &mut best);
+        read += 1;
+        // A large program's symbol and string tables are megabytes of pages.
+        if read.is_multiple_of(RELEASE_EVERY_SYMBOLS) {
+            map.release_pages();
+        }
+    }
+    if !any {
+        for symbol in obj.dynamic_symbols() {
+            closest_symbol(&symbol, addrs, &mut best);
+        }
+    }
+    best.into_iter()
+        .map(|b| b.map(|(_, name)| name.to_owned()))
+        .collect()
+}
+
+/// A file's DWARF sections, kept mapped (the tests' view of what [`resolve`] reads).
+#[cfg(test)]
+pub(crate) struct DebugInfo {
+    dwarf: Option<gimli::Dwarf<Reader>>,
+}
+
+#[cfg(test)]
 impl DebugInfo {
-    /// Maps `path` and finds its DWARF sections (where they lie, not copied; compressed
-    /// sections are the exception).
+    /// Maps `path` and finds its DWARF sections.
     pub(crate) fn load(path: &Path) -> Result<DebugInfo, Error> {
         let map = Arc::new(FileMap::open(path)?);
-        let obj = object::File::parse(map.bytes()).map_err(|e| {
-            Error::new(
-                Kind::Output,
-                format!("{} is not a readable ELF file", path.display()),
-            )
-            .with_source(e)
-        })?;
-        let endian = if obj.is_little_endian() {
-            gimli::RunTimeEndian::Little
-        } else {
-            gimli::RunTimeEndian::Big
-        };
-        let has_dwarf = obj.section_by_name(".debug_info").is_some();
-        let dwarf = if has_dwarf {
-            let load = |id: gimli::SectionId| -> Result<Reader, gimli::Error> {
-                let data = obj
-                    .section_by_name(id.name())
-                    .and_then(|s| s.uncompressed_data().ok())
-                    .unwrap_or_default();
-                let slice = match &data {
-                    std::borrow::Cow::Borrowed(bytes) => map
-                        .range_of(bytes)
-                        .map(|range| MapSlice::new(map.clone(), range)),
-                    // Compressed in the file: the one copy, of what was decompressed.
-                    std::borrow::Cow::Owned(bytes) => Some(MapSlice::owned(bytes)),
-                };
-                Ok(Reader::new(slice.unwrap_or_else(MapSlice::empty), endian))
-            };
-            // Unreadable DWARF falls back to the symbol table rather than failing the file.
-            gimli::Dwarf::load(load).ok()
-        } else {
-            None
-        };
-        drop(obj);
-        Ok(DebugInfo { dwarf, map })
+        let dwarf = dwarf_of(&parse_mapped(&map, path)?, &map);
+        Ok(DebugInfo { dwarf })
     }
 
     /// Whether it has DWARF.
-    #[cfg(test)]
     pub(crate) fn has_dwarf(&self) -> bool {
         self.dwarf.is_some()
     }
 
     /// Its DWARF sections.
-    #[cfg(test)]
     pub(crate) fn dwarf(&self) -> Option<&gimli::Dwarf<Reader>> {
         self.dwarf.as_ref()
     }
 
     /// Its DWARF sections, owned.
-    #[cfg(test)]
     pub(crate) fn into_dwarf(self) -> Option<gimli::Dwarf<Reader>> {
         self.dwarf
-    }
-
-    /// The frames at each of the virtual addresses `addrs` (sorted, without duplicates):
-    /// inlined functions first, the caller last; empty where nothing resolves. The file's
-    /// pages read on the way are dropped from memory before this returns.
-    pub(crate) fn resolve(&self, addrs: &[u64]) -> Vec<Vec<super::Frame>> {
-        let dwarf = match &self.dwarf {
-            Some(d) => super::dwarf::resolve(d, addrs, &mut || self.map.release_pages()),
-            None => vec![Vec::new(); addrs.len()],
-        };
-        let symbols = self.symbols_at(addrs);
-        let frames = dwarf
-            .into_iter()
-            .zip(symbols)
-            .map(|(raw, symbol)| combine(raw, symbol))
-            .collect();
-        self.map.release_pages();
-        frames
-    }
-
-    /// The symbol-table name covering each of `addrs` (sorted): one pass over the table,
-    /// nothing kept but the answers. Symbols without a size are skipped; the dynamic table
-    /// serves a file without a static one.
-    fn symbols_at(&self, addrs: &[u64]) -> Vec<Option<String>> {
-        let mut best: Vec<Option<(u64, &str)>> = vec![None; addrs.len()];
-        if let Ok(obj) = object::File::parse(self.map.bytes()) {
-            let mut read = 0usize;
-            let mut any = false;
-            for symbol in obj.symbols() {
-                any = true;
-                closest_symbol(&symbol, addrs, &mut best);
-                read += 1;
-                // A large program's symbol and string tables are megabytes of pages.
-                if read.is_multiple_of(RELEASE_EVERY_SYMBOLS) {
-                    self.map.release_pages();
-                }
-            }
-            if !any {
-                for symbol in obj.dynamic_symbols() {
-                    closest_symbol(&symbol, addrs, &mut best);
-                }
-            }
-        }
-        best.into_iter()
-            .map(|b| b.map(|(_, name)| name.to_owned()))
-            .collect()
     }
 }
 
@@ -259,7 +262,7 @@ fn htlhash(mut file: &File, path: &Path) -> Result<String, Error> {
         Error::new(Kind::Output, format!("reading {} failed", path.display())).with_source(e)
     };
     let len = file.metadata().map_err(io)?.len();
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut ctx = Sha256::new();
     let mut buf = vec![0; CHUNK.min(len) as usize];
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     file.read_exact(&mut buf).map_err(io)?;
@@ -270,7 +273,7 @@ fn htlhash(mut file: &File, path: &Path) -> Result<String, Error> {
     file.read_exact(&mut buf).map_err(io)?;
     ctx.update(&buf);
     ctx.update(&len.to_be_bytes());
-    Ok(hex(&ctx.finish().as_ref()[..16]))
+    Ok(hex(&ctx.finish()[..16]))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -291,9 +294,10 @@ mod tests {
         let mut input = data[..4096].to_vec();
         input.extend_from_slice(&data[data.len() - 4096..]);
         input.extend_from_slice(&(data.len() as u64).to_be_bytes());
-        let digest = ring::digest::digest(&ring::digest::SHA256, &input);
+        let mut whole = Sha256::new();
+        whole.update(&input);
         let got = htlhash(&File::open(&path).unwrap(), &path).unwrap();
-        assert_eq!(got, hex(&digest.as_ref()[..16]));
+        assert_eq!(got, hex(&whole.finish()[..16]));
         assert_eq!(got.len(), 32);
         std::fs::remove_dir_all(dir).unwrap();
     }

@@ -16,9 +16,11 @@ mod dwarf;
 mod elf;
 mod lru;
 mod map;
+mod sha256;
 
 pub(crate) use elf::ElfInfo;
 
+#[cfg(test)]
 use elf::DebugInfo;
 use lru::Lru;
 use std::collections::HashMap;
@@ -162,8 +164,8 @@ impl Symbolizer {
         missing.sort_unstable();
         missing.dedup();
         // File I/O and parsing, without the lock.
-        let resolved: Vec<Arc<[Frame]>> = match DebugInfo::load(path) {
-            Ok(info) => info.resolve(&missing).into_iter().map(Arc::from).collect(),
+        let resolved: Vec<Arc<[Frame]>> = match elf::resolve(path, &missing) {
+            Ok(frames) => frames.into_iter().map(Arc::from).collect(),
             // An unreadable file resolves to nothing.
             Err(_) => vec![Arc::from(Vec::new()); missing.len()],
         };
