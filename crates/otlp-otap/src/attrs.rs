@@ -43,6 +43,8 @@ struct Row<'a> {
 pub(crate) struct AttrsTable<'a> {
     kind: ArrowPayloadType,
     rows: Vec<Row<'a>>,
+    /// Whether the rows came in order of their parents (as the encoders add them).
+    by_parent: bool,
 }
 
 /// Whether a table's `parent_id` is `UInt32` (event, link, data point and exemplar
@@ -61,11 +63,15 @@ impl<'a> AttrsTable<'a> {
         AttrsTable {
             kind,
             rows: Vec::new(),
+            by_parent: true,
         }
     }
 
     /// Adds the attributes of the row `parent`.
     pub(crate) fn add(&mut self, parent: u32, attributes: &'a [KeyValue]) {
+        if self.rows.last().is_some_and(|last| last.parent > parent) {
+            self.by_parent = false;
+        }
         for kv in attributes {
             let (ty, val) = values::of(kv.value.as_ref());
             self.rows.push(Row {
@@ -116,20 +122,40 @@ impl<'a> AttrsTable<'a> {
         for (r, &group) in order.iter().enumerate() {
             rank[group] = u32::try_from(r).unwrap_or(u32::MAX);
         }
-        let mut keyed: Vec<(u32, u32, usize)> = group_of
-            .iter()
-            .zip(rows)
-            .enumerate()
-            .map(|(i, (&group, row))| (rank[group as usize], row.parent, i))
-            .collect();
-        keyed.sort_unstable();
+        // Rows added in order of their parents need only a stable sort by rank: a counting
+        // sort, linear; others sort by (rank, parent).
+        let order: Vec<usize> = if self.by_parent {
+            let mut starts = vec![0usize; rank.len() + 1];
+            for &group in &group_of {
+                starts[rank[group as usize] as usize + 1] += 1;
+            }
+            for r in 1..starts.len() {
+                starts[r] += starts[r - 1];
+            }
+            let mut order = vec![0usize; rows.len()];
+            for (i, &group) in group_of.iter().enumerate() {
+                let at = &mut starts[rank[group as usize] as usize];
+                order[*at] = i;
+                *at += 1;
+            }
+            order
+        } else {
+            let mut keyed: Vec<(u32, u32, usize)> = group_of
+                .iter()
+                .zip(rows)
+                .enumerate()
+                .map(|(i, (&group, row))| (rank[group as usize], row.parent, i))
+                .collect();
+            keyed.sort_unstable();
+            keyed.into_iter().map(|(_, _, i)| i).collect()
+        };
         let mut taken: Vec<Option<Row<'a>>> = std::mem::take(&mut self.rows)
             .into_iter()
             .map(Some)
             .collect();
-        self.rows = keyed
+        self.rows = order
             .into_iter()
-            .filter_map(|(_, _, i)| taken.get_mut(i).and_then(Option::take))
+            .filter_map(|i| taken.get_mut(i).and_then(Option::take))
             .collect();
     }
 }
@@ -169,16 +195,25 @@ impl Table for AttrsTable<'_> {
         let mut parents = Vec::with_capacity(self.rows.len());
         let mut values = ValueBuilder::default();
         let mut prev: Option<&Row<'_>> = None;
+        // Rows are sorted by type, key and value: a key or string value equal to the previous
+        // row's repeats its dictionary entry without another lookup.
         for row in &self.rows {
-            let delta = prev
-                .is_some_and(|p| p.ty == row.ty && p.key == row.key && row.val.continues(&p.val));
+            let same_key = prev.is_some_and(|p| p.ty == row.ty && p.key == row.key);
+            let same_val = same_key && prev.is_some_and(|p| row.val.continues(&p.val));
             parents.push(match prev {
-                Some(p) if delta => row.parent.wrapping_sub(p.parent),
+                Some(p) if same_val => row.parent.wrapping_sub(p.parent),
                 _ => row.parent,
             });
+            if same_key {
+                keys.append_repeat(row.key);
+            } else {
+                keys.append(row.key, max_bytes)?;
+            }
+            match &row.val {
+                Val::Str(s) if same_val => values.append_repeated_str(s, strings),
+                val => values.append(row.ty, val, strings, max_bytes)?,
+            }
             prev = Some(row);
-            keys.append(row.key, max_bytes)?;
-            values.append(row.ty, &row.val, strings, max_bytes)?;
         }
         let parent_ids: ArrayRef = if wide(self.kind) {
             Arc::new(UInt32Array::from(parents))
@@ -383,13 +418,19 @@ mod tests {
         #[test]
         fn the_grouped_sort_orders_rows_as_comparing_them_does(
             picks in proptest::collection::vec((0u32..40, 0usize..4, 0usize..9), 0..300),
+            in_order in proptest::bool::ANY,
         ) {
+            // Parents in order (the encoders' case, sorted by counting) or in any order.
+            let mut picks = picks;
+            if in_order {
+                picks.sort_by_key(|&(p, _, _)| p);
+            }
             let keys = ["http.route", "http.method", "a", "http.request.method"];
             let values: [AnyValue; 9] = [
                 "GET".into(), "POST".into(), "".into(), 7i64.into(), (-3i64).into(),
                 0.0f64.into(), (-0.0f64).into(), f64::NAN.into(), true.into(),
             ];
-            // Parents in any order, repeated keys and values of every scalar type.
+            // Repeated keys and values of every scalar type.
             let rows: Vec<(u32, KeyValue)> = picks
                 .iter()
                 .map(|&(p, k, v)| (p, KeyValue::new(keys[k], values[v].clone())))

@@ -78,6 +78,18 @@ impl StrColumn {
         Ok(())
     }
 
+    /// Appends `s`, which the caller knows equals the value the last [`append`](Self::append)
+    /// took (a run in a sorted table), without looking it up in the dictionary.
+    pub(crate) fn append_repeat(&mut self, s: &str) {
+        match &self.dict {
+            Some(_) => {
+                let last = self.keys.values_slice().last().copied().unwrap_or(0);
+                self.keys.append_value(last);
+            }
+            None => self.plain.append_value(s),
+        }
+    }
+
     /// Appends a null.
     pub(crate) fn append_null(&mut self) {
         if self.dict.is_some() {

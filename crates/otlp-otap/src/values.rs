@@ -8,10 +8,12 @@ use crate::columns::{Column, Columns, column, present, read};
 use crate::dict::{Full, StrColumn};
 use crate::{ArrowPayloadType, Result, cbor};
 use arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, UInt8Builder,
+    ArrayBuilder, BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder,
 };
 use arrow_array::types::{Float64Type, Int64Type, UInt8Type};
-use arrow_array::{ArrayRef, BinaryArray, BooleanArray, PrimitiveArray, StringArray};
+use arrow_array::{
+    ArrayRef, BinaryArray, BooleanArray, PrimitiveArray, StringArray, UInt8Array, new_null_array,
+};
 use arrow_schema::{DataType, Field};
 use bytes::Bytes;
 use otlp_proto::Str;
@@ -134,14 +136,65 @@ pub(crate) fn fields(str_type: DataType) -> Vec<Field> {
 }
 
 /// Builds the value columns (but `str`, a stream's [`StrColumn`]).
+///
+/// A row fills one of the five typed columns and leaves the others null, and most tables use
+/// one or two of them: a typed column is only built once a row has a value for it, its nulls
+/// written in runs (a column no row used comes out all null, and [`prune`](crate::prune)
+/// leaves it out).
 #[derive(Default)]
 pub(crate) struct ValueBuilder {
-    types: UInt8Builder,
-    ints: Int64Builder,
-    doubles: Float64Builder,
-    bools: BooleanBuilder,
-    bytes: BinaryBuilder,
-    sers: BinaryBuilder,
+    types: Vec<u8>,
+    ints: Sparse<Int64Builder>,
+    doubles: Sparse<Float64Builder>,
+    bools: Sparse<BooleanBuilder>,
+    bytes: Sparse<BinaryBuilder>,
+    sers: Sparse<BinaryBuilder>,
+}
+
+/// An Arrow builder that can take a run of nulls at once.
+trait Pad: ArrayBuilder + Default {
+    fn pad(&mut self, n: usize);
+}
+
+macro_rules! pad {
+    ($($t:ty),*) => {$(
+        impl Pad for $t {
+            fn pad(&mut self, n: usize) {
+                self.append_nulls(n);
+            }
+        }
+    )*};
+}
+pad!(Int64Builder, Float64Builder, BooleanBuilder, BinaryBuilder);
+
+/// A nullable column made only when a row has a value for it.
+#[derive(Default)]
+struct Sparse<B> {
+    builder: Option<B>,
+}
+
+impl<B: Pad> Sparse<B> {
+    /// The builder, with nulls up to row `row` (the row about to be appended).
+    fn at(&mut self, row: usize) -> &mut B {
+        let b = self.builder.get_or_insert_with(B::default);
+        let len = b.len();
+        if len < row {
+            b.pad(row - len);
+        }
+        b
+    }
+
+    /// The column of `rows` rows of type `data_type`.
+    fn finish(&mut self, rows: usize, data_type: &DataType) -> ArrayRef {
+        match &mut self.builder {
+            Some(b) => {
+                let len = b.len();
+                b.pad(rows.saturating_sub(len));
+                b.finish()
+            }
+            None => new_null_array(data_type, rows),
+        }
+    }
 }
 
 impl ValueBuilder {
@@ -153,44 +206,41 @@ impl ValueBuilder {
         strs: &mut StrColumn,
         max_bytes: usize,
     ) -> std::result::Result<(), Full> {
-        self.types.append_value(ty);
+        let row = self.types.len();
         match val {
             Val::Str(s) => strs.append(s, max_bytes)?,
             _ => strs.append_null(),
         }
-        self.ints.append_option(match val {
-            Val::Int(i) => Some(*i),
-            _ => None,
-        });
-        self.doubles.append_option(match val {
-            Val::Double(d) => Some(*d),
-            _ => None,
-        });
-        self.bools.append_option(match val {
-            Val::Bool(b) => Some(*b),
-            _ => None,
-        });
-        self.bytes.append_option(match val {
-            Val::Bytes(b) => Some(*b),
-            _ => None,
-        });
-        self.sers.append_option(match val {
-            Val::Ser(s) => Some(s.as_slice()),
-            _ => None,
-        });
+        self.types.push(ty);
+        match val {
+            Val::Empty | Val::Str(_) => {}
+            Val::Int(i) => self.ints.at(row).append_value(*i),
+            Val::Double(d) => self.doubles.at(row).append_value(*d),
+            Val::Bool(b) => self.bools.at(row).append_value(*b),
+            Val::Bytes(b) => self.bytes.at(row).append_value(b),
+            Val::Ser(s) => self.sers.at(row).append_value(s),
+        }
         Ok(())
+    }
+
+    /// Appends the string value `s`, which the caller knows equals the last one appended to
+    /// `strs` (a run in a sorted table): see [`StrColumn::append_repeat`].
+    pub(crate) fn append_repeated_str(&mut self, s: &str, strs: &mut StrColumn) {
+        strs.append_repeat(s);
+        self.types.push(vt::STR);
     }
 
     /// The columns in [`fields`] order, with `strs` as `str`.
     pub(crate) fn finish(mut self, strs: ArrayRef) -> Vec<ArrayRef> {
+        let rows = self.types.len();
         vec![
-            Arc::new(self.types.finish()),
+            Arc::new(UInt8Array::from(std::mem::take(&mut self.types))),
             strs,
-            Arc::new(self.ints.finish()),
-            Arc::new(self.doubles.finish()),
-            Arc::new(self.bools.finish()),
-            Arc::new(self.bytes.finish()),
-            Arc::new(self.sers.finish()),
+            self.ints.finish(rows, &DataType::Int64),
+            self.doubles.finish(rows, &DataType::Float64),
+            self.bools.finish(rows, &DataType::Boolean),
+            self.bytes.finish(rows, &DataType::Binary),
+            self.sers.finish(rows, &DataType::Binary),
         ]
     }
 }
