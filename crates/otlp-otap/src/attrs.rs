@@ -205,12 +205,12 @@ impl Table for AttrsTable<'_> {
                 _ => row.parent,
             });
             if same_key {
-                keys.append_repeat(row.key);
+                keys.append_repeat(row.key, max_bytes)?;
             } else {
                 keys.append(row.key, max_bytes)?;
             }
             match &row.val {
-                Val::Str(s) if same_val => values.append_repeated_str(s, strings),
+                Val::Str(s) if same_val => values.append_repeated_str(s, strings, max_bytes)?,
                 val => values.append(row.ty, val, strings, max_bytes)?,
             }
             prev = Some(row);

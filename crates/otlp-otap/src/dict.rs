@@ -25,6 +25,11 @@ pub(crate) struct StrColumn {
     /// The current batch: keys into the dictionary, or the strings themselves.
     keys: UInt16Builder,
     plain: StringBuilder,
+    /// The key of the last string appended to the dictionary: a batch's rows often repeat
+    /// the string of the row before (the scope of every row, a span name), which is then
+    /// compared with the dictionary's copy (recent, so in cache) rather than hashed and
+    /// looked up.
+    last: Option<u16>,
 }
 
 #[derive(Debug, Default)]
@@ -37,6 +42,18 @@ struct Dict {
     bytes: usize,
 }
 
+impl Dict {
+    /// The bytes of value `k`.
+    fn value(&self, k: u16) -> Option<&[u8]> {
+        let offsets = self.values.offsets_slice();
+        let k = usize::from(k);
+        let (start, end) = (*offsets.get(k)?, *offsets.get(k + 1)?);
+        self.values
+            .values_slice()
+            .get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+    }
+}
+
 impl StrColumn {
     /// An empty column, dictionary-encoded or not.
     pub(crate) fn new(dictionary: bool) -> Self {
@@ -44,6 +61,7 @@ impl StrColumn {
             dict: dictionary.then(Dict::default),
             keys: UInt16Builder::new(),
             plain: StringBuilder::new(),
+            last: None,
         }
     }
 
@@ -62,7 +80,14 @@ impl StrColumn {
             self.plain.append_value(s);
             return Ok(());
         };
+        if let Some(k) = self.last
+            && dict.value(k) == Some(s.as_bytes())
+        {
+            self.keys.append_value(k);
+            return Ok(());
+        }
         if let Some(&k) = dict.index.get(s) {
+            self.last = Some(k);
             self.keys.append_value(k);
             return Ok(());
         }
@@ -74,19 +99,20 @@ impl StrColumn {
         dict.values.append_value(s);
         dict.bytes += s.len();
         dict.cached = None;
+        self.last = Some(k);
         self.keys.append_value(k);
         Ok(())
     }
 
     /// Appends `s`, which the caller knows equals the value the last [`append`](Self::append)
     /// took (a run in a sorted table), without looking it up in the dictionary.
-    pub(crate) fn append_repeat(&mut self, s: &str) {
-        match &self.dict {
-            Some(_) => {
-                let last = self.keys.values_slice().last().copied().unwrap_or(0);
-                self.keys.append_value(last);
+    pub(crate) fn append_repeat(&mut self, s: &str, max_bytes: usize) -> Result<(), Full> {
+        match (&self.dict, self.last) {
+            (Some(_), Some(k)) => {
+                self.keys.append_value(k);
+                Ok(())
             }
-            None => self.plain.append_value(s),
+            _ => self.append(s, max_bytes),
         }
     }
 
@@ -166,6 +192,29 @@ mod tests {
             .clone();
         assert_eq!(values.iter().flatten().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(c.held_bytes(), 3);
+    }
+
+    #[test]
+    fn repeats_take_the_key_of_the_last_string_and_only_an_equal_one() {
+        let mut c = StrColumn::new(true);
+        // Each string its own allocation, freed before the next: only content counts.
+        for s in ["x", "x", "y", "x", "z"] {
+            c.append(&s.to_string(), 100).expect("room");
+        }
+        c.append_null();
+        c.append_repeat("z", 100).expect("room");
+        let column = c.finish();
+        let keys = column.as_any_dictionary().normalized_keys();
+        assert_eq!(keys, vec![0, 0, 1, 0, 2, 0, 2]);
+        assert!(column.is_null(5) && !column.is_null(6));
+        let mut plain = StrColumn::new(false);
+        plain.append("p", 0).expect("plain");
+        plain.append_repeat("p", 0).expect("plain");
+        let plain = plain.finish();
+        assert_eq!(
+            plain.as_string::<i32>().iter().collect::<Vec<_>>(),
+            [Some("p"); 2]
+        );
     }
 
     #[test]

@@ -225,9 +225,15 @@ impl ValueBuilder {
 
     /// Appends the string value `s`, which the caller knows equals the last one appended to
     /// `strs` (a run in a sorted table): see [`StrColumn::append_repeat`].
-    pub(crate) fn append_repeated_str(&mut self, s: &str, strs: &mut StrColumn) {
-        strs.append_repeat(s);
+    pub(crate) fn append_repeated_str(
+        &mut self,
+        s: &str,
+        strs: &mut StrColumn,
+        max_bytes: usize,
+    ) -> std::result::Result<(), Full> {
+        strs.append_repeat(s, max_bytes)?;
         self.types.push(vt::STR);
+        Ok(())
     }
 
     /// The columns in [`fields`] order, with `strs` as `str`.
