@@ -199,7 +199,8 @@ mod tests {
         let mut c = StrColumn::new(true);
         // Each string its own allocation, freed before the next: only content counts.
         for s in ["x", "x", "y", "x", "z"] {
-            c.append(&s.to_string(), 100).expect("room");
+            let owned: String = s.chars().collect();
+            c.append(&owned, 100).expect("room");
         }
         c.append_null();
         c.append_repeat("z", 100).expect("room");
