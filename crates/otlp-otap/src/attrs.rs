@@ -13,7 +13,7 @@
 use crate::columns::{Columns, column, read, required};
 use crate::dict::{Full, StrColumn};
 use crate::stream::Table;
-use crate::values::{self, Val, ValKey, ValueBuilder, ValueReader};
+use crate::values::{self, StrKey, Val, ValKey, ValueBuilder, ValueReader, same_str};
 use crate::{ArrowPayloadType, Error, Result};
 use arrow_array::types::{UInt8Type, UInt16Type, UInt32Type};
 use arrow_array::{
@@ -94,7 +94,7 @@ impl<'a> AttrsTable<'a> {
     /// rows are grouped by it through a hash map, only the distinct ones are compared as
     /// strings, and the rows are then sorted by the group's rank and their parent, integers.
     pub(crate) fn sort(&mut self) {
-        let mut groups: HashMap<(u8, &str, ValKey<'_>), u32, foldhash::fast::RandomState> =
+        let mut groups: HashMap<(u8, StrKey<'_>, ValKey<'_>), u32, foldhash::fast::RandomState> =
             HashMap::with_capacity_and_hasher(self.rows.len(), Default::default());
         // For each group, a row of it; for each row, its group.
         let mut firsts: Vec<usize> = Vec::new();
@@ -102,7 +102,7 @@ impl<'a> AttrsTable<'a> {
         for (i, row) in self.rows.iter().enumerate() {
             let next = u32::try_from(firsts.len()).unwrap_or(u32::MAX);
             let group = *groups
-                .entry((row.ty, row.key, row.val.key()))
+                .entry((row.ty, StrKey(row.key), row.val.key()))
                 .or_insert_with(|| {
                     firsts.push(i);
                     next
@@ -198,7 +198,7 @@ impl Table for AttrsTable<'_> {
         // Rows are sorted by type, key and value: a key or string value equal to the previous
         // row's repeats its dictionary entry without another lookup.
         for row in &self.rows {
-            let same_key = prev.is_some_and(|p| p.ty == row.ty && p.key == row.key);
+            let same_key = prev.is_some_and(|p| p.ty == row.ty && same_str(p.key, row.key));
             let same_val = same_key && prev.is_some_and(|p| row.val.continues(&p.val));
             parents.push(match prev {
                 Some(p) if same_val => row.parent.wrapping_sub(p.parent),

@@ -11,7 +11,7 @@ use arrow_array::builder::{StringBuilder, UInt16Builder};
 use arrow_array::types::UInt16Type;
 use arrow_array::{ArrayRef, DictionaryArray};
 use arrow_schema::DataType;
-use foldhash::HashMap;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 /// A dictionary column cannot take another value: its stream must start over.
@@ -34,7 +34,10 @@ pub(crate) struct StrColumn {
 
 #[derive(Debug, Default)]
 struct Dict {
-    index: HashMap<Box<str>, u16>,
+    /// The values' keys, by the values' hashes; a value's bytes are read where `values` holds
+    /// them (no copy of each string of its own).
+    index: hashbrown::HashTable<u16>,
+    hasher: foldhash::fast::RandomState,
     values: StringBuilder,
     /// The values as last finished, reused while nothing was added (so the IPC writer sees the
     /// same array and sends no dictionary at all).
@@ -45,13 +48,41 @@ struct Dict {
 impl Dict {
     /// The bytes of value `k`.
     fn value(&self, k: u16) -> Option<&[u8]> {
-        let offsets = self.values.offsets_slice();
-        let k = usize::from(k);
-        let (start, end) = (*offsets.get(k)?, *offsets.get(k + 1)?);
-        self.values
-            .values_slice()
-            .get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
+        value(&self.values, k)
     }
+
+    /// The key of `s`, if the dictionary has it.
+    fn find(&self, s: &[u8], hash: u64) -> Option<u16> {
+        self.index
+            .find(hash, |&k| value(&self.values, k) == Some(s))
+            .copied()
+    }
+
+    /// Adds `s` as key `k`.
+    fn insert(&mut self, s: &str, hash: u64, k: u16) {
+        let Dict {
+            index,
+            hasher,
+            values,
+            ..
+        } = self;
+        index.insert_unique(hash, k, |&k| {
+            hasher.hash_one(value(values, k).unwrap_or_default())
+        });
+        values.append_value(s);
+        self.bytes += s.len();
+        self.cached = None;
+    }
+}
+
+/// The bytes of value `k` of `values`.
+fn value(values: &StringBuilder, k: u16) -> Option<&[u8]> {
+    let offsets = values.offsets_slice();
+    let k = usize::from(k);
+    let (start, end) = (*offsets.get(k)?, *offsets.get(k + 1)?);
+    values
+        .values_slice()
+        .get(usize::try_from(start).ok()?..usize::try_from(end).ok()?)
 }
 
 impl StrColumn {
@@ -86,7 +117,8 @@ impl StrColumn {
             self.keys.append_value(k);
             return Ok(());
         }
-        if let Some(&k) = dict.index.get(s) {
+        let hash = dict.hasher.hash_one(s.as_bytes());
+        if let Some(k) = dict.find(s.as_bytes(), hash) {
             self.last = Some(k);
             self.keys.append_value(k);
             return Ok(());
@@ -95,10 +127,7 @@ impl StrColumn {
         if dict.bytes + s.len() > max_bytes {
             return Err(Full);
         }
-        dict.index.insert(s.into(), k);
-        dict.values.append_value(s);
-        dict.bytes += s.len();
-        dict.cached = None;
+        dict.insert(s, hash, k);
         self.last = Some(k);
         self.keys.append_value(k);
         Ok(())

@@ -46,11 +46,34 @@ pub(crate) enum Val<'a> {
     Ser(Vec<u8>),
 }
 
+/// A string as a hash key, compared by address before contents (see [`same_str`]).
+#[derive(Debug, Clone, Copy, Eq)]
+pub(crate) struct StrKey<'a>(pub(crate) &'a str);
+
+impl PartialEq for StrKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        same_str(self.0, other.0)
+    }
+}
+
+impl std::hash::Hash for StrKey<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+/// Whether `a` and `b` are equal, looking at their addresses first: a key or value that comes
+/// from one constant lies at one address, and comparing long strings byte by byte on every
+/// row is what grouping them costs otherwise.
+pub(crate) fn same_str(a: &str, b: &str) -> bool {
+    (std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()) || a == b
+}
+
 /// A [`Val`] as a hash key (see [`Val::key`]).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) enum ValKey<'a> {
     Empty,
-    Str(&'a str),
+    Str(StrKey<'a>),
     Int(i64),
     Double(u64),
     Bool(bool),
@@ -77,7 +100,7 @@ impl Val<'_> {
     pub(crate) fn key(&self) -> ValKey<'_> {
         match self {
             Val::Empty => ValKey::Empty,
-            Val::Str(s) => ValKey::Str(s),
+            Val::Str(s) => ValKey::Str(StrKey(s)),
             Val::Int(i) => ValKey::Int(*i),
             Val::Double(d) => ValKey::Double(d.to_bits()),
             Val::Bool(b) => ValKey::Bool(*b),
@@ -93,6 +116,7 @@ impl Val<'_> {
     pub(crate) fn continues(&self, prev: &Self) -> bool {
         match (self, prev) {
             (Val::Double(a), Val::Double(b)) => a == b,
+            (Val::Str(a), Val::Str(b)) => same_str(a, b),
             (Val::Empty, _) | (Val::Ser(_), _) => false,
             (a, b) => a == b,
         }

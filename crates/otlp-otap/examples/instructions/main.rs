@@ -1,0 +1,67 @@
+//! Encodes batches of the `sizes` example's workload, for counting the instructions an item
+//! costs (`scripts/instructions.sh` runs it under cachegrind): a count that, unlike time, does
+//! not move with what else the machine runs.
+//!
+//! `instructions SIGNAL SIZE WAY N`: SIGNAL `traces`, `logs` or `metrics`; SIZE items a batch;
+//! WAY `otlp` (protobuf), `otap` (zstd IPC bodies) or `plain` (no IPC compression); N batches
+//! after five to warm up (the encoder's stream state, as in `benches/encode.rs`). Prints
+//! nothing.
+
+#![allow(missing_docs)]
+
+#[path = "../sizes/metrics.rs"]
+mod metrics;
+#[path = "../sizes/workload.rs"]
+mod workload;
+
+use otlp_otap::{Encoder, Logs, Metrics, Signal, Traces};
+use otlp_proto::Message;
+use std::hint::black_box;
+use std::process::ExitCode;
+
+fn run<S: Signal>(make: fn(usize, u64) -> S::Request, size: usize, way: &str, n: usize)
+where
+    S::Request: Message,
+{
+    let requests: Vec<_> = (0..5).map(|r| make(size, r)).collect();
+    let mut encoder: Encoder<S> = match way {
+        "plain" => Encoder::new().with_zstd_level(None),
+        _ => Encoder::new(),
+    };
+    for request in requests.iter().cycle().take(5 + n) {
+        if way == "otlp" {
+            black_box(request.encode_to_bytes());
+        } else {
+            match encoder.encode(request) {
+                Ok(batch) => black_box(batch.encode_to_bytes()),
+                Err(e) => panic!("otap encode: {e}"),
+            };
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let parsed = match args.as_slice() {
+        [signal, size, way, n] => size.parse().ok().zip(n.parse().ok()).and_then(|(s, n)| {
+            ["otlp", "otap", "plain"]
+                .contains(&way.as_str())
+                .then_some((signal.as_str(), s, way.as_str(), n))
+        }),
+        _ => None,
+    };
+    let Some((signal, size, way, n)) = parsed else {
+        eprintln!("usage: instructions traces|logs|metrics SIZE otlp|otap|plain N");
+        return ExitCode::FAILURE;
+    };
+    match signal {
+        "traces" => run::<Traces>(workload::traces, size, way, n),
+        "logs" => run::<Logs>(workload::logs, size, way, n),
+        "metrics" => run::<Metrics>(metrics::metrics, size, way, n),
+        _ => {
+            eprintln!("unknown signal {signal}: traces, logs or metrics");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
