@@ -45,6 +45,9 @@ pub(crate) struct AttrsTable<'a> {
     rows: Vec<Row<'a>>,
     /// Whether the rows came in order of their parents (as the encoders add them).
     by_parent: bool,
+    /// The rows' indexes in table order, once [sorted](Self::sort) (the rows stay where
+    /// they were added).
+    order: Vec<u32>,
 }
 
 /// Whether a table's `parent_id` is `UInt32` (event, link, data point and exemplar
@@ -64,6 +67,7 @@ impl<'a> AttrsTable<'a> {
             kind,
             rows: Vec::new(),
             by_parent: true,
+            order: Vec::new(),
         }
     }
 
@@ -124,7 +128,8 @@ impl<'a> AttrsTable<'a> {
         }
         // Rows added in order of their parents need only a stable sort by rank: a counting
         // sort, linear; others sort by (rank, parent).
-        let order: Vec<usize> = if self.by_parent {
+        let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+        self.order = if self.by_parent {
             let mut starts = vec![0usize; rank.len() + 1];
             for &group in &group_of {
                 starts[rank[group as usize] as usize + 1] += 1;
@@ -132,31 +137,34 @@ impl<'a> AttrsTable<'a> {
             for r in 1..starts.len() {
                 starts[r] += starts[r - 1];
             }
-            let mut order = vec![0usize; rows.len()];
+            let mut order = vec![0u32; rows.len()];
             for (i, &group) in group_of.iter().enumerate() {
                 let at = &mut starts[rank[group as usize] as usize];
-                order[*at] = i;
+                order[*at] = index(i);
                 *at += 1;
             }
             order
         } else {
-            let mut keyed: Vec<(u32, u32, usize)> = group_of
+            let mut keyed: Vec<(u32, u32, u32)> = group_of
                 .iter()
                 .zip(rows)
                 .enumerate()
-                .map(|(i, (&group, row))| (rank[group as usize], row.parent, i))
+                .map(|(i, (&group, row))| (rank[group as usize], row.parent, index(i)))
                 .collect();
             keyed.sort_unstable();
             keyed.into_iter().map(|(_, _, i)| i).collect()
         };
-        let mut taken: Vec<Option<Row<'a>>> = std::mem::take(&mut self.rows)
+    }
+
+    /// The rows in table order: as [sorted](Self::sort), or as added before that.
+    fn sorted(&self) -> impl Iterator<Item = &Row<'a>> {
+        let ordered = (!self.order.is_empty())
+            .then(|| self.order.iter().filter_map(|&i| self.rows.get(i as usize)));
+        let added = self.order.is_empty().then(|| self.rows.iter());
+        ordered
             .into_iter()
-            .map(Some)
-            .collect();
-        self.rows = order
-            .into_iter()
-            .filter_map(|i| taken.get_mut(i).and_then(Option::take))
-            .collect();
+            .flatten()
+            .chain(added.into_iter().flatten())
     }
 }
 
@@ -197,7 +205,7 @@ impl Table for AttrsTable<'_> {
         let mut prev: Option<&Row<'_>> = None;
         // Rows are sorted by type, key and value: a key or string value equal to the previous
         // row's repeats its dictionary entry without another lookup.
-        for row in &self.rows {
+        for row in self.sorted() {
             let same_key = prev.is_some_and(|p| p.ty == row.ty && same_str(p.key, row.key));
             let same_val = same_key && prev.is_some_and(|p| row.val.continues(&p.val));
             parents.push(match prev {
@@ -408,8 +416,7 @@ mod tests {
 
     fn described(table: &AttrsTable<'_>) -> Vec<(u32, String, u8, String)> {
         table
-            .rows
-            .iter()
+            .sorted()
             .map(|r| (r.parent, r.key.to_owned(), r.ty, format!("{:?}", r.val)))
             .collect()
     }
