@@ -145,6 +145,21 @@ impl StrColumn {
         }
     }
 
+    /// Appends `s`: as [`append_repeat`](Self::append_repeat) when `repeat` (the caller knows
+    /// the value appended last is the same string), as [`append`](Self::append) otherwise.
+    pub(crate) fn append_run(
+        &mut self,
+        s: &str,
+        repeat: bool,
+        max_bytes: usize,
+    ) -> Result<(), Full> {
+        if repeat {
+            self.append_repeat(s, max_bytes)
+        } else {
+            self.append(s, max_bytes)
+        }
+    }
+
     /// Appends a null.
     pub(crate) fn append_null(&mut self) {
         if self.dict.is_some() {

@@ -64,6 +64,20 @@ pub(crate) struct Place<'a> {
     pub(crate) scope: Option<&'a InstrumentationScope>,
 }
 
+/// Tells of each row whether it is in the resource and scope of the row before it: rows come
+/// grouped by both, so a row that continues its group repeats the group's strings (see
+/// [`StrColumn::append_run`]).
+#[derive(Default)]
+pub(crate) struct Runs(Option<(u16, u16)>);
+
+impl Runs {
+    /// Whether `place` is the previous row's.
+    pub(crate) fn continues(&mut self, place: &Place<'_>) -> bool {
+        let at = Some((place.resource_id, place.scope_id));
+        std::mem::replace(&mut self.0, at) == at
+    }
+}
+
 /// One row of a root table (a span, log record or metric) and where it belongs.
 pub(crate) struct Row<'a, T> {
     pub(crate) place: Place<'a>,
@@ -116,10 +130,12 @@ pub(crate) fn append<'a>(
     let [schema_urls, names, versions] = strs else {
         return Err(Full);
     };
+    let mut runs = Runs::default();
     for p in places {
-        schema_urls.append(p.resource_schema_url, max_bytes)?;
-        names.append(p.scope.map_or("", |s| &s.name), max_bytes)?;
-        versions.append(p.scope.map_or("", |s| &s.version), max_bytes)?;
+        let run = runs.continues(&p);
+        schema_urls.append_run(p.resource_schema_url, run, max_bytes)?;
+        names.append_run(p.scope.map_or("", |s| &s.name), run, max_bytes)?;
+        versions.append_run(p.scope.map_or("", |s| &s.version), run, max_bytes)?;
     }
     Ok(())
 }

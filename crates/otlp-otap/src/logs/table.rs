@@ -84,8 +84,9 @@ impl Table for LogsTable<'_> {
         let mut body_strs = StrColumn::new(false);
         let mut body = ValueBuilder::default();
         root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
+        let mut runs = root::Runs::default();
         for r in &self.rows {
-            schema_urls.append(r.scope_schema_url, max_bytes)?;
+            schema_urls.append_run(r.scope_schema_url, runs.continues(&r.place), max_bytes)?;
             severities.append(&r.item.severity_text, max_bytes)?;
             event_names.append(&r.item.event_name, max_bytes)?;
             let (ty, val) = values::of(r.item.body.as_ref());

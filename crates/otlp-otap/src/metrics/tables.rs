@@ -100,8 +100,9 @@ impl Table for MetricsTable<'_> {
             )));
         };
         root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
+        let mut runs = root::Runs::default();
         for r in &self.rows {
-            schema_urls.append(r.scope_schema_url, max_bytes)?;
+            schema_urls.append_run(r.scope_schema_url, runs.continues(&r.place), max_bytes)?;
             names.append(&r.item.name, max_bytes)?;
             descriptions.append(&r.item.description, max_bytes)?;
             units.append(&r.item.unit, max_bytes)?;

@@ -80,9 +80,10 @@ impl<S: SpanView> Table for SpansTable<'_, S> {
             )));
         };
         root::append(self.rows.iter().map(|r| r.place), grouping, max_bytes)?;
+        let mut runs = root::Runs::default();
         for r in &self.rows {
             names.append(r.item.name(), max_bytes)?;
-            schema_urls.append(r.scope_schema_url, max_bytes)?;
+            schema_urls.append_run(r.scope_schema_url, runs.continues(&r.place), max_bytes)?;
         }
         let dictionary = names.is_dictionary();
         Ok(self.finish(grouping, names.finish(), schema_urls.finish(), dictionary))
