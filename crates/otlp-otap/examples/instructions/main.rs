@@ -3,7 +3,9 @@
 //! not move with what else the machine runs.
 //!
 //! `instructions SIGNAL SIZE WAY N`: SIGNAL `traces`, `logs` or `metrics`; SIZE items a batch;
-//! WAY `otlp` (protobuf), `otap` (zstd IPC bodies) or `plain` (no IPC compression); N batches
+//! WAY `otlp` (protobuf), `otlp+zstd` (then zstd over the message, as gRPC compression does),
+//! `otap` (zstd IPC bodies), `plain` (no IPC compression) or `plain+zstd` (no IPC compression,
+//! zstd over the message: the SDK's OTAP default where it has zstd); N batches
 //! after five to warm up (the encoder's stream state, as in `benches/encode.rs`). Prints
 //! nothing.
 
@@ -15,7 +17,7 @@ mod metrics;
 mod workload;
 
 use otlp_otap::{Encoder, Logs, Metrics, Signal, Traces};
-use otlp_proto::Message;
+use otlp_proto::{Compression, Message};
 use std::hint::black_box;
 use std::process::ExitCode;
 
@@ -25,18 +27,27 @@ where
 {
     let requests: Vec<_> = (0..5).map(|r| make(size, r)).collect();
     let mut encoder: Encoder<S> = match way {
-        "plain" => Encoder::new().with_zstd_level(None),
+        "plain" | "plain+zstd" => Encoder::new().with_zstd_level(None),
         _ => Encoder::new(),
     };
+    let mut compressed = Vec::new();
     for request in requests.iter().cycle().take(5 + n) {
-        if way == "otlp" {
-            black_box(request.encode_to_bytes());
+        let message = if way.starts_with("otlp") {
+            request.encode_to_bytes()
         } else {
             match encoder.encode(request) {
-                Ok(batch) => black_box(batch.encode_to_bytes()),
+                Ok(batch) => batch.encode_to_bytes(),
                 Err(e) => panic!("otap encode: {e}"),
-            };
+            }
+        };
+        if way.ends_with("+zstd") {
+            compressed.clear();
+            if let Err(e) = Compression::Zstd.compress(&message, &mut compressed) {
+                panic!("zstd: {e}");
+            }
+            black_box(&compressed);
         }
+        black_box(message);
     }
 }
 
@@ -44,14 +55,16 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let parsed = match args.as_slice() {
         [signal, size, way, n] => size.parse().ok().zip(n.parse().ok()).and_then(|(s, n)| {
-            ["otlp", "otap", "plain"]
+            ["otlp", "otlp+zstd", "otap", "plain", "plain+zstd"]
                 .contains(&way.as_str())
                 .then_some((signal.as_str(), s, way.as_str(), n))
         }),
         _ => None,
     };
     let Some((signal, size, way, n)) = parsed else {
-        eprintln!("usage: instructions traces|logs|metrics SIZE otlp|otap|plain N");
+        eprintln!(
+            "usage: instructions traces|logs|metrics SIZE otlp|otlp+zstd|otap|plain|plain+zstd N"
+        );
         return ExitCode::FAILURE;
     };
     match signal {
