@@ -103,25 +103,15 @@ impl Compression {
             }
             return Ok(input.to_vec());
         }
-        let reader: Box<dyn Read + '_> = match self {
+        match self {
             #[cfg(feature = "gzip")]
-            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
-            #[cfg(feature = "zstd")]
-            Compression::Zstd => {
-                Box::new(zstd::stream::read::Decoder::new(input).map_err(DecompressError::Corrupt)?)
+            Compression::Gzip => {
+                read_capped(flate2::read::MultiGzDecoder::new(input), input, limit)
             }
-            _ => return Err(DecompressError::Unsupported(self)),
-        };
-        let mut out = Vec::with_capacity(input.len().saturating_mul(4).min(limit));
-        // Read at most limit + 1 bytes: one byte past the limit proves the body is too large.
-        reader
-            .take(limit as u64 + 1)
-            .read_to_end(&mut out)
-            .map_err(DecompressError::Corrupt)?;
-        if out.len() > limit {
-            return Err(DecompressError::TooLarge { limit });
+            #[cfg(feature = "zstd")]
+            Compression::Zstd => zstd_decompress(input, limit),
+            _ => Err(DecompressError::Unsupported(self)),
         }
-        Ok(out)
     }
 }
 
@@ -172,6 +162,58 @@ pub enum DecompressError {
     Corrupt(io::Error),
     /// This build lacks the compression (its feature is off).
     Unsupported(Compression),
+}
+
+/// What `reader` decompresses from `input`, refused past `limit` bytes.
+#[cfg(any(feature = "gzip", feature = "zstd"))]
+fn read_capped(reader: impl Read, input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
+    let mut out = Vec::with_capacity(input.len().saturating_mul(4).min(limit));
+    // Read at most limit + 1 bytes: one byte past the limit proves the body is too large.
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(DecompressError::Corrupt)?;
+    if out.len() > limit {
+        return Err(DecompressError::TooLarge { limit });
+    }
+    Ok(out)
+}
+
+/// A decompression context larger than this (a frame with a large window made it grow) is
+/// not kept for the thread's next body.
+#[cfg(feature = "zstd")]
+const MAX_KEPT_ZSTD_CONTEXT: usize = 8 << 20;
+
+/// Decompresses zstd `input` (one frame or several) with this thread's context, refused past
+/// `limit` bytes: a context made per body costs its allocation and its input buffer.
+#[cfg(feature = "zstd")]
+fn zstd_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
+    use std::cell::RefCell;
+    use zstd::zstd_safe::DCtx;
+    thread_local! {
+        static CONTEXT: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
+    }
+    CONTEXT.with(|cell| {
+        let Ok(mut kept) = cell.try_borrow_mut() else {
+            // Only reachable if decompressing re-entered itself on this thread.
+            let mut own = DCtx::create();
+            return read_capped(
+                zstd::stream::read::Decoder::with_context(input, &mut own),
+                input,
+                limit,
+            );
+        };
+        let context = kept.get_or_insert_with(DCtx::create);
+        let out = read_capped(
+            zstd::stream::read::Decoder::with_context(input, context),
+            input,
+            limit,
+        );
+        if context.sizeof() > MAX_KEPT_ZSTD_CONTEXT {
+            *kept = None;
+        }
+        out
+    })
 }
 
 /// The zstd level of compressed bodies: zstd's default, fast and a good ratio on telemetry.
@@ -288,6 +330,17 @@ mod tests {
         let threads: Vec<_> = (0..3u8)
             .map(|t| {
                 std::thread::spawn(move || {
+                    // A body cut short, then garbage: errors that leave the context usable.
+                    let mut whole = Vec::new();
+                    Compression::Zstd
+                        .compress(&[t; 100_000], &mut whole)
+                        .unwrap();
+                    assert!(
+                        Compression::Zstd
+                            .decompress(&whole[..whole.len() / 2], 1 << 20)
+                            .is_err()
+                    );
+                    assert!(Compression::Zstd.decompress(b"not zstd", 1 << 20).is_err());
                     for (i, len) in [0usize, 1, 100, 200_000, 7, 3_000_000, 64]
                         .iter()
                         .enumerate()
