@@ -105,9 +105,11 @@ impl Compression {
         }
         match self {
             #[cfg(feature = "gzip")]
-            Compression::Gzip => {
-                read_capped(flate2::read::MultiGzDecoder::new(input), input, limit)
-            }
+            Compression::Gzip => read_capped(
+                flate2::read::MultiGzDecoder::new(input),
+                input.len().saturating_mul(4),
+                limit,
+            ),
             #[cfg(feature = "zstd")]
             Compression::Zstd => zstd_decompress(input, limit),
             _ => Err(DecompressError::Unsupported(self)),
@@ -164,10 +166,15 @@ pub enum DecompressError {
     Unsupported(Compression),
 }
 
-/// What `reader` decompresses from `input`, refused past `limit` bytes.
+/// What `reader` decompresses, refused past `limit` bytes; `expected` is the size the input
+/// says it decompresses to, or a guess (the room reserved first, at most `limit`).
 #[cfg(any(feature = "gzip", feature = "zstd"))]
-fn read_capped(reader: impl Read, input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
-    let mut out = Vec::with_capacity(input.len().saturating_mul(4).min(limit));
+fn read_capped(
+    reader: impl Read,
+    expected: usize,
+    limit: usize,
+) -> Result<Vec<u8>, DecompressError> {
+    let mut out = Vec::with_capacity(expected.min(limit));
     // Read at most limit + 1 bytes: one byte past the limit proves the body is too large.
     reader
         .take(limit as u64 + 1)
@@ -193,20 +200,29 @@ fn zstd_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressErro
     thread_local! {
         static CONTEXT: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
     }
+    // The size the (first) frame declares, as zstd encoders write it, or a guess; never
+    // more than 32 times the input, so that a small body declaring a large size cannot make
+    // the server reserve memory for it.
+    let guess = input.len().saturating_mul(4);
+    let expected = match zstd::zstd_safe::get_frame_content_size(input) {
+        Ok(Some(n)) => usize::try_from(n).unwrap_or(usize::MAX),
+        _ => guess,
+    }
+    .min(input.len().saturating_mul(32));
     CONTEXT.with(|cell| {
         let Ok(mut kept) = cell.try_borrow_mut() else {
             // Only reachable if decompressing re-entered itself on this thread.
             let mut own = DCtx::create();
             return read_capped(
                 zstd::stream::read::Decoder::with_context(input, &mut own),
-                input,
+                expected,
                 limit,
             );
         };
         let context = kept.get_or_insert_with(DCtx::create);
         let out = read_capped(
             zstd::stream::read::Decoder::with_context(input, context),
-            input,
+            expected,
             limit,
         );
         if context.sizeof() > MAX_KEPT_ZSTD_CONTEXT {
