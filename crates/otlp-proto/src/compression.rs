@@ -1,7 +1,7 @@
 //! Request-body compression: gzip and zstd, with a hard cap on decompressed size.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 use std::str::FromStr;
 
 /// A body compression.
@@ -170,10 +170,11 @@ pub enum DecompressError {
 /// says it decompresses to, or a guess (the room reserved first, at most `limit`).
 #[cfg(any(feature = "gzip", feature = "zstd"))]
 fn read_capped(
-    reader: impl Read,
+    reader: impl io::Read,
     expected: usize,
     limit: usize,
 ) -> Result<Vec<u8>, DecompressError> {
+    use std::io::Read;
     let mut out = Vec::with_capacity(expected.min(limit));
     // Read at most limit + 1 bytes: one byte past the limit proves the body is too large.
     reader
