@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Instructions per item of OTLP protobuf and OTAP encoding (otlp-otap's `instructions`
-# example under valgrind's cachegrind): a figure that, unlike time, does not move with what
-# else the machine runs. Each configuration runs twice, with few and with more batches after
-# the warm-up, and the difference is shared over the extra items, so that start-up and
-# workload generation cancel out.
+# Instructions per item of OTLP protobuf and OTAP encoding, each also with zstd over the
+# message as gRPC compression does (otlp-otap's `instructions` example under valgrind's
+# cachegrind): a figure that, unlike time, does not move with what else the machine runs.
+# Each configuration runs twice, with few and with more batches after the warm-up, and the
+# difference is shared over the extra items, so that start-up and workload generation cancel
+# out.
 #
 #   scripts/instructions.sh                  every signal at 100, 1,000 and 5,000 items
 #   scripts/instructions.sh traces 1000      one signal and size
@@ -39,14 +40,17 @@ sizes=(100 1000 5000)
 if [[ $# -ge 1 ]]; then signals=("$1"); fi
 if [[ $# -ge 2 ]]; then sizes=("$2"); fi
 
-echo "| signal | batch | OTLP | OTAP | OTAP plain IPC | OTAP / OTLP | OTAP plain / OTLP |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
+echo "| signal | batch | OTLP | OTLP+zstd | OTAP | OTAP plain IPC | OTAP plain IPC+zstd | OTAP / OTLP | OTAP / OTLP+zstd |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for signal in "${signals[@]}"; do
     for size in "${sizes[@]}"; do
         otlp=$(per_item "$signal" "$size" otlp)
+        otlp_zstd=$(per_item "$signal" "$size" otlp+zstd)
         otap=$(per_item "$signal" "$size" otap)
         plain=$(per_item "$signal" "$size" plain)
-        awk -v s="$signal" -v n="$size" -v o="$otlp" -v a="$otap" -v p="$plain" \
-            'BEGIN { printf "| %s | %d | %d | %d | %d | %.1f | %.1f |\n", s, n, o, a, p, a / o, p / o }'
+        plain_zstd=$(per_item "$signal" "$size" plain+zstd)
+        awk -v s="$signal" -v n="$size" -v o="$otlp" -v oz="$otlp_zstd" -v a="$otap" \
+            -v p="$plain" -v pz="$plain_zstd" \
+            'BEGIN { printf "| %s | %d | %d | %d | %d | %d | %d | %.1f | %.1f |\n", s, n, o, oz, a, p, pz, a / o, a / oz }'
     done
 done
