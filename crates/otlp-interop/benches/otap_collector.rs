@@ -10,8 +10,9 @@
 //! batch; and the OTAP/gRPC ratio. Each client keeps its connection (and OTAP its stream)
 //! across rounds, as a long-running process does. Every round checks that nothing was dropped.
 //!
-//! Four clients: OTAP as configured by default (zstd IPC bodies, messages uncompressed), OTAP
-//! with gRPC zstd compression (then plain IPC bodies), and OTLP/gRPC without and with zstd;
+//! Four clients: OTAP with its messages uncompressed (compression `none` configured: zstd IPC
+//! bodies), OTAP with gRPC zstd compression (plain IPC bodies; OTAP's default when no
+//! compression is configured), and OTLP/gRPC without and with zstd;
 //! OTAP is compared with gRPC of the same message compression.
 //!
 //! Where the time goes: the CPU time per span of this process (SDK and exporter) and of the
@@ -220,14 +221,19 @@ fn main() {
 
     let dir = temp_dir("otap-bench");
     let collector = Collector::start_sink(&dir);
-    // OTAP as configured by default (zstd IPC bodies, messages uncompressed), OTAP with gRPC
-    // zstd (then plain IPC bodies, as the Go exporter's default), and OTLP/gRPC without and
-    // with zstd.
+    // OTAP with its messages uncompressed (`none` configured: zstd IPC bodies), OTAP with
+    // gRPC zstd (plain IPC bodies; the default with no compression configured, as the Go
+    // exporter's), and OTLP/gRPC without and with zstd.
     let zstd = Some(Compression::Zstd);
     let clients = [
         (
             "OTAP",
-            client(Protocol::Otap, None, collector.arrow, n as usize),
+            client(
+                Protocol::Otap,
+                Some(Compression::None),
+                collector.arrow,
+                n as usize,
+            ),
         ),
         (
             "OTAP, gRPC zstd",

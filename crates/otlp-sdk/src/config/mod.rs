@@ -85,10 +85,14 @@ pub enum Protocol {
     ///
     /// Needs the `grpc` feature (which `arrow` turns on).
     ///
-    /// Compression: with none set (the default), the Arrow IPC bodies are compressed with
-    /// zstd; with one set ([`ExporterConfig::with_compression`]), it applies to the stream's
-    /// gRPC messages and the IPC bodies go plain (the Go exporter's default with
-    /// `compression: zstd`): one compression pass, not two.
+    /// Compression: the configured one ([`ExporterConfig::with_compression`],
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION`) applies to the stream's gRPC messages, and then the
+    /// Arrow IPC bodies go plain: one compression pass, not two. With none configured, the
+    /// stream's messages go zstd where the build has the `zstd` feature (the Go exporter's
+    /// default: fewer bytes than zstd IPC bodies, and less work for the Collector); with `none`
+    /// configured, or without that feature, the messages go uncompressed and the IPC bodies
+    /// are zstd. The unary fallback (OTLP/gRPC) uses the configured compression only, since a
+    /// plain OTLP server may lack zstd.
     Otap,
 }
 

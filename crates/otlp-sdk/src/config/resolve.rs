@@ -22,6 +22,9 @@ pub struct SignalConfig {
     protocol: Protocol,
     endpoint: Uri,
     compression: Compression,
+    /// Whether a compression was configured (in code or the environment), rather than
+    /// [`compression`](Self::compression) being the default.
+    pub(crate) compression_configured: bool,
     headers: HeaderMap,
     timeout: Duration,
     pub(crate) tls: TlsFiles,
@@ -151,6 +154,7 @@ pub(super) fn resolve(code: &Layer, env: &Layer, signal: Signal) -> Result<Signa
         protocol,
         endpoint: endpoint_uri(protocol, signal, endpoint, insecure)?,
         compression: first(&order, |s| s.compression.as_ref()).unwrap_or_default(),
+        compression_configured: first(&order, |s| s.compression.as_ref()).is_some(),
         headers: merge_headers(code, env, i)?,
         timeout: first(&order, |s| s.timeout.as_ref()).unwrap_or(DEFAULT_TIMEOUT),
         tls,

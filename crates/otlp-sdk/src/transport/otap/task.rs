@@ -71,7 +71,7 @@ pub(super) async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
     };
     let opened = match (
         otlp_otap::grpc_method(signal),
-        Encoder::new(signal, spec.compression),
+        Encoder::new(signal, spec.stream_compression),
     ) {
         (Some(path), Some(encoder)) => route.open_stream(path, FRAME_BUFFER).map(|s| (s, encoder)),
         _ => Err(Error::new(
@@ -129,7 +129,7 @@ pub(super) async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
                     };
                     let id = batch.batch_id;
                     let wire = match EncodedBody::encode(&batch, Encoding::Protobuf)
-                        .into_wire(signal, Protocol::Grpc, spec.compression)
+                        .into_wire(signal, Protocol::Grpc, spec.stream_compression)
                     {
                         Ok(w) => w,
                         Err(e) => {
