@@ -76,7 +76,7 @@ const RELEASE_EVERY_SYMBOLS: usize = 4096;
 /// and unmapped before this returns, its pages read on the way dropped from memory.
 pub(crate) fn resolve(path: &Path, addrs: &[u64]) -> Result<Vec<Vec<super::Frame>>, Error> {
     let map = Arc::new(FileMap::open(path)?);
-    let obj = parse_mapped(&map, path)?;
+    let obj = parse(map.bytes(), path)?;
     let raw = match dwarf_of(&obj, &map) {
         Some(d) => super::dwarf::resolve(&d, addrs, &mut || map.release_pages()),
         None => vec![Vec::new(); addrs.len()],
@@ -89,17 +89,6 @@ pub(crate) fn resolve(path: &Path, addrs: &[u64]) -> Result<Vec<Vec<super::Frame
         .collect();
     map.release_pages();
     Ok(frames)
-}
-
-/// `map`'s bytes parsed as ELF.
-fn parse_mapped<'a>(map: &'a FileMap, path: &Path) -> Result<object::File<'a>, Error> {
-    object::File::parse(map.bytes()).map_err(|e| {
-        Error::new(
-            Kind::Output,
-            format!("{} is not a readable ELF file", path.display()),
-        )
-        .with_source(e)
-    })
 }
 
 /// The DWARF sections of `obj` (mapped by `map`), where they lie, not copied (compressed
@@ -166,7 +155,7 @@ impl DebugInfo {
     /// Maps `path` and finds its DWARF sections.
     pub(crate) fn load(path: &Path) -> Result<DebugInfo, Error> {
         let map = Arc::new(FileMap::open(path)?);
-        let dwarf = dwarf_of(&parse_mapped(&map, path)?, &map);
+        let dwarf = dwarf_of(&parse(map.bytes(), path)?, &map);
         Ok(DebugInfo { dwarf })
     }
 
@@ -241,11 +230,12 @@ fn open(path: &Path) -> Result<File, Error> {
     })
 }
 
-fn parse<'a>(
-    cache: &'a ReadCache<File>,
+/// `data` (the file `path`, read through a cache or mapped) parsed as ELF.
+fn parse<'data, R: object::ReadRef<'data>>(
+    data: R,
     path: &Path,
-) -> Result<object::File<'a, &'a ReadCache<File>>, Error> {
-    object::File::parse(cache).map_err(|e| {
+) -> Result<object::File<'data, R>, Error> {
+    object::File::parse(data).map_err(|e| {
         Error::new(
             Kind::Output,
             format!("{} is not a readable ELF file", path.display()),
