@@ -192,15 +192,50 @@ fn read_capped(
 #[cfg(feature = "zstd")]
 const MAX_KEPT_ZSTD_CONTEXT: usize = 8 << 20;
 
+/// The zstd level of compressed bodies: zstd's default, fast and a good ratio on telemetry.
+#[cfg(feature = "zstd")]
+const ZSTD_LEVEL: i32 = 3;
+
+#[cfg(feature = "zstd")]
+thread_local! {
+    /// This thread's zstd contexts: one made per body costs its allocation and the zeroing of
+    /// its tables (and, decompressing, an input buffer), more than a small batch's work.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::zstd_safe::DCtx<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's context in `kept` (made by `make` the first time), kept for the
+/// next call while `keep` says so; with one of its own if the thread's is in use (only if the
+/// call re-entered itself on this thread).
+#[cfg(feature = "zstd")]
+fn with_context<C, R>(
+    kept: &'static std::thread::LocalKey<std::cell::RefCell<Option<C>>>,
+    make: impl Fn() -> io::Result<C>,
+    f: impl FnOnce(&mut C) -> R,
+    keep: impl FnOnce(&C) -> bool,
+) -> io::Result<R> {
+    kept.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let context = match &mut *slot {
+                Some(context) => context,
+                None => slot.insert(make()?),
+            };
+            let out = f(context);
+            if !keep(context) {
+                *slot = None;
+            }
+            Ok(out)
+        }
+        Err(_) => Ok(f(&mut make()?)),
+    })
+}
+
 /// Decompresses zstd `input` (one frame or several) with this thread's context, refused past
-/// `limit` bytes: a context made per body costs its allocation and its input buffer.
+/// `limit` bytes.
 #[cfg(feature = "zstd")]
 fn zstd_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressError> {
-    use std::cell::RefCell;
-    use zstd::zstd_safe::DCtx;
-    thread_local! {
-        static CONTEXT: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
-    }
     // The size the (first) frame declares, as zstd encoders write it, or a guess; never
     // more than 32 times the input, so that a small body declaring a large size cannot make
     // the server reserve memory for it.
@@ -210,60 +245,31 @@ fn zstd_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>, DecompressErro
         _ => guess,
     }
     .min(input.len().saturating_mul(32));
-    CONTEXT.with(|cell| {
-        let Ok(mut kept) = cell.try_borrow_mut() else {
-            // Only reachable if decompressing re-entered itself on this thread.
-            let mut own = DCtx::create();
-            return read_capped(
-                zstd::stream::read::Decoder::with_context(input, &mut own),
-                expected,
-                limit,
-            );
-        };
-        let context = kept.get_or_insert_with(DCtx::create);
-        let out = read_capped(
-            zstd::stream::read::Decoder::with_context(input, context),
-            expected,
-            limit,
-        );
-        if context.sizeof() > MAX_KEPT_ZSTD_CONTEXT {
-            *kept = None;
-        }
-        out
-    })
+    with_context(
+        &DECOMPRESSOR,
+        || Ok(zstd::zstd_safe::DCtx::create()),
+        |context| {
+            let reader = zstd::stream::read::Decoder::with_context(input, context);
+            read_capped(reader, expected, limit)
+        },
+        |context| context.sizeof() <= MAX_KEPT_ZSTD_CONTEXT,
+    )
+    .unwrap_or_else(|e| Err(DecompressError::Corrupt(e)))
 }
 
-/// The zstd level of compressed bodies: zstd's default, fast and a good ratio on telemetry.
-#[cfg(feature = "zstd")]
-const ZSTD_LEVEL: i32 = 3;
-
-/// Compresses `input` as one zstd frame appended to `out`, with this thread's context.
-///
-/// A context made per body costs its allocation and the zeroing of its tables, which for a
-/// small batch is more than compressing it; one context per thread is reused instead, and the
+/// Compresses `input` as one zstd frame appended to `out`, with this thread's context; the
 /// frame declares the input's size, so that zstd sizes its tables to it.
 #[cfg(feature = "zstd")]
 fn zstd_compress(input: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
-    use std::cell::RefCell;
-    thread_local! {
-        static CONTEXT: RefCell<Option<zstd::bulk::Compressor<'static>>> =
-            const { RefCell::new(None) };
-    }
     let start = out.len();
     out.resize(start + zstd::zstd_safe::compress_bound(input.len()), 0);
-    let written = CONTEXT.with(|context| match context.try_borrow_mut() {
-        Ok(mut context) => {
-            let compressor = match &mut *context {
-                Some(compressor) => compressor,
-                None => context.insert(zstd::bulk::Compressor::new(ZSTD_LEVEL)?),
-            };
-            compressor.compress_to_buffer(input, &mut out[start..])
-        }
-        // Only reachable if compressing re-entered itself on this thread: a context of its own.
-        Err(_) => {
-            zstd::bulk::Compressor::new(ZSTD_LEVEL)?.compress_to_buffer(input, &mut out[start..])
-        }
-    });
+    let written = with_context(
+        &COMPRESSOR,
+        || zstd::bulk::Compressor::new(ZSTD_LEVEL),
+        |compressor| compressor.compress_to_buffer(input, &mut out[start..]),
+        |_| true,
+    )
+    .and_then(|written| written);
     match written {
         Ok(n) => {
             out.truncate(start + n);
