@@ -149,12 +149,13 @@ pub(super) fn resolve(code: &Layer, env: &Layer, signal: Signal) -> Result<Signa
         }
         _ => {}
     }
+    let compression = first(&order, |s| s.compression.as_ref());
     Ok(SignalConfig {
         signal,
         protocol,
         endpoint: endpoint_uri(protocol, signal, endpoint, insecure)?,
-        compression: first(&order, |s| s.compression.as_ref()).unwrap_or_default(),
-        compression_configured: first(&order, |s| s.compression.as_ref()).is_some(),
+        compression: compression.unwrap_or_default(),
+        compression_configured: compression.is_some(),
         headers: merge_headers(code, env, i)?,
         timeout: first(&order, |s| s.timeout.as_ref()).unwrap_or(DEFAULT_TIMEOUT),
         tls,

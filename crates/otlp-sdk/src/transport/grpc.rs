@@ -19,14 +19,24 @@ pub(super) fn headers(sc: &SignalConfig) -> HeaderMap {
         HeaderValue::from_static(wire::CONTENT_TYPE),
     );
     map.insert(http::header::TE, HeaderValue::from_static("trailers"));
-    if let Some(token) = sc.compression().encoding_token() {
-        map.insert("grpc-encoding", HeaderValue::from_static(token));
-    }
+    set_encoding(&mut map, sc.compression());
     map.insert(
         "grpc-accept-encoding",
         HeaderValue::from_static(otlp_proto::Compression::accepted_tokens()),
     );
     map
+}
+
+/// Says in `headers` how the messages are compressed: `grpc-encoding`, absent for none.
+pub(super) fn set_encoding(headers: &mut HeaderMap, compression: Compression) {
+    match compression.encoding_token() {
+        Some(token) => {
+            headers.insert("grpc-encoding", HeaderValue::from_static(token));
+        }
+        None => {
+            headers.remove("grpc-encoding");
+        }
+    }
 }
 
 /// Tells the server how long the client will wait, so it can give up too.

@@ -406,6 +406,16 @@ pub(super) fn request_error(e: hyper_util::client::legacy::Error) -> Error {
     Error::new(Kind::Transport, msg).retryable().with_source(e)
 }
 
+/// See [`RouteSpec::stream_compression`].
+fn stream_compression(sc: &SignalConfig) -> Compression {
+    match sc.protocol() {
+        Protocol::Otap if !sc.compression_configured && Compression::Zstd.is_available() => {
+            Compression::Zstd
+        }
+        _ => sc.compression(),
+    }
+}
+
 /// Without the `arrow` feature, an OTAP route is a configuration error that says why.
 #[cfg(all(test, not(feature = "arrow")))]
 mod tests {
@@ -424,15 +434,5 @@ mod tests {
             err.is_config() && err.to_string().contains("`arrow`"),
             "{err}"
         );
-    }
-}
-
-/// See [`RouteSpec::stream_compression`].
-fn stream_compression(sc: &SignalConfig) -> Compression {
-    match sc.protocol() {
-        Protocol::Otap if !sc.compression_configured && Compression::Zstd.is_available() => {
-            Compression::Zstd
-        }
-        _ => sc.compression(),
     }
 }

@@ -119,16 +119,7 @@ impl Route<'_> {
         *request.uri_mut() = uri;
         *request.headers_mut() = spec.headers.clone();
         // The stream's messages may be compressed apart from the route's unary requests.
-        match spec.stream_compression.encoding_token() {
-            Some(token) => {
-                request
-                    .headers_mut()
-                    .insert("grpc-encoding", ::http::HeaderValue::from_static(token));
-            }
-            None => {
-                request.headers_mut().remove("grpc-encoding");
-            }
-        }
+        super::grpc::set_encoding(request.headers_mut(), spec.stream_compression);
         let pending = self.client.request(request);
         let response: ResponseFuture =
             Box::pin(async move { pending.await.map_err(request_error) });
