@@ -210,14 +210,10 @@ impl<B: Pad> Sparse<B> {
 
     /// The column of `rows` rows of type `data_type`.
     fn finish(&mut self, rows: usize, data_type: &DataType) -> ArrayRef {
-        match &mut self.builder {
-            Some(b) => {
-                let len = b.len();
-                b.pad(rows.saturating_sub(len));
-                b.finish()
-            }
-            None => new_null_array(data_type, rows),
+        if self.builder.is_none() {
+            return new_null_array(data_type, rows);
         }
+        self.at(rows).finish()
     }
 }
 

@@ -462,18 +462,21 @@ impl<T: PipelineItem, E: BatchEncoder<T>> Worker<T, E> {
         };
         let succeeded = matches!(result, Ok(Ok(_)));
         self.queue.record_export(retries);
-        match (seq, &mut self.backlog) {
+        let kept = match (seq, &mut self.backlog) {
             // A transient failure stays in the log, unsettled, and goes again after a backoff.
             (Some(seq), Some(backlog)) if !succeeded && reason == DropReason::RetriesExhausted => {
                 backlog.failed(seq, std::time::Instant::now());
+                true
             }
-            (seq, backlog) => {
-                if let (Some(seq), Some(backlog)) = (seq, backlog) {
-                    backlog.settled(seq);
-                }
-                let _ = self.unsettled.remove(&id);
-                self.queue.settle(items, exported, rejected, reason);
+            (Some(seq), Some(backlog)) => {
+                backlog.settled(seq);
+                false
             }
+            _ => false,
+        };
+        if !kept {
+            let _ = self.unsettled.remove(&id);
+            self.queue.settle(items, exported, rejected, reason);
         }
         let _ = self.aimd.on_export(latency, full, succeeded);
         self.update_gauges();
