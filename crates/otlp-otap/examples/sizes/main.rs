@@ -10,7 +10,11 @@
 //! The ratio is OTLP+zstd bytes over OTAP bytes (above 1: OTAP is smaller). Then, per table,
 //! the steady bytes of each payload at batch 1,000.
 //!
-//! `cargo run -p otlp-otap --example sizes` (sizes do not depend on the profile)
+//! `cargo run -p otlp-otap --example sizes` (sizes do not depend on the profile). With
+//! `OTAP_SIZES_DUMP=DIR` it also writes every batch to DIR: the OTLP requests
+//! (`traces-1000-0.pb`, ...) and our two OTAP streams of them (`ours-zstd-...`,
+//! `ours-plain-...`, `BatchArrowRecords` protobuf), which `scripts/otap-reference.sh` hands to
+//! otel-arrow's Go implementation.
 
 // The tables are the output.
 #![allow(clippy::print_stdout)]
@@ -71,7 +75,16 @@ where
     );
     println!("---|---|---|---|---|---|---|---");
     let mut per_table = BTreeMap::new();
+    let dump = std::env::var_os("OTAP_SIZES_DUMP").map(std::path::PathBuf::from);
     for size in SIZES {
+        if let Some(dir) = &dump {
+            for round in 0..BATCHES {
+                let path = dir.join(format!("{name}-{size}-{round}.pb"));
+                if let Err(e) = std::fs::write(&path, make(size, round).encode_to_bytes()) {
+                    eprintln!("{}: {e}", path.display());
+                }
+            }
+        }
         let (_, otlp) =
             first_and_steady((0..BATCHES).map(|r| zstd(&make(size, r).encode_to_bytes())));
         let zstd_ipc = stream::<S>(make, size, Some(3));
@@ -80,6 +93,16 @@ where
         let (a_first, a) = first_and_steady(zstd_ipc.iter().map(wire));
         let (b_first, b) = first_and_steady(plain_ipc.iter().map(|b| zstd(&b.encode_to_bytes())));
         let (c_first, c) = first_and_steady(zstd_ipc.iter().map(|b| zstd(&b.encode_to_bytes())));
+        if let Some(dir) = &dump {
+            for (way, stream) in [("zstd", &zstd_ipc), ("plain", &plain_ipc)] {
+                for (round, batch) in stream.iter().enumerate() {
+                    let path = dir.join(format!("ours-{way}-{name}-{size}-{round}.bar"));
+                    if let Err(e) = std::fs::write(&path, batch.encode_to_bytes()) {
+                        eprintln!("{}: {e}", path.display());
+                    }
+                }
+            }
+        }
         println!(
             "{size} | {otlp} | {a_first} / {a} | {:.2} | {b_first} / {b} | {:.2} | {c_first} / {c} | {:.2}",
             ratio(otlp, a),
