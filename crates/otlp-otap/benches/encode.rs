@@ -86,7 +86,9 @@ where
                     &mut self.plain
                 };
                 match encoder.encode(request) {
-                    Ok(batch) => batch.encode_to_bytes().len(),
+                    Ok(batch) => batch
+                        .encode_to_bytes_with_capacity(batch.encoded_len_bound())
+                        .len(),
                     Err(e) => panic!("otap encode: {e}"),
                 }
             }

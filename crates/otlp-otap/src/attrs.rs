@@ -63,9 +63,14 @@ fn wide(kind: ArrowPayloadType) -> bool {
 impl<'a> AttrsTable<'a> {
     /// An empty table of `kind`.
     pub(crate) fn new(kind: ArrowPayloadType) -> Self {
+        AttrsTable::with_capacity(kind, 0)
+    }
+
+    /// An empty table of `kind` with room for `rows` rows.
+    pub(crate) fn with_capacity(kind: ArrowPayloadType, rows: usize) -> Self {
         AttrsTable {
             kind,
-            rows: Vec::new(),
+            rows: Vec::with_capacity(rows),
             by_parent: true,
             order: Vec::new(),
         }
@@ -115,12 +120,40 @@ impl<'a> AttrsTable<'a> {
         }
         drop(groups);
         let rows = &self.rows;
+        // The distinct (type, key) pairs ranked once, so that sorting the groups compares
+        // two integers before it compares values, not two key strings that are mostly equal.
+        let mut keys: HashMap<(u8, StrKey<'_>), u32, foldhash::fast::RandomState> =
+            HashMap::default();
+        let mut key_firsts: Vec<usize> = Vec::new();
+        let mut key_of: Vec<u32> = firsts
+            .iter()
+            .map(|&first| {
+                let row = &rows[first];
+                let next = u32::try_from(key_firsts.len()).unwrap_or(u32::MAX);
+                *keys.entry((row.ty, StrKey(row.key))).or_insert_with(|| {
+                    key_firsts.push(first);
+                    next
+                })
+            })
+            .collect();
+        drop(keys);
+        let mut by_name: Vec<usize> = (0..key_firsts.len()).collect();
+        by_name.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&rows[key_firsts[a]], &rows[key_firsts[b]]);
+            (a.ty, a.key).cmp(&(b.ty, b.key))
+        });
+        let mut key_rank = vec![0u32; key_firsts.len()];
+        for (r, &key) in by_name.iter().enumerate() {
+            key_rank[key] = u32::try_from(r).unwrap_or(u32::MAX);
+        }
+        for key in &mut key_of {
+            *key = key_rank[*key as usize];
+        }
         let mut order: Vec<usize> = (0..firsts.len()).collect();
         order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (&rows[firsts[a]], &rows[firsts[b]]);
-            (a.ty, a.key)
-                .cmp(&(b.ty, b.key))
-                .then_with(|| a.val.cmp(&b.val))
+            key_of[a]
+                .cmp(&key_of[b])
+                .then_with(|| rows[firsts[a]].val.cmp(&rows[firsts[b]].val))
         });
         let mut rank = vec![0u32; firsts.len()];
         for (r, &group) in order.iter().enumerate() {

@@ -90,6 +90,22 @@ message! {
     }
 }
 
+impl BatchArrowRecords {
+    /// At least the length of the batch's protobuf encoding: its payloads' bytes and the most
+    /// a field's tag and length can take. Sizing the output buffer with it writes the batch
+    /// in one allocation instead of growing the buffer, copying what it holds, as it fills.
+    pub fn encoded_len_bound(&self) -> usize {
+        // A tag and the longest varint (a length, the batch id, the payload type).
+        const FIELD: usize = 1 + 10;
+        let payloads: usize = self
+            .arrow_payloads
+            .iter()
+            .map(|p| 4 * FIELD + p.schema_id.len() + p.record.len())
+            .sum();
+        2 * FIELD + self.headers.len() + payloads
+    }
+}
+
 impl ArrowPayload {
     /// A payload of table `kind` continuing (or starting) the IPC stream `schema_id`.
     pub fn new(schema_id: impl Into<Str>, kind: ArrowPayloadType, record: Bytes) -> Self {
@@ -239,6 +255,43 @@ wire_enum! {
 mod tests {
     use super::*;
     use otlp_proto::Message;
+
+    #[test]
+    fn the_length_bound_is_never_below_the_encoding() {
+        let payload = |id: String, kind, n: usize| ArrowPayload {
+            schema_id: id.into(),
+            r#type: kind,
+            record: Bytes::from(vec![7u8; n]),
+        };
+        let batches = [
+            BatchArrowRecords::default(),
+            BatchArrowRecords {
+                // The longest varints: a negative id and an unknown negative type.
+                batch_id: -1,
+                arrow_payloads: vec![
+                    payload(String::new(), -1, 0),
+                    payload("s".into(), i32::MIN, 1),
+                ],
+                headers: Bytes::from(vec![1u8; 200]),
+            },
+            BatchArrowRecords {
+                batch_id: i64::MAX,
+                arrow_payloads: (0..40)
+                    .map(|i| payload("x".repeat(i), i as i32, 1 << (i % 20)))
+                    .collect(),
+                headers: Bytes::new(),
+            },
+        ];
+        for batch in &batches {
+            let len = batch.encode_to_bytes().len();
+            let bound = batch.encoded_len_bound();
+            assert!(bound >= len, "bound {bound} < {len}");
+            assert!(
+                bound <= len + 64 + 44 * batch.arrow_payloads.len(),
+                "bound {bound} far above {len}"
+            );
+        }
+    }
 
     #[test]
     fn field_numbers_and_wire_types_are_the_protos() {

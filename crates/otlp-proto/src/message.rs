@@ -76,7 +76,13 @@ pub trait Message: Default + Clone + PartialEq + Debug + Send + Sync + 'static {
 
     /// Encodes into a new buffer.
     fn encode_to_bytes(&self) -> Bytes {
-        let mut buf = RevBuf::new();
+        self.encode_to_bytes_with_capacity(0)
+    }
+
+    /// Encodes into a new buffer with room for `len` bytes: a message that knows a bound of
+    /// its length is then written without the buffer growing (and copying what it holds).
+    fn encode_to_bytes_with_capacity(&self, len: usize) -> Bytes {
+        let mut buf = RevBuf::with_capacity(len);
         self.encode_fields(&mut buf);
         buf.into_bytes()
     }

@@ -38,20 +38,25 @@ impl EncodedBody {
     /// so), as such a build refuses protocol `http/json` and sends protobuf only.
     pub fn encode<M: Message>(message: &M, encoding: Encoding) -> Self {
         match encoding {
-            Encoding::Protobuf => {
-                let mut buf = RevBuf::new();
-                // Back-to-front encoding makes the frame header free.
-                grpc::encode_frame(message, &mut buf);
-                EncodedBody {
-                    encoding,
-                    bytes: buf.into_bytes(),
-                    framed: true,
-                }
-            }
+            Encoding::Protobuf => EncodedBody::protobuf_sized(message, 0),
             #[cfg(feature = "json")]
             Encoding::Json => EncodedBody::json(Bytes::from(message.to_json())),
             #[cfg(not(feature = "json"))]
             Encoding::Json => EncodedBody::encode(message, Encoding::Protobuf),
+        }
+    }
+
+    /// Encodes `message` as protobuf into a buffer with room for `len` bytes from the start
+    /// (a message that knows a bound of its length, as an OTAP batch does, is then written
+    /// without the buffer growing and copying what it holds).
+    pub fn protobuf_sized<M: Message>(message: &M, len: usize) -> Self {
+        let mut buf = RevBuf::with_capacity(len.saturating_add(grpc::FRAME_HEADER_LEN));
+        // Back-to-front encoding makes the frame header free.
+        grpc::encode_frame(message, &mut buf);
+        EncodedBody {
+            encoding: Encoding::Protobuf,
+            bytes: buf.into_bytes(),
+            framed: true,
         }
     }
 

@@ -36,7 +36,7 @@ where
             request.encode_to_bytes()
         } else {
             match encoder.encode(request) {
-                Ok(batch) => batch.encode_to_bytes(),
+                Ok(batch) => batch.encode_to_bytes_with_capacity(batch.encoded_len_bound()),
                 Err(e) => panic!("otap encode: {e}"),
             }
         };

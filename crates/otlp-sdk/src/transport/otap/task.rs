@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Frame, Incoming};
 use otlp_otap::BatchStatus;
 use otlp_proto::grpc::{FRAME_HEADER_LEN, code};
-use otlp_proto::{Compression, Encoding, Message, Signal};
+use otlp_proto::{Compression, Message, Signal};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -128,7 +128,7 @@ pub(super) async fn run(stream: Stream, mut submits: mpsc::Receiver<Submit>) {
                         }
                     };
                     let id = batch.batch_id;
-                    let wire = match EncodedBody::encode(&batch, Encoding::Protobuf)
+                    let wire = match EncodedBody::protobuf_sized(&batch, batch.encoded_len_bound())
                         .into_wire(signal, Protocol::Grpc, spec.stream_compression)
                     {
                         Ok(w) => w,
