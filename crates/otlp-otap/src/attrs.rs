@@ -50,6 +50,56 @@ pub(crate) struct AttrsTable<'a> {
     order: Vec<u32>,
 }
 
+/// A row's identity for [`Recent`]: its key's address and length, its type, and its value's
+/// address and length (a string) or bits (a scalar).
+type Identity = (usize, usize, u8, u64, u64);
+
+/// The groups of the rows seen last, by their rows' identity: keys and many values come
+/// from a few constants, so most rows find their group here without hashing their strings.
+/// A borrowed string cannot change while borrowed: equal addresses and lengths are equal
+/// strings, so a row found here is in the group the hash map would give it.
+struct Recent {
+    slots: Box<[(Identity, u32)]>,
+}
+
+impl Default for Recent {
+    fn default() -> Self {
+        // No row has a null key address: an empty slot matches nothing.
+        Recent {
+            slots: vec![((0, 0, 0, 0, 0), 0); 256].into_boxed_slice(),
+        }
+    }
+}
+
+impl Recent {
+    /// The row's slot and identity, or `None` for a value without one (bytes, maps, arrays,
+    /// empty).
+    fn slot(&self, row: &Row<'_>) -> Option<(usize, Identity)> {
+        let (a, b) = match row.val {
+            Val::Str(s) => (s.as_ptr() as u64, s.len() as u64),
+            Val::Int(v) => (v as u64, 0),
+            Val::Double(v) => (v.to_bits(), 0),
+            Val::Bool(v) => (u64::from(v), 0),
+            _ => return None,
+        };
+        let key = row.key.as_ptr() as usize;
+        let mix = (key >> 3) ^ row.key.len() ^ ((a >> 3) as usize) ^ (b as usize).rotate_left(7);
+        Some((mix % self.slots.len(), (key, row.key.len(), row.ty, a, b)))
+    }
+
+    fn group(&self, slot: usize, id: Identity) -> Option<u32> {
+        self.slots
+            .get(slot)
+            .and_then(|&(seen, group)| (seen == id).then_some(group))
+    }
+
+    fn keep(&mut self, slot: usize, id: Identity, group: u32) {
+        if let Some(s) = self.slots.get_mut(slot) {
+            *s = (id, group);
+        }
+    }
+}
+
 /// Whether a table's `parent_id` is `UInt32` (event, link, data point and exemplar
 /// attributes) rather than `UInt16` (those of the root tables' rows, resources and scopes).
 fn wide(kind: ArrowPayloadType) -> bool {
@@ -108,7 +158,13 @@ impl<'a> AttrsTable<'a> {
         // For each group, a row of it; for each row, its group.
         let mut firsts: Vec<usize> = Vec::new();
         let mut group_of: Vec<u32> = Vec::with_capacity(self.rows.len());
+        let mut recent = Recent::default();
         for (i, row) in self.rows.iter().enumerate() {
+            let seen = recent.slot(row);
+            if let Some(group) = seen.and_then(|(slot, id)| recent.group(slot, id)) {
+                group_of.push(group);
+                continue;
+            }
             let next = u32::try_from(firsts.len()).unwrap_or(u32::MAX);
             let group = *groups
                 .entry((row.ty, StrKey(row.key), row.val.key()))
@@ -116,6 +172,9 @@ impl<'a> AttrsTable<'a> {
                     firsts.push(i);
                     next
                 });
+            if let Some((slot, id)) = seen {
+                recent.keep(slot, id, group);
+            }
             group_of.push(group);
         }
         drop(groups);
@@ -457,7 +516,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn the_grouped_sort_orders_rows_as_comparing_them_does(
-            picks in proptest::collection::vec((0u32..40, 0usize..4, 0usize..9), 0..300),
+            picks in proptest::collection::vec((0u32..40, 0usize..5, 0usize..12), 0..300),
             in_order in proptest::bool::ANY,
         ) {
             // Parents in order (the encoders' case, sorted by counting) or in any order.
@@ -466,14 +525,25 @@ mod tests {
                 picks.sort_by_key(|&(p, _, _)| p);
             }
             let keys = ["http.route", "http.method", "a", "http.request.method"];
-            let values: [AnyValue; 9] = [
+            let values: [AnyValue; 12] = [
                 "GET".into(), "POST".into(), "".into(), 7i64.into(), (-3i64).into(),
                 0.0f64.into(), (-0.0f64).into(), f64::NAN.into(), true.into(),
+                // Equal strings at other addresses: a short string is copied into each clone,
+                // a long one shared by them; "GET" also as a copy of its own.
+                String::from("GET").into(),
+                String::from("a value longer than a string kept inline").into(),
+                String::from("a").into(),
             ];
-            // Repeated keys and values of every scalar type.
+            // Repeated keys and values of every scalar type; one key also copied per row.
             let rows: Vec<(u32, KeyValue)> = picks
                 .iter()
-                .map(|&(p, k, v)| (p, KeyValue::new(keys[k], values[v].clone())))
+                .map(|&(p, k, v)| {
+                    let key = match keys.get(k) {
+                        Some(&k) => Str::from(k),
+                        None => Str::from(String::from("http.route")),
+                    };
+                    (p, KeyValue { key, value: Some(values[v].clone()), key_strindex: 0 })
+                })
                 .collect();
             let mut table = AttrsTable::new(ArrowPayloadType::SpanAttrs);
             for (parent, kv) in &rows {
