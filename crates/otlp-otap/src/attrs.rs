@@ -113,14 +113,9 @@ fn wide(kind: ArrowPayloadType) -> bool {
 impl<'a> AttrsTable<'a> {
     /// An empty table of `kind`.
     pub(crate) fn new(kind: ArrowPayloadType) -> Self {
-        AttrsTable::with_capacity(kind, 0)
-    }
-
-    /// An empty table of `kind` with room for `rows` rows.
-    pub(crate) fn with_capacity(kind: ArrowPayloadType, rows: usize) -> Self {
         AttrsTable {
             kind,
-            rows: Vec::with_capacity(rows),
+            rows: Vec::new(),
             by_parent: true,
             order: Vec::new(),
         }

@@ -45,8 +45,6 @@ struct WriteStream {
     /// The columns the stream sends even when empty (those its schema has).
     keep: Paths,
     strs: Vec<StrColumn>,
-    /// Rows of the last record batch, a guess at the next one's.
-    rows: usize,
 }
 
 impl std::fmt::Debug for WriteStream {
@@ -85,11 +83,6 @@ impl Writers {
         self.streams.clear();
     }
 
-    /// Rows the last batch of table `kind` had: room to reserve for the next one's.
-    pub(crate) fn rows_hint(&self, kind: ArrowPayloadType) -> usize {
-        self.streams.get(&kind).map_or(0, |s| s.rows)
-    }
-
     fn open(&mut self, dictionary: bool, str_columns: usize, keep: Paths) -> WriteStream {
         // Schema ids are unique across payload types: the Go receiver keys its readers by id.
         let schema_id = Str::from(self.next_schema_id.to_string());
@@ -101,7 +94,6 @@ impl Writers {
             strs: (0..str_columns)
                 .map(|_| StrColumn::new(dictionary))
                 .collect(),
-            rows: 0,
         }
     }
 
@@ -161,7 +153,6 @@ impl Writers {
                     };
                     let (writer, _) = stream.writer.insert(writer);
                     writer.write(&batch)?;
-                    stream.rows = batch.num_rows();
                     // The next batch's bytes will take about as much room as these.
                     let room = writer.get_ref().len();
                     let record = Bytes::from(std::mem::replace(

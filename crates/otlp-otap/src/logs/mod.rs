@@ -79,11 +79,9 @@ fn encode_records(
 ) -> Result<Vec<ArrowPayload>> {
     use ArrowPayloadType as P;
     let mut logs = LogsTable::default();
-    let mut resource_attrs =
-        AttrsTable::with_capacity(P::ResourceAttrs, writers.rows_hint(P::ResourceAttrs));
-    let mut scope_attrs =
-        AttrsTable::with_capacity(P::ScopeAttrs, writers.rows_hint(P::ScopeAttrs));
-    let mut log_attrs = AttrsTable::with_capacity(P::LogAttrs, writers.rows_hint(P::LogAttrs));
+    let mut resource_attrs = AttrsTable::new(P::ResourceAttrs);
+    let mut scope_attrs = AttrsTable::new(P::ScopeAttrs);
+    let mut log_attrs = AttrsTable::new(P::LogAttrs);
     walk(items, "log records", |visit| {
         match visit {
             Visit::Resource(id, r) => resource_attrs.add(u32::from(id), &r.attributes),

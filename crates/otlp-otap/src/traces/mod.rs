@@ -102,7 +102,7 @@ fn encode_spans<S: SpanView>(
         P::SpanLinkAttrs,
     ]
     .into_iter()
-    .map(|k| (k, AttrsTable::with_capacity(k, writers.rows_hint(k))))
+    .map(|k| (k, AttrsTable::new(k)))
     .collect();
     let mut add = |k: P, parent: u32, a| {
         if let Some(t) = attrs.get_mut(&k) {
