@@ -145,8 +145,9 @@ impl<'a> AttrsTable<'a> {
     /// Sorts the rows as the quasi-delta encoding wants them: by type, key, value, then parent.
     ///
     /// Most rows repeat a (type, key, value) another row has (a route, a method, a user agent):
-    /// rows are grouped by it through a hash map, only the distinct ones are compared as
-    /// strings, and the rows are then sorted by the group's rank and their parent, integers.
+    /// rows are grouped by it through a hash map (after a look in [`Recent`], which answers
+    /// most rows by address), only the distinct groups are compared, and the rows are then
+    /// sorted by the group's rank and their parent, integers.
     pub(crate) fn sort(&mut self) {
         let mut groups: HashMap<(u8, StrKey<'_>, ValKey<'_>), u32, foldhash::fast::RandomState> =
             HashMap::with_capacity_and_hasher(self.rows.len(), Default::default());
