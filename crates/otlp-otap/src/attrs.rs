@@ -10,6 +10,7 @@
 //! row whose type, key and (non-null, scalar) value equal the previous row's stores the
 //! difference from the previous row's parent; any other row stores its parent as is.
 
+use crate::children::ByParent;
 use crate::columns::{Columns, column, read, required};
 use crate::dict::{Full, StrColumn};
 use crate::stream::Table;
@@ -327,10 +328,7 @@ impl Table for AttrsTable<'_> {
 }
 
 /// Decodes an attribute table: each parent id's attributes, in table order.
-pub(crate) fn decode(
-    batch: &RecordBatch,
-    kind: ArrowPayloadType,
-) -> Result<HashMap<u32, Vec<KeyValue>>> {
+pub(crate) fn decode(batch: &RecordBatch, kind: ArrowPayloadType) -> Result<ByParent<KeyValue>> {
     let cols: &dyn Columns = batch;
     let parents = parent_ids(cols, kind)?;
     let keys = Some(required::<StringArray>(cols, kind, "key")?);
@@ -341,7 +339,7 @@ pub(crate) fn decode(
         problem,
     };
 
-    let mut out: HashMap<u32, Vec<KeyValue>> = HashMap::new();
+    let mut out = Vec::with_capacity(batch.num_rows());
     let mut prev: Option<(u8, &str, Val<'_>, u32)> = None;
     for (i, encoded) in parents.values.iter().enumerate() {
         let encoded = encoded.unwrap_or(0);
@@ -356,20 +354,17 @@ pub(crate) fn decode(
             _ => encoded,
         };
         let value = values::to_any(ty, &val).map_err(|p| bad(format!("row {i}: {p}")))?;
-        out.entry(parent).or_default().push(KeyValue {
-            key: Str::copy_from(key),
-            value: Some(value),
-            key_strindex: 0,
-        });
+        out.push((
+            parent,
+            KeyValue {
+                key: Str::copy_from(key),
+                value: Some(value),
+                key_strindex: 0,
+            },
+        ));
         prev = Some((ty, key, val, parent));
     }
-    Ok(out)
-}
-
-/// The children of the row with id `own` (none for a row without an id), from rows grouped by
-/// their parent id: attributes, events, links, data points, exemplars.
-pub(crate) fn take<C>(by_parent: &mut HashMap<u32, Vec<C>>, own: Option<u32>) -> Vec<C> {
-    own.and_then(|id| by_parent.remove(&id)).unwrap_or_default()
+    Ok(ByParent::from_pairs(batch.num_rows(), out))
 }
 
 /// An id column as read: each row's value (`None` where null), and the column's width.

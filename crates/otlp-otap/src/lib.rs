@@ -82,6 +82,7 @@
 mod attrs;
 mod build;
 mod cbor;
+mod children;
 mod coder;
 mod columns;
 mod dict;

@@ -9,6 +9,7 @@
 
 use crate::attrs::ids;
 use crate::build::u32s;
+use crate::children::ByParent;
 use crate::columns::{Column, Columns, Typed, column, read, struct_column};
 use crate::dict::{Full, StrColumn};
 use crate::{ArrowPayloadType, Error, Result};
@@ -18,7 +19,6 @@ use arrow_schema::{DataType, Field, Fields};
 use otlp_proto::Str;
 use otlp_proto::common::{InstrumentationScope, KeyValue};
 use otlp_proto::resource::Resource;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Numbers resources and scopes as the encoder meets them.
@@ -215,8 +215,8 @@ pub(crate) struct Grouping<'a> {
     s_version: Option<Column<'a, StringArray>>,
     s_dropped: Option<Column<'a, PrimitiveArray<UInt32Type>>>,
     schema_url: Option<Column<'a, StringArray>>,
-    resource_attrs: HashMap<u32, Vec<KeyValue>>,
-    scope_attrs: HashMap<u32, Vec<KeyValue>>,
+    resource_attrs: ByParent<KeyValue>,
+    scope_attrs: ByParent<KeyValue>,
     current: Option<(Option<u32>, Option<u32>)>,
 }
 
@@ -228,8 +228,8 @@ impl<'a> Grouping<'a> {
     pub(crate) fn new(
         b: &'a dyn Columns,
         kind: ArrowPayloadType,
-        resource_attrs: HashMap<u32, Vec<KeyValue>>,
-        scope_attrs: HashMap<u32, Vec<KeyValue>>,
+        resource_attrs: ByParent<KeyValue>,
+        scope_attrs: ByParent<KeyValue>,
     ) -> Result<Self> {
         let resource = struct_column(b, kind, "resource")?;
         let scope = struct_column(b, kind, "scope")?;
@@ -264,9 +264,7 @@ impl<'a> Grouping<'a> {
         let new_resource = self.current.is_none_or(|(r, _)| r != rid);
         if new_resource {
             let res = Resource {
-                attributes: rid
-                    .and_then(|r| self.resource_attrs.get(&r).cloned())
-                    .unwrap_or_default(),
+                attributes: self.resource_attrs.get(rid).to_vec(),
                 dropped_attributes_count: read(&self.r_dropped, i),
                 entity_refs: Vec::new(),
             };
@@ -279,9 +277,7 @@ impl<'a> Grouping<'a> {
             let sc = InstrumentationScope {
                 name: Str::copy_from(read(&self.s_name, i)),
                 version: Str::copy_from(read(&self.s_version, i)),
-                attributes: sid
-                    .and_then(|s| self.scope_attrs.get(&s).cloned())
-                    .unwrap_or_default(),
+                attributes: self.scope_attrs.get(sid).to_vec(),
                 dropped_attributes_count: read(&self.s_dropped, i),
             };
             out.push(Start::Scope(

@@ -6,6 +6,7 @@
 //! `flags` (`UInt32`) and `body`, a struct of the [value columns](crate::values).
 
 use crate::build::{ids, timestamp, u32s};
+use crate::children::ByParent;
 use crate::coder::Tables;
 use crate::columns::{Columns, column, read, struct_column};
 use crate::dict::{Full, StrColumn};
@@ -24,7 +25,6 @@ use otlp_proto::Str;
 use otlp_proto::collector::ExportLogsServiceRequest;
 use otlp_proto::common::KeyValue;
 use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One log record and where it belongs.
@@ -151,11 +151,11 @@ impl LogsTable<'_> {
     }
 }
 
-fn attrs_of(tables: &Tables, kind: T) -> Result<HashMap<u32, Vec<KeyValue>>> {
+fn attrs_of(tables: &Tables, kind: T) -> Result<ByParent<KeyValue>> {
     tables
         .others
         .get(&kind)
-        .map_or(Ok(HashMap::new()), |b| crate::attrs::decode(b, kind))
+        .map_or(Ok(ByParent::default()), |b| crate::attrs::decode(b, kind))
 }
 
 /// Decodes a logs batch's tables.
@@ -218,7 +218,7 @@ pub(crate) fn decode(tables: &Tables) -> Result<ExportLogsServiceRequest> {
             severity_text: Str::copy_from(read(&severity_text, i)),
             // An empty body is no body.
             body: body.filter(|b| b.value.is_some()),
-            attributes: own.and_then(|id| log_attrs.remove(&id)).unwrap_or_default(),
+            attributes: log_attrs.take(own),
             dropped_attributes_count: read(&dropped, i),
             flags: read(&flags, i),
             trace_id: Bytes::copy_from_slice(read(&trace_id, i)),

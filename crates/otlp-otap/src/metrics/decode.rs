@@ -2,7 +2,8 @@
 
 use super::lists::{items, primitives};
 use super::tables::{ExemplarParents, metric_type};
-use crate::attrs::{self, ids, take};
+use crate::attrs::{self, ids};
+use crate::children::ByParent;
 use crate::coder::Tables;
 use crate::columns::{Column, Columns, column, present, read, required, struct_column};
 use crate::root::{Grouping, Start};
@@ -24,9 +25,8 @@ use otlp_proto::metrics::{
     Histogram, HistogramDataPoint, Metric, MetricData, NumberDataPoint, NumberValue,
     ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, ValueAtQuantile,
 };
-use std::collections::HashMap;
 
-type Attrs = HashMap<u32, Vec<KeyValue>>;
+type Attrs = ByParent<KeyValue>;
 type Times<'a> = Option<Column<'a, PrimitiveArray<TimestampNanosecondType>>>;
 type F64s<'a> = Option<Column<'a, PrimitiveArray<Float64Type>>>;
 type U64s<'a> = Option<Column<'a, PrimitiveArray<UInt64Type>>>;
@@ -35,7 +35,7 @@ fn attrs_of(tables: &Tables, kind: T) -> Result<Attrs> {
     tables
         .others
         .get(&kind)
-        .map_or(Ok(HashMap::new()), |b| attrs::decode(b, kind))
+        .map_or(Ok(ByParent::default()), |b| attrs::decode(b, kind))
 }
 
 /// Row `i` of an optional nullable double column: `None` where null or absent.
@@ -44,10 +44,10 @@ fn opt_f64(col: &F64s<'_>, i: usize) -> Option<f64> {
 }
 
 /// The exemplars of an exemplar table, by the id of the point they belong to.
-fn exemplars(tables: &Tables, kind: T, attrs_kind: T) -> Result<HashMap<u32, Vec<Exemplar>>> {
+fn exemplars(tables: &Tables, kind: T, attrs_kind: T) -> Result<ByParent<Exemplar>> {
     let mut attrs = attrs_of(tables, attrs_kind)?;
     let Some(b) = tables.others.get(&kind) else {
-        return Ok(HashMap::new());
+        return Ok(ByParent::default());
     };
     let cols: &dyn Columns = b;
     let own = ids(cols, kind, "id")?.map(|ids| ids.undelta());
@@ -57,7 +57,7 @@ fn exemplars(tables: &Tables, kind: T, attrs_kind: T) -> Result<HashMap<u32, Vec
     let doubles: F64s<'_> = column(cols, kind, "double_value")?;
     let span_ids = column::<FixedSizeBinaryArray>(cols, kind, "span_id")?;
     let trace_ids = column::<FixedSizeBinaryArray>(cols, kind, "trace_id")?;
-    let mut out: HashMap<u32, Vec<Exemplar>> = HashMap::new();
+    let mut out = ByParent::for_rows(b.num_rows());
     let mut encoding = ExemplarParents::default();
     for i in 0..b.num_rows() {
         // As the Go decoder reads it: an int value wins over a double one.
@@ -69,13 +69,16 @@ fn exemplars(tables: &Tables, kind: T, attrs_kind: T) -> Result<HashMap<u32, Vec
         let stored = parents.values.get(i).copied().flatten().unwrap_or(0);
         let parent = encoding.decode(stored, value.clone());
         let own_id = own.as_ref().and_then(|o| o.get(i).copied().flatten());
-        out.entry(parent).or_default().push(Exemplar {
-            time_unix_nano: read(&times, i) as u64,
-            value,
-            span_id: Bytes::copy_from_slice(read(&span_ids, i)),
-            trace_id: Bytes::copy_from_slice(read(&trace_ids, i)),
-            filtered_attributes: take(&mut attrs, own_id),
-        });
+        out.push(
+            parent,
+            Exemplar {
+                time_unix_nano: read(&times, i) as u64,
+                value,
+                span_id: Bytes::copy_from_slice(read(&span_ids, i)),
+                trace_id: Bytes::copy_from_slice(read(&trace_ids, i)),
+                filtered_attributes: attrs.take(own_id),
+            },
+        );
     }
     Ok(out)
 }
@@ -96,21 +99,21 @@ fn points<P>(
     attrs_kind: T,
     exemplars_kinds: Option<(T, T)>,
     mut make: impl FnMut(usize, Common) -> Result<P>,
-) -> Result<HashMap<u32, Vec<P>>> {
+) -> Result<ByParent<P>> {
     let mut attrs = attrs_of(tables, attrs_kind)?;
     let mut exemplars = match exemplars_kinds {
         Some((k, a)) => exemplars(tables, k, a)?,
-        None => HashMap::new(),
+        None => ByParent::default(),
     };
     let Some(b) = tables.others.get(&kind) else {
-        return Ok(HashMap::new());
+        return Ok(ByParent::default());
     };
     let cols: &dyn Columns = b;
     let own = ids(cols, kind, "id")?.map(|ids| ids.undelta());
     let parents = attrs::parent_ids(cols, kind)?.undelta();
     let start: Times<'_> = column(cols, kind, "start_time_unix_nano")?;
     let time: Times<'_> = column(cols, kind, "time_unix_nano")?;
-    let mut out: HashMap<u32, Vec<P>> = HashMap::new();
+    let mut out = ByParent::for_rows(b.num_rows());
     for (i, parent) in parents.into_iter().enumerate() {
         let parent = parent.ok_or_else(|| Error::Value {
             table: kind,
@@ -120,18 +123,18 @@ fn points<P>(
         let common = Common {
             start: read(&start, i) as u64,
             time: read(&time, i) as u64,
-            attributes: take(&mut attrs, own_id),
-            exemplars: take(&mut exemplars, own_id),
+            attributes: attrs.take(own_id),
+            exemplars: exemplars.take(own_id),
         };
-        out.entry(parent).or_default().push(make(i, common)?);
+        out.push(parent, make(i, common)?);
     }
     Ok(out)
 }
 
-fn number_points(tables: &Tables) -> Result<HashMap<u32, Vec<NumberDataPoint>>> {
+fn number_points(tables: &Tables) -> Result<ByParent<NumberDataPoint>> {
     let k = T::NumberDataPoints;
     let Some(b) = tables.others.get(&k) else {
-        return Ok(HashMap::new());
+        return Ok(ByParent::default());
     };
     let ints = column::<PrimitiveArray<Int64Type>>(b, k, "int_value")?;
     let doubles: F64s<'_> = column(b, k, "double_value")?;
@@ -159,10 +162,10 @@ fn number_points(tables: &Tables) -> Result<HashMap<u32, Vec<NumberDataPoint>>> 
     )
 }
 
-fn histogram_points(tables: &Tables) -> Result<HashMap<u32, Vec<HistogramDataPoint>>> {
+fn histogram_points(tables: &Tables) -> Result<ByParent<HistogramDataPoint>> {
     let k = T::HistogramDataPoints;
     let Some(b) = tables.others.get(&k) else {
-        return Ok(HashMap::new());
+        return Ok(ByParent::default());
     };
     let count: U64s<'_> = column(b, k, "count")?;
     let sum: F64s<'_> = column(b, k, "sum")?;
@@ -232,12 +235,10 @@ impl<'a> BucketsColumn<'a> {
     }
 }
 
-fn exp_histogram_points(
-    tables: &Tables,
-) -> Result<HashMap<u32, Vec<ExponentialHistogramDataPoint>>> {
+fn exp_histogram_points(tables: &Tables) -> Result<ByParent<ExponentialHistogramDataPoint>> {
     let k = T::ExpHistogramDataPoints;
     let Some(b) = tables.others.get(&k) else {
-        return Ok(HashMap::new());
+        return Ok(ByParent::default());
     };
     let count: U64s<'_> = column(b, k, "count")?;
     let sum: F64s<'_> = column(b, k, "sum")?;
@@ -275,10 +276,10 @@ fn exp_histogram_points(
     )
 }
 
-fn summary_points(tables: &Tables) -> Result<HashMap<u32, Vec<SummaryDataPoint>>> {
+fn summary_points(tables: &Tables) -> Result<ByParent<SummaryDataPoint>> {
     let k = T::SummaryDataPoints;
     let Some(b) = tables.others.get(&k) else {
-        return Ok(HashMap::new());
+        return Ok(ByParent::default());
     };
     let count: U64s<'_> = column(b, k, "count")?;
     let sum: F64s<'_> = column(b, k, "sum")?;
@@ -362,25 +363,25 @@ pub(crate) fn decode(tables: &Tables) -> Result<ExportMetricsServiceRequest> {
         let data = match read(&types, i) {
             metric_type::EMPTY => None,
             metric_type::GAUGE => Some(MetricData::Gauge(Gauge {
-                data_points: take(&mut number, own),
+                data_points: number.take(own),
             })),
             metric_type::SUM => Some(MetricData::Sum(Sum {
-                data_points: take(&mut number, own),
+                data_points: number.take(own),
                 aggregation_temporality,
                 is_monotonic: read(&monotonic, i),
             })),
             metric_type::HISTOGRAM => Some(MetricData::Histogram(Histogram {
-                data_points: take(&mut histogram, own),
+                data_points: histogram.take(own),
                 aggregation_temporality,
             })),
             metric_type::EXP_HISTOGRAM => {
                 Some(MetricData::ExponentialHistogram(ExponentialHistogram {
-                    data_points: take(&mut exp_histogram, own),
+                    data_points: exp_histogram.take(own),
                     aggregation_temporality,
                 }))
             }
             metric_type::SUMMARY => Some(MetricData::Summary(Summary {
-                data_points: take(&mut summary, own),
+                data_points: summary.take(own),
             })),
             other => {
                 return Err(Error::Value {

@@ -1,6 +1,7 @@
 //! Traces tables back to an `ExportTraceServiceRequest`.
 
-use crate::attrs::{self, ids, take};
+use crate::attrs::{self, ids};
+use crate::children::ByParent;
 use crate::coder::Tables;
 use crate::columns::{Column, Columns, Typed, column, read, required, struct_column};
 use crate::root::{Grouping, Start, child};
@@ -12,15 +13,14 @@ use otlp_proto::Str;
 use otlp_proto::collector::ExportTraceServiceRequest;
 use otlp_proto::common::KeyValue;
 use otlp_proto::trace::{Event, Link, ResourceSpans, ScopeSpans, Span, Status};
-use std::collections::HashMap;
 
-type Attrs = HashMap<u32, Vec<KeyValue>>;
+type Attrs = ByParent<KeyValue>;
 
 fn attrs_of(tables: &Tables, kind: T) -> Result<Attrs> {
     tables
         .others
         .get(&kind)
-        .map_or(Ok(HashMap::new()), |b| attrs::decode(b, kind))
+        .map_or(Ok(ByParent::default()), |b| attrs::decode(b, kind))
 }
 
 fn id(bytes: &[u8]) -> Bytes {
@@ -35,8 +35,8 @@ fn children<C>(
     mut attrs: Attrs,
     equal: impl Fn(usize, usize) -> bool,
     mut make: impl FnMut(usize, Vec<KeyValue>) -> C,
-) -> Result<HashMap<u32, Vec<C>>> {
-    let mut out: HashMap<u32, Vec<C>> = HashMap::new();
+) -> Result<ByParent<C>> {
+    let mut out = ByParent::for_rows(batch.num_rows());
     let cols: &dyn Columns = batch;
     let own = ids(cols, kind, "id")?.map(|ids| ids.undelta());
     let parents = attrs::parent_ids(cols, kind)?;
@@ -51,8 +51,8 @@ fn children<C>(
         };
         prev = parent;
         let own_id = own.as_ref().and_then(|o| o.get(i).copied().flatten());
-        let a = own_id.and_then(|k| attrs.remove(&k)).unwrap_or_default();
-        out.entry(parent).or_default().push(make(i, a));
+        let a = attrs.take(own_id);
+        out.push(parent, make(i, a));
     }
     Ok(out)
 }
@@ -71,10 +71,10 @@ fn same<'a, A: Typed>(
     })
 }
 
-fn events(tables: &Tables) -> Result<HashMap<u32, Vec<Event>>> {
+fn events(tables: &Tables) -> Result<ByParent<Event>> {
     let attrs = attrs_of(tables, T::SpanEventAttrs)?;
     let Some(b) = tables.others.get(&T::SpanEvents) else {
-        return Ok(HashMap::new());
+        return Ok(ByParent::default());
     };
     let k = T::SpanEvents;
     let times = column::<PrimitiveArray<TimestampNanosecondType>>(b, k, "time_unix_nano")?;
@@ -94,10 +94,10 @@ fn events(tables: &Tables) -> Result<HashMap<u32, Vec<Event>>> {
     )
 }
 
-fn links(tables: &Tables) -> Result<HashMap<u32, Vec<Link>>> {
+fn links(tables: &Tables) -> Result<ByParent<Link>> {
     let attrs = attrs_of(tables, T::SpanLinkAttrs)?;
     let Some(b) = tables.others.get(&T::SpanLinks) else {
-        return Ok(HashMap::new());
+        return Ok(ByParent::default());
     };
     let k = T::SpanLinks;
     let trace_ids = column::<FixedSizeBinaryArray>(b, k, "trace_id")?;
@@ -127,8 +127,8 @@ pub(crate) fn decode(tables: &Tables) -> Result<ExportTraceServiceRequest> {
 
 fn spans(
     tables: &Tables,
-    mut events: HashMap<u32, Vec<Event>>,
-    mut links: HashMap<u32, Vec<Link>>,
+    mut events: ByParent<Event>,
+    mut links: ByParent<Link>,
 ) -> Result<ExportTraceServiceRequest> {
     let b: &dyn Columns = &tables.root;
     let k = T::Spans;
@@ -192,11 +192,11 @@ fn spans(
             kind: read(&kind, i),
             start_time_unix_nano: start_ns,
             end_time_unix_nano: start_ns.wrapping_add(read(&duration, i) as u64),
-            attributes: take(&mut span_attrs, own),
+            attributes: span_attrs.take(own),
             dropped_attributes_count: read(&dropped_attrs, i),
-            events: take(&mut events, own),
+            events: events.take(own),
             dropped_events_count: read(&dropped_events, i),
-            links: take(&mut links, own),
+            links: links.take(own),
             dropped_links_count: read(&dropped_links, i),
             status: (st != Status::default()).then_some(st),
             flags: read(&flags, i),
