@@ -8,6 +8,8 @@
 #
 #   scripts/instructions.sh                  every signal at 100, 1,000 and 5,000 items
 #   scripts/instructions.sh traces 1000      one signal and size
+#   scripts/instructions.sh decode [...]     decoding instead: OTLP protobuf against our OTAP
+#                                            decoder on our stream (a fresh one every 5 batches)
 #
 # Needs valgrind (`apt-get install valgrind`). Prints a markdown table.
 set -euo pipefail
@@ -37,8 +39,27 @@ per_item() {
 
 signals=(traces logs metrics)
 sizes=(100 1000 5000)
+decode=false
+if [[ ${1:-} == decode ]]; then
+    decode=true
+    shift
+fi
 if [[ $# -ge 1 ]]; then signals=("$1"); fi
 if [[ $# -ge 2 ]]; then sizes=("$2"); fi
+
+if $decode; then
+    echo "| signal | batch | OTLP decode | OTAP decode | OTAP / OTLP |"
+    echo "|---|---:|---:|---:|---:|"
+    for signal in "${signals[@]}"; do
+        for size in "${sizes[@]}"; do
+            otlp=$(per_item "$signal" "$size" otlp-decode)
+            otap=$(per_item "$signal" "$size" decode)
+            awk -v s="$signal" -v n="$size" -v o="$otlp" -v a="$otap" \
+                'BEGIN { printf "| %s | %d | %d | %d | %.1f |\n", s, n, o, a, a / o }'
+        done
+    done
+    exit 0
+fi
 
 echo "| signal | batch | OTLP | OTLP+zstd | OTAP | OTAP plain IPC | OTAP plain IPC+zstd | OTAP / OTLP | OTAP / OTLP+zstd |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
