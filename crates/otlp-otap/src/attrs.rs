@@ -11,6 +11,7 @@
 //! difference from the previous row's parent; any other row stores its parent as is.
 
 use crate::children::ByParent;
+use crate::coder::Tables;
 use crate::columns::{Columns, column, read, required};
 use crate::dict::{Full, StrColumn};
 use crate::stream::Table;
@@ -325,6 +326,15 @@ impl Table for AttrsTable<'_> {
         columns.extend(values.finish(strings.finish()));
         Ok(RecordBatch::try_new(self.schema(dictionary), columns).map_err(Error::from))
     }
+}
+
+/// The attribute table of `kind` in `tables`, decoded (no attributes where the batch has no
+/// such table).
+pub(crate) fn decode_in(tables: &Tables, kind: ArrowPayloadType) -> Result<ByParent<KeyValue>> {
+    tables
+        .others
+        .get(&kind)
+        .map_or(Ok(ByParent::default()), |b| decode(b, kind))
 }
 
 /// Decodes an attribute table: each parent id's attributes, in table order.

@@ -6,7 +6,6 @@
 //! `flags` (`UInt32`) and `body`, a struct of the [value columns](crate::values).
 
 use crate::build::{ids, timestamp, u32s};
-use crate::children::ByParent;
 use crate::coder::Tables;
 use crate::columns::{Columns, column, read, struct_column};
 use crate::dict::{Full, StrColumn};
@@ -23,7 +22,6 @@ use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use bytes::Bytes;
 use otlp_proto::Str;
 use otlp_proto::collector::ExportLogsServiceRequest;
-use otlp_proto::common::KeyValue;
 use otlp_proto::logs::{LogRecord, ResourceLogs, ScopeLogs};
 use std::sync::Arc;
 
@@ -151,23 +149,16 @@ impl LogsTable<'_> {
     }
 }
 
-fn attrs_of(tables: &Tables, kind: T) -> Result<ByParent<KeyValue>> {
-    tables
-        .others
-        .get(&kind)
-        .map_or(Ok(ByParent::default()), |b| crate::attrs::decode(b, kind))
-}
-
 /// Decodes a logs batch's tables.
 pub(crate) fn decode(tables: &Tables) -> Result<ExportLogsServiceRequest> {
     let b: &dyn Columns = &tables.root;
     let k = T::Logs;
-    let mut log_attrs = attrs_of(tables, T::LogAttrs)?;
+    let mut log_attrs = crate::attrs::decode_in(tables, T::LogAttrs)?;
     let mut grouping = Grouping::new(
         b,
         k,
-        attrs_of(tables, T::ResourceAttrs)?,
-        attrs_of(tables, T::ScopeAttrs)?,
+        crate::attrs::decode_in(tables, T::ResourceAttrs)?,
+        crate::attrs::decode_in(tables, T::ScopeAttrs)?,
     )?;
     let time = column::<PrimitiveArray<TimestampNanosecondType>>(b, k, "time_unix_nano")?;
     let observed =

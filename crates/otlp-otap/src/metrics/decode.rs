@@ -26,17 +26,9 @@ use otlp_proto::metrics::{
     ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint, ValueAtQuantile,
 };
 
-type Attrs = ByParent<KeyValue>;
 type Times<'a> = Option<Column<'a, PrimitiveArray<TimestampNanosecondType>>>;
 type F64s<'a> = Option<Column<'a, PrimitiveArray<Float64Type>>>;
 type U64s<'a> = Option<Column<'a, PrimitiveArray<UInt64Type>>>;
-
-fn attrs_of(tables: &Tables, kind: T) -> Result<Attrs> {
-    tables
-        .others
-        .get(&kind)
-        .map_or(Ok(ByParent::default()), |b| attrs::decode(b, kind))
-}
 
 /// Row `i` of an optional nullable double column: `None` where null or absent.
 fn opt_f64(col: &F64s<'_>, i: usize) -> Option<f64> {
@@ -45,7 +37,7 @@ fn opt_f64(col: &F64s<'_>, i: usize) -> Option<f64> {
 
 /// The exemplars of an exemplar table, by the id of the point they belong to.
 fn exemplars(tables: &Tables, kind: T, attrs_kind: T) -> Result<ByParent<Exemplar>> {
-    let mut attrs = attrs_of(tables, attrs_kind)?;
+    let mut attrs = attrs::decode_in(tables, attrs_kind)?;
     let Some(b) = tables.others.get(&kind) else {
         return Ok(ByParent::default());
     };
@@ -100,7 +92,7 @@ fn points<P>(
     exemplars_kinds: Option<(T, T)>,
     mut make: impl FnMut(usize, Common) -> Result<P>,
 ) -> Result<ByParent<P>> {
-    let mut attrs = attrs_of(tables, attrs_kind)?;
+    let mut attrs = attrs::decode_in(tables, attrs_kind)?;
     let mut exemplars = match exemplars_kinds {
         Some((k, a)) => exemplars(tables, k, a)?,
         None => ByParent::default(),
@@ -325,8 +317,8 @@ pub(crate) fn decode(tables: &Tables) -> Result<ExportMetricsServiceRequest> {
     let mut grouping = Grouping::new(
         b,
         k,
-        attrs_of(tables, T::ResourceAttrs)?,
-        attrs_of(tables, T::ScopeAttrs)?,
+        attrs::decode_in(tables, T::ResourceAttrs)?,
+        attrs::decode_in(tables, T::ScopeAttrs)?,
     )?;
     let types = Some(required::<PrimitiveArray<UInt8Type>>(b, k, "metric_type")?);
     let names = column::<StringArray>(b, k, "name")?;

@@ -16,13 +16,6 @@ use otlp_proto::trace::{Event, Link, ResourceSpans, ScopeSpans, Span, Status};
 
 type Attrs = ByParent<KeyValue>;
 
-fn attrs_of(tables: &Tables, kind: T) -> Result<Attrs> {
-    tables
-        .others
-        .get(&kind)
-        .map_or(Ok(ByParent::default()), |b| attrs::decode(b, kind))
-}
-
 fn id(bytes: &[u8]) -> Bytes {
     Bytes::copy_from_slice(bytes)
 }
@@ -72,7 +65,7 @@ fn same<'a, A: Typed>(
 }
 
 fn events(tables: &Tables) -> Result<ByParent<Event>> {
-    let attrs = attrs_of(tables, T::SpanEventAttrs)?;
+    let attrs = attrs::decode_in(tables, T::SpanEventAttrs)?;
     let Some(b) = tables.others.get(&T::SpanEvents) else {
         return Ok(ByParent::default());
     };
@@ -95,7 +88,7 @@ fn events(tables: &Tables) -> Result<ByParent<Event>> {
 }
 
 fn links(tables: &Tables) -> Result<ByParent<Link>> {
-    let attrs = attrs_of(tables, T::SpanLinkAttrs)?;
+    let attrs = attrs::decode_in(tables, T::SpanLinkAttrs)?;
     let Some(b) = tables.others.get(&T::SpanLinks) else {
         return Ok(ByParent::default());
     };
@@ -132,12 +125,12 @@ fn spans(
 ) -> Result<ExportTraceServiceRequest> {
     let b: &dyn Columns = &tables.root;
     let k = T::Spans;
-    let mut span_attrs = attrs_of(tables, T::SpanAttrs)?;
+    let mut span_attrs = attrs::decode_in(tables, T::SpanAttrs)?;
     let mut grouping = Grouping::new(
         b,
         k,
-        attrs_of(tables, T::ResourceAttrs)?,
-        attrs_of(tables, T::ScopeAttrs)?,
+        attrs::decode_in(tables, T::ResourceAttrs)?,
+        attrs::decode_in(tables, T::ScopeAttrs)?,
     )?;
     let status = struct_column(b, k, "status")?;
     let st_code = child::<PrimitiveArray<Int32Type>>(status, T::Spans, "code")?;
