@@ -102,6 +102,17 @@ impl Recent {
     }
 }
 
+/// The place of each of `0..n` in the order `cmp` sorts them.
+fn ranks(n: usize, mut cmp: impl FnMut(usize, usize) -> Ordering) -> Vec<u32> {
+    let mut sorted: Vec<usize> = (0..n).collect();
+    sorted.sort_unstable_by(|&a, &b| cmp(a, b));
+    let mut rank = vec![0u32; n];
+    for (r, &i) in sorted.iter().enumerate() {
+        rank[i] = u32::try_from(r).unwrap_or(u32::MAX);
+    }
+    rank
+}
+
 /// Whether a table's `parent_id` is `UInt32` (event, link, data point and exemplar
 /// attributes) rather than `UInt16` (those of the root tables' rows, resources and scopes).
 fn wide(kind: ArrowPayloadType) -> bool {
@@ -194,28 +205,18 @@ impl<'a> AttrsTable<'a> {
             })
             .collect();
         drop(keys);
-        let mut by_name: Vec<usize> = (0..key_firsts.len()).collect();
-        by_name.sort_unstable_by(|&a, &b| {
+        let key_rank = ranks(key_firsts.len(), |a, b| {
             let (a, b) = (&rows[key_firsts[a]], &rows[key_firsts[b]]);
             (a.ty, a.key).cmp(&(b.ty, b.key))
         });
-        let mut key_rank = vec![0u32; key_firsts.len()];
-        for (r, &key) in by_name.iter().enumerate() {
-            key_rank[key] = u32::try_from(r).unwrap_or(u32::MAX);
-        }
         for key in &mut key_of {
             *key = key_rank[*key as usize];
         }
-        let mut order: Vec<usize> = (0..firsts.len()).collect();
-        order.sort_unstable_by(|&a, &b| {
+        let rank = ranks(firsts.len(), |a, b| {
             key_of[a]
                 .cmp(&key_of[b])
                 .then_with(|| rows[firsts[a]].val.cmp(&rows[firsts[b]].val))
         });
-        let mut rank = vec![0u32; firsts.len()];
-        for (r, &group) in order.iter().enumerate() {
-            rank[group] = u32::try_from(r).unwrap_or(u32::MAX);
-        }
         // Rows added in order of their parents need only a stable sort by rank: a counting
         // sort, linear; others sort by (rank, parent).
         let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
