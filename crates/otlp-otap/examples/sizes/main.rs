@@ -62,6 +62,14 @@ fn first_and_steady(sizes: impl Iterator<Item = usize>) -> (usize, usize) {
     (first, rest.iter().sum::<usize>() / rest.len().max(1))
 }
 
+/// Writes `bytes` to `dir/file` for `OTAP_SIZES_DUMP`, saying so if it cannot.
+fn write(dir: &std::path::Path, file: String, bytes: &[u8]) {
+    let path = dir.join(file);
+    if let Err(e) = std::fs::write(&path, bytes) {
+        eprintln!("{}: {e}", path.display());
+    }
+}
+
 fn ratio(otlp: usize, otap: usize) -> f64 {
     otlp as f64 / otap.max(1) as f64
 }
@@ -79,10 +87,8 @@ where
     for size in SIZES {
         if let Some(dir) = &dump {
             for round in 0..BATCHES {
-                let path = dir.join(format!("{name}-{size}-{round}.pb"));
-                if let Err(e) = std::fs::write(&path, make(size, round).encode_to_bytes()) {
-                    eprintln!("{}: {e}", path.display());
-                }
+                let request = make(size, round).encode_to_bytes();
+                write(dir, format!("{name}-{size}-{round}.pb"), &request);
             }
         }
         let (_, otlp) =
@@ -96,10 +102,8 @@ where
         if let Some(dir) = &dump {
             for (way, stream) in [("zstd", &zstd_ipc), ("plain", &plain_ipc)] {
                 for (round, batch) in stream.iter().enumerate() {
-                    let path = dir.join(format!("ours-{way}-{name}-{size}-{round}.bar"));
-                    if let Err(e) = std::fs::write(&path, batch.encode_to_bytes()) {
-                        eprintln!("{}: {e}", path.display());
-                    }
+                    let file = format!("ours-{way}-{name}-{size}-{round}.bar");
+                    write(dir, file, &batch.encode_to_bytes());
                 }
             }
         }
